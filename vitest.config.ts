@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['tests/**/*.test.ts'],
+    // Integration suites start real brokers, PTYs and child processes: give them room, but never retry
+    // a failure into a pass.
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    pool: 'forks',
+    retry: 0,
+  },
+});
