@@ -1,0 +1,24 @@
+import { pino, type Logger, type LevelWithSilent } from 'pino';
+
+export type { Logger };
+
+/**
+ * pino to stdout: journald stores and rotates it. Secrets are redacted by path wherever they may appear.
+ * Components take `log.child({component})`; drivers get `child({device, driver})` injected.
+ */
+export function createLogger(level: LevelWithSilent = 'info', destination?: NodeJS.WritableStream): Logger {
+  return pino(
+    {
+      level,
+      base: { pid: process.pid },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: {
+        paths: ['password', '*.password', 'key', '*.key', 'secret', '*.secret', 'sig', '*.sig'],
+        censor: '[redacted]',
+      },
+    },
+    destination ?? pino.destination({ fd: 1, sync: false }),
+  );
+}
+
+export const silentLogger: Logger = pino({ level: 'silent' });

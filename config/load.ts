@@ -1,0 +1,153 @@
+/**
+ * Loads and validates the YAML config. Every problem is reported with its key path in one pass
+ * (`devices[2].serial.baud_rate: expected one of …`), then the daemon exits 78.
+ */
+import { readFileSync, accessSync, constants } from 'node:fs';
+import { dirname, isAbsolute, resolve, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseDocument, LineCounter } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError } from '../agent/errors.js';
+import { ConfigSchema, type Config, type DeviceConfig } from './schema.js';
+import { FrameProfileSchema } from './frame-profile.js';
+
+/** The folder shipped profiles live in (config/profiles/), both from source and from dist/. */
+export const PROFILES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'config', 'profiles');
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else out += out === '' ? String(p) : `.${String(p)}`;
+  }
+  return out || '(top level)';
+}
+
+export function formatIssues(issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[] = []): string[] {
+  const out: string[] = [];
+  for (const issue of issues) {
+    const path = [...prefix, ...issue.path];
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) out.push(`${formatPath([...path, key])}: unknown key`);
+    } else if (issue.code === 'invalid_union' && issue.errors.length > 0 && issue.message === 'Invalid input') {
+      // Report the branch that got furthest rather than a bare "invalid input".
+      const best = issue.errors.reduce((a, b) => (b.length < a.length ? b : a));
+      out.push(...formatIssues(best, path));
+    } else {
+      out.push(`${formatPath(path)}: ${issue.message}`);
+    }
+  }
+  return out;
+}
+
+const DEFAULT_USAGE_KINDS = new Set(['projector', 'led_display', 'amplifier']);
+
+export interface LoadOptions {
+  /** Check that `*_file` secrets and profile files exist and are readable (the daemon does; tests may not). */
+  checkFiles?: boolean;
+}
+
+/** Parses and validates config text. `source` names the file in messages and resolves relative paths. */
+export function parseConfig(text: string, source: string, options: LoadOptions = {}): Config {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(doc.errors.map((e) => `${source}: YAML ${e.message.split('\n')[0]}`));
+  }
+  const raw: unknown = doc.toJS() ?? {};
+  const result = ConfigSchema.safeParse(raw);
+  if (!result.success) throw new ConfigError(formatIssues(result.error.issues));
+  const config = result.data;
+  const base = dirname(resolve(source));
+  const problems: string[] = [];
+
+  config.devices.forEach((d, i) => {
+    if (d.usage === undefined) d.usage = DEFAULT_USAGE_KINDS.has(d.kind);
+    if (d.driver === 'frame_profile' && typeof d.profile === 'string') {
+      const file = findProfile(d.profile, base);
+      if (!file) {
+        problems.push(`devices[${i}].profile: no profile file ${d.profile} (looked in ${base} and ${PROFILES_DIR})`);
+        return;
+      }
+      try {
+        const parsed = FrameProfileSchema.safeParse(parseDocument(readFileSync(file, 'utf8')).toJS());
+        if (!parsed.success) problems.push(...formatIssues(parsed.error.issues, ['devices', i, 'profile']));
+        else (d as { profile: unknown }).profile = parsed.data;
+      } catch (err) {
+        problems.push(`devices[${i}].profile: cannot read ${file}: ${(err as Error).message}`);
+      }
+    }
+  });
+
+  if (options.checkFiles) {
+    const files: Array<[string, string | undefined]> = [
+      ['county.password_file', config.county?.password_file],
+      ['county.ca_file', config.county?.ca_file],
+      ['county.cert_file', config.county?.cert_file],
+      ['county.key_file', config.county?.key_file],
+      ['county.command_key_file', config.county?.command_key_file],
+      ['media.mediamtx.password_file', config.media?.mediamtx?.password_file],
+      ...config.devices.map((d, i): [string, string | undefined] => [
+        `devices[${i}].password_file`,
+        'password_file' in d ? d.password_file : undefined,
+      ]),
+    ];
+    for (const [key, file] of files) {
+      if (file === undefined) continue;
+      try {
+        accessSync(resolveFrom(base, file), constants.R_OK);
+      } catch {
+        problems.push(`${key}: cannot read ${resolveFrom(base, file)}`);
+      }
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  resolvePaths(config, base);
+  return config;
+}
+
+function resolveFrom(base: string, file: string): string {
+  return isAbsolute(file) ? file : resolve(base, file);
+}
+
+function findProfile(name: string, base: string): string | undefined {
+  const candidates = isAbsolute(name)
+    ? [name]
+    : [resolve(base, name), join(PROFILES_DIR, name), join(PROFILES_DIR, `${name}.yaml`)];
+  for (const c of candidates) {
+    try {
+      accessSync(c, constants.R_OK);
+      return c;
+    } catch {
+      /* try the next */
+    }
+  }
+  return undefined;
+}
+
+/** Relative file paths in the config are relative to the config file, as a technician expects. */
+function resolvePaths(config: Config, base: string): void {
+  config.data_dir = resolveFrom(base, config.data_dir);
+  config.control.socket = resolveFrom(base, config.control.socket);
+  const c = config.county;
+  if (c) {
+    for (const k of ['password_file', 'ca_file', 'cert_file', 'key_file', 'command_key_file'] as const) {
+      if (c[k] !== undefined) c[k] = resolveFrom(base, c[k]);
+    }
+  }
+  const m = config.media?.mediamtx;
+  if (m?.password_file !== undefined) m.password_file = resolveFrom(base, m.password_file);
+  for (const d of config.devices as DeviceConfig[]) {
+    if ('password_file' in d && d.password_file !== undefined) d.password_file = resolveFrom(base, d.password_file);
+  }
+}
+
+export function loadConfig(file: string, options: LoadOptions = { checkFiles: true }): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError([`${file}: cannot read config: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`]);
+  }
+  return parseConfig(text, file, options);
+}

@@ -1,0 +1,8 @@
+/**
+ * config `driver:` → driver definition. Each driver folder exports one DriverDefinition; add it here.
+ */
+import type { DriverDefinition } from './types.js';
+
+const definitions: DriverDefinition[] = [];
+
+export const DRIVERS: ReadonlyMap<string, DriverDefinition> = new Map(definitions.map((d) => [d.name, d]));
