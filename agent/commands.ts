@@ -8,6 +8,7 @@ import { formatIssues } from '../config/load.js';
 
 export type CommandSource = 'socket' | 'county' | 'schedule' | 'internal';
 
+
 export interface CommandContext {
   source: CommandSource;
   /** The county transaction or socket request id, for logs. */

@@ -1,0 +1,168 @@
+/**
+ * The composition root: builds every part once, starts them in a fixed order (store → devices →
+ * sessions → scheduler → county link → control socket) and stops them in reverse. A part that fails
+ * to stop is logged and skipped, so one wedged part cannot block the shutdown.
+ */
+import { z } from 'zod';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import { CommandRegistry } from './commands.js';
+import { EventBus } from './bus.js';
+import type { Clock } from './clock.js';
+import { EventLog } from './events.js';
+import { Store } from './store/store.js';
+import { RecordLedger } from './store/records.js';
+import { DeviceSupervisor, type BackoffPolicy } from './supervisor.js';
+import { registerDeviceCommands } from './device-commands.js';
+import { ControlServer } from './control/server.js';
+import { AGENT_VERSION } from './version.js';
+
+export interface Part {
+  name: string;
+  start(): Promise<void> | void;
+  stop(): Promise<void> | void;
+}
+
+export interface AppOptions {
+  config: Config;
+  log: Logger;
+  clock: Clock;
+  backoff?: BackoffPolicy;
+}
+
+export interface StatusReport {
+  station_id: string;
+  station_name: string;
+  agent: { version: string; uptime_s: number; boot: number; pid: number };
+  county: { configured: boolean; connected: boolean; outbox_depth: number; last_error?: string };
+  devices: ReturnType<DeviceSupervisor['states']>;
+  open_session: string | null;
+}
+
+export class App {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly clock: Clock;
+  readonly bus: EventBus;
+  readonly registry = new CommandRegistry();
+  store!: Store;
+  ledger!: RecordLedger;
+  events!: EventLog;
+  supervisor!: DeviceSupervisor;
+  agentBoot = 0;
+  private readonly startedAt: number;
+  private readonly started: Part[] = [];
+  /** Hooks filled in by later parts (sessions, county link) so status can report them. */
+  openSessionId: () => string | null = () => null;
+  countyStatus: () => StatusReport['county'] = () => ({ configured: false, connected: false, outbox_depth: this.ledger?.depth().count ?? 0 });
+
+  constructor(private readonly options: AppOptions) {
+    this.config = options.config;
+    this.log = options.log;
+    this.clock = options.clock;
+    this.bus = new EventBus(this.log.child({ component: 'bus' }));
+    this.startedAt = options.clock.monotonicMs();
+  }
+
+  async start(signal?: AbortSignal): Promise<void> {
+    const parts = this.parts();
+    for (const part of parts) {
+      if (signal?.aborted) throw new Error('start aborted');
+      this.log.debug({ part: part.name }, 'starting');
+      await part.start();
+      this.started.push(part);
+    }
+    this.log.info(
+      { station: this.config.station.id, devices: this.config.devices.length, version: AGENT_VERSION, boot: this.agentBoot },
+      'station-agent started',
+    );
+  }
+
+  async stop(): Promise<void> {
+    this.bus.emit('agent.stopping');
+    while (this.started.length > 0) {
+      const part = this.started.pop()!;
+      try {
+        await part.stop();
+      } catch (err) {
+        this.log.error({ err, part: part.name }, 'part failed to stop');
+      }
+    }
+  }
+
+  status(): StatusReport {
+    return {
+      station_id: this.config.station.id,
+      station_name: this.config.station.name,
+      agent: {
+        version: AGENT_VERSION,
+        uptime_s: Math.round((this.clock.monotonicMs() - this.startedAt) / 1000),
+        boot: this.agentBoot,
+        pid: process.pid,
+      },
+      county: this.countyStatus(),
+      devices: this.supervisor.states(),
+      open_session: this.openSessionId(),
+    };
+  }
+
+  private parts(): Part[] {
+    const { config, log } = this;
+    return [
+      {
+        name: 'store',
+        start: () => {
+          this.store = Store.open(config.data_dir);
+          this.agentBoot = this.store.increment('agent_boot');
+          this.ledger = new RecordLedger(this.store);
+          this.events = new EventLog({
+            ledger: this.ledger,
+            bus: this.bus,
+            clock: this.clock,
+            stationId: config.station.id,
+            boot: () => this.agentBoot,
+          });
+          this.registerAgentCommands();
+        },
+        stop: () => this.store.close(),
+      },
+      {
+        name: 'devices',
+        start: () => {
+          this.supervisor = new DeviceSupervisor({
+            devices: config.devices,
+            log: log.child({ component: 'devices' }),
+            bus: this.bus,
+            store: this.store,
+            clock: this.clock,
+            ...(this.options.backoff ? { backoff: this.options.backoff } : {}),
+          });
+          registerDeviceCommands(this.registry, this.supervisor);
+          this.supervisor.start();
+        },
+        stop: () => this.supervisor.stop(),
+      },
+      ((): Part => {
+        const server = new ControlServer(config.control.socket, this.registry, log.child({ component: 'control' }));
+        return { name: 'control', start: () => server.start(), stop: () => server.stop() };
+      })(),
+    ];
+  }
+
+  private registerAgentCommands(): void {
+    this.registry.register({
+      name: 'status',
+      description: 'station, agent, county link and device summary',
+      readOnly: true,
+      args: z.object({}).strict(),
+      handler: () => this.status(),
+    });
+    this.registry.register({
+      name: 'db.integrity',
+      description: 'PRAGMA integrity_check of the local database',
+      readOnly: true,
+      args: z.object({}).strict(),
+      handler: () => ({ result: this.store.integrityCheck() }),
+    });
+  }
+}

@@ -1,0 +1,152 @@
+/** stationctl status, devices, device, config check. */
+import type { Command } from 'commander';
+import type { DeviceState } from '../../drivers/types.js';
+import { loadConfig } from '../../config/load.js';
+import { ConfigError } from '../errors.js';
+import type { StatusReport } from '../app.js';
+import type { Store } from '../store/store.js';
+import type { CliContext } from './context.js';
+import { renderTable } from './table.js';
+import type { MessageKey } from '../i18n/index.js';
+
+export function devicesFromDb(store: Store): DeviceState[] {
+  const rows = store.db.prepare('SELECT state FROM device_state ORDER BY id').all() as Array<{ state: string }>;
+  // The daemon is down, so nothing is online whatever was last recorded.
+  return rows.map((r) => ({ ...(JSON.parse(r.state) as DeviceState), online: false }));
+}
+
+export function statusFromDb(store: Store, stationId: string, stationName: string): StatusReport & { agent: { running: boolean } } {
+  const open = store.db.prepare("SELECT id FROM sessions WHERE state = 'open' ORDER BY start DESC LIMIT 1").get() as { id: string } | undefined;
+  const depth = (store.db.prepare('SELECT count(*) AS n FROM records WHERE acked = 0').get() as { n: number }).n;
+  return {
+    station_id: stationId,
+    station_name: stationName,
+    agent: { version: '', uptime_s: 0, boot: Number(store.meta('agent_boot') ?? 0), pid: 0, running: false },
+    county: { configured: false, connected: false, outbox_depth: depth },
+    devices: devicesFromDb(store),
+    open_session: open?.id ?? null,
+  };
+}
+
+function yesNo(ctx: CliContext, v: boolean | null | undefined): string {
+  return v === null || v === undefined ? '-' : ctx.t(v ? 'yes' : 'no');
+}
+
+export function deviceRows(ctx: CliContext, devices: DeviceState[]): string[][] {
+  const { t } = ctx;
+  return devices.map((d) => {
+    const detail: string[] = [];
+    if (d.input != null) detail.push(t('detail.input', { value: d.input }));
+    if (d.signal != null) detail.push(t('detail.signal', { value: yesNo(ctx, d.signal) }));
+    if (d.lamp_hours != null) detail.push(t('detail.lamp', { value: d.lamp_hours }));
+    if (d.volume != null) detail.push(t('detail.volume', { value: d.volume }));
+    if (d.muted) detail.push(t('detail.muted'));
+    if (d.brightness != null) detail.push(t('detail.brightness', { value: d.brightness }));
+    if (d.blank) detail.push(t('detail.blank'));
+    if (d.playing != null) detail.push(t('detail.playing', { value: yesNo(ctx, d.playing) }));
+    if (d.reachable != null) detail.push(t('detail.reachable', { value: yesNo(ctx, d.reachable) }));
+    for (const e of d.errors) detail.push(`[${e.code}] ${e.text}`);
+    return [
+      d.id,
+      t(`kind.${d.kind}` as MessageKey),
+      t(d.online ? 'yes' : 'no'),
+      t(`power.${d.power}` as MessageKey),
+      detail.join(', ') || '-',
+    ];
+  });
+}
+
+export function renderDevices(ctx: CliContext, devices: DeviceState[]): string {
+  const { t } = ctx;
+  return renderTable([t('col.id'), t('col.kind'), t('col.online'), t('col.power'), t('col.detail')], deviceRows(ctx, devices));
+}
+
+function formatUptime(s: number): string {
+  const d = Math.floor(s / 86400);
+  const h = Math.floor((s % 86400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return d > 0 ? `${d}d${h}h` : h > 0 ? `${h}h${m}m` : `${m}m${s % 60}s`;
+}
+
+export function renderStatus(ctx: CliContext, s: StatusReport, live: boolean): string {
+  const { t } = ctx;
+  const county = !s.county.configured
+    ? t('status.county_none')
+    : t(s.county.connected ? 'status.county_connected' : 'status.county_disconnected', { depth: s.county.outbox_depth });
+  const lines = [
+    `${t('status.station')}: ${s.station_name} (${s.station_id})`,
+    `${t('status.agent')}: ${live ? t('status.version', { version: s.agent.version, uptime: formatUptime(s.agent.uptime_s), boot: s.agent.boot }) : '-'}`,
+    `${t('status.county')}: ${live ? county : '-'}`,
+    `${t('status.session')}: ${s.open_session ?? t('status.none')}`,
+    '',
+    `${t('status.devices')}:`,
+    renderDevices(ctx, s.devices),
+  ];
+  return lines.join('\n');
+}
+
+export function registerCoreCommands(program: Command, ctx: () => CliContext): void {
+  program
+    .command('status')
+    .description('station, agent, county link and devices / 站点状态')
+    .option('--watch [seconds]', 'refresh in place / 持续刷新')
+    .action(async (opts: { watch?: string | boolean }) => {
+      const c = ctx();
+      const once = async () => {
+        const cfg = c.config();
+        const { data, live } = await c.callOrDb<StatusReport>('status', {}, (store) => statusFromDb(store, cfg.station.id, cfg.station.name));
+        const json = live ? { ...data, agent: { ...data.agent, running: true } } : data;
+        return { json, text: renderStatus(c, data, live) };
+      };
+      if (!opts.watch) {
+        const r = await once();
+        c.print(r.json, () => r.text);
+        return;
+      }
+      const interval = typeof opts.watch === 'string' ? Math.max(0.5, Number(opts.watch) || 2) : 2;
+      for (;;) {
+        const r = await once().catch((err: Error) => ({ json: null, text: err.message }));
+        process.stdout.write(`\x1b[H\x1b[2J${r.text}\n`);
+        await new Promise((res) => setTimeout(res, interval * 1000));
+      }
+    });
+
+  program
+    .command('devices')
+    .description('device states / 设备状态')
+    .action(async () => {
+      const c = ctx();
+      const { data } = await c.callOrDb<DeviceState[]>('devices', {}, devicesFromDb);
+      c.print(data, () => renderDevices(c, data));
+    });
+
+  program
+    .command('device <id> <action> [value]')
+    .description('control a device: power on|off|toggle, input <code>, mute on|off, volume <n>, brightness <n>, blank on|off / 控制设备')
+    .action(async (id: string, action: string, value: string | undefined) => {
+      const c = ctx();
+      const state = await c.call<DeviceState>(`device.${action}`, { device: id, value });
+      c.print(state, () => c.t('device.done', { device: id, action, value: value ?? '', power: c.t(`power.${state.power}` as MessageKey) }));
+    });
+
+  const config = program.command('config').description('configuration / 配置');
+  config
+    .command('check [file]')
+    .description('validate a configuration file / 检查配置文件')
+    .action((file: string | undefined) => {
+      const c = ctx();
+      const path = file ?? c.configFile;
+      try {
+        const cfg = loadConfig(path, { checkFiles: true });
+        c.print({ valid: true, file: path, station_id: cfg.station.id, devices: cfg.devices.length, schedules: cfg.schedules.length }, () =>
+          c.t('config.ok', { file: path, station: cfg.station.id, devices: cfg.devices.length, schedules: cfg.schedules.length }),
+        );
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        c.print({ valid: false, file: path, errors: err.issues }, () =>
+          [c.t('config.bad', { file: path, count: err.issues.length }), ...err.issues.map((i) => `  ${i}`)].join('\n'),
+        );
+        process.exitCode = 1;
+      }
+    });
+}

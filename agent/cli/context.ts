@@ -1,0 +1,70 @@
+/** What every stationctl command shares: options, language, config, the daemon or the database. */
+import { loadConfig } from '../../config/load.js';
+import type { Config } from '../../config/schema.js';
+import { AgentError, ConfigError } from '../errors.js';
+import { callDaemon } from '../control/client.js';
+import { Store } from '../store/store.js';
+import { translator, type Lang, type Translate } from '../i18n/index.js';
+
+export const EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 3 } as const;
+
+export const DEFAULT_CONFIG = '/etc/station-agent/config.yaml';
+
+export class CliContext {
+  readonly t: Translate;
+  private cachedConfig: Config | undefined;
+
+  constructor(
+    readonly opts: { config?: string; json: boolean; lang: Lang },
+    readonly out: (text: string) => void = (s) => process.stdout.write(`${s}\n`),
+    readonly err: (text: string) => void = (s) => process.stderr.write(`${s}\n`),
+  ) {
+    this.t = translator(opts.lang);
+  }
+
+  get configFile(): string {
+    return this.opts.config ?? process.env.STATION_AGENT_CONFIG ?? DEFAULT_CONFIG;
+  }
+
+  config(): Config {
+    if (!this.cachedConfig) this.cachedConfig = loadConfig(this.configFile, { checkFiles: false });
+    return this.cachedConfig;
+  }
+
+  /** Calls the daemon; a `{status:error}` reply becomes an AgentError with the daemon's code. */
+  async call<T>(command: string, args: unknown = {}): Promise<T> {
+    const res = await callDaemon(this.config().control.socket, command, args);
+    if (res.status === 'error') throw new AgentError(res.error?.code ?? 'internal', res.error?.message ?? 'failed');
+    return res.data as T;
+  }
+
+  /**
+   * Read-only commands ask the daemon and, when it is down, answer from the database opened read-only
+   * (saying so on stderr, so `--json` output stays parseable).
+   */
+  async callOrDb<T>(command: string, args: unknown, fromDb: (store: Store) => T): Promise<{ data: T; live: boolean }> {
+    try {
+      return { data: await this.call<T>(command, args), live: true };
+    } catch (err) {
+      if (!(err instanceof AgentError) || err.code !== 'daemon_unreachable') throw err;
+    }
+    const store = Store.open(this.config().data_dir, { readonly: true });
+    try {
+      this.err(this.t('daemon.down', { path: store.path }));
+      return { data: fromDb(store), live: false };
+    } finally {
+      store.close();
+    }
+  }
+
+  print(json: unknown, human: () => string): void {
+    this.out(this.opts.json ? JSON.stringify(json, null, 2) : human());
+  }
+}
+
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof ConfigError) return EXIT.failed;
+  if (err instanceof AgentError && err.code === 'daemon_unreachable') return EXIT.unreachable;
+  if (err instanceof AgentError && err.code === 'db_open') return EXIT.unreachable;
+  return EXIT.failed;
+}

@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+/**
+ * stationctl [--config F] [--json] [--lang zh|en] <command>. Exit codes: 0 ok, 1 failed check or
+ * command, 2 usage error, 3 daemon unreachable.
+ */
+import { Command, CommanderError } from 'commander';
+import { AgentError, ConfigError } from '../errors.js';
+import { detectLang } from '../i18n/index.js';
+import { AGENT_VERSION } from '../version.js';
+import { CliContext, EXIT, exitCodeFor } from './context.js';
+import { registerCoreCommands } from './commands-core.js';
+
+export async function runCli(argv: string[]): Promise<number> {
+  let context: CliContext | undefined;
+  const program = new Command('stationctl')
+    .description('station-agent technician tool / 远程教育站点代理 维护工具')
+    .version(AGENT_VERSION)
+    .option('-c, --config <file>', 'config file / 配置文件')
+    .option('--json', 'machine-readable output / JSON 输出', false)
+    .option('--lang <lang>', 'zh or en (default from LANG) / 语言')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  const ctx = () => {
+    if (!context) {
+      const o = program.opts<{ config?: string; json: boolean; lang?: string }>();
+      context = new CliContext({ ...(o.config ? { config: o.config } : {}), json: o.json, lang: detectLang(o.lang) });
+    }
+    return context;
+  };
+  registerCoreCommands(program, ctx);
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    const c = ctx();
+    if (err instanceof ConfigError) {
+      c.err(`${c.t('error.prefix')}: ${c.configFile}:\n${err.issues.map((i) => `  ${i}`).join('\n')}`);
+    } else if (err instanceof AgentError && err.code === 'daemon_unreachable') {
+      c.err(c.t('daemon.unreachable', { path: c.config().control.socket }));
+    } else if (err instanceof AgentError) {
+      if (c.opts.json) c.out(JSON.stringify({ error: err.toJSON() }));
+      c.err(c.t('error.command', { code: err.code, message: err.message }));
+      if (err.code === 'invalid_args' || err.code === 'not_found') return EXIT.usage;
+    } else {
+      c.err(`${c.t('error.prefix')}: ${(err as Error).message}`);
+    }
+    return exitCodeFor(err);
+  }
+}
+
+runCli(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`stationctl: ${String(err)}\n`);
+    process.exit(1);
+  },
+);

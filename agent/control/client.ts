@@ -1,0 +1,50 @@
+/** stationctl's side of the control socket. */
+import { createConnection } from 'node:net';
+import { AgentError } from '../errors.js';
+
+export interface ControlResponse {
+  id: string | number | null;
+  status: 'ok' | 'error';
+  data?: unknown;
+  error?: { code: string; message: string };
+}
+
+/** Sends one command; rejects with code `daemon_unreachable` when nothing listens on the socket. */
+export function callDaemon(path: string, command: string, args: unknown = {}, timeoutMs = 30_000): Promise<ControlResponse> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection(path);
+    let buffer = '';
+    let settled = false;
+    const finish = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      fn();
+    };
+    const timer = setTimeout(
+      () => finish(() => reject(new AgentError('timeout', `no answer from the daemon within ${timeoutMs} ms`))),
+      timeoutMs,
+    );
+    socket.setEncoding('utf8');
+    socket.on('connect', () => socket.write(`${JSON.stringify({ id: 1, command, args })}\n`));
+    socket.on('data', (chunk: string) => {
+      buffer += chunk;
+      const nl = buffer.indexOf('\n');
+      if (nl >= 0) {
+        const line = buffer.slice(0, nl);
+        finish(() => {
+          try {
+            resolve(JSON.parse(line) as ControlResponse);
+          } catch {
+            reject(new AgentError('protocol', 'the daemon sent an unreadable reply'));
+          }
+        });
+      }
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) =>
+      finish(() => reject(new AgentError('daemon_unreachable', `daemon not reachable at ${path} (${err.code ?? err.message})`, { cause: err }))),
+    );
+    socket.on('close', () => finish(() => reject(new AgentError('daemon_unreachable', `daemon closed the connection at ${path}`))));
+  });
+}
