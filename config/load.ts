@@ -4,7 +4,7 @@
  */
 import { readFileSync, accessSync, constants } from 'node:fs';
 import { dirname, isAbsolute, resolve, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT } from '../agent/version.js';
 import { parseDocument, LineCounter } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../agent/errors.js';
@@ -12,7 +12,7 @@ import { ConfigSchema, type Config, type DeviceConfig } from './schema.js';
 import { FrameProfileSchema } from './frame-profile.js';
 
 /** The folder shipped profiles live in (config/profiles/), both from source and from dist/. */
-export const PROFILES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'config', 'profiles');
+export const PROFILES_DIR = join(PACKAGE_ROOT, 'config', 'profiles');
 
 export function formatPath(path: readonly PropertyKey[]): string {
   let out = '';

@@ -1,0 +1,88 @@
+/**
+ * Runs the built daemon (dist/agent/main.js) and stationctl as real child processes against a config
+ * written into a fresh temp dir. The test command builds before it tests.
+ */
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { stringify } from 'yaml';
+import { waitFor } from './ports.js';
+
+export const ROOT = resolve(import.meta.dirname, '..', '..');
+export const AGENT_JS = join(ROOT, 'dist', 'agent', 'main.js');
+export const CTL_JS = join(ROOT, 'dist', 'agent', 'cli', 'stationctl.js');
+
+export function tempDir(prefix = 'sa-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** A minimal valid config in `dir` (data and socket inside it), merged with `extra`. */
+export function writeConfig(dir: string, extra: Record<string, unknown> = {}, name = 'config.yaml'): string {
+  const config = {
+    station: { id: 'test-station', name: '测试站点' },
+    data_dir: join(dir, 'data'),
+    control: { socket: join(dir, 'ctl.sock') },
+    log: { level: 'info' },
+    ...extra,
+  };
+  const file = join(dir, name);
+  writeFileSync(file, stringify(config));
+  return file;
+}
+
+export interface RunningAgent {
+  proc: ChildProcess;
+  output(): string;
+  /** Resolves with the exit code (or signal name). */
+  exited: Promise<number | string>;
+  stop(signal?: NodeJS.Signals): Promise<number | string>;
+}
+
+export function startAgent(configFile: string, env: NodeJS.ProcessEnv = {}): RunningAgent {
+  const proc = spawn(process.execPath, [AGENT_JS, '--config', configFile], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | string>((res) => proc.on('exit', (code, sig) => res(code ?? sig ?? -1)));
+  return {
+    proc,
+    output: () => out,
+    exited,
+    stop: async (signal = 'SIGTERM') => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Waits until the agent answers `status` on its control socket. */
+export async function waitReady(agent: RunningAgent, configFile: string, timeoutMs = 15_000): Promise<void> {
+  await waitFor(async () => {
+    if (agent.proc.exitCode !== null) throw new Error(`agent exited early: ${agent.output()}`);
+    const r = await ctl(['--json', '--config', configFile, 'status']);
+    return r.code === 0 && r.stdout.includes('"running": true');
+  }, timeoutMs, 100);
+}
+
+export interface CtlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function ctl(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CtlResult> {
+  return new Promise((res) => {
+    execFile(process.execPath, [CTL_JS, ...args], { env: { ...process.env, LANG: 'C', ...env }, timeout: 30_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
+      res({ code, stdout, stderr });
+    });
+  });
+}
+
+export function cleanup(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}

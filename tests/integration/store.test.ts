@@ -1,0 +1,129 @@
+import { describe, it, expect, afterEach } from 'vitest';
+import Database from 'better-sqlite3';
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Store, DB_FILE } from '../../agent/store/store.js';
+import { MIGRATIONS, SCHEMA_VERSION } from '../../agent/store/migrations.js';
+import { RecordLedger } from '../../agent/store/records.js';
+import { AgentError } from '../../agent/errors.js';
+import { tempDir, cleanup } from '../helpers/agent.js';
+
+const dirs: string[] = [];
+const fresh = () => {
+  const d = tempDir('store-');
+  dirs.push(d);
+  return d;
+};
+afterEach(() => dirs.splice(0).forEach(cleanup));
+
+function tables(store: Store): string[] {
+  return (store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>).map((r) => r.name);
+}
+
+describe('store', () => {
+  it('creates the data dir and migrates an empty database to the latest schema, in WAL with synchronous=FULL', () => {
+    const dir = join(fresh(), 'nested', 'data');
+    const store = Store.open(dir);
+    expect(store.schemaVersion()).toBe(SCHEMA_VERSION);
+    expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(store.db.pragma('synchronous', { simple: true })).toBe(2); // FULL
+    expect(tables(store)).toEqual(
+      expect.arrayContaining(['meta', 'device_state', 'sessions', 'records', 'alerts', 'county_schedules', 'schedule_runs', 'daily_summary']),
+    );
+    expect(store.integrityCheck()).toEqual(['ok']);
+    store.close();
+  });
+
+  it.each(Array.from({ length: SCHEMA_VERSION }, (_, v) => v))('migrates a database from schema version %i, keeping its data', (from) => {
+    const dir = fresh();
+    if (from === 0) {
+      // An empty database file, as left by a first start that died before migrating.
+      new Database(join(dir, DB_FILE)).close();
+    } else {
+      const old = Store.open(dir, { targetVersion: from });
+      expect(old.schemaVersion()).toBe(from);
+      old.setMeta('agent_boot', '41');
+      old.close();
+    }
+    const store = Store.open(dir);
+    expect(store.schemaVersion()).toBe(SCHEMA_VERSION);
+    if (from >= 1) expect(store.meta('agent_boot')).toBe('41');
+    expect(store.integrityCheck()).toEqual(['ok']);
+    store.close();
+  });
+
+  it('leaves the old schema intact when a migration fails (one transaction)', () => {
+    const dir = fresh();
+    Store.open(dir, { targetVersion: 1 }).close();
+    const raw = new Database(join(dir, DB_FILE));
+    raw.exec('CREATE TABLE daily_summary (x INTEGER)'); // makes migration 2 fail
+    raw.close();
+    expect(() => Store.open(dir)).toThrow(/daily_summary already exists/);
+    const check = new Database(join(dir, DB_FILE));
+    expect(check.pragma('user_version', { simple: true })).toBe(1);
+    check.close();
+  });
+
+  it('refuses a database from the future with a clear error', () => {
+    const dir = fresh();
+    Store.open(dir).close();
+    const raw = new Database(join(dir, DB_FILE));
+    raw.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    raw.close();
+    let err: unknown;
+    try {
+      Store.open(dir);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(AgentError);
+    expect((err as AgentError).code).toBe('db_too_new');
+    expect((err as AgentError).message).toMatch(/newer than this agent understands/);
+  });
+
+  it('reports a data dir that cannot be created as one clear error', () => {
+    const parent = fresh();
+    writeFileSync(join(parent, 'a-file'), 'x');
+    let err: unknown;
+    try {
+      Store.open(join(parent, 'a-file', 'data'));
+    } catch (e) {
+      err = e;
+    }
+    expect((err as AgentError).code).toBe('data_dir');
+    expect((err as AgentError).message).toMatch(/data_dir .* cannot be created or written \(ENOTDIR\)/);
+  });
+
+  it('opens read-only for stationctl and refuses when there is no database', () => {
+    const dir = fresh();
+    mkdirSync(dir, { recursive: true });
+    expect(() => Store.open(dir, { readonly: true })).toThrow(/cannot open database/);
+    Store.open(dir).close();
+    const ro = Store.open(dir, { readonly: true });
+    expect(() => ro.setMeta('x', '1')).toThrow(/readonly/);
+    ro.close();
+  });
+
+  it('gives every durable record a new seq that survives restarts and is never reused', () => {
+    const dir = fresh();
+    let store = Store.open(dir);
+    let ledger = new RecordLedger(store);
+    const a = ledger.append('events', 'agent_start', new Date().toISOString(), (seq, id) => ({ seq, id }));
+    const b = ledger.append('usage', 'usage', new Date().toISOString(), (seq, id) => ({ seq, id }));
+    expect([a.seq, b.seq]).toEqual([1, 2]);
+    expect(a.id).not.toBe(b.id);
+    // Even after the newest rows are gone (pruned), the counter does not go back.
+    store.db.prepare('DELETE FROM records').run();
+    store.close();
+    store = Store.open(dir);
+    ledger = new RecordLedger(store);
+    const c = ledger.append('events', 'agent_start', new Date().toISOString(), (seq, id) => ({ seq, id }));
+    expect(c.seq).toBe(3);
+    expect(c.payload).toEqual({ seq: 3, id: c.id });
+    store.close();
+  });
+
+  it('has one migration per schema version', () => {
+    expect(MIGRATIONS.length).toBe(SCHEMA_VERSION);
+  });
+});

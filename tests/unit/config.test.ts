@@ -1,0 +1,108 @@
+import { describe, it, expect } from 'vitest';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig, loadConfig, formatPath } from '../../config/load.js';
+import { ConfigError } from '../../agent/errors.js';
+
+const base = `
+station: { id: s1, name: Station }
+data_dir: /tmp/x
+`;
+
+function errorsOf(text: string): string[] {
+  try {
+    parseConfig(text, '/tmp/config.yaml');
+  } catch (err) {
+    if (err instanceof ConfigError) return err.issues;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('config', () => {
+  it('accepts a minimal config and fills defaults', () => {
+    const c = parseConfig(base, '/tmp/config.yaml');
+    expect(c.station.timezone).toBe('Asia/Shanghai');
+    expect(c.station.level).toBe('village');
+    expect(c.control.socket).toBe('/run/station-agent/control.sock');
+    expect(c.sessions).toEqual({ min_s: 300, merge_gap_s: 120, idle_cutoff_s: 1800, checkpoint_s: 60 });
+    expect(c.devices).toEqual([]);
+    expect(c.county).toBeUndefined();
+  });
+
+  it('accepts the shipped example config', () => {
+    const c = loadConfig(join(import.meta.dirname, '..', '..', 'config', 'example.yaml'));
+    expect(c.devices.length).toBeGreaterThanOrEqual(5);
+    expect(c.county?.topic_prefix).toBe('stations');
+    expect(c.devices.find((d) => d.id === 'projector')?.usage).toBe(true);
+    expect(c.devices.find((d) => d.id === 'settopbox')?.usage).toBe(false);
+  });
+
+  it('defaults usage to true for projector, LED and amplifier only', () => {
+    const c = parseConfig(
+      `${base}
+devices:
+  - { id: p, kind: projector, driver: pjlink, host: 10.0.0.1 }
+  - { id: stb, kind: settopbox, driver: net_presence, host: 10.0.0.2 }
+  - { id: amp, kind: amplifier, driver: modbus_relay, serial: { path: /dev/ttyUSB0 }, unit_id: 1, coil: 0, usage: false }
+`,
+      '/tmp/c.yaml',
+    );
+    expect(c.devices.map((d) => d.usage)).toEqual([true, false, false]);
+    expect(c.devices[2]).toMatchObject({ serial: { baud_rate: 9600, data_bits: 8, parity: 'none', stop_bits: 1 } });
+  });
+
+  it('reports every problem with its key path in one pass', () => {
+    const errors = errorsOf(`
+station: { id: s1, name: Station, colour: red }
+devices:
+  - { id: p, kind: projector, driver: pjlink, host: 10.0.0.1, port: 99999 }
+  - { id: q, kind: projector, driver: escvp21, serial: { path: /dev/ttyS0 } }
+  - { id: a, kind: amplifier, driver: modbus_relay, serial: { path: /dev/ttyUSB0, baud_rate: 9601 }, unit_id: 1, coil: 0 }
+`);
+    expect(errors).toHaveLength(3);
+    expect(errors).toContain('station.colour: unknown key');
+    expect(errors.some((e) => e.startsWith('devices[0].port:'))).toBe(true);
+    expect(errors).toContain('devices[2].serial.baud_rate: expected one of 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200');
+  });
+
+  it.each([
+    ['a bad station id', `station: { id: "Bad Id", name: S }`, 'station.id:'],
+    ['an unknown driver', `${base}devices: [{ id: p, kind: projector, driver: sony, host: h }]`, 'devices[0].driver: expected one of'],
+    ['a driver of the wrong kind', `${base}devices: [{ id: p, kind: projector, driver: novastar, host: h }]`, 'devices[0].kind: driver novastar serves led_display'],
+    ['a duplicate device id', `${base}devices: [{ id: p, kind: projector, driver: pjlink, host: h }, { id: p, kind: projector, driver: pjlink, host: g }]`, 'devices[1].id: duplicate device id p'],
+    ['serial and host both given', `${base}devices: [{ id: p, kind: projector, driver: nec, host: h, serial: { path: /dev/ttyS0 } }]`, 'devices[0].serial: nec needs exactly one of serial or host'],
+    ['signal_from to no projector', `${base}devices: [{ id: s, kind: settopbox, driver: net_presence, host: h, signal_from: nope }]`, 'devices[0].signal_from: no projector with id nope'],
+    ['a plain mqtt url with a CA', `${base}county: { url: "mqtt://broker:1883", ca_file: ca.pem }`, 'county.url: ca_file/cert_file need an mqtts:// url'],
+    ['a county url of another scheme', `${base}county: { url: "http://broker" }`, 'county.url: must be mqtt://'],
+    ['a topic prefix with a wildcard', `${base}county: { url: "mqtts://b", topic_prefix: "st/#" }`, 'county.topic_prefix:'],
+    ['an unknown time zone', `station: { id: s, name: S, timezone: Mars/Olympus }`, 'station.timezone: unknown IANA time zone'],
+    ['a schedule step for no device', `${base}schedules: [{ id: c, cron: "0 20 * * 2", duration_min: 90, steps: [{ device: nope, action: power, value: "on" }] }]`, 'schedules[0].steps[0].device: no device with id nope'],
+    ['a missing station', `data_dir: /x`, 'station:'],
+    ['a YAML syntax error', `station: { id: s1, name: [unclosed`, 'YAML'],
+    ['a duplicate YAML key', `station: { id: s1, name: S }\nstation: { id: s2, name: T }`, 'YAML'],
+  ])('rejects %s', (_label, text, expected) => {
+    const errors = errorsOf(text);
+    expect(errors.some((e) => e.includes(expected))).toBe(true);
+  });
+
+  it('checks that secret files exist when asked, naming the key', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    const file = join(dir, 'c.yaml');
+    writeFileSync(file, `${base}county: { url: "mqtts://broker:8883", password_file: secret.pass }\n`);
+    expect(() => loadConfig(file, { checkFiles: true })).toThrow(/county\.password_file: cannot read .*secret\.pass/);
+    writeFileSync(join(dir, 'secret.pass'), 'pw\n');
+    const c = loadConfig(file, { checkFiles: true });
+    expect(c.county?.password_file).toBe(join(dir, 'secret.pass'));
+  });
+
+  it('names an unreadable config file', () => {
+    expect(() => loadConfig('/nonexistent/config.yaml')).toThrow(/cannot read config: ENOENT/);
+  });
+
+  it('formats key paths like a technician reads them', () => {
+    expect(formatPath(['devices', 2, 'serial', 'baud_rate'])).toBe('devices[2].serial.baud_rate');
+    expect(formatPath([])).toBe('(top level)');
+  });
+});
