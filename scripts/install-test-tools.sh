@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the Debian tools the integration tests use when they are missing: socat (PTY pairs standing in
+# for USB-serial adapters), mosquitto (a real broker), openssl (test CAs), ping. Never assumed present.
+set -euo pipefail
+need=()
+command -v socat >/dev/null || need+=(socat)
+command -v mosquitto >/dev/null || need+=(mosquitto)
+command -v mosquitto_passwd >/dev/null || need+=(mosquitto)
+command -v mosquitto_pub >/dev/null || need+=(mosquitto-clients)
+command -v openssl >/dev/null || need+=(openssl)
+command -v ping >/dev/null || need+=(iputils-ping)
+if [ ${#need[@]} -eq 0 ]; then exit 0; fi
+mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
+echo "==> installing test tools: ${need[*]}"
+SUDO=
+[ "$(id -u)" = 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+# The Debian package starts a system broker on 1883; the tests start their own on free ports.
+if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+  $SUDO systemctl disable --now mosquitto >/dev/null 2>&1 || true
+fi
