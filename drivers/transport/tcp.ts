@@ -1,0 +1,138 @@
+/**
+ * TCP transport over node:net for PJLink (4352), ESC/VP.net (3629), NEC (7142), NovaStar (5200) and
+ * serial-to-Ethernet bridges.
+ *
+ * - Connect timeout: a projector behind a switched mains socket is simply absent; without a timeout a
+ *   SYN to a dead host hangs for minutes (pypjlink's missing-timeout bug, protocols.md §1.7).
+ * - TCP keepalive: a village LAN switch losing power leaves a half-open socket that would never error.
+ * - allowHalfOpen is off: a peer FIN (PJLink's 30 s idle disconnect) closes our side too and is reported
+ *   through onClose, so nothing writes into a half-closed socket.
+ */
+import { Socket } from 'node:net';
+import { AgentError, ErrorCodes } from '../../agent/errors.js';
+import type { Transport } from './types.js';
+
+export interface TcpTransportOptions {
+  host: string;
+  port: number;
+  /** Default 5000 ms. */
+  connectTimeoutMs?: number;
+  /** Idle time before the first keepalive probe; 0 disables. Default 10 000 ms. */
+  keepAliveMs?: number;
+}
+
+const NETWORK_CODES: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ECONNRESET: 'connection reset by peer',
+  EPIPE: 'connection closed by peer',
+  ETIMEDOUT: 'connection timed out',
+  ENOTFOUND: 'host name not found',
+  EAI_AGAIN: 'host name lookup failed',
+};
+
+function describeNetError(err: NodeJS.ErrnoException): string {
+  return (err.code && NETWORK_CODES[err.code]) || err.message;
+}
+
+export class TcpTransport implements Transport {
+  readonly description: string;
+  private readonly opts: Required<TcpTransportOptions>;
+  private socket: Socket | undefined;
+  private closing = false;
+  private readonly dataListeners: ((chunk: Buffer) => void)[] = [];
+  private readonly closeListeners: ((err: Error) => void)[] = [];
+
+  constructor(options: TcpTransportOptions) {
+    this.opts = { connectTimeoutMs: 5000, keepAliveMs: 10_000, ...options };
+    this.description = `tcp ${options.host}:${options.port}`;
+  }
+
+  get isOpen(): boolean {
+    return this.socket !== undefined && !this.socket.destroyed && !this.socket.connecting;
+  }
+
+  onData(listener: (chunk: Buffer) => void): void {
+    this.dataListeners.push(listener);
+  }
+
+  onClose(listener: (err: Error) => void): void {
+    this.closeListeners.push(listener);
+  }
+
+  open(): Promise<void> {
+    if (this.isOpen) return Promise.resolve();
+    this.closing = false;
+    return new Promise<void>((resolve, reject) => {
+      const socket = new Socket({ allowHalfOpen: false });
+      let connected = false;
+      let lastError: Error | undefined;
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new AgentError(ErrorCodes.timeout, `${this.description}: no connection within ${this.opts.connectTimeoutMs} ms`, { retryable: true }));
+      }, this.opts.connectTimeoutMs);
+      socket.setNoDelay(true);
+      socket.on('data', (chunk: Buffer) => {
+        for (const l of this.dataListeners) l(chunk);
+      });
+      socket.on('error', (err: NodeJS.ErrnoException) => {
+        lastError = err;
+        if (!connected) {
+          clearTimeout(timer);
+          socket.destroy();
+          reject(new AgentError(ErrorCodes.disconnected, `${this.description}: ${describeNetError(err)}`, { retryable: true, cause: err }));
+        }
+      });
+      socket.on('close', () => {
+        if (this.socket === socket) this.socket = undefined;
+        if (!connected || this.closing) return;
+        const reason = lastError
+          ? `${this.description}: ${describeNetError(lastError as NodeJS.ErrnoException)}`
+          : `${this.description}: connection closed by peer`;
+        const err = new AgentError(ErrorCodes.disconnected, reason, { retryable: true, cause: lastError });
+        for (const l of this.closeListeners) l(err);
+      });
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        connected = true;
+        if (this.opts.keepAliveMs > 0) socket.setKeepAlive(true, this.opts.keepAliveMs);
+        resolve();
+      });
+      this.socket = socket;
+      socket.connect({ host: this.opts.host, port: this.opts.port });
+    });
+  }
+
+  write(data: Uint8Array): Promise<void> {
+    const socket = this.socket;
+    if (this.closing) return Promise.reject(new AgentError(ErrorCodes.closed, `${this.description}: closed`));
+    if (!socket || socket.destroyed || socket.connecting || !socket.writable) {
+      return Promise.reject(new AgentError(ErrorCodes.disconnected, `${this.description}: not connected`, { retryable: true }));
+    }
+    return new Promise<void>((resolve, reject) => {
+      // The callback fires once the data is handed to the kernel, which is the drain we need.
+      socket.write(data, (err) => {
+        if (err) {
+          reject(
+            this.closing
+              ? new AgentError(ErrorCodes.closed, `${this.description}: closed`)
+              : new AgentError(ErrorCodes.disconnected, `${this.description}: ${describeNetError(err)}`, { retryable: true, cause: err }),
+          );
+        } else resolve();
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    this.closing = true;
+    const socket = this.socket;
+    this.socket = undefined;
+    if (!socket || socket.destroyed) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      socket.once('close', () => resolve());
+      // destroy() rather than end(): a wedged peer must not keep the socket (and the fd) around.
+      socket.destroy();
+    });
+  }
+}
