@@ -57,9 +57,16 @@ describe('TcpTransport', () => {
     const t = new TcpTransport({ host: '127.0.0.1', port, connectTimeoutMs: 500 });
     cleanups.push(() => t.close());
     await expect(t.open()).rejects.toMatchObject({ code: 'disconnected', message: expect.stringMatching(/refused/) });
-    const srv = createServer((s) => s.on('error', () => undefined));
+    const accepted: Socket[] = [];
+    const srv = createServer((s) => {
+      accepted.push(s);
+      s.on('error', () => undefined);
+    });
     await new Promise<void>((r) => srv.listen(port, '127.0.0.1', () => r()));
-    cleanups.push(() => new Promise((r) => srv.close(() => r(undefined))));
+    cleanups.push(() => {
+      for (const s of accepted) s.destroy();
+      return new Promise((r) => srv.close(() => r(undefined)));
+    });
     await t.open();
     expect(t.isOpen).toBe(true);
   });
