@@ -8,7 +8,7 @@ import { watch, existsSync, type FSWatcher } from 'node:fs';
 import { dirname, basename } from 'node:path';
 import type { Logger } from 'pino';
 import type { DeviceConfig } from '../config/schema.js';
-import type { DeviceCommand, DeviceDriver, DeviceReading, DeviceState, DriverContext, SharedResources } from '../drivers/types.js';
+import type { DeviceCommand, DeviceDriver, DeviceReading, DeviceState, DriverContext, DriverDefinition, SharedResources } from '../drivers/types.js';
 import { DRIVERS } from '../drivers/registry.js';
 import { SharedResourcePool } from '../drivers/shared.js';
 import { AgentError, ErrorCodes, toAgentError } from './errors.js';
@@ -44,6 +44,8 @@ export interface SupervisorDeps {
   backoff?: BackoffPolicy;
   /** Extra context for drivers (e.g. a MediaMTX client). */
   extraContext?: Record<string, unknown>;
+  /** The driver table; the built-in registry unless a test brings its own. */
+  drivers?: ReadonlyMap<string, DriverDefinition>;
 }
 
 
@@ -109,7 +111,7 @@ class DeviceRunner {
   }
 
   private async loop(): Promise<void> {
-    const def = DRIVERS.get(this.config.driver);
+    const def = this.sup.drivers.get(this.config.driver);
     if (!def) {
       this.update({}, false, [{ code: 'driver_unavailable', severity: 'error', text: `driver ${this.config.driver} is not built into this agent` }]);
       return;
@@ -161,9 +163,10 @@ class DeviceRunner {
         } else {
           this.failures++;
           this.log.debug({ code: e.code, err: e.message, failures: this.failures }, 'poll failed');
-          if (this.failures >= FAILS_BEFORE_OFFLINE || e.code === ErrorCodes.disconnected || e.code === ErrorCodes.closed) {
+          const linkLost = e.code === ErrorCodes.disconnected || e.code === ErrorCodes.closed;
+          if (this.failures >= FAILS_BEFORE_OFFLINE || linkLost) {
             await this.closeDriver();
-            this.markFailure(e, true);
+            this.markFailure(e, linkLost);
             const delay = backoffDelay(this.attempt++, this.sup.backoff);
             await this.sleep(Math.min(delay, this.config.poll_s * 1000));
             continue;
@@ -251,6 +254,7 @@ class DeviceRunner {
 export class DeviceSupervisor {
   readonly backoff: BackoffPolicy;
   readonly clock: Clock;
+  readonly drivers: ReadonlyMap<string, DriverDefinition>;
   private readonly runners = new Map<string, DeviceRunner>();
   private readonly shared: SharedResources = new SharedResourcePool();
   private readonly saveState;
@@ -259,6 +263,7 @@ export class DeviceSupervisor {
   constructor(private readonly deps: SupervisorDeps) {
     this.backoff = deps.backoff ?? DEFAULT_BACKOFF;
     this.clock = deps.clock;
+    this.drivers = deps.drivers ?? DRIVERS;
     this.saveState = deps.store.db.prepare(
       'INSERT INTO device_state(id, state, updated_at) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at',
     );
