@@ -35,7 +35,11 @@ export const StatusWillSchema = z
     v: z.literal(1),
     online: z.literal(false),
     station_id: z.string(),
-    boot: Boot.describe('the MQTT session that died; drop a Will whose boot is lower than the last online status'),
+    boot: Boot.describe('the MQTT session that ended; drop an offline status whose boot is lower than the last online one'),
+    reason: z
+      .literal('agent_stop')
+      .optional()
+      .describe('present when the agent stopped cleanly; absent when the broker published the Last Will'),
   })
   .strict();
 export type StatusWill = z.infer<typeof StatusWillSchema>;

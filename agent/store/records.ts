@@ -30,6 +30,24 @@ interface Row {
 
 const SEQ_KEY = 'next_seq';
 
+/** What `summariseEvents` removed from the outbox, reported to the county as an `outbox_summarised` event. */
+export interface OutboxSummary {
+  removed: number;
+  bytes_freed: number;
+  outbox_bytes: number;
+  first_seq: number;
+  last_seq: number;
+  first_ts: string;
+  last_ts: string;
+  /** Inclusive [from, to] seq ranges removed, so the county can tell these gaps from lost records. */
+  seq_ranges: Array<[number, number]>;
+  by_type: Record<string, number>;
+  by_severity: Record<string, number>;
+}
+
+/** Ranges listed in a summary: beyond this the tail is merged into one range (the counts stay exact). */
+const MAX_SUMMARY_RANGES = 500;
+
 export class RecordLedger {
   private readonly insert: Database.Statement;
   private readonly pendingAfter: Database.Statement<[number, number], Row>;
@@ -37,6 +55,10 @@ export class RecordLedger {
   private readonly ackTo: Database.Statement<[number]>;
   private readonly depthQ: Database.Statement<[], { n: number; oldest: string | null; first: number | null }>;
   private readonly bySeq: Database.Statement<[number, number], Row>;
+  private readonly ackOne: Database.Statement<[number]>;
+  private readonly bytesQ: Database.Statement<[], { b: number | null }>;
+  private readonly candidatesQ: Database.Statement<[], { seq: number; type: string; ts: string; bytes: number; severity: string | null }>;
+  private readonly deleteOne: Database.Statement<[number]>;
 
   constructor(private readonly store: Store) {
     const db = store.db;
@@ -48,6 +70,17 @@ export class RecordLedger {
     this.ackTo = db.prepare('UPDATE records SET acked = 1 WHERE acked = 0 AND seq <= ?');
     this.depthQ = db.prepare('SELECT count(*) AS n, min(ts) AS oldest, min(seq) AS first FROM records WHERE acked = 0');
     this.bySeq = db.prepare('SELECT seq, id, stream, type, ts, payload FROM records WHERE seq >= ? ORDER BY seq LIMIT ?');
+    this.ackOne = db.prepare('UPDATE records SET acked = 1 WHERE seq = ?');
+    this.bytesQ = db.prepare('SELECT sum(length(payload)) AS b FROM records WHERE acked = 0');
+    // Lowest priority first: info before warning before error, oldest first. Usage records and earlier
+    // summaries are never candidates: usage is the evidence, and a summary explains the gaps.
+    this.candidatesQ = db.prepare(
+      `SELECT seq, type, ts, length(payload) AS bytes, json_extract(payload, '$.severity') AS severity
+         FROM records
+        WHERE acked = 0 AND stream = 'events' AND type <> 'outbox_summarised'
+        ORDER BY CASE json_extract(payload, '$.severity') WHEN 'info' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, seq`,
+    );
+    this.deleteOne = db.prepare('DELETE FROM records WHERE seq = ? AND acked = 0 AND stream = \'events\'');
   }
 
   /**
@@ -82,6 +115,80 @@ export class RecordLedger {
   /** The county's watermark: every record with seq <= `seq` is stored there. Returns rows newly acked. */
   ackUpTo(seq: number): number {
     return this.ackTo.run(seq).changes;
+  }
+
+  /** Marks one record stored (PUBACK with `require_ack: false`). */
+  markAcked(seq: number): void {
+    this.ackOne.run(seq);
+  }
+
+  /**
+   * Never let the next seq be `<= seq`. Used when the county acknowledges a seq this ledger never
+   * allocated (database restored from a backup or replaced): new records must not reuse numbers the
+   * county already stored, or its idempotent (station_id, seq) store would drop them as duplicates.
+   * Returns true when the counter moved.
+   */
+  advanceSeqPast(seq: number): boolean {
+    return this.store.db.transaction(() => {
+      if (this.nextSeq() > seq) return false;
+      this.store.setMeta(SEQ_KEY, String(seq + 1));
+      return true;
+    })();
+  }
+
+  /** Bytes of payload not yet acknowledged (the outbox's share of the disk budget). */
+  outboxBytes(): number {
+    return this.bytesQ.get()?.b ?? 0;
+  }
+
+  /**
+   * Keeps the outbox under `maxBytes` by removing unacknowledged events, lowest severity and oldest first,
+   * down to 90 % of the budget (hysteresis, so it does not run on every append). Usage records are never
+   * removed, even when they alone exceed the budget. Returns what was removed, or null when nothing was.
+   */
+  summariseEvents(maxBytes: number): OutboxSummary | null {
+    return this.store.db.transaction((): OutboxSummary | null => {
+      let bytes = this.outboxBytes();
+      if (bytes <= maxBytes) return null;
+      const target = Math.floor(maxBytes * 0.9);
+      const removed: Array<{ seq: number; type: string; ts: string; bytes: number; severity: string | null }> = [];
+      for (const c of this.candidatesQ.iterate()) {
+        if (bytes <= target) break;
+        removed.push(c);
+        bytes -= c.bytes;
+      }
+      if (removed.length === 0) return null;
+      for (const r of removed) this.deleteOne.run(r.seq);
+      removed.sort((a, b) => a.seq - b.seq);
+      const ranges: Array<[number, number]> = [];
+      for (const r of removed) {
+        const last = ranges[ranges.length - 1];
+        if (last && last[1] === r.seq - 1) last[1] = r.seq;
+        else ranges.push([r.seq, r.seq]);
+      }
+      if (ranges.length > MAX_SUMMARY_RANGES) {
+        const tail = ranges.splice(MAX_SUMMARY_RANGES - 1);
+        ranges.push([tail[0]![0], tail[tail.length - 1]![1]]);
+      }
+      const count = (key: (r: (typeof removed)[number]) => string): Record<string, number> => {
+        const out: Record<string, number> = {};
+        for (const r of removed) out[key(r)] = (out[key(r)] ?? 0) + 1;
+        return out;
+      };
+      const byTs = removed.map((r) => r.ts).sort();
+      return {
+        removed: removed.length,
+        bytes_freed: removed.reduce((n, r) => n + r.bytes, 0),
+        outbox_bytes: bytes,
+        first_seq: removed[0]!.seq,
+        last_seq: removed[removed.length - 1]!.seq,
+        first_ts: byTs[0]!,
+        last_ts: byTs[byTs.length - 1]!,
+        seq_ranges: ranges,
+        by_type: count((r) => r.type),
+        by_severity: count((r) => r.severity ?? 'unknown'),
+      };
+    })();
   }
 
   depth(): { count: number; oldest_ts: string | null; first_seq: number | null } {

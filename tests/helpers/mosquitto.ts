@@ -25,6 +25,8 @@ export interface MosquittoOptions {
   users?: Record<string, string>;
   /** ACL file contents (mosquitto acl_file syntax). */
   acl?: string;
+  /** Keep sessions, subscriptions and retained messages across restart() (like a production broker). */
+  persistence?: boolean;
   /** Extra config lines. */
   extra?: string;
 }
@@ -45,7 +47,7 @@ export class Mosquitto {
     const port = options.port ?? (await freePort());
     const lines = [
       `listener ${port} 127.0.0.1`,
-      'persistence false',
+      options.persistence ? `persistence true\npersistence_location ${dir}/` : 'persistence false',
       // As root mosquitto drops to user `mosquitto`, which cannot read our temp files.
       `user ${userInfo().username}`,
       'log_dest stderr',
