@@ -137,6 +137,11 @@ export class CountyLink {
   private tokensAtMs = 0;
   private lastAckProgressMs = 0;
   private resend: { next: number; until: number } | null = null;
+  // Ledger writes are batched: with synchronous=FULL each transaction is an fsync, and one per PUBACK
+  // or per ack message would cap a replay at the disk's fsync rate.
+  private pubackedSeqs: number[] = [];
+  private pendingAck: number | null = null;
+  private flushTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: CountyLinkDeps) {
     this.county = deps.config.county;
@@ -381,6 +386,7 @@ export class CountyLink {
   }
 
   private stopSessionTimers(): void {
+    if (this.flushTimer) this.flush();
     for (const t of [this.heartbeatTimer, this.watchdogTimer, this.laneTimer, this.inventoryTimer]) {
       clearTimeout(t);
       clearInterval(t);
@@ -614,12 +620,33 @@ export class CountyLink {
         if (client !== this.client) return;
         this.inflight.delete(key);
         if (!err && !resend) {
-          this.deps.ledger.markPublished(seq);
-          if (!this.county!.require_ack) this.deps.ledger.markAcked(seq);
+          this.pubackedSeqs.push(seq);
+          this.scheduleFlush();
         }
         this.pump();
       });
     }
+  }
+
+  private scheduleFlush(): void {
+    this.flushTimer ??= setTimeout(() => this.flush(), 25);
+  }
+
+  /** Applies batched PUBACKs and the latest county ack in one go each. */
+  private flush(): void {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    try {
+      const seqs = this.pubackedSeqs;
+      this.pubackedSeqs = [];
+      this.deps.ledger.markPublishedMany(seqs, !this.county!.require_ack);
+      const ack = this.pendingAck;
+      this.pendingAck = null;
+      if (ack !== null) this.applyAck(ack);
+    } catch (err) {
+      this.log.error({ err }, 'cannot record delivery in the ledger');
+    }
+    this.pump();
   }
 
   private onAck(raw: Buffer): void {
@@ -632,6 +659,12 @@ export class CountyLink {
       this.log.warn({ err: (err as Error).message }, 'ignoring a malformed ack');
       return;
     }
+    // A county acking per message sends hundreds of acks during a replay; only the highest matters.
+    this.pendingAck = Math.max(this.pendingAck ?? 0, seq);
+    this.scheduleFlush();
+  }
+
+  private applyAck(seq: number): void {
     const last = this.deps.ledger.nextSeq() - 1;
     if (seq > last) {
       // The county has stored seqs this database never issued: it was restored or replaced. Jump past
@@ -644,7 +677,6 @@ export class CountyLink {
       this.lastAckProgressMs = Date.now();
       this.log.debug({ ack: seq, removed: n }, 'county ack');
     }
-    this.pump();
   }
 
   /** Published records that stay unacked (the county's consumer was away) are sent again. */

@@ -112,6 +112,17 @@ export class RecordLedger {
     this.markPub.run(seq);
   }
 
+  /** One transaction (one fsync) for a batch of PUBACKs. */
+  markPublishedMany(seqs: readonly number[], acked = false): void {
+    if (seqs.length === 0) return;
+    this.store.db.transaction(() => {
+      for (const seq of seqs) {
+        this.markPub.run(seq);
+        if (acked) this.ackOne.run(seq);
+      }
+    })();
+  }
+
   /** The county's watermark: every record with seq <= `seq` is stored there. Returns rows newly acked. */
   ackUpTo(seq: number): number {
     return this.ackTo.run(seq).changes;
