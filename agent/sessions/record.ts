@@ -1,0 +1,86 @@
+/**
+ * The usage record of DESIGN.md §6: one per closed usage session, published on the county's `usage`
+ * topic. This schema is the single source of truth for the wire shape and for docs/mqtt.md.
+ */
+import { z } from 'zod';
+
+/**
+ * Bumped whenever the way sessions are opened, merged, ended or classified changes, so the county can
+ * tell records made under different rules apart (the county decides what counts, not the agent).
+ */
+export const SESSION_RULE_VERSION = 1;
+
+export const END_REASONS = ['devices_off', 'idle', 'agent_stop', 'power_loss', 'device_offline'] as const;
+export type EndReason = (typeof END_REASONS)[number];
+
+/** `schedule:<id>` | `manual` | `county` | `unknown`. */
+export const TRIGGER_PATTERN = /^(schedule:[a-z0-9][a-z0-9_-]{0,63}|manual|county|unknown)$/;
+export const TriggerSchema = z
+  .string()
+  .regex(TRIGGER_PATTERN, 'must be schedule:<id>, manual, county or unknown')
+  .describe('what switched the devices on: schedule:<id>, manual (stationctl), county (MQTT request) or unknown (front panel, remote)');
+export type Trigger = 'manual' | 'county' | 'unknown' | `schedule:${string}`;
+
+/** What the administrator records on site (stationctl session note). All fields optional. */
+export const AnnotationSchema = z
+  .object({
+    topic: z.string().trim().min(1).max(200).optional().describe('what the study session was about'),
+    attendees: z.number().int().min(0).max(100_000).optional().describe('how many people came'),
+    organiser: z.string().trim().min(1).max(100).optional().describe('who organised it'),
+    note: z.string().trim().min(1).max(2000).optional().describe('free text'),
+  })
+  .strict();
+export type Annotation = z.infer<typeof AnnotationSchema>;
+
+const IsoTime = z.string().datetime({ offset: false, precision: 3 });
+
+export const UsageRecordSchema = z
+  .object({
+    v: z.literal(1),
+    id: z.string().min(10).describe('globally unique record id (ULID)'),
+    seq: z.number().int().positive().describe('per-station durable sequence number, shared with events'),
+    station_id: z.string(),
+    start: IsoTime.describe('ISO-8601 UTC with milliseconds'),
+    end: IsoTime.describe('ISO-8601 UTC with milliseconds; never before start'),
+    duration_s: z
+      .number()
+      .int()
+      .nonnegative()
+      .describe('measured on the monotonic clock, so a wall-clock jump never stretches or shrinks it'),
+    devices: z
+      .array(
+        z
+          .object({
+            id: z.string(),
+            kind: z.enum(['projector', 'settopbox', 'led_display', 'amplifier']),
+            on_s: z.number().int().nonnegative().describe('seconds the device was on or warming during the session'),
+          })
+          .strict(),
+      )
+      .describe('every usage device that was on during the session'),
+    inputs: z
+      .array(
+        z
+          .object({
+            device: z.string(),
+            input: z.string(),
+            s: z.number().int().nonnegative().describe('seconds this input was selected while the device was on'),
+          })
+          .strict(),
+      )
+      .describe('input selections of projectors/displays while on'),
+    signal_s: z.number().int().nonnegative().describe('seconds with a verified picture or stream'),
+    trigger: TriggerSchema,
+    end_reason: z.enum(END_REASONS),
+    annotation: AnnotationSchema.nullable().describe('added on site with stationctl session note; null when none'),
+    short: z.boolean().describe('true when duration_s < sessions.min_s'),
+    rule_version: z.number().int().positive().describe('version of the session rules that produced this record'),
+    boot: z.number().int().nonnegative().describe('agent boot counter when the session started'),
+    clock: z
+      .enum(['synced', 'unsynced', 'corrected'])
+      .describe('corrected: the wall clock jumped during the session and start was recomputed from monotonic time'),
+    historical: z.boolean().optional().describe('set on replay after a reconnect'),
+  })
+  .strict()
+  .refine((r) => Date.parse(r.end) >= Date.parse(r.start), { message: 'end before start', path: ['end'] });
+export type UsageRecord = z.infer<typeof UsageRecordSchema>;
