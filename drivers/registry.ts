@@ -2,7 +2,8 @@
  * config `driver:` → driver definition. Each driver folder exports one DriverDefinition; add it here.
  */
 import type { DriverDefinition } from './types.js';
+import { pjlinkDriver } from './pjlink/driver.js';
 
-const definitions: DriverDefinition[] = [];
+const definitions: DriverDefinition[] = [pjlinkDriver];
 
 export const DRIVERS: ReadonlyMap<string, DriverDefinition> = new Map(definitions.map((d) => [d.name, d]));

@@ -9,6 +9,13 @@ export interface DelimiterFramerOptions {
   includeDelimiter?: boolean;
   /** Drop empty frames, e.g. the `\n` of a stray CRLF (default true). */
   skipEmpty?: boolean;
+  /**
+   * What an over-long run becomes. `drop` (default): discarded up to and including the next delimiter.
+   * `keep_tail`: only its last `maxLength` bytes are kept and delivered at the next delimiter — right for
+   * protocols whose frames carry a start marker (PJLink `%`, ESC/VP21 `CMD=`), because a reply that
+   * follows line noise without a delimiter in between is still found by the parser.
+   */
+  overflow?: 'drop' | 'keep_tail';
 }
 
 /**
@@ -23,6 +30,7 @@ export class DelimiterFramer implements Framer<Buffer> {
   private readonly maxLength: number;
   private readonly includeDelimiter: boolean;
   private readonly skipEmpty: boolean;
+  private readonly keepTail: boolean;
   private buf: Buffer = Buffer.alloc(0);
   private discarding = false;
   private dropped = 0;
@@ -34,6 +42,7 @@ export class DelimiterFramer implements Framer<Buffer> {
     this.maxLength = options.maxLength;
     this.includeDelimiter = options.includeDelimiter ?? false;
     this.skipEmpty = options.skipEmpty ?? true;
+    this.keepTail = options.overflow === 'keep_tail';
   }
 
   get buffered(): number {
@@ -62,7 +71,13 @@ export class DelimiterFramer implements Framer<Buffer> {
         this.dropped += end - start;
         this.discarding = false;
       } else if (idx - start > this.maxLength) {
-        this.dropped += end - start;
+        if (this.keepTail) {
+          this.dropped += idx - start - this.maxLength;
+          const from = idx - this.maxLength;
+          frames.push(Buffer.from(data.subarray(from, this.includeDelimiter ? end : idx)));
+        } else {
+          this.dropped += end - start;
+        }
       } else {
         const frame = data.subarray(start, this.includeDelimiter ? end : idx);
         if (!(this.skipEmpty && idx === start)) frames.push(Buffer.from(frame));
@@ -72,7 +87,11 @@ export class DelimiterFramer implements Framer<Buffer> {
     let rest = data.subarray(start);
     // Keep at most maxLength + (delimiter - 1) bytes: the tail may hold the first bytes of a split delimiter.
     const keep = this.maxLength + this.delimiter.length - 1;
-    if (rest.length > keep) {
+    if (rest.length > keep && this.keepTail) {
+      const cut = rest.length - keep;
+      this.dropped += cut;
+      rest = rest.subarray(cut);
+    } else if (rest.length > keep) {
       const cut = rest.length - (this.delimiter.length - 1);
       this.dropped += cut;
       rest = rest.subarray(cut);

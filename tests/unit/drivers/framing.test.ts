@@ -40,6 +40,14 @@ describe('DelimiterFramer', () => {
     expect(f.discarded).toBe(24);
   });
 
+  it('keep_tail: a reply behind over-long noise survives as the tail of the next frame', () => {
+    const f = new DelimiterFramer({ delimiter: '\r', maxLength: 10, overflow: 'keep_tail' });
+    expect(f.push(Buffer.from('n'.repeat(50)))).toEqual([]);
+    expect(f.buffered).toBeLessThanOrEqual(10);
+    expect(str(f.push(Buffer.from('%1POWR=1\r%1INPT=31\r')))).toEqual(['nn%1POWR=1', '%1INPT=31']);
+    expect(str(f.push(Buffer.from(`${'z'.repeat(30)}%1AVMT=30\r`)))).toEqual(['z%1AVMT=30']);
+  });
+
   it('same frames whatever the split (property)', () => {
     const line = fc.stringMatching(/^[ -~]{1,20}$/);
     fc.assert(
