@@ -57,7 +57,7 @@ afterEach(async () => {
 });
 
 function device(id: string, driver = 'fake', poll_s = 0.05): DeviceConfig {
-  return { id, kind: 'projector', driver: 'pjlink', host: 'x', port: 4352, poll_s, offline_warn_min: 10, usage: true, ...{ driver } } as unknown as DeviceConfig;
+  return { id, kind: 'projector', driver, host: 'x', port: 4352, poll_s, offline_warn_min: 10, usage: true } as unknown as DeviceConfig;
 }
 
 function setup(devices: DeviceConfig[], defs: DriverDefinition[]) {
