@@ -29,6 +29,20 @@ export interface MosquittoOptions {
   persistence?: boolean;
   /** Extra config lines. */
   extra?: string;
+  /**
+   * A complete config of your own instead of the generated one (e.g. the reference config with paths
+   * rewritten); receives the port and the temp dir. `tls` still selects the mqtts:// url.
+   */
+  configText?: (port: number, dir: string) => string;
+}
+
+/** Writes a mosquitto password file with `mosquitto_passwd -b`. */
+export function writePasswordFile(file: string, users: Record<string, string>): void {
+  writeFileSync(file, '', { mode: 0o600 });
+  for (const [user, pass] of Object.entries(users)) {
+    execFileSync('mosquitto_passwd', ['-b', file, user, pass], { stdio: 'pipe' });
+  }
+  chmodSync(file, 0o600);
 }
 
 export class Mosquitto {
@@ -58,11 +72,7 @@ export class Mosquitto {
     ];
     if (options.users) {
       const pw = join(dir, 'passwd');
-      writeFileSync(pw, '', { mode: 0o600 });
-      for (const [user, pass] of Object.entries(options.users)) {
-        execFileSync('mosquitto_passwd', ['-b', pw, user, pass], { stdio: 'pipe' });
-      }
-      chmodSync(pw, 0o600);
+      writePasswordFile(pw, options.users);
       lines.push('allow_anonymous false', `password_file ${pw}`);
     } else {
       lines.push('allow_anonymous true');
@@ -78,7 +88,7 @@ export class Mosquitto {
     }
     if (options.extra) lines.push(options.extra);
     const confFile = join(dir, 'mosquitto.conf');
-    writeFileSync(confFile, lines.join('\n') + '\n');
+    writeFileSync(confFile, options.configText ? options.configText(port, dir) : lines.join('\n') + '\n');
     const m = new Mosquitto(dir, port, confFile, options.tls !== undefined);
     await m.startProcess();
     return m;

@@ -1,0 +1,122 @@
+/**
+ * The reference broker setup in scripts/mosquitto/ (config + ACL), run for real with only its paths
+ * rewritten: each station reaches its own subtree only; the collector reaches all.
+ */
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { userInfo } from 'node:os';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import mqtt, { type MqttClient } from 'mqtt';
+import { Mosquitto, makeTestPki, writePasswordFile, type TestPki } from '../../helpers/mosquitto.js';
+import { waitFor } from '../../helpers/ports.js';
+import { CountyConsumer, makeStation, tempDir, writeSecret, type Station } from './harness.js';
+
+const ROOT = resolve(import.meta.dirname, '..', '..', '..');
+const CONF = readFileSync(join(ROOT, 'scripts/mosquitto/mosquitto.conf'), 'utf8');
+const ACL = readFileSync(join(ROOT, 'scripts/mosquitto/acl.conf'), 'utf8');
+const USERS = { 'village-01': 'pw-01', 'village-02': 'pw-02', 'county-collector': 'pw-county' };
+
+let pki: TestPki;
+let broker: Mosquitto;
+let county: CountyConsumer;
+let s1: Station;
+const clients: MqttClient[] = [];
+
+beforeAll(async () => {
+  pki = makeTestPki('acl');
+  broker = await Mosquitto.start({
+    tls: { caFile: pki.caFile, certFile: pki.serverCert, keyFile: pki.serverKey },
+    configText: (port, dir) => {
+      writePasswordFile(join(dir, 'passwd'), USERS);
+      writeSecret(dir, 'station-acl.conf', ACL);
+      return (
+        CONF.replace(/^listener 8883$/m, `listener ${port} 127.0.0.1`)
+          .replaceAll('/etc/mosquitto/certs/county-ca.crt', pki.caFile)
+          .replaceAll('/etc/mosquitto/certs/broker.crt', pki.serverCert)
+          .replaceAll('/etc/mosquitto/certs/broker.key', pki.serverKey)
+          .replaceAll('/etc/mosquitto/passwd', join(dir, 'passwd'))
+          .replaceAll('/etc/mosquitto/station-acl.conf', join(dir, 'station-acl.conf'))
+          .replaceAll('/var/lib/mosquitto/', `${dir}/`)
+          .replace('log_dest syslog', 'log_dest stderr') + `\nuser ${userInfo().username}\n`
+      );
+    },
+  });
+  county = await CountyConsumer.connect(broker.url, {
+    autoAck: true,
+    options: { username: 'county-collector', password: 'pw-county', ca: readFileSync(pki.caFile) },
+  });
+  const dir = tempDir();
+  s1 = makeStation({
+    url: broker.url,
+    stationId: 'village-01',
+    county: { username: 'village-01', password_file: writeSecret(dir, 'pw', 'pw-01\n'), ca_file: pki.caFile, allowed_commands: ['diag.run'] },
+  });
+  await s1.link.start();
+  await county.waitFor('stations/village-01/status');
+});
+
+afterAll(async () => {
+  for (const c of clients) await c.endAsync(true).catch(() => undefined);
+  await s1?.close();
+  await county?.close();
+  await broker?.dispose();
+});
+
+async function rawClient(username: string, password: string): Promise<MqttClient> {
+  const c = await mqtt.connectAsync(broker.url, { username, password, ca: readFileSync(pki.caFile), reconnectPeriod: 0, clientId: `raw-${username}-${clients.length}` });
+  c.on('error', () => undefined);
+  clients.push(c);
+  return c;
+}
+
+describe('reference mosquitto config and ACL', () => {
+  it('lets a station run its whole contract in its own subtree', async () => {
+    s1.appendUsage(3);
+    await waitFor(() => county.stored.size === 3, 5_000);
+    await waitFor(() => s1.ledger.depth().count === 0, 5_000);
+    await county.publish('stations/village-01/request/diag.run', JSON.stringify({ transaction: 'acl-1', args: {} }));
+    const res = await county.waitFor('stations/village-01/response/diag.run');
+    expect(res.payload).toMatchObject({ transaction: 'acl-1', status: 'ok' });
+  });
+
+  it('refuses a station publishing into another station\'s subtree, or forging its own ack and requests', async () => {
+    // use_username_as_clientid: this login takes over village-01's session for a moment; the link reconnects.
+    const intruder = await rawClient('village-01', 'pw-01');
+    county.clear();
+    const forged = [
+      ['stations/village-02/usage', { v: 1, seq: 1, id: 'forged-usage-record' }],
+      ['stations/village-02/status', { v: 1, online: false, boot: 99 }],
+      ['stations/village-02/ack', { seq: 100 }],
+      ['stations/village-02/request/device.power', { transaction: 'x', args: {} }],
+      ['stations/village-01/ack', { seq: 100 }],
+      ['stations/village-01/request/diag.run', { transaction: 'self', args: {} }],
+      ['other/village-02/usage', { seq: 1 }],
+    ] as const;
+    for (const [topic, payload] of forged) await intruder.publishAsync(topic, JSON.stringify(payload), { qos: 1 });
+    // A permitted publish after the forged ones: once it arrives, the forged ones would have too.
+    await intruder.publishAsync('stations/village-01/heartbeat', JSON.stringify({ marker: true }), { qos: 1 });
+    await county.waitFor('stations/village-01/heartbeat', (r) => r.payload?.['marker'] === true);
+    const leaked = county.received.filter((r) => !r.topic.startsWith('stations/village-01/') || /\/(ack|request\/)/.test(r.topic));
+    expect(leaked).toEqual([]);
+    expect(county.received.some((r) => r.topic === 'stations/village-01/response/diag.run')).toBe(false);
+    expect(s1.ledger.depth().count).toBe(0);
+  });
+
+  it('refuses a station reading another station\'s subtree', async () => {
+    const peeker = await rawClient('village-01', 'pw-01');
+    const seen: string[] = [];
+    peeker.on('message', (t) => seen.push(t));
+    const granted = await peeker.subscribeAsync(['stations/village-02/#', 'stations/#'], { qos: 1 });
+    const victim = await rawClient('village-02', 'pw-02');
+    await victim.publishAsync('stations/village-02/usage', JSON.stringify({ seq: 1 }), { qos: 1 });
+    await county.waitFor('stations/village-02/usage');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(seen.filter((t) => t.startsWith('stations/village-02/'))).toEqual([]);
+    expect(granted.length).toBe(2);
+  });
+
+  it('refuses a wrong password and anonymous clients', async () => {
+    await expect(mqtt.connectAsync(broker.url, { username: 'village-01', password: 'nope', ca: readFileSync(pki.caFile), reconnectPeriod: 0 })).rejects.toThrow(/Not authorized/i);
+    await expect(mqtt.connectAsync(broker.url, { ca: readFileSync(pki.caFile), reconnectPeriod: 0 })).rejects.toThrow(/Not authorized/i);
+  });
+});
