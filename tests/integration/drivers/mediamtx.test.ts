@@ -170,7 +170,7 @@ describe('MediaMtxClient against a legacy server (deprecated fields only)', () =
     const p = await client.getPath('stb');
     expect(p).toMatchObject({ available: true, online: true, up: true, codecs: ['H264', 'MPEG-4 Audio'] });
     expect(p!.inboundBytes).toBeGreaterThan(0);
-    const raw = await (await fetch(`${f.url}/v3/paths/get/stb`)).json();
+    const raw = (await (await fetch(`${f.url}/v3/paths/get/stb`)).json()) as Record<string, unknown>;
     expect(Object.keys(raw)).not.toContain('available');
     expect(Object.keys(raw)).not.toContain('inboundBytes');
     expect(f.requestViolations).toEqual([]);
