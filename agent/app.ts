@@ -16,6 +16,7 @@ import { DeviceSupervisor, type BackoffPolicy } from './supervisor.js';
 import { registerDeviceCommands } from './device-commands.js';
 import { ControlServer } from './control/server.js';
 import { AGENT_VERSION } from './version.js';
+import { CountyLink, registerCountyCommands, type CountyLinkTuning } from './county/link.js';
 
 export interface Part {
   name: string;
@@ -28,6 +29,8 @@ export interface AppOptions {
   log: Logger;
   clock: Clock;
   backoff?: BackoffPolicy;
+  /** Test hook: faster heartbeats and reconnects for the county link. */
+  countyTuning?: CountyLinkTuning;
 }
 
 export interface StatusReport {
@@ -49,8 +52,10 @@ export class App {
   ledger!: RecordLedger;
   events!: EventLog;
   supervisor!: DeviceSupervisor;
+  county: CountyLink | undefined;
   agentBoot = 0;
   private readonly startedAt: number;
+  private readonly startedAtWall: number;
   private readonly started: Part[] = [];
   /** Hooks filled in by later parts (sessions, county link) so status can report them. */
   openSessionId: () => string | null = () => null;
@@ -62,6 +67,7 @@ export class App {
     this.clock = options.clock;
     this.bus = new EventBus(this.log.child({ component: 'bus' }));
     this.startedAt = options.clock.monotonicMs();
+    this.startedAtWall = options.clock.now().getTime();
   }
 
   async start(signal?: AbortSignal): Promise<void> {
@@ -141,6 +147,31 @@ export class App {
           this.supervisor.start();
         },
         stop: () => this.supervisor.stop(),
+      },
+      {
+        name: 'county',
+        start: async () => {
+          if (!config.county) return;
+          const link = new CountyLink({
+            config,
+            store: this.store,
+            ledger: this.ledger,
+            bus: this.bus,
+            registry: this.registry,
+            log: log.child({ component: 'county' }),
+            clock: this.clock,
+            agentVersion: AGENT_VERSION,
+            startedAtMs: this.startedAtWall,
+            devices: () => this.supervisor.states(),
+            openSessionId: () => this.openSessionId(),
+            ...(this.options.countyTuning ? { tuning: this.options.countyTuning } : {}),
+          });
+          this.county = link;
+          registerCountyCommands(this.registry, link);
+          this.countyStatus = () => ({ configured: true, ...link.status() });
+          await link.start();
+        },
+        stop: () => this.county?.stop(),
       },
       ((): Part => {
         const server = new ControlServer(config.control.socket, this.registry, log.child({ component: 'control' }));
