@@ -86,12 +86,18 @@ export class RecordLedger {
   /**
    * Appends a record inside the caller's transaction (or its own). `build` receives the allocated seq
    * and id and returns the wire payload, so a usage record and its ledger row commit together.
+   * `id` lets a usage record keep the id its session had while open (stationctl shows one id throughout).
    */
-  append(stream: Stream, type: string, ts: string, build: (seq: number, id: string) => Record<string, unknown>): DurableRecord {
+  append(
+    stream: Stream,
+    type: string,
+    ts: string,
+    build: (seq: number, id: string) => Record<string, unknown>,
+    id: string = ulid(),
+  ): DurableRecord {
     return this.store.db.transaction(() => {
       const seq = Number(this.store.meta(SEQ_KEY) ?? '1');
       this.store.setMeta(SEQ_KEY, String(seq + 1));
-      const id = ulid();
       const payload = build(seq, id);
       this.insert.run(seq, id, stream, type, ts, JSON.stringify(payload));
       return { seq, id, stream, type, ts, payload };
