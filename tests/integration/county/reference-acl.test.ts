@@ -14,7 +14,9 @@ import { CountyConsumer, makeStation, tempDir, writeSecret, type Station } from 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 const CONF = readFileSync(join(ROOT, 'scripts/mosquitto/mosquitto.conf'), 'utf8');
 const ACL = readFileSync(join(ROOT, 'scripts/mosquitto/acl.conf'), 'utf8');
-const USERS = { 'village-01': 'pw-01', 'village-02': 'pw-02', 'county-collector': 'pw-county' };
+// village-03 is a station PC under an attacker's control (village-01 runs a real CountyLink; with
+// use_username_as_clientid a second village-01 login would take over its session).
+const USERS = { 'village-01': 'pw-01', 'village-02': 'pw-02', 'village-03': 'pw-03', 'county-collector': 'pw-county' };
 
 let pki: TestPki;
 let broker: Mosquitto;
@@ -80,8 +82,7 @@ describe('reference mosquitto config and ACL', () => {
   });
 
   it('refuses a station publishing into another station\'s subtree, or forging its own ack and requests', async () => {
-    // use_username_as_clientid: this login takes over village-01's session for a moment; the link reconnects.
-    const intruder = await rawClient('village-01', 'pw-01');
+    const intruder = await rawClient('village-03', 'pw-03');
     county.clear();
     const forged = [
       ['stations/village-02/usage', { v: 1, seq: 1, id: 'forged-usage-record' }],
@@ -89,21 +90,25 @@ describe('reference mosquitto config and ACL', () => {
       ['stations/village-02/ack', { seq: 100 }],
       ['stations/village-02/request/device.power', { transaction: 'x', args: {} }],
       ['stations/village-01/ack', { seq: 100 }],
-      ['stations/village-01/request/diag.run', { transaction: 'self', args: {} }],
+      ['stations/village-01/request/diag.run', { transaction: 'forged', args: {} }],
+      ['stations/village-03/ack', { seq: 100 }],
+      ['stations/village-03/request/diag.run', { transaction: 'self', args: {} }],
       ['other/village-02/usage', { seq: 1 }],
     ] as const;
     for (const [topic, payload] of forged) await intruder.publishAsync(topic, JSON.stringify(payload), { qos: 1 });
     // A permitted publish after the forged ones: once it arrives, the forged ones would have too.
-    await intruder.publishAsync('stations/village-01/heartbeat', JSON.stringify({ marker: true }), { qos: 1 });
-    await county.waitFor('stations/village-01/heartbeat', (r) => r.payload?.['marker'] === true);
-    const leaked = county.received.filter((r) => !r.topic.startsWith('stations/village-01/') || /\/(ack|request\/)/.test(r.topic));
+    await intruder.publishAsync('stations/village-03/heartbeat', JSON.stringify({ marker: true }), { qos: 1 });
+    await county.waitFor('stations/village-03/heartbeat', (r) => r.payload?.['marker'] === true);
+    await new Promise((r) => setTimeout(r, 200));
+    // Only the real station's live lane and the intruder's own heartbeat may have got through.
+    const legit = /^stations\/(village-01\/(heartbeat|status|inventory|devices\/[^/]+\/state)|village-03\/heartbeat)$/;
+    const leaked = county.received.filter((r) => !legit.test(r.topic)).map((r) => r.topic);
     expect(leaked).toEqual([]);
-    expect(county.received.some((r) => r.topic === 'stations/village-01/response/diag.run')).toBe(false);
     expect(s1.ledger.depth().count).toBe(0);
   });
 
   it('refuses a station reading another station\'s subtree', async () => {
-    const peeker = await rawClient('village-01', 'pw-01');
+    const peeker = await rawClient('village-03', 'pw-03');
     const seen: string[] = [];
     peeker.on('message', (t) => seen.push(t));
     const granted = await peeker.subscribeAsync(['stations/village-02/#', 'stations/#'], { qos: 1 });
