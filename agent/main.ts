@@ -10,7 +10,7 @@ import { createLogger } from './log.js';
 import { App } from './app.js';
 import { SystemdNotifier } from './systemd.js';
 import { AGENT_VERSION } from './version.js';
-import { systemClock } from './system-clock.js';
+import { systemClock } from './clock.js';
 
 export const DEFAULT_CONFIG = '/etc/station-agent/config.yaml';
 const STOP_DEADLINE_MS = 5000;
