@@ -9,6 +9,7 @@ import { detectLang } from '../i18n/index.js';
 import { AGENT_VERSION } from '../version.js';
 import { CliContext, EXIT, exitCodeFor } from './context.js';
 import { registerCoreCommands } from './commands-core.js';
+import { registerDoctorCommand } from './commands-doctor.js';
 
 export async function runCli(argv: string[]): Promise<number> {
   let context: CliContext | undefined;
@@ -28,6 +29,7 @@ export async function runCli(argv: string[]): Promise<number> {
     return context;
   };
   registerCoreCommands(program, ctx);
+  registerDoctorCommand(program, ctx);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

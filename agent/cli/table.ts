@@ -32,3 +32,40 @@ export function renderTable(headers: string[], rows: string[][], maxWidth = 80):
   const rule = widths.map((w) => '-'.repeat(w)).join('  ');
   return [line(headers), rule, ...rows.map(line)].join('\n');
 }
+
+/**
+ * Wraps by display width: breaks at a space when the line has one, anywhere between CJK characters
+ * (Chinese has no spaces), and hard-breaks a word longer than the line (a long device path).
+ */
+export function wrap(text: string, width: number): string[] {
+  const out: string[] = [];
+  for (const para of text.split('\n')) {
+    let line = '';
+    let lastSpace = -1;
+    for (const ch of para) {
+      if (stringWidth(line + ch) > width) {
+        if (ch === ' ') {
+          out.push(line.trimEnd());
+          line = '';
+          lastSpace = -1;
+          continue;
+        }
+        const prev = [...line].pop() ?? '';
+        const cjk = stringWidth(ch) > 1 || stringWidth(prev) > 1;
+        if (!cjk && lastSpace > 0 && stringWidth(line.slice(0, lastSpace)) >= width / 3) {
+          out.push(line.slice(0, lastSpace).trimEnd());
+          line = line.slice(lastSpace + 1);
+        } else {
+          out.push(line);
+          line = '';
+        }
+        lastSpace = -1;
+        for (let i = 0; i < line.length; i++) if (line[i] === ' ') lastSpace = i;
+      }
+      if (ch === ' ') lastSpace = line.length;
+      line += ch;
+    }
+    out.push(line.trimEnd());
+  }
+  return out;
+}
