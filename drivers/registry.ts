@@ -3,7 +3,8 @@
  */
 import type { DriverDefinition } from './types.js';
 import { pjlinkDriver } from './pjlink/driver.js';
+import { escvp21Driver } from './escvp21/driver.js';
 
-const definitions: DriverDefinition[] = [pjlinkDriver];
+const definitions: DriverDefinition[] = [pjlinkDriver, escvp21Driver];
 
 export const DRIVERS: ReadonlyMap<string, DriverDefinition> = new Map(definitions.map((d) => [d.name, d]));

@@ -1,0 +1,244 @@
+/**
+ * Epson ESC/VP21 device layer over serial or ESC/VP.net (TCP 3629).
+ *
+ * Timing (ESC/VP21 guide §5): the `:` after `PWR ON` comes back only once the lamp lit — within 40, 70 or
+ * 100 s for the 1st/2nd/3rd ignition attempt — so the power-on request gets a long timeout and, while it
+ * is in flight, poll() reports `warming` without touching the (busy) line. `PWR OFF` is executed only
+ * once the projector is fully on; an `ERR` then is "busy", not a failure. A projector in an abnormal state
+ * (lamp failure, over-temperature) "does not execute commands nor return a colon": that surfaces as
+ * `timeout`.
+ */
+import type { z } from 'zod';
+import { AgentError, ErrorCodes } from '../../agent/errors.js';
+import type { Escvp21Device } from '../../config/schema.js';
+import { FramedLink, type LinkIo } from '../framed-link.js';
+import { SerialTransport } from '../transport/serial.js';
+import { TcpTransport } from '../transport/tcp.js';
+import type { Transport } from '../transport/types.js';
+import type { DeviceCommand, DeviceDriver, DeviceFault, DeviceReading, DriverContext, DriverDefinition, PowerState } from '../types.js';
+import {
+  ESCVP_NET_HELLO,
+  EscvpFramer,
+  NULL_COMMAND,
+  encodeQuery,
+  encodeSet,
+  isErrLine,
+  parseErrorCode,
+  parseHelloReply,
+  parseHours,
+  parsePower,
+  parseSignal,
+  parseValue,
+  type EscvpToken,
+} from './protocol.js';
+
+export type Escvp21Config = z.infer<typeof Escvp21Device>;
+
+export interface Escvp21Tuning {
+  /** Default 3 s (pszafer TIMEOUT_TIMES default). */
+  timeoutMs?: number;
+  /** Default 110 s: the 3rd ignition attempt answers within 100 s. */
+  powerOnTimeoutMs?: number;
+  /** Default 15 s (pszafer: 10 s; EH-TW9300 took minutes — then the poll shows the truth). */
+  powerOffTimeoutMs?: number;
+  /** Default 10 s: SOURCE answers within 5 s "with a stable sync (may take longer)". */
+  sourceTimeoutMs?: number;
+  connectTimeoutMs?: number;
+}
+
+type Reply = { value: string } | { err: true } | { ok: true };
+
+export class Escvp21Driver implements DeviceDriver {
+  readonly capabilities = ['power', 'input', 'mute'] as const;
+  private readonly ctx: DriverContext<Escvp21Config>;
+  private readonly tuning: Required<Escvp21Tuning>;
+  private readonly link: FramedLink<EscvpToken>;
+  private readonly tcp: boolean;
+  private powerOnInFlight: Promise<unknown> | undefined;
+  private readonly listeners: ((err: Error) => void)[] = [];
+
+  constructor(ctx: DriverContext<Escvp21Config>, tuning: Escvp21Tuning = {}) {
+    this.ctx = ctx;
+    this.tuning = { timeoutMs: 3000, powerOnTimeoutMs: 110_000, powerOffTimeoutMs: 15_000, sourceTimeoutMs: 10_000, connectTimeoutMs: 5000, ...tuning };
+    const c = ctx.config;
+    let transport: Transport;
+    if (c.serial) {
+      transport = new SerialTransport({
+        path: c.serial.path,
+        baudRate: c.serial.baud_rate,
+        dataBits: c.serial.data_bits,
+        parity: c.serial.parity,
+        stopBits: c.serial.stop_bits,
+      });
+      this.tcp = false;
+    } else if (c.host) {
+      transport = new TcpTransport({ host: c.host, port: c.port, connectTimeoutMs: this.tuning.connectTimeoutMs });
+      this.tcp = true;
+    } else {
+      throw new AgentError(ErrorCodes.invalid_args, 'escvp21 needs serial or host');
+    }
+    this.link = new FramedLink({
+      transport,
+      framer: () => new EscvpFramer({ helloLength: this.tcp ? 16 : 0 }),
+      log: ctx.log,
+    });
+    this.link.onDisconnect((err) => {
+      for (const l of this.listeners) l(err);
+    });
+  }
+
+  onDisconnect(listener: (reason: Error) => void): void {
+    this.listeners.push(listener);
+  }
+
+  async open(): Promise<DeviceReading> {
+    await this.link.open();
+    try {
+      if (this.tcp) await this.handshake();
+      // pszafer sends CR after opening and waits for the colon before any command.
+      await this.link.request({ data: NULL_COMMAND, timeoutMs: this.tuning.timeoutMs, label: 'null command', match: (t) => (t.kind === 'prompt' ? true : undefined) });
+      const sno = await this.query('SNO');
+      const info: DeviceReading = { manufacturer: 'EPSON', serial_number: 'value' in sno && sno.value ? sno.value : null };
+      return { ...info, ...(await this.poll()) };
+    } catch (err) {
+      await this.link.close();
+      throw err;
+    }
+  }
+
+  private async handshake(): Promise<void> {
+    const reply = await this.link.request({
+      data: ESCVP_NET_HELLO,
+      timeoutMs: this.tuning.timeoutMs,
+      label: 'ESC/VP.net hello',
+      match: (t) => (t.kind === 'hello' ? t.bytes : undefined),
+    });
+    const r = parseHelloReply(reply);
+    if (r.ok) return;
+    const status = `status 0x${r.status.toString(16)}`;
+    if (r.reason === 'auth') throw new AgentError(ErrorCodes.auth, `ESC/VP.net connection refused: password required (${status})`);
+    if (r.reason === 'busy') throw new AgentError(ErrorCodes.busy, `ESC/VP.net: projector busy with another client (${status})`, { retryable: true });
+    throw new AgentError(ErrorCodes.protocol, `ESC/VP.net handshake failed (${status})`, { retryable: true });
+  }
+
+  async poll(): Promise<DeviceReading> {
+    if (this.powerOnInFlight) return { power: 'warming' };
+    const r: DeviceReading = {};
+    const faults: DeviceFault[] = [];
+    const pwr = await this.query('PWR');
+    let power: PowerState = 'unknown';
+    if ('value' in pwr) {
+      const p = parsePower(pwr.value);
+      power = p.power;
+      if (p.abnormal) faults.push({ code: 'abnormal_standby', severity: 'error', text: 'projector shut down abnormally (PWR=05)' });
+    }
+    r.power = power;
+    const err = await this.query('ERR');
+    if ('value' in err) faults.push(...parseErrorCode(err.value));
+    const lamp = await this.query('LAMP');
+    if ('value' in lamp) r.lamp_hours = parseHours(lamp.value) ?? null;
+    if (power === 'on') {
+      const src = await this.query('SOURCE');
+      if ('value' in src) r.input = src.value || null;
+      const mute = await this.query('MUTE');
+      if ('value' in mute) r.av_mute = mute.value === 'ON';
+      const sig = await this.query('SIGNAL');
+      // Not every model answers SIGNAL? (ERR): then the driver cannot tell.
+      r.signal = 'value' in sig ? parseSignal(sig.value) : null;
+    } else if (power === 'off' || power === 'cooling') {
+      r.signal = false;
+    }
+    r.errors = faults;
+    return r;
+  }
+
+  async execute(command: DeviceCommand): Promise<DeviceReading> {
+    switch (command.action) {
+      case 'power': {
+        let target = command.value;
+        if (target === 'toggle') {
+          const now = await this.poll();
+          target = now.power === 'on' || now.power === 'warming' ? 'off' : 'on';
+        }
+        return target === 'on' ? this.powerOn() : this.powerOff();
+      }
+      case 'input': {
+        const code = command.value.trim().toUpperCase();
+        if (!/^[0-9A-F]{2}$/.test(code)) throw new AgentError(ErrorCodes.invalid_args, `Epson source must be 2 hex digits (e.g. 30 = HDMI1): ${command.value}`);
+        await this.set('SOURCE', code, this.tuning.sourceTimeoutMs, 'source switch refused (projector off, or the signal changed during recognition)');
+        return { input: code };
+      }
+      case 'mute':
+        await this.set('MUTE', command.value ? 'ON' : 'OFF', this.tuning.timeoutMs, 'A/V mute refused (projector not on)');
+        return { av_mute: command.value };
+      default:
+        throw new AgentError(ErrorCodes.unsupported, `Epson projectors do not support ${command.action}`);
+    }
+  }
+
+  private async powerOn(): Promise<DeviceReading> {
+    if (this.powerOnInFlight) {
+      await this.powerOnInFlight.catch(() => undefined);
+      return { power: 'on' };
+    }
+    const p = this.set('PWR', 'ON', this.tuning.powerOnTimeoutMs, 'power on refused (cooling down, or abnormal state)');
+    this.powerOnInFlight = p;
+    try {
+      await p;
+    } finally {
+      this.powerOnInFlight = undefined;
+    }
+    return { power: 'on' };
+  }
+
+  private async powerOff(): Promise<DeviceReading> {
+    await this.set('PWR', 'OFF', this.tuning.powerOffTimeoutMs, 'power off refused (projector still warming up)');
+    const pwr = await this.query('PWR');
+    return 'value' in pwr ? { power: parsePower(pwr.value).power } : {};
+  }
+
+  async close(): Promise<void> {
+    await this.link.close();
+  }
+
+  private async set(cmd: string, param: string, timeoutMs: number, busyText: string): Promise<void> {
+    const r = await this.exchange(encodeSet(cmd, param), cmd, timeoutMs, `${cmd} ${param}`);
+    if ('err' in r) throw new AgentError(ErrorCodes.busy, `${busyText}: ${cmd} ${param} → ERR`, { retryable: true });
+  }
+
+  private query(cmd: string): Promise<Reply> {
+    return this.exchange(encodeQuery(cmd), cmd, this.tuning.timeoutMs, `${cmd}?`);
+  }
+
+  /** Sends one command and reads up to the prompt: `CMD=value\r:`, `ERR\r:` or `:`. */
+  private exchange(data: Buffer, cmd: string, timeoutMs: number, label: string): Promise<Reply> {
+    const isQuery = data.includes(0x3f);
+    return this.link.exchange(
+      async (io: LinkIo<EscvpToken>) => {
+        await io.write(data);
+        let result: Reply = { ok: true };
+        for (;;) {
+          const t = await io.next((tok) => tok);
+          // A query always answers `CMD=…` or `ERR` before its colon, so a bare colon there is line noise.
+          if (t.kind === 'prompt') {
+            if (isQuery && 'ok' in result) continue;
+            return result;
+          }
+          if (t.kind !== 'line') continue;
+          if (isErrLine(t.text)) result = { err: true };
+          else {
+            const v = parseValue(t.text, cmd);
+            if (v !== undefined) result = { value: v };
+          }
+        }
+      },
+      { timeoutMs, label },
+    );
+  }
+}
+
+export const escvp21Driver: DriverDefinition<Escvp21Config> = {
+  name: 'escvp21',
+  kinds: ['projector'],
+  create: (ctx) => new Escvp21Driver(ctx),
+};

@@ -1,0 +1,220 @@
+/**
+ * An Epson ESC/VP21 projector on a serial PTY or ESC/VP.net TCP (reference/protocols.md "Simulator notes"):
+ * `:` prompt, `CMD=vv\r:` answers, `ERR\r:` for invalid or refused commands, `PWR ON` answering only after
+ * the warm-up, `PWR OFF` refused until fully on, abnormal states (lamp failure, over-temperature: PWR=05),
+ * silence (no colon at all), the 16-byte ESC/VP.net hello on TCP, split/coalesced replies and garbage.
+ */
+import { ReplyShaper, SerialEndpoint, TcpEndpoint, sleep, type Chunking, type ConnectionHandler, type SimConnection } from './shared.js';
+import { ESCVP_NET_HELLO } from '../../drivers/escvp21/protocol.js';
+
+export interface Escvp21SimOptions {
+  /** One end of a socat PTY pair… */
+  serialPath?: string;
+  /** …or ESC/VP.net on TCP (0 = any free port). */
+  tcpPort?: number;
+  host?: string;
+  warmupMs?: number;
+  cooldownMs?: number;
+  /** Models without SIGNAL? answer ERR. */
+  signalSupported?: boolean;
+  serialNumber?: string;
+  /** ESC/VP.net status byte to answer the hello with (0x20 OK). */
+  helloStatus?: number;
+}
+
+interface Conn {
+  hello: Buffer | undefined;
+  line: string;
+  chain: Promise<void>;
+}
+
+export class Escvp21Simulator {
+  readonly opts: Required<Omit<Escvp21SimOptions, 'serialPath' | 'tcpPort'>> & { serialPath?: string; tcpPort?: number };
+  readonly shaper = new ReplyShaper();
+  private tcpEndpoint: TcpEndpoint | undefined;
+  private serialEndpoint: SerialEndpoint | undefined;
+  private readonly conns = new Map<SimConnection, Conn>();
+  private timer: NodeJS.Timeout | undefined;
+  power: '00' | '01' | '02' | '03' | '05' = '00';
+  source = '30';
+  muted = false;
+  lampHours = 2100;
+  errorCode = '00';
+  signal = true;
+  silent = false;
+  readonly received: string[] = [];
+
+  constructor(options: Escvp21SimOptions) {
+    this.opts = { host: '127.0.0.1', warmupMs: 1000, cooldownMs: 1000, signalSupported: true, serialNumber: 'PCSIM21A0001', helloStatus: 0x20, ...options };
+    if ((options.serialPath === undefined) === (options.tcpPort === undefined)) throw new Error('escvp21 sim needs serialPath or tcpPort');
+  }
+
+  get port(): number {
+    return this.tcpEndpoint?.port ?? 0;
+  }
+
+  get attached(): boolean {
+    return this.serialEndpoint?.attached ?? true;
+  }
+
+  async start(): Promise<number> {
+    const handler: ConnectionHandler = {
+      onOpen: (c) => this.conns.set(c, { hello: this.opts.serialPath ? undefined : Buffer.alloc(0), line: '', chain: Promise.resolve() }),
+      onData: (c, d) => this.onData(c, d),
+      onClose: (c) => this.conns.delete(c),
+    };
+    if (this.opts.serialPath) {
+      this.serialEndpoint = new SerialEndpoint(this.opts.serialPath, handler, this.shaper);
+      await this.serialEndpoint.start();
+      return 0;
+    }
+    this.tcpEndpoint = new TcpEndpoint(handler, this.shaper, this.opts.host);
+    return this.tcpEndpoint.start(this.opts.tcpPort);
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.timer);
+    await this.tcpEndpoint?.stop();
+    await this.serialEndpoint?.stop();
+  }
+
+  unplug(): Promise<void> {
+    return this.tcpEndpoint?.unplug() ?? Promise.resolve();
+  }
+
+  replug(): Promise<void> {
+    return this.tcpEndpoint?.replug() ?? Promise.resolve();
+  }
+
+  setChunking(mode: Chunking): void {
+    this.shaper.chunking = mode;
+  }
+
+  injectGarbage(data: Uint8Array): void {
+    this.shaper.injectGarbage(data);
+  }
+
+  /** Unsolicited bytes on the serial line right now (line noise, a wrong-baud device). */
+  sendRaw(data: Uint8Array): Promise<void> {
+    return this.serialEndpoint?.send(data) ?? Promise.resolve();
+  }
+
+  /** Lamp failure or over-temperature: abnormal standby with the matching ERR? code. */
+  injectFault(fault: 'lamp' | 'temperature' | 'fan'): void {
+    clearTimeout(this.timer);
+    this.power = '05';
+    this.errorCode = fault === 'lamp' ? '06' : fault === 'temperature' ? '04' : '01';
+  }
+
+  clearFault(): void {
+    this.power = '00';
+    this.errorCode = '00';
+  }
+
+  setPower(p: '00' | '01' | '02' | '03'): void {
+    clearTimeout(this.timer);
+    this.power = p;
+  }
+
+  private onData(conn: SimConnection, chunk: Buffer): void {
+    const s = this.conns.get(conn);
+    if (!s) return;
+    let data = chunk;
+    if (s.hello !== undefined && s.hello.length < 16) {
+      const need = 16 - s.hello.length;
+      s.hello = Buffer.concat([s.hello, data.subarray(0, need)]);
+      data = data.subarray(need);
+      if (s.hello.length === 16) {
+        if (!s.hello.subarray(0, 10).equals(ESCVP_NET_HELLO.subarray(0, 10))) {
+          conn.drop();
+          return;
+        }
+        const reply = Buffer.from(ESCVP_NET_HELLO);
+        reply[11] = 0x03;
+        reply[14] = this.opts.helloStatus;
+        s.chain = s.chain.then(() => conn.send(reply));
+        if (this.opts.helloStatus !== 0x20) s.chain = s.chain.then(() => conn.drop());
+      }
+    }
+    for (const byte of data) {
+      if (byte === 0x0d) {
+        const line = s.line;
+        s.line = '';
+        s.chain = s.chain.then(() => this.handle(conn, line));
+      } else if (s.line.length < 256) {
+        s.line += String.fromCharCode(byte);
+      }
+    }
+  }
+
+  private async handle(conn: SimConnection, line: string): Promise<void> {
+    this.received.push(line);
+    if (this.silent) return;
+    const reply = await this.answer(line.trim());
+    if (this.silent) return;
+    await conn.send(reply);
+  }
+
+  private async answer(cmd: string): Promise<string> {
+    if (cmd === '') return ':';
+    const on = this.power === '01';
+    const q = /^([A-Z]+)\?$/.exec(cmd);
+    if (q) {
+      switch (q[1]) {
+        case 'PWR':
+          return `PWR=${this.power}\r:`;
+        case 'ERR':
+          return `ERR=${this.errorCode}\r:`;
+        case 'LAMP':
+          return `LAMP=${this.lampHours}\r:`;
+        case 'SNO':
+          return `SNO=${this.opts.serialNumber}\r:`;
+        case 'SOURCE':
+          return on ? `SOURCE=${this.source}\r:` : 'ERR\r:';
+        case 'MUTE':
+          return on ? `MUTE=${this.muted ? 'ON' : 'OFF'}\r:` : 'ERR\r:';
+        case 'SIGNAL':
+          return on && this.opts.signalSupported ? `SIGNAL=${this.signal ? '01' : '00'}\r:` : 'ERR\r:';
+        default:
+          return 'ERR\r:';
+      }
+    }
+    const set = /^([A-Z]+) ([A-Z0-9]+)$/.exec(cmd);
+    if (!set) return 'ERR\r:';
+    const [, name, param] = set as unknown as [string, string, string];
+    switch (name) {
+      case 'PWR':
+        if (param === 'ON') {
+          if (this.power === '01') return ':';
+          if (this.power !== '00') return 'ERR\r:';
+          this.power = '02';
+          // The colon comes back only after ignition (40/70/100 s on real lamps).
+          await sleep(this.opts.warmupMs);
+          if (this.power !== '02') return 'ERR\r:';
+          this.power = '01';
+          return ':';
+        }
+        if (param === 'OFF') {
+          if (this.power === '00' || this.power === '03') return ':';
+          if (this.power !== '01') return 'ERR\r:'; // executed only after the projector has fully started
+          this.power = '03';
+          clearTimeout(this.timer);
+          this.timer = setTimeout(() => {
+            if (this.power === '03') this.power = '00';
+          }, this.opts.cooldownMs);
+          return ':';
+        }
+        return 'ERR\r:';
+      case 'SOURCE':
+        if (!on || !/^[0-9A-F]{2}$/.test(param)) return 'ERR\r:';
+        this.source = param;
+        return ':';
+      case 'MUTE':
+        if (!on || (param !== 'ON' && param !== 'OFF')) return 'ERR\r:';
+        this.muted = param === 'ON';
+        return ':';
+      default:
+        return 'ERR\r:';
+    }
+  }
+}

@@ -1,0 +1,173 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { Escvp21Driver, type Escvp21Config } from '../../../drivers/escvp21/driver.js';
+import { Escvp21Simulator, type Escvp21SimOptions } from '../../../scripts/sims/escvp21.js';
+import { PtyPair } from '../../helpers/pty.js';
+import { waitFor } from '../../helpers/ports.js';
+import { driverContext, heapUsed } from './context.js';
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+const tuning = { timeoutMs: 300, powerOnTimeoutMs: 3000, powerOffTimeoutMs: 1000, sourceTimeoutMs: 1000 };
+const base = { id: 'proj', kind: 'projector' as const, driver: 'escvp21' as const, poll_s: 1, offline_warn_min: 10, port: 3629 };
+
+async function serialSetup(simOpts: Partial<Escvp21SimOptions> = {}) {
+  const pty = await PtyPair.start();
+  cleanups.push(() => pty.stop());
+  const sim = new Escvp21Simulator({ serialPath: pty.b, warmupMs: 300, cooldownMs: 300, ...simOpts });
+  await sim.start();
+  cleanups.push(() => sim.stop());
+  const config: Escvp21Config = { ...base, serial: { path: pty.a, baud_rate: 9600, data_bits: 8, parity: 'none', stop_bits: 1 } };
+  const driver = new Escvp21Driver(driverContext(config), tuning);
+  cleanups.push(() => driver.close());
+  return { pty, sim, driver };
+}
+
+async function tcpSetup(simOpts: Partial<Escvp21SimOptions> = {}) {
+  const sim = new Escvp21Simulator({ tcpPort: 0, warmupMs: 300, cooldownMs: 300, ...simOpts });
+  const port = await sim.start();
+  cleanups.push(() => sim.stop());
+  const driver = new Escvp21Driver(driverContext<Escvp21Config>({ ...base, host: '127.0.0.1', port }), tuning);
+  cleanups.push(() => driver.close());
+  return { sim, driver };
+}
+
+describe('ESC/VP21 over a socat PTY', () => {
+  it('power cycle: PWR ON answers after warm-up (poll says warming meanwhile), PWR OFF cools down', async () => {
+    const { sim, driver } = await serialSetup();
+    expect(await driver.open()).toMatchObject({ manufacturer: 'EPSON', serial_number: 'PCSIM21A0001', power: 'off', lamp_hours: 2100, errors: [], signal: false });
+    const on = driver.execute({ action: 'power', value: 'on' });
+    await waitFor(() => sim.power === '02', 1000, 5);
+    expect(await driver.poll()).toEqual({ power: 'warming' });
+    expect(await on).toEqual({ power: 'on' });
+    expect(await driver.poll()).toMatchObject({ power: 'on', input: '30', av_mute: false, signal: true, errors: [] });
+    expect(await driver.execute({ action: 'input', value: 'a0' })).toEqual({ input: 'A0' });
+    expect(await driver.execute({ action: 'mute', value: true })).toEqual({ av_mute: true });
+    expect(await driver.poll()).toMatchObject({ input: 'A0', av_mute: true });
+    expect(await driver.execute({ action: 'power', value: 'off' })).toEqual({ power: 'cooling' });
+    await expect(driver.execute({ action: 'power', value: 'on' })).rejects.toMatchObject({ code: 'busy', retryable: true });
+    await waitFor(async () => (await driver.poll()).power === 'off', 3000, 50);
+  });
+
+  it('PWR OFF while warming is refused as busy; SOURCE in standby is busy', async () => {
+    const { sim, driver } = await serialSetup();
+    await driver.open();
+    sim.setPower('02');
+    await expect(driver.execute({ action: 'power', value: 'off' })).rejects.toMatchObject({ code: 'busy', message: expect.stringMatching(/warming/) });
+    sim.setPower('00');
+    await expect(driver.execute({ action: 'input', value: '30' })).rejects.toMatchObject({ code: 'busy' });
+    await expect(driver.execute({ action: 'input', value: 'HDMI' })).rejects.toMatchObject({ code: 'invalid_args' });
+  });
+
+  it('maps abnormal standby and ERR? codes to errors', async () => {
+    const { sim, driver } = await serialSetup();
+    await driver.open();
+    sim.injectFault('temperature');
+    const r = await driver.poll();
+    expect(r.power).toBe('off');
+    expect(r.errors).toEqual([
+      { code: 'abnormal_standby', severity: 'error', text: 'projector shut down abnormally (PWR=05)' },
+      { code: 'temperature', severity: 'error', text: 'high internal temperature (ERR=04)' },
+    ]);
+  });
+
+  it('a model without SIGNAL? reports signal null', async () => {
+    const { sim, driver } = await serialSetup({ signalSupported: false });
+    sim.setPower('01');
+    expect(await driver.open()).toMatchObject({ power: 'on', signal: null, input: '30' });
+  });
+
+  it('replies byte by byte and 1 KiB of garbage mid-stream do not derail it', async () => {
+    const { sim, driver } = await serialSetup();
+    sim.setPower('01');
+    sim.setChunking('bytes');
+    await driver.open();
+    sim.setChunking('whole');
+    sim.injectGarbage(randomBytes(1024));
+    expect(await driver.poll()).toMatchObject({ power: 'on', lamp_hours: 2100 });
+    await sim.sendRaw(randomBytes(1024));
+    expect(await driver.poll()).toMatchObject({ power: 'on', lamp_hours: 2100 });
+  });
+
+  it('a silent projector (abnormal: no colon) times out, then answers again', async () => {
+    const { sim, driver } = await serialSetup();
+    await driver.open();
+    sim.silent = true;
+    await expect(driver.poll()).rejects.toMatchObject({ code: 'timeout' });
+    sim.silent = false;
+    expect((await driver.poll()).power).toBe('off');
+  });
+
+  it('adapter unplugged: onDisconnect fires, requests fail; after replug a fresh open works', async () => {
+    const { pty, sim, driver } = await serialSetup();
+    await driver.open();
+    const lost: Error[] = [];
+    driver.onDisconnect((e) => lost.push(e));
+    await pty.unplug();
+    await waitFor(() => lost.length === 1, 3000);
+    expect(lost[0]).toMatchObject({ code: 'disconnected' });
+    await expect(driver.poll()).rejects.toMatchObject({ code: 'disconnected' });
+    await driver.close();
+    await expect(driver.open()).rejects.toMatchObject({ code: 'not_found' });
+    await pty.replug();
+    await waitFor(() => sim.attached, 3000);
+    expect((await driver.open()).power).toBe('off');
+  });
+
+  it('memory stays flat while garbage streams in during polls', async () => {
+    const { sim, driver } = await serialSetup();
+    sim.setPower('01');
+    await driver.open();
+    let streaming = true;
+    const noise = (async () => {
+      // Garbage without CR: the worst case for a line framer (one endless line).
+      const chunk = Buffer.from(randomBytes(4096).map((b) => (b === 0x0d || b === 0x3a ? 0x41 : b)));
+      while (streaming) {
+        await sim.sendRaw(chunk);
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    })();
+    const before = heapUsed();
+    let polls = 0;
+    const start = Date.now();
+    while (Date.now() - start < 1500) {
+      const r = await driver.poll().catch(() => undefined);
+      if (r?.power === 'on') polls++;
+    }
+    streaming = false;
+    await noise;
+    const growth = heapUsed() - before;
+    expect(polls).toBeGreaterThan(3);
+    expect(growth).toBeLessThan(16 * 1024 * 1024);
+  });
+});
+
+describe('ESC/VP.net over TCP', () => {
+  it('handshakes with the 16-byte hello and runs a power cycle', async () => {
+    const { driver } = await tcpSetup();
+    expect(await driver.open()).toMatchObject({ power: 'off', serial_number: 'PCSIM21A0001' });
+    expect(await driver.execute({ action: 'power', value: 'toggle' })).toEqual({ power: 'on' });
+    expect((await driver.poll()).power).toBe('on');
+  });
+
+  it('a refused hello (password) is an auth error', async () => {
+    const { driver } = await tcpSetup({ helloStatus: 0x41 });
+    await expect(driver.open()).rejects.toMatchObject({ code: 'auth' });
+  });
+
+  it('peer gone → onDisconnect and disconnected; reopens when it is back', async () => {
+    const { sim, driver } = await tcpSetup();
+    await driver.open();
+    const lost: Error[] = [];
+    driver.onDisconnect((e) => lost.push(e));
+    await sim.unplug();
+    await waitFor(() => lost.length === 1, 2000);
+    await driver.close();
+    await expect(driver.open()).rejects.toMatchObject({ code: 'disconnected' });
+    await sim.replug();
+    expect((await driver.open()).power).toBe('off');
+  });
+});
