@@ -3,6 +3,7 @@
  * Everything on the wire is snake_case, so the state shapes are too.
  */
 import type { Logger } from 'pino';
+import type { MediaPathSource } from './mediamtx/client.js';
 
 export const DEVICE_KINDS = ['projector', 'settopbox', 'led_display', 'amplifier'] as const;
 export type DeviceKind = (typeof DEVICE_KINDS)[number];
@@ -85,6 +86,11 @@ export interface DriverContext<C = unknown> {
   /** Another device's latest state, e.g. the projector a set-top box's picture goes through. */
   peerState(id: string): DeviceState | undefined;
   readonly shared: SharedResources;
+  /**
+   * The MediaMTX control API (top-level `media.mediamtx`), when configured: set-top boxes with a
+   * `media_path` read their stream state through it. Build it with createMediaMtxClient.
+   */
+  readonly media?: MediaPathSource;
 }
 
 /**
