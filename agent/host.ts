@@ -5,15 +5,20 @@
  * Per-heartbeat figures come from os.* deltas, fs.statfs and /sys reads: no process is spawned.
  */
 import { cpus, freemem, totalmem, loadavg, uptime as hostUptime, hostname } from 'node:os';
-import { readFile, readdir, readlink, statfs } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { readFile, readdir, statfs } from 'node:fs/promises';
+import { join } from 'node:path';
 import * as si from 'systeminformation';
+import { listSerialPorts, type SerialPortInfo as ListedPort } from '../drivers/transport/serial-list.js';
 import type { HostHealth, HostInfo } from './county/payloads.js';
 
 export type SerialPortInfo = HostInfo['serial_ports'][number];
+// The wire schema and the port lister must agree field for field.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const _serialShapesAgree: Same<SerialPortInfo, ListedPort> = true;
+void _serialShapesAgree;
 
 export interface HostInfoOptions {
-  /** Lists serial ports; the default reads /dev/serial/by-id and /sys/class/tty (no udevadm needed). */
+  /** Lists serial ports; default drivers/transport/serial-list.ts (works without udevadm). */
   serialPorts?: () => Promise<SerialPortInfo[]>;
   /** Each systeminformation probe is abandoned after this long (a hung smartctl must not stall start). */
   probeTimeoutMs?: number;
@@ -40,63 +45,6 @@ async function withTimeout<T>(p: Promise<T>, ms: number, fallback: T): Promise<T
   }
 }
 
-/** Serial ports from sysfs and the udev by-id links; works where `udevadm` is missing. */
-export async function listSerialPortsFromSys(): Promise<SerialPortInfo[]> {
-  const byId = new Map<string, string>();
-  try {
-    for (const name of await readdir('/dev/serial/by-id')) {
-      const link = join('/dev/serial/by-id', name);
-      try {
-        byId.set(resolve('/dev/serial/by-id', await readlink(link)), link);
-      } catch {
-        /* a link that vanished while we looked */
-      }
-    }
-  } catch {
-    /* no udev by-id folder: fine */
-  }
-  const out: SerialPortInfo[] = [];
-  let ttys: string[] = [];
-  try {
-    ttys = await readdir('/sys/class/tty');
-  } catch {
-    return out;
-  }
-  for (const tty of ttys) {
-    // Only USB adapters and real UARTs; the 32 legacy ttyS placeholders without a driver are noise.
-    if (!/^tty(USB|ACM|S|AMA|XRUSB)\d+$/.test(tty)) continue;
-    const sys = join('/sys/class/tty', tty, 'device');
-    let driver: string;
-    try {
-      driver = basename(await readlink(join(sys, 'driver')));
-    } catch {
-      continue;
-    }
-    if (tty.startsWith('ttyS') && driver === 'serial8250') {
-      // 8250 placeholders exist for every possible port; a real one has a non-zero I/O port or IRQ.
-      const irq = await readFile(join('/sys/class/tty', tty, 'irq'), 'utf8').catch(() => '0');
-      if (irq.trim() === '0') continue;
-    }
-    const usb = async (file: string): Promise<string | null> => {
-      for (const up of ['..', '../..']) {
-        const v = await readFile(join(sys, up, file), 'utf8').catch(() => undefined);
-        if (v !== undefined) return orNull(v);
-      }
-      return null;
-    };
-    const path = `/dev/${tty}`;
-    out.push({
-      path,
-      by_id: byId.get(path) ?? null,
-      vendor_id: await usb('idVendor'),
-      product_id: await usb('idProduct'),
-      manufacturer: await usb('manufacturer'),
-      serial_number: await usb('serial'),
-    });
-  }
-  return out.sort((a, b) => a.path.localeCompare(b.path));
-}
-
 /** Gathers the static host facts (about a second: systeminformation spawns helpers). */
 export async function gatherHostInfo(options: HostInfoOptions = {}): Promise<HostInfo> {
   const t = options.probeTimeoutMs ?? 10_000;
@@ -107,7 +55,7 @@ export async function gatherHostInfo(options: HostInfoOptions = {}): Promise<Hos
     withTimeout(si.diskLayout(), t, []),
     withTimeout(si.fsSize(), t, []),
     withTimeout(si.networkInterfaces(), t, []),
-    withTimeout((options.serialPorts ?? listSerialPortsFromSys)(), t, []),
+    withTimeout((options.serialPorts ?? (() => listSerialPorts()))(), t, []),
   ]);
   const netList = Array.isArray(nets) ? nets : [nets];
   const cpuList = cpus();
@@ -171,7 +119,7 @@ export function hostInventoryRow(info: HostInfo): Record<string, string> {
     disks: info.disks.map((d) => `${d.device} ${d.type ?? ''} ${d.size_gb}GB`.replace(/\s+/g, ' ')).join('; '),
     mac: info.network.map((n) => n.mac).filter(Boolean).join('; '),
     ip4: info.network.map((n) => n.ip4).filter(Boolean).join('; '),
-    serial_ports: info.serial_ports.map((p) => p.by_id ?? p.path).join('; '),
+    serial_ports: info.serial_ports.map((p) => p.by_id[0] ?? p.path).join('; '),
   };
 }
 

@@ -89,14 +89,18 @@ export const DeviceStatePayloadSchema = DeviceStateSchema.extend({
 }).strict();
 export type DeviceStatePayload = z.infer<typeof DeviceStatePayloadSchema>;
 
+/** Mirrors drivers/transport/serial-list.ts `SerialPortInfo` (a compile-time check in agent/host.ts keeps them equal). */
 export const SerialPortInfoSchema = z
   .object({
-    path: z.string(),
-    by_id: z.string().nullable().describe('the stable /dev/serial/by-id name, when udev made one'),
-    vendor_id: z.string().nullable(),
+    path: z.string().describe('/dev/ttyUSB0 …'),
+    by_id: z.array(z.string()).describe('stable /dev/serial/by-id links to this port'),
+    by_path: z.array(z.string()).describe('/dev/serial/by-path links (stable per physical USB socket)'),
+    vendor_id: z.string().nullable().describe('USB vendor id, 4 lower-case hex digits'),
     product_id: z.string().nullable(),
-    manufacturer: z.string().nullable(),
     serial_number: z.string().nullable(),
+    manufacturer: z.string().nullable(),
+    product: z.string().nullable(),
+    driver: z.string().nullable().describe('kernel driver, e.g. ftdi_sio, ch341-uart, cdc_acm'),
   })
   .strict();
 

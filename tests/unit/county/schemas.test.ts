@@ -1,0 +1,32 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { describe, expect, it } from 'vitest';
+import { generateMqttSchemas } from '../../../scripts/gen-mqtt-schemas.js';
+
+const DIR = resolve(import.meta.dirname, '..', '..', '..', 'docs', 'schemas');
+
+describe('docs/schemas', () => {
+  it('equal the schemas generated from the zod source (run scripts/gen-mqtt-schemas.ts when this fails)', () => {
+    const fresh = generateMqttSchemas();
+    const committed = Object.fromEntries(readdirSync(DIR).filter((f) => f.endsWith('.json')).map((f) => [f, readFileSync(join(DIR, f), 'utf8')]));
+    expect(Object.keys(committed).sort()).toEqual(Object.keys(fresh).sort());
+    for (const [name, text] of Object.entries(fresh)) expect(committed[name], name).toBe(text);
+  });
+
+  it('are valid JSON Schema 2020-12 and accept the documented examples', () => {
+    const ajv = new Ajv2020({ strict: false, allErrors: true });
+    const fresh = generateMqttSchemas();
+    for (const text of Object.values(fresh)) ajv.compile(JSON.parse(text) as object);
+    const validate = (name: string, value: unknown): boolean => {
+      const v = ajv.getSchema(`https://station-agent.invalid/schemas/mqtt/${name}.json`)!;
+      return v(value) as boolean;
+    };
+    expect(validate('ack', { seq: 12 })).toBe(true);
+    expect(validate('ack', { seq: -1 })).toBe(false);
+    expect(validate('status', { v: 1, online: false, station_id: 'a', boot: 3 })).toBe(true);
+    expect(validate('status', { v: 1, online: false, station_id: 'a' })).toBe(false);
+    expect(validate('request', { transaction: 't-1', args: { device: 'proj1' } })).toBe(true);
+    expect(validate('request', { args: {} })).toBe(false);
+  });
+});
