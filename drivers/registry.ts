@@ -4,9 +4,10 @@
 import type { DriverDefinition } from './types.js';
 import { pjlinkDriver } from './pjlink/driver.js';
 import { escvp21Driver } from './escvp21/driver.js';
+import { necDriver } from './nec/driver.js';
 import { netPresenceDriver } from './net-presence/driver.js';
 import { cecDriver } from './cec/driver.js';
 
-const definitions: DriverDefinition[] = [pjlinkDriver, escvp21Driver, netPresenceDriver, cecDriver];
+const definitions: DriverDefinition[] = [pjlinkDriver, escvp21Driver, necDriver, netPresenceDriver, cecDriver];
 
 export const DRIVERS: ReadonlyMap<string, DriverDefinition> = new Map(definitions.map((d) => [d.name, d]));
