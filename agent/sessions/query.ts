@@ -1,0 +1,164 @@
+/**
+ * Read side of the usage ledger for stationctl: listing by period, station days, CSV for the monthly
+ * hand-in. Works on a read-only Store too, so `stationctl sessions` answers while the daemon is down.
+ */
+import { AgentError, ErrorCodes } from '../errors.js';
+import type { Store } from '../store/store.js';
+import type { Annotation, UsageRecord } from './record.js';
+
+export interface SessionRange {
+  /** `YYYY-MM-DD` (station day, inclusive) or an ISO-8601 time. */
+  since?: string | undefined;
+  /** `YYYY-MM-DD` (station day, inclusive) or an ISO-8601 time (exclusive). */
+  until?: string | undefined;
+}
+
+const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/** Offset of `timeZone` from UTC at instant `ms`, in ms (Asia/Shanghai: +8 h). */
+export function zoneOffsetMs(ms: number, timeZone: string): number {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  }).formatToParts(new Date(ms));
+  const get = (t: string) => Number(parts.find((p) => p.type === t)?.value);
+  const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
+  return asUtc - Math.floor(ms / 1000) * 1000;
+}
+
+/** The station day (`YYYY-MM-DD` in the station's zone) an instant falls in. */
+export function stationDay(iso: string, timeZone: string): string {
+  const ms = Date.parse(iso);
+  return new Date(ms + zoneOffsetMs(ms, timeZone)).toISOString().slice(0, 10);
+}
+
+/** Local wall time `YYYY-MM-DD HH:MM:SS` in the station's zone, as an administrator reads it. */
+export function stationTime(iso: string, timeZone: string): string {
+  const ms = Date.parse(iso);
+  return new Date(ms + zoneOffsetMs(ms, timeZone)).toISOString().slice(0, 19).replace('T', ' ');
+}
+
+function dayStartUtc(y: number, m: number, d: number, timeZone: string): number {
+  const guess = Date.UTC(y, m - 1, d);
+  const first = guess - zoneOffsetMs(guess, timeZone);
+  // Re-check at the result: the offset may differ there (DST change that day).
+  return guess - zoneOffsetMs(first, timeZone);
+}
+
+/** Turns a range into [since, until) ISO-UTC bounds; a clear error for anything else. */
+export function resolveRange(range: SessionRange, timeZone: string): { since: string; until: string } {
+  const bound = (value: string | undefined, key: 'since' | 'until'): string => {
+    if (value === undefined) return key === 'since' ? '0000' : '9999';
+    const m = DAY.exec(value);
+    if (m) {
+      const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+      const check = new Date(Date.UTC(y, mo - 1, d));
+      if (check.getUTCMonth() !== mo - 1 || check.getUTCDate() !== d) {
+        throw new AgentError(ErrorCodes.invalid_args, `${key}: ${value} is not a calendar date`);
+      }
+      return new Date(dayStartUtc(y, mo, d + (key === 'until' ? 1 : 0), timeZone)).toISOString();
+    }
+    const ms = Date.parse(value);
+    if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(ms)) {
+      throw new AgentError(ErrorCodes.invalid_args, `${key}: expected YYYY-MM-DD or an ISO-8601 time, got ${JSON.stringify(value)}`);
+    }
+    return new Date(ms).toISOString();
+  };
+  return { since: bound(range.since, 'since'), until: bound(range.until, 'until') };
+}
+
+/** Closed usage sessions that started in the range, oldest first, with their latest annotation. */
+export function querySessions(store: Store, timeZone: string, range: SessionRange = {}): UsageRecord[] {
+  const { since, until } = resolveRange(range, timeZone);
+  const rows = store.db
+    .prepare(`SELECT record, annotation FROM sessions WHERE state = 'closed' AND start >= ? AND start < ? ORDER BY start, seq`)
+    .all(since, until) as Array<{ record: string; annotation: string | null }>;
+  return rows.map((r) => {
+    const rec = JSON.parse(r.record) as UsageRecord;
+    // After the county's ack a note lives on as an annotation event; locally the latest one is shown.
+    if (r.annotation) rec.annotation = JSON.parse(r.annotation) as Annotation;
+    return rec;
+  });
+}
+
+export interface DailySummary {
+  day: string;
+  sessions: number;
+  short: number;
+  total_s: number;
+  signal_s: number;
+  first_seq: number | null;
+  last_seq: number | null;
+}
+
+export function dailySummaries(store: Store, fromDay = '0000-00-00', toDay = '9999-99-99'): DailySummary[] {
+  return store.db
+    .prepare('SELECT day, sessions, short, total_s, signal_s, first_seq, last_seq FROM daily_summary WHERE day >= ? AND day <= ? ORDER BY day')
+    .all(fromDay, toDay) as DailySummary[];
+}
+
+const HEADERS = {
+  en: ['id', 'seq', 'start', 'end', 'duration_min', 'signal_min', 'devices', 'trigger', 'end_reason', 'short', 'topic', 'attendees', 'organiser', 'note', 'clock'],
+  zh: ['编号', '序号', '开始时间', '结束时间', '时长(分钟)', '有信号时长(分钟)', '使用设备', '启动方式', '结束原因', '不足最短时长', '学习主题', '参加人数', '组织人', '备注', '时钟'],
+} as const;
+
+const ZH_END: Record<string, string> = {
+  devices_off: '设备关闭',
+  idle: '无信号超时',
+  agent_stop: '代理停止',
+  power_loss: '断电',
+  device_offline: '设备离线',
+};
+const ZH_CLOCK: Record<string, string> = { synced: '已同步', unsynced: '未同步', corrected: '已校正' };
+
+function zhTrigger(t: string): string {
+  if (t.startsWith('schedule:')) return `播放计划:${t.slice(9)}`;
+  return ({ manual: '手动', county: '县级下发', unknown: '未知' } as Record<string, string>)[t] ?? t;
+}
+
+function cell(v: string | number | boolean | null | undefined): string {
+  let s = v === null || v === undefined ? '' : String(v);
+  // A note typed on site must not become a spreadsheet formula.
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/**
+ * CSV an administrator can hand in: station-local times, minutes, Chinese headers and labels with
+ * `lang: 'zh'` (with a BOM, so Excel on a Chinese Windows opens it as UTF-8).
+ */
+export function toCsv(records: readonly UsageRecord[], lang: 'zh' | 'en' = 'en', timeZone = 'Asia/Shanghai'): string {
+  const zh = lang === 'zh';
+  const lines = [HEADERS[lang].map(cell).join(',')];
+  for (const r of records) {
+    const a = r.annotation ?? {};
+    lines.push(
+      [
+        r.id,
+        r.seq,
+        stationTime(r.start, timeZone),
+        stationTime(r.end, timeZone),
+        (r.duration_s / 60).toFixed(1),
+        (r.signal_s / 60).toFixed(1),
+        r.devices.map((d) => d.id).join(' '),
+        zh ? zhTrigger(r.trigger) : r.trigger,
+        zh ? (ZH_END[r.end_reason] ?? r.end_reason) : r.end_reason,
+        zh ? (r.short ? '是' : '否') : r.short,
+        a.topic,
+        a.attendees,
+        a.organiser,
+        a.note,
+        zh ? (ZH_CLOCK[r.clock] ?? r.clock) : r.clock,
+      ]
+        .map(cell)
+        .join(','),
+    );
+  }
+  return (zh ? '\uFEFF' : '') + lines.join('\r\n') + '\r\n';
+}

@@ -1,0 +1,334 @@
+/**
+ * The usage session tracker: feeds device state into the session rules (engine.ts) and keeps the
+ * evidence safe. A session is written when it opens, checkpointed every `checkpoint_s`, and closed in
+ * one transaction together with its durable usage record and the day's summary, so a power cut at any
+ * instant leaves either an open session (recovered at the next start as `power_loss`) or a closed one
+ * with exactly one record: never neither, never two.
+ */
+import type Database from 'better-sqlite3';
+import type { Logger } from 'pino';
+import { ulid } from 'ulid';
+import type { DeviceCommand, DeviceState } from '../../drivers/types.js';
+import type { EventBus } from '../bus.js';
+import { observe, type Clock } from '../clock.js';
+import type { CommandSource } from '../commands.js';
+import { AgentError, ErrorCodes } from '../errors.js';
+import type { EventLog } from '../events.js';
+import type { DurableRecord, RecordLedger } from '../store/records.js';
+import type { Store } from '../store/store.js';
+import { SessionEngine, type SessionDraft, type SessionEffect, type SessionRules, type TrackedDevice } from './engine.js';
+import { AnnotationSchema, UsageRecordSchema, type Annotation, type Trigger, type UsageRecord } from './record.js';
+import { querySessions, stationDay, type SessionRange } from './query.js';
+
+export interface SessionTrackerDeps {
+  store: Store;
+  ledger: RecordLedger;
+  bus: EventBus;
+  events: EventLog;
+  clock: Clock;
+  log: Logger;
+  stationId: string;
+  /** IANA zone of the station: the daily summary is per station day. */
+  timezone: string;
+  rules: SessionRules & { checkpoint_s: number };
+  /** Every configured device; `usage` already resolved by the config loader. */
+  devices: ReadonlyArray<{ id: string; kind: TrackedDevice['kind']; usage?: boolean | undefined }>;
+  /** The persisted `agent_boot` counter of this run. */
+  boot: () => number;
+  /** Current device states at start (the supervisor's), so devices already on open a session. */
+  states?: () => DeviceState[];
+}
+
+export type AnnotateResult =
+  | { session_id: string; status: 'saved' }
+  | { session_id: string; status: 'edited'; seq: number }
+  | { session_id: string; status: 'event'; seq: number; event_seq: number };
+
+interface SessionRow {
+  id: string;
+  seq: number | null;
+  state: 'open' | 'closed';
+  record: string;
+  annotation: string | null;
+}
+
+export class SessionTracker {
+  private readonly engine: SessionEngine;
+  private timer: NodeJS.Timeout | undefined;
+  private nextCheckpointMono = Infinity;
+  private running = false;
+  private readonly q: {
+    insertOpen: Database.Statement;
+    checkpoint: Database.Statement;
+    close: Database.Statement;
+    byId: Database.Statement<[string], SessionRow>;
+    open: Database.Statement<[], SessionRow>;
+    setAnnotation: Database.Statement<[string, string]>;
+    setRecord: Database.Statement<[string, string | null, string]>;
+    recordAcked: Database.Statement<[number], { acked: number; payload: string }>;
+    editRecord: Database.Statement<[string, number]>;
+    summary: Database.Statement;
+  };
+
+  constructor(private readonly deps: SessionTrackerDeps) {
+    const db = deps.store.db;
+    this.engine = new SessionEngine(
+      deps.rules,
+      deps.devices.map((d) => ({ id: d.id, kind: d.kind, usage: d.usage === true })),
+      { newId: () => ulid(), boot: deps.boot },
+    );
+    this.q = {
+      insertOpen: db.prepare(
+        `INSERT INTO sessions(id, state, start, checkpoint_at, record) VALUES (?, 'open', ?, ?, ?)`,
+      ),
+      checkpoint: db.prepare(`UPDATE sessions SET checkpoint_at = ?, record = ? WHERE id = ? AND state = 'open'`),
+      close: db.prepare(`UPDATE sessions SET state = 'closed', seq = ?, "end" = ?, start = ?, record = ? WHERE id = ? AND state = 'open'`),
+      byId: db.prepare('SELECT id, seq, state, record, annotation FROM sessions WHERE id = ?'),
+      open: db.prepare(`SELECT id, seq, state, record, annotation FROM sessions WHERE state = 'open' ORDER BY start`),
+      setAnnotation: db.prepare('UPDATE sessions SET annotation = ? WHERE id = ?'),
+      setRecord: db.prepare('UPDATE sessions SET record = ?, annotation = ? WHERE id = ?'),
+      recordAcked: db.prepare('SELECT acked, payload FROM records WHERE seq = ?'),
+      editRecord: db.prepare('UPDATE records SET payload = ?, published = 0 WHERE seq = ? AND acked = 0'),
+      summary: db.prepare(
+        `INSERT INTO daily_summary(day, sessions, short, total_s, signal_s, first_seq, last_seq)
+         VALUES (@day, 1, @short, @total_s, @signal_s, @seq, @seq)
+         ON CONFLICT(day) DO UPDATE SET
+           sessions = sessions + 1,
+           short = short + excluded.short,
+           total_s = total_s + excluded.total_s,
+           signal_s = signal_s + excluded.signal_s,
+           first_seq = min(coalesce(first_seq, excluded.first_seq), excluded.first_seq),
+           last_seq = max(coalesce(last_seq, excluded.last_seq), excluded.last_seq)`,
+      ),
+    };
+  }
+
+  /** Recovers sessions left open by a crash or power cut, then follows device state. */
+  start(): void {
+    this.recover();
+    this.running = true;
+    this.deps.bus.on('device.state', this, (state) => this.onState(state));
+    for (const s of this.deps.states?.() ?? []) this.onState(s);
+    this.arm();
+  }
+
+  /** Closes the open session with `agent_stop` (or at the start of a pending merge gap). */
+  stop(): void {
+    if (!this.running) return;
+    this.running = false;
+    this.deps.bus.removeAll(this);
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.handle(this.engine.stop(observe(this.deps.clock)));
+  }
+
+  openSessionId(): string | null {
+    return this.engine.openSessionId();
+  }
+
+  /**
+   * A device command is about to run. The integrator calls this for commands from the control socket
+   * (`manual`) and the county (`county`); the scheduler calls it with `schedule:<id>`.
+   */
+  noteTrigger(trigger: Trigger): void {
+    this.engine.noteTrigger(trigger, observe(this.deps.clock));
+  }
+
+  /** A `CommandObserver` for registerDeviceCommands: only switching something on can start a session. */
+  beforeCommand(_deviceId: string, command: DeviceCommand, source: CommandSource): void {
+    if (command.action !== 'power' || command.value === 'off') return;
+    if (source === 'socket') this.noteTrigger('manual');
+    else if (source === 'county') this.noteTrigger('county');
+  }
+
+  list(range: SessionRange = {}): UsageRecord[] {
+    return querySessions(this.deps.store, this.deps.timezone, range);
+  }
+
+  /**
+   * Records what a session was about. Editable until the county has acknowledged the usage record;
+   * after that the record is evidence the county holds, so the note becomes an `annotation` event.
+   * Fields given replace those stored; fields omitted are kept.
+   */
+  annotate(id: string, input: Annotation): AnnotateResult {
+    const parsed = AnnotationSchema.safeParse(input);
+    if (!parsed.success) {
+      throw new AgentError(ErrorCodes.invalid_args, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    }
+    const db = this.deps.store.db;
+    const result = db.transaction((): AnnotateResult => {
+      const row = this.q.byId.get(id);
+      if (!row) throw new AgentError(ErrorCodes.not_found, `no session ${id}`);
+      const merged: Annotation = { ...(row.annotation ? (JSON.parse(row.annotation) as Annotation) : {}), ...parsed.data };
+      const text = JSON.stringify(merged);
+      if (row.state === 'open' || row.seq === null) {
+        this.q.setAnnotation.run(text, id);
+        return { session_id: id, status: 'saved' };
+      }
+      const rec = this.q.recordAcked.get(row.seq);
+      if (rec && rec.acked === 0) {
+        const payload = { ...(JSON.parse(rec.payload) as UsageRecord), annotation: merged };
+        this.q.editRecord.run(JSON.stringify(payload), row.seq);
+        this.q.setRecord.run(JSON.stringify(payload), text, id);
+        return { session_id: id, status: 'edited', seq: row.seq };
+      }
+      this.q.setAnnotation.run(text, id);
+      return { session_id: id, status: 'event', seq: row.seq, event_seq: 0 };
+    })();
+    if (result.status === 'event') {
+      // The event append commits on its own: appending inside the transaction would announce it on the
+      // bus before the commit.
+      const ev = this.deps.events.append({
+        type: 'annotation',
+        severity: 'info',
+        message: `annotation for usage record ${result.seq}`,
+        data: { session_id: id, seq: result.seq, annotation: { ...this.storedAnnotation(id) } },
+      });
+      return { ...result, event_seq: ev.seq };
+    }
+    return result;
+  }
+
+  private storedAnnotation(id: string): Annotation {
+    const row = this.q.byId.get(id);
+    return row?.annotation ? (JSON.parse(row.annotation) as Annotation) : {};
+  }
+
+  private onState(state: DeviceState): void {
+    if (!this.running) return;
+    this.handle(this.engine.update(state, observe(this.deps.clock)));
+    this.arm();
+  }
+
+  private onTimer(): void {
+    this.timer = undefined;
+    if (!this.running) return;
+    const obs = observe(this.deps.clock);
+    this.handle(this.engine.tick(obs));
+    if (this.engine.openSessionId() !== null && obs.monoMs >= this.nextCheckpointMono) {
+      const draft = this.engine.snapshot(obs);
+      if (draft) this.checkpoint(draft);
+    }
+    this.arm();
+  }
+
+  /** One timer: the next checkpoint or the next merge-gap/idle deadline, whichever is first. */
+  private arm(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (!this.running || this.engine.openSessionId() === null) return;
+    const now = this.deps.clock.monotonicMs();
+    const deadline = this.engine.nextDeadline() ?? Infinity;
+    const at = Math.min(deadline, this.nextCheckpointMono);
+    const delay = Number.isFinite(at) ? Math.max(0, at - now) : this.deps.rules.checkpoint_s * 1000;
+    this.timer = setTimeout(() => this.onTimer(), Math.min(delay, 2 ** 31 - 1));
+  }
+
+  private handle(effects: SessionEffect[]): void {
+    for (const e of effects) {
+      try {
+        switch (e.type) {
+          case 'open':
+            this.q.insertOpen.run(e.draft.id, e.draft.start, this.deps.clock.now().toISOString(), JSON.stringify(e.draft));
+            this.scheduleCheckpoint();
+            this.deps.log.info({ session: e.draft.id, trigger: e.draft.trigger }, 'usage session opened');
+            break;
+          case 'checkpoint':
+            this.checkpoint(e.draft);
+            break;
+          case 'close': {
+            const rec = this.close(e.draft);
+            this.deps.log.info(
+              { session: e.draft.id, seq: rec.seq, duration_s: e.draft.duration_s, end_reason: e.draft.end_reason },
+              'usage session closed',
+            );
+            break;
+          }
+          case 'clock_jump':
+            this.deps.events.append({
+              type: 'clock_jump',
+              severity: 'warning',
+              message: `system clock jumped by ${Math.round(e.jump_ms / 1000)} s`,
+              data: { jump_ms: e.jump_ms, session_id: e.session_id, clock: this.deps.clock.quality() },
+            });
+            break;
+        }
+      } catch (err) {
+        // The open row and its last checkpoint survive: the next start recovers the session.
+        this.deps.log.error({ err, effect: e.type }, 'cannot write usage session');
+      }
+    }
+  }
+
+  private scheduleCheckpoint(): void {
+    this.nextCheckpointMono = this.deps.clock.monotonicMs() + this.deps.rules.checkpoint_s * 1000;
+  }
+
+  private checkpoint(draft: SessionDraft): void {
+    this.q.checkpoint.run(this.deps.clock.now().toISOString(), JSON.stringify(draft), draft.id);
+    this.scheduleCheckpoint();
+  }
+
+  /** The session row, its durable usage record and the day's summary commit together or not at all. */
+  private close(draft: SessionDraft): DurableRecord {
+    const db = this.deps.store.db;
+    const rec = db.transaction(() => {
+      const row = this.q.byId.get(draft.id);
+      const annotation = row?.annotation ? (JSON.parse(row.annotation) as Annotation) : null;
+      const record = this.deps.ledger.append(
+        'usage',
+        'usage',
+        draft.end,
+        (seq, id) => {
+          const payload: UsageRecord = { v: 1, seq, station_id: this.deps.stationId, ...draft, id, annotation };
+          const check = UsageRecordSchema.safeParse(payload);
+          // Never drop evidence over a schema slip: store it and shout.
+          if (!check.success) this.deps.log.error({ issues: check.error.issues, session: draft.id }, 'usage record fails its schema');
+          return payload;
+        },
+        draft.id,
+      );
+      if (row) {
+        this.q.close.run(record.seq, draft.end, draft.start, JSON.stringify(record.payload), draft.id);
+      } else {
+        this.deps.store.db
+          .prepare(`INSERT INTO sessions(id, seq, state, start, "end", checkpoint_at, record) VALUES (?, ?, 'closed', ?, ?, ?, ?)`)
+          .run(draft.id, record.seq, draft.start, draft.end, draft.end, JSON.stringify(record.payload));
+      }
+      this.q.summary.run({
+        day: stationDay(draft.start, this.deps.timezone),
+        short: draft.short ? 1 : 0,
+        total_s: draft.duration_s,
+        signal_s: draft.signal_s,
+        seq: record.seq,
+      });
+      return record;
+    })();
+    this.deps.bus.emit('record.appended', rec);
+    return rec;
+  }
+
+  /**
+   * Sessions left open by a crash or power cut: closed at their last checkpoint with `power_loss` (or,
+   * when the checkpoint already knew the devices were off, with the reason and time it recorded).
+   */
+  private recover(): void {
+    for (const row of this.q.open.all()) {
+      let draft: SessionDraft;
+      try {
+        draft = JSON.parse(row.record) as SessionDraft;
+      } catch (err) {
+        this.deps.log.error({ err, session: row.id }, 'open session has an unreadable checkpoint; left open for inspection');
+        continue;
+      }
+      const rec = this.close(draft);
+      this.deps.log.warn({ session: row.id, seq: rec.seq, end: draft.end }, 'closed a session left open by a crash or power cut');
+      this.deps.events.append({
+        type: 'power_loss_recovered',
+        severity: 'warning',
+        message: `usage session ${row.id} closed at its last checkpoint (${draft.end})`,
+        data: { session_id: row.id, seq: rec.seq, start: draft.start, end: draft.end, duration_s: draft.duration_s, end_reason: draft.end_reason },
+      });
+    }
+  }
+}

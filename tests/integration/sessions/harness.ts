@@ -1,0 +1,103 @@
+/**
+ * A real store in a temp dir, the real ledger, event log and bus, and a clock driven by vitest's fake
+ * timers: `monotonicMs` follows fake time, `now()` adds a settable offset to simulate wall-clock jumps.
+ */
+import { vi } from 'vitest';
+import type { DeviceKind, DeviceState, PowerState } from '../../../drivers/types.js';
+import { EventBus } from '../../../agent/bus.js';
+import type { Clock } from '../../../agent/clock.js';
+import { EventLog } from '../../../agent/events.js';
+import { silentLogger } from '../../../agent/log.js';
+import { RecordLedger } from '../../../agent/store/records.js';
+import { Store } from '../../../agent/store/store.js';
+import { SessionTracker } from '../../../agent/sessions/tracker.js';
+import type { UsageRecord } from '../../../agent/sessions/record.js';
+
+export const T0 = Date.parse('2024-03-05T12:00:00.000Z'); // 20:00 in Asia/Shanghai, a Tuesday
+
+export class TestClock implements Clock {
+  wallOffsetMs = 0;
+  synced = true;
+  private readonly base = Date.now();
+  now(): Date {
+    return new Date(Date.now() + this.wallOffsetMs);
+  }
+  monotonicMs(): number {
+    return Date.now() - this.base;
+  }
+  quality(): 'synced' | 'unsynced' {
+    return this.synced ? 'synced' : 'unsynced';
+  }
+}
+
+export const DEVICES = [
+  { id: 'proj', kind: 'projector' as DeviceKind, usage: true },
+  { id: 'amp', kind: 'amplifier' as DeviceKind, usage: true },
+  { id: 'led', kind: 'led_display' as DeviceKind, usage: true },
+  { id: 'stb', kind: 'settopbox' as DeviceKind, usage: false },
+];
+
+export class Station {
+  store: Store;
+  ledger: RecordLedger;
+  bus: EventBus;
+  events: EventLog;
+  tracker: SessionTracker;
+  private readonly states = new Map<string, DeviceState>();
+
+  constructor(
+    readonly dir: string,
+    readonly clock: TestClock,
+    readonly boot = 1,
+  ) {
+    this.store = Store.open(dir);
+    this.ledger = new RecordLedger(this.store);
+    this.bus = new EventBus(silentLogger);
+    this.events = new EventLog({ ledger: this.ledger, bus: this.bus, clock, stationId: 'xiaozhuang', boot: () => boot });
+    this.tracker = new SessionTracker({
+      store: this.store,
+      ledger: this.ledger,
+      bus: this.bus,
+      events: this.events,
+      clock,
+      log: silentLogger,
+      stationId: 'xiaozhuang',
+      timezone: 'Asia/Shanghai',
+      rules: { min_s: 300, merge_gap_s: 120, idle_cutoff_s: 1800, checkpoint_s: 60 },
+      devices: DEVICES,
+      boot: () => boot,
+    });
+  }
+
+  set(id: string, power: PowerState, extra: Partial<DeviceState> = {}): void {
+    const kind = DEVICES.find((d) => d.id === id)!.kind;
+    const prev = this.states.get(id);
+    const next: DeviceState = { id, kind, driver: 'sim', online: true, power, last_seen: null, errors: [], ...extra };
+    this.states.set(id, next);
+    this.bus.emit('device.state', next, prev);
+  }
+
+  async advance(ms: number): Promise<void> {
+    await vi.advanceTimersByTimeAsync(ms);
+  }
+
+  usage(): UsageRecord[] {
+    return (this.store.db.prepare("SELECT payload FROM records WHERE stream = 'usage' ORDER BY seq").all() as Array<{ payload: string }>).map(
+      (r) => JSON.parse(r.payload) as UsageRecord,
+    );
+  }
+
+  eventsOf(type: string): Array<Record<string, unknown>> {
+    return (this.store.db.prepare("SELECT payload FROM records WHERE stream = 'events' AND type = ? ORDER BY seq").all(type) as Array<{ payload: string }>).map(
+      (r) => JSON.parse(r.payload) as Record<string, unknown>,
+    );
+  }
+
+  sessionRows(): Array<{ id: string; state: string; seq: number | null; checkpoint_at: string; record: string }> {
+    return this.store.db.prepare('SELECT id, state, seq, checkpoint_at, record FROM sessions ORDER BY start').all() as never;
+  }
+
+  close(): void {
+    this.store.close();
+  }
+}
