@@ -7,7 +7,8 @@ import { escvp21Driver } from './escvp21/driver.js';
 import { necDriver } from './nec/driver.js';
 import { netPresenceDriver } from './net-presence/driver.js';
 import { cecDriver } from './cec/driver.js';
+import { modbusRelayDriver } from './modbus/driver.js';
 
-const definitions: DriverDefinition[] = [pjlinkDriver, escvp21Driver, necDriver, netPresenceDriver, cecDriver];
+const definitions: DriverDefinition[] = [pjlinkDriver, escvp21Driver, necDriver, netPresenceDriver, cecDriver, modbusRelayDriver];
 
 export const DRIVERS: ReadonlyMap<string, DriverDefinition> = new Map(definitions.map((d) => [d.name, d]));
