@@ -396,11 +396,9 @@ export class CountyLink {
     this.inflight.clear();
   }
 
-  /** Full jitter over a capped exponential bound, so a fleet that lost the broker together spreads out. */
   private scheduleReconnect(): void {
     if (this.stopped) return;
-    const bound = Math.min(this.t.backoffMaxMs, this.t.backoffBaseMs * 2 ** Math.min(this.attempt, 30));
-    const delay = Math.max(Math.min(100, bound), Math.round(this.t.random() * bound));
+    const delay = reconnectDelay(this.attempt, this.t.backoffBaseMs, this.t.backoffMaxMs, this.t.random);
     this.attempt++;
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
@@ -837,6 +835,16 @@ export class CountyLink {
       county: this.status(),
     };
   }
+}
+
+/**
+ * Full jitter over a capped exponential bound (attempt 0 → up to base, then 2×, 4× … up to max), so a
+ * fleet that lost the broker together spreads its reconnects over the whole window instead of arriving
+ * in lockstep. Never below 100 ms, so a broker refusing instantly is not hammered.
+ */
+export function reconnectDelay(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
+  const bound = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30));
+  return Math.max(Math.min(100, bound), Math.round(random() * bound));
 }
 
 /** One readable line for the errors a technician will meet (wrong CA, bad password, refused port …). */
