@@ -43,14 +43,18 @@ export class CliContext {
    * (saying so on stderr, so `--json` output stays parseable).
    */
   async callOrDb<T>(command: string, args: unknown, fromDb: (store: Store) => T): Promise<{ data: T; live: boolean }> {
+    let note: 'daemon.down' | 'daemon.db_fallback' = 'daemon.down';
     try {
       return { data: await this.call<T>(command, args), live: true };
     } catch (err) {
-      if (!(err instanceof AgentError) || err.code !== 'daemon_unreachable') throw err;
+      // An agent older than this stationctl lacks the command: the database still has the answer.
+      const unknown = err instanceof AgentError && err.code === 'not_found' && err.message.startsWith('unknown command');
+      if (unknown) note = 'daemon.db_fallback';
+      else if (!(err instanceof AgentError) || err.code !== 'daemon_unreachable') throw err;
     }
     const store = Store.open(this.config().data_dir, { readonly: true });
     try {
-      this.err(this.t('daemon.down', { path: store.path }));
+      this.err(this.t(note, { path: store.path, command }));
       return { data: fromDb(store), live: false };
     } finally {
       store.close();

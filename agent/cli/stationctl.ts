@@ -10,6 +10,7 @@ import { AGENT_VERSION } from '../version.js';
 import { CliContext, EXIT, exitCodeFor } from './context.js';
 import { registerCoreCommands } from './commands-core.js';
 import { registerDoctorCommand } from './commands-doctor.js';
+import { registerRecordCommands } from './commands-records.js';
 
 export async function runCli(argv: string[]): Promise<number> {
   let context: CliContext | undefined;
@@ -29,6 +30,7 @@ export async function runCli(argv: string[]): Promise<number> {
     return context;
   };
   registerCoreCommands(program, ctx);
+  registerRecordCommands(program, ctx);
   registerDoctorCommand(program, ctx);
 
   try {

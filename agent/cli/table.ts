@@ -19,8 +19,10 @@ export function truncate(text: string, width: number): string {
  * An aligned table. The last column absorbs what remains of `maxWidth` (80 by default) and is
  * truncated, so a table never wraps on a technician's 80-column terminal.
  */
-export function renderTable(headers: string[], rows: string[][], maxWidth = 80): string {
-  const widths = headers.map((h, i) => Math.max(stringWidth(h), ...rows.map((r) => stringWidth(r[i] ?? ''))));
+export function renderTable(headers: string[], rows: string[][], maxWidth = 80, columnMax: Array<number | undefined> = []): string {
+  const widths = headers.map((h, i) =>
+    Math.min(columnMax[i] ?? Infinity, Math.max(stringWidth(h), ...rows.map((r) => stringWidth(r[i] ?? '')))),
+  );
   const fixed = widths.slice(0, -1).reduce((a, b) => a + b + 2, 0);
   const last = widths.length - 1;
   widths[last] = Math.max(stringWidth(headers[last] ?? ''), Math.min(widths[last] ?? 0, maxWidth - fixed));

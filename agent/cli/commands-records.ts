@@ -1,0 +1,259 @@
+/**
+ * stationctl sessions, session note, events, schedule. The read-only ones ask the daemon and, when it is
+ * down (or too old to know the command), read the database opened read-only: the ledger is the evidence
+ * a technician must be able to show even with the agent stopped.
+ */
+import type { Command } from 'commander';
+import { Cron } from 'croner';
+import type { ScheduleConfig } from '../../config/schema.js';
+import type { UsageRecord } from '../sessions/record.js';
+import type { EventRecord } from '../events.js';
+import type { Store } from '../store/store.js';
+import { AgentError } from '../errors.js';
+import type { MessageKey, Translate } from '../i18n/index.js';
+import type { CliContext } from './context.js';
+import { toCsv } from './csv.js';
+import { renderTable } from './table.js';
+import { formatDuration, localTime, parseWhen } from './time.js';
+
+export interface SessionsQuery {
+  since?: string;
+  until?: string;
+}
+
+export function sessionsFromDb(store: Store, q: SessionsQuery): UsageRecord[] {
+  const rows = store.db
+    .prepare(
+      `SELECT record, annotation FROM sessions
+        WHERE state = 'closed' AND start >= ? AND start < ?
+        ORDER BY start`,
+    )
+    .all(q.since ?? '', q.until ?? '9999') as Array<{ record: string; annotation: string | null }>;
+  return rows.map((r) => {
+    const rec = JSON.parse(r.record) as UsageRecord;
+    // The note may be added after the record was written; the column is the latest word.
+    return { ...rec, annotation: r.annotation ? (JSON.parse(r.annotation) as UsageRecord['annotation']) : (rec.annotation ?? null) };
+  });
+}
+
+function openSessionFromDb(store: Store): { id: string; start: string } | undefined {
+  return store.db.prepare("SELECT id, start FROM sessions WHERE state = 'open' ORDER BY start DESC LIMIT 1").get() as { id: string; start: string } | undefined;
+}
+
+export function eventsFromDb(store: Store, since: string | undefined, limit: number): EventRecord[] {
+  const rows = store.db
+    .prepare("SELECT payload FROM records WHERE stream = 'events' AND ts >= ? ORDER BY seq DESC LIMIT ?")
+    .all(since ?? '', limit) as Array<{ payload: string }>;
+  return rows.map((r) => JSON.parse(r.payload) as EventRecord).reverse();
+}
+
+export interface ScheduleEntry {
+  id: string;
+  name: string | null;
+  source: 'config' | 'county';
+  cron: string;
+  duration_min: number;
+  enabled: boolean;
+  next_run: string | null;
+  last_run: { started_at: string; finished_at: string | null; outcome: string | null } | null;
+}
+
+function nextRun(cron: string, timezone: string): string | null {
+  try {
+    return new Cron(cron, { timezone, paused: true }).nextRun()?.toISOString() ?? null;
+  } catch {
+    return null;
+  }
+}
+
+export function scheduleFromDb(store: Store | undefined, schedules: ScheduleConfig[], timezone: string): ScheduleEntry[] {
+  const county: Array<{ def: ScheduleConfig; source: 'county' }> = [];
+  if (store) {
+    for (const r of store.db.prepare('SELECT definition FROM county_schedules ORDER BY id').all() as Array<{ definition: string }>) {
+      try {
+        county.push({ def: JSON.parse(r.definition) as ScheduleConfig, source: 'county' });
+      } catch {
+        /* a definition this version cannot read is skipped, not fatal */
+      }
+    }
+  }
+  const lastRun = store?.db.prepare('SELECT started_at, finished_at, outcome FROM schedule_runs WHERE schedule_id = ? ORDER BY started_at DESC LIMIT 1');
+  return [...schedules.map((def) => ({ def, source: 'config' as const })), ...county].map(({ def, source }) => {
+    const last = lastRun?.get(def.id) as ScheduleEntry['last_run'] | undefined;
+    const enabled = def.enabled !== false;
+    return {
+      id: def.id,
+      name: def.name ?? null,
+      source,
+      cron: def.cron,
+      duration_min: def.duration_min,
+      enabled,
+      next_run: enabled ? nextRun(def.cron, timezone) : null,
+      last_run: last ?? null,
+    };
+  });
+}
+
+function triggerText(t: Translate, trigger: string): string {
+  if (trigger.startsWith('schedule:')) return t('trigger.schedule', { id: trigger.slice('schedule:'.length) });
+  return t(`trigger.${trigger}` as MessageKey);
+}
+
+function annotationText(t: Translate, a: UsageRecord['annotation']): string {
+  if (!a) return '-';
+  const parts = [a.topic, a.attendees !== undefined ? t('sessions.attendees', { count: a.attendees }) : undefined, a.organiser];
+  return parts.filter(Boolean).join(', ') || '-';
+}
+
+export function renderSessions(ctx: CliContext, records: UsageRecord[], tz: string): string {
+  const { t } = ctx;
+  if (records.length === 0) return t('sessions.none');
+  const total = records.reduce((a, r) => a + r.duration_s, 0);
+  return [
+    renderTable(
+      [t('col.id'), t('col.start'), t('col.duration'), t('col.trigger'), t('col.annotation')],
+      records.map((r) => [r.id, localTime(r.start, tz), formatDuration(r.duration_s), triggerText(t, r.trigger), annotationText(t, r.annotation)]),
+      80,
+      // The id is needed whole (for session note); the trigger gives way to the topic.
+      [undefined, undefined, undefined, 12],
+    ),
+    '',
+    t('sessions.total', { count: records.length, duration: formatDuration(total), short: records.filter((r) => r.short).length }),
+  ].join('\n');
+}
+
+export function sessionsCsv(ctx: CliContext, records: UsageRecord[], tz: string): string {
+  const { t } = ctx;
+  const headers = (
+    ['csv.id', 'csv.start', 'csv.end', 'csv.duration_s', 'csv.devices', 'csv.signal_s', 'csv.trigger', 'csv.end_reason', 'csv.short', 'csv.topic', 'csv.attendees', 'csv.organiser', 'csv.note'] as const
+  ).map((k) => t(k, { tz }));
+  return toCsv(
+    headers,
+    records.map((r) => [
+      r.id,
+      localTime(r.start, tz),
+      localTime(r.end, tz),
+      r.duration_s,
+      r.devices.map((d) => d.id).join(' '),
+      r.signal_s,
+      triggerText(t, r.trigger),
+      t(`end_reason.${r.end_reason}` as MessageKey),
+      t(r.short ? 'yes' : 'no'),
+      r.annotation?.topic,
+      r.annotation?.attendees,
+      r.annotation?.organiser,
+      r.annotation?.note,
+    ]),
+    { bom: ctx.opts.lang === 'zh' },
+  );
+}
+
+export function renderEvents(ctx: CliContext, events: EventRecord[], tz: string): string {
+  const { t } = ctx;
+  if (events.length === 0) return t('events.none');
+  return renderTable(
+    [t('col.time'), t('col.severity'), t('col.id'), t('col.event')],
+    events.map((e) => [localTime(e.ts, tz), t(`severity.${e.severity}` as MessageKey), e.device ?? '-', `${t(`event.${e.type}` as MessageKey)}: ${e.message}`]),
+  );
+}
+
+export function renderSchedule(ctx: CliContext, entries: ScheduleEntry[], tz: string): string {
+  const { t } = ctx;
+  if (entries.length === 0) return t('schedule.none');
+  return renderTable(
+    [t('col.id'), t('col.cron'), t('col.duration'), t('col.next_run'), t('col.last_run')],
+    entries.map((e) => [
+      e.source === 'county' ? `${e.id} (${t('schedule.county')})` : e.id,
+      e.cron,
+      formatDuration(e.duration_min * 60),
+      e.enabled ? localTime(e.next_run, tz) : t('schedule.disabled'),
+      e.last_run ? `${localTime(e.last_run.started_at, tz)} ${e.last_run.outcome ?? ''}`.trim() : '-',
+    ]),
+  );
+}
+
+function positiveInt(text: string, name: string, max: number): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0 || n > max) throw new AgentError('invalid_args', `${name} must be a whole number 0..${max}`);
+  return n;
+}
+
+export function registerRecordCommands(program: Command, ctx: () => CliContext): void {
+  program
+    .command('sessions')
+    .description('usage sessions (the evidence) / 使用时段记录')
+    .option('--since <date>', 'from this day (YYYY-MM-DD, 7d, ISO time) / 起始日期')
+    .option('--until <date>', 'up to and including this day / 截止日期（含当天）')
+    .option('--csv', 'CSV for the monthly hand-in / 导出 CSV', false)
+    .action(async (opts: { since?: string; until?: string; csv: boolean }) => {
+      const c = ctx();
+      const cfg = c.config();
+      const tz = cfg.station.timezone;
+      const q: SessionsQuery = {
+        ...(opts.since ? { since: parseWhen(opts.since, tz) } : {}),
+        ...(opts.until ? { until: parseWhen(opts.until, tz, true) } : {}),
+      };
+      let open: { id: string; start: string } | undefined;
+      const { data } = await c.callOrDb<UsageRecord[]>('sessions.list', q, (store) => {
+        open = openSessionFromDb(store);
+        return sessionsFromDb(store, q);
+      });
+      if (opts.csv) {
+        c.out(sessionsCsv(c, data, tz));
+        return;
+      }
+      c.print(data, () => [renderSessions(c, data, tz), ...(open ? [c.t('sessions.open', { id: open.id, start: localTime(open.start, tz) })] : [])].join('\n'));
+    });
+
+  const session = program.command('session').description('one usage session / 单个使用时段');
+  session
+    .command('note <id>')
+    .description('record what a session was: topic, attendees, organiser / 登记学习内容、人数、组织者')
+    .option('--topic <text>', 'topic / 主题')
+    .option('--attendees <n>', 'number of attendees / 参加人数')
+    .option('--organiser <name>', 'organiser / 组织者')
+    .option('--note <text>', 'free text / 备注')
+    .action(async (id: string, opts: { topic?: string; attendees?: string; organiser?: string; note?: string }) => {
+      const c = ctx();
+      const args = {
+        id,
+        ...(opts.topic !== undefined ? { topic: opts.topic } : {}),
+        ...(opts.attendees !== undefined ? { attendees: positiveInt(opts.attendees, '--attendees', 100_000) } : {}),
+        ...(opts.organiser !== undefined ? { organiser: opts.organiser } : {}),
+        ...(opts.note !== undefined ? { note: opts.note } : {}),
+      };
+      if (Object.keys(args).length === 1) throw new AgentError('invalid_args', c.t('session.note_empty'));
+      const data = await c.call<unknown>('session.note', args);
+      c.print(data, () => c.t('session.noted', { id }));
+    });
+
+  program
+    .command('events')
+    .description('faults, warnings, schedule runs, agent starts / 事件记录')
+    .option('--since <date>', 'from this day (YYYY-MM-DD, 7d, ISO time) / 起始日期')
+    .option('--limit <n>', 'at most this many, newest / 最多显示条数', '50')
+    .action(async (opts: { since?: string; limit: string }) => {
+      const c = ctx();
+      const tz = c.config().station.timezone;
+      const since = opts.since ? parseWhen(opts.since, tz) : undefined;
+      const limit = Math.max(1, positiveInt(opts.limit, '--limit', 100_000));
+      const { data } = await c.callOrDb<EventRecord[]>('events.list', { ...(since ? { since } : {}), limit }, (store) => eventsFromDb(store, since, limit));
+      c.print(data, () => renderEvents(c, data, tz));
+    });
+
+  program
+    .command('schedule')
+    .description('viewing schedules, next and last runs / 播放计划')
+    .action(async () => {
+      const c = ctx();
+      const cfg = c.config();
+      const tz = cfg.station.timezone;
+      const { data } = await c.callOrDb<ScheduleEntry[]>('schedule.list', {}, (store) => scheduleFromDb(store, cfg.schedules, tz)).catch((err: unknown) => {
+        // No database yet (never started): the config still says what is planned.
+        if (err instanceof AgentError && err.code === 'db_open') return { data: scheduleFromDb(undefined, cfg.schedules, tz), live: false };
+        throw err;
+      });
+      c.print(data, () => renderSchedule(c, data, tz));
+    });
+}
+

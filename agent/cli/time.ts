@@ -1,0 +1,58 @@
+/** Dates as a technician types them (`2024-05-01`, `7d`, ISO times) and shows them (station time zone). */
+import { AgentError } from '../errors.js';
+
+function offsetMs(utcMs: number, timeZone: string): number {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  }).formatToParts(new Date(utcMs));
+  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0);
+  const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
+  return asUtc - Math.floor(utcMs / 1000) * 1000;
+}
+
+/** Midnight of a calendar day in `timeZone`, as epoch ms. */
+export function zonedMidnight(y: number, m: number, d: number, timeZone: string): number {
+  const guess = Date.UTC(y, m - 1, d);
+  // Twice, so a DST change between the guess and the answer is accounted for (China has none today).
+  const first = guess - offsetMs(guess, timeZone);
+  return guess - offsetMs(first, timeZone);
+}
+
+/**
+ * `YYYY-MM-DD` (a day in the station's time zone; `endOfDay` for an inclusive --until), `Nd`/`Nh`
+ * (that long ago) or an ISO time. Returns an ISO UTC string comparable with the stored times.
+ */
+export function parseWhen(text: string, timeZone: string, endOfDay = false, now = Date.now()): string {
+  const day = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
+  if (day) {
+    const [y, m, d] = [Number(day[1]), Number(day[2]), Number(day[3])];
+    return new Date(zonedMidnight(y, m, d + (endOfDay ? 1 : 0), timeZone)).toISOString();
+  }
+  const rel = /^(\d+)([dh])$/.exec(text);
+  if (rel) return new Date(now - Number(rel[1]) * (rel[2] === 'd' ? 86_400_000 : 3_600_000)).toISOString();
+  const ms = Date.parse(text);
+  if (!Number.isNaN(ms) && /^\d{4}-\d{2}-\d{2}T/.test(text)) return new Date(ms).toISOString();
+  throw new AgentError('invalid_args', `cannot read the date "${text}" (use YYYY-MM-DD, 7d, 12h or an ISO time)`);
+}
+
+/** `2024-05-01 20:03` in the station's time zone. */
+export function localTime(iso: string | null | undefined, timeZone: string): string {
+  if (!iso) return '-';
+  const ms = Date.parse(iso);
+  if (Number.isNaN(ms)) return iso;
+  const local = new Date(ms + offsetMs(ms, timeZone));
+  return local.toISOString().slice(0, 16).replace('T', ' ');
+}
+
+export function formatDuration(s: number): string {
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}` : `0:${String(m).padStart(2, '0')}`;
+}
