@@ -222,7 +222,7 @@ export function registerRecordCommands(program: Command, ctx: () => CliContext):
         ...(opts.organiser !== undefined ? { organiser: opts.organiser } : {}),
         ...(opts.note !== undefined ? { note: opts.note } : {}),
       };
-      if (Object.keys(args).length === 1) throw new AgentError('invalid_args', c.t('session.note_empty'));
+      if (Object.keys(args).length === 1) throw new AgentError('invalid_args', c.t('session.note_empty', { options: '--topic, --attendees, --organiser, --note' }));
       const data = await c.call<unknown>('session.note', args);
       c.print(data, () => c.t('session.noted', { id }));
     });

@@ -180,7 +180,7 @@ export const en = {
   "sessions.total": "{count} sessions, {duration} in total, {short} short.",
   "sessions.attendees": "{count} people",
   "sessions.open": "Session in progress: {id}, since {start}.",
-  "session.note_empty": "Give at least one of --topic, --attendees, --organiser, --note.",
+  "session.note_empty": "Give at least one of {options}.",
   "session.noted": "Session {id}: note saved.",
   "csv.id": "id",
   "csv.start": "start ({tz})",

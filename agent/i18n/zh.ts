@@ -182,7 +182,7 @@ export const zh: Record<MessageKey, string> = {
   "sessions.total": "共 {count} 次，合计 {duration}，其中短时 {short} 次。",
   "sessions.attendees": "{count} 人",
   "sessions.open": "正在进行的使用时段：{id}，开始于 {start}。",
-  "session.note_empty": "请至少填写 --topic、--attendees、--organiser、--note 中的一项。",
+  "session.note_empty": "请至少填写 {options} 中的一项。",
   "session.noted": "使用时段 {id}：登记已保存。",
   "csv.id": "编号",
   "csv.start": "开始时间（{tz}）",
