@@ -8,7 +8,8 @@ import { necDriver } from './nec/driver.js';
 import { netPresenceDriver } from './net-presence/driver.js';
 import { cecDriver } from './cec/driver.js';
 import { modbusRelayDriver } from './modbus/driver.js';
+import { novastarDriver } from './novastar/driver.js';
 
-const definitions: DriverDefinition[] = [pjlinkDriver, escvp21Driver, necDriver, netPresenceDriver, cecDriver, modbusRelayDriver];
+const definitions: DriverDefinition[] = [pjlinkDriver, escvp21Driver, necDriver, netPresenceDriver, cecDriver, modbusRelayDriver, novastarDriver];
 
 export const DRIVERS: ReadonlyMap<string, DriverDefinition> = new Map(definitions.map((d) => [d.name, d]));

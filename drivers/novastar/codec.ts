@@ -141,6 +141,8 @@ export class NovaFrameParser {
     private readonly header: readonly number[],
     /** Whether a frame with this code carries `length` data bytes (requests: writes; replies: reads). */
     private readonly hasData: (code: number, ack: number) => boolean,
+    /** Told about a well-formed frame whose checksum is wrong (a controller answers those with ack 02). */
+    private readonly onBadChecksum?: (frame: Buffer) => void,
   ) {}
 
   push(chunk: Uint8Array): NovaFrame[] {
@@ -176,6 +178,7 @@ export class NovaFrameParser {
       const cks = frame.readUInt16LE(total - 2);
       if (cks !== novaChecksum(frame, 2, total - 2)) {
         this.badChecksums++;
+        this.onBadChecksum?.(Buffer.from(frame));
         this.dropped += 2;
         this.buf = this.buf.subarray(2);
         continue;
@@ -214,7 +217,25 @@ export class NovaFrameParser {
 /** Replies carry data only for successful reads. */
 export const replyParser = (): NovaFrameParser => new NovaFrameParser(NOVA_REPLY_HEADER, (code, ack) => code === 0 && ack === 0);
 /** Requests carry data only for writes. */
-export const requestParser = (): NovaFrameParser => new NovaFrameParser(NOVA_REQ_HEADER, (code) => code === 1);
+export const requestParser = (onBadChecksum?: (frame: Buffer) => void): NovaFrameParser =>
+  new NovaFrameParser(NOVA_REQ_HEADER, (code) => code === 1, onBadChecksum);
+
+/** The fields of a raw frame whose checksum failed (for a ack-02 reply). */
+export function frameFields(frame: Buffer): NovaFrame {
+  return {
+    ack: frame[2]!,
+    serial: frame[3]!,
+    src: frame[4]!,
+    dst: frame[5]!,
+    devType: frame[6]!,
+    port: frame[7]!,
+    board: frame.readUInt16LE(8),
+    code: frame[10]!,
+    addr: frame.readUInt32LE(12),
+    length: frame.readUInt16LE(16),
+    data: Buffer.alloc(0),
+  };
+}
 
 /** 0–255 register ↔ 0–100 % of the device model. */
 export const brightnessToPercent = (raw: number): number => Math.round((raw * 100) / 255);
