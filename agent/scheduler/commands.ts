@@ -1,0 +1,32 @@
+/**
+ * Schedule commands on the one registry: `schedule.list` (upcoming runs and last outcomes, for
+ * stationctl schedule and the county) and `schedule.set` (the county pushes, replaces or deletes its
+ * schedules; validated, persisted, re-armed at once).
+ */
+import { z } from 'zod';
+import { ID_PATTERN, ScheduleSchema } from '../../config/schema.js';
+import type { CommandRegistry } from '../commands.js';
+import type { Scheduler } from './scheduler.js';
+
+export const ScheduleSetArgs = z.union([
+  z.object({ schedule: ScheduleSchema }).strict(),
+  z.object({ delete: z.string().regex(ID_PATTERN) }).strict(),
+  z.object({ replace: z.array(ScheduleSchema).max(200) }).strict(),
+]);
+
+export function registerScheduleCommands(registry: CommandRegistry, scheduler: Scheduler): void {
+  registry.register({
+    name: 'schedule.list',
+    description: 'schedules with their next runs and the last run outcome',
+    readOnly: true,
+    args: z.object({}).strict(),
+    handler: () => scheduler.list(),
+  });
+  registry.register({
+    name: 'schedule.set',
+    description: 'add or replace a county schedule ({schedule}), delete one ({delete: id}) or replace all county schedules ({replace: [...]})',
+    readOnly: false,
+    args: ScheduleSetArgs,
+    handler: (args) => scheduler.set(args),
+  });
+}

@@ -1,0 +1,326 @@
+/**
+ * Viewing schedules (播放计划): the config's `schedules:` plus those the county pushes (`schedule.set`,
+ * persisted in `county_schedules`). Cron times are in the station's time zone (croner). Each run
+ * switches the devices on step by step, waits `duration_min`, then runs the end steps; each phase is
+ * reported as a `schedule_run` event with every step's outcome.
+ *
+ * A run missed while the agent was down (or while the PC slept) is not replayed late: a class at
+ * 20:00 started at 20:40 would interrupt whatever the room is used for by then.
+ */
+import { Cron } from 'croner';
+import type { Logger } from 'pino';
+import { ulid } from 'ulid';
+import { ScheduleSchema, type ScheduleConfig } from '../../config/schema.js';
+import type { Clock } from '../clock.js';
+import { AgentError, ErrorCodes } from '../errors.js';
+import type { EventLog } from '../events.js';
+import type { Store } from '../store/store.js';
+import type { Trigger } from '../sessions/record.js';
+import { defaultEndSteps, runSteps, type DeviceControl, type StepOutcome } from './steps.js';
+
+/** A cron firing later than this after its time is a missed run, not a late one. */
+export const LATE_LIMIT_MS = 2 * 60_000;
+
+export interface SchedulerDeps {
+  store: Store;
+  events: EventLog;
+  control: DeviceControl;
+  clock: Clock;
+  log: Logger;
+  timezone: string;
+  /** `schedules:` from the config. */
+  schedules: readonly ScheduleConfig[];
+  /** Configured device ids: a county schedule naming another device is refused. */
+  deviceIds: readonly string[];
+  /** SessionTracker.noteTrigger: sessions a schedule starts carry `schedule:<id>`. */
+  noteTrigger?: (trigger: Trigger) => void;
+}
+
+export interface PhaseOutcome {
+  ok: boolean;
+  at: string;
+  steps: StepOutcome[];
+  note?: string;
+}
+
+export interface RunOutcome {
+  start?: PhaseOutcome;
+  end?: PhaseOutcome;
+}
+
+export interface ScheduleListing {
+  id: string;
+  name: string | null;
+  source: 'config' | 'county';
+  cron: string;
+  duration_min: number;
+  enabled: boolean;
+  running: boolean;
+  next_runs: string[];
+  last_run: { run_id: string; started_at: string; finished_at: string | null; outcome: RunOutcome | null } | null;
+}
+
+export type ScheduleChange = { schedule: ScheduleConfig } | { delete: string } | { replace: ScheduleConfig[] };
+
+interface ActiveRun {
+  runId: string;
+  schedule: ScheduleConfig;
+  outcome: RunOutcome;
+  endTimer: NodeJS.Timeout | undefined;
+}
+
+/** Checks a five-field cron pattern in a time zone; throws a readable error. */
+export function validateCron(pattern: string, timezone: string): void {
+  try {
+    const job = new Cron(pattern, { paused: true, timezone, mode: '5-part' });
+    const next = job.nextRun();
+    job.stop();
+    if (!next) throw new Error('never fires');
+  } catch (err) {
+    throw new AgentError(ErrorCodes.invalid_args, `cron ${JSON.stringify(pattern)}: ${(err as Error).message}`);
+  }
+}
+
+export class Scheduler {
+  private readonly jobs = new Map<string, Cron>();
+  private readonly active = new Map<string, ActiveRun>();
+  private readonly abort = new AbortController();
+  private readonly inFlight = new Set<Promise<void>>();
+  private running = false;
+
+  constructor(private readonly deps: SchedulerDeps) {}
+
+  start(): void {
+    this.running = true;
+    for (const s of this.all()) this.arm(s.schedule);
+    this.resumeUnfinished();
+  }
+
+  /** Stops the timers; a run in progress is left unfinished in `schedule_runs` and resumed at the next start. */
+  async stop(): Promise<void> {
+    this.running = false;
+    for (const job of this.jobs.values()) job.stop();
+    this.jobs.clear();
+    for (const run of this.active.values()) if (run.endTimer) clearTimeout(run.endTimer);
+    this.abort.abort();
+    await Promise.allSettled([...this.inFlight]);
+    this.active.clear();
+  }
+
+  list(): ScheduleListing[] {
+    const last = this.deps.store.db.prepare(
+      'SELECT id, started_at, finished_at, outcome FROM schedule_runs WHERE schedule_id = ? ORDER BY started_at DESC, rowid DESC LIMIT 1',
+    );
+    return this.all().map(({ schedule, source }) => {
+      const row = last.get(schedule.id) as { id: string; started_at: string; finished_at: string | null; outcome: string | null } | undefined;
+      let next: string[] = [];
+      try {
+        const job = new Cron(schedule.cron, { paused: true, timezone: this.deps.timezone, mode: '5-part' });
+        next = schedule.enabled ? job.nextRuns(3, this.deps.clock.now()).map((d) => d.toISOString()) : [];
+        job.stop();
+      } catch {
+        /* an invalid config cron: listed without next runs; start() logged it */
+      }
+      return {
+        id: schedule.id,
+        name: schedule.name ?? null,
+        source,
+        cron: schedule.cron,
+        duration_min: schedule.duration_min,
+        enabled: schedule.enabled,
+        running: this.active.has(schedule.id),
+        next_runs: next,
+        last_run: row
+          ? { run_id: row.id, started_at: row.started_at, finished_at: row.finished_at, outcome: row.outcome ? (JSON.parse(row.outcome) as RunOutcome) : null }
+          : null,
+      };
+    });
+  }
+
+  /** The county adds/replaces one schedule, deletes one, or replaces all of its schedules. */
+  set(change: ScheduleChange): { ids: string[] } {
+    const db = this.deps.store.db;
+    const configIds = new Set(this.deps.schedules.map((s) => s.id));
+    const check = (s: ScheduleConfig): ScheduleConfig => {
+      const parsed = ScheduleSchema.safeParse(s);
+      if (!parsed.success) throw new AgentError(ErrorCodes.invalid_args, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+      const sched = parsed.data;
+      if (configIds.has(sched.id)) throw new AgentError(ErrorCodes.invalid_args, `schedule ${sched.id} is defined in the station config`);
+      for (const step of [...sched.steps, ...(sched.end_steps ?? [])]) {
+        if (!this.deps.deviceIds.includes(step.device)) throw new AgentError(ErrorCodes.invalid_args, `schedule ${sched.id}: no device ${step.device}`);
+      }
+      validateCron(sched.cron, this.deps.timezone);
+      return sched;
+    };
+    const now = this.deps.clock.now().toISOString();
+    const upsert = db.prepare(
+      'INSERT INTO county_schedules(id, definition, updated_at) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET definition = excluded.definition, updated_at = excluded.updated_at',
+    );
+    let ids: string[];
+    if ('schedule' in change) {
+      const s = check(change.schedule);
+      upsert.run(s.id, JSON.stringify(s), now);
+      ids = [s.id];
+    } else if ('delete' in change) {
+      if (db.prepare('DELETE FROM county_schedules WHERE id = ?').run(change.delete).changes === 0) {
+        throw new AgentError(ErrorCodes.not_found, `no county schedule ${change.delete}`);
+      }
+      ids = [change.delete];
+    } else {
+      const all = change.replace.map(check);
+      const dup = all.find((s, i) => all.findIndex((t) => t.id === s.id) !== i);
+      if (dup) throw new AgentError(ErrorCodes.invalid_args, `duplicate schedule id ${dup.id}`);
+      const old = (db.prepare('SELECT id FROM county_schedules').all() as Array<{ id: string }>).map((r) => r.id);
+      db.transaction(() => {
+        db.prepare('DELETE FROM county_schedules').run();
+        for (const s of all) upsert.run(s.id, JSON.stringify(s), now);
+      })();
+      ids = [...new Set([...old, ...all.map((s) => s.id)])];
+    }
+    if (this.running) {
+      const current = new Map(this.all().map((s) => [s.schedule.id, s.schedule]));
+      for (const id of ids) {
+        this.jobs.get(id)?.stop();
+        this.jobs.delete(id);
+        const s = current.get(id);
+        if (s) this.arm(s);
+      }
+    }
+    return { ids };
+  }
+
+  private all(): Array<{ schedule: ScheduleConfig; source: 'config' | 'county' }> {
+    const rows = this.deps.store.db.prepare('SELECT id, definition FROM county_schedules ORDER BY id').all() as Array<{ id: string; definition: string }>;
+    const county: Array<{ schedule: ScheduleConfig; source: 'county' }> = [];
+    for (const r of rows) {
+      const parsed = ScheduleSchema.safeParse(JSON.parse(r.definition));
+      if (parsed.success) county.push({ schedule: parsed.data, source: 'county' });
+      else this.deps.log.error({ schedule: r.id }, 'stored county schedule is invalid; ignored');
+    }
+    return [...this.deps.schedules.map((schedule) => ({ schedule, source: 'config' as const })), ...county];
+  }
+
+  private arm(schedule: ScheduleConfig): void {
+    if (!schedule.enabled) return;
+    try {
+      const job = new Cron(schedule.cron, { timezone: this.deps.timezone, mode: '5-part', unref: true }, (self: Cron) => {
+        const due = self.currentRun()?.getTime() ?? this.deps.clock.now().getTime();
+        this.fire(schedule, due);
+      });
+      this.jobs.set(schedule.id, job);
+    } catch (err) {
+      this.deps.log.error({ schedule: schedule.id, err: (err as Error).message }, 'invalid cron; schedule not armed');
+    }
+  }
+
+  private fire(schedule: ScheduleConfig, dueMs: number): void {
+    const lateMs = this.deps.clock.now().getTime() - dueMs;
+    if (lateMs > LATE_LIMIT_MS) {
+      this.deps.log.warn({ schedule: schedule.id, late_s: Math.round(lateMs / 1000) }, 'schedule run missed; not replayed late');
+      return;
+    }
+    if (this.active.has(schedule.id)) {
+      this.deps.log.warn({ schedule: schedule.id }, 'previous run still in progress; this one skipped');
+      return;
+    }
+    this.track(this.runStart(schedule));
+  }
+
+  private track(p: Promise<void>): void {
+    const q = p.catch((err) => this.deps.log.error({ err }, 'schedule run failed'));
+    this.inFlight.add(q);
+    void q.finally(() => this.inFlight.delete(q));
+  }
+
+  private async runStart(schedule: ScheduleConfig): Promise<void> {
+    const runId = ulid();
+    const startedAt = this.deps.clock.now().toISOString();
+    const run: ActiveRun = { runId, schedule, outcome: {}, endTimer: undefined };
+    this.active.set(schedule.id, run);
+    this.deps.store.db
+      .prepare('INSERT INTO schedule_runs(id, schedule_id, started_at, outcome) VALUES (?, ?, ?, ?)')
+      .run(runId, schedule.id, startedAt, JSON.stringify({ definition: schedule }));
+    const t0 = this.deps.clock.monotonicMs();
+    this.deps.log.info({ schedule: schedule.id, run: runId }, 'schedule run starting');
+    const steps = await runSteps(schedule.steps, this.stepOptions(schedule));
+    run.outcome.start = this.phase(steps);
+    this.saveOutcome(runId, schedule, run.outcome, false);
+    this.report(schedule, runId, 'start', run.outcome.start);
+    if (!this.running) return;
+    const remaining = schedule.duration_min * 60_000 - (this.deps.clock.monotonicMs() - t0);
+    this.armEnd(run, remaining);
+  }
+
+  private armEnd(run: ActiveRun, delayMs: number): void {
+    run.endTimer = setTimeout(() => this.track(this.runEnd(run)), Math.max(0, Math.min(delayMs, 2 ** 31 - 1)));
+  }
+
+  private async runEnd(run: ActiveRun): Promise<void> {
+    const { schedule, runId } = run;
+    run.endTimer = undefined;
+    const steps = await runSteps(schedule.end_steps ?? defaultEndSteps(schedule.steps), this.stepOptions(schedule));
+    run.outcome.end = this.phase(steps);
+    const finished = !this.abort.signal.aborted;
+    this.saveOutcome(runId, schedule, run.outcome, finished);
+    this.report(schedule, runId, 'end', run.outcome.end);
+    if (finished) this.active.delete(schedule.id);
+  }
+
+  /**
+   * Runs the agent was stopped in the middle of: their end steps still run at the planned time. If
+   * that time passed while the agent was down, the run is closed without touching the devices.
+   */
+  private resumeUnfinished(): void {
+    const rows = this.deps.store.db
+      .prepare('SELECT id, schedule_id, started_at, outcome FROM schedule_runs WHERE finished_at IS NULL ORDER BY started_at')
+      .all() as Array<{ id: string; schedule_id: string; started_at: string; outcome: string | null }>;
+    for (const row of rows) {
+      const stored = row.outcome ? (JSON.parse(row.outcome) as RunOutcome & { definition?: ScheduleConfig }) : {};
+      const schedule = stored.definition;
+      const outcome: RunOutcome = { ...(stored.start ? { start: stored.start } : {}) };
+      const endAt = schedule ? Date.parse(row.started_at) + schedule.duration_min * 60_000 : NaN;
+      const delay = endAt - this.deps.clock.now().getTime();
+      if (schedule && delay > 0 && delay <= schedule.duration_min * 60_000 && !this.active.has(schedule.id)) {
+        const run: ActiveRun = { runId: row.id, schedule, outcome, endTimer: undefined };
+        this.active.set(schedule.id, run);
+        this.armEnd(run, delay);
+        this.deps.log.info({ schedule: schedule.id, run: row.id, end_in_s: Math.round(delay / 1000) }, 'resumed a schedule run');
+      } else {
+        outcome.end = { ok: false, at: this.deps.clock.now().toISOString(), steps: [], note: 'agent was down at the planned end; devices left as they were' };
+        this.deps.store.db
+          .prepare('UPDATE schedule_runs SET finished_at = ?, outcome = ? WHERE id = ?')
+          .run(this.deps.clock.now().toISOString(), JSON.stringify(outcome), row.id);
+      }
+    }
+  }
+
+  private stepOptions(schedule: ScheduleConfig) {
+    return {
+      control: this.deps.control,
+      monotonicMs: () => this.deps.clock.monotonicMs(),
+      beforePowerOn: () => this.deps.noteTrigger?.(`schedule:${schedule.id}`),
+      signal: this.abort.signal,
+    };
+  }
+
+  private phase(steps: StepOutcome[]): PhaseOutcome {
+    return { ok: steps.every((s) => s.status === 'ok'), at: this.deps.clock.now().toISOString(), steps };
+  }
+
+  private saveOutcome(runId: string, schedule: ScheduleConfig, outcome: RunOutcome, finished: boolean): void {
+    this.deps.store.db
+      .prepare('UPDATE schedule_runs SET outcome = ?, finished_at = ? WHERE id = ?')
+      .run(JSON.stringify(finished ? outcome : { ...outcome, definition: schedule }), finished ? this.deps.clock.now().toISOString() : null, runId);
+  }
+
+  private report(schedule: ScheduleConfig, runId: string, phase: 'start' | 'end', outcome: PhaseOutcome): void {
+    const failed = outcome.steps.filter((s) => s.status !== 'ok').length;
+    this.deps.events.append({
+      type: 'schedule_run',
+      severity: outcome.ok ? 'info' : 'warning',
+      message: `schedule ${schedule.id} ${phase}: ${outcome.steps.length - failed}/${outcome.steps.length} steps ok`,
+      data: { schedule_id: schedule.id, run_id: runId, phase, ok: outcome.ok, steps: outcome.steps },
+    });
+  }
+}
+

@@ -1,0 +1,143 @@
+/**
+ * Runs a schedule's step sequence against real device state: each step is a device command, optionally
+ * followed by waiting for the device to report a power state, each with its own timeout. Every step's
+ * outcome is reported; one failed device does not stop the others (the amplifier still comes on when
+ * the projector lamp is dead), but later steps on a failed device are skipped.
+ */
+import type { ScheduleStep } from '../../config/schema.js';
+import type { DeviceCommand, DeviceState } from '../../drivers/types.js';
+import type { CommandSource } from '../commands.js';
+import { AgentError, ErrorCodes, toAgentError } from '../errors.js';
+
+/** What the scheduler needs from the device supervisor (DeviceSupervisor satisfies it). */
+export interface DeviceControl {
+  state(id: string): DeviceState | undefined;
+  execute(id: string, command: DeviceCommand, source: CommandSource): Promise<unknown>;
+  /** Resolves when `check` holds for the device's state; rejects with code `timeout`. */
+  waitFor(id: string, check: (s: DeviceState) => boolean, timeoutMs: number): Promise<DeviceState>;
+}
+
+export type StepStatus = 'ok' | 'failed' | 'timeout' | 'skipped';
+
+export interface StepOutcome {
+  device: string;
+  action: ScheduleStep['action'];
+  value: ScheduleStep['value'];
+  status: StepStatus;
+  ms: number;
+  error?: { code: string; message: string };
+}
+
+export interface StepRunOptions {
+  control: DeviceControl;
+  monotonicMs: () => number;
+  /** Told before a step switches a device on, so the session it opens carries the schedule trigger. */
+  beforePowerOn?: () => void;
+  signal?: AbortSignal;
+}
+
+const asOnOff = (v: ScheduleStep['value']): boolean | undefined =>
+  v === true || v === 'on' ? true : v === false || v === 'off' ? false : undefined;
+
+/** Turns a config step into a device command; a clear error for a value that does not fit the action. */
+export function stepCommand(step: ScheduleStep): DeviceCommand {
+  const bad = (expected: string) =>
+    new AgentError(ErrorCodes.invalid_args, `${step.device} ${step.action}: expected ${expected}, got ${JSON.stringify(step.value)}`);
+  switch (step.action) {
+    case 'power': {
+      if (step.value === 'toggle') return { action: 'power', value: 'toggle' };
+      const on = asOnOff(step.value);
+      if (on === undefined) throw bad('on, off or toggle');
+      return { action: 'power', value: on ? 'on' : 'off' };
+    }
+    case 'input':
+      if (typeof step.value === 'boolean') throw bad('an input code');
+      return { action: 'input', value: String(step.value) };
+    case 'mute':
+    case 'blank': {
+      const on = asOnOff(step.value);
+      if (on === undefined) throw bad('on or off');
+      return { action: step.action, value: on };
+    }
+    case 'volume':
+    case 'brightness': {
+      const n = typeof step.value === 'number' ? step.value : typeof step.value === 'string' ? Number(step.value) : NaN;
+      if (!Number.isInteger(n) || n < 0 || n > 100) throw bad('an integer 0-100');
+      return { action: step.action, value: n };
+    }
+  }
+}
+
+/** The default end: every device the steps switched on, switched off in reverse order. */
+export function defaultEndSteps(steps: readonly ScheduleStep[]): ScheduleStep[] {
+  const seen = new Set<string>();
+  const out: ScheduleStep[] = [];
+  for (const s of [...steps].reverse()) {
+    if (s.action !== 'power' || asOnOff(s.value) !== true || seen.has(s.device)) continue;
+    seen.add(s.device);
+    out.push({ device: s.device, action: 'power', value: 'off', timeout_s: s.timeout_s });
+  }
+  return out;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string, signal?: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new AgentError(ErrorCodes.timeout, `${what} timed out after ${Math.round(ms / 1000)} s`)), ms);
+    const onAbort = () => reject(new AgentError('aborted', 'the agent is stopping'));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    });
+  });
+}
+
+export async function runSteps(steps: readonly ScheduleStep[], options: StepRunOptions): Promise<StepOutcome[]> {
+  const { control, signal } = options;
+  const failed = new Set<string>();
+  /** Devices switched on by an earlier step: later steps on them wait until they are really on. */
+  const poweringOn = new Set<string>();
+  const outcomes: StepOutcome[] = [];
+  for (const step of steps) {
+    const t0 = options.monotonicMs();
+    const base = { device: step.device, action: step.action, value: step.value };
+    if (signal?.aborted) {
+      outcomes.push({ ...base, status: 'skipped', ms: 0, error: { code: 'aborted', message: 'the agent is stopping' } });
+      continue;
+    }
+    if (failed.has(step.device)) {
+      outcomes.push({ ...base, status: 'skipped', ms: 0, error: { code: 'previous_step_failed', message: `an earlier step on ${step.device} failed` } });
+      continue;
+    }
+    const timeoutMs = step.timeout_s * 1000;
+    try {
+      const command = stepCommand(step);
+      if (command.action !== 'power' && poweringOn.has(step.device)) {
+        // The projector ignores (or refuses) input selection while warming up.
+        await withTimeout(control.waitFor(step.device, (s) => s.online && s.power === 'on', timeoutMs), timeoutMs, `${step.device} warm-up`, signal);
+      }
+      if (command.action === 'power' && command.value !== 'off') options.beforePowerOn?.();
+      await withTimeout(control.execute(step.device, command, 'schedule'), timeoutMs, `${step.device} ${step.action}`, signal);
+      if (command.action === 'power') {
+        if (command.value === 'on') poweringOn.add(step.device);
+        else poweringOn.delete(step.device);
+      }
+      if (step.wait_for) {
+        const want = step.wait_for;
+        await withTimeout(control.waitFor(step.device, (s) => s.online && s.power === want, timeoutMs), timeoutMs, `${step.device} ${want}`, signal);
+        if (want === 'on') poweringOn.delete(step.device);
+      }
+      outcomes.push({ ...base, status: 'ok', ms: Math.round(options.monotonicMs() - t0) });
+    } catch (err) {
+      const e = toAgentError(err);
+      failed.add(step.device);
+      outcomes.push({
+        ...base,
+        status: e.code === ErrorCodes.timeout ? 'timeout' : e.code === 'aborted' ? 'skipped' : 'failed',
+        ms: Math.round(options.monotonicMs() - t0),
+        error: e.toJSON(),
+      });
+    }
+  }
+  return outcomes;
+}
