@@ -9,7 +9,8 @@ import { netPresenceDriver } from './net-presence/driver.js';
 import { cecDriver } from './cec/driver.js';
 import { modbusRelayDriver } from './modbus/driver.js';
 import { novastarDriver } from './novastar/driver.js';
+import { frameProfileDriver } from './frame-profile/driver.js';
 
-const definitions: DriverDefinition[] = [pjlinkDriver, escvp21Driver, necDriver, netPresenceDriver, cecDriver, modbusRelayDriver, novastarDriver];
+const definitions: DriverDefinition[] = [pjlinkDriver, escvp21Driver, necDriver, netPresenceDriver, cecDriver, modbusRelayDriver, novastarDriver, frameProfileDriver];
 
 export const DRIVERS: ReadonlyMap<string, DriverDefinition> = new Map(definitions.map((d) => [d.name, d]));
