@@ -6,6 +6,7 @@ import { Escvp21Simulator } from './escvp21.js';
 import { NecSimulator } from './nec.js';
 import { PjlinkSimulator } from './pjlink.js';
 import { numFlag, type Chunking } from './shared.js';
+import { STATION_SIMS } from './station-sims.js';
 
 export interface RunningSim {
   /** One line for the console, e.g. "pjlink projector on 127.0.0.1:4352 (auth on, class 2)". */
@@ -95,6 +96,7 @@ export const SIMULATORS: SimEntry[] = [
       return { describe: `nec projector on ${serialPath ? `serial ${serialPath}` : `${sim.opts.host}:${port}`}`, stop: () => sim.stop() };
     },
   },
+  ...STATION_SIMS,
 ];
 
 export function findSimulator(name: string): SimEntry | undefined {
