@@ -91,10 +91,11 @@ describe('NEC binary over a socat PTY', () => {
     await driver.open();
     let streaming = true;
     const noise = (async () => {
+      // ~400 KB/s of noise: 35 times what a 115200 baud line can carry.
       const chunk = randomBytes(4096);
       while (streaming) {
         await sim.sendRaw(chunk);
-        await new Promise((r) => setTimeout(r, 1));
+        await new Promise((r) => setTimeout(r, 10));
       }
     })();
     const before = heapUsed();
