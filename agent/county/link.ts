@@ -146,7 +146,8 @@ export class CountyLink {
   constructor(private readonly deps: CountyLinkDeps) {
     this.county = deps.config.county;
     this.topics = this.county ? new Topics(this.county.topic_prefix, deps.config.station.id) : undefined;
-    this.log = deps.log.child({ component: 'county' });
+    // The daemon may already pass a child({component}); do not bind the key twice.
+    this.log = deps.log.bindings()['component'] ? deps.log : deps.log.child({ component: 'county' });
     const tu = deps.tuning ?? {};
     this.t = {
       keepaliveS: tu.keepaliveS ?? 30,
