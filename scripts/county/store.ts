@@ -140,6 +140,7 @@ export class CollectorStore {
       insertEvent: p('INSERT INTO events (station_id, seq, ts, type, severity, device) VALUES (?, ?, ?, ?, ?, ?)'),
       maxSeq: p('UPDATE stations SET max_seq = ? WHERE station_id = ? AND max_seq < ?'),
       has: p('SELECT 1 FROM records WHERE station_id = ? AND seq = ? UNION ALL SELECT 1 FROM lost WHERE station_id = ? AND seq = ?'),
+      watermark: p('SELECT watermark FROM stations WHERE station_id = ?'),
       setWatermark: p('UPDATE stations SET watermark = ? WHERE station_id = ?'),
       nextStored: p('SELECT min(seq) AS seq FROM records WHERE station_id = ? AND seq > ?'),
       gapStations: p('SELECT station_id, watermark, max_seq FROM stations WHERE max_seq > watermark'),
@@ -149,13 +150,24 @@ export class CollectorStore {
     };
   }
 
+  /** Stations known to have a row: saves an INSERT per message on the hot path. */
+  private readonly known = new Set<string>();
+
   private ensure(stationId: string): void {
+    if (this.known.has(stationId)) return;
     this.s.ensure.run(stationId, new Date().toISOString());
+    this.known.add(stationId);
   }
 
   /** Runs `fn` in one IMMEDIATE transaction (batches many messages into one fsync). */
   batch<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    try {
+      return this.db.transaction(fn).immediate();
+    } catch (err) {
+      // The rollback may have taken rows ensure() remembers.
+      this.known.clear();
+      throw err;
+    }
   }
 
   station(stationId: string): StationRow | undefined {
@@ -232,10 +244,10 @@ export class CollectorStore {
   }
 
   private advance(stationId: string): number {
-    const row = this.station(stationId)!;
-    let wm = row.watermark;
+    const start = (this.s.watermark.get(stationId) as { watermark: number }).watermark;
+    let wm = start;
     while (this.s.has.get(stationId, wm + 1, stationId, wm + 1) !== undefined) wm++;
-    if (wm !== row.watermark) this.s.setWatermark.run(wm, stationId);
+    if (wm !== start) this.s.setWatermark.run(wm, stationId);
     return wm;
   }
 
