@@ -132,4 +132,32 @@ describe('power sequencer profile (ASCII)', () => {
     const d = driver(cfg);
     await expect(d.open()).rejects.toMatchObject({ code: 'protocol', message: expect.stringMatching(/"01 Closed\." does not match/) });
   });
+
+  it('without a terminator or length, split replies accumulate until the pattern matches', async () => {
+    const seq = new PowerSequencerSimulator();
+    const port = await seq.startTcp();
+    cleanups.push(() => seq.stop());
+    seq.shaper.chunking = 'bytes';
+    const cfg = loadDevice(
+      [
+        `  - id: seq`,
+        `    kind: amplifier`,
+        `    driver: frame_profile`,
+        `    host: 127.0.0.1`,
+        `    port: ${port}`,
+        `    profile:`,
+        `      name: gap framed`,
+        `      timeout_ms: 500`,
+        `      poll: [status]`,
+        `      commands:`,
+        `        status: {send: "Status1.", expect: '0?1 (?<power>Open|Closed)\\.$', map: {power: {Open: "on", Closed: "off"}}}`,
+        `        power_on: {send: "All@.", expect: 'All (?<power>Open|Closed)\\.$', map: {power: {Open: "on", Closed: "off"}}}`,
+        `        power_off: {send: "All$.", expect: 'All (?<power>Open|Closed)\\.$', map: {power: {Open: "on", Closed: "off"}}}`,
+        '',
+      ].join('\n'),
+    );
+    const d = driver(cfg);
+    expect(await d.open()).toEqual({ power: 'off' });
+    expect(await d.execute({ action: 'power', value: 'on' })).toEqual({ power: 'on' });
+  });
 });
