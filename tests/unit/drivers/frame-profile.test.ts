@@ -96,6 +96,14 @@ describe('profile errors are rejected at config load with their key path', () =>
     return [];
   };
 
+  it('a shipped profile is found by name and replaced by its content', () => {
+    const c = parseConfig(`${station}devices:\n  - {id: amp, kind: amplifier, driver: frame_profile, host: 127.0.0.1, profile: pa-amplifier-hex}\n`, '/tmp/x.yaml');
+    expect(c.devices[0]).toMatchObject({ profile: { name: 'PA amplifier (ITC-style hex)', checksum: 'xor8', checksum_init: 0x80 } });
+    expect(issues(`${station}devices:\n  - {id: amp, kind: amplifier, driver: frame_profile, host: 127.0.0.1, profile: nope}\n`)).toEqual([
+      expect.stringMatching(/^devices\[0\]\.profile: no profile file nope/),
+    ]);
+  });
+
   it('accepts a good inline profile', () => {
     expect(issues(cfg('name: x\ncommands:\n  power_on: {send: "PWR 1\\r"}\n  power_off: {send: "PWR 0\\r"}'))).toEqual([]);
   });
