@@ -11,6 +11,7 @@ import { CliContext, EXIT, exitCodeFor } from './context.js';
 import { registerCoreCommands } from './commands-core.js';
 import { registerDoctorCommand } from './commands-doctor.js';
 import { registerRecordCommands } from './commands-records.js';
+import { registerPortCommands } from './commands-ports.js';
 
 export async function runCli(argv: string[]): Promise<number> {
   let context: CliContext | undefined;
@@ -31,6 +32,7 @@ export async function runCli(argv: string[]): Promise<number> {
   };
   registerCoreCommands(program, ctx);
   registerRecordCommands(program, ctx);
+  registerPortCommands(program, ctx);
   registerDoctorCommand(program, ctx);
 
   try {
