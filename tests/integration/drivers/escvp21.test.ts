@@ -125,9 +125,10 @@ describe('ESC/VP21 over a socat PTY', () => {
     const noise = (async () => {
       // Garbage without CR: the worst case for a line framer (one endless line).
       const chunk = Buffer.from(randomBytes(4096).map((b) => (b === 0x0d || b === 0x3a ? 0x41 : b)));
+      // ~400 KB/s of noise: 35 times what a 115200 baud line can carry.
       while (streaming) {
         await sim.sendRaw(chunk);
-        await new Promise((r) => setTimeout(r, 1));
+        await new Promise((r) => setTimeout(r, 10));
       }
     })();
     const before = heapUsed();
