@@ -195,6 +195,21 @@ export class MediaMtxClient implements MediaPathSource {
     await this.request('PATCH', `/v3/config/paths/patch/${encodePathName(name)}`, patch);
   }
 
+  /**
+   * Makes a path configuration exist with at least these keys, e.g. a "county preview" path enabled on
+   * demand: adds it when absent, else patches only the given keys. Changes made through the API are not
+   * persisted by MediaMTX (issues #1406, #3397), so call it again after a MediaMTX restart.
+   */
+  async ensurePathConf(name: string, conf: PathConfPatch): Promise<'added' | 'patched'> {
+    assertWritable(conf, 'ensurePathConf');
+    if ((await this.getPathConf(name)) === null) {
+      await this.addPathConf(name, conf);
+      return 'added';
+    }
+    await this.patchPathConf(name, conf);
+    return 'patched';
+  }
+
   async deletePathConf(name: string): Promise<void> {
     await this.request('DELETE', `/v3/config/paths/delete/${encodePathName(name)}`);
   }

@@ -203,7 +203,12 @@ export class NovaFrameParser {
   }
 
   reset(): void {
+    this.dropped += this.buf.length;
     this.buf = Buffer.alloc(0);
+  }
+
+  get buffered(): number {
+    return this.buf.length;
   }
 
   private findHeader(): number {

@@ -56,7 +56,7 @@ export class NovaReplyFramer implements Framer<NovaFrame> {
   }
 
   get buffered(): number {
-    return 0;
+    return this.parser.buffered;
   }
 
   get discarded(): number {

@@ -27,6 +27,8 @@ interface Operation {
   operationId: string;
 }
 
+const loaded = new Map<string, OpenApiContract>();
+
 /** Finds drivers/mediamtx/mediamtx-openapi.yaml from source or from dist/. */
 export function findOpenApiFile(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -96,8 +98,14 @@ export class OpenApiContract {
     }
   }
 
+  /** Loaded once per file and process: compiling the document takes a few hundred ms. */
   static load(file = findOpenApiFile()): OpenApiContract {
-    return new OpenApiContract(parse(readFileSync(file, 'utf8')) as Schema);
+    let c = loaded.get(file);
+    if (!c) {
+      c = new OpenApiContract(parse(readFileSync(file, 'utf8')) as Schema);
+      loaded.set(file, c);
+    }
+    return c;
   }
 
   /** The operation a request addresses, or undefined when the document has no such route. */

@@ -125,6 +125,24 @@ describe('MediaMtxClient against the fake (v1.20)', () => {
     expect(f.requestViolations).toEqual([]);
   });
 
+  it('ensurePathConf adds a county preview path once, then only patches it', async () => {
+    const f = await start();
+    const client = new MediaMtxClient({ url: f.url });
+    const preview = { source: 'rtsp://127.0.0.1:8554/stb', sourceOnDemand: true };
+    expect(await client.ensurePathConf('county_preview', preview)).toBe('added');
+    expect(await client.ensurePathConf('county_preview', { maxReaders: 3 })).toBe('patched');
+    expect(await client.getPathConf('county_preview')).toMatchObject({ ...preview, maxReaders: 3 });
+    expect(f.requests.map((r) => `${r.method} ${r.url}`)).toEqual([
+      'GET /v3/config/paths/get/county_preview',
+      'POST /v3/config/paths/add/county_preview',
+      'GET /v3/config/paths/get/county_preview',
+      'PATCH /v3/config/paths/patch/county_preview',
+      'GET /v3/config/paths/get/county_preview',
+    ]);
+    expect(f.requests[3]!.body).toEqual({ maxReaders: 3 });
+    expect(f.requestViolations).toEqual([]);
+  });
+
   it('an unknown key is rejected the way MediaMTX does, and the fake records the contract breach', async () => {
     const f = await start();
     f.configurePath('x');
