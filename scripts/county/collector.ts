@@ -58,6 +58,8 @@ export interface CollectorStats {
   resend_errors: number;
   lost_marked: number;
   store_errors: number;
+  /** Older heartbeats of a station dropped in favour of a newer one in the same write batch. */
+  heartbeats_coalesced: number;
 }
 
 export interface Collector {
@@ -124,6 +126,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     resend_errors: 0,
     lost_marked: 0,
     store_errors: 0,
+    heartbeats_coalesced: 0,
   };
   let queue: Queued[] = [];
   let flushTimer: NodeJS.Timeout | undefined;
@@ -148,9 +151,22 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     if (queue.length === 0 || stopped) return;
     const batch = queue;
     queue = [];
+    // Heartbeats are most of the traffic and only the latest per station matters: under load a batch
+    // holds several per station, and only the last one is validated and written.
+    const lastHeartbeat = new Map<string, number>();
+    batch.forEach((m, i) => {
+      if (m.topic.endsWith('/heartbeat')) lastHeartbeat.set(m.topic, i);
+    });
     try {
       store.batch(() => {
-        for (const m of batch) handle(m);
+        batch.forEach((m, i) => {
+          const last = lastHeartbeat.get(m.topic);
+          if (last !== undefined && last !== i) {
+            stats.heartbeats_coalesced++;
+            return;
+          }
+          handle(m);
+        });
       });
     } catch (err) {
       // Nothing of the batch is acked (the transaction rolled back): the stations keep the records and a
