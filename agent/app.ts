@@ -16,6 +16,11 @@ import { DeviceSupervisor, type BackoffPolicy } from './supervisor.js';
 import { registerDeviceCommands } from './device-commands.js';
 import { ControlServer } from './control/server.js';
 import { AGENT_VERSION } from './version.js';
+import { SessionTracker } from './sessions/tracker.js';
+import { registerSessionCommands } from './sessions/commands.js';
+import { Scheduler } from './scheduler/scheduler.js';
+import { registerScheduleCommands } from './scheduler/commands.js';
+import { MaintenanceAlerts } from './alerts.js';
 import { CountyLink, registerCountyCommands, type CountyLinkTuning } from './county/link.js';
 
 export interface Part {
@@ -53,6 +58,9 @@ export class App {
   events!: EventLog;
   supervisor!: DeviceSupervisor;
   county: CountyLink | undefined;
+  tracker: SessionTracker | undefined;
+  scheduler: Scheduler | undefined;
+  alerts: MaintenanceAlerts | undefined;
   agentBoot = 0;
   private readonly startedAt: number;
   private readonly startedAtWall: number;
@@ -143,10 +151,72 @@ export class App {
             clock: this.clock,
             ...(this.options.backoff ? { backoff: this.options.backoff } : {}),
           });
-          registerDeviceCommands(this.registry, this.supervisor);
+          registerDeviceCommands(this.registry, this.supervisor, {
+            beforeCommand: (id, command, source) => this.tracker?.beforeCommand(id, command, source),
+          });
           this.supervisor.start();
         },
         stop: () => this.supervisor.stop(),
+      },
+      {
+        name: 'sessions',
+        start: () => {
+          const tracker = new SessionTracker({
+            store: this.store,
+            ledger: this.ledger,
+            bus: this.bus,
+            events: this.events,
+            clock: this.clock,
+            log: log.child({ component: 'sessions' }),
+            stationId: config.station.id,
+            timezone: config.station.timezone,
+            rules: config.sessions,
+            devices: config.devices,
+            boot: () => this.agentBoot,
+            states: () => this.supervisor.states(),
+          });
+          this.tracker = tracker;
+          tracker.start();
+          this.openSessionId = () => tracker.openSessionId();
+          registerSessionCommands(this.registry, tracker, config.station.timezone);
+        },
+        stop: () => this.tracker?.stop(),
+      },
+      {
+        name: 'alerts',
+        start: () => {
+          this.alerts = new MaintenanceAlerts({
+            store: this.store,
+            events: this.events,
+            bus: this.bus,
+            clock: this.clock,
+            log: log.child({ component: 'alerts' }),
+            devices: config.devices,
+            states: () => this.supervisor.states(),
+          });
+          this.alerts.start();
+        },
+        stop: () => this.alerts?.stop(),
+      },
+      {
+        name: 'scheduler',
+        start: () => {
+          const scheduler = new Scheduler({
+            store: this.store,
+            events: this.events,
+            control: this.supervisor,
+            clock: this.clock,
+            log: log.child({ component: 'scheduler' }),
+            timezone: config.station.timezone,
+            schedules: config.schedules,
+            deviceIds: config.devices.map((d) => d.id),
+            noteTrigger: (t) => this.tracker?.noteTrigger(t),
+          });
+          this.scheduler = scheduler;
+          scheduler.start();
+          registerScheduleCommands(this.registry, scheduler);
+        },
+        stop: () => this.scheduler?.stop(),
       },
       {
         name: 'county',

@@ -10,6 +10,7 @@ import type { z } from 'zod';
 import { ConfigError } from '../agent/errors.js';
 import { ConfigSchema, type Config, type DeviceConfig } from './schema.js';
 import { FrameProfileSchema } from './frame-profile.js';
+import { validateCron } from '../agent/scheduler/scheduler.js';
 
 /** The folder shipped profiles live in (config/profiles/), both from source and from dist/. */
 export const PROFILES_DIR = join(PACKAGE_ROOT, 'config', 'profiles');
@@ -76,6 +77,14 @@ export function parseConfig(text: string, source: string, options: LoadOptions =
       } catch (err) {
         problems.push(`devices[${i}].profile: cannot read ${file}: ${(err as Error).message}`);
       }
+    }
+  });
+
+  config.schedules.forEach((sch, i) => {
+    try {
+      validateCron(sch.cron, config.station.timezone);
+    } catch (err) {
+      problems.push(`schedules[${i}].cron: ${(err as Error).message}`);
     }
   });
 

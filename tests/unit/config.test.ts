@@ -79,6 +79,7 @@ devices:
     ['a topic prefix with a wildcard', `${base}county: { url: "mqtts://b", topic_prefix: "st/#" }`, 'county.topic_prefix:'],
     ['an unknown time zone', `station: { id: s, name: S, timezone: Mars/Olympus }`, 'station.timezone: unknown IANA time zone'],
     ['a schedule step for no device', `${base}schedules: [{ id: c, cron: "0 20 * * 2", duration_min: 90, steps: [{ device: nope, action: power, value: "on" }] }]`, 'schedules[0].steps[0].device: no device with id nope'],
+    ['an invalid cron', `${base}devices: [{ id: p, kind: projector, driver: pjlink, host: h }]\nschedules: [{ id: c, cron: "0 25 * * 2", duration_min: 90, steps: [{ device: p, action: power, value: "on" }] }]`, 'schedules[0].cron:'],
     ['a missing station', `data_dir: /x`, 'station:'],
     ['a YAML syntax error', `station: { id: s1, name: [unclosed`, 'YAML'],
     ['a duplicate YAML key', `station: { id: s1, name: S }\nstation: { id: s2, name: T }`, 'YAML'],
