@@ -6,7 +6,7 @@
  *   - the MediaMTX stream at `media_path`: up and its byte counter growing.
  * Either source saying "playing" is enough; "not playing" needs a source to say so; otherwise null.
  */
-import type { DeviceFault, DeviceState } from './types.js';
+import type { DeviceDriver, DeviceFault, DeviceReading, DeviceState } from './types.js';
 import type { MediaPathSource } from './mediamtx/client.js';
 import { StreamWatch, type StreamStatus } from './mediamtx/stream-watch.js';
 
@@ -85,4 +85,28 @@ export class SetTopBoxPlaying {
     }
     return { playing: combinePlaying(...evidence), errors, ...(stream ? { stream } : {}) };
   }
+}
+
+/**
+ * Adds `playing` to any driver serving a set-top box (e.g. a modbus_relay or frame_profile switching the
+ * box's mains): its readings get the evidence of `signal_from` / `media_path` merged in. Drivers of other
+ * kinds, or without that config, are returned unchanged.
+ */
+export function withSetTopBoxPlaying<D extends DeviceDriver>(
+  driver: D,
+  ctx: PlayingContext & { readonly config: PlayingConfig & { kind: string } },
+): D {
+  if (ctx.config.kind !== 'settopbox') return driver;
+  const playing = new SetTopBoxPlaying(ctx.config, ctx);
+  if (!playing.configured) return driver;
+  const add = async (r: DeviceReading): Promise<DeviceReading> => {
+    const p = await playing.read();
+    return { ...r, playing: p.playing, errors: [...(r.errors ?? []), ...p.errors] };
+  };
+  const open = driver.open.bind(driver);
+  const poll = driver.poll.bind(driver);
+  return Object.assign(driver, {
+    open: async () => add(await open()),
+    poll: async () => add(await poll()),
+  });
 }

@@ -13,6 +13,7 @@ import type { Framer } from '../framing/types.js';
 import { SerialTransport } from '../transport/serial.js';
 import { TcpTransport } from '../transport/tcp.js';
 import type { Transport } from '../transport/types.js';
+import { withSetTopBoxPlaying } from '../settopbox-playing.js';
 import type { DeviceCommand, DeviceDriver, DeviceReading, DriverContext, DriverDefinition } from '../types.js';
 import { CompiledProfile, MAX_REPLY_BYTES, ReplyFramer } from './engine.js';
 
@@ -198,5 +199,5 @@ function printable(b: Buffer): string {
 export const frameProfileDriver: DriverDefinition<FrameProfileConfig> = {
   name: 'frame_profile',
   kinds: ['amplifier', 'led_display', 'settopbox', 'projector'],
-  create: (ctx) => new FrameProfileDriver(ctx),
+  create: (ctx) => withSetTopBoxPlaying(new FrameProfileDriver(ctx), ctx),
 };

@@ -9,6 +9,7 @@
 import type { z } from 'zod';
 import { AgentError, ErrorCodes } from '../../agent/errors.js';
 import type { ModbusRelayDevice } from '../../config/schema.js';
+import { withSetTopBoxPlaying } from '../settopbox-playing.js';
 import type { DeviceCommand, DeviceDriver, DeviceReading, DriverContext, DriverDefinition, Lease } from '../types.js';
 import { ModbusBus, busKey } from './bus.js';
 
@@ -93,5 +94,5 @@ export class ModbusRelayDriver implements DeviceDriver {
 export const modbusRelayDriver: DriverDefinition<ModbusRelayConfig> = {
   name: 'modbus_relay',
   kinds: ['amplifier', 'led_display', 'settopbox', 'projector'],
-  create: (ctx) => new ModbusRelayDriver(ctx),
+  create: (ctx) => withSetTopBoxPlaying(new ModbusRelayDriver(ctx), ctx),
 };

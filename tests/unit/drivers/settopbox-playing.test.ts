@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { SetTopBoxPlaying, combinePlaying, playingFromProjector } from '../../../drivers/settopbox-playing.js';
+import { SetTopBoxPlaying, combinePlaying, playingFromProjector, withSetTopBoxPlaying } from '../../../drivers/settopbox-playing.js';
 import type { MediaPath, MediaPathSource } from '../../../drivers/mediamtx/client.js';
-import type { DeviceState } from '../../../drivers/types.js';
+import type { DeviceDriver, DeviceState } from '../../../drivers/types.js';
 
 const projector = (over: Partial<DeviceState> = {}): DeviceState => ({
   id: 'proj',
@@ -80,5 +80,27 @@ describe('SetTopBoxPlaying', () => {
 
   it('not configured at all', () => {
     expect(new SetTopBoxPlaying({}, { peerState: () => undefined }).configured).toBe(false);
+  });
+});
+
+describe('withSetTopBoxPlaying', () => {
+  const relay = (): DeviceDriver => ({
+    capabilities: ['power'],
+    open: async () => ({ power: 'on' }),
+    poll: async () => ({ power: 'on', errors: [{ code: 'x', severity: 'warning', text: 'kept' }] }),
+    execute: async () => ({ power: 'on' }),
+    close: async () => undefined,
+    onDisconnect: () => undefined,
+  });
+
+  it('adds playing to a set-top box driven by another driver (e.g. its mains relay)', async () => {
+    const d = withSetTopBoxPlaying(relay(), { config: { kind: 'settopbox', signal_from: 'proj', input: '31' }, peerState: () => projector() });
+    expect(await d.open()).toEqual({ power: 'on', playing: true, errors: [] });
+    expect(await d.poll()).toEqual({ power: 'on', playing: true, errors: [{ code: 'x', severity: 'warning', text: 'kept' }] });
+  });
+
+  it('leaves other kinds and unconfigured boxes alone', async () => {
+    expect(await withSetTopBoxPlaying(relay(), { config: { kind: 'amplifier' }, peerState: () => projector() }).open()).toEqual({ power: 'on' });
+    expect(await withSetTopBoxPlaying(relay(), { config: { kind: 'settopbox' }, peerState: () => projector() }).open()).toEqual({ power: 'on' });
   });
 });
