@@ -19,7 +19,7 @@ describe('host facts', () => {
     expect(Object.values(row).every((v) => typeof v === 'string')).toBe(true);
   });
 
-  it('samples health cheaply: 200 samples in well under a second', async () => {
+  it('samples health cheaply: 200 samples in well under two seconds', async () => {
     const dir = tempDir();
     const sampler = new HostHealthSampler(dir);
     // Burn some CPU so the delta is non-zero.
@@ -29,7 +29,7 @@ describe('host facts', () => {
     const t0 = performance.now();
     let last;
     for (let i = 0; i < 200; i++) last = HostHealthSchema.parse(await sampler.sample());
-    expect(performance.now() - t0).toBeLessThan(1_000);
+    expect(performance.now() - t0).toBeLessThan(2_000);
     expect(last!.mem_pct).toBeGreaterThan(0);
     expect(last!.disk_free_mb).toBeGreaterThan(0);
     expect(last!.disk_free_pct).toBeGreaterThan(0);

@@ -110,7 +110,7 @@ describe('county link live lane', () => {
     const s = await station({ url: `mqtt://127.0.0.1:${port}` });
     const t0 = Date.now();
     await s.link.start();
-    expect(Date.now() - t0).toBeLessThan(500);
+    expect(Date.now() - t0).toBeLessThan(1_000);
     await waitFor(() => s.link.status().last_error?.includes('connection refused'), 5_000);
     expect(s.link.status().connected).toBe(false);
     const late = await Mosquitto.start({ port });
@@ -169,7 +169,7 @@ describe('county link live lane', () => {
     const t0 = Date.now();
     await waitFor(() => !s.link.status().connected, 8_000);
     const detectMs = Date.now() - t0;
-    expect(detectMs).toBeLessThan(4_000);
+    expect(detectMs).toBeLessThan(6_000);
     // The broker eventually publishes the Will of the frozen session; unfreeze for new connections.
     for (const so of sockets.splice(0)) so.destroy();
     frozen = false;
