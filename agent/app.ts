@@ -21,6 +21,8 @@ import { registerSessionCommands } from './sessions/commands.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { registerScheduleCommands } from './scheduler/commands.js';
 import { MaintenanceAlerts } from './alerts.js';
+import { createMediaMtxClient } from '../drivers/mediamtx/client.js';
+import { readFile } from 'node:fs/promises';
 import { CountyLink, registerCountyCommands, type CountyLinkTuning } from './county/link.js';
 
 export interface Part {
@@ -142,8 +144,11 @@ export class App {
       },
       {
         name: 'devices',
-        start: () => {
+        start: async () => {
+          const mtx = config.media?.mediamtx;
+          const media = mtx ? await createMediaMtxClient(mtx, async (f) => (await readFile(f, 'utf8')).trim()) : undefined;
           this.supervisor = new DeviceSupervisor({
+            ...(media ? { extraContext: { media } } : {}),
             devices: config.devices,
             log: log.child({ component: 'devices' }),
             bus: this.bus,
