@@ -5,6 +5,7 @@ import { AgentError, ConfigError } from '../errors.js';
 import { callDaemon } from '../control/client.js';
 import { Store } from '../store/store.js';
 import { translator, type Lang, type Translate } from '../i18n/index.js';
+import { wrap } from './table.js';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 3 } as const;
 
@@ -17,7 +18,8 @@ export class CliContext {
   constructor(
     readonly opts: { config?: string; json: boolean; lang: Lang },
     readonly out: (text: string) => void = (s) => process.stdout.write(`${s}\n`),
-    readonly err: (text: string) => void = (s) => process.stderr.write(`${s}\n`),
+    // Notes and errors are wrapped too: a long database path must not spill past a technician's 80 columns.
+    readonly err: (text: string) => void = (s) => process.stderr.write(`${wrap(s, 80).join('\n')}\n`),
   ) {
     this.t = translator(opts.lang);
   }
@@ -62,7 +64,7 @@ export class CliContext {
   }
 
   print(json: unknown, human: () => string): void {
-    this.out(this.opts.json ? JSON.stringify(json, null, 2) : human());
+    this.out(this.opts.json ? JSON.stringify(json, null, 2) : wrap(human(), 80).join('\n'));
   }
 }
 

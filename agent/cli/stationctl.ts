@@ -12,6 +12,7 @@ import { registerCoreCommands } from './commands-core.js';
 import { registerDoctorCommand } from './commands-doctor.js';
 import { registerRecordCommands } from './commands-records.js';
 import { registerPortCommands } from './commands-ports.js';
+import { registerInventoryCommand } from './commands-inventory.js';
 
 export async function runCli(argv: string[]): Promise<number> {
   let context: CliContext | undefined;
@@ -33,6 +34,7 @@ export async function runCli(argv: string[]): Promise<number> {
   registerCoreCommands(program, ctx);
   registerRecordCommands(program, ctx);
   registerPortCommands(program, ctx);
+  registerInventoryCommand(program, ctx);
   registerDoctorCommand(program, ctx);
 
   try {

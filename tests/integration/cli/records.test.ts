@@ -27,7 +27,7 @@ const SCHEDULES = [
   },
 ];
 
-function seed(dataDir: string): { records: UsageRecord[] } {
+function seed(dataDir: string, withOpen: boolean): { records: UsageRecord[] } {
   const store = Store.open(dataDir);
   const ledger = new RecordLedger(store);
   const records: UsageRecord[] = [];
@@ -62,9 +62,12 @@ function seed(dataDir: string): { records: UsageRecord[] } {
   session('2024-05-07T12:00:00.000Z', 5400, { topic: '果树修剪技术', attendees: 23, organiser: '李支书' }, 'schedule:tuesday-study');
   session('2024-05-09T01:30:00.000Z', 120, null, 'manual');
   session('2024-06-02T12:00:00.000Z', 3600, null, 'county');
-  store.db
-    .prepare("INSERT INTO sessions(id, seq, state, start, checkpoint_at, record) VALUES ('01OPENSESSION0000000000000', NULL, 'open', ?, ?, '{}')")
-    .run('2024-06-03T12:00:00.000Z', '2024-06-03T12:01:00.000Z');
+  // Only for the stopped-daemon tests: a running agent would close it at start as a power loss.
+  if (withOpen) {
+    store.db
+      .prepare("INSERT INTO sessions(id, seq, state, start, checkpoint_at, record) VALUES ('01OPENSESSION0000000000000', NULL, 'open', ?, ?, '{}')")
+      .run('2024-06-03T12:00:00.000Z', '2024-06-03T12:01:00.000Z');
+  }
   for (const [i, type, severity, message] of [
     [0, 'device_offline', 'warning', 'projector offline for 10 min'],
     [1, 'lamp_warning', 'warning', 'lamp 2950 h'],
@@ -78,14 +81,14 @@ function seed(dataDir: string): { records: UsageRecord[] } {
   return { records };
 }
 
-function setup() {
+function setup(withOpen = true) {
   const dir = tempDir('records-');
   cleanups.push(() => cleanup(dir));
   const file = writeConfig(dir, {
     devices: [{ id: 'projector', kind: 'projector', driver: 'pjlink', host: '127.0.0.1', port: 9, poll_s: 60 }],
     schedules: SCHEDULES,
   });
-  const { records } = seed(join(dir, 'data'));
+  const { records } = seed(join(dir, 'data'), withOpen);
   return { dir, file, records };
 }
 
@@ -164,7 +167,7 @@ describe('stationctl sessions, events, schedule', () => {
   });
 
   it('works beside a running daemon, and session note needs it (exit 3 when it is down)', async () => {
-    const { file, records } = setup();
+    const { file, records } = setup(false);
     const down = await ctl(['--config', file, 'session', 'note', records[1]!.id, '--topic', '养殖技术', '--attendees', '12', '--organiser', '王']);
     expect(down.code).toBe(3);
     const usage = await ctl(['--config', file, 'session', 'note', records[1]!.id, '--attendees', 'many']);
