@@ -41,7 +41,7 @@ function device(id: string, kind: string, unit_id: number, coil: number): Modbus
     unit_id,
     coil,
   } as never;
-  const d = new ModbusRelayDriver({ ...driverContext(cfg), shared: pool }, { timeoutMs: 250 });
+  const d = new ModbusRelayDriver({ ...driverContext(cfg), shared: pool }, { timeoutMs: 400 });
   drivers.push(d);
   return d;
 }
@@ -118,7 +118,7 @@ describe('modbus_relay on a shared RS-485 bus', () => {
   });
 
   it('write multiple coils (FC 0x0F) and an exception reply', async () => {
-    const bus = pool.acquire(busKey(pty.a), () => new ModbusBus({ serial: { path: pty.a, baud_rate: 9600, data_bits: 8, parity: 'none', stop_bits: 1 }, timeoutMs: 250 }));
+    const bus = pool.acquire(busKey(pty.a), () => new ModbusBus({ serial: { path: pty.a, baud_rate: 9600, data_bits: 8, parity: 'none', stop_bits: 1 }, timeoutMs: 400 }));
     try {
       await bus.value.open();
       await bus.value.writeCoils(3, 0, [true, false, true, true, false, false, false, true]);

@@ -24,7 +24,7 @@ afterEach(async () => {
   await sim.stop();
 });
 
-function driver(timeoutMs = 300): NovastarDriver {
+function driver(timeoutMs = 600): NovastarDriver {
   const cfg = { id: 'led', kind: 'led_display', driver: 'novastar', poll_s: 1, offline_warn_min: 10, host: '127.0.0.1', port } as never;
   const d = new NovastarDriver(driverContext(cfg), { timeoutMs, connectTimeoutMs: 500 });
   drivers.push(d);
