@@ -12,7 +12,8 @@ import type { Store } from '../store/store.js';
 import { AgentError } from '../errors.js';
 import type { MessageKey, Translate } from '../i18n/index.js';
 import type { CliContext } from './context.js';
-import { toCsv } from './csv.js';
+import { querySessions, toCsv as sessionsToCsv } from '../sessions/query.js';
+import type { ScheduleListing } from '../scheduler/scheduler.js';
 import { renderTable } from './table.js';
 import { formatDuration, localTime, parseWhen } from './time.js';
 
@@ -21,19 +22,9 @@ export interface SessionsQuery {
   until?: string;
 }
 
-export function sessionsFromDb(store: Store, q: SessionsQuery): UsageRecord[] {
-  const rows = store.db
-    .prepare(
-      `SELECT record, annotation FROM sessions
-        WHERE state = 'closed' AND start >= ? AND start < ?
-        ORDER BY start`,
-    )
-    .all(q.since ?? '', q.until ?? '9999') as Array<{ record: string; annotation: string | null }>;
-  return rows.map((r) => {
-    const rec = JSON.parse(r.record) as UsageRecord;
-    // The note may be added after the record was written; the column is the latest word.
-    return { ...rec, annotation: r.annotation ? (JSON.parse(r.annotation) as UsageRecord['annotation']) : (rec.annotation ?? null) };
-  });
+/** The same query the daemon's `sessions.list` runs, on the read-only database. */
+export function sessionsFromDb(store: Store, q: SessionsQuery, timezone: string): UsageRecord[] {
+  return querySessions(store, timezone, q).map((r) => ({ ...r, annotation: r.annotation ?? null }));
 }
 
 function openSessionFromDb(store: Store): { id: string; start: string } | undefined {
@@ -47,22 +38,16 @@ export function eventsFromDb(store: Store, since: string | undefined, limit: num
   return rows.map((r) => JSON.parse(r.payload) as EventRecord).reverse();
 }
 
-export interface ScheduleEntry {
-  id: string;
-  name: string | null;
-  source: 'config' | 'county';
-  cron: string;
-  duration_min: number;
-  enabled: boolean;
-  next_run: string | null;
-  last_run: { started_at: string; finished_at: string | null; outcome: string | null } | null;
-}
+export type ScheduleEntry = ScheduleListing;
 
-function nextRun(cron: string, timezone: string): string | null {
+function nextRuns(cron: string, timezone: string): string[] {
   try {
-    return new Cron(cron, { timezone, paused: true }).nextRun()?.toISOString() ?? null;
+    const job = new Cron(cron, { timezone, paused: true, mode: '5-part' });
+    const runs = job.nextRuns(3).map((d) => d.toISOString());
+    job.stop();
+    return runs;
   } catch {
-    return null;
+    return [];
   }
 }
 
@@ -77,10 +62,16 @@ export function scheduleFromDb(store: Store | undefined, schedules: ScheduleConf
       }
     }
   }
-  const lastRun = store?.db.prepare('SELECT started_at, finished_at, outcome FROM schedule_runs WHERE schedule_id = ? ORDER BY started_at DESC LIMIT 1');
+  const lastRun = store?.db.prepare('SELECT id, started_at, finished_at, outcome FROM schedule_runs WHERE schedule_id = ? ORDER BY started_at DESC, rowid DESC LIMIT 1');
   return [...schedules.map((def) => ({ def, source: 'config' as const })), ...county].map(({ def, source }) => {
-    const last = lastRun?.get(def.id) as ScheduleEntry['last_run'] | undefined;
+    const last = lastRun?.get(def.id) as { id: string; started_at: string; finished_at: string | null; outcome: string | null } | undefined;
     const enabled = def.enabled !== false;
+    let outcome: NonNullable<ScheduleEntry['last_run']>['outcome'] = null;
+    try {
+      outcome = last?.outcome ? (JSON.parse(last.outcome) as typeof outcome) : null;
+    } catch {
+      outcome = null;
+    }
     return {
       id: def.id,
       name: def.name ?? null,
@@ -88,8 +79,9 @@ export function scheduleFromDb(store: Store | undefined, schedules: ScheduleConf
       cron: def.cron,
       duration_min: def.duration_min,
       enabled,
-      next_run: enabled ? nextRun(def.cron, timezone) : null,
-      last_run: last ?? null,
+      running: false,
+      next_runs: enabled ? nextRuns(def.cron, timezone) : [],
+      last_run: last ? { run_id: last.id, started_at: last.started_at, finished_at: last.finished_at, outcome } : null,
     };
   });
 }
@@ -122,30 +114,9 @@ export function renderSessions(ctx: CliContext, records: UsageRecord[], tz: stri
   ].join('\n');
 }
 
+/** The daemon's CSV (agent/sessions/query.ts), so the hand-in looks the same whether the agent runs or not. */
 export function sessionsCsv(ctx: CliContext, records: UsageRecord[], tz: string): string {
-  const { t } = ctx;
-  const headers = (
-    ['csv.id', 'csv.start', 'csv.end', 'csv.duration_s', 'csv.devices', 'csv.signal_s', 'csv.trigger', 'csv.end_reason', 'csv.short', 'csv.topic', 'csv.attendees', 'csv.organiser', 'csv.note'] as const
-  ).map((k) => t(k, { tz }));
-  return toCsv(
-    headers,
-    records.map((r) => [
-      r.id,
-      localTime(r.start, tz),
-      localTime(r.end, tz),
-      r.duration_s,
-      r.devices.map((d) => d.id).join(' '),
-      r.signal_s,
-      triggerText(t, r.trigger),
-      t(`end_reason.${r.end_reason}` as MessageKey),
-      t(r.short ? 'yes' : 'no'),
-      r.annotation?.topic,
-      r.annotation?.attendees,
-      r.annotation?.organiser,
-      r.annotation?.note,
-    ]),
-    { bom: ctx.opts.lang === 'zh' },
-  );
+  return sessionsToCsv(records, ctx.opts.lang, tz).replace(/\r\n$/, '');
 }
 
 export function renderEvents(ctx: CliContext, events: EventRecord[], tz: string): string {
@@ -166,10 +137,16 @@ export function renderSchedule(ctx: CliContext, entries: ScheduleEntry[], tz: st
       e.source === 'county' ? `${e.id} (${t('schedule.county')})` : e.id,
       e.cron,
       formatDuration(e.duration_min * 60),
-      e.enabled ? localTime(e.next_run, tz) : t('schedule.disabled'),
-      e.last_run ? `${localTime(e.last_run.started_at, tz)} ${e.last_run.outcome ?? ''}`.trim() : '-',
+      e.enabled ? localTime(e.next_runs[0], tz) : t('schedule.disabled'),
+      e.last_run ? `${localTime(e.last_run.started_at, tz)} ${outcomeText(t, e.last_run.outcome)}`.trim() : '-',
     ]),
   );
+}
+
+function outcomeText(t: Translate, o: NonNullable<ScheduleEntry['last_run']>['outcome']): string {
+  const phases = [o?.start, o?.end].filter((p) => p !== undefined);
+  if (phases.length === 0) return '';
+  return t(phases.every((p) => p.ok) ? 'schedule.ok' : 'schedule.failed');
 }
 
 function positiveInt(text: string, name: string, max: number): number {
@@ -196,7 +173,7 @@ export function registerRecordCommands(program: Command, ctx: () => CliContext):
       let open: { id: string; start: string } | undefined;
       const { data } = await c.callOrDb<UsageRecord[]>('sessions.list', q, (store) => {
         open = openSessionFromDb(store);
-        return sessionsFromDb(store, q);
+        return sessionsFromDb(store, q, tz);
       });
       if (opts.csv) {
         c.out(sessionsCsv(c, data, tz));

@@ -182,19 +182,6 @@ export const en = {
   "sessions.open": "Session in progress: {id}, since {start}.",
   "session.note_empty": "Give at least one of {options}.",
   "session.noted": "Session {id}: note saved.",
-  "csv.id": "id",
-  "csv.start": "start ({tz})",
-  "csv.end": "end ({tz})",
-  "csv.duration_s": "duration_s",
-  "csv.devices": "devices",
-  "csv.signal_s": "signal_s",
-  "csv.trigger": "trigger",
-  "csv.end_reason": "end_reason",
-  "csv.short": "short",
-  "csv.topic": "topic",
-  "csv.attendees": "attendees",
-  "csv.organiser": "organiser",
-  "csv.note": "note",
   "events.none": "No events.",
   "severity.info": "info",
   "severity.warning": "warning",
@@ -259,6 +246,8 @@ export const en = {
   "csv.firmware": "firmware",
   "csv.lamp_hours": "lamp_hours",
   "csv.remarks": "remarks",
+  "schedule.ok": "ok",
+  "schedule.failed": "failed",
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -76,7 +76,7 @@ function seed(dataDir: string, withOpen: boolean): { records: UsageRecord[] } {
     const ts = new Date(Date.parse('2024-05-10T00:00:00.000Z') + i * 60_000).toISOString();
     ledger.append('events', type, ts, (seq, id) => ({ v: 1, seq, id, station_id: 'test-station', ts, clock: 'synced', type, severity, device: 'projector', message, boot: 1 }));
   }
-  store.db.prepare("INSERT INTO schedule_runs(id, schedule_id, started_at, finished_at, outcome) VALUES ('r1', 'tuesday-study', '2024-05-07T12:00:00.000Z', '2024-05-07T13:30:00.000Z', 'ok')").run();
+  store.db.prepare("INSERT INTO schedule_runs(id, schedule_id, started_at, finished_at, outcome) VALUES ('r1', 'tuesday-study', '2024-05-07T12:00:00.000Z', '2024-05-07T13:30:00.000Z', ?)").run(JSON.stringify({ start: { ok: true, at: '2024-05-07T12:00:05.000Z', steps: [] } }));
   store.close();
   return { records };
 }
@@ -128,12 +128,13 @@ describe('stationctl sessions, events, schedule', () => {
     expect(zh.code).toBe(0);
     const lines = zh.stdout.replace(/^\uFEFF/, '').trimEnd().split('\r\n');
     expect(zh.stdout.startsWith('\uFEFF')).toBe(true);
-    expect(lines[0]).toBe('编号,开始时间（Asia/Shanghai）,结束时间（Asia/Shanghai）,时长（秒）,设备,有信号时长（秒）,开启方式,结束原因,短时,主题,人数,组织者,备注');
+    // The sessions engineer's hand-in CSV (agent/sessions/query.ts), whether the daemon runs or not.
+    expect(lines[0]).toBe('编号,序号,开始时间,结束时间,时长(分钟),有信号时长(分钟),使用设备,启动方式,结束原因,不足最短时长,学习主题,参加人数,组织人,备注,时钟');
     expect(lines).toHaveLength(1 + records.length);
-    expect(lines[1]).toBe(`${records[0]!.id},2024-05-07 20:00,2024-05-07 21:30,5400,projector,5390,播放计划 tuesday-study,设备关闭,否,果树修剪技术,23,李支书,`);
+    expect(lines[1]).toBe(`${records[0]!.id},1,2024-05-07 20:00:00,2024-05-07 21:30:00,90.0,89.8,projector,播放计划:tuesday-study,设备关闭,否,果树修剪技术,23,李支书,,已同步`);
 
     const en = await ctl(['--lang', 'en', '--config', file, 'sessions', '--csv']);
-    expect(en.stdout.split('\r\n')[0]).toBe('id,start (Asia/Shanghai),end (Asia/Shanghai),duration_s,devices,signal_s,trigger,end_reason,short,topic,attendees,organiser,note');
+    expect(en.stdout.split('\r\n')[0]).toBe('id,seq,start,end,duration_min,signal_min,devices,trigger,end_reason,short,topic,attendees,organiser,note,clock');
   });
 
   it('lists events newest last with --limit, and schedules with next and last run', async () => {
@@ -158,9 +159,11 @@ describe('stationctl sessions, events, schedule', () => {
       cron: '0 20 * * 2',
       duration_min: 90,
       enabled: true,
-      last_run: { started_at: '2024-05-07T12:00:00.000Z', outcome: 'ok' },
+      running: false,
+      last_run: { run_id: 'r1', started_at: '2024-05-07T12:00:00.000Z', outcome: { start: { ok: true } } },
     });
-    const next = new Date(entry!.next_run as string);
+    expect(entry!.next_runs).toHaveLength(3);
+    const next = new Date((entry!.next_runs as string[])[0]!);
     expect(next.getTime()).toBeGreaterThan(Date.now());
     // Tuesday 20:00 in Shanghai is Tuesday 12:00 UTC.
     expect([next.getUTCDay(), next.getUTCHours(), next.getUTCMinutes()]).toEqual([2, 12, 0]);
@@ -179,6 +182,11 @@ describe('stationctl sessions, events, schedule', () => {
     const res = await ctl(['--json', '--config', file, 'sessions', '--until', '2024-06-30']);
     expect(res.code, res.stderr).toBe(0);
     expect((JSON.parse(res.stdout) as UsageRecord[]).map((r) => r.id)).toEqual(records.map((r) => r.id));
+    const noted = await ctl(['--config', file, 'session', 'note', records[1]!.id, '--topic', '养殖技术', '--attendees', '12', '--organiser', '王'], { LANG: 'zh_CN.UTF-8' });
+    expect(noted.code, noted.stderr).toBe(0);
+    expect(noted.stdout).toContain('登记已保存');
+    const after = JSON.parse((await ctl(['--json', '--config', file, 'sessions', '--until', '2024-06-30'])).stdout) as UsageRecord[];
+    expect(after[1]!.annotation).toEqual({ topic: '养殖技术', attendees: 12, organiser: '王' });
     const ev = await ctl(['--json', '--config', file, 'events', '--since', '2024-05-01']);
     expect((JSON.parse(ev.stdout) as EventRecord[]).map((e) => e.type).slice(0, 3)).toEqual(['device_offline', 'lamp_warning', 'schedule_run']);
   });
