@@ -41,7 +41,7 @@ describe('stationctl probe', () => {
     const sim = new Escvp21Simulator({ serialPath: p.b, serialNumber: 'X5SN000123' });
     await sim.start();
     cleanups.push(() => sim.stop());
-    const res = await ctl(['--json', '--config', config(), 'probe', p.a]);
+    const res = await ctl(['--json', '--config', config(), 'probe', p.a, '--timeout', '1500']);
     expect(res.code, res.stderr).toBe(0);
     const out = JSON.parse(res.stdout) as Probe;
     expect(out.answers).toEqual([expect.objectContaining({ protocol: 'escvp21', baud_rate: 9600, serial_number: 'X5SN000123', power: 'off' })]);
@@ -60,7 +60,7 @@ describe('stationctl probe', () => {
     const sim = new NecSimulator({ serialPath: p.b, model: 'NP-M311X' });
     await sim.start();
     cleanups.push(() => sim.stop());
-    const res = await ctl(['--json', '--config', config(), 'probe', p.a]);
+    const res = await ctl(['--json', '--config', config(), 'probe', p.a, '--timeout', '1500']);
     expect(res.code, res.stderr).toBe(0);
     const out = JSON.parse(res.stdout) as Probe;
     expect(out.answers).toEqual([expect.objectContaining({ protocol: 'nec', model: 'NP-M311X' })]);
@@ -73,7 +73,7 @@ describe('stationctl probe', () => {
     const sim = new ModbusRelaySimulator({ path: p.b, units: [3] });
     await sim.start();
     cleanups.push(() => sim.stop());
-    const res = await ctl(['--json', '--config', config(), 'probe', p.a, '--units', '4']);
+    const res = await ctl(['--json', '--config', config(), 'probe', p.a, '--units', '4', '--timeout', '1500']);
     expect(res.code, res.stderr).toBe(0);
     const out = JSON.parse(res.stdout) as Probe;
     expect(out.answers).toEqual([expect.objectContaining({ protocol: 'modbus_relay', unit_id: 3 })]);
