@@ -28,46 +28,22 @@ export function registerDeviceCommands(registry: CommandRegistry, supervisor: De
     args: z.object({}).strict(),
     handler: () => supervisor.states(),
   });
-  registry.register({
-    name: 'device.power',
-    description: 'power a device on or off',
-    readOnly: false,
-    args: z.object({ device: DeviceId, value: z.enum(['on', 'off', 'toggle']) }).strict(),
-    handler: (a, ctx) => run(a.device, { action: 'power', value: a.value }, ctx.source),
-  });
-  registry.register({
-    name: 'device.input',
-    description: 'select a projector input',
-    readOnly: false,
-    args: z.object({ device: DeviceId, value: z.string().min(1).max(16) }).strict(),
-    handler: (a, ctx) => run(a.device, { action: 'input', value: a.value }, ctx.source),
-  });
-  registry.register({
-    name: 'device.mute',
-    description: 'AV mute (projector) or mute (amplifier)',
-    readOnly: false,
-    args: z.object({ device: DeviceId, value: OnOff }).strict(),
-    handler: (a, ctx) => run(a.device, { action: 'mute', value: a.value }, ctx.source),
-  });
-  registry.register({
-    name: 'device.volume',
-    description: 'amplifier volume 0-100',
-    readOnly: false,
-    args: z.object({ device: DeviceId, value: Percent }).strict(),
-    handler: (a, ctx) => run(a.device, { action: 'volume', value: a.value }, ctx.source),
-  });
-  registry.register({
-    name: 'device.brightness',
-    description: 'LED brightness 0-100',
-    readOnly: false,
-    args: z.object({ device: DeviceId, value: Percent }).strict(),
-    handler: (a, ctx) => run(a.device, { action: 'brightness', value: a.value }, ctx.source),
-  });
-  registry.register({
-    name: 'device.blank',
-    description: 'LED blackout on/off',
-    readOnly: false,
-    args: z.object({ device: DeviceId, value: OnOff }).strict(),
-    handler: (a, ctx) => run(a.device, { action: 'blank', value: a.value }, ctx.source),
-  });
+  const commands: Array<{ action: DeviceCommand['action']; description: string; value: z.ZodType }> = [
+    { action: 'power', description: 'power a device on or off', value: z.enum(['on', 'off', 'toggle']) },
+    { action: 'input', description: 'select a projector input', value: z.string().min(1).max(16) },
+    { action: 'mute', description: 'AV mute (projector) or mute (amplifier)', value: OnOff },
+    { action: 'volume', description: 'amplifier volume 0-100', value: Percent },
+    { action: 'brightness', description: 'LED brightness 0-100', value: Percent },
+    { action: 'blank', description: 'LED blackout on/off', value: OnOff },
+  ];
+  for (const { action, description, value } of commands) {
+    registry.register({
+      name: `device.${action}`,
+      description,
+      readOnly: false,
+      args: z.object({ device: DeviceId, value }).strict(),
+      // The zod schema above is what makes this cast true: each action gets its own value type.
+      handler: (a, ctx) => run(a.device, { action, value: a.value } as DeviceCommand, ctx.source),
+    });
+  }
 }
