@@ -321,7 +321,15 @@ export class SessionTracker {
         this.deps.log.error({ err, session: row.id }, 'open session has an unreadable checkpoint; left open for inspection');
         continue;
       }
-      const rec = this.close(draft);
+      let rec: ReturnType<SessionTracker['close']>;
+      try {
+        rec = this.close(draft);
+      } catch (err) {
+        // A checkpoint that parses but cannot be closed (a damaged row, a hand edit) must not keep the
+        // agent from starting: the row stays as it is, for a technician to look at.
+        this.deps.log.error({ err, session: row.id }, 'open session has a damaged checkpoint; left open for inspection');
+        continue;
+      }
       this.deps.log.warn({ session: row.id, seq: rec.seq, end: draft.end }, 'closed a session left open by a crash or power cut');
       this.deps.events.append({
         type: 'power_loss_recovered',

@@ -176,6 +176,24 @@ describe('SessionTracker on a real database', () => {
     expect(s3.eventsOf('power_loss_recovered')).toHaveLength(1);
   });
 
+  test('a damaged open-session row does not keep the agent from starting, and the others are still recovered', async () => {
+    const s1 = station(new TestClock(), 1);
+    s1.tracker.start();
+    s1.set('proj', 'on', { signal: true });
+    await s1.advance(3 * MIN);
+    const goodId = s1.tracker.openSessionId();
+    const db = s1.store.db;
+    db.prepare("INSERT INTO sessions(id, state, start, checkpoint_at, record) VALUES ('damaged-json', 'open', '2024-03-05T11:00:00.000Z', '2024-03-05T11:00:00.000Z', '{not json')").run();
+    db.prepare("INSERT INTO sessions(id, state, start, checkpoint_at, record) VALUES ('damaged-shape', 'open', '2024-03-05T11:00:00.000Z', '2024-03-05T11:00:00.000Z', '{\"start\": 42}')").run();
+    crash(s1);
+
+    const s2 = station(new TestClock(), 2);
+    expect(() => s2.tracker.start()).not.toThrow();
+    expect(s2.usage().map((u) => u.id)).toEqual([goodId]);
+    const left = s2.sessionRows().filter((r) => r.state === 'open').map((r) => r.id).sort();
+    expect(left).toEqual(['damaged-json', 'damaged-shape']);
+  });
+
   test('recovery of a session crashed inside a merge gap ends it when the devices went off', async () => {
     const s1 = station();
     s1.tracker.start();
