@@ -1,29 +1,8 @@
 /** Dates as a technician types them (`2024-05-01`, `7d`, ISO times) and shows them (station time zone). */
 import { AgentError } from '../errors.js';
+import { zoneOffsetMs as offsetMs, zonedMidnight } from '../time-zone.js';
 
-function offsetMs(utcMs: number, timeZone: string): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  }).formatToParts(new Date(utcMs));
-  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0);
-  const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
-  return asUtc - Math.floor(utcMs / 1000) * 1000;
-}
-
-/** Midnight of a calendar day in `timeZone`, as epoch ms. */
-export function zonedMidnight(y: number, m: number, d: number, timeZone: string): number {
-  const guess = Date.UTC(y, m - 1, d);
-  // Twice, so a DST change between the guess and the answer is accounted for (China has none today).
-  const first = guess - offsetMs(guess, timeZone);
-  return guess - offsetMs(first, timeZone);
-}
+export { zonedMidnight };
 
 /**
  * `YYYY-MM-DD` (a day in the station's time zone; `endOfDay` for an inclusive --until), `Nd`/`Nh`

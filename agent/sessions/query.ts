@@ -3,6 +3,7 @@
  * hand-in. Works on a read-only Store too, so `stationctl sessions` answers while the daemon is down.
  */
 import { AgentError, ErrorCodes } from '../errors.js';
+import { zoneOffsetMs } from '../time-zone.js';
 import type { Store } from '../store/store.js';
 import type { Annotation, UsageRecord } from './record.js';
 
@@ -15,22 +16,7 @@ export interface SessionRange {
 
 const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
 
-/** Offset of `timeZone` from UTC at instant `ms`, in ms (Asia/Shanghai: +8 h). */
-export function zoneOffsetMs(ms: number, timeZone: string): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  }).formatToParts(new Date(ms));
-  const get = (t: string) => Number(parts.find((p) => p.type === t)?.value);
-  const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
-  return asUtc - Math.floor(ms / 1000) * 1000;
-}
+export { zoneOffsetMs } from '../time-zone.js';
 
 /** The station day (`YYYY-MM-DD` in the station's zone) an instant falls in. */
 export function stationDay(iso: string, timeZone: string): string {

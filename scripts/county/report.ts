@@ -4,41 +4,16 @@
  * the CLI, the demo and the benchmarks print the same thing.
  */
 import stringWidth from 'string-width';
+import { zoneOffsetMs, zonedMidnight } from '../../agent/time-zone.js';
 import type { Db } from './store.js';
 
 export const DEFAULT_TIMEZONE = 'Asia/Shanghai';
 const MONTH = /^(\d{4})-(0[1-9]|1[0-2])$/;
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
 /** Offset of `tz` from UTC at instant `utcMs`, in ms (Asia/Shanghai: +8 h). */
-export function tzOffsetMs(utcMs: number, tz: string): number {
-  let f = formatters.get(tz);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone: tz,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    formatters.set(tz, f);
-  }
-  const parts: Record<string, number> = {};
-  for (const p of f.formatToParts(new Date(utcMs))) if (p.type !== 'literal') parts[p.type] = Number(p.value);
-  const asUtc = Date.UTC(parts['year']!, parts['month']! - 1, parts['day']!, parts['hour']!, parts['minute']!, parts['second']!);
-  return asUtc - Math.floor(utcMs / 1000) * 1000;
-}
+export const tzOffsetMs = zoneOffsetMs;
 
-function localMidnightUtc(year: number, month1: number, tz: string): number {
-  const guess = Date.UTC(year, month1 - 1, 1);
-  // Two passes so a DST change between the guess and the answer still lands on local midnight.
-  const first = guess - tzOffsetMs(guess, tz);
-  return guess - tzOffsetMs(first, tz);
-}
+const localMidnightUtc = (year: number, month1: number, tz: string): number => zonedMidnight(year, month1, 1, tz);
 
 /** [start, end) in UTC ms of calendar month `YYYY-MM` in time zone `tz`. */
 export function monthBounds(month: string, tz: string = DEFAULT_TIMEZONE): { startMs: number; endMs: number } {

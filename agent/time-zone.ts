@@ -1,0 +1,36 @@
+/**
+ * Station-time arithmetic (Asia/Shanghai by default): session days, monthly reports, `--since` dates.
+ * One implementation for the agent, stationctl and the county collector.
+ */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+/** Offset of `timeZone` from UTC at instant `utcMs`, in ms (Asia/Shanghai: +8 h). */
+export function zoneOffsetMs(utcMs: number, timeZone: string): number {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    // Building a formatter costs far more than using one: the collector calls this per record.
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+    formatters.set(timeZone, f);
+  }
+  const parts: Record<string, number> = {};
+  for (const p of f.formatToParts(new Date(utcMs))) if (p.type !== 'literal') parts[p.type] = Number(p.value);
+  const asUtc = Date.UTC(parts['year']!, parts['month']! - 1, parts['day']!, parts['hour']!, parts['minute']!, parts['second']!);
+  return asUtc - Math.floor(utcMs / 1000) * 1000;
+}
+
+/** Midnight of calendar day y-m-d (month 1–12; day may overflow into the next month) in `timeZone`, as epoch ms. */
+export function zonedMidnight(y: number, m: number, d: number, timeZone: string): number {
+  const guess = Date.UTC(y, m - 1, d);
+  // Two passes, so a DST change between the guess and the answer still lands on local midnight.
+  const first = guess - zoneOffsetMs(guess, timeZone);
+  return guess - zoneOffsetMs(first, timeZone);
+}
