@@ -218,7 +218,7 @@ export function registerRecordCommands(program: Command, ctx: () => CliContext):
       c.print(data, () => renderEvents(c, data, tz));
     });
 
-  program
+  const schedule = program
     .command('schedule')
     .description('viewing schedules, next and last runs / 播放计划')
     .action(async () => {
@@ -231,6 +231,17 @@ export function registerRecordCommands(program: Command, ctx: () => CliContext):
         throw err;
       });
       c.print(data, () => renderSchedule(c, data, tz));
+    });
+  schedule
+    .command('run <id>')
+    .description('run a schedule now, e.g. to try a room after installing it / 立即试运行播放计划')
+    .option('--minutes <n>', 'length of this run (default: the schedule\'s own) / 本次时长（分钟）')
+    .action(async (id: string, opts: { minutes?: string }) => {
+      const c = ctx();
+      const minutes = opts.minutes === undefined ? undefined : Number(opts.minutes);
+      if (minutes !== undefined && !(minutes > 0 && minutes <= 24 * 60)) throw new AgentError('invalid_args', '--minutes must be between 0 and 1440');
+      const res = await c.call<{ id: string; duration_min: number }>('schedule.run', { id, ...(minutes !== undefined ? { duration_min: minutes } : {}) });
+      c.print(res, () => c.t('schedule.run_started', { id: res.id, minutes: res.duration_min, cmd: 'stationctl events' }));
     });
 }
 

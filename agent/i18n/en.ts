@@ -248,6 +248,7 @@ export const en = {
   "csv.remarks": "remarks",
   "schedule.ok": "ok",
   "schedule.failed": "failed",
+  'schedule.run_started': 'Schedule {id} started now for {minutes} min: the devices follow its steps; see {cmd}.',
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -250,4 +250,5 @@ export const zh: Record<MessageKey, string> = {
   "csv.remarks": "备注",
   "schedule.ok": "成功",
   "schedule.failed": "失败",
+  'schedule.run_started': '播放计划 {id} 已开始试运行，时长 {minutes} 分钟：设备将按步骤执行，结果见 {cmd}。',
 };

@@ -1,6 +1,6 @@
 /**
  * Schedule commands on the one registry: `schedule.list` (upcoming runs and last outcomes, for
- * stationctl schedule and the county) and `schedule.set` (the county pushes, replaces or deletes its
+ * stationctl schedule and the county), `schedule.run` (run one now) and `schedule.set` (the county pushes, replaces or deletes its
  * schedules; validated, persisted, re-armed at once).
  */
 import { z } from 'zod';
@@ -21,6 +21,13 @@ export function registerScheduleCommands(registry: CommandRegistry, scheduler: S
     readOnly: true,
     args: z.object({}).strict(),
     handler: () => scheduler.list(),
+  });
+  registry.register({
+    name: 'schedule.run',
+    description: 'run a schedule now (trial run / make-up class); duration_min for this run only',
+    readOnly: false,
+    args: z.object({ id: z.string().regex(ID_PATTERN), duration_min: z.number().positive().max(24 * 60).optional() }).strict(),
+    handler: (args) => scheduler.runNow(args.id, args.duration_min),
   });
   registry.register({
     name: 'schedule.set',

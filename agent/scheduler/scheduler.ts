@@ -137,6 +137,22 @@ export class Scheduler {
     });
   }
 
+  /**
+   * Runs a schedule now: the technician's trial run (试运行) after installing a room, or the county's
+   * make-up class. `durationMin` shortens or lengthens this run only. Sessions it starts carry
+   * `trigger: schedule:<id>` like a timed run.
+   */
+  runNow(id: string, durationMin?: number): { id: string; duration_min: number } {
+    const found = this.all().find((s) => s.schedule.id === id);
+    if (!found) throw new AgentError(ErrorCodes.not_found, `no schedule ${id}`);
+    if (this.active.has(id)) throw new AgentError(ErrorCodes.busy, `schedule ${id} is already running`);
+    if (!this.running) throw new AgentError(ErrorCodes.busy, 'the scheduler is stopping');
+    const schedule = durationMin === undefined ? found.schedule : { ...found.schedule, duration_min: durationMin };
+    this.deps.log.info({ schedule: id, duration_min: schedule.duration_min }, 'schedule run requested now');
+    this.track(this.runStart(schedule));
+    return { id, duration_min: schedule.duration_min };
+  }
+
   /** The county adds/replaces one schedule, deletes one, or replaces all of its schedules. */
   set(change: ScheduleChange): { ids: string[] } {
     const db = this.deps.store.db;
