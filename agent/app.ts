@@ -25,6 +25,9 @@ import { createMediaMtxClient } from '../drivers/mediamtx/client.js';
 import { readFile } from 'node:fs/promises';
 import { CountyLink, registerCountyCommands, type CountyLinkTuning } from './county/link.js';
 
+/** Acknowledged events are kept this long locally (`stationctl events`); usage records are kept for good. */
+export const EVENT_RETENTION_DAYS = 400;
+
 export interface Part {
   name: string;
   start(): Promise<void> | void;
@@ -142,6 +145,29 @@ export class App {
         },
         stop: () => this.store.close(),
       },
+      ((): Part => {
+        // Daily, and once shortly after start: old acknowledged events go, evidence stays.
+        let timer: NodeJS.Timeout | undefined;
+        const prune = () => {
+          try {
+            const before = new Date(this.clock.now().getTime() - EVENT_RETENTION_DAYS * 86_400_000).toISOString();
+            const removed = this.ledger.pruneAckedEvents(before);
+            if (removed > 0) log.info({ removed, before }, 'pruned acknowledged events past retention');
+          } catch (err) {
+            log.warn({ err }, 'retention prune failed');
+          }
+        };
+        return {
+          name: 'retention',
+          start: () => {
+            timer = setTimeout(function run() {
+              prune();
+              timer = setTimeout(run, 86_400_000).unref();
+            }, 60_000).unref();
+          },
+          stop: () => clearTimeout(timer),
+        };
+      })(),
       {
         name: 'devices',
         start: async () => {

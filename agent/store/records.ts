@@ -208,6 +208,15 @@ export class RecordLedger {
     })();
   }
 
+  /**
+   * Retention: deletes acknowledged events older than `beforeIso`. Usage records are the evidence the
+   * county pays on and stay for good (a year of a busy station is well under a megabyte); nothing the
+   * county has not acknowledged is ever deleted. Returns the rows removed.
+   */
+  pruneAckedEvents(beforeIso: string): number {
+    return this.store.db.prepare("DELETE FROM records WHERE stream = 'events' AND acked = 1 AND ts < ?").run(beforeIso).changes;
+  }
+
   depth(): { count: number; oldest_ts: string | null; first_seq: number | null } {
     const r = this.depthQ.get()!;
     return { count: r.n, oldest_ts: r.oldest, first_seq: r.first };

@@ -127,3 +127,27 @@ describe('store', () => {
     expect(MIGRATIONS.length).toBe(SCHEMA_VERSION);
   });
 });
+
+describe('retention', () => {
+  it('prunes only acknowledged events past the cut-off, never usage records or the outbox', () => {
+    const dir = tempDir('retention-');
+    dirs.push(dir);
+    const store = Store.open(dir);
+    const ledger = new RecordLedger(store);
+    const old = '2024-01-01T00:00:00.000Z';
+    const recent = '2026-11-01T00:00:00.000Z';
+    const ackedOldEvent = ledger.append('events', 'agent_start', old, (seq, id) => ({ seq, id }));
+    const ackedOldUsage = ledger.append('usage', 'usage', old, (seq, id) => ({ seq, id }));
+    const ackedRecentEvent = ledger.append('events', 'agent_start', recent, (seq, id) => ({ seq, id }));
+    ledger.ackUpTo(ackedRecentEvent.seq);
+    const pendingOldEvent = ledger.append('events', 'device_fault', old, (seq, id) => ({ seq, id }));
+
+    expect(ledger.pruneAckedEvents('2025-01-01T00:00:00.000Z')).toBe(1);
+    const left = (store.db.prepare('SELECT seq FROM records ORDER BY seq').all() as Array<{ seq: number }>).map((r) => r.seq);
+    expect(left).toEqual([ackedOldUsage.seq, ackedRecentEvent.seq, pendingOldEvent.seq]);
+    expect(left).not.toContain(ackedOldEvent.seq);
+    // The seq counter does not go back after a prune.
+    expect(ledger.append('events', 'agent_start', recent, (seq, id) => ({ seq, id })).seq).toBe(pendingOldEvent.seq + 1);
+    store.close();
+  });
+});
