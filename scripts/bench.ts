@@ -1,0 +1,102 @@
+/**
+ * npm run bench [-- name… [--json] [--seconds N] [--minutes N]]
+ *
+ * Benchmarks against the limits of issue 8, each figure beside a reference measured in the same run:
+ *   footprint  agent RSS/CPU with 4 simulated devices vs a bare Node process loading the same deps
+ *   latency    device state change → MQTT message at a subscriber (and → stationctl devices)
+ *   drain      20,000-record outbox replay to mosquitto with acks vs a raw mqtt.js QoS-1 loop
+ *   ingest     reference collector fed by 2,000 simulated stations at 10× normal rate
+ *   ledger     monthly report on a year of sessions (querySessions + toCsv + dailySummaries)
+ *   soak       (only on request) flapping devices, serial unplugs, broker restarts: RSS, fds, no loss
+ * Default: footprint latency drain ingest ledger. See docs/benchmarks.md.
+ */
+import { parseArgs } from 'node:util';
+import type { BenchOptions, BenchResult, Figure } from './bench/common.js';
+import { footprint } from './bench/footprint.js';
+import { latency } from './bench/latency.js';
+import { drain } from './bench/drain.js';
+import { ingestBench } from './bench/ingest.js';
+import { ledger } from './bench/ledger.js';
+import { soak } from './bench/soak.js';
+
+const BENCHES: Record<string, (o: BenchOptions) => Promise<BenchResult>> = {
+  footprint,
+  latency,
+  drain,
+  ingest: ingestBench,
+  ledger,
+  soak,
+};
+const DEFAULT = ['footprint', 'latency', 'drain', 'ingest', 'ledger'];
+
+function fmt(v: number | undefined): string {
+  if (v === undefined || Number.isNaN(v)) return '-';
+  return Math.abs(v) >= 100 ? String(Math.round(v)) : String(v);
+}
+
+function line(b: string, f: Figure): string {
+  const ref = f.reference_value !== undefined ? `${fmt(f.reference_value)} ${f.unit} (${f.reference})` : f.reference ?? '';
+  const ratio = f.ratio !== undefined ? `${f.ratio}×` : '';
+  const verdict = f.pass === undefined ? '' : f.pass ? 'ok' : 'MISSED';
+  return [b.padEnd(10), f.metric.padEnd(24), `${fmt(f.value)} ${f.unit}`.padEnd(22), ref.padEnd(44), ratio.padEnd(8), (f.goal ?? '').padEnd(22), verdict].join(' ');
+}
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      json: { type: 'boolean', default: false },
+      seconds: { type: 'string', default: '60' },
+      minutes: { type: 'string', default: '30' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`usage: npm run bench -- [${Object.keys(BENCHES).join('|')}…] [--json] [--seconds N] [--minutes N]\n`);
+    return;
+  }
+  const names = positionals.length ? positionals : DEFAULT;
+  for (const n of names) if (!BENCHES[n]) throw new Error(`unknown benchmark ${n} (known: ${Object.keys(BENCHES).join(', ')})`);
+  const seconds = Number(values.seconds);
+  const minutes = Number(values.minutes);
+  if (!(seconds > 0) || !(minutes > 0)) throw new Error('--seconds and --minutes must be positive numbers');
+  // Progress goes to stderr so --json stdout stays machine-readable.
+  const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
+  const opts: BenchOptions = { seconds, minutes, log };
+  const results: BenchResult[] = [];
+  for (const n of names) {
+    log(`${n}: starting`);
+    const t0 = Date.now();
+    let r: BenchResult;
+    try {
+      r = await BENCHES[n]!(opts);
+    } catch (err) {
+      r = { name: n, elapsed_s: Math.round((Date.now() - t0) / 100) / 10, figures: [], notes: [], error: (err as Error).stack ?? String(err) };
+    }
+    results.push(r);
+    if (!values.json) {
+      for (const f of r.figures) process.stdout.write(line(r.name, f) + '\n');
+      if (r.error) process.stdout.write(`${r.name.padEnd(10)} ERROR ${r.error.split('\n')[0]}\n`);
+    }
+    log(`${n}: done in ${r.elapsed_s} s`);
+  }
+  const host = { cores: (await import('node:os')).cpus().length, cpu: (await import('node:os')).cpus()[0]?.model ?? '?', node: process.version };
+  if (values.json) {
+    process.stdout.write(JSON.stringify({ host, results }, null, 2) + '\n');
+  } else {
+    process.stdout.write(`\n== summary (${host.cores} cores, ${host.cpu}, node ${host.node}) ==\n`);
+    process.stdout.write(['bench'.padEnd(10), 'metric'.padEnd(24), 'value'.padEnd(22), 'reference (same run)'.padEnd(44), 'ratio'.padEnd(8), 'goal'.padEnd(22), ''].join(' ') + '\n');
+    for (const r of results) {
+      for (const f of r.figures) process.stdout.write(line(r.name, f) + '\n');
+      if (r.error) process.stdout.write(`${r.name.padEnd(10)} ERROR ${r.error.split('\n')[0]}\n`);
+      for (const n of r.notes) process.stdout.write(`${''.padEnd(10)} · ${n}\n`);
+    }
+  }
+  const failed = results.some((r) => r.error);
+  process.exitCode = failed ? 1 : 0;
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench: ${(err as Error).message}\n`);
+  process.exit(2);
+});

@@ -1,0 +1,109 @@
+/**
+ * A county stand-in for the benchmarks: subscribes to one station's durable topics, remembers every
+ * seq it saw, and publishes the retained `ack {seq}` watermark (contiguous seqs only), at most every
+ * `ackEveryMs`, and again after every reconnect (a broker without persistence forgets retained acks).
+ */
+import mqtt, { type MqttClient } from 'mqtt';
+
+export interface ConsumerOptions {
+  url: string;
+  station: string;
+  prefix?: string;
+  ackEveryMs?: number;
+  /** Do not publish acks (the raw reference loop has nobody to ack). */
+  noAck?: boolean;
+  /**
+   * Like the reference collector: a gap above the watermark that persists this long is asked for with
+   * `request/sessions.resend` (the station must allow it). Off when undefined.
+   */
+  resendAfterMs?: number;
+}
+
+export class AckingConsumer {
+  readonly seen = new Set<number>();
+  readonly usageSeqs = new Set<number>();
+  watermark = 0;
+  messages = 0;
+  firstAt: number | undefined;
+  lastAt: number | undefined;
+  resendRequests = 0;
+  private acked = 0;
+  private gapSince: { from: number; at: number } | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private client: MqttClient | undefined;
+
+  constructor(private readonly o: ConsumerOptions) {}
+
+  get base(): string {
+    return `${this.o.prefix ?? 'stations'}/${this.o.station}`;
+  }
+
+  async start(): Promise<void> {
+    const client = mqtt.connect(this.o.url, { clientId: `bench-county-${this.o.station}-${process.pid}`, clean: true, reconnectPeriod: 500, connectTimeout: 5_000 });
+    this.client = client;
+    client.on('connect', () => {
+      client.subscribe([`${this.base}/usage`, `${this.base}/events`], { qos: 1 });
+      if (this.acked > 0 && !this.o.noAck) this.publishAck(this.acked);
+    });
+    client.on('error', () => undefined);
+    client.on('message', (topic, buf) => this.onMessage(topic, buf));
+    await new Promise<void>((resolve, reject) => {
+      client.once('connect', () => resolve());
+      client.once('error', reject);
+    });
+    if (!this.o.noAck) this.timer = setInterval(() => this.tick(), this.o.ackEveryMs ?? 100);
+  }
+
+  private onMessage(topic: string, buf: Buffer): void {
+    const now = performance.now();
+    let msg: { seq?: unknown };
+    try {
+      msg = JSON.parse(buf.toString());
+    } catch {
+      return;
+    }
+    if (typeof msg.seq !== 'number') return;
+    this.messages++;
+    this.firstAt ??= now;
+    this.lastAt = now;
+    this.seen.add(msg.seq);
+    if (topic.endsWith('/usage')) this.usageSeqs.add(msg.seq);
+    while (this.seen.has(this.watermark + 1)) this.watermark++;
+  }
+
+  private tick(): void {
+    if (this.watermark > this.acked && this.client?.connected) this.publishAck(this.watermark);
+    if (this.o.resendAfterMs === undefined) return;
+    const now = Date.now();
+    const gap = this.seen.size > this.watermark;
+    if (!gap) this.gapSince = undefined;
+    else if (!this.gapSince || this.gapSince.from !== this.watermark + 1) this.gapSince = { from: this.watermark + 1, at: now };
+    else if (now - this.gapSince.at >= this.o.resendAfterMs) {
+      this.requestResend(this.watermark + 1);
+      this.gapSince.at = now;
+    }
+  }
+
+  /** Asks the station to republish its records from `fromSeq` (to its last one). */
+  requestResend(fromSeq: number): void {
+    if (!this.client?.connected) return;
+    this.resendRequests++;
+    const req = { transaction: `bench-resend-${fromSeq}-${this.resendRequests}`, args: { from_seq: fromSeq }, ts: new Date().toISOString() };
+    this.client.publish(`${this.base}/request/sessions.resend`, JSON.stringify(req), { qos: 1 });
+  }
+
+  private publishAck(seq: number): void {
+    this.acked = seq;
+    this.client?.publish(`${this.base}/ack`, JSON.stringify({ seq }), { qos: 1, retain: true });
+  }
+
+  /** Publishes the current watermark now (end of a run). */
+  flushAck(): void {
+    this.tick();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.client?.endAsync(true);
+  }
+}
