@@ -191,7 +191,7 @@ export const CountySchema = z
     allowed_commands: z.array(z.string().regex(/^[a-z][a-z_.]*$/)).default([]),
     command_key_file: FilePath.optional(),
     /** Durable records replayed per second after a reconnect (live traffic goes first). */
-    replay_rate: z.number().positive().max(10_000).default(100),
+    replay_rate: z.number().positive().max(100_000).default(100),
     /** Disk budget of the outbox; usage records are never evicted. */
     outbox_max_mb: z.number().positive().max(10_000).default(64),
   })

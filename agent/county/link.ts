@@ -19,7 +19,7 @@ import type { CommandRegistry } from '../commands.js';
 import { AgentError, ErrorCodes } from '../errors.js';
 import type { EventRecord } from '../events.js';
 import { HostHealthSampler, hostInfo as defaultHostInfo } from '../host.js';
-import type { DurableRecord, OutboxSummary, RecordLedger } from '../store/records.js';
+import { markHistorical, type DurableRecord, type OutboxSummary, type RawRecord, type RecordLedger } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import type {
   CountyResponse,
@@ -96,6 +96,8 @@ export const AGENT_BOOT_KEY = 'agent_boot';
 const SEEN_TX_KEY = 'county_seen_tx';
 
 const QOS1 = { qos: 1 as const };
+/** Outbox rows fetched per query by the durable lane. */
+const READ_AHEAD = 64;
 
 export class CountyLink {
   private readonly county: CountyConfig | undefined;
@@ -130,6 +132,8 @@ export class CountyLink {
   // Durable lane state, reset on every connect.
   private laneOpen = false;
   private cursor = 0;
+  /** Outbox rows read ahead of the cursor, not yet sent. */
+  private ahead: RawRecord[] = [];
   private highestSent = 0;
   private backlogBelow = 0;
   private readonly inflight = new Set<number>();
@@ -553,6 +557,7 @@ export class CountyLink {
     if (!this.connected) return;
     this.laneOpen = true;
     this.cursor = 0;
+    this.ahead = [];
     this.highestSent = 0;
     // Everything already in the ledger at (re)connect is backlog: replayed as historical, rate-limited.
     this.backlogBelow = this.deps.ledger.nextSeq();
@@ -580,16 +585,18 @@ export class CountyLink {
     if (!this.laneOpen || !this.connected || this.stopped) return;
     const client = this.client!;
     while (this.inflight.size < this.t.window) {
-      const [rec] = this.deps.ledger.pending(this.cursor, 1);
+      // A window of rows per query: one SELECT per record made a long backlog cost a query per publish.
+      if (this.ahead.length === 0) this.ahead = this.deps.ledger.pendingRaw(this.cursor, READ_AHEAD);
+      let next: RawRecord | undefined = this.ahead[0];
       let resend = false;
-      let next: DurableRecord | undefined = rec;
       if (!next && this.resend) {
-        [next] = this.deps.ledger.from(this.resend.next, 1);
-        if (!next || next.seq > this.resend.until) {
+        const [rec] = this.deps.ledger.from(this.resend.next, 1);
+        if (!rec || rec.seq > this.resend.until) {
           this.log.info({ until: this.resend.until }, 'sessions.resend finished');
           this.resend = null;
           return;
         }
+        next = { seq: rec.seq, stream: rec.stream, text: JSON.stringify(rec.payload) };
         resend = true;
       }
       if (!next) return;
@@ -609,13 +616,13 @@ export class CountyLink {
       const seq = next.seq;
       if (resend) this.resend!.next = seq + 1;
       else {
+        this.ahead.shift();
         this.cursor = seq;
         this.highestSent = Math.max(this.highestSent, seq);
       }
       const key = resend ? -seq : seq;
       this.inflight.add(key);
-      const payload = historical ? { ...next.payload, historical: true } : next.payload;
-      client.publish(this.topics!.stream(next.stream), JSON.stringify(payload), QOS1, (err) => {
+      client.publish(this.topics!.stream(next.stream), historical ? markHistorical(next.text) : next.text, QOS1, (err) => {
         if (client !== this.client) return;
         this.inflight.delete(key);
         if (!err && !resend) {
@@ -690,6 +697,7 @@ export class CountyLink {
     this.log.warn({ from_seq: first_seq }, 'no county ack in time; sending unacknowledged records again');
     this.lastAckProgressMs = Date.now();
     this.cursor = first_seq - 1;
+    this.ahead = [];
     this.pump();
   }
 
@@ -721,6 +729,7 @@ export class CountyLink {
       return;
     }
     if (summary) {
+      this.ahead = []; // rows read ahead may be among the ones just summarised
       this.log.warn({ removed: summary.removed, bytes_freed: summary.bytes_freed }, 'outbox over budget: low-priority events summarised');
       const ts = this.deps.clock.now().toISOString();
       const record = this.deps.ledger.append('events', 'outbox_summarised', ts, (seq, id) => {

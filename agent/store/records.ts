@@ -19,6 +19,19 @@ export interface DurableRecord {
   payload: Record<string, unknown>;
 }
 
+/** A durable record as stored: its wire payload still JSON text. */
+export interface RawRecord {
+  seq: number;
+  stream: Stream;
+  text: string;
+}
+
+/** Adds `"historical":true` to a stored payload (always a JSON object) without re-serialising it. */
+export function markHistorical(text: string): string {
+  const body = text.trimEnd();
+  return body.endsWith('{}') ? '{"historical":true}' : `${body.slice(0, -1)},"historical":true}`;
+}
+
 interface Row {
   seq: number;
   id: string;
@@ -107,6 +120,14 @@ export class RecordLedger {
   /** Unacknowledged records after `afterSeq`, in seq order. */
   pending(afterSeq: number, limit: number): DurableRecord[] {
     return this.pendingAfter.all(afterSeq, limit).map(toRecord);
+  }
+
+  /**
+   * Like pending(), but with the payload as the stored JSON text: the outbox lane publishes it as it
+   * is, instead of parsing and re-serialising every record of a long backlog.
+   */
+  pendingRaw(afterSeq: number, limit: number): RawRecord[] {
+    return this.pendingAfter.all(afterSeq, limit).map((r) => ({ seq: r.seq, stream: r.stream, text: r.payload }));
   }
 
   /** Records from `fromSeq` on, acknowledged or not (for `sessions.resend`). */

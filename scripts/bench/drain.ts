@@ -4,7 +4,7 @@
  * the replay is timed from the first record at the consumer until the agent's outbox is empty (every
  * record acked). Reference, same run, same broker and payloads: a raw mqtt.js QoS-1 publish loop with
  * the agent's in-flight window (32), timed from the first to the last record at the consumer.
- * The agent runs with county.replay_rate 10000 (the schema's maximum; default 100).
+ * The agent runs with county.replay_rate 100000 (the schema's maximum; default 100).
  */
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -16,7 +16,7 @@ import { BenchMosquitto, Cleanup, baseStation, cpuPercent, figure, round, sample
 
 const N = 20_000;
 const WINDOW = 32;
-const REPLAY_RATE = 10_000;
+const REPLAY_RATE = 100_000;
 
 /** Appends `n` usage records shaped like the tracker's; returns their wire payloads (as replayed). */
 function fillLedger(dataDir: string, station: string, n: number): string[] {
