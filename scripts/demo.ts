@@ -11,7 +11,7 @@ import { mkdirSync, readFileSync, writeFileSync, existsSync, rmSync, openSync } 
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import mqtt from 'mqtt';
-import { PACKAGE_ROOT } from '../agent/version.js';
+import { PACKAGE_ROOT, AGENT_NODE_FLAGS } from '../agent/version.js';
 import { PjlinkSimulator } from './sims/pjlink.js';
 import { Escvp21Simulator } from './sims/escvp21.js';
 import { ModbusRelaySimulator } from './sims/modbus-relay.js';
@@ -173,7 +173,7 @@ async function main(): Promise<void> {
   writeFileSync(runtimeConfig, stringify(config));
   const logFile = join(DEMO_DIR, 'agent.log');
   const log = openSync(logFile, 'w');
-  const agent: ChildProcess = spawn(process.execPath, [join(PACKAGE_ROOT, 'dist', 'agent', 'main.js'), '--config', runtimeConfig], {
+  const agent: ChildProcess = spawn(process.execPath, [...AGENT_NODE_FLAGS, join(PACKAGE_ROOT, 'dist', 'agent', 'main.js'), '--config', runtimeConfig], {
     stdio: ['ignore', log, log],
   });
   const agentExit = new Promise<number | null>((r) => agent.once('exit', (code) => r(code)));

@@ -51,6 +51,9 @@ function authError(detail: string): AgentError {
   return new AgentError(ErrorCodes.auth, `PJLink authentication failed: ${detail}`);
 }
 
+/** Lamp and filter hours are asked at most this often. */
+export const SLOW_POLL_MS = 300_000;
+
 export class PjlinkDriver implements DeviceDriver {
   readonly capabilities = ['power', 'input', 'mute'] as const;
   private readonly ctx: DriverContext<PjlinkConfig>;
@@ -62,6 +65,8 @@ export class PjlinkDriver implements DeviceDriver {
   private pendingDigest: string | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private closed = true;
+  /** When lamp/filter hours were last asked; -Infinity so the first poll after open() asks. */
+  private slowPolledAt = -Infinity;
 
   constructor(ctx: DriverContext<PjlinkConfig>, tuning: PjlinkTuning = {}) {
     this.ctx = ctx;
@@ -123,12 +128,20 @@ export class PjlinkDriver implements DeviceDriver {
     if ('ok' in erst) faults.push(...(parseErst(erst.ok) ?? []));
     else if (erst.err === 'ERR4') faults.push(failure('ERST'));
 
-    const lamp = await this.ask(1, 'LAMP');
-    if ('ok' in lamp) {
-      const lamps = parseLamps(lamp.ok);
-      // Several lamps: report the most worn one, it decides when the technician must come.
-      r.lamp_hours = lamps ? Math.max(...lamps.map((l) => l.hours)) : null;
-    } else if (lamp.err === 'ERR1') r.lamp_hours = null; // laser / LED light source: no lamp to count
+    // Lamp and filter hours move by one an hour: asked every SLOW_POLL_MS, not every poll (a field
+    // absent from a reading keeps its last value), which spares the projector and the station's CPU.
+    const slow = performance.now() - this.slowPolledAt >= SLOW_POLL_MS;
+    let slowAnswered = false;
+    if (slow) {
+      const lamp = await this.ask(1, 'LAMP');
+      // ERR3 (standby, warm-up) tells nothing: ask again next poll rather than in five minutes.
+      slowAnswered = 'ok' in lamp || lamp.err === 'ERR1';
+      if ('ok' in lamp) {
+        const lamps = parseLamps(lamp.ok);
+        // Several lamps: report the most worn one, it decides when the technician must come.
+        r.lamp_hours = lamps ? Math.max(...lamps.map((l) => l.hours)) : null;
+      } else if (lamp.err === 'ERR1') r.lamp_hours = null; // laser / LED light source: no lamp to count
+    }
 
     const inpt = await this.ask(1, 'INPT');
     if ('ok' in inpt) r.input = inpt.ok.trim() || null;
@@ -142,15 +155,18 @@ export class PjlinkDriver implements DeviceDriver {
       const ires = await this.ask(2, 'IRES');
       if ('ok' in ires) r.signal = parseResolution(ires.ok) ?? null;
       else if (ires.err !== 'ERR3') r.signal = null;
-      const filt = await this.ask(2, 'FILT');
-      if ('ok' in filt) r.filter_hours = parseHours(filt.ok) ?? null;
-      else if (filt.err === 'ERR1') r.filter_hours = null;
+      if (slow) {
+        const filt = await this.ask(2, 'FILT');
+        if ('ok' in filt) r.filter_hours = parseHours(filt.ok) ?? null;
+        else if (filt.err === 'ERR1') r.filter_hours = null;
+      }
     } else {
       r.signal = null;
     }
     // No picture while the lamp is off, whatever the input reports.
     if (r.power === 'off' || r.power === 'cooling') r.signal = false;
     r.errors = faults;
+    if (slowAnswered) this.slowPolledAt = performance.now();
     return r;
   }
 

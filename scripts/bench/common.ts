@@ -9,7 +9,7 @@ import { connect, createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { PACKAGE_ROOT } from '../../agent/version.js';
+import { PACKAGE_ROOT, AGENT_NODE_FLAGS } from '../../agent/version.js';
 import { round } from './stats.js';
 
 export { percentile, round } from './stats.js';
@@ -333,7 +333,7 @@ export async function startAgent(dir: string, config: Record<string, unknown>): 
   writeFileSync(configFile, stringify(full));
   const logFile = join(dir, 'agent.log');
   const fd = openSync(logFile, 'a');
-  const child = spawn(process.execPath, [join(PACKAGE_ROOT, 'dist', 'agent', 'main.js'), '--config', configFile], {
+  const child = spawn(process.execPath, [...AGENT_NODE_FLAGS, join(PACKAGE_ROOT, 'dist', 'agent', 'main.js'), '--config', configFile], {
     stdio: ['ignore', fd, fd],
   });
   closeSync(fd);

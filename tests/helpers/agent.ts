@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { waitFor } from './ports.js';
+import { AGENT_NODE_FLAGS } from '../../agent/version.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const AGENT_JS = join(ROOT, 'dist', 'agent', 'main.js');
@@ -40,7 +41,7 @@ export interface RunningAgent {
 }
 
 export function startAgent(configFile: string, env: NodeJS.ProcessEnv = {}): RunningAgent {
-  const proc = spawn(process.execPath, [AGENT_JS, '--config', configFile], {
+  const proc = spawn(process.execPath, [...AGENT_NODE_FLAGS, AGENT_JS, '--config', configFile], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

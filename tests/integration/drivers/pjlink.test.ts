@@ -50,8 +50,11 @@ describe('PJLink driver against the simulator', () => {
     expect(await driver.execute({ action: 'power', value: 'on' })).toEqual({ power: 'warming' });
     // POWR during warm-up → ERR3 → busy (retryable), with the reason.
     await expect(driver.execute({ action: 'power', value: 'off' })).rejects.toMatchObject({ code: 'busy', retryable: true, message: expect.stringMatching(/warming/) });
-    await waitFor(async () => (await driver.poll()).power === 'on', 3000, 50);
-    const on = await driver.poll();
+    // The first poll that finds the lamp lit also learns its hours (LAMP was ERR3 until then).
+    const on = await waitFor(async () => {
+      const r = await driver.poll();
+      return r.power === 'on' ? r : undefined;
+    }, 3000, 50);
     expect(on).toMatchObject({ power: 'on', input: '31', av_mute: false, lamp_hours: 1200, signal: true, errors: [] });
 
     expect(await driver.execute({ action: 'input', value: '11' })).toEqual({ input: '11' });
@@ -129,7 +132,7 @@ describe('PJLink driver against the simulator', () => {
     expect(await driver.poll()).toMatchObject({ power: 'on', input: '31' });
     // Replies to other commands and empty lines in front of the answer are skipped.
     sim.injectGarbage(Buffer.from('%2IRES=-\r%1XXXX=\r\r\n'));
-    expect(await driver.poll()).toMatchObject({ power: 'on', lamp_hours: 1200 });
+    expect(await driver.poll()).toMatchObject({ power: 'on', av_mute: false });
   });
 
   it('a silent projector times out, then works again when it answers', async () => {
@@ -148,6 +151,19 @@ describe('PJLink driver against the simulator', () => {
     await expect(driver.poll()).rejects.toMatchObject({ code: 'disconnected' });
     await sim.replug();
     expect((await driver.poll()).power).toBe('off');
+  });
+
+  it('asks lamp and filter hours once they are answered, not on every poll', async () => {
+    const { sim, driver } = await setup();
+    // In standby LAMP is ERR3: it is asked again on the next poll, not five minutes later.
+    expect(await driver.open()).not.toHaveProperty('lamp_hours');
+    sim.setPower(1);
+    expect(await driver.poll()).toMatchObject({ power: 'on', lamp_hours: 1200, filter_hours: 300 });
+    const later = await driver.poll();
+    expect(later).toMatchObject({ power: 'on', input: '31' });
+    expect(later).not.toHaveProperty('lamp_hours'); // absent: the supervisor keeps the last value
+    expect(later).not.toHaveProperty('filter_hours');
+    expect(sim.received.filter((l) => l.startsWith('%1LAMP')).length).toBe(2);
   });
 
   it('close rejects work with closed', async () => {
