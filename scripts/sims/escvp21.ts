@@ -4,7 +4,7 @@
  * the warm-up, `PWR OFF` refused until fully on, abnormal states (lamp failure, over-temperature: PWR=05),
  * silence (no colon at all), the 16-byte ESC/VP.net hello on TCP, split/coalesced replies and garbage.
  */
-import { ReplyShaper, SerialEndpoint, TcpEndpoint, sleep, type Chunking, type ConnectionHandler, type SimConnection } from './shared.js';
+import { SerialOrTcpSim, sleep, type ConnectionHandler, type SimConnection } from './shared.js';
 import { ESCVP_NET_HELLO } from '../../drivers/escvp21/protocol.js';
 
 export interface Escvp21SimOptions {
@@ -28,13 +28,9 @@ interface Conn {
   chain: Promise<void>;
 }
 
-export class Escvp21Simulator {
+export class Escvp21Simulator extends SerialOrTcpSim {
   readonly opts: Required<Omit<Escvp21SimOptions, 'serialPath' | 'tcpPort'>> & { serialPath?: string; tcpPort?: number };
-  readonly shaper = new ReplyShaper();
-  private tcpEndpoint: TcpEndpoint | undefined;
-  private serialEndpoint: SerialEndpoint | undefined;
   private readonly conns = new Map<SimConnection, Conn>();
-  private timer: NodeJS.Timeout | undefined;
   power: '00' | '01' | '02' | '03' | '05' = '00';
   source = '30';
   muted = false;
@@ -45,58 +41,17 @@ export class Escvp21Simulator {
   readonly received: string[] = [];
 
   constructor(options: Escvp21SimOptions) {
-    this.opts = { host: '127.0.0.1', warmupMs: 1000, cooldownMs: 1000, signalSupported: true, serialNumber: 'PCSIM21A0001', helloStatus: 0x20, ...options };
-    if ((options.serialPath === undefined) === (options.tcpPort === undefined)) throw new Error('escvp21 sim needs serialPath or tcpPort');
+    const opts = { host: '127.0.0.1', warmupMs: 1000, cooldownMs: 1000, signalSupported: true, serialNumber: 'PCSIM21A0001', helloStatus: 0x20, ...options };
+    super('escvp21', opts);
+    this.opts = opts;
   }
 
-  get port(): number {
-    return this.tcpEndpoint?.port ?? 0;
-  }
-
-  get attached(): boolean {
-    return this.serialEndpoint?.attached ?? true;
-  }
-
-  async start(): Promise<number> {
-    const handler: ConnectionHandler = {
+  protected connectionHandler(): ConnectionHandler {
+    return {
       onOpen: (c) => this.conns.set(c, { hello: this.opts.serialPath ? undefined : Buffer.alloc(0), line: '', chain: Promise.resolve() }),
       onData: (c, d) => this.onData(c, d),
       onClose: (c) => this.conns.delete(c),
     };
-    if (this.opts.serialPath) {
-      this.serialEndpoint = new SerialEndpoint(this.opts.serialPath, handler, this.shaper);
-      await this.serialEndpoint.start();
-      return 0;
-    }
-    this.tcpEndpoint = new TcpEndpoint(handler, this.shaper, this.opts.host);
-    return this.tcpEndpoint.start(this.opts.tcpPort);
-  }
-
-  async stop(): Promise<void> {
-    clearTimeout(this.timer);
-    await this.tcpEndpoint?.stop();
-    await this.serialEndpoint?.stop();
-  }
-
-  unplug(): Promise<void> {
-    return this.tcpEndpoint?.unplug() ?? Promise.resolve();
-  }
-
-  replug(): Promise<void> {
-    return this.tcpEndpoint?.replug() ?? Promise.resolve();
-  }
-
-  setChunking(mode: Chunking): void {
-    this.shaper.chunking = mode;
-  }
-
-  injectGarbage(data: Uint8Array): void {
-    this.shaper.injectGarbage(data);
-  }
-
-  /** Unsolicited bytes on the serial line right now (line noise, a wrong-baud device). */
-  sendRaw(data: Uint8Array): Promise<void> {
-    return this.serialEndpoint?.send(data) ?? Promise.resolve();
   }
 
   /** Lamp failure or over-temperature: abnormal standby with the matching ERR? code. */

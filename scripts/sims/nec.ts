@@ -6,7 +6,7 @@
  */
 import { checksum, necRequestFramer, signalTypeFromTerminal } from '../../drivers/nec/protocol.js';
 import type { LengthFramer } from '../../drivers/framing/length.js';
-import { ReplyShaper, SerialEndpoint, TcpEndpoint, type Chunking, type ConnectionHandler, type SimConnection } from './shared.js';
+import { SerialOrTcpSim, type ConnectionHandler, type SimConnection } from './shared.js';
 
 export interface NecSimOptions {
   serialPath?: string;
@@ -29,13 +29,9 @@ function reply(cmd1: number, cmd2: number, data: readonly number[]): Buffer {
   return Buffer.from([...body, checksum(Uint8Array.from(body))]);
 }
 
-export class NecSimulator {
+export class NecSimulator extends SerialOrTcpSim {
   readonly opts: Required<Omit<NecSimOptions, 'serialPath' | 'tcpPort'>> & { serialPath?: string; tcpPort?: number };
-  readonly shaper = new ReplyShaper();
-  private tcpEndpoint: TcpEndpoint | undefined;
-  private serialEndpoint: SerialEndpoint | undefined;
   private readonly framers = new Map<SimConnection, LengthFramer>();
-  private timer: NodeJS.Timeout | undefined;
   power: 'off' | 'warming' | 'on' | 'cooling' = 'off';
   /** Terminal code of the selected input. */
   input = '1A';
@@ -51,57 +47,17 @@ export class NecSimulator {
   badChecksums = 0;
 
   constructor(options: NecSimOptions) {
-    this.opts = { host: '127.0.0.1', warmupMs: 1000, cooldownMs: 1000, model: 'NP-M311X', powerSaving: false, laser: false, ...options };
-    if ((options.serialPath === undefined) === (options.tcpPort === undefined)) throw new Error('nec sim needs serialPath or tcpPort');
+    const opts = { host: '127.0.0.1', warmupMs: 1000, cooldownMs: 1000, model: 'NP-M311X', powerSaving: false, laser: false, ...options };
+    super('nec', opts);
+    this.opts = opts;
   }
 
-  get port(): number {
-    return this.tcpEndpoint?.port ?? 0;
-  }
-
-  get attached(): boolean {
-    return this.serialEndpoint?.attached ?? true;
-  }
-
-  async start(): Promise<number> {
-    const handler: ConnectionHandler = {
+  protected connectionHandler(): ConnectionHandler {
+    return {
       onOpen: (c) => this.framers.set(c, necRequestFramer()),
       onData: (c, d) => this.onData(c, d),
       onClose: (c) => this.framers.delete(c),
     };
-    if (this.opts.serialPath) {
-      this.serialEndpoint = new SerialEndpoint(this.opts.serialPath, handler, this.shaper);
-      await this.serialEndpoint.start();
-      return 0;
-    }
-    this.tcpEndpoint = new TcpEndpoint(handler, this.shaper, this.opts.host);
-    return this.tcpEndpoint.start(this.opts.tcpPort);
-  }
-
-  async stop(): Promise<void> {
-    clearTimeout(this.timer);
-    await this.tcpEndpoint?.stop();
-    await this.serialEndpoint?.stop();
-  }
-
-  unplug(): Promise<void> {
-    return this.tcpEndpoint?.unplug() ?? Promise.resolve();
-  }
-
-  replug(): Promise<void> {
-    return this.tcpEndpoint?.replug() ?? Promise.resolve();
-  }
-
-  setChunking(mode: Chunking): void {
-    this.shaper.chunking = mode;
-  }
-
-  injectGarbage(data: Uint8Array): void {
-    this.shaper.injectGarbage(data);
-  }
-
-  sendRaw(data: Uint8Array): Promise<void> {
-    return this.serialEndpoint?.send(data) ?? Promise.resolve();
   }
 
   /** e.g. setErrorBit(0, 1) = temperature error (DATA01 bit1). */

@@ -227,3 +227,73 @@ export function numFlag(flags: Map<string, string>, name: string, fallback: numb
   if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a non-negative number`);
   return n;
 }
+
+/**
+ * A device reachable on a serial PTY or on TCP (ESC/VP21 and ESC/VP.net, NEC serial and TCP 7142):
+ * the endpoint plumbing and the fault knobs both kinds share. Subclasses bring the protocol.
+ */
+export abstract class SerialOrTcpSim {
+  readonly shaper = new ReplyShaper();
+  private tcpEndpoint: TcpEndpoint | undefined;
+  private serialEndpoint: SerialEndpoint | undefined;
+  protected timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    name: string,
+    protected readonly endpointOpts: { serialPath?: string | undefined; tcpPort?: number | undefined; host: string },
+  ) {
+    if ((endpointOpts.serialPath === undefined) === (endpointOpts.tcpPort === undefined)) throw new Error(`${name} sim needs serialPath or tcpPort`);
+  }
+
+  protected abstract connectionHandler(): ConnectionHandler;
+
+  get port(): number {
+    return this.tcpEndpoint?.port ?? 0;
+  }
+
+  /** The device end holds the serial line (false while the adapter is "unplugged"); always true on TCP. */
+  get attached(): boolean {
+    return this.serialEndpoint?.attached ?? true;
+  }
+
+  /** Starts listening; resolves with the TCP port (0 on serial). */
+  async start(): Promise<number> {
+    const handler = this.connectionHandler();
+    const { serialPath, tcpPort, host } = this.endpointOpts;
+    if (serialPath !== undefined) {
+      this.serialEndpoint = new SerialEndpoint(serialPath, handler, this.shaper);
+      await this.serialEndpoint.start();
+      return 0;
+    }
+    this.tcpEndpoint = new TcpEndpoint(handler, this.shaper, host);
+    return this.tcpEndpoint.start(tcpPort);
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.timer);
+    await this.tcpEndpoint?.stop();
+    await this.serialEndpoint?.stop();
+  }
+
+  /** TCP only: the device drops off the network (serial unplug is the PTY's, see tests/helpers/pty.ts). */
+  unplug(): Promise<void> {
+    return this.tcpEndpoint?.unplug() ?? Promise.resolve();
+  }
+
+  replug(): Promise<void> {
+    return this.tcpEndpoint?.replug() ?? Promise.resolve();
+  }
+
+  setChunking(mode: Chunking): void {
+    this.shaper.chunking = mode;
+  }
+
+  injectGarbage(data: Uint8Array): void {
+    this.shaper.injectGarbage(data);
+  }
+
+  /** Unsolicited bytes on the serial line right now (line noise, a wrong-baud device). */
+  sendRaw(data: Uint8Array): Promise<void> {
+    return this.serialEndpoint?.send(data) ?? Promise.resolve();
+  }
+}
