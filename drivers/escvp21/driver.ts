@@ -12,9 +12,7 @@ import type { z } from 'zod';
 import { AgentError, ErrorCodes } from '../../agent/errors.js';
 import type { Escvp21Device } from '../../config/schema.js';
 import { FramedLink, type LinkIo } from '../framed-link.js';
-import { SerialTransport } from '../transport/serial.js';
-import { TcpTransport } from '../transport/tcp.js';
-import type { Transport } from '../transport/types.js';
+import { transportFromConfig } from '../transport/from-config.js';
 import type { DeviceCommand, DeviceDriver, DeviceFault, DeviceReading, DriverContext, DriverDefinition, PowerState } from '../types.js';
 import {
   ESCVP_NET_HELLO,
@@ -61,22 +59,8 @@ export class Escvp21Driver implements DeviceDriver {
     this.ctx = ctx;
     this.tuning = { timeoutMs: 3000, powerOnTimeoutMs: 110_000, powerOffTimeoutMs: 15_000, sourceTimeoutMs: 10_000, connectTimeoutMs: 5000, ...tuning };
     const c = ctx.config;
-    let transport: Transport;
-    if (c.serial) {
-      transport = new SerialTransport({
-        path: c.serial.path,
-        baudRate: c.serial.baud_rate,
-        dataBits: c.serial.data_bits,
-        parity: c.serial.parity,
-        stopBits: c.serial.stop_bits,
-      });
-      this.tcp = false;
-    } else if (c.host) {
-      transport = new TcpTransport({ host: c.host, port: c.port, connectTimeoutMs: this.tuning.connectTimeoutMs });
-      this.tcp = true;
-    } else {
-      throw new AgentError(ErrorCodes.invalid_args, 'escvp21 needs serial or host');
-    }
+    const { transport, kind } = transportFromConfig('escvp21', c, this.tuning.connectTimeoutMs);
+    this.tcp = kind === 'tcp';
     this.link = new FramedLink({
       transport,
       framer: () => new EscvpFramer({ helloLength: this.tcp ? 16 : 0 }),

@@ -10,8 +10,7 @@ import type { FrameProfileDevice } from '../../config/schema.js';
 import type { FrameProfile } from '../../config/frame-profile.js';
 import { FramedLink } from '../framed-link.js';
 import type { Framer } from '../framing/types.js';
-import { SerialTransport } from '../transport/serial.js';
-import { TcpTransport } from '../transport/tcp.js';
+import { transportFromConfig } from '../transport/from-config.js';
 import type { Transport } from '../transport/types.js';
 import { withSetTopBoxPlaying } from '../settopbox-playing.js';
 import type { DeviceCommand, DeviceDriver, DeviceReading, DriverContext, DriverDefinition } from '../types.js';
@@ -70,11 +69,7 @@ export class FrameProfileDriver implements DeviceDriver {
     this.profile = new CompiledProfile(p as FrameProfile);
     this.capabilities = this.profile.capabilities();
     const c = ctx.config;
-    const transport =
-      tuning.transport ??
-      (c.serial
-        ? new SerialTransport({ path: c.serial.path, baudRate: c.serial.baud_rate, dataBits: c.serial.data_bits, parity: c.serial.parity, stopBits: c.serial.stop_bits })
-        : new TcpTransport({ host: c.host!, port: c.port, connectTimeoutMs: tuning.connectTimeoutMs ?? 5000 }));
+    const transport = tuning.transport ?? transportFromConfig('frame_profile', c, tuning.connectTimeoutMs ?? 5000).transport;
     this.link = new FramedLink({ transport, framer: () => new ProfileFramer(this.profile), log: ctx.log });
   }
 

@@ -8,7 +8,7 @@ import { AgentError, ErrorCodes } from '../../agent/errors.js';
 import type { SerialConfig } from '../../config/schema.js';
 import { FramedLink } from '../framed-link.js';
 import { LengthFramer } from '../framing/length.js';
-import { SerialTransport } from '../transport/serial.js';
+import { serialTransport } from '../transport/from-config.js';
 import type { Transport } from '../transport/types.js';
 import {
   EXCEPTION_TEXT,
@@ -68,7 +68,7 @@ export class ModbusBus {
     const s = options.serial;
     const transport =
       options.transport ??
-      new SerialTransport({ path: s.path, baudRate: s.baud_rate, dataBits: s.data_bits, parity: s.parity, stopBits: s.stop_bits });
+      serialTransport(s);
     this.description = transport.description;
     this.timeoutMs = options.timeoutMs ?? 500;
     const bitsPerChar = 1 + s.data_bits + (s.parity === 'none' ? 0 : 1) + s.stop_bits;

@@ -7,9 +7,7 @@ import type { z } from 'zod';
 import { AgentError, ErrorCodes } from '../../agent/errors.js';
 import type { NecDevice } from '../../config/schema.js';
 import { FramedLink } from '../framed-link.js';
-import { SerialTransport } from '../transport/serial.js';
-import { TcpTransport } from '../transport/tcp.js';
-import type { Transport } from '../transport/types.js';
+import { transportFromConfig } from '../transport/from-config.js';
 import type { DeviceCommand, DeviceDriver, DeviceReading, DriverContext, DriverDefinition } from '../types.js';
 import {
   NecCommands,
@@ -44,20 +42,7 @@ export class NecDriver implements DeviceDriver {
   constructor(ctx: DriverContext<NecConfig>, tuning: NecTuning = {}) {
     this.tuning = { timeoutMs: 3000, powerTimeoutMs: 15_000, connectTimeoutMs: 5000, ...tuning };
     const c = ctx.config;
-    let transport: Transport;
-    if (c.serial) {
-      transport = new SerialTransport({
-        path: c.serial.path,
-        baudRate: c.serial.baud_rate,
-        dataBits: c.serial.data_bits,
-        parity: c.serial.parity,
-        stopBits: c.serial.stop_bits,
-      });
-    } else if (c.host) {
-      transport = new TcpTransport({ host: c.host, port: c.port, connectTimeoutMs: this.tuning.connectTimeoutMs });
-    } else {
-      throw new AgentError(ErrorCodes.invalid_args, 'nec needs serial or host');
-    }
+    const { transport } = transportFromConfig('nec', c, this.tuning.connectTimeoutMs);
     this.link = new FramedLink({ transport, framer: necReplyFramer, log: ctx.log });
     this.link.onDisconnect((err) => {
       for (const l of this.listeners) l(err);
