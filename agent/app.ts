@@ -142,8 +142,18 @@ export class App {
             boot: () => this.agentBoot,
           });
           this.registerAgentCommands();
+          this.events.append({
+            type: 'agent_start',
+            severity: 'info',
+            message: `agent ${AGENT_VERSION} started (start ${this.agentBoot})`,
+            data: { version: AGENT_VERSION },
+          });
         },
-        stop: () => this.store.close(),
+        stop: () => {
+          // Delivered with the next start's backlog: the county link is already down by now.
+          this.events.append({ type: 'agent_stop', severity: 'info', message: `agent ${AGENT_VERSION} stopped`, data: { version: AGENT_VERSION } });
+          this.store.close();
+        },
       },
       ((): Part => {
         // Daily, and once shortly after start: old acknowledged events go, evidence stays.

@@ -249,6 +249,17 @@ export const en = {
   "schedule.ok": "ok",
   "schedule.failed": "failed",
   'schedule.run_started': 'Schedule {id} started now for {minutes} min: the devices follow its steps; see {cmd}.',
+  'event_detail.schedule_run': '{schedule} {phase}: {ok}/{total} steps ok',
+  'event_detail.phase_start': 'start',
+  'event_detail.phase_end': 'end',
+  'event_detail.hours': '{hours} h (warning from {limit} h)',
+  'event_detail.fault': 'code {code}',
+  'event_detail.offline': 'offline for more than {minutes} min',
+  'event_detail.power_loss': 'usage record #{seq} closed at its last checkpoint {end}',
+  'event_detail.clock_jump': 'system clock jumped by {seconds} s',
+  'event_detail.annotation': 'note added to usage record #{seq}',
+  'event_detail.outbox': '{removed} unsent events summarised',
+  'event_detail.agent': 'version {version}, start {boot}',
 } as const;
 
 export type MessageKey = keyof typeof en;

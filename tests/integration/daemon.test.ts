@@ -36,7 +36,8 @@ describe('daemon lifecycle', () => {
     expect(status).toMatchObject({
       station_id: 'test-station',
       agent: { version: expect.any(String), boot: 1, running: true },
-      county: { connected: false, outbox_depth: 0 },
+      // The agent_start event waits in the outbox until a county is configured and acknowledges it.
+      county: { connected: false, outbox_depth: 1 },
       devices: [],
       open_session: null,
     });
