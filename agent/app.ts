@@ -9,7 +9,7 @@ import type { Config } from '../config/schema.js';
 import { CommandRegistry } from './commands.js';
 import { EventBus } from './bus.js';
 import type { Clock } from './clock.js';
-import { EventLog } from './events.js';
+import { EventLog, listEvents } from './events.js';
 import { Store } from './store/store.js';
 import { RecordLedger } from './store/records.js';
 import { DeviceSupervisor, type BackoffPolicy } from './supervisor.js';
@@ -298,6 +298,13 @@ export class App {
       readOnly: true,
       args: z.object({}).strict(),
       handler: () => this.status(),
+    });
+    this.registry.register({
+      name: 'events.list',
+      description: 'durable events (faults, warnings, schedule runs, agent starts), oldest first',
+      readOnly: true,
+      args: z.object({ since: z.string().min(10).max(40).optional(), limit: z.number().int().min(1).max(100_000).default(50) }).strict(),
+      handler: (a) => listEvents(this.store, a.since, a.limit),
     });
     this.registry.register({
       name: 'db.integrity',

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { EventBus } from './bus.js';
 import type { Clock } from './clock.js';
 import type { DurableRecord, RecordLedger } from './store/records.js';
+import type { Store } from './store/store.js';
 
 export const EVENT_TYPES = [
   'agent_start',
@@ -87,4 +88,12 @@ export class EventLog {
     this.deps.bus.emit('record.appended', record);
     return record;
   }
+}
+
+/** Events since `since` (ISO time), oldest first, at most `limit` (the newest ones); also on a read-only store. */
+export function listEvents(store: Store, since: string | undefined, limit: number): EventRecord[] {
+  const rows = store.db
+    .prepare("SELECT payload FROM records WHERE stream = 'events' AND ts >= ? ORDER BY seq DESC LIMIT ?")
+    .all(since ?? '', limit) as Array<{ payload: string }>;
+  return rows.map((r) => JSON.parse(r.payload) as EventRecord).reverse();
 }

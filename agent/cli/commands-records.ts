@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { Cron } from 'croner';
 import type { ScheduleConfig } from '../../config/schema.js';
 import type { UsageRecord } from '../sessions/record.js';
-import type { EventRecord } from '../events.js';
+import { listEvents, type EventRecord } from '../events.js';
 import type { Store } from '../store/store.js';
 import { AgentError } from '../errors.js';
 import type { MessageKey, Translate } from '../i18n/index.js';
@@ -29,13 +29,6 @@ export function sessionsFromDb(store: Store, q: SessionsQuery, timezone: string)
 
 function openSessionFromDb(store: Store): { id: string; start: string } | undefined {
   return store.db.prepare("SELECT id, start FROM sessions WHERE state = 'open' ORDER BY start DESC LIMIT 1").get() as { id: string; start: string } | undefined;
-}
-
-export function eventsFromDb(store: Store, since: string | undefined, limit: number): EventRecord[] {
-  const rows = store.db
-    .prepare("SELECT payload FROM records WHERE stream = 'events' AND ts >= ? ORDER BY seq DESC LIMIT ?")
-    .all(since ?? '', limit) as Array<{ payload: string }>;
-  return rows.map((r) => JSON.parse(r.payload) as EventRecord).reverse();
 }
 
 export type ScheduleEntry = ScheduleListing;
@@ -261,7 +254,7 @@ export function registerRecordCommands(program: Command, ctx: () => CliContext):
       const tz = c.config().station.timezone;
       const since = opts.since ? parseWhen(opts.since, tz) : undefined;
       const limit = Math.max(1, positiveInt(opts.limit, '--limit', 100_000));
-      const { data } = await c.callOrDb<EventRecord[]>('events.list', { ...(since ? { since } : {}), limit }, (store) => eventsFromDb(store, since, limit));
+      const { data } = await c.callOrDb<EventRecord[]>('events.list', { ...(since ? { since } : {}), limit }, (store) => listEvents(store, since, limit));
       c.print(data, () => renderEvents(c, data, tz));
     });
 

@@ -42,6 +42,11 @@ describe('daemon lifecycle', () => {
       open_session: null,
     });
     expect(status.agent.uptime_s).toBeGreaterThanOrEqual(0);
+    // The daemon itself answers `events` (not the read-only database fallback) and logged its start.
+    const events = await ctl(['--json', '--config', file, 'events']);
+    expect(events.code).toBe(0);
+    expect(events.stderr).toBe('');
+    expect(JSON.parse(events.stdout)).toEqual([expect.objectContaining({ type: 'agent_start', boot: 1, data: { version: status.agent.version } })]);
 
     const t0 = Date.now();
     const code = await agent.stop(signal);
