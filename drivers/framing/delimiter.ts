@@ -1,4 +1,4 @@
-import type { Framer } from './types.js';
+import { BufferedFramer } from './types.js';
 
 export interface DelimiterFramerOptions {
   /** e.g. '\r' for PJLink and ESC/VP21 lines. A string is taken as latin1 bytes. */
@@ -25,17 +25,16 @@ export interface DelimiterFramerOptions {
  * start is lost), so it is dropped and everything up to and including the next delimiter is discarded
  * too; the frame after that is delivered normally.
  */
-export class DelimiterFramer implements Framer<Buffer> {
+export class DelimiterFramer extends BufferedFramer<Buffer> {
   private readonly delimiter: Buffer;
   private readonly maxLength: number;
   private readonly includeDelimiter: boolean;
   private readonly skipEmpty: boolean;
   private readonly keepTail: boolean;
-  private buf: Buffer = Buffer.alloc(0);
   private discarding = false;
-  private dropped = 0;
 
   constructor(options: DelimiterFramerOptions) {
+    super();
     this.delimiter = typeof options.delimiter === 'string' ? Buffer.from(options.delimiter, 'latin1') : Buffer.from(options.delimiter);
     if (this.delimiter.length === 0) throw new RangeError('delimiter must not be empty');
     if (!Number.isInteger(options.maxLength) || options.maxLength < 1) throw new RangeError('maxLength must be a positive integer');
@@ -45,17 +44,8 @@ export class DelimiterFramer implements Framer<Buffer> {
     this.keepTail = options.overflow === 'keep_tail';
   }
 
-  get buffered(): number {
-    return this.buf.length;
-  }
-
-  get discarded(): number {
-    return this.dropped;
-  }
-
-  reset(): void {
-    this.dropped += this.buf.length;
-    this.buf = Buffer.alloc(0);
+  override reset(): void {
+    super.reset();
     this.discarding = false;
   }
 

@@ -1,28 +1,14 @@
-import type { Framer } from './types.js';
+import { BufferedFramer } from './types.js';
 
 /**
  * Fixed-size frames, e.g. the 16-byte ESC/VP.net handshake. There is no resync information in a
  * fixed-size stream, so a caller that sees a bad frame should `reset()` (or reconnect).
  */
-export class FixedLengthFramer implements Framer<Buffer> {
-  private buf: Buffer = Buffer.alloc(0);
-  private dropped = 0;
+export class FixedLengthFramer extends BufferedFramer<Buffer> {
 
   constructor(private readonly length: number) {
+    super();
     if (!Number.isInteger(length) || length < 1) throw new RangeError('length must be a positive integer');
-  }
-
-  get buffered(): number {
-    return this.buf.length;
-  }
-
-  get discarded(): number {
-    return this.dropped;
-  }
-
-  reset(): void {
-    this.dropped += this.buf.length;
-    this.buf = Buffer.alloc(0);
   }
 
   push(chunk: Uint8Array): Buffer[] {

@@ -1,4 +1,4 @@
-import type { Framer } from './types.js';
+import { BufferedFramer } from './types.js';
 
 export interface LengthFramerOptions {
   /** Bytes needed before `frameLength` can tell the total length (e.g. 5 for NEC: cmd1 cmd2 id1 id2 len). */
@@ -25,30 +25,16 @@ export interface LengthFramerOptions {
  * returns. A false start waiting for bytes that never come is cleared by `reset()` (drivers call it
  * before each request and after a timeout).
  */
-export class LengthFramer implements Framer<Buffer> {
+export class LengthFramer extends BufferedFramer<Buffer> {
   private readonly opts: LengthFramerOptions;
-  private buf: Buffer = Buffer.alloc(0);
-  private dropped = 0;
 
   constructor(options: LengthFramerOptions) {
+    super();
     if (!Number.isInteger(options.headerLength) || options.headerLength < 1) throw new RangeError('headerLength must be a positive integer');
     if (!Number.isInteger(options.maxLength) || options.maxLength < options.headerLength) {
       throw new RangeError('maxLength must be an integer >= headerLength');
     }
     this.opts = options;
-  }
-
-  get buffered(): number {
-    return this.buf.length;
-  }
-
-  get discarded(): number {
-    return this.dropped;
-  }
-
-  reset(): void {
-    this.dropped += this.buf.length;
-    this.buf = Buffer.alloc(0);
   }
 
   /** First offset >= from holding a complete frame that passes validate, or -1. */

@@ -16,3 +16,24 @@ export interface Framer<F = Buffer> {
   /** Total bytes thrown away by resync since creation (for diagnostics and tests). */
   readonly discarded: number;
 }
+
+/** The buffer bookkeeping every framer shares; subclasses implement push() and keep `buf` bounded. */
+export abstract class BufferedFramer<F = Buffer> implements Framer<F> {
+  protected buf: Buffer = Buffer.alloc(0);
+  protected dropped = 0;
+
+  abstract push(chunk: Uint8Array): F[];
+
+  get buffered(): number {
+    return this.buf.length;
+  }
+
+  get discarded(): number {
+    return this.dropped;
+  }
+
+  reset(): void {
+    this.dropped += this.buf.length;
+    this.buf = Buffer.alloc(0);
+  }
+}
