@@ -53,7 +53,6 @@ export class Escvp21Driver implements DeviceDriver {
   private readonly link: FramedLink<EscvpToken>;
   private readonly tcp: boolean;
   private powerOnInFlight: Promise<unknown> | undefined;
-  private readonly listeners: ((err: Error) => void)[] = [];
 
   constructor(ctx: DriverContext<Escvp21Config>, tuning: Escvp21Tuning = {}) {
     this.ctx = ctx;
@@ -66,13 +65,10 @@ export class Escvp21Driver implements DeviceDriver {
       framer: () => new EscvpFramer({ helloLength: this.tcp ? 16 : 0 }),
       log: ctx.log,
     });
-    this.link.onDisconnect((err) => {
-      for (const l of this.listeners) l(err);
-    });
   }
 
   onDisconnect(listener: (reason: Error) => void): void {
-    this.listeners.push(listener);
+    this.link.onDisconnect(listener);
   }
 
   async open(): Promise<DeviceReading> {

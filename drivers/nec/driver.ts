@@ -37,20 +37,16 @@ export class NecDriver implements DeviceDriver {
   readonly capabilities = ['power', 'input', 'mute'] as const;
   private readonly tuning: Required<NecTuning>;
   private readonly link: FramedLink<Buffer>;
-  private readonly listeners: ((err: Error) => void)[] = [];
 
   constructor(ctx: DriverContext<NecConfig>, tuning: NecTuning = {}) {
     this.tuning = { timeoutMs: 3000, powerTimeoutMs: 15_000, connectTimeoutMs: 5000, ...tuning };
     const c = ctx.config;
     const { transport } = transportFromConfig('nec', c, this.tuning.connectTimeoutMs);
     this.link = new FramedLink({ transport, framer: necReplyFramer, log: ctx.log });
-    this.link.onDisconnect((err) => {
-      for (const l of this.listeners) l(err);
-    });
   }
 
   onDisconnect(listener: (reason: Error) => void): void {
-    this.listeners.push(listener);
+    this.link.onDisconnect(listener);
   }
 
   async open(): Promise<DeviceReading> {
