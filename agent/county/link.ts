@@ -526,6 +526,7 @@ export class CountyLink {
       clock_offset_ms: null,
       boot: this.boot,
       uptime_s: Math.max(0, Math.floor((Date.now() - this.deps.startedAtMs) / 1000)),
+      agent: agentMemory(),
       host,
       devices: {
         total: devices.length,
@@ -858,6 +859,12 @@ export function reconnectDelay(attempt: number, baseMs: number, maxMs: number, r
 }
 
 /** One readable line for the errors a technician will meet (wrong CA, bad password, refused port …). */
+/** The agent's own memory in MB (one syscall and a V8 call: nothing spawned, nothing allocated to speak of). */
+function agentMemory(): { rss_mb: number; heap_used_mb: number } {
+  const mb = (b: number) => Math.round((b / 2 ** 20) * 10) / 10;
+  return { rss_mb: mb(process.memoryUsage.rss()), heap_used_mb: mb(process.memoryUsage().heapUsed) };
+}
+
 export function describeError(err: Error & { code?: string | number }, county?: CountyConfig): string {
   const code = typeof err.code === 'string' ? err.code : undefined;
   const url = county?.url ?? 'broker';

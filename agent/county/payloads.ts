@@ -201,6 +201,14 @@ export const HeartbeatSchema = z
     clock_offset_ms: z.number().nullable().describe('offset from true time when known; null when the agent cannot tell'),
     boot: Boot,
     uptime_s: z.number().int().nonnegative().describe('agent uptime'),
+    agent: z
+      .object({
+        rss_mb: z.number().nonnegative().describe('resident memory of the agent process'),
+        heap_used_mb: z.number().nonnegative().describe('V8 heap in use'),
+      })
+      .strict()
+      .optional()
+      .describe("the agent's own memory, so a fleet-wide leak shows up at the county (absent from agents before 0.1.0)"),
     host: HostHealthSchema,
     devices: z
       .object({

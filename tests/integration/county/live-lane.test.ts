@@ -62,6 +62,9 @@ describe('county link live lane', () => {
     expect(hb[0]!.qos).toBe(0);
     const beat = HeartbeatSchema.parse(hb[0]!.payload);
     expect(beat).toMatchObject({ boot: 1, devices: { total: 1, online: 1, on: 1, faults: 0 }, outbox: { depth: 0, last_seq: 0 }, open_session: null });
+    // The agent's own memory rides along, so a fleet-wide leak is visible at the county.
+    expect(beat.agent!.rss_mb).toBeGreaterThan(10);
+    expect(beat.agent!.heap_used_mb).toBeGreaterThan(1);
     expect(s.link.status()).toMatchObject({ connected: true, outbox_depth: 0 });
 
     // A late subscriber gets the retained live-lane topics.
