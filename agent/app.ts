@@ -11,10 +11,11 @@ import { EventBus } from './bus.js';
 import type { Clock } from './clock.js';
 import { EventLog, listEvents } from './events.js';
 import { Store } from './store/store.js';
-import { RecordLedger } from './store/records.js';
+import { SqliteOutbox } from './store/sqlite-outbox.js';
 import { DeviceSupervisor, type BackoffPolicy } from './supervisor.js';
 import { registerDeviceCommands } from './device-commands.js';
 import { ControlServer } from './control/server.js';
+import type { StatusReport } from './control/protocol.js';
 import { AGENT_VERSION } from './version.js';
 import { SessionTracker } from './sessions/tracker.js';
 import { registerSessionCommands } from './sessions/commands.js';
@@ -23,6 +24,7 @@ import { registerScheduleCommands } from './scheduler/commands.js';
 import { MaintenanceAlerts } from './alerts.js';
 import { createMediaMtxClient } from '../drivers/mediamtx/client.js';
 import { readFile } from 'node:fs/promises';
+import { HostHealthSampler, hostInfo } from './host.js';
 import { CountyLink, registerCountyCommands, type CountyLinkTuning } from './county/link.js';
 
 /** Acknowledged events are kept this long locally (`stationctl events`); usage records are kept for good. */
@@ -43,15 +45,6 @@ export interface AppOptions {
   countyTuning?: CountyLinkTuning;
 }
 
-export interface StatusReport {
-  station_id: string;
-  station_name: string;
-  agent: { version: string; uptime_s: number; boot: number; pid: number };
-  county: { configured: boolean; connected: boolean; outbox_depth: number; last_error?: string };
-  devices: ReturnType<DeviceSupervisor['states']>;
-  open_session: string | null;
-}
-
 export class App {
   readonly config: Config;
   readonly log: Logger;
@@ -59,7 +52,7 @@ export class App {
   readonly bus: EventBus;
   readonly registry = new CommandRegistry();
   store!: Store;
-  ledger!: RecordLedger;
+  ledger!: SqliteOutbox;
   events!: EventLog;
   supervisor!: DeviceSupervisor;
   county: CountyLink | undefined;
@@ -133,7 +126,7 @@ export class App {
         start: () => {
           this.store = Store.open(config.data_dir);
           this.agentBoot = this.store.increment('agent_boot');
-          this.ledger = new RecordLedger(this.store);
+          this.ledger = new SqliteOutbox(this.store);
           this.events = new EventLog({
             ledger: this.ledger,
             bus: this.bus,
@@ -266,7 +259,7 @@ export class App {
           const link = new CountyLink({
             config,
             store: this.store,
-            ledger: this.ledger,
+            outbox: this.ledger,
             bus: this.bus,
             registry: this.registry,
             log: log.child({ component: 'county' }),
@@ -275,6 +268,8 @@ export class App {
             startedAtMs: this.startedAtWall,
             devices: () => this.supervisor.states(),
             openSessionId: () => this.openSessionId(),
+            hostInfo: () => hostInfo(),
+            hostHealth: ((sampler) => () => sampler.sample())(new HostHealthSampler(config.data_dir)),
             ...(this.options.countyTuning ? { tuning: this.options.countyTuning } : {}),
           });
           this.county = link;

@@ -4,7 +4,7 @@
  */
 import type { Logger } from 'pino';
 import type { DeviceState } from '../drivers/types.js';
-import type { DurableRecord } from './store/records.js';
+import type { DurableRecord } from './store/outbox.js';
 
 export interface AgentEvents {
   /** A device's published state changed (any field but last_seen). */

@@ -3,8 +3,8 @@
  * Each command has a zod schema for its arguments; the same `{code, message}` error reaches both.
  */
 import type { z } from 'zod';
-import { AgentError, ErrorCodes, toAgentError } from './errors.js';
-import { formatIssues } from '../config/load.js';
+import { AgentError, ErrorCodes, toAgentError } from '../drivers/errors.js';
+import { formatIssues } from '../config/issues.js';
 
 export type CommandSource = 'socket' | 'county' | 'schedule' | 'internal';
 

@@ -17,9 +17,10 @@ import { loadConfig } from '../config/load.js';
 import type { Config, DeviceConfig } from '../config/schema.js';
 import type { DeviceState } from '../drivers/types.js';
 import { SerialTransport } from '../drivers/transport/serial.js';
-import { AgentError, ConfigError } from './errors.js';
+import { AgentError, ErrorCodes } from '../drivers/errors.js';
+import { ConfigError } from '../config/errors.js';
 import type { MessageKey, Translate } from './i18n/index.js';
-import type { StatusReport } from './app.js';
+import type { StatusReport } from './control/protocol.js';
 import { DB_FILE, Store } from './store/store.js';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail';
@@ -103,7 +104,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorCheck[]> 
     status = (await options.daemon('status')) as StatusReport;
     add('doctor.check.agent', { check: 'agent', status: 'pass', detail: t('doctor.agent.running', { version: status.agent.version, pid: status.agent.pid }) });
   } catch (err) {
-    if (!(err instanceof AgentError) || err.code !== 'daemon_unreachable') throw err;
+    if (!(err instanceof AgentError) || err.code !== ErrorCodes.daemon_unreachable) throw err;
     add('doctor.check.agent', { check: 'agent', status: 'warn', detail: t('doctor.agent.down'), fix: t('doctor.agent.fix', { cmd: CMD.start }) });
   }
   const live = status !== undefined;

@@ -5,7 +5,8 @@
 import { z } from 'zod';
 import type { EventBus } from './bus.js';
 import type { Clock } from './clock.js';
-import type { DurableRecord, RecordLedger } from './store/records.js';
+import type { SqliteOutbox } from './store/sqlite-outbox.js';
+import type { DurableRecord } from './store/outbox.js';
 import type { Store } from './store/store.js';
 
 export const EVENT_TYPES = [
@@ -58,7 +59,7 @@ export interface NewEvent {
 export class EventLog {
   constructor(
     private readonly deps: {
-      ledger: RecordLedger;
+      ledger: SqliteOutbox;
       bus: EventBus;
       clock: Clock;
       stationId: string;

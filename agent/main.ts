@@ -5,7 +5,8 @@
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
-import { AgentError, ConfigError, EXIT_CONFIG } from './errors.js';
+import { AgentError, ErrorCodes } from '../drivers/errors.js';
+import { ConfigError, EXIT_CONFIG } from '../config/errors.js';
 import { createLogger } from './log.js';
 import { App } from './app.js';
 import { SystemdNotifier } from './systemd.js';
@@ -102,7 +103,7 @@ async function main(): Promise<void> {
     await app.stop().catch(() => undefined);
     log.flush();
     // An unwritable data_dir is the operator's to fix: do not let systemd restart-loop on it.
-    process.exit(e?.code === 'data_dir' || e?.code === 'db_too_new' ? EXIT_CONFIG : 1);
+    process.exit(e?.code === ErrorCodes.data_dir || e?.code === ErrorCodes.db_too_new ? EXIT_CONFIG : 1);
   }
   notifier.ready(`${config.devices.length} devices`);
 }

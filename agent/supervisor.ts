@@ -11,7 +11,7 @@ import type { DeviceConfig } from '../config/schema.js';
 import type { DeviceCommand, DeviceDriver, DeviceReading, DeviceState, DriverContext, DriverDefinition, SharedResources } from '../drivers/types.js';
 import { DRIVERS } from '../drivers/registry.js';
 import { SharedResourcePool } from '../drivers/shared.js';
-import { AgentError, ErrorCodes, toAgentError } from './errors.js';
+import { AgentError, ErrorCodes, toAgentError } from '../drivers/errors.js';
 import type { EventBus } from './bus.js';
 import type { Clock } from './clock.js';
 import type { Store } from './store/store.js';
@@ -239,7 +239,7 @@ class DeviceRunner {
   async execute(command: DeviceCommand): Promise<DeviceState> {
     const driver = this.driver;
     if (!driver || !this.state.online) {
-      throw new AgentError('device_offline', `device ${this.config.id} is offline`, { retryable: true });
+      throw new AgentError(ErrorCodes.device_offline, `device ${this.config.id} is offline`, { retryable: true });
     }
     if (!driver.capabilities.includes(command.action)) {
       throw new AgentError(ErrorCodes.unsupported, `device ${this.config.id} (${this.config.driver}) does not support ${command.action}`);

@@ -1,21 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
+import { PACKAGE_ROOT } from '../config/package-root.js';
 
-/** The repository root, both from source (agent/) and from the build (dist/agent/). */
-export const PACKAGE_ROOT = (() => {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 4; i++) {
-    try {
-      const pkg = JSON.parse(readFileSync(resolve(dir, 'package.json'), 'utf8')) as { name?: string };
-      if (pkg.name === 'station-agent') return dir;
-    } catch {
-      /* keep climbing */
-    }
-    dir = dirname(dir);
-  }
-  return process.cwd();
-})();
+export { PACKAGE_ROOT };
 
 export const AGENT_VERSION: string = (() => {
   try {

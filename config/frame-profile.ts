@@ -6,7 +6,7 @@
  *
  * Command names with a meaning: power_on, power_off, power_toggle, volume_set, mute_on, mute_off,
  * brightness_set, blank_on, blank_off, input_set. Any other name is a query, run when listed in `poll`
- * (every poll) or `identify` (once at open). Syntax of templates and patterns: drivers/frame-profile/template.ts.
+ * (every poll) or `identify` (once at open). Syntax of templates and patterns: config/frame-profile-template.ts.
  */
 import { z } from 'zod';
 import {
@@ -15,7 +15,7 @@ import {
   compilePattern,
   parseTemplate,
   templateParams,
-} from '../drivers/frame-profile/template.js';
+} from './frame-profile-template.js';
 
 export const CHECKSUMS = CHECKSUM_KINDS;
 

@@ -4,42 +4,16 @@
  */
 import { readFileSync, accessSync, constants } from 'node:fs';
 import { dirname, isAbsolute, resolve, join } from 'node:path';
-import { PACKAGE_ROOT } from '../agent/version.js';
+import { PACKAGE_ROOT } from './package-root.js';
 import { parseDocument, LineCounter } from 'yaml';
-import type { z } from 'zod';
-import { ConfigError } from '../agent/errors.js';
+import { ConfigError } from './errors.js';
 import { ConfigSchema, type Config, type DeviceConfig } from './schema.js';
 import { FrameProfileSchema } from './frame-profile.js';
-import { validateCron } from '../agent/scheduler/scheduler.js';
+import { validateCron } from './cron.js';
+import { formatIssues } from './issues.js';
 
 /** The folder shipped profiles live in (config/profiles/), both from source and from dist/. */
 export const PROFILES_DIR = join(PACKAGE_ROOT, 'config', 'profiles');
-
-export function formatPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const p of path) {
-    if (typeof p === 'number') out += `[${p}]`;
-    else out += out === '' ? String(p) : `.${String(p)}`;
-  }
-  return out || '(top level)';
-}
-
-export function formatIssues(issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[] = []): string[] {
-  const out: string[] = [];
-  for (const issue of issues) {
-    const path = [...prefix, ...issue.path];
-    if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) out.push(`${formatPath([...path, key])}: unknown key`);
-    } else if (issue.code === 'invalid_union' && issue.errors.length > 0 && issue.message === 'Invalid input') {
-      // Report the branch that got furthest rather than a bare "invalid input".
-      const best = issue.errors.reduce((a, b) => (b.length < a.length ? b : a));
-      out.push(...formatIssues(best, path));
-    } else {
-      out.push(`${formatPath(path)}: ${issue.message}`);
-    }
-  }
-  return out;
-}
 
 const DEFAULT_USAGE_KINDS = new Set(['projector', 'led_display', 'amplifier']);
 

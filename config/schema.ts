@@ -40,7 +40,7 @@ const DeviceBase = {
   name: z.string().max(100).optional(),
   kind: z.enum(DEVICE_KINDS),
   poll_s: PollS.default(10),
-  /** Default: true for projector, led_display and amplifier (DESIGN.md §6). Resolved by the loader. */
+  /** Default: true for projector, led_display and amplifier (docs/design.md §6). Resolved by the loader. */
   usage: z.boolean().optional(),
   lamp_warn_hours: z.number().int().positive().optional(),
   filter_warn_hours: z.number().int().positive().optional(),

@@ -3,7 +3,7 @@
  * (PJLink, ESC/VP21, NEC, Modbus): a second command sent before the first is answered is either lost
  * or answered out of order, so every exchange on a link goes through one queue.
  */
-import { AgentError, ErrorCodes } from '../agent/errors.js';
+import { AgentError, ErrorCodes } from './errors.js';
 
 export interface RequestOptions {
   /**

@@ -1,6 +1,6 @@
 /**
- * `playing` of a set-top box (DESIGN.md §4), shared by every set-top box driver. A box has no status
- * API of its own worth trusting (reference/protocols.md §6: network presence says "powered", not
+ * `playing` of a set-top box (docs/design.md §4), shared by every set-top box driver. A box has no status
+ * API of its own worth trusting (docs/reference/protocols.md §6: network presence says "powered", not
  * "playing"), so the evidence comes from outside:
  *   - the projector it feeds (`signal_from`): picture present while the projector is on `input`;
  *   - the MediaMTX stream at `media_path`: up and its byte counter growing.

@@ -1,5 +1,5 @@
 /**
- * The device model of DESIGN.md §4 and the contract between drivers and the device supervisor.
+ * The device model of docs/design.md §4 and the contract between drivers and the device supervisor.
  * Everything on the wire is snake_case, so the state shapes are too.
  */
 import type { Logger } from 'pino';

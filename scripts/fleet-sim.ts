@@ -1,6 +1,6 @@
 /**
  * N simulated stations in one process, each with its own MQTT connection and Last Will, publishing the
- * county contract of DESIGN §5: retained status / inventory / device states, heartbeats, and durable
+ * county contract of docs/design.md §5: retained status / inventory / device states, heartbeats, and durable
  * usage records and events with a per-station seq, kept in an in-memory outbox until the county acks
  * them and replayed (historical) after a reconnect; `request/sessions.resend` is answered.
  * Content is a pure function of the seed (scripts/fleet/generate.ts), so the expected monthly totals are
@@ -25,7 +25,7 @@ import {
   type StationIdentity,
 } from './fleet/generate.js';
 
-/** Intervals of a real station at rate 1 (DESIGN: heartbeat_s 60; a few sessions and events a day). */
+/** Intervals of a real station at rate 1 (docs/design.md: heartbeat_s 60; a few sessions and events a day). */
 export const NORMAL_INTERVALS = { heartbeatMs: 60_000, recordMs: 600_000, stateMs: 300_000 } as const;
 
 export interface FleetGap {
@@ -320,7 +320,7 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
     c.on('connect', () => onConnect(s));
     c.on('message', (topic, payload) => onMessage(s, topic, payload));
     c.on('close', () => {
-      // +1 per MQTT session, and the Will of the next session must carry it (DESIGN §5 `boot`).
+      // +1 per MQTT session, and the Will of the next session must carry it (docs/design.md §5 `boot`).
       s.boot++;
       c.options.will = will(s.boot);
     });

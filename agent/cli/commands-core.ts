@@ -2,8 +2,8 @@
 import type { Command } from 'commander';
 import type { DeviceState } from '../../drivers/types.js';
 import { loadConfig } from '../../config/load.js';
-import { ConfigError } from '../errors.js';
-import type { StatusReport } from '../app.js';
+import { ConfigError } from '../../config/errors.js';
+import type { StatusReport } from '../control/protocol.js';
 import type { Store } from '../store/store.js';
 import type { CliContext } from './context.js';
 import { renderTable } from './table.js';

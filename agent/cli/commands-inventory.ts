@@ -12,6 +12,7 @@ import type { CliContext } from './context.js';
 import { devicesFromDb } from './commands-core.js';
 import { toCsv } from './csv.js';
 import { renderTable } from './table.js';
+import { ErrorCodes } from '../../drivers/errors.js';
 
 export interface InventoryDevice {
   id: string;
@@ -108,7 +109,7 @@ export function registerInventoryCommand(program: Command, ctx: () => CliContext
       const [{ data: states }, host] = await Promise.all([
         c.callOrDb<DeviceState[]>('devices', {}, devicesFromDb).catch((err: { code?: string }) => {
           // Never started (no database yet): the survey still lists the PC and the configured devices.
-          if (err.code === 'db_open') return { data: [] as DeviceState[], live: false };
+          if (err.code === ErrorCodes.db_open) return { data: [] as DeviceState[], live: false };
           throw err;
         }),
         hostInfo({ probeTimeoutMs: 5000 }),

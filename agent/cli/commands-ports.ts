@@ -7,7 +7,7 @@ import type { Config } from '../../config/schema.js';
 import type { CliContext } from './context.js';
 import { renderTable } from './table.js';
 import { probePort, renderProbe, type ProbeResult } from './probe.js';
-import { AgentError } from '../errors.js';
+import { AgentError } from '../../drivers/errors.js';
 
 export interface PortRow extends SerialPortInfo {
   /** false for a configured path that does not exist (adapter unplugged, typo). */

@@ -4,12 +4,12 @@
  * a technician must be able to show even with the agent stopped.
  */
 import type { Command } from 'commander';
-import { Cron } from 'croner';
+import { nextRuns } from '../../config/cron.js';
 import type { ScheduleConfig } from '../../config/schema.js';
 import type { UsageRecord } from '../sessions/record.js';
 import { listEvents, type EventRecord } from '../events.js';
 import type { Store } from '../store/store.js';
-import { AgentError } from '../errors.js';
+import { AgentError, ErrorCodes } from '../../drivers/errors.js';
 import type { MessageKey, Translate } from '../i18n/index.js';
 import type { CliContext } from './context.js';
 import { querySessions, toCsv as sessionsToCsv } from '../sessions/query.js';
@@ -32,17 +32,6 @@ function openSessionFromDb(store: Store): { id: string; start: string } | undefi
 }
 
 export type ScheduleEntry = ScheduleListing;
-
-function nextRuns(cron: string, timezone: string): string[] {
-  try {
-    const job = new Cron(cron, { timezone, paused: true, mode: '5-part' });
-    const runs = job.nextRuns(3).map((d) => d.toISOString());
-    job.stop();
-    return runs;
-  } catch {
-    return [];
-  }
-}
 
 export function scheduleFromDb(store: Store | undefined, schedules: ScheduleConfig[], timezone: string): ScheduleEntry[] {
   const county: Array<{ def: ScheduleConfig; source: 'county' }> = [];
@@ -73,7 +62,7 @@ export function scheduleFromDb(store: Store | undefined, schedules: ScheduleConf
       duration_min: def.duration_min,
       enabled,
       running: false,
-      next_runs: enabled ? nextRuns(def.cron, timezone) : [],
+      next_runs: enabled ? nextRuns(def.cron, timezone, new Date()) : [],
       last_run: last ? { run_id: last.id, started_at: last.started_at, finished_at: last.finished_at, outcome } : null,
     };
   });
@@ -191,7 +180,7 @@ function outcomeText(t: Translate, o: NonNullable<ScheduleEntry['last_run']>['ou
 
 function positiveInt(text: string, name: string, max: number): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 0 || n > max) throw new AgentError('invalid_args', `${name} must be a whole number 0..${max}`);
+  if (!Number.isInteger(n) || n < 0 || n > max) throw new AgentError(ErrorCodes.invalid_args, `${name} must be a whole number 0..${max}`);
   return n;
 }
 
@@ -239,7 +228,7 @@ export function registerRecordCommands(program: Command, ctx: () => CliContext):
         ...(opts.organiser !== undefined ? { organiser: opts.organiser } : {}),
         ...(opts.note !== undefined ? { note: opts.note } : {}),
       };
-      if (Object.keys(args).length === 1) throw new AgentError('invalid_args', c.t('session.note_empty', { options: '--topic, --attendees, --organiser, --note' }));
+      if (Object.keys(args).length === 1) throw new AgentError(ErrorCodes.invalid_args, c.t('session.note_empty', { options: '--topic, --attendees, --organiser, --note' }));
       const data = await c.call<unknown>('session.note', args);
       c.print(data, () => c.t('session.noted', { id }));
     });
@@ -267,7 +256,7 @@ export function registerRecordCommands(program: Command, ctx: () => CliContext):
       const tz = cfg.station.timezone;
       const { data } = await c.callOrDb<ScheduleEntry[]>('schedule.list', {}, (store) => scheduleFromDb(store, cfg.schedules, tz)).catch((err: unknown) => {
         // No database yet (never started): the config still says what is planned.
-        if (err instanceof AgentError && err.code === 'db_open') return { data: scheduleFromDb(undefined, cfg.schedules, tz), live: false };
+        if (err instanceof AgentError && err.code === ErrorCodes.db_open) return { data: scheduleFromDb(undefined, cfg.schedules, tz), live: false };
         throw err;
       });
       c.print(data, () => renderSchedule(c, data, tz));
@@ -279,7 +268,7 @@ export function registerRecordCommands(program: Command, ctx: () => CliContext):
     .action(async (id: string, opts: { minutes?: string }) => {
       const c = ctx();
       const minutes = opts.minutes === undefined ? undefined : Number(opts.minutes);
-      if (minutes !== undefined && !(minutes > 0 && minutes <= 24 * 60)) throw new AgentError('invalid_args', '--minutes must be between 0 and 1440');
+      if (minutes !== undefined && !(minutes > 0 && minutes <= 24 * 60)) throw new AgentError(ErrorCodes.invalid_args, '--minutes must be between 0 and 1440');
       const res = await c.call<{ id: string; duration_min: number }>('schedule.run', { id, ...(minutes !== undefined ? { duration_min: minutes } : {}) });
       c.print(res, () => c.t('schedule.run_started', { id: res.id, minutes: res.duration_min, cmd: 'stationctl events' }));
     });

@@ -1,7 +1,8 @@
 /** What every stationctl command shares: options, language, config, the daemon or the database. */
 import { loadConfig } from '../../config/load.js';
 import type { Config } from '../../config/schema.js';
-import { AgentError, ConfigError } from '../errors.js';
+import { AgentError, ErrorCodes, asErrorCode } from '../../drivers/errors.js';
+import { ConfigError } from '../../config/errors.js';
 import { callDaemon } from '../control/client.js';
 import { Store } from '../store/store.js';
 import { translator, type Lang, type Translate } from '../i18n/index.js';
@@ -36,7 +37,7 @@ export class CliContext {
   /** Calls the daemon; a `{status:error}` reply becomes an AgentError with the daemon's code. */
   async call<T>(command: string, args: unknown = {}): Promise<T> {
     const res = await callDaemon(this.config().control.socket, command, args);
-    if (res.status === 'error') throw new AgentError(res.error?.code ?? 'internal', res.error?.message ?? 'failed');
+    if (res.status === 'error') throw new AgentError(asErrorCode(res.error?.code), res.error?.message ?? 'failed');
     return res.data as T;
   }
 
@@ -50,9 +51,9 @@ export class CliContext {
       return { data: await this.call<T>(command, args), live: true };
     } catch (err) {
       // An agent older than this stationctl lacks the command: the database still has the answer.
-      const unknown = err instanceof AgentError && err.code === 'not_found' && err.message.startsWith('unknown command');
+      const unknown = err instanceof AgentError && err.code === ErrorCodes.not_found && err.message.startsWith('unknown command');
       if (unknown) note = 'daemon.db_fallback';
-      else if (!(err instanceof AgentError) || err.code !== 'daemon_unreachable') throw err;
+      else if (!(err instanceof AgentError) || err.code !== ErrorCodes.daemon_unreachable) throw err;
     }
     const store = Store.open(this.config().data_dir, { readonly: true });
     try {
@@ -70,7 +71,7 @@ export class CliContext {
 
 export function exitCodeFor(err: unknown): number {
   if (err instanceof ConfigError) return EXIT.failed;
-  if (err instanceof AgentError && err.code === 'daemon_unreachable') return EXIT.unreachable;
-  if (err instanceof AgentError && err.code === 'db_open') return EXIT.unreachable;
+  if (err instanceof AgentError && err.code === ErrorCodes.daemon_unreachable) return EXIT.unreachable;
+  if (err instanceof AgentError && err.code === ErrorCodes.db_open) return EXIT.unreachable;
   return EXIT.failed;
 }

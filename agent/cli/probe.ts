@@ -14,7 +14,7 @@ import { decodeReply, encodeReadCoils, expectedReplyLength } from '../../drivers
 import { CompiledProfile, ReplyFramer } from '../../drivers/frame-profile/engine.js';
 import { FrameProfileSchema, type FrameProfile } from '../../config/frame-profile.js';
 import { PROFILES_DIR } from '../../config/load.js';
-import { AgentError } from '../errors.js';
+import { AgentError, ErrorCodes } from '../../drivers/errors.js';
 import type { CliContext } from './context.js';
 import { renderTable } from './table.js';
 
@@ -247,7 +247,7 @@ export async function probePort(path: string, options: ProbeOptions): Promise<Pr
       line = await Line.open(path, step.baud);
     } catch (err) {
       // Nothing else can be learnt from a port that will not open (missing, locked, no permission).
-      throw err instanceof AgentError ? err : new AgentError('probe_failed', (err as Error).message, { cause: err });
+      throw err instanceof AgentError ? err : new AgentError(ErrorCodes.probe_failed, (err as Error).message, { cause: err });
     }
     try {
       const answer = await step.run(line);

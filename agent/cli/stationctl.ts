@@ -4,7 +4,8 @@
  * command, 2 usage error, 3 daemon unreachable.
  */
 import { Command, CommanderError } from 'commander';
-import { AgentError, ConfigError } from '../errors.js';
+import { AgentError, ErrorCodes } from '../../drivers/errors.js';
+import { ConfigError } from '../../config/errors.js';
 import { detectLang } from '../i18n/index.js';
 import { AGENT_VERSION } from '../version.js';
 import { CliContext, EXIT, exitCodeFor } from './context.js';
@@ -47,12 +48,12 @@ export async function runCli(argv: string[]): Promise<number> {
     const c = ctx();
     if (err instanceof ConfigError) {
       c.err(`${c.t('error.prefix')}: ${c.configFile}:\n${err.issues.map((i) => `  ${i}`).join('\n')}`);
-    } else if (err instanceof AgentError && err.code === 'daemon_unreachable') {
+    } else if (err instanceof AgentError && err.code === ErrorCodes.daemon_unreachable) {
       c.err(c.t('daemon.unreachable', { path: c.config().control.socket }));
     } else if (err instanceof AgentError) {
       if (c.opts.json) c.out(JSON.stringify({ error: err.toJSON() }));
       c.err(c.t('error.command', { code: err.code, message: err.message }));
-      if (err.code === 'invalid_args' || err.code === 'not_found') return EXIT.usage;
+      if (err.code === ErrorCodes.invalid_args || err.code === ErrorCodes.not_found) return EXIT.usage;
     } else {
       c.err(`${c.t('error.prefix')}: ${(err as Error).message}`);
     }

@@ -1,5 +1,5 @@
 /** Dates as a technician types them (`2024-05-01`, `7d`, ISO times) and shows them (station time zone). */
-import { AgentError } from '../errors.js';
+import { AgentError, ErrorCodes } from '../../drivers/errors.js';
 import { zoneOffsetMs as offsetMs, zonedMidnight } from '../time-zone.js';
 
 export { zonedMidnight };
@@ -18,7 +18,7 @@ export function parseWhen(text: string, timeZone: string, endOfDay = false, now 
   if (rel) return new Date(now - Number(rel[1]) * (rel[2] === 'd' ? 86_400_000 : 3_600_000)).toISOString();
   const ms = Date.parse(text);
   if (!Number.isNaN(ms) && /^\d{4}-\d{2}-\d{2}T/.test(text)) return new Date(ms).toISOString();
-  throw new AgentError('invalid_args', `cannot read the date "${text}" (use YYYY-MM-DD, 7d, 12h or an ISO time)`);
+  throw new AgentError(ErrorCodes.invalid_args, `cannot read the date "${text}" (use YYYY-MM-DD, 7d, 12h or an ISO time)`);
 }
 
 /** `2024-05-01 20:03` in the station's time zone. */

@@ -1,13 +1,10 @@
 /** stationctl's side of the control socket. */
 import { createConnection } from 'node:net';
-import { AgentError } from '../errors.js';
+import { AgentError, ErrorCodes } from '../../drivers/errors.js';
 
-export interface ControlResponse {
-  id: string | number | null;
-  status: 'ok' | 'error';
-  data?: unknown;
-  error?: { code: string; message: string };
-}
+import type { ControlResponse } from './protocol.js';
+
+export type { ControlResponse };
 
 /** Sends one command; rejects with code `daemon_unreachable` when nothing listens on the socket. */
 export function callDaemon(path: string, command: string, args: unknown = {}, timeoutMs = 30_000): Promise<ControlResponse> {
@@ -23,7 +20,7 @@ export function callDaemon(path: string, command: string, args: unknown = {}, ti
       fn();
     };
     const timer = setTimeout(
-      () => finish(() => reject(new AgentError('timeout', `no answer from the daemon within ${timeoutMs} ms`))),
+      () => finish(() => reject(new AgentError(ErrorCodes.timeout, `no answer from the daemon within ${timeoutMs} ms`))),
       timeoutMs,
     );
     socket.setEncoding('utf8');
@@ -37,14 +34,14 @@ export function callDaemon(path: string, command: string, args: unknown = {}, ti
           try {
             resolve(JSON.parse(line) as ControlResponse);
           } catch {
-            reject(new AgentError('protocol', 'the daemon sent an unreadable reply'));
+            reject(new AgentError(ErrorCodes.protocol, 'the daemon sent an unreadable reply'));
           }
         });
       }
     });
     socket.on('error', (err: NodeJS.ErrnoException) =>
-      finish(() => reject(new AgentError('daemon_unreachable', `daemon not reachable at ${path} (${err.code ?? err.message})`, { cause: err }))),
+      finish(() => reject(new AgentError(ErrorCodes.daemon_unreachable, `daemon not reachable at ${path} (${err.code ?? err.message})`, { cause: err }))),
     );
-    socket.on('close', () => finish(() => reject(new AgentError('daemon_unreachable', `daemon closed the connection at ${path}`))));
+    socket.on('close', () => finish(() => reject(new AgentError(ErrorCodes.daemon_unreachable, `daemon closed the connection at ${path}`))));
   });
 }

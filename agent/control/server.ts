@@ -6,10 +6,10 @@ import { createServer, createConnection, type Server, type Socket } from 'node:n
 import { chmodSync, mkdirSync, unlinkSync, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
-import { AgentError } from '../errors.js';
+import { AgentError, ErrorCodes } from '../../drivers/errors.js';
 import type { CommandRegistry } from '../commands.js';
+import { MAX_LINE } from './protocol.js';
 
-const MAX_LINE = 1024 * 1024;
 
 export class ControlServer {
   private server: Server | undefined;
@@ -27,7 +27,7 @@ export class ControlServer {
       // A socket file left by a crash is replaced only when nothing answers on it: never steal the
       // socket of an agent that is still running.
       if (await isAlive(this.path)) {
-        throw new AgentError('already_running', `another station-agent is listening on ${this.path}`);
+        throw new AgentError(ErrorCodes.already_running, `another station-agent is listening on ${this.path}`);
       }
       this.log.warn({ path: this.path }, 'replacing stale control socket');
       unlinkSync(this.path);
@@ -57,7 +57,7 @@ export class ControlServer {
     socket.on('data', (chunk: string) => {
       buffer += chunk;
       if (buffer.length > MAX_LINE && !buffer.includes('\n')) {
-        this.reply(socket, { id: null, status: 'error', error: { code: 'too_large', message: 'request line over 1 MiB' } });
+        this.reply(socket, { id: null, status: 'error', error: { code: ErrorCodes.too_large, message: 'request line over 1 MiB' } });
         socket.destroy();
         return;
       }
@@ -78,7 +78,7 @@ export class ControlServer {
       req = JSON.parse(line) as typeof req;
       if (typeof req !== 'object' || req === null || typeof req.command !== 'string') throw new Error('no command');
     } catch {
-      this.reply(socket, { id: null, status: 'error', error: { code: 'bad_request', message: 'expected a JSON object with a "command" string' } });
+      this.reply(socket, { id: null, status: 'error', error: { code: ErrorCodes.bad_request, message: 'expected a JSON object with a "command" string' } });
       return;
     }
     const id = typeof req.id === 'string' || typeof req.id === 'number' ? req.id : null;

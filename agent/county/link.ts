@@ -1,5 +1,5 @@
 /**
- * The county link (DESIGN.md §5, docs/mqtt.md): one MQTT connection carrying a live lane (status,
+ * The county link (docs/design.md §5, docs/mqtt.md): one MQTT connection carrying a live lane (status,
  * inventory, device states, heartbeat) and a durable lane (the ledger's outbox, in seq order, QoS 1,
  * removed when the county's `ack` watermark covers it), plus county requests into the command registry.
  *
@@ -16,10 +16,10 @@ import type { DeviceState } from '../../drivers/types.js';
 import type { EventBus } from '../bus.js';
 import type { Clock } from '../clock.js';
 import type { CommandRegistry } from '../commands.js';
-import { AgentError, ErrorCodes } from '../errors.js';
+import { AgentError, ErrorCodes } from '../../drivers/errors.js';
 import type { EventRecord } from '../events.js';
-import { HostHealthSampler, hostInfo as defaultHostInfo } from '../host.js';
-import { markHistorical, type DurableRecord, type OutboxSummary, type RawRecord, type RecordLedger } from '../store/records.js';
+import type { Outbox, OutboxSummary, StoredRecord } from '../store/outbox.js';
+import { markHistorical } from './historical.js';
 import type { Store } from '../store/store.js';
 import type {
   CountyResponse,
@@ -66,7 +66,7 @@ export interface CountyLinkTuning {
 export interface CountyLinkDeps {
   config: Config;
   store: Store;
-  ledger: RecordLedger;
+  outbox: Outbox;
   bus: EventBus;
   registry: CommandRegistry;
   log: Logger;
@@ -76,10 +76,10 @@ export interface CountyLinkDeps {
   devices(): DeviceState[];
   openSessionId(): string | null;
   tuning?: CountyLinkTuning;
-  /** Static host facts (default: systeminformation, gathered once per process). */
-  hostInfo?: () => Promise<HostInfo>;
-  /** Per-heartbeat host figures (default: HostHealthSampler on data_dir). */
-  hostHealth?: () => Promise<HostHealth>;
+  /** Static host facts for the inventory (the daemon passes agent/host.ts's, gathered once per process). */
+  hostInfo: () => Promise<HostInfo>;
+  /** Per-heartbeat host figures (the daemon passes a HostHealthSampler on data_dir). */
+  hostHealth: () => Promise<HostHealth>;
 }
 
 export interface CountyLinkStatus {
@@ -122,7 +122,6 @@ export class CountyLink {
   private guard: RequestGuard | undefined;
   private readonly replay = new ReplayCache();
   private runningCommands = 0;
-  private healthSampler: HostHealthSampler | undefined;
   private publishedIdentity = '';
   private budgetWarned = false;
   private droppedRequestLogs = 0;
@@ -133,7 +132,7 @@ export class CountyLink {
   private laneOpen = false;
   private cursor = 0;
   /** Outbox rows read ahead of the cursor, not yet sent. */
-  private ahead: RawRecord[] = [];
+  private ahead: StoredRecord[] = [];
   private highestSent = 0;
   private backlogBelow = 0;
   private readonly inflight = new Set<number>();
@@ -204,7 +203,6 @@ export class CountyLink {
     } catch {
       /* a damaged cache only weakens replay protection for five minutes */
     }
-    this.healthSampler = new HostHealthSampler(this.deps.config.data_dir);
     this.deps.bus.on('device.state', this, (state, previous) => this.onDeviceState(state, previous));
     this.deps.bus.on('record.appended', this, () => this.pump());
     this.budgetTimer = setInterval(() => this.enforceBudget(), this.t.budgetCheckMs);
@@ -253,7 +251,7 @@ export class CountyLink {
   status(): CountyLinkStatus {
     return {
       connected: this.connected,
-      outbox_depth: this.deps.ledger.depth().count,
+      outbox_depth: this.deps.outbox.depth().count,
       ...(this.lastConnect ? { last_connect: this.lastConnect } : {}),
       ...(this.lastError ? { last_error: this.lastError } : {}),
     };
@@ -295,7 +293,7 @@ export class CountyLink {
       try {
         return await readFile(file);
       } catch (err) {
-        throw new AgentError('county_config', `cannot read county.${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+        throw new AgentError(ErrorCodes.county_config, `cannot read county.${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
       }
     };
     const will: StatusWill = { v: 1, online: false, station_id: this.deps.config.station.id, boot };
@@ -444,7 +442,7 @@ export class CountyLink {
   /** Builds the inventory payload (also used by `stationctl inventory` through the control socket). */
   async inventory(): Promise<Inventory> {
     const s = this.deps.config.station;
-    const host = await (this.deps.hostInfo ?? (() => defaultHostInfo()))();
+    const host = await this.deps.hostInfo();
     const names = new Map(this.deps.config.devices.map((d) => [d.id, d.name ?? null]));
     return {
       v: 1,
@@ -512,14 +510,14 @@ export class CountyLink {
     const client = this.client;
     let host: HostHealth;
     try {
-      host = await (this.deps.hostHealth ?? (() => this.healthSampler!.sample()))();
+      host = await this.deps.hostHealth();
     } catch (err) {
       this.log.warn({ err }, 'host health unavailable');
       return;
     }
     if (client !== this.client || !this.connected) return;
     const devices = this.deps.devices();
-    const depth = this.deps.ledger.depth();
+    const depth = this.deps.outbox.depth();
     const payload: Heartbeat = {
       v: 1,
       ...this.envelope(),
@@ -535,7 +533,7 @@ export class CountyLink {
         faults: devices.filter((d) => d.errors.length > 0).length,
         list: devices.map((d) => ({ id: d.id, online: d.online, power: d.power })),
       },
-      outbox: { depth: depth.count, first_seq: depth.first_seq, oldest_ts: depth.oldest_ts, last_seq: this.deps.ledger.nextSeq() - 1 },
+      outbox: { depth: depth.count, first_seq: depth.first_seq, oldest_ts: depth.oldest_ts, last_seq: this.deps.outbox.lastSeq() },
       open_session: this.deps.openSessionId(),
     };
     this.publish(this.topics!.heartbeat, payload, { qos: 0 });
@@ -561,7 +559,7 @@ export class CountyLink {
     this.ahead = [];
     this.highestSent = 0;
     // Everything already in the ledger at (re)connect is backlog: replayed as historical, rate-limited.
-    this.backlogBelow = this.deps.ledger.nextSeq();
+    this.backlogBelow = this.deps.outbox.lastSeq() + 1;
     this.tokens = 0;
     this.tokensAtMs = Date.now();
     this.lastAckProgressMs = Date.now();
@@ -587,17 +585,17 @@ export class CountyLink {
     const client = this.client!;
     while (this.inflight.size < this.t.window) {
       // A window of rows per query: one SELECT per record made a long backlog cost a query per publish.
-      if (this.ahead.length === 0) this.ahead = this.deps.ledger.pendingRaw(this.cursor, READ_AHEAD);
-      let next: RawRecord | undefined = this.ahead[0];
+      if (this.ahead.length === 0) this.ahead = this.deps.outbox.pending(this.cursor, READ_AHEAD);
+      let next: StoredRecord | undefined = this.ahead[0];
       let resend = false;
       if (!next && this.resend) {
-        const [rec] = this.deps.ledger.from(this.resend.next, 1);
-        if (!rec || rec.seq > this.resend.until) {
+        const [rec] = this.deps.outbox.stored(this.resend.next, this.resend.until, 1);
+        if (!rec) {
           this.log.info({ until: this.resend.until }, 'sessions.resend finished');
           this.resend = null;
           return;
         }
-        next = { seq: rec.seq, stream: rec.stream, text: JSON.stringify(rec.payload) };
+        next = rec;
         resend = true;
       }
       if (!next) return;
@@ -646,7 +644,7 @@ export class CountyLink {
     try {
       const seqs = this.pubackedSeqs;
       this.pubackedSeqs = [];
-      this.deps.ledger.markPublishedMany(seqs, !this.county!.require_ack);
+      this.deps.outbox.markPublished(seqs, !this.county!.require_ack);
       const ack = this.pendingAck;
       this.pendingAck = null;
       if (ack !== null) this.applyAck(ack);
@@ -672,14 +670,14 @@ export class CountyLink {
   }
 
   private applyAck(seq: number): void {
-    const last = this.deps.ledger.nextSeq() - 1;
+    const last = this.deps.outbox.lastSeq();
     if (seq > last) {
       // The county has stored seqs this database never issued: it was restored or replaced. Jump past
       // them so no new record reuses a stored (station_id, seq) and gets dropped as a duplicate.
-      this.deps.ledger.advanceSeqPast(seq);
+      this.deps.outbox.advanceSeqPast(seq);
       this.log.warn({ ack: seq, last_seq: last }, 'county acknowledged seqs this station never issued; seq counter advanced');
     }
-    const n = this.deps.ledger.ackUpTo(seq);
+    const n = this.deps.outbox.ackUpTo(seq);
     if (n > 0) {
       this.lastAckProgressMs = Date.now();
       this.log.debug({ ack: seq, removed: n }, 'county ack');
@@ -689,7 +687,7 @@ export class CountyLink {
   /** Published records that stay unacked (the county's consumer was away) are sent again. */
   private checkAckTimeout(): void {
     if (this.inflight.size > 0) return;
-    const { first_seq } = this.deps.ledger.depth();
+    const { first_seq } = this.deps.outbox.depth();
     if (first_seq === null || first_seq > this.cursor) {
       this.lastAckProgressMs = Date.now();
       return;
@@ -704,9 +702,9 @@ export class CountyLink {
 
   /** `sessions.resend`: republish stored records from `fromSeq` (acked or not) as historical. */
   resendFrom(fromSeq: number, toSeq?: number): { from_seq: number; to_seq: number; count: number } {
-    const last = this.deps.ledger.nextSeq() - 1;
+    const last = this.deps.outbox.lastSeq();
     const until = Math.min(toSeq ?? last, last);
-    const count = until >= fromSeq ? this.countStored(fromSeq, until) : 0;
+    const count = until >= fromSeq ? this.deps.outbox.countStored(fromSeq, until) : 0;
     if (count > 0) {
       this.resend = { next: fromSeq, until };
       this.pump();
@@ -714,17 +712,12 @@ export class CountyLink {
     return { from_seq: fromSeq, to_seq: until, count };
   }
 
-  private countStored(from: number, until: number): number {
-    const row = this.deps.store.db.prepare('SELECT count(*) AS n FROM records WHERE seq BETWEEN ? AND ?').get(from, until) as { n: number };
-    return row.n;
-  }
-
   private enforceBudget(): void {
     if (!this.county) return;
     const maxBytes = this.county.outbox_max_mb * 2 ** 20;
     let summary: OutboxSummary | null;
     try {
-      summary = this.deps.ledger.summariseEvents(maxBytes);
+      summary = this.deps.outbox.summarise(maxBytes);
     } catch (err) {
       this.log.error({ err }, 'outbox budget check failed');
       return;
@@ -733,7 +726,7 @@ export class CountyLink {
       this.ahead = []; // rows read ahead may be among the ones just summarised
       this.log.warn({ removed: summary.removed, bytes_freed: summary.bytes_freed }, 'outbox over budget: low-priority events summarised');
       const ts = this.deps.clock.now().toISOString();
-      const record = this.deps.ledger.append('events', 'outbox_summarised', ts, (seq, id) => {
+      const record = this.deps.outbox.append('events', 'outbox_summarised', ts, (seq, id) => {
         const ev: EventRecord = {
           v: 1,
           seq,
@@ -751,7 +744,7 @@ export class CountyLink {
       });
       this.deps.bus.emit('record.appended', record);
     }
-    const bytes = this.deps.ledger.outboxBytes();
+    const bytes = this.deps.outbox.bytes();
     if (bytes > maxBytes && !this.budgetWarned) {
       this.budgetWarned = true;
       this.log.warn({ outbox_bytes: bytes }, 'outbox over budget with usage records only: they are never evicted');
@@ -795,7 +788,7 @@ export class CountyLink {
     }
     this.persistSeen();
     if (this.runningCommands >= this.t.maxConcurrentCommands) {
-      this.respond(action, { transaction: verdict.transaction, status: 'error', error: { code: 'busy', message: 'too many county commands running' } });
+      this.respond(action, { transaction: verdict.transaction, status: 'error', error: { code: ErrorCodes.busy, message: 'too many county commands running' } });
       return;
     }
     this.runningCommands++;
@@ -834,7 +827,7 @@ export class CountyLink {
 
   /** `diag.run`: host health, devices and the outbox, for a county technician. */
   async diagnostics(): Promise<Record<string, unknown>> {
-    const health = await (this.deps.hostHealth ?? (() => (this.healthSampler ?? new HostHealthSampler(this.deps.config.data_dir)).sample()))();
+    const health = await this.deps.hostHealth();
     return {
       station_id: this.deps.config.station.id,
       agent: { version: this.deps.agentVersion, uptime_s: Math.floor((Date.now() - this.deps.startedAtMs) / 1000), agent_boot: this.agentBoot(), mqtt_boot: this.boot },
@@ -842,7 +835,7 @@ export class CountyLink {
       host: health,
       devices: this.deps.devices(),
       open_session: this.deps.openSessionId(),
-      outbox: { ...this.deps.ledger.depth(), bytes: this.deps.ledger.outboxBytes(), next_seq: this.deps.ledger.nextSeq(), in_flight: this.inflight.size },
+      outbox: { ...this.deps.outbox.depth(), bytes: this.deps.outbox.bytes(), next_seq: this.deps.outbox.lastSeq() + 1, in_flight: this.inflight.size },
       county: this.status(),
     };
   }

@@ -1,5 +1,5 @@
 /**
- * The county contract's payloads (DESIGN.md §5), one zod schema each: the single source of truth for the
+ * The county contract's payloads (docs/design.md §5), one zod schema each: the single source of truth for the
  * types the link publishes, the validation of what the county sends, and docs/schemas/*.json
  * (scripts/gen-mqtt-schemas.ts). Upstream payloads are `.strict()` so a stray field is a bug we see in
  * tests; downstream ones tolerate unknown keys so a newer county does not break an older station.
@@ -53,7 +53,7 @@ export const DeviceFaultSchema = z
 
 const nullable = <T extends z.ZodType>(t: T) => t.nullable().optional();
 
-/** The device state of DESIGN.md §4 as the supervisor holds it. Absent = the driver cannot tell; null = asked, no answer. */
+/** The device state of docs/design.md §4 as the supervisor holds it. Absent = the driver cannot tell; null = asked, no answer. */
 export const DeviceStateSchema = z
   .object({
     id: z.string(),

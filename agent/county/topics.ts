@@ -3,7 +3,7 @@
  * other file concatenates topic strings. Ids that would change a topic's meaning (`+`, `#`, `/`, empty,
  * NUL) are refused: a device id reaching a wildcard would let one publish overwrite many retained states.
  */
-import { AgentError, ErrorCodes } from '../errors.js';
+import { AgentError, ErrorCodes } from '../../drivers/errors.js';
 
 const FORBIDDEN = /[+#/\u0000]/;
 

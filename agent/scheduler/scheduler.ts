@@ -8,11 +8,12 @@
  * 20:00 started at 20:40 would interrupt whatever the room is used for by then.
  */
 import { Cron } from 'croner';
+import { nextRuns, validateCron } from '../../config/cron.js';
 import type { Logger } from 'pino';
 import { ulid } from 'ulid';
 import { ScheduleSchema, type ScheduleConfig } from '../../config/schema.js';
 import type { Clock } from '../clock.js';
-import { AgentError, ErrorCodes } from '../errors.js';
+import { AgentError, ErrorCodes } from '../../drivers/errors.js';
 import type { EventLog } from '../events.js';
 import type { Store } from '../store/store.js';
 import type { Trigger } from '../sessions/record.js';
@@ -69,18 +70,6 @@ interface ActiveRun {
   endTimer: NodeJS.Timeout | undefined;
 }
 
-/** Checks a five-field cron pattern in a time zone; throws a readable error. */
-export function validateCron(pattern: string, timezone: string): void {
-  try {
-    const job = new Cron(pattern, { paused: true, timezone, mode: '5-part' });
-    const next = job.nextRun();
-    job.stop();
-    if (!next) throw new Error('never fires');
-  } catch (err) {
-    throw new AgentError(ErrorCodes.invalid_args, `cron ${JSON.stringify(pattern)}: ${(err as Error).message}`);
-  }
-}
-
 export class Scheduler {
   private readonly jobs = new Map<string, Cron>();
   private readonly active = new Map<string, ActiveRun>();
@@ -113,14 +102,8 @@ export class Scheduler {
     );
     return this.all().map(({ schedule, source }) => {
       const row = last.get(schedule.id) as { id: string; started_at: string; finished_at: string | null; outcome: string | null } | undefined;
-      let next: string[] = [];
-      try {
-        const job = new Cron(schedule.cron, { paused: true, timezone: this.deps.timezone, mode: '5-part' });
-        next = schedule.enabled ? job.nextRuns(3, this.deps.clock.now()).map((d) => d.toISOString()) : [];
-        job.stop();
-      } catch {
-        /* an invalid config cron: listed without next runs; start() logged it */
-      }
+      // An invalid config cron is listed without next runs; start() logged it.
+      const next = schedule.enabled ? nextRuns(schedule.cron, this.deps.timezone, this.deps.clock.now()) : [];
       return {
         id: schedule.id,
         name: schedule.name ?? null,

@@ -7,7 +7,7 @@
 import type { ScheduleStep } from '../../config/schema.js';
 import type { DeviceCommand, DeviceState } from '../../drivers/types.js';
 import type { CommandSource } from '../commands.js';
-import { AgentError, ErrorCodes, toAgentError } from '../errors.js';
+import { AgentError, ErrorCodes, toAgentError } from '../../drivers/errors.js';
 
 /** What the scheduler needs from the device supervisor (DeviceSupervisor satisfies it). */
 export interface DeviceControl {
@@ -83,7 +83,7 @@ export function defaultEndSteps(steps: readonly ScheduleStep[]): ScheduleStep[] 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string, signal?: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => reject(new AgentError(ErrorCodes.timeout, `${what} timed out after ${Math.round(ms / 1000)} s`)), ms);
-    const onAbort = () => reject(new AgentError('aborted', 'the agent is stopping'));
+    const onAbort = () => reject(new AgentError(ErrorCodes.aborted, 'the agent is stopping'));
     signal?.addEventListener('abort', onAbort, { once: true });
     p.then(resolve, reject).finally(() => {
       clearTimeout(timer);
@@ -102,7 +102,7 @@ export async function runSteps(steps: readonly ScheduleStep[], options: StepRunO
     const t0 = options.monotonicMs();
     const base = { device: step.device, action: step.action, value: step.value };
     if (signal?.aborted) {
-      outcomes.push({ ...base, status: 'skipped', ms: 0, error: { code: 'aborted', message: 'the agent is stopping' } });
+      outcomes.push({ ...base, status: 'skipped', ms: 0, error: { code: ErrorCodes.aborted, message: 'the agent is stopping' } });
       continue;
     }
     if (failed.has(step.device)) {
@@ -133,7 +133,7 @@ export async function runSteps(steps: readonly ScheduleStep[], options: StepRunO
       failed.add(step.device);
       outcomes.push({
         ...base,
-        status: e.code === ErrorCodes.timeout ? 'timeout' : e.code === 'aborted' ? 'skipped' : 'failed',
+        status: e.code === ErrorCodes.timeout ? 'timeout' : e.code === ErrorCodes.aborted ? 'skipped' : 'failed',
         ms: Math.round(options.monotonicMs() - t0),
         error: e.toJSON(),
       });

@@ -1,5 +1,5 @@
 /**
- * The session rules of DESIGN.md §6 as pure logic: fed device states and clock observations, it says
+ * The session rules of docs/design.md §6 as pure logic: fed device states and clock observations, it says
  * when a session opens, when it must be checkpointed and what its record is when it closes. No I/O and
  * no timers, so every rule is unit-tested with invented time.
  *

@@ -2,7 +2,7 @@
  * Read side of the usage ledger for stationctl: listing by period, station days, CSV for the monthly
  * hand-in. Works on a read-only Store too, so `stationctl sessions` answers while the daemon is down.
  */
-import { AgentError, ErrorCodes } from '../errors.js';
+import { AgentError, ErrorCodes } from '../../drivers/errors.js';
 import { zoneOffsetMs } from '../time-zone.js';
 import type { Store } from '../store/store.js';
 import type { Annotation, UsageRecord } from './record.js';

@@ -1,5 +1,5 @@
 /**
- * The usage record of DESIGN.md §6: one per closed usage session, published on the county's `usage`
+ * The usage record of docs/design.md §6: one per closed usage session, published on the county's `usage`
  * topic. This schema is the single source of truth for the wire shape and for docs/mqtt.md.
  */
 import { z } from 'zod';

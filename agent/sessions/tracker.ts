@@ -12,9 +12,10 @@ import type { DeviceCommand, DeviceState } from '../../drivers/types.js';
 import type { EventBus } from '../bus.js';
 import { observe, type Clock } from '../clock.js';
 import type { CommandSource } from '../commands.js';
-import { AgentError, ErrorCodes } from '../errors.js';
+import { AgentError, ErrorCodes } from '../../drivers/errors.js';
 import type { EventLog } from '../events.js';
-import type { DurableRecord, RecordLedger } from '../store/records.js';
+import type { SqliteOutbox } from '../store/sqlite-outbox.js';
+import type { DurableRecord } from '../store/outbox.js';
 import type { Store } from '../store/store.js';
 import { SessionEngine, type SessionDraft, type SessionEffect, type SessionRules, type TrackedDevice } from './engine.js';
 import { AnnotationSchema, UsageRecordSchema, type Annotation, type Trigger, type UsageRecord } from './record.js';
@@ -22,7 +23,7 @@ import { querySessions, stationDay, type SessionRange } from './query.js';
 
 export interface SessionTrackerDeps {
   store: Store;
-  ledger: RecordLedger;
+  ledger: SqliteOutbox;
   bus: EventBus;
   events: EventLog;
   clock: Clock;

@@ -5,7 +5,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync, accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
-import { AgentError } from '../errors.js';
+import { AgentError, ErrorCodes } from '../../drivers/errors.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
 
 export type Db = Database.Database;
@@ -25,7 +25,7 @@ export function ensureDataDir(dir: string): void {
     accessSync(dir, constants.W_OK | constants.R_OK);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    throw new AgentError('data_dir', `data_dir ${dir} cannot be created or written (${e.code ?? e.message})`, { cause: err });
+    throw new AgentError(ErrorCodes.data_dir, `data_dir ${dir} cannot be created or written (${e.code ?? e.message})`, { cause: err });
   }
 }
 
@@ -49,7 +49,7 @@ export class Store {
       try {
         db = new Database(path, { readonly: true, fileMustExist: true });
       } catch (err) {
-        throw new AgentError('db_open', `cannot open database ${path} read-only: ${(err as Error).message}`, { cause: err });
+        throw new AgentError(ErrorCodes.db_open, `cannot open database ${path} read-only: ${(err as Error).message}`, { cause: err });
       }
       checkVersion(db, path);
       return new Store(db, path);
@@ -58,7 +58,7 @@ export class Store {
     try {
       db = new Database(path);
     } catch (err) {
-      throw new AgentError('db_open', `cannot open database ${path}: ${(err as Error).message}`, { cause: err });
+      throw new AgentError(ErrorCodes.db_open, `cannot open database ${path}: ${(err as Error).message}`, { cause: err });
     }
     try {
       db.pragma('journal_mode = WAL');
@@ -107,8 +107,7 @@ export class Store {
 function checkVersion(db: Db, path: string): number {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version > SCHEMA_VERSION) {
-    throw new AgentError(
-      'db_too_new',
+    throw new AgentError(ErrorCodes.db_too_new,
       `database ${path} has schema version ${version}, newer than this agent understands (${SCHEMA_VERSION}); upgrade the agent or restore a backup`,
     );
   }

@@ -1,5 +1,5 @@
 /**
- * HDMI-CEC power of a set-top box through libCEC's `cec-client` (reference/protocols.md §6):
+ * HDMI-CEC power of a set-top box through libCEC's `cec-client` (docs/reference/protocols.md §6):
  * `echo 'pow 4' | cec-client -s -d 1 [COM PORT]`, one process per command (`-s`: "execute a single
  * command and exit; does not power on devices on startup and power them off on exit").
  *
@@ -10,7 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { z } from 'zod';
-import { AgentError, ErrorCodes } from '../../agent/errors.js';
+import { AgentError, ErrorCodes } from '../errors.js';
 import type { CecDevice } from '../../config/schema.js';
 import { SetTopBoxPlaying } from '../settopbox-playing.js';
 import type { DeviceCommand, DeviceDriver, DeviceFault, DeviceReading, DriverContext, DriverDefinition, PowerState } from '../types.js';

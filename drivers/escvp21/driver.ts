@@ -9,7 +9,7 @@
  * `timeout`.
  */
 import type { z } from 'zod';
-import { AgentError, ErrorCodes } from '../../agent/errors.js';
+import { AgentError, ErrorCodes } from '../errors.js';
 import type { Escvp21Device } from '../../config/schema.js';
 import { FramedLink, type LinkIo } from '../framed-link.js';
 import { transportFromConfig } from '../transport/from-config.js';

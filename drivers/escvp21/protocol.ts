@@ -1,6 +1,6 @@
 /**
  * Epson ESC/VP21 (RS-232, 9600 8N1) and ESC/VP.net (TCP 3629). Pure encode/decode and a tokenizer.
- * Facts and sources: reference/protocols.md §2 (ESC/VP21 Command User's Guide; EB-L735U and EMP-53
+ * Facts and sources: docs/reference/protocols.md §2 (ESC/VP21 Command User's Guide; EB-L735U and EMP-53
  * manuals; pszafer/epson_projector).
  */
 import type { DeviceFault, PowerState } from '../types.js';

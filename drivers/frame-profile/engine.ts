@@ -3,7 +3,7 @@
  * length or silence gap, all with a byte cap), verifies checksums and turns captures into a reading.
  * Pure: the driver adds the transport and timing.
  */
-import { AgentError, ErrorCodes } from '../../agent/errors.js';
+import { AgentError, ErrorCodes } from '../errors.js';
 import type { DeviceReading, PowerState } from '../types.js';
 import { MAPPABLE_FIELDS, type FrameProfile, type MapSpecValue, type MappableField } from '../../config/frame-profile.js';
 import {
@@ -16,7 +16,7 @@ import {
   unescapeAscii,
   type CompiledPattern,
   type TemplatePart,
-} from './template.js';
+} from '../../config/frame-profile-template.js';
 
 /** No reply of a small vendor protocol comes near this; more means garbage or a runaway stream. */
 export const MAX_REPLY_BYTES = 1024;

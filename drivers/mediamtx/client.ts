@@ -1,6 +1,6 @@
 /**
- * A small typed client for the MediaMTX v3 control API (contract: drivers/mediamtx/mediamtx-openapi.yaml,
- * a verbatim copy of api/openapi.yaml at v1.20.1; notes: reference/mediamtx-notes.md).
+ * A small typed client for the MediaMTX v3 control API (contract: docs/reference/mediamtx-openapi.yaml,
+ * a verbatim copy of api/openapi.yaml at v1.20.1; notes: docs/reference/mediamtx-notes.md).
  *
  * Tolerant by design (notes §6): every response field is optional, old and new names are both read
  * (`ready` → `available`/`online` in v1.16, `bytesReceived` → `inboundBytes` in v1.17), unknown fields
@@ -8,7 +8,7 @@
  * keys, and a fetched config must never be written back (since v1.20.1 passwords come back as
  * "<redacted>" and would be stored literally).
  */
-import { AgentError, ErrorCodes } from '../../agent/errors.js';
+import { AgentError, ErrorCodes, type ErrorCode } from '../errors.js';
 import type { RawPath, RawPathConf, RawList, PathConfPatch } from './types.js';
 
 export type { PathConfPatch, RawPath, RawPathConf } from './types.js';
@@ -46,7 +46,7 @@ export class MediaMtxError extends AgentError {
   readonly plainText: string | undefined;
 
   constructor(
-    code: string,
+    code: ErrorCode,
     message: string,
     extra: { status?: number; mtxMessage?: string; plainText?: string; retryable?: boolean; cause?: unknown } = {},
   ) {

@@ -1,7 +1,7 @@
 /**
  * Wire shapes of the MediaMTX v3 API, hand-written from components.schemas of
- * drivers/mediamtx/mediamtx-openapi.yaml. Everything is optional: servers from v1.2 to v1.20 emit
- * different subsets (reference/mediamtx-notes.md §6). camelCase because that is MediaMTX's wire format.
+ * docs/reference/mediamtx-openapi.yaml. Everything is optional: servers from v1.2 to v1.20 emit
+ * different subsets (docs/reference/mediamtx-notes.md §6). camelCase because that is MediaMTX's wire format.
  */
 
 export interface RawList<T> {

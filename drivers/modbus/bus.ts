@@ -4,7 +4,7 @@
  * requests for different units never overlap on the half-duplex line.
  */
 import type { Logger } from 'pino';
-import { AgentError, ErrorCodes } from '../../agent/errors.js';
+import { AgentError, ErrorCodes } from '../errors.js';
 import type { SerialConfig } from '../../config/schema.js';
 import { FramedLink } from '../framed-link.js';
 import { LengthFramer } from '../framing/length.js';

@@ -1,10 +1,10 @@
 /**
  * Modbus RTU frames for relay boards: FC 0x01 read coils, 0x05 write single coil, 0x0F write multiple
  * coils. CRC-16/MODBUS (poly 0xA001 reflected, init 0xFFFF), sent low byte first.
- * Source: reference/protocols.md §5.4 (frames there recomputed; "compute the CRC in code, never copy
+ * Source: docs/reference/protocols.md §5.4 (frames there recomputed; "compute the CRC in code, never copy
  * frames from documents").
  */
-import { AgentError, ErrorCodes } from '../../agent/errors.js';
+import { AgentError, ErrorCodes } from '../errors.js';
 
 export const FC_READ_COILS = 0x01;
 export const FC_WRITE_SINGLE_COIL = 0x05;

@@ -1,13 +1,13 @@
 /**
  * `modbus_relay`: mains power of an amplifier, LED display (or any device) through one coil of a
- * Modbus RTU relay board on RS-485 (reference/protocols.md §5.4). Switches with FC 0x05 and reads the
+ * Modbus RTU relay board on RS-485 (docs/reference/protocols.md §5.4). Switches with FC 0x05 and reads the
  * coil back with FC 0x01, so the reported power is what the relay did, not what we asked.
  *
  * Several devices usually share one board and one USB adapter: the bus is acquired through
  * ctx.shared under the port's path, so they share one transport and one request queue.
  */
 import type { z } from 'zod';
-import { AgentError, ErrorCodes } from '../../agent/errors.js';
+import { AgentError, ErrorCodes } from '../errors.js';
 import type { ModbusRelayDevice } from '../../config/schema.js';
 import { withSetTopBoxPlaying } from '../settopbox-playing.js';
 import type { DeviceCommand, DeviceDriver, DeviceReading, DriverContext, DriverDefinition, Lease } from '../types.js';

@@ -2,7 +2,7 @@
  * NEC projector binary control (RS-232 and TCP 7142). Pure encode/decode.
  * Frame: cmd1 cmd2 ID1 ID2 LEN DATA… CKS, CKS = low byte of the sum of all preceding bytes
  * (NEC NP-UM361X command manual §2.2 — not XOR, whatever some stubs claim). A reply echoes cmd2 and
- * sets cmd1's high nibble to 2 (success) or A (failure, DATA = ERR1 ERR2). Sources: reference/protocols.md
+ * sets cmd1's high nibble to 2 (success) or A (failure, DATA = ERR1 ERR2). Sources: docs/reference/protocols.md
  * §3.1 and NEC's External Control Manual command list (078-2, 078-4, 078-5, 037-3, 037-4, 305-3).
  */
 import type { DeviceFault, PowerState } from '../types.js';

@@ -1,6 +1,6 @@
 /**
  * Network presence of a set-top box (or any host): a TCP connect to `port`, or one ICMP echo when no
- * port is configured. Presence says "powered and on the LAN", not "playing" (reference/protocols.md §6),
+ * port is configured. Presence says "powered and on the LAN", not "playing" (docs/reference/protocols.md §6),
  * so power is `on` while reachable and `unknown` otherwise (an unanswered ping is not proof of "off").
  *
  * Unreachability is a state, not a driver failure: open()/poll() resolve with `reachable: false`, so the
@@ -12,7 +12,7 @@
 import { execFile } from 'node:child_process';
 import { Socket } from 'node:net';
 import type { z } from 'zod';
-import { AgentError, ErrorCodes } from '../../agent/errors.js';
+import { AgentError, ErrorCodes } from '../errors.js';
 import type { NetPresenceDevice } from '../../config/schema.js';
 import { SetTopBoxPlaying } from '../settopbox-playing.js';
 import type { DeviceCommand, DeviceDriver, DeviceFault, DeviceReading, DriverContext, DriverDefinition } from '../types.js';

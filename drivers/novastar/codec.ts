@@ -2,14 +2,14 @@
  * NovaStar sending-card protocol (MCTRL/VX series, TCP 5200), little-endian.
  * Layout and checksum: dietervansteenwegen/Novastar_MCTRL300_basic_controller
  * src/novastar_mctrl300/command_layout.md; register addresses and the frames the checksum was verified
- * on: bitfocus/companion-module-novastar-controller (reference/protocols.md §4.1).
+ * on: bitfocus/companion-module-novastar-controller (docs/reference/protocols.md §4.1).
  *
  *   request  55 AA | 00 | serial | FE | dst | dev_type | port | board(2 LE) | code | 00 | addr(4 LE) | len(2 LE) | data | cks(2 LE)
  *   reply    AA 55 | ack | serial | …same… | len | data (reads only) | cks
  *
  * The checksum is the sum of every byte after the 2-byte header plus 0x5555, truncated to 16 bits.
  */
-import { AgentError, ErrorCodes } from '../../agent/errors.js';
+import { AgentError, ErrorCodes } from '../errors.js';
 
 export const NOVA_REQ_HEADER = [0x55, 0xaa] as const;
 export const NOVA_REPLY_HEADER = [0xaa, 0x55] as const;

@@ -1,5 +1,5 @@
 /**
- * `novastar`: NovaStar LED sending card (MCTRL/VX series) over TCP 5200 (reference/protocols.md §4.1).
+ * `novastar`: NovaStar LED sending card (MCTRL/VX series) over TCP 5200 (docs/reference/protocols.md §4.1).
  * Brightness (0–255 register ↔ 0–100 %), blackout via the display mode register (2 = black,
  * 0 = normal), and model id, firmware and DVI status at open/poll for the inventory and as health.
  *
@@ -12,7 +12,7 @@
  * answer a timed-out request late.
  */
 import type { z } from 'zod';
-import { AgentError, ErrorCodes } from '../../agent/errors.js';
+import { AgentError, ErrorCodes } from '../errors.js';
 import type { NovastarDevice } from '../../config/schema.js';
 import { FramedLink } from '../framed-link.js';
 import type { Framer } from '../framing/types.js';

@@ -1,5 +1,5 @@
 /**
- * PJLink device layer: maps class 1/2 onto the projector model (DESIGN.md §4).
+ * PJLink device layer: maps class 1/2 onto the projector model (docs/design.md §4).
  *
  * Connection strategy: the projector drops a socket after 30 s without a command (spec 1.04/2.00 via the
  * Companion module; old firmware: 4 s), so one TCP connection serves one burst of requests and is closed
@@ -8,7 +8,7 @@
  * never reported through onDisconnect; an unreachable projector shows up as a failing open()/poll().
  */
 import type { z } from 'zod';
-import { AgentError, ErrorCodes } from '../../agent/errors.js';
+import { AgentError, ErrorCodes } from '../errors.js';
 import type { PjlinkDevice } from '../../config/schema.js';
 import { FramedLink } from '../framed-link.js';
 import { DelimiterFramer } from '../framing/delimiter.js';

@@ -1,6 +1,6 @@
 /**
  * PJLink class 1 and 2 (JBMIA) encode/decode. Pure: no sockets, no timers.
- * Facts and sources: reference/protocols.md §1.
+ * Facts and sources: docs/reference/protocols.md §1.
  */
 import { createHash } from 'node:crypto';
 import type { DeviceFault, PowerState } from '../types.js';

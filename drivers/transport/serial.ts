@@ -12,7 +12,7 @@
  */
 import { access } from 'node:fs/promises';
 import { SerialPort } from 'serialport';
-import { AgentError, ErrorCodes } from '../../agent/errors.js';
+import { AgentError, ErrorCodes } from '../errors.js';
 import type { Transport } from './types.js';
 
 export interface SerialTransportOptions {

@@ -9,7 +9,7 @@
  *   through onClose, so nothing writes into a half-closed socket.
  */
 import { Socket } from 'node:net';
-import { AgentError, ErrorCodes } from '../../agent/errors.js';
+import { AgentError, ErrorCodes } from '../errors.js';
 import type { Transport } from './types.js';
 
 export interface TcpTransportOptions {

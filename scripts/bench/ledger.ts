@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import { querySessions, resolveRange, stationDay, toCsv, dailySummaries } from '../../agent/sessions/query.js';
-import { RecordLedger } from '../../agent/store/records.js';
+import { SqliteOutbox } from '../../agent/store/sqlite-outbox.js';
 import { Store } from '../../agent/store/store.js';
 import { Cleanup, figure, percentile, round, tempDir, type BenchOptions, type BenchResult } from './common.js';
 
@@ -16,7 +16,7 @@ const RUNS = 50;
 const TZ = 'Asia/Shanghai';
 
 function fill(store: Store, station: string): void {
-  const ledger = new RecordLedger(store);
+  const ledger = new SqliteOutbox(store);
   const db = store.db;
   const insert = db.prepare(`INSERT INTO sessions(id, seq, state, start, "end", checkpoint_at, record, annotation) VALUES (?, ?, 'closed', ?, ?, ?, ?, ?)`);
   const summary = db.prepare(
@@ -69,7 +69,7 @@ function fill(store: Store, station: string): void {
       summary.run({ day: stationDay(start, TZ), short: short ? 1 : 0, total_s: dur, signal_s: Math.floor(dur * 0.9), seq: rec.seq });
     })();
   }
-  ledger.ackUpTo(ledger.nextSeq() - 1);
+  ledger.ackUpTo(ledger.lastSeq());
 }
 
 export async function ledger(opts: BenchOptions): Promise<BenchResult> {

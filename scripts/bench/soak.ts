@@ -9,7 +9,8 @@
  * ledger but never at the consumer).
  */
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { Store } from '../../agent/store/store.js';
+import { SqliteOutbox } from '../../agent/store/sqlite-outbox.js';
 import { callDaemon } from '../../agent/control/client.js';
 import { Escvp21Simulator } from '../sims/escvp21.js';
 import { ModbusRelaySimulator } from '../sims/modbus-relay.js';
@@ -152,11 +153,11 @@ export async function soak(opts: BenchOptions): Promise<BenchResult> {
     await sleep(500);
     await agent.stop();
 
-    const db = new Database(join(agent.dataDir, 'station.db'), { readonly: true });
+    const store = Store.open(agent.dataDir, { readonly: true });
     // The agent_stop event is written while the agent stops, after its county link is down: it waits in
     // the outbox for the next start by design, so it is not counted as lost here.
-    const rows = db.prepare("SELECT seq, stream FROM records WHERE type <> 'agent_stop'").all() as Array<{ seq: number; stream: string }>;
-    db.close();
+    const rows = new SqliteOutbox(store).stored(1, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER).filter((r) => r.type !== 'agent_stop');
+    store.close();
     const usage = rows.filter((r) => r.stream === 'usage').map((r) => r.seq);
     const lostUsage = usage.filter((s) => !consumer.usageSeqs.has(s));
     const lostAny = rows.filter((r) => !consumer.seen.has(r.seq));

@@ -1,5 +1,5 @@
 /**
- * The county collector's SQLite store. Durable records are keyed by `(station_id, seq)` (DESIGN §5):
+ * The county collector's SQLite store. Durable records are keyed by `(station_id, seq)` (docs/design.md §5):
  * a duplicate is a no-op, a gap is visible as `max_seq > watermark`. Several collectors may share one
  * database file (WAL + busy timeout); every read-modify-write runs in an IMMEDIATE transaction so two
  * processes never advance the same watermark from stale reads.

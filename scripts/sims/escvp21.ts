@@ -1,5 +1,5 @@
 /**
- * An Epson ESC/VP21 projector on a serial PTY or ESC/VP.net TCP (reference/protocols.md "Simulator notes"):
+ * An Epson ESC/VP21 projector on a serial PTY or ESC/VP.net TCP (docs/reference/protocols.md "Simulator notes"):
  * `:` prompt, `CMD=vv\r:` answers, `ERR\r:` for invalid or refused commands, `PWR ON` answering only after
  * the warm-up, `PWR OFF` refused until fully on, abnormal states (lamp failure, over-temperature: PWR=05),
  * silence (no colon at all), the 16-byte ESC/VP.net hello on TCP, split/coalesced replies and garbage.

@@ -3,7 +3,7 @@
  * hand from the protocol descriptions (not from the profiles), so a profile that does not match its
  * device fails the tests.
  *
- * PaAmplifierSimulator — config/profiles/pa-amplifier-hex.yaml (ITC T-series style, reference/protocols.md §5.1):
+ * PaAmplifierSimulator — config/profiles/pa-amplifier-hex.yaml (ITC T-series style, docs/reference/protocols.md §5.1):
  *   in  FF 15 <cmd> <cks> (01 standby, 02 power on + handshake, 03 status, 04 cancel standby,
  *       05 mute on, 06 mute off) and FF <ch 00..03> <attenuation 0..79> <cks>; cks = XOR of the
  *       frame seeded with 0x80. A frame with a wrong checksum is ignored.

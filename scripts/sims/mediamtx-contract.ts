@@ -3,7 +3,7 @@
  * path, query parameters, body), and does this response match the schema declared for its status?
  * Used by the fake server (every response it sends is checked) and by the client's contract tests.
  *
- * Plain Ajv rejects valid MediaMTX responses (reference/mediamtx-notes.md §8.3): `nullable: true` next to
+ * Plain Ajv rejects valid MediaMTX responses (docs/reference/mediamtx-notes.md §8.3): `nullable: true` next to
  * `allOf`, and `oneOf` over structurally identical codec-props objects. Both are normalised here
  * (nullable → anyOf with null, oneOf → anyOf). Object schemas are then closed
  * (additionalProperties: false) because the real server emits only declared fields and rejects unknown
@@ -29,11 +29,11 @@ interface Operation {
 
 const loaded = new Map<string, OpenApiContract>();
 
-/** Finds drivers/mediamtx/mediamtx-openapi.yaml from source or from dist/. */
+/** Finds docs/reference/mediamtx-openapi.yaml from source or from dist/. */
 export function findOpenApiFile(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++) {
-    const candidate = join(dir, 'drivers', 'mediamtx', 'mediamtx-openapi.yaml');
+    const candidate = join(dir, 'docs', 'reference', 'mediamtx-openapi.yaml');
     if (existsSync(candidate)) return candidate;
     dir = dirname(dir);
   }

@@ -1,6 +1,6 @@
 /**
  * A fake MediaMTX control API (node:http on 127.0.0.1) for tests and the demo. It behaves like
- * v1.20.1 as described in reference/mediamtx-notes.md: pagination by the rules of paginate.go, Basic
+ * v1.20.1 as described in docs/reference/mediamtx-notes.md: pagination by the rules of paginate.go, Basic
  * and "Bearer user:pass" auth with 401 + WWW-Authenticate, the {status:"error"} envelope, gin's
  * plain-text 404 for unknown routes, 400 `json: unknown field` for unknown keys, "<redacted>" passwords
  * in config reads, and path state that can be made available, stalled, offline or gone.

@@ -1,13 +1,13 @@
 /**
  * A Modbus RTU relay board bus on the device end of a serial line (a socat PTY): several slave units,
- * each with a bank of coils. Behaves like real slaves (reference/protocols.md "Simulator notes"):
+ * each with a bank of coils. Behaves like real slaves (docs/reference/protocols.md "Simulator notes"):
  * a frame with a bad CRC or for another unit id gets no answer at all; 0x05 is echoed; 0x01 answers a
  * packed bitfield; 0x0F answers start+count; a bad address or value is an exception.
  *
  * Faults: `silent` units never answer (unpowered board, wrong id); `corruptCrc` units answer with a
  * damaged CRC (noise on a long RS-485 run, missing termination).
  */
-import { AgentError } from '../../agent/errors.js';
+import { AgentError, ErrorCodes } from '../../drivers/errors.js';
 import { LengthFramer } from '../../drivers/framing/length.js';
 import {
   FC_READ_COILS,
@@ -83,7 +83,7 @@ export class ModbusRelaySimulator {
 
   setCoil(unit: number, addr: number, on: boolean): void {
     const c = this.units.get(unit);
-    if (!c || addr >= c.length) throw new AgentError('invalid_args', `no coil ${addr} on unit ${unit}`);
+    if (!c || addr >= c.length) throw new AgentError(ErrorCodes.invalid_args, `no coil ${addr} on unit ${unit}`);
     c[addr] = on;
   }
 

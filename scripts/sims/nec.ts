@@ -1,5 +1,5 @@
 /**
- * An NEC projector speaking the binary protocol on a serial PTY or TCP 7142 (reference/protocols.md
+ * An NEC projector speaking the binary protocol on a serial PTY or TCP 7142 (docs/reference/protocols.md
  * "Simulator notes"): checksum validated (bad frames are ignored, as real units stay silent), `2x` replies
  * on success and `Ax … ERR1 ERR2` on failure, commands refused during the power-on/off sequence and in
  * power-saving standby, error status bits, lamp/filter seconds, replies in fragments, garbage, silence.

@@ -2,7 +2,7 @@
  * A NovaStar sending card on TCP (port 5200 in the field): validates the `55 AA` header and the
  * sum+0x5555 checksum, answers `AA 55` with ack 00 (success), 02 (checksum error) or 04 (invalid
  * command), keeps the brightness and display-mode registers, and answers the reads the agent makes at
- * connect (model id, firmware, DVI status). Reference: reference/protocols.md §4.1 and "Simulator notes".
+ * connect (model id, firmware, DVI status). Reference: docs/reference/protocols.md §4.1 and "Simulator notes".
  *
  * Faults: `cabinetsOff` (reads to receiving cards answer ack 01 timeout), `silent` (accepts, never
  * answers), `dviSignal` false, and unplug/replug of the TCP endpoint (controller offline).

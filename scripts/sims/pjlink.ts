@@ -1,5 +1,5 @@
 /**
- * A PJLink class 1/2 projector on real TCP (reference/protocols.md "Simulator notes"): greeting with a
+ * A PJLink class 1/2 projector on real TCP (docs/reference/protocols.md "Simulator notes"): greeting with a
  * fresh token per connection, MD5 auth prefixed to the first command, PJLINK ERRA then close on a bad
  * digest, warm-up/cool-down state machine with ERR3 while busy or in standby, idle disconnect, ERST/LAMP
  * faults, laser (LAMP ERR1), non-standard CLSS replies, split/coalesced replies, silence, mains off.

@@ -4,8 +4,8 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Store, DB_FILE } from '../../agent/store/store.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../agent/store/migrations.js';
-import { RecordLedger } from '../../agent/store/records.js';
-import { AgentError } from '../../agent/errors.js';
+import { SqliteOutbox } from '../../agent/store/sqlite-outbox.js';
+import { AgentError } from '../../drivers/errors.js';
 import { tempDir, cleanup } from '../helpers/agent.js';
 
 const dirs: string[] = [];
@@ -107,7 +107,7 @@ describe('store', () => {
   it('gives every durable record a new seq that survives restarts and is never reused', () => {
     const dir = fresh();
     let store = Store.open(dir);
-    let ledger = new RecordLedger(store);
+    let ledger = new SqliteOutbox(store);
     const a = ledger.append('events', 'agent_start', new Date().toISOString(), (seq, id) => ({ seq, id }));
     const b = ledger.append('usage', 'usage', new Date().toISOString(), (seq, id) => ({ seq, id }));
     expect([a.seq, b.seq]).toEqual([1, 2]);
@@ -116,7 +116,7 @@ describe('store', () => {
     store.db.prepare('DELETE FROM records').run();
     store.close();
     store = Store.open(dir);
-    ledger = new RecordLedger(store);
+    ledger = new SqliteOutbox(store);
     const c = ledger.append('events', 'agent_start', new Date().toISOString(), (seq, id) => ({ seq, id }));
     expect(c.seq).toBe(3);
     expect(c.payload).toEqual({ seq: 3, id: c.id });
@@ -133,7 +133,7 @@ describe('retention', () => {
     const dir = tempDir('retention-');
     dirs.push(dir);
     const store = Store.open(dir);
-    const ledger = new RecordLedger(store);
+    const ledger = new SqliteOutbox(store);
     const old = '2024-01-01T00:00:00.000Z';
     const recent = '2026-11-01T00:00:00.000Z';
     const ackedOldEvent = ledger.append('events', 'agent_start', old, (seq, id) => ({ seq, id }));

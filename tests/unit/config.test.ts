@@ -2,8 +2,9 @@ import { describe, it, expect } from 'vitest';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseConfig, loadConfig, formatPath } from '../../config/load.js';
-import { ConfigError } from '../../agent/errors.js';
+import { parseConfig, loadConfig } from '../../config/load.js';
+import { formatPath } from '../../config/issues.js';
+import { ConfigError } from '../../config/errors.js';
 
 const base = `
 station: { id: s1, name: Station }

@@ -1,12 +1,12 @@
 /**
  * stationctl sessions / events / schedule / session note as real child processes: from the database
  * (read-only) when the daemon is stopped, and alongside a running daemon. The ledger rows are written
- * through the real Store and RecordLedger, as the agent writes them.
+ * through the real Store and SqliteOutbox, as the agent writes them.
  */
 import { describe, it, expect, afterEach } from 'vitest';
 import stringWidth from 'string-width';
 import { Store } from '../../../agent/store/store.js';
-import { RecordLedger } from '../../../agent/store/records.js';
+import { SqliteOutbox } from '../../../agent/store/sqlite-outbox.js';
 import { UsageRecordSchema, type UsageRecord } from '../../../agent/sessions/record.js';
 import { EventRecordSchema, type EventRecord } from '../../../agent/events.js';
 import { tempDir, cleanup, writeConfig, ctl, startAgent, waitReady, type RunningAgent } from '../../helpers/agent.js';
@@ -29,7 +29,7 @@ const SCHEDULES = [
 
 function seed(dataDir: string, withOpen: boolean): { records: UsageRecord[] } {
   const store = Store.open(dataDir);
-  const ledger = new RecordLedger(store);
+  const ledger = new SqliteOutbox(store);
   const records: UsageRecord[] = [];
   const session = (start: string, durationS: number, annotation: UsageRecord['annotation'], trigger: string) => {
     const end = new Date(Date.parse(start) + durationS * 1000).toISOString();

@@ -11,10 +11,12 @@ import type { DeviceState } from '../../../drivers/types.js';
 import { EventBus } from '../../../agent/bus.js';
 import type { Clock } from '../../../agent/clock.js';
 import { CommandRegistry } from '../../../agent/commands.js';
+import { HostHealthSampler, hostInfo } from '../../../agent/host.js';
 import { CountyLink, registerCountyCommands, type CountyLinkTuning } from '../../../agent/county/link.js';
 import type { HostHealth, HostInfo } from '../../../agent/county/payloads.js';
 import { silentLogger } from '../../../agent/log.js';
-import { RecordLedger, type DurableRecord } from '../../../agent/store/records.js';
+import { SqliteOutbox } from '../../../agent/store/sqlite-outbox.js';
+import type { DurableRecord } from '../../../agent/store/outbox.js';
 import { Store } from '../../../agent/store/store.js';
 import { waitFor } from '../../helpers/ports.js';
 
@@ -75,7 +77,7 @@ export interface Station {
   dir: string;
   config: Config;
   store: Store;
-  ledger: RecordLedger;
+  ledger: SqliteOutbox;
   bus: EventBus;
   registry: CommandRegistry;
   link: CountyLink;
@@ -108,14 +110,14 @@ export function makeStation(opts: StationOptions): Station {
   const config = buildConfig(dir, stationId, { url: opts.url, replay_rate: 2_000, ...opts.county });
   const store = Store.open(config.data_dir);
   store.increment('agent_boot');
-  const ledger = new RecordLedger(store);
+  const ledger = new SqliteOutbox(store);
   const bus = new EventBus(silentLogger);
   const registry = new CommandRegistry();
   const devices = opts.devices ?? [projector()];
   const link = new CountyLink({
     config,
     store,
-    ledger,
+    outbox: ledger,
     bus,
     registry,
     log: silentLogger,
@@ -125,7 +127,9 @@ export function makeStation(opts: StationOptions): Station {
     devices: () => devices,
     openSessionId: () => null,
     tuning: { ...FAST, ...opts.tuning },
-    ...(opts.realHost ? {} : { hostInfo: async () => FAKE_HOST, hostHealth: async () => FAKE_HEALTH }),
+    ...(opts.realHost
+      ? { hostInfo: () => hostInfo(), hostHealth: ((sampler) => () => sampler.sample())(new HostHealthSampler(config.data_dir)) }
+      : { hostInfo: async () => FAKE_HOST, hostHealth: async () => FAKE_HEALTH }),
   });
   registerCountyCommands(registry, link);
   let usageCount = 0;

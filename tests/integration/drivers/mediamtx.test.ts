@@ -11,7 +11,7 @@ import { MediaMtxClient, createMediaMtxClient } from '../../../drivers/mediamtx/
 import { StreamWatch } from '../../../drivers/mediamtx/stream-watch.js';
 import { MediaMtxFake } from '../../../scripts/sims/mediamtx-fake.js';
 import { OpenApiContract, findOpenApiFile } from '../../../scripts/sims/mediamtx-contract.js';
-import { AgentError } from '../../../agent/errors.js';
+import { AgentError } from '../../../drivers/errors.js';
 
 const contract = OpenApiContract.load();
 let fake: MediaMtxFake | undefined;
@@ -48,7 +48,7 @@ const codeOf = async (p: Promise<unknown>): Promise<string> => {
 };
 
 describe('the OpenAPI contract itself', () => {
-  it('is the verbatim v1.20.1 document (sha256 from reference/README-mediamtx.md)', () => {
+  it('is the verbatim v1.20.1 document (sha256 from docs/reference/README-mediamtx.md)', () => {
     const sha = createHash('sha256').update(readFileSync(findOpenApiFile())).digest('hex');
     expect(sha.startsWith('f1d35287')).toBe(true);
     expect(sha.endsWith('593b08')).toBe(true);

@@ -8,7 +8,7 @@ import { EventBus } from '../../../agent/bus.js';
 import type { Clock } from '../../../agent/clock.js';
 import { EventLog } from '../../../agent/events.js';
 import { silentLogger } from '../../../agent/log.js';
-import { RecordLedger } from '../../../agent/store/records.js';
+import { SqliteOutbox } from '../../../agent/store/sqlite-outbox.js';
 import { Store } from '../../../agent/store/store.js';
 import { SessionTracker } from '../../../agent/sessions/tracker.js';
 import type { UsageRecord } from '../../../agent/sessions/record.js';
@@ -39,7 +39,7 @@ export const DEVICES = [
 
 export class Station {
   store: Store;
-  ledger: RecordLedger;
+  ledger: SqliteOutbox;
   bus: EventBus;
   events: EventLog;
   tracker: SessionTracker;
@@ -51,7 +51,7 @@ export class Station {
     readonly boot = 1,
   ) {
     this.store = Store.open(dir);
-    this.ledger = new RecordLedger(this.store);
+    this.ledger = new SqliteOutbox(this.store);
     this.bus = new EventBus(silentLogger);
     this.events = new EventLog({ ledger: this.ledger, bus: this.bus, clock, stationId: 'xiaozhuang', boot: () => boot });
     this.tracker = new SessionTracker({

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { markHistorical } from '../../../agent/store/records.js';
+import { markHistorical } from '../../../agent/county/historical.js';
 
 describe('markHistorical', () => {
   it('adds historical:true to any stored payload object without changing the rest', () => {

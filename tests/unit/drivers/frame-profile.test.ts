@@ -4,9 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { FrameProfileSchema } from '../../../config/frame-profile.js';
 import { parseConfig } from '../../../config/load.js';
-import { ConfigError } from '../../../agent/errors.js';
+import { ConfigError } from '../../../config/errors.js';
 import { CompiledProfile, ReplyFramer } from '../../../drivers/frame-profile/engine.js';
-import { compilePattern, computeChecksum, matchReply, parseTemplate, renderTemplate } from '../../../drivers/frame-profile/template.js';
+import { compilePattern, computeChecksum, matchReply, parseTemplate, renderTemplate } from '../../../config/frame-profile-template.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const PROFILES = join(import.meta.dirname, '../../../config/profiles');
@@ -27,7 +27,7 @@ describe('frame profile templates and checksums', () => {
   });
 
   it('computes sum8, xor8 (seeded) and crc16_modbus', () => {
-    // "六进四出" processor: low byte of the sum of bytes after FF 55 (reference/protocols.md §5.2).
+    // "六进四出" processor: low byte of the sum of bytes after FF 55 (docs/reference/protocols.md §5.2).
     expect(computeChecksum('sum8', hex('04 00 70 01 00'))).toEqual(hex('75'));
     expect(computeChecksum('sum8', hex('03 00 85 03'))).toEqual(hex('8B'));
     // ITC: cks = 0x7F ^ ch ^ att  ==  xor8 seeded 0x80 over FF ch att.

@@ -13,12 +13,12 @@ import {
   unpackBits,
   withCrc,
 } from '../../../drivers/modbus/codec.js';
-import { AgentError } from '../../../agent/errors.js';
+import { AgentError } from '../../../drivers/errors.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
 describe('Modbus RTU codec', () => {
-  it('computes CRC-16/MODBUS, low byte first (golden frames, reference/protocols.md §5.4)', () => {
+  it('computes CRC-16/MODBUS, low byte first (golden frames, docs/reference/protocols.md §5.4)', () => {
     expect(encodeWriteCoil(1, 0, true)).toEqual(hex('01 05 00 00 FF 00 8C 3A'));
     expect(encodeWriteCoil(1, 0, false)).toEqual(hex('01 05 00 00 00 00 CD CA'));
     expect(encodeWriteCoil(1, 1, true)).toEqual(hex('01 05 00 01 FF 00 DD FA'));

@@ -15,7 +15,7 @@ import {
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
 describe('NovaStar codec', () => {
-  it('matches the verified Companion frames (reference/protocols.md §4.1)', () => {
+  it('matches the verified Companion frames (docs/reference/protocols.md §4.1)', () => {
     const bright = encodeRequest({ serial: 0, dst: 0xff, devType: DEV_RECEIVING_CARD, port: 0xff, board: 0xffff, addr: REG.brightness, data: Uint8Array.of(0xff) });
     expect(bright).toEqual(hex('55 AA 00 00 FE FF 01 FF FF FF 01 00 01 00 00 02 01 00 FF 54 5B'));
     const black = encodeRequest({ serial: 0, devType: DEV_SENDING_CARD, addr: REG.displayMode, data: Uint8Array.of(2) });

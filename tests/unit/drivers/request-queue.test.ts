@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RequestQueue } from '../../../drivers/request-queue.js';
-import { AgentError } from '../../../agent/errors.js';
+import { AgentError } from '../../../drivers/errors.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -139,7 +139,7 @@ export function checksumLength(kind: ChecksumKind): number {
 /**
  * The checksum bytes over `data`. `init` seeds the 8-bit sums: the ITC T-series amplifier's
  * XOR "((0xFF−0x80) ^ 0x15) ^ cmd" is xor8 over the whole frame seeded with 0x80
- * (reference/protocols.md §5.1).
+ * (docs/reference/protocols.md §5.1).
  */
 export function computeChecksum(kind: ChecksumKind, data: Uint8Array, init = 0): Buffer {
   switch (kind) {

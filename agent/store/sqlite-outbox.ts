@@ -1,36 +1,12 @@
 /**
- * The durable record ledger: usage records and events, each with one per-station `seq` (persisted in
- * meta, so it never goes back even when rows are pruned) and a globally unique ULID `id`.
- * The outbox is the part not yet covered by the county's ack watermark.
+ * The outbox on SQLite: the `records` table of the station database, written with synchronous=FULL.
+ * `seq` is allocated from meta (`next_seq`), so it never goes back even when rows are pruned; the rows
+ * stay after they are acknowledged (usage records are the ledger the county pays on, kept for good).
  */
 import type Database from 'better-sqlite3';
 import { ulid } from 'ulid';
 import type { Store } from './store.js';
-
-export type Stream = 'usage' | 'events';
-
-export interface DurableRecord {
-  seq: number;
-  id: string;
-  stream: Stream;
-  type: string;
-  ts: string;
-  /** The full wire payload (includes seq and id). */
-  payload: Record<string, unknown>;
-}
-
-/** A durable record as stored: its wire payload still JSON text. */
-export interface RawRecord {
-  seq: number;
-  stream: Stream;
-  text: string;
-}
-
-/** Adds `"historical":true` to a stored payload (always a JSON object) without re-serialising it. */
-export function markHistorical(text: string): string {
-  const body = text.trimEnd();
-  return body.endsWith('{}') ? '{"historical":true}' : `${body.slice(0, -1)},"historical":true}`;
-}
+import { seqRanges, type DurableRecord, type Outbox, type OutboxDepth, type OutboxSummary, type StoredRecord, type Stream } from './outbox.js';
 
 interface Row {
   seq: number;
@@ -43,31 +19,16 @@ interface Row {
 
 const SEQ_KEY = 'next_seq';
 
-/** What `summariseEvents` removed from the outbox, reported to the county as an `outbox_summarised` event. */
-export interface OutboxSummary {
-  removed: number;
-  bytes_freed: number;
-  outbox_bytes: number;
-  first_seq: number;
-  last_seq: number;
-  first_ts: string;
-  last_ts: string;
-  /** Inclusive [from, to] seq ranges removed, so the county can tell these gaps from lost records. */
-  seq_ranges: Array<[number, number]>;
-  by_type: Record<string, number>;
-  by_severity: Record<string, number>;
-}
-
-/** Ranges listed in a summary: beyond this the tail is merged into one range (the counts stay exact). */
-const MAX_SUMMARY_RANGES = 500;
-
-export class RecordLedger {
+export class SqliteOutbox implements Outbox {
   private readonly insert: Database.Statement;
   private readonly pendingAfter: Database.Statement<[number, number], Row>;
   private readonly markPub: Database.Statement<[number]>;
   private readonly ackTo: Database.Statement<[number]>;
   private readonly depthQ: Database.Statement<[], { n: number; oldest: string | null; first: number | null }>;
-  private readonly bySeq: Database.Statement<[number, number], Row>;
+  private readonly bySeq: Database.Statement<[number, number, number], Row>;
+  private readonly countQ: Database.Statement<[number, number], { n: number }>;
+  private readonly getOne: Database.Statement<[number], { acked: number; payload: string }>;
+  private readonly editOne: Database.Statement<[string, number]>;
   private readonly ackOne: Database.Statement<[number]>;
   private readonly bytesQ: Database.Statement<[], { b: number | null }>;
   private readonly candidatesQ: Database.Statement<[], { seq: number; type: string; ts: string; bytes: number; severity: string | null }>;
@@ -82,7 +43,10 @@ export class RecordLedger {
     this.markPub = db.prepare('UPDATE records SET published = 1 WHERE seq = ?');
     this.ackTo = db.prepare('UPDATE records SET acked = 1 WHERE acked = 0 AND seq <= ?');
     this.depthQ = db.prepare('SELECT count(*) AS n, min(ts) AS oldest, min(seq) AS first FROM records WHERE acked = 0');
-    this.bySeq = db.prepare('SELECT seq, id, stream, type, ts, payload FROM records WHERE seq >= ? ORDER BY seq LIMIT ?');
+    this.bySeq = db.prepare('SELECT seq, id, stream, type, ts, payload FROM records WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?');
+    this.countQ = db.prepare('SELECT count(*) AS n FROM records WHERE seq BETWEEN ? AND ?');
+    this.getOne = db.prepare('SELECT acked, payload FROM records WHERE seq = ?');
+    this.editOne = db.prepare('UPDATE records SET payload = ?, published = 0 WHERE seq = ? AND acked = 0');
     this.ackOne = db.prepare('UPDATE records SET acked = 1 WHERE seq = ?');
     this.bytesQ = db.prepare('SELECT sum(length(payload)) AS b FROM records WHERE acked = 0');
     // Lowest priority first: info before warning before error, oldest first. Usage records and earlier
@@ -117,30 +81,20 @@ export class RecordLedger {
     })();
   }
 
-  /** Unacknowledged records after `afterSeq`, in seq order. */
-  pending(afterSeq: number, limit: number): DurableRecord[] {
-    return this.pendingAfter.all(afterSeq, limit).map(toRecord);
+  pending(afterSeq: number, limit: number): StoredRecord[] {
+    return this.pendingAfter.all(afterSeq, limit).map(toStored);
   }
 
-  /**
-   * Like pending(), but with the payload as the stored JSON text: the outbox lane publishes it as it
-   * is, instead of parsing and re-serialising every record of a long backlog.
-   */
-  pendingRaw(afterSeq: number, limit: number): RawRecord[] {
-    return this.pendingAfter.all(afterSeq, limit).map((r) => ({ seq: r.seq, stream: r.stream, text: r.payload }));
+  stored(fromSeq: number, toSeq: number, limit: number): StoredRecord[] {
+    return this.bySeq.all(fromSeq, toSeq, limit).map(toStored);
   }
 
-  /** Records from `fromSeq` on, acknowledged or not (for `sessions.resend`). */
-  from(fromSeq: number, limit: number): DurableRecord[] {
-    return this.bySeq.all(fromSeq, limit).map(toRecord);
-  }
-
-  markPublished(seq: number): void {
-    this.markPub.run(seq);
+  countStored(fromSeq: number, toSeq: number): number {
+    return this.countQ.get(fromSeq, toSeq)?.n ?? 0;
   }
 
   /** One transaction (one fsync) for a batch of PUBACKs. */
-  markPublishedMany(seqs: readonly number[], acked = false): void {
+  markPublished(seqs: readonly number[], acked: boolean): void {
     if (seqs.length === 0) return;
     this.store.db.transaction(() => {
       for (const seq of seqs) {
@@ -150,14 +104,19 @@ export class RecordLedger {
     })();
   }
 
+  editUnacked(seq: number, edit: (payload: Record<string, unknown>) => Record<string, unknown>): Record<string, unknown> | null {
+    return this.store.db.transaction(() => {
+      const row = this.getOne.get(seq);
+      if (!row || row.acked !== 0) return null;
+      const payload = edit(JSON.parse(row.payload) as Record<string, unknown>);
+      this.editOne.run(JSON.stringify(payload), seq);
+      return payload;
+    })();
+  }
+
   /** The county's watermark: every record with seq <= `seq` is stored there. Returns rows newly acked. */
   ackUpTo(seq: number): number {
     return this.ackTo.run(seq).changes;
-  }
-
-  /** Marks one record stored (PUBACK with `require_ack: false`). */
-  markAcked(seq: number): void {
-    this.ackOne.run(seq);
   }
 
   /**
@@ -168,25 +127,20 @@ export class RecordLedger {
    */
   advanceSeqPast(seq: number): boolean {
     return this.store.db.transaction(() => {
-      if (this.nextSeq() > seq) return false;
+      if (this.lastSeq() >= seq) return false;
       this.store.setMeta(SEQ_KEY, String(seq + 1));
       return true;
     })();
   }
 
-  /** Bytes of payload not yet acknowledged (the outbox's share of the disk budget). */
-  outboxBytes(): number {
+  bytes(): number {
     return this.bytesQ.get()?.b ?? 0;
   }
 
-  /**
-   * Keeps the outbox under `maxBytes` by removing unacknowledged events, lowest severity and oldest first,
-   * down to 90 % of the budget (hysteresis, so it does not run on every append). Usage records are never
-   * removed, even when they alone exceed the budget. Returns what was removed, or null when nothing was.
-   */
-  summariseEvents(maxBytes: number): OutboxSummary | null {
+  /** Down to 90 % of the budget: hysteresis, so it does not run on every append. */
+  summarise(maxBytes: number): OutboxSummary | null {
     return this.store.db.transaction((): OutboxSummary | null => {
-      let bytes = this.outboxBytes();
+      let bytes = this.bytes();
       if (bytes <= maxBytes) return null;
       const target = Math.floor(maxBytes * 0.9);
       const removed: Array<{ seq: number; type: string; ts: string; bytes: number; severity: string | null }> = [];
@@ -198,16 +152,7 @@ export class RecordLedger {
       if (removed.length === 0) return null;
       for (const r of removed) this.deleteOne.run(r.seq);
       removed.sort((a, b) => a.seq - b.seq);
-      const ranges: Array<[number, number]> = [];
-      for (const r of removed) {
-        const last = ranges[ranges.length - 1];
-        if (last && last[1] === r.seq - 1) last[1] = r.seq;
-        else ranges.push([r.seq, r.seq]);
-      }
-      if (ranges.length > MAX_SUMMARY_RANGES) {
-        const tail = ranges.splice(MAX_SUMMARY_RANGES - 1);
-        ranges.push([tail[0]![0], tail[tail.length - 1]![1]]);
-      }
+      const ranges = seqRanges(removed.map((r) => r.seq));
       const count = (key: (r: (typeof removed)[number]) => string): Record<string, number> => {
         const out: Record<string, number> = {};
         for (const r of removed) out[key(r)] = (out[key(r)] ?? 0) + 1;
@@ -238,17 +183,16 @@ export class RecordLedger {
     return this.store.db.prepare("DELETE FROM records WHERE stream = 'events' AND acked = 1 AND ts < ?").run(beforeIso).changes;
   }
 
-  depth(): { count: number; oldest_ts: string | null; first_seq: number | null } {
+  depth(): OutboxDepth {
     const r = this.depthQ.get()!;
     return { count: r.n, oldest_ts: r.oldest, first_seq: r.first };
   }
 
-  /** The next seq to be allocated (last used + 1). */
-  nextSeq(): number {
-    return Number(this.store.meta(SEQ_KEY) ?? '1');
+  lastSeq(): number {
+    return Number(this.store.meta(SEQ_KEY) ?? '1') - 1;
   }
 }
 
-function toRecord(r: Row): DurableRecord {
-  return { seq: r.seq, id: r.id, stream: r.stream, type: r.type, ts: r.ts, payload: JSON.parse(r.payload) as Record<string, unknown> };
+function toStored(r: Row): StoredRecord {
+  return { seq: r.seq, id: r.id, stream: r.stream, type: r.type, ts: r.ts, text: r.payload };
 }
