@@ -280,7 +280,10 @@ export class App {
         stop: () => this.county?.stop(),
       },
       ((): Part => {
-        const server = new ControlServer(config.control.socket, this.registry, log.child({ component: 'control' }));
+        const server = new ControlServer(config.control.socket, this.registry, log.child({ component: 'control' }), {
+          maxClients: config.control.max_clients,
+          idleTimeoutMs: config.control.idle_timeout_s * 1000,
+        });
         return { name: 'control', start: () => server.start(), stop: () => server.stop() };
       })(),
     ];

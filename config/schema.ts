@@ -230,9 +230,15 @@ export const ConfigSchema = z
       .strict(),
     data_dir: z.string().min(1).default('/var/lib/station-agent'),
     control: z
-      .object({ socket: z.string().min(1).max(100).default('/run/station-agent/control.sock') })
+      .object({
+        socket: z.string().min(1).max(100).default('/run/station-agent/control.sock'),
+        /** Connections served at once; more are refused with `busy` (a stuck script cannot lock a technician out for long). */
+        max_clients: z.number().int().min(1).max(256).default(16),
+        /** A connection that sends nothing and has no request running is closed after this long. */
+        idle_timeout_s: z.number().int().min(1).max(3600).default(60),
+      })
       .strict()
-      .default({ socket: '/run/station-agent/control.sock' }),
+      .default({ socket: '/run/station-agent/control.sock', max_clients: 16, idle_timeout_s: 60 }),
     log: z
       .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') })
       .strict()

@@ -34,6 +34,8 @@ export const ErrorCodes = {
   bad_request: 'bad_request',
   too_large: 'too_large',
   daemon_unreachable: 'daemon_unreachable',
+  /** The control socket (or a file) exists but refuses this user. */
+  permission_denied: 'permission_denied',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

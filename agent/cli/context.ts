@@ -72,6 +72,7 @@ export class CliContext {
 export function exitCodeFor(err: unknown): number {
   if (err instanceof ConfigError) return EXIT.failed;
   if (err instanceof AgentError && err.code === ErrorCodes.daemon_unreachable) return EXIT.unreachable;
+  if (err instanceof AgentError && err.code === ErrorCodes.permission_denied) return EXIT.unreachable;
   if (err instanceof AgentError && err.code === ErrorCodes.db_open) return EXIT.unreachable;
   return EXIT.failed;
 }

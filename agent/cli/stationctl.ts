@@ -3,6 +3,7 @@
  * stationctl [--config F] [--json] [--lang zh|en] <command>. Exit codes: 0 ok, 1 failed check or
  * command, 2 usage error, 3 daemon unreachable.
  */
+import { readFileSync, statSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { AgentError, ErrorCodes } from '../../drivers/errors.js';
 import { ConfigError } from '../../config/errors.js';
@@ -50,6 +51,9 @@ export async function runCli(argv: string[]): Promise<number> {
       c.err(`${c.t('error.prefix')}: ${c.configFile}:\n${err.issues.map((i) => `  ${i}`).join('\n')}`);
     } else if (err instanceof AgentError && err.code === ErrorCodes.daemon_unreachable) {
       c.err(c.t('daemon.unreachable', { path: c.config().control.socket }));
+    } else if (err instanceof AgentError && err.code === ErrorCodes.permission_denied) {
+      const path = c.config().control.socket;
+      c.err(c.t('daemon.permission', { path, group: ownerGroup(path) ?? 'station-agent' }));
     } else if (err instanceof AgentError) {
       if (c.opts.json) c.out(JSON.stringify({ error: err.toJSON() }));
       c.err(c.t('error.command', { code: err.code, message: err.message }));
@@ -59,6 +63,20 @@ export async function runCli(argv: string[]): Promise<number> {
     }
     return exitCodeFor(err);
   }
+}
+
+/** The group owning `path` (the socket's group is the one that may use it), from /etc/group. */
+function ownerGroup(path: string): string | undefined {
+  try {
+    const gid = statSync(path).gid;
+    for (const entry of readFileSync('/etc/group', 'utf8').split('\n')) {
+      const [name, , id] = entry.split(':');
+      if (name && Number(id) === gid) return name;
+    }
+  } catch {
+    /* fall back to the packaged group name */
+  }
+  return undefined;
 }
 
 runCli(process.argv.slice(2)).then(

@@ -40,7 +40,14 @@ export function callDaemon(path: string, command: string, args: unknown = {}, ti
       }
     });
     socket.on('error', (err: NodeJS.ErrnoException) =>
-      finish(() => reject(new AgentError(ErrorCodes.daemon_unreachable, `daemon not reachable at ${path} (${err.code ?? err.message})`, { cause: err }))),
+      finish(() =>
+        reject(
+          // The agent runs but this user may not talk to it: saying "not running" would send a technician the wrong way.
+          err.code === 'EACCES' || err.code === 'EPERM'
+            ? new AgentError(ErrorCodes.permission_denied, `permission denied on the control socket ${path}`, { cause: err })
+            : new AgentError(ErrorCodes.daemon_unreachable, `daemon not reachable at ${path} (${err.code ?? err.message})`, { cause: err }),
+        ),
+      ),
     );
     socket.on('close', () => finish(() => reject(new AgentError(ErrorCodes.daemon_unreachable, `daemon closed the connection at ${path}`))));
   });

@@ -1,6 +1,11 @@
 /**
  * The control socket: newline-delimited JSON over a unix socket, mode 0660 (the agent's group may
- * talk to it; nobody else). Request `{id?, command, args?}` → response `{id, status, data|error}`.
+ * talk to it; nobody else). Request `{id?, command, args?}` → response `{id, status, data|error}`
+ * (agent/control/protocol.ts).
+ *
+ * Every client is bounded, so a careless script cannot take the daemon past its unit's MemoryMax: one
+ * request at a time per connection, reading stops while a reply waits for the client to read it
+ * (backpressure), no line over MAX_LINE, at most `max_clients` connections, idle ones closed.
  */
 import { createServer, createConnection, type Server, type Socket } from 'node:net';
 import { chmodSync, mkdirSync, unlinkSync, existsSync } from 'node:fs';
@@ -8,17 +13,23 @@ import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { AgentError, ErrorCodes } from '../../drivers/errors.js';
 import type { CommandRegistry } from '../commands.js';
-import { MAX_LINE } from './protocol.js';
+import { MAX_LINE, type ControlResponse } from './protocol.js';
 
+export interface ControlLimits {
+  maxClients: number;
+  idleTimeoutMs: number;
+}
 
 export class ControlServer {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
+  private refusedLogged = 0;
 
   constructor(
     private readonly path: string,
     private readonly registry: CommandRegistry,
     private readonly log: Logger,
+    private readonly limits: ControlLimits = { maxClients: 16, idleTimeoutMs: 60_000 },
   ) {}
 
   async start(): Promise<void> {
@@ -51,43 +62,74 @@ export class ControlServer {
   }
 
   private handle(socket: Socket): void {
+    if (this.sockets.size >= this.limits.maxClients) {
+      // Logged once per burst: a script opening connections in a loop must not flood the journal.
+      if (this.refusedLogged++ === 0) this.log.warn({ max_clients: this.limits.maxClients }, 'control socket: too many clients, refusing new ones');
+      socket.on('error', () => socket.destroy());
+      socket.end(line({ id: null, status: 'error', error: { code: ErrorCodes.busy, message: `too many control connections (max ${this.limits.maxClients})` } }));
+      return;
+    }
     this.sockets.add(socket);
     socket.setEncoding('utf8');
+    socket.setTimeout(this.limits.idleTimeoutMs, () => socket.destroy());
     let buffer = '';
+    let working = false;
+
+    const tooLarge = (): void => {
+      socket.end(line({ id: null, status: 'error', error: { code: ErrorCodes.too_large, message: `request line over ${MAX_LINE} bytes` } }));
+      socket.destroy();
+    };
+
+    /** Serves the complete lines in the buffer, one at a time, not reading more meanwhile. */
+    const serve = async (): Promise<void> => {
+      if (working) return;
+      working = true;
+      socket.pause();
+      socket.setTimeout(0); // a long command is not idleness
+      try {
+        let nl: number;
+        while (!socket.destroyed && (nl = buffer.indexOf('\n')) >= 0) {
+          if (nl > MAX_LINE) return tooLarge();
+          const text = buffer.slice(0, nl).trim();
+          buffer = buffer.slice(nl + 1);
+          if (!text) continue;
+          const reply = await this.dispatch(text);
+          if (socket.destroyed) return;
+          // Backpressure: a client that does not read its replies gets no more requests read.
+          if (!socket.write(line(reply))) await drained(socket);
+        }
+        if (buffer.length > MAX_LINE) return tooLarge();
+      } finally {
+        working = false;
+        if (!socket.destroyed) {
+          socket.setTimeout(this.limits.idleTimeoutMs);
+          socket.resume();
+        }
+      }
+    };
+
     socket.on('data', (chunk: string) => {
       buffer += chunk;
-      if (buffer.length > MAX_LINE && !buffer.includes('\n')) {
-        this.reply(socket, { id: null, status: 'error', error: { code: ErrorCodes.too_large, message: 'request line over 1 MiB' } });
-        socket.destroy();
-        return;
-      }
-      let nl: number;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, nl).trim();
-        buffer = buffer.slice(nl + 1);
-        if (line) void this.dispatch(socket, line);
-      }
+      void serve();
     });
     socket.on('error', () => socket.destroy());
-    socket.on('close', () => this.sockets.delete(socket));
+    socket.on('close', () => {
+      this.sockets.delete(socket);
+      if (this.sockets.size === 0) this.refusedLogged = 0;
+    });
   }
 
-  private async dispatch(socket: Socket, line: string): Promise<void> {
+  private async dispatch(text: string): Promise<ControlResponse> {
     let req: { id?: unknown; command?: unknown; args?: unknown };
     try {
-      req = JSON.parse(line) as typeof req;
+      req = JSON.parse(text) as typeof req;
       if (typeof req !== 'object' || req === null || typeof req.command !== 'string') throw new Error('no command');
     } catch {
-      this.reply(socket, { id: null, status: 'error', error: { code: ErrorCodes.bad_request, message: 'expected a JSON object with a "command" string' } });
-      return;
+      return { id: null, status: 'error', error: { code: ErrorCodes.bad_request, message: 'expected a JSON object with a "command" string' } };
     }
     const id = typeof req.id === 'string' || typeof req.id === 'number' ? req.id : null;
     const result = await this.registry.invoke(req.command, req.args, { source: 'socket', transaction: id === null ? undefined : String(id) });
-    this.reply(socket, { id, ...result });
-  }
-
-  private reply(socket: Socket, message: unknown): void {
-    if (!socket.destroyed) socket.write(`${JSON.stringify(message)}\n`);
+    return { id, ...result };
   }
 
   async stop(): Promise<void> {
@@ -101,6 +143,23 @@ export class ControlServer {
       /* already gone */
     }
   }
+}
+
+function line(message: ControlResponse): string {
+  return `${JSON.stringify(message)}\n`;
+}
+
+/** Resolves when the socket can take more, or is gone. */
+function drained(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      socket.off('drain', done);
+      socket.off('close', done);
+      resolve();
+    };
+    socket.on('drain', done);
+    socket.on('close', done);
+  });
 }
 
 function isAlive(path: string): Promise<boolean> {
