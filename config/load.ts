@@ -2,7 +2,7 @@
  * Loads and validates the YAML config. Every problem is reported with its key path in one pass
  * (`devices[2].serial.baud_rate: expected one of …`), then the daemon exits 78.
  */
-import { readFileSync, accessSync, constants } from 'node:fs';
+import { readFileSync, accessSync, constants, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve, join } from 'node:path';
 import { PACKAGE_ROOT } from './package-root.js';
 import { parseDocument, LineCounter } from 'yaml';
@@ -17,6 +17,34 @@ export const PROFILES_DIR = join(PACKAGE_ROOT, 'config', 'profiles');
 
 const DEFAULT_USAGE_KINDS = new Set(['projector', 'led_display', 'amplifier']);
 
+/** A station's config is a few kilobytes: anything near this is a mistake or an attack, not a config. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+/** A frame profile is a page of commands. */
+export const MAX_PROFILE_BYTES = 256 * 1024;
+/**
+ * YAML aliases are expanded by toJS(); a few nested ones ("billion laughs") make gigabytes. Honest configs
+ * use a handful (a shared serial block, say).
+ */
+export const MAX_YAML_ALIASES = 64;
+
+/** Parses YAML text into plain data, bounded; every failure is a ConfigError naming `source`. */
+export function parseYaml(text: string, source: string, maxBytes = MAX_CONFIG_BYTES): unknown {
+  if (Buffer.byteLength(text, 'utf8') > maxBytes) {
+    throw new ConfigError([`${source}: file is larger than ${maxBytes} bytes; this is not a station config`]);
+  }
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(doc.errors.map((e) => `${source}: YAML ${e.message.split('\n')[0]}`));
+  }
+  try {
+    return doc.toJS({ maxAliasCount: MAX_YAML_ALIASES }) ?? {};
+  } catch (err) {
+    // The yaml library refuses excessive alias expansion with a ReferenceError; say what it means.
+    throw new ConfigError([`${source}: YAML aliases expand too far (more than ${MAX_YAML_ALIASES} uses): ${(err as Error).message.split('\n')[0]}`]);
+  }
+}
+
 export interface LoadOptions {
   /** Check that `*_file` secrets and profile files exist and are readable (the daemon does; tests may not). */
   checkFiles?: boolean;
@@ -24,12 +52,7 @@ export interface LoadOptions {
 
 /** Parses and validates config text. `source` names the file in messages and resolves relative paths. */
 export function parseConfig(text: string, source: string, options: LoadOptions = {}): Config {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new ConfigError(doc.errors.map((e) => `${source}: YAML ${e.message.split('\n')[0]}`));
-  }
-  const raw: unknown = doc.toJS() ?? {};
+  const raw = parseYaml(text, source);
   const result = ConfigSchema.safeParse(raw);
   if (!result.success) throw new ConfigError(formatIssues(result.error.issues));
   const config = result.data;
@@ -45,11 +68,12 @@ export function parseConfig(text: string, source: string, options: LoadOptions =
         return;
       }
       try {
-        const parsed = FrameProfileSchema.safeParse(parseDocument(readFileSync(file, 'utf8')).toJS());
+        const parsed = FrameProfileSchema.safeParse(parseYaml(readFileSync(file, 'utf8'), file, MAX_PROFILE_BYTES));
         if (!parsed.success) problems.push(...formatIssues(parsed.error.issues, ['devices', i, 'profile']));
         else (d as { profile: unknown }).profile = parsed.data;
       } catch (err) {
-        problems.push(`devices[${i}].profile: cannot read ${file}: ${(err as Error).message}`);
+        if (err instanceof ConfigError) problems.push(...err.issues.map((issue) => `devices[${i}].profile: ${issue}`));
+        else problems.push(`devices[${i}].profile: cannot read ${file}: ${(err as Error).message}`);
       }
     }
   });
@@ -128,8 +152,12 @@ function resolvePaths(config: Config, base: string): void {
 export function loadConfig(file: string, options: LoadOptions = { checkFiles: true }): Config {
   let text: string;
   try {
+    // Checked before reading: a huge file (or /dev/zero) must not be read into memory first.
+    const size = statSync(file).size;
+    if (size > MAX_CONFIG_BYTES) throw new ConfigError([`${file}: file is larger than ${MAX_CONFIG_BYTES} bytes (${size}); this is not a station config`]);
     text = readFileSync(file, 'utf8');
   } catch (err) {
+    if (err instanceof ConfigError) throw err;
     throw new ConfigError([`${file}: cannot read config: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`]);
   }
   return parseConfig(text, file, options);

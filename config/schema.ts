@@ -16,7 +16,12 @@ export const BAUD_RATES = [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200] 
 const Host = z.string().min(1).max(253).regex(/^[A-Za-z0-9.:_-]+$/, 'must be a host name or IP address');
 const Port = z.number().int().min(1).max(65535);
 const PollS = z.number().min(0.2).max(3600);
-const FilePath = z.string().min(1);
+/** Bounds on counts: a station has a handful of devices; these stop a broken or hostile file early. */
+export const MAX_DEVICES = 64;
+export const MAX_SCHEDULES = 100;
+export const MAX_STEPS = 32;
+
+const FilePath = z.string().min(1).max(4096);
 
 export const SerialSchema = z
   .object({
@@ -165,9 +170,9 @@ export const ScheduleSchema = z
     cron: z.string().min(9).max(100),
     duration_min: z.number().positive().max(24 * 60),
     enabled: z.boolean().default(true),
-    steps: z.array(StepSchema).min(1),
+    steps: z.array(StepSchema).min(1).max(MAX_STEPS),
     /** Run at the end; default: every device switched on by `steps`, powered off in reverse order. */
-    end_steps: z.array(StepSchema).optional(),
+    end_steps: z.array(StepSchema).max(MAX_STEPS).optional(),
   })
   .strict();
 export type ScheduleConfig = z.infer<typeof ScheduleSchema>;
@@ -188,7 +193,7 @@ export const CountySchema = z
       .default('stations'),
     heartbeat_s: z.number().int().min(5).max(3600).default(60),
     require_ack: z.boolean().default(true),
-    allowed_commands: z.array(z.string().regex(/^[a-z][a-z_.]*$/)).default([]),
+    allowed_commands: z.array(z.string().max(64).regex(/^[a-z][a-z_.]*$/)).max(64).default([]),
     command_key_file: FilePath.optional(),
     /** Durable records replayed per second after a reconnect (live traffic goes first). */
     replay_rate: z.number().positive().max(100_000).default(100),
@@ -244,7 +249,7 @@ export const ConfigSchema = z
       .strict()
       .default({ level: 'info' }),
     county: CountySchema.optional(),
-    devices: z.array(DeviceSchema).default([]),
+    devices: z.array(DeviceSchema).max(MAX_DEVICES, `at most ${MAX_DEVICES} devices per station`).default([]),
     media: z
       .object({
         mediamtx: z
@@ -267,7 +272,7 @@ export const ConfigSchema = z
       })
       .strict()
       .default({ min_s: 300, merge_gap_s: 120, idle_cutoff_s: 1800, checkpoint_s: 60 }),
-    schedules: z.array(ScheduleSchema).default([]),
+    schedules: z.array(ScheduleSchema).max(MAX_SCHEDULES, `at most ${MAX_SCHEDULES} schedules`).default([]),
   })
   .strict()
   .superRefine((c, ctx) => {
