@@ -12,7 +12,10 @@ import { EventBus } from '../../../agent/bus.js';
 import type { Clock } from '../../../agent/clock.js';
 import { CommandRegistry } from '../../../agent/commands.js';
 import { HostHealthSampler, hostInfo } from '../../../agent/host.js';
-import { CountyLink, registerCountyCommands, type CountyLinkTuning } from '../../../agent/county/link.js';
+import { registerCountyCommands } from '../../../agent/county/commands.js';
+import { CountyLink } from '../../../agent/county/link.js';
+import type { CountyLinkTuning } from '../../../agent/county/timing.js';
+import { EventLog } from '../../../agent/events.js';
 import type { HostHealth, HostInfo } from '../../../agent/county/payloads.js';
 import { silentLogger } from '../../../agent/log.js';
 import { SqliteOutbox } from '../../../agent/store/sqlite-outbox.js';
@@ -114,10 +117,13 @@ export function makeStation(opts: StationOptions): Station {
   const bus = new EventBus(silentLogger);
   const registry = new CommandRegistry();
   const devices = opts.devices ?? [projector()];
+  // As the daemon builds it: the store's meta table, the outbox, and the EventLog for outbox_summarised.
+  const events = new EventLog({ ledger, bus, clock: systemClock, stationId, boot: () => Number(store.meta('agent_boot') ?? '0') });
   const link = new CountyLink({
     config,
-    store,
+    meta: store,
     outbox: ledger,
+    events,
     bus,
     registry,
     log: silentLogger,
