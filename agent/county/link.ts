@@ -7,7 +7,9 @@
  *   session.ts       the MQTT session: connect, Will, backoff, half-open watchdog, clean stop
  *   live-lane.ts     status, inventory, device states, heartbeat, rebirth, diagnostics
  *   durable-lane.ts  the outbox's records, acks, replay pacing, resend, the outbox budget
- *   admission.ts     county requests: guard, concurrency limit, responses
+ *   admission.ts     county requests: guard (requests.ts), concurrency limit, responses
+ * and offers what the daemon needs: start/stop, status, and the targets of the county commands
+ * (commands.ts). The parts see each other only through these wires and the session's Connection.
  */
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.js';

@@ -1,6 +1,7 @@
 /**
- * Shared pieces of the county-link integration tests: a station (real SQLite store in a temp dir,
- * ledger, bus, registry, CountyLink) and a county consumer (a real mqtt.js client) that can ack.
+ * Shared pieces of the county-link integration tests: a station (real SQLite store in a temp dir, its
+ * outbox (`ledger`), EventLog, bus, registry, CountyLink, wired as the daemon wires them) and a county
+ * consumer (a real mqtt.js client) that can ack.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
