@@ -11,11 +11,10 @@ import { ConfigSchema } from '../../../config/schema.js';
 import { RequestAdmission } from '../../../agent/county/admission.js';
 import type { SeenTransactions } from '../../../agent/county/meta.js';
 import { Topics } from '../../../agent/county/topics.js';
-import type { Clock } from '../../../agent/clock.js';
 import { CommandRegistry } from '../../../agent/commands.js';
-import { FakeConnection } from './fake-connection.js';
+import { FakeConnection, syncedClock } from './fake-connection.js';
 
-const clock: Clock = { now: () => new Date(), monotonicMs: () => performance.now(), quality: () => 'synced' };
+const clock = syncedClock;
 const county = ConfigSchema.parse({
   station: { id: 'village-01', name: '站点', town: '城关镇' },
   data_dir: '/nonexistent',

@@ -3,6 +3,7 @@
  * and keeps each publish's callback, so a test decides when (and whether) the broker's PUBACK arrives.
  * The real session is proven against mosquitto in tests/integration/county/.
  */
+import type { Clock } from '../../../agent/clock.js';
 import type { Connection, PublishClient } from '../../../agent/county/connection.js';
 import type { LinkMeta } from '../../../agent/county/meta.js';
 
@@ -45,3 +46,6 @@ export function memoryMeta(entries: Record<string, string> = {}): LinkMeta {
   const m = new Map(Object.entries(entries));
   return { meta: (k) => m.get(k), setMeta: (k, v) => void m.set(k, v) };
 }
+
+/** The wall clock (fake timers move it), always synced. */
+export const syncedClock: Clock = { now: () => new Date(), monotonicMs: () => performance.now(), quality: () => 'synced' };

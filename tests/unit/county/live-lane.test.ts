@@ -10,11 +10,10 @@ import type { DeviceState } from '../../../drivers/types.js';
 import { LiveLane } from '../../../agent/county/live-lane.js';
 import type { HostHealth, HostInfo, Inventory } from '../../../agent/county/payloads.js';
 import { Topics } from '../../../agent/county/topics.js';
-import type { Clock } from '../../../agent/clock.js';
 import { silentLogger } from '../../../agent/log.js';
-import { FakeConnection, memoryMeta } from './fake-connection.js';
+import { FakeConnection, memoryMeta, syncedClock } from './fake-connection.js';
 
-const clock: Clock = { now: () => new Date(), monotonicMs: () => performance.now(), quality: () => 'synced' };
+const clock = syncedClock;
 const config = ConfigSchema.parse({
   station: { id: 'village-01', name: '站点', town: '城关镇' },
   data_dir: '/nonexistent',
