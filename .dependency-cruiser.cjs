@@ -72,6 +72,13 @@ module.exports = {
       from: { path: '^dist/', pathNot: '^dist/(agent/store/|scripts/county/|scripts/bench/floor\\.js$)' },
       to: { path: 'node_modules/better-sqlite3/' },
     },
+    {
+      name: 'county-mqtt-only-in-session',
+      severity: 'error',
+      comment: 'Within the county link only the MQTT session (agent/county/session.ts) uses mqtt.js; the lanes publish through it.',
+      from: { path: '^dist/agent/county/', pathNot: '^dist/agent/county/session\\.js$' },
+      to: { path: 'node_modules/mqtt/' },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

@@ -25,7 +25,9 @@ import { MaintenanceAlerts } from './alerts.js';
 import { createMediaMtxClient } from '../drivers/mediamtx/client.js';
 import { readFile } from 'node:fs/promises';
 import { HostHealthSampler, hostInfo } from './host.js';
-import { CountyLink, registerCountyCommands, type CountyLinkTuning } from './county/link.js';
+import { registerCountyCommands } from './county/commands.js';
+import { CountyLink } from './county/link.js';
+import type { CountyLinkTuning } from './county/timing.js';
 
 /** Acknowledged events are kept this long locally (`stationctl events`); usage records are kept for good. */
 export const EVENT_RETENTION_DAYS = 400;
@@ -258,8 +260,9 @@ export class App {
           if (!config.county) return;
           const link = new CountyLink({
             config,
-            store: this.store,
+            meta: this.store,
             outbox: this.ledger,
+            events: this.events,
             bus: this.bus,
             registry: this.registry,
             log: log.child({ component: 'county' }),

@@ -1,7 +1,7 @@
 /**
  * The gate every county request passes before it reaches the command registry: size, JSON, shape,
  * allowlist, signature, freshness, replay. Pure logic (the clock is injected) so each refusal is unit
- * tested; the link only publishes what this decides.
+ * tested; request admission (admission.ts) only publishes what this decides.
  */
 import { z } from 'zod';
 import { RequestSchema, RequestErrorCodes, TransactionSchema } from './payloads.js';

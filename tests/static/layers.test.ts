@@ -58,4 +58,14 @@ describe('layers', () => {
   it('the base layer imports nothing of ours', () => {
     expect(importsOf('drivers/errors.ts')).toEqual([]);
   });
+
+  it('the county link sees the store only through the Outbox interface, not even for a type', () => {
+    const bad: string[] = [];
+    for (const file of tsFiles('agent/county')) {
+      for (const target of importsOf(file)) {
+        if (target.startsWith('agent/store/') && target !== 'agent/store/outbox.ts') bad.push(`${file} → ${target}`);
+      }
+    }
+    expect(bad).toEqual([]);
+  });
 });

@@ -1,6 +1,7 @@
 /**
- * Shared pieces of the county-link integration tests: a station (real SQLite store in a temp dir,
- * ledger, bus, registry, CountyLink) and a county consumer (a real mqtt.js client) that can ack.
+ * Shared pieces of the county-link integration tests: a station (real SQLite store in a temp dir, its
+ * outbox (`ledger`), EventLog, bus, registry, CountyLink, wired as the daemon wires them) and a county
+ * consumer (a real mqtt.js client) that can ack.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,10 @@ import { EventBus } from '../../../agent/bus.js';
 import type { Clock } from '../../../agent/clock.js';
 import { CommandRegistry } from '../../../agent/commands.js';
 import { HostHealthSampler, hostInfo } from '../../../agent/host.js';
-import { CountyLink, registerCountyCommands, type CountyLinkTuning } from '../../../agent/county/link.js';
+import { registerCountyCommands } from '../../../agent/county/commands.js';
+import { CountyLink } from '../../../agent/county/link.js';
+import type { CountyLinkTuning } from '../../../agent/county/timing.js';
+import { EventLog } from '../../../agent/events.js';
 import type { HostHealth, HostInfo } from '../../../agent/county/payloads.js';
 import { silentLogger } from '../../../agent/log.js';
 import { SqliteOutbox } from '../../../agent/store/sqlite-outbox.js';
@@ -114,10 +118,13 @@ export function makeStation(opts: StationOptions): Station {
   const bus = new EventBus(silentLogger);
   const registry = new CommandRegistry();
   const devices = opts.devices ?? [projector()];
+  // As the daemon builds it: the store's meta table, the outbox, and the EventLog for outbox_summarised.
+  const events = new EventLog({ ledger, bus, clock: systemClock, stationId, boot: () => Number(store.meta('agent_boot') ?? '0') });
   const link = new CountyLink({
     config,
-    store,
+    meta: store,
     outbox: ledger,
+    events,
     bus,
     registry,
     log: silentLogger,

@@ -1,4 +1,4 @@
-/** The ledger's outbox operations the county link relies on, on a real SQLite file. */
+/** The SQLite outbox's operations the county link's durable lane relies on, on a real SQLite file. */
 import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteOutbox } from '../../../agent/store/sqlite-outbox.js';

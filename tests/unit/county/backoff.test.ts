@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { reconnectDelay } from '../../../agent/county/link.js';
+import { reconnectDelay } from '../../../agent/county/session.js';
 
 describe('reconnectDelay', () => {
   it('grows exponentially up to the cap', () => {

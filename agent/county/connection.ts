@@ -1,0 +1,25 @@
+/**
+ * What the lanes and request admission see of the MQTT session: the current client (null between
+ * sessions) and whether it is connected, plus the envelope every county message carries. A callback
+ * compares the client it published on with the current one, so one from a dropped client is ignored.
+ */
+import type { Clock } from '../clock.js';
+
+/** The one method of mqtt.js's MqttClient the link's parts publish with (a fake stands in for unit tests). */
+export interface PublishClient {
+  publish(topic: string, message: string, opts: { qos: 0 | 1; retain?: boolean }, callback?: (err?: Error) => void): unknown;
+}
+
+export interface Connection {
+  readonly client: PublishClient | null;
+  readonly connected: boolean;
+  /** The MQTT session counter of the current (or last) session: `boot` in status and the Will. */
+  readonly boot: number;
+}
+
+export const QOS1 = { qos: 1 as const };
+
+/** `ts` and `clock` of every live message and response. */
+export function envelope(clock: Clock): { ts: string; clock: 'synced' | 'unsynced' } {
+  return { ts: clock.now().toISOString(), clock: clock.quality() };
+}

@@ -1,0 +1,36 @@
+/**
+ * The few values the county link keeps in the store's meta table, read and written through a narrow
+ * key-value interface (the daemon passes its Store), so no part of the link sees the store itself.
+ */
+
+/** The meta table as the link needs it. */
+export interface LinkMeta {
+  meta(key: string): string | undefined;
+  setMeta(key: string, value: string): void;
+}
+
+/** Meta key of the MQTT session counter (`boot` in status and the Will). */
+export const MQTT_BOOT_KEY = 'mqtt_boot';
+/** Meta key of the agent start counter (`boot` in durable records), incremented by the daemon. */
+export const AGENT_BOOT_KEY = 'agent_boot';
+/** Meta key of the seen-transaction cache, so a request replayed across a restart still runs once. */
+export const SEEN_TX_KEY = 'county_seen_tx';
+
+export function agentBoot(meta: LinkMeta): number {
+  return Number(meta.meta(AGENT_BOOT_KEY) ?? '0');
+}
+
+/** Where request admission keeps the transactions it has seen ([transaction, expiry ms] pairs). */
+export interface SeenTransactions {
+  /** The pairs saved last; throws when they cannot be read or parsed. */
+  load(): unknown;
+  save(pairs: Array<[string, number]>): void;
+}
+
+/** The seen-transaction cache as one JSON value under `county_seen_tx`. */
+export function seenTransactionsInMeta(meta: LinkMeta): SeenTransactions {
+  return {
+    load: () => JSON.parse(meta.meta(SEEN_TX_KEY) ?? '[]') as unknown,
+    save: (pairs) => meta.setMeta(SEEN_TX_KEY, JSON.stringify(pairs)),
+  };
+}

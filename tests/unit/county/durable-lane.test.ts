@@ -1,0 +1,136 @@
+/**
+ * The durable lane's bookkeeping, driven by a fake connection (the test plays the broker's PUBACKs) and
+ * fake timers, on a real SQLite outbox. What the county receives end to end is proven against mosquitto
+ * in tests/integration/county/durable-lane.test.ts; here: what only the lane can show — one outbox write
+ * per burst of PUBACKs and acks, the window, and callbacks of a dropped client ignored.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { DurableLane } from '../../../agent/county/durable-lane.js';
+import { Topics } from '../../../agent/county/topics.js';
+import { silentLogger } from '../../../agent/log.js';
+import { SqliteOutbox } from '../../../agent/store/sqlite-outbox.js';
+import { Store } from '../../../agent/store/store.js';
+import { FakeConnection } from './fake-connection.js';
+
+const topics = new Topics('stations', 'village-01');
+let dir: string;
+let store: Store;
+let outbox: SqliteOutbox;
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  dir = mkdtempSync(join(tmpdir(), 'durable-lane-'));
+  store = Store.open(dir);
+  outbox = new SqliteOutbox(store);
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function append(n: number): void {
+  for (let i = 0; i < n; i++) {
+    outbox.append('usage', 'usage', new Date().toISOString(), (seq, id) => ({ v: 1, seq, id, station_id: 'village-01' }));
+  }
+}
+
+function lane(conn: FakeConnection, over: { window?: number; requireAck?: boolean } = {}): DurableLane {
+  return new DurableLane({
+    outbox,
+    topics,
+    connection: conn,
+    log: silentLogger,
+    requireAck: over.requireAck ?? true,
+    replayRate: 1_000,
+    outboxMaxMb: 64,
+    timing: { ackGraceMs: 300, ackTimeoutMs: 600_000, window: over.window ?? 4, budgetCheckMs: 30_000 },
+    events: { append: () => undefined },
+  });
+}
+
+/** Subscribed, grace over, lane open on an empty outbox. */
+async function open(l: DurableLane): Promise<void> {
+  l.subscribed();
+  await vi.advanceTimersByTimeAsync(300);
+}
+
+const seqOf = (message: string): number => (JSON.parse(message) as { seq: number }).seq;
+
+describe('durable lane', () => {
+  it('keeps at most `window` records in flight and sends the next on each PUBACK', async () => {
+    const conn = new FakeConnection();
+    const l = lane(conn);
+    await open(l);
+    append(10);
+    l.pump();
+    const client = conn.client!;
+    expect(client.sent.map((s) => seqOf(s.message))).toEqual([1, 2, 3, 4]);
+    expect(client.sent.every((s) => s.topic === 'stations/village-01/usage' && s.opts.qos === 1)).toBe(true);
+    // Records appended while connected are live, not historical.
+    expect(client.sent.some((s) => s.message.includes('historical'))).toBe(false);
+    client.sent[0]!.ack();
+    expect(client.sent.map((s) => seqOf(s.message))).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('writes a burst of PUBACKs to the outbox in one markPublished, and only the highest of a burst of acks', async () => {
+    const conn = new FakeConnection();
+    const l = lane(conn, { window: 8 });
+    await open(l);
+    append(8);
+    l.pump();
+    const published = vi.spyOn(outbox, 'markPublished');
+    const acked = vi.spyOn(outbox, 'ackUpTo');
+    for (const s of conn.client!.sent) s.ack();
+    l.onAck(Buffer.from('{"seq":3}'));
+    l.onAck(Buffer.from('{"seq":6}'));
+    l.onAck(Buffer.from('{"seq":5}'));
+    expect(published).not.toHaveBeenCalled();
+    await vi.advanceTimersByTimeAsync(25);
+    expect(published).toHaveBeenCalledTimes(1);
+    expect(published).toHaveBeenCalledWith([1, 2, 3, 4, 5, 6, 7, 8], false);
+    expect(acked).toHaveBeenCalledTimes(1);
+    expect(acked).toHaveBeenCalledWith(6);
+    expect(outbox.depth()).toMatchObject({ count: 2, first_seq: 7 });
+  });
+
+  it('ignores PUBACKs of a dropped client and replays its records on the next session, as historical', async () => {
+    const conn = new FakeConnection();
+    const l = lane(conn);
+    await open(l);
+    append(4);
+    l.pump();
+    const old = conn.client!;
+    expect(old.sent).toHaveLength(4);
+    const published = vi.spyOn(outbox, 'markPublished');
+    // The connection drops before any PUBACK; mqtt.js may still call back later.
+    conn.client = null;
+    conn.connected = false;
+    l.sessionEnded();
+    for (const s of old.sent) s.ack();
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(published).not.toHaveBeenCalled();
+
+    const fresh = conn.reconnect();
+    await open(l);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(fresh.sent.map((s) => seqOf(s.message))).toEqual([1, 2, 3, 4]);
+    expect(fresh.sent.every((s) => JSON.parse(s.message).historical === true)).toBe(true);
+  });
+
+  it('sends nothing before the grace after the subscription is over', async () => {
+    const conn = new FakeConnection();
+    append(3);
+    const l = lane(conn);
+    l.subscribed();
+    l.pump();
+    await vi.advanceTimersByTimeAsync(299);
+    expect(conn.client!.sent).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(50);
+    expect(conn.client!.sent.length).toBeGreaterThan(0);
+  });
+});
