@@ -112,6 +112,19 @@ export interface WriteStats {
   heartbeats_coalesced: number;
 }
 
+export const emptyWriteStats = (): WriteStats => ({
+  stored: 0,
+  duplicates: 0,
+  conflicts: 0,
+  malformed: 0,
+  malformed_by_reason: {},
+  stale_status: 0,
+  resend_errors: 0,
+  lost_marked: 0,
+  store_errors: 0,
+  heartbeats_coalesced: 0,
+});
+
 /**
  * Validates a batch and writes it in one store transaction. Heartbeats are most of the traffic and only
  * the latest per station matters: of several in one batch only the last is validated and written.

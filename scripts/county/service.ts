@@ -8,7 +8,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { silentLogger, type Logger } from '../../agent/log.js';
 import { FleetTopics } from '../../agent/county/topics.js';
 import { Acker } from './acker.js';
-import { Batcher, writeBatch, type Incoming, type WriteStats } from './batcher.js';
+import { Batcher, emptyWriteStats, writeBatch, type Incoming, type WriteStats } from './batcher.js';
 import { GapWatcher } from './gap-watcher.js';
 import { fleetTable, monthlyCsv, monthlyReport, type FleetRow, type MonthlyReport } from './report.js';
 import { openSqliteCollectorStore } from './sqlite-store.js';
@@ -76,21 +76,7 @@ export function collectorSubscriptions(prefix: string, group: string | null): Re
   };
 }
 
-const emptyStats = (): CollectorStats => ({
-  received: 0,
-  stored: 0,
-  duplicates: 0,
-  conflicts: 0,
-  malformed: 0,
-  malformed_by_reason: {},
-  stale_status: 0,
-  acks_published: 0,
-  resends_requested: 0,
-  resend_errors: 0,
-  lost_marked: 0,
-  store_errors: 0,
-  heartbeats_coalesced: 0,
-});
+const emptyStats = (): CollectorStats => ({ received: 0, ...emptyWriteStats(), acks_published: 0, resends_requested: 0 });
 
 export async function startCollector(opts: CollectorOptions): Promise<Collector> {
   if ((opts.db === undefined) === (opts.store === undefined)) throw new Error('startCollector needs exactly one of db (a SQLite file) and store');

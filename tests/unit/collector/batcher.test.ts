@@ -4,7 +4,7 @@
  * flushMs; the writer's promises are settled by the test.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Batcher, writeBatch, type Incoming, type WriteStats } from '../../../scripts/county/batcher.js';
+import { Batcher, emptyWriteStats, writeBatch, type Incoming } from '../../../scripts/county/batcher.js';
 import { openSqliteCollectorStore } from '../../../scripts/county/sqlite-store.js';
 import type { CollectorStore } from '../../../scripts/county/store.js';
 import { FleetTopics } from '../../../agent/county/topics.js';
@@ -120,18 +120,7 @@ describe('writeBatch', () => {
   const fleet = new FleetTopics('stations');
   const station = stationIdentity(DEFAULT_SHAPE, 0);
   const topics = fleet.station(station.id);
-  const stats = (): WriteStats => ({
-    stored: 0,
-    duplicates: 0,
-    conflicts: 0,
-    malformed: 0,
-    malformed_by_reason: {},
-    stale_status: 0,
-    resend_errors: 0,
-    lost_marked: 0,
-    store_errors: 0,
-    heartbeats_coalesced: 0,
-  });
+  const stats = emptyWriteStats;
   const msg = (topic: string, payload: unknown): Incoming => ({ topic, payload: Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload)), receivedAt: '2026-11-01T00:00:00.000Z' });
   const record = (seq: number) => {
     const r = durableRecord(DEFAULT_SHAPE, station, seq, 1);
