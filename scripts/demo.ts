@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import mqtt from 'mqtt';
 import { PACKAGE_ROOT, AGENT_NODE_FLAGS } from '../agent/version.js';
+import { FleetTopics } from '../agent/county/topics.js';
 import { PjlinkSimulator } from './sims/pjlink.js';
 import { Escvp21Simulator } from './sims/escvp21.js';
 import { ModbusRelaySimulator } from './sims/modbus-relay.js';
@@ -126,7 +127,7 @@ async function main(): Promise<void> {
   const broker = await startEmbeddedBroker({ port: BROKER_PORT, host: '127.0.0.1' });
   stops.push(() => broker.close());
   demo(`embedded MQTT broker on 127.0.0.1:${BROKER_PORT}`);
-  const prefix = `${config.county.topic_prefix}/${config.station.id}`;
+  const fleet = new FleetTopics(config.county.topic_prefix);
   const client = mqtt.connect(`mqtt://127.0.0.1:${BROKER_PORT}`, { clientId: 'county-view', clean: true });
   stops.push(() => client.endAsync(true));
   const acked = new Map<string, number>();
@@ -139,15 +140,16 @@ async function main(): Promise<void> {
       county(`unreadable payload on ${topic}`);
       return;
     }
-    const [, station, kind, ...rest] = topic.split('/');
-    if (!station) return;
+    const t = fleet.parse(topic);
+    if (!t) return;
+    const { station, kind } = t;
     if (kind === 'status') county(`${station} ${msg.online ? c.green('online') : c.yellow('offline')} (boot ${msg.boot})`);
     else if (kind === 'inventory') county(`${station} inventory: ${(msg.devices ?? []).map((d: any) => `${d.id}=${d.model ?? d.kind}`).join(', ')}`);
     else if (kind === 'heartbeat')
       county(c.dim(`${station} heartbeat: cpu ${msg.host?.cpu_pct ?? '?'}%, outbox ${msg.outbox?.depth ?? msg.outbox_depth ?? 0}, session ${msg.open_session ?? '-'}`));
-    else if (kind === 'devices' && rest[1] === 'state') {
-      if (rest[0] === 'projector') mediamtx.setStream('stb', msg.online && msg.power === 'on' ? 'publishing' : 'offline');
-      county(`${station} ${rest[0]}: ${msg.online ? msg.power : 'offline'}${msg.input ? ` input ${msg.input}` : ''}${msg.signal != null ? ` signal ${msg.signal}` : ''}${msg.playing != null ? ` playing ${msg.playing}` : ''}${msg.volume != null ? ` volume ${msg.volume}` : ''}`);
+    else if (t.kind === 'device_state') {
+      if (t.device === 'projector') mediamtx.setStream('stb', msg.online && msg.power === 'on' ? 'publishing' : 'offline');
+      county(`${station} ${t.device}: ${msg.online ? msg.power : 'offline'}${msg.input ? ` input ${msg.input}` : ''}${msg.signal != null ? ` signal ${msg.signal}` : ''}${msg.playing != null ? ` playing ${msg.playing}` : ''}${msg.volume != null ? ` volume ${msg.volume}` : ''}`);
     } else if (kind === 'events') county(`${station} event #${msg.seq} ${msg.type}: ${msg.message}${msg.historical ? ' (replayed)' : ''}`);
     else if (kind === 'usage') {
       county(
@@ -156,17 +158,17 @@ async function main(): Promise<void> {
         ),
       );
       classDone?.();
-    } else if (kind === 'response') county(`${station} response ${rest.join('/')}: ${msg.status}${msg.error ? ` ${msg.error.message}` : ''}`);
+    } else if (t.kind === 'response') county(`${station} response ${t.action}: ${msg.status}${msg.error ? ` ${msg.error.message}` : ''}`);
     // Acknowledge durable records: the watermark only moves over contiguous seqs (here: in order).
     if ((kind === 'usage' || kind === 'events') && typeof msg.seq === 'number') {
       const prev = acked.get(station) ?? 0;
       if (msg.seq === prev + 1 || msg.historical) {
         acked.set(station, Math.max(prev, msg.seq));
-        client.publish(`${config.county.topic_prefix}/${station}/ack`, JSON.stringify({ seq: Math.max(prev, msg.seq) }), { qos: 1, retain: true });
+        client.publish(fleet.station(station).ack, JSON.stringify({ seq: Math.max(prev, msg.seq) }), { qos: 1, retain: true });
       }
     }
   });
-  await client.subscribeAsync([`${config.county.topic_prefix}/+/#`], { qos: 1 });
+  await client.subscribeAsync([fleet.all], { qos: 1 });
 
   // The agent.
   const runtimeConfig = join(DEMO_DIR, 'demo.runtime.yaml');
@@ -201,7 +203,7 @@ async function main(): Promise<void> {
       { device: 'led', action: 'power', value: 'on' },
     ],
   };
-  client.publish(`${prefix}/request/schedule.set`, JSON.stringify({ transaction: 'demo-1', args: { schedule }, ts: new Date().toISOString() }), { qos: 1 });
+  client.publish(fleet.station(config.station.id).request('schedule.set'), JSON.stringify({ transaction: 'demo-1', args: { schedule }, ts: new Date().toISOString() }), { qos: 1 });
   county(`scheduled class "${schedule.name}" at ${at.toLocaleTimeString('zh-CN', { hour12: false, timeZone: 'Asia/Shanghai' })} (cron "${cron}", 1 min)`);
   const done = new Promise<void>((r) => (classDone = r));
   const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), (at.getTime() - Date.now()) + 3 * 60_000).unref());

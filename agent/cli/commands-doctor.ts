@@ -1,7 +1,7 @@
-/** stationctl doctor: runs the checklist of agent/doctor.ts and prints it for a person or a script. */
+/** stationctl doctor: runs the checklist of agent/cli/doctor/ and prints it for a person or a script. */
 import type { Command } from 'commander';
 import stringWidth from 'string-width';
-import { runDoctor, type CheckStatus, type DoctorCheck } from '../doctor.js';
+import { runDoctor, type CheckStatus, type DoctorCheck } from './doctor/index.js';
 import type { CliContext } from './context.js';
 import { pad, truncate, wrap } from './table.js';
 import type { MessageKey } from '../i18n/index.js';

@@ -88,3 +88,77 @@ export class Topics {
     return action;
   }
 }
+
+/** What a station topic is about, below `<prefix>/<station_id>/`. */
+export type StationTopicKind = 'status' | 'inventory' | 'heartbeat' | 'usage' | 'events' | 'ack' | 'device_state' | 'request' | 'response';
+
+/** An incoming topic taken apart by FleetTopics.parse. */
+export type ParsedTopic =
+  | { station: string; kind: 'status' | 'inventory' | 'heartbeat' | 'usage' | 'events' | 'ack' }
+  | { station: string; kind: 'device_state'; device: string }
+  | { station: string; kind: 'request' | 'response'; action: string }
+  /** Under a station, but not a topic of the contract. */
+  | { station: string; kind: 'other' };
+
+const SINGLE = new Set(['status', 'inventory', 'heartbeat', 'usage', 'events', 'ack']);
+
+/** The relative part of a fleet-wide filter of each kind (`+` for the device id or the action). */
+const FILTERS: Record<StationTopicKind, string> = {
+  status: RelativeTopics.status,
+  inventory: RelativeTopics.inventory,
+  heartbeat: RelativeTopics.heartbeat,
+  usage: RelativeTopics.usage,
+  events: RelativeTopics.events,
+  ack: RelativeTopics.ack,
+  device_state: 'devices/+/state',
+  request: 'request/+',
+  response: 'response/+',
+};
+
+/**
+ * The county side's view: every station under one prefix. Builds per-station Topics, the fleet-wide
+ * subscription filters (optionally as an MQTT 5 shared subscription, `$share/<group>/…`) and takes
+ * incoming topics apart. The collector, the demo's county view, the fleet simulator and the benchmarks
+ * use it instead of concatenating strings.
+ */
+export class FleetTopics {
+  constructor(readonly prefix: string) {
+    prefix.split('/').forEach((s) => assertTopicSegment(s, 'topic_prefix segment'));
+  }
+
+  /** The topics of one station. */
+  station(stationId: string): Topics {
+    return new Topics(this.prefix, stationId);
+  }
+
+  /**
+   * `<prefix>/+/<kind>` for every station (`devices/+/state`, `request/+`, `response/+` for the
+   * kinds with a second level). With `share`, `$share/<share>/` in front: brokers then deliver each
+   * message to one member of the group (MQTT 5 §4.8.2).
+   */
+  filter(kind: StationTopicKind, share?: string | null): string {
+    const head = share === undefined || share === null ? '' : `$share/${assertTopicSegment(share, 'share group')}/`;
+    return `${head}${this.prefix}/+/${FILTERS[kind]}`;
+  }
+
+  /** `<prefix>/+/#`: everything every station publishes or receives. */
+  get all(): string {
+    return `${this.prefix}/+/#`;
+  }
+
+  /**
+   * The station and kind of an incoming topic; undefined outside the prefix or when the station level is
+   * not a usable topic segment (empty, over 128 characters, a wildcard: nothing could be sent back to it).
+   */
+  parse(topic: string): ParsedTopic | undefined {
+    const head = `${this.prefix}/`;
+    if (!topic.startsWith(head)) return undefined;
+    const [station, ...rest] = topic.slice(head.length).split('/');
+    if (station === undefined || station.length === 0 || station.length > 128 || FORBIDDEN.test(station)) return undefined;
+    const [a, b, c] = rest;
+    if (rest.length === 1 && SINGLE.has(a!)) return { station, kind: a as 'status' };
+    if (rest.length === 3 && a === 'devices' && b && c === 'state') return { station, kind: 'device_state', device: b };
+    if (rest.length === 2 && (a === 'request' || a === 'response') && b) return { station, kind: a, action: b };
+    return { station, kind: 'other' };
+  }
+}

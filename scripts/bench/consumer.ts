@@ -4,6 +4,7 @@
  * `ackEveryMs`, and again after every reconnect (a broker without persistence forgets retained acks).
  */
 import mqtt, { type MqttClient } from 'mqtt';
+import { Topics } from '../../agent/county/topics.js';
 
 export interface ConsumerOptions {
   url: string;
@@ -32,17 +33,17 @@ export class AckingConsumer {
   private timer: NodeJS.Timeout | undefined;
   private client: MqttClient | undefined;
 
-  constructor(private readonly o: ConsumerOptions) {}
+  private readonly topics: Topics;
 
-  get base(): string {
-    return `${this.o.prefix ?? 'stations'}/${this.o.station}`;
+  constructor(private readonly o: ConsumerOptions) {
+    this.topics = new Topics(o.prefix ?? 'stations', o.station);
   }
 
   async start(): Promise<void> {
     const client = mqtt.connect(this.o.url, { clientId: `bench-county-${this.o.station}-${process.pid}`, clean: true, reconnectPeriod: 500, connectTimeout: 5_000 });
     this.client = client;
     client.on('connect', () => {
-      client.subscribe([`${this.base}/usage`, `${this.base}/events`], { qos: 1 });
+      client.subscribe([this.topics.usage, this.topics.events], { qos: 1 });
       if (this.acked > 0 && !this.o.noAck) this.publishAck(this.acked);
     });
     client.on('error', () => undefined);
@@ -67,7 +68,7 @@ export class AckingConsumer {
     this.firstAt ??= now;
     this.lastAt = now;
     this.seen.add(msg.seq);
-    if (topic.endsWith('/usage')) this.usageSeqs.add(msg.seq);
+    if (topic === this.topics.usage) this.usageSeqs.add(msg.seq);
     while (this.seen.has(this.watermark + 1)) this.watermark++;
   }
 
@@ -89,12 +90,12 @@ export class AckingConsumer {
     if (!this.client?.connected) return;
     this.resendRequests++;
     const req = { transaction: `bench-resend-${fromSeq}-${this.resendRequests}`, args: { from_seq: fromSeq }, ts: new Date().toISOString() };
-    this.client.publish(`${this.base}/request/sessions.resend`, JSON.stringify(req), { qos: 1 });
+    this.client.publish(this.topics.request('sessions.resend'), JSON.stringify(req), { qos: 1 });
   }
 
   private publishAck(seq: number): void {
     this.acked = seq;
-    this.client?.publish(`${this.base}/ack`, JSON.stringify({ seq }), { qos: 1, retain: true });
+    this.client?.publish(this.topics.ack, JSON.stringify({ seq }), { qos: 1, retain: true });
   }
 
   /** Publishes the current watermark now (end of a run). */

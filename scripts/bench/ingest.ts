@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../agent/version.js';
+import { FleetTopics } from '../../agent/county/topics.js';
 import { startCollector } from '../county/collector.js';
 import { BenchMosquitto, Cleanup, cpuPercent, figure, percentile, round, sampleProcess, sleep, tempDir, waitFor, type BenchOptions, type BenchResult } from './common.js';
 
@@ -44,10 +45,12 @@ export async function ingestBench(opts: BenchOptions): Promise<BenchResult> {
     cleanup.add(() => collector.stop());
     const lags: number[] = [];
     const byKind: Record<string, number> = {};
+    // The fleet child publishes under the default prefix.
+    const fleet = new FleetTopics('stations');
     collector.client.on('message', (topic, buf) => {
-      const kind = topic.split('/')[2] ?? '?';
+      const kind = fleet.parse(topic)?.kind ?? '?';
       byKind[kind] = (byKind[kind] ?? 0) + 1;
-      if (!topic.endsWith('/heartbeat')) return;
+      if (kind !== 'heartbeat') return;
       const now = Date.now();
       const m = /"ts":"([^"]+)"/.exec(buf.toString('utf8', 0, 120));
       if (m) lags.push(now - Date.parse(m[1]!));
@@ -100,9 +103,9 @@ export async function ingestBench(opts: BenchOptions): Promise<BenchResult> {
       60_000,
       2_000,
     ).catch(() => undefined);
-    collector.flush();
+    await collector.flush();
     const stats = collector.stats();
-    const stored = (collector.db.prepare('SELECT count(*) AS n FROM records').get() as { n: number }).n;
+    const stored = await collector.store.countRecords();
     const benchSamples = bench.stop();
     const bs = brokerSamples.stop();
     const recvRate = (b.recv - a.recv) / windowS;

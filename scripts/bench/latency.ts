@@ -6,6 +6,7 @@
  */
 import mqtt from 'mqtt';
 import { callDaemon } from '../../agent/control/client.js';
+import { Topics } from '../../agent/county/topics.js';
 import { PjlinkSimulator } from '../sims/pjlink.js';
 import { BenchMosquitto, Cleanup, baseStation, figure, percentile, round, sleep, startAgent, tempDir, waitFor, type BenchOptions, type BenchResult } from './common.js';
 
@@ -50,7 +51,8 @@ export async function latency(opts: BenchOptions): Promise<BenchResult> {
         w(at);
       }
     });
-    await sub.subscribeAsync(`stations/${station}/devices/projector/state`, { qos: 1 });
+    // The agent's default county.topic_prefix.
+    await sub.subscribeAsync(new Topics('stations', station).deviceState('projector'), { qos: 1 });
     await waitFor('the projector online and off', () => last?.power === 'off', 20_000);
     await sleep(1500);
 

@@ -1,11 +1,12 @@
 /**
  * The county's two views of the collector database: the monthly progress table (per town and station,
- * due by the 20th) and the fleet table (who is online, what is broken). Pure queries over the store, so
- * the CLI, the demo and the benchmarks print the same thing.
+ * due by the 20th) and the fleet table (who is online, what is broken). They read through the
+ * CollectorStore interface, so the CLI, the tests and the benchmarks print the same thing whatever
+ * database holds the data.
  */
 import stringWidth from 'string-width';
 import { zoneOffsetMs, zonedMidnight } from '../../agent/time-zone.js';
-import type { Db } from './store.js';
+import type { CollectorStore } from './store.js';
 
 export const DEFAULT_TIMEZONE = 'Asia/Shanghai';
 const MONTH = /^(\d{4})-(0[1-9]|1[0-2])$/;
@@ -69,33 +70,14 @@ function add(into: MonthlyTotals, t: MonthlyTotals): void {
  * belongs to the new month although it is still the previous month in UTC. Every known station appears,
  * so the stations with no activity are listed, not just counted.
  */
-export function monthlyReport(db: Db, month: string): MonthlyReport {
-  const stations = db
-    .prepare('SELECT station_id, name, town, timezone FROM stations ORDER BY town IS NULL, town, station_id')
-    .all() as Array<{ station_id: string; name: string | null; town: string | null; timezone: string | null }>;
-  const byTz = new Map<string, string[]>();
-  for (const s of stations) {
-    const tz = s.timezone ?? DEFAULT_TIMEZONE;
-    (byTz.get(tz) ?? byTz.set(tz, []).get(tz)!).push(s.station_id);
-  }
+export async function monthlyReport(store: CollectorStore, month: string): Promise<MonthlyReport> {
+  monthBounds(month); // refuse a malformed month before reading anything
+  const stations = await store.stations();
+  const zones = new Set(stations.map((s) => s.timezone ?? DEFAULT_TIMEZONE));
   const sums = new Map<string, MonthlyTotals>();
-  const q = db.prepare(
-    `SELECT u.station_id AS station_id,
-            sum(1 - u.short) AS sessions,
-            sum(CASE WHEN u.short = 0 THEN u.duration_s ELSE 0 END) AS duration_s,
-            sum(CASE WHEN u.short = 0 THEN u.signal_s ELSE 0 END) AS signal_s,
-            sum(u.short) AS short_sessions,
-            sum(CASE WHEN u.short = 1 THEN u.duration_s ELSE 0 END) AS short_duration_s
-       FROM usage u JOIN stations s ON s.station_id = u.station_id
-      WHERE u.start_ms >= ? AND u.start_ms < ? AND coalesce(s.timezone, ?) = ?
-      GROUP BY u.station_id`,
-  );
-  for (const tz of byTz.keys()) {
-    const { startMs, endMs } = monthBounds(month, tz);
-    for (const r of q.all(startMs, endMs, DEFAULT_TIMEZONE, tz) as Array<MonthlyTotals & { station_id: string }>) {
-      const { station_id, ...t } = r;
-      sums.set(station_id, t);
-    }
+  for (const timezone of zones) {
+    const { startMs, endMs } = monthBounds(month, timezone);
+    for (const { station_id, ...t } of await store.usageTotals({ startMs, endMs, timezone, defaultTimezone: DEFAULT_TIMEZONE })) sums.set(station_id, t);
   }
   const rows: MonthlyStationRow[] = stations.map((s) => {
     const t = sums.get(s.station_id) ?? zero();
@@ -174,48 +156,17 @@ export interface FleetRow {
   missing: number;
 }
 
-export function fleetTable(db: Db, nowMs = Date.now()): FleetRow[] {
-  const stations = db
-    .prepare(
-      `SELECT s.station_id, s.town, s.online, s.heartbeat_ts, s.heartbeat_at, s.outbox_depth, s.watermark, s.max_seq,
-              s.max_seq - s.watermark - (SELECT count(*) FROM records r WHERE r.station_id = s.station_id AND r.seq > s.watermark)
-                - (SELECT count(*) FROM lost l WHERE l.station_id = s.station_id AND l.seq > s.watermark) AS missing
-         FROM stations s ORDER BY s.town IS NULL, s.town, s.station_id`,
-    )
-    .all() as Array<{
-    station_id: string;
-    town: string | null;
-    online: number | null;
-    heartbeat_ts: string | null;
-    heartbeat_at: string | null;
-    outbox_depth: number | null;
-    watermark: number;
-    max_seq: number;
-    missing: number;
-  }>;
+export async function fleetTable(store: CollectorStore, nowMs = Date.now()): Promise<FleetRow[]> {
+  const stations = await store.stations();
+  const missing = new Map((await store.missing()).map((m) => [m.station_id, m.missing]));
   const faults = new Map<string, string[]>();
-  for (const d of db.prepare(`SELECT station_id, device_id FROM devices WHERE errors IS NOT NULL AND errors <> '[]' ORDER BY device_id`).all() as Array<{
-    station_id: string;
-    device_id: string;
-  }>) {
-    (faults.get(d.station_id) ?? faults.set(d.station_id, []).get(d.station_id)!).push(d.device_id);
-  }
-  // A lamp warning is active when the latest lamp event of that device (by seq) is the warning itself.
+  for (const d of await store.faultyDevices()) (faults.get(d.station_id) ?? faults.set(d.station_id, []).get(d.station_id)!).push(d.device_id);
   const lamps = new Map<string, string[]>();
-  for (const e of db
-    .prepare(
-      `SELECT station_id, device, type FROM (
-         SELECT station_id, device, type, row_number() OVER (PARTITION BY station_id, device ORDER BY seq DESC) AS n
-           FROM events WHERE type IN ('lamp_warning', 'lamp_warning_cleared'))
-        WHERE n = 1 AND type = 'lamp_warning' ORDER BY device`,
-    )
-    .all() as Array<{ station_id: string; device: string | null }>) {
-    (lamps.get(e.station_id) ?? lamps.set(e.station_id, []).get(e.station_id)!).push(e.device ?? '?');
-  }
+  for (const e of await store.lampWarnings()) (lamps.get(e.station_id) ?? lamps.set(e.station_id, []).get(e.station_id)!).push(e.device ?? '?');
   return stations.map((s) => ({
     station_id: s.station_id,
     town: s.town,
-    online: s.online === null ? null : s.online === 1,
+    online: s.online,
     last_heartbeat: s.heartbeat_ts,
     heartbeat_age_s: s.heartbeat_at === null ? null : Math.max(0, Math.round((nowMs - Date.parse(s.heartbeat_at)) / 1000)),
     devices_with_faults: faults.get(s.station_id) ?? [],
@@ -223,7 +174,7 @@ export function fleetTable(db: Db, nowMs = Date.now()): FleetRow[] {
     outbox_depth: s.outbox_depth,
     watermark: s.watermark,
     max_seq: s.max_seq,
-    missing: s.missing,
+    missing: missing.get(s.station_id) ?? 0,
   }));
 }
 

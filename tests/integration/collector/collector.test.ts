@@ -57,7 +57,7 @@ async function fleet(prefix: string, opts: Partial<FleetOptions>): Promise<Fleet
   return f;
 }
 
-const recordCount = (c: Collector): number => (c.db.prepare('SELECT count(*) AS n FROM records').get() as { n: number }).n;
+const recordCount = (c: Collector): Promise<number> => c.store.countRecords();
 
 function parseCsv(csv: string): Array<Record<string, string>> {
   const [head, ...lines] = csv.trimEnd().split('\n');
@@ -86,10 +86,10 @@ describe('county collector fed by the fleet simulator (real mosquitto)', () => {
     const total = f.stats().allocated;
     expect(total).toBe(600);
     await waitFor(() => f.stats().acked === total, 15_000);
-    c.flush();
+    await c.flush();
 
     // Exactly once: every (station, seq) stored, nothing more, duplicates counted and dropped.
-    expect(recordCount(c)).toBe(total);
+    expect(await recordCount(c)).toBe(total);
     const st = c.stats();
     expect(st.stored).toBe(total);
     expect(st.duplicates).toBeGreaterThanOrEqual(f.stats().duplicates_sent);
@@ -97,7 +97,7 @@ describe('county collector fed by the fleet simulator (real mosquitto)', () => {
     expect(st.conflicts).toBe(0);
     expect(st.malformed).toBe(0);
     for (let i = 0; i < 20; i++) {
-      const row = c.store.station(f.station(i).id)!;
+      const row = (await c.store.station(f.station(i).id))!;
       expect([row.watermark, row.max_seq, row.acked_seq]).toEqual([30, 30, 30]);
       expect(f.station(i).outbox).toBe(0);
     }
@@ -120,12 +120,12 @@ describe('county collector fed by the fleet simulator (real mosquitto)', () => {
     for (const month of ['2026-10', '2026-11']) {
       const expected = f.expectedMonthly(month);
       expect(expected.boundary_sessions).toBeGreaterThan(0);
-      const report = c.monthlyReport(month);
+      const report = await c.monthlyReport(month);
       for (const e of expected.stations) {
         const got = report.stations.find((s) => s.station_id === e.station_id)!;
         expect({ ...got, name: undefined, no_activity: undefined }).toEqual({ ...e, name: undefined, no_activity: undefined });
       }
-      const rows = parseCsv(c.monthlyCsv(month));
+      const rows = parseCsv(await c.monthlyCsv(month));
       expect(Object.keys(rows[0]!)).toEqual([...MONTHLY_CSV_HEADER]);
       const totalRow = rows.find((r) => r['row'] === 'total')!;
       expect(totalRow).toMatchObject({
@@ -144,12 +144,12 @@ describe('county collector fed by the fleet simulator (real mosquitto)', () => {
     expect(f.expectedMonthly('2026-10').total.sessions).toBeGreaterThan(0);
     expect(f.expectedMonthly('2026-11').total.sessions).toBeGreaterThan(0);
     // A month with nothing: every station listed as without activity.
-    const empty = c.monthlyReport('2027-01');
+    const empty = await c.monthlyReport('2027-01');
     expect(empty.total).toMatchObject({ sessions: 0, stations: 20, stations_no_activity: 20 });
 
     // The fleet table: online, heartbeats, the simulator's faulty projectors, outbox depth.
-    await waitFor(() => c.fleetTable().every((r) => r.outbox_depth === 0), 5_000);
-    const table = c.fleetTable();
+    await waitFor(async () => (await c.fleetTable()).every((r) => r.outbox_depth === 0), 5_000);
+    const table = await c.fleetTable();
     expect(table).toHaveLength(20);
     expect(table.every((r) => r.online === true && r.last_heartbeat !== null && r.missing === 0)).toBe(true);
     expect(table.filter((r) => r.devices_with_faults.includes('projector-1')).map((r) => r.station_id).sort()).toEqual(['st-0004', 'st-0011', 'st-0018']);
@@ -184,8 +184,8 @@ describe('county collector fed by the fleet simulator (real mosquitto)', () => {
       malformed: 5,
       malformed_by_reason: { not_json: 1, invalid_usage: 1, station_mismatch: 1, invalid_heartbeat: 1, too_large: 1 },
     });
-    expect(recordCount(c)).toBe(1);
-    await waitFor(() => c.store.station('st-x')?.acked_seq === 1, 5_000);
+    expect(await recordCount(c)).toBe(1);
+    await waitFor(async () => (await c.store.station('st-x'))?.acked_seq === 1, 5_000);
   });
 
   it('a record the station no longer holds is recorded as lost, so the watermark and the acks move on', async () => {
@@ -194,12 +194,12 @@ describe('county collector fed by the fleet simulator (real mosquitto)', () => {
     const f = await fleet(prefix, { stations: 3, recordsPerStation: 12, gaps: [{ station: 1, seq: 4, lost: true }] });
     await f.allAllocated();
     await waitFor(() => f.station(1).acked === 12, 10_000);
-    c.flush();
+    await c.flush();
     expect(c.stats().lost_marked).toBe(1);
-    expect(c.db.prepare('SELECT station_id, seq FROM lost').all()).toEqual([{ station_id: 'st-0002', seq: 4 }]);
-    expect(recordCount(c)).toBe(35);
+    expect(await c.store.lost()).toEqual([{ station_id: 'st-0002', seq: 4 }]);
+    expect(await recordCount(c)).toBe(35);
     const expected = f.expectedMonthly('2026-10');
-    expect(c.monthlyReport('2026-10').total.sessions).toBe(expected.total.sessions);
+    expect((await c.monthlyReport('2026-10')).total.sessions).toBe(expected.total.sessions);
   });
 
   it('two collectors in one share group split the load and together store everything once', async () => {
@@ -210,17 +210,18 @@ describe('county collector fed by the fleet simulator (real mosquitto)', () => {
     const f = await fleet(prefix, { gaps: [{ station: 7, seq: 9 }] });
     await f.allAllocated();
     await waitFor(() => f.stats().acked === 600, 15_000);
-    a.flush();
-    b.flush();
+    await a.flush();
+    await b.flush();
     const sa = a.stats();
     const sb = b.stats();
     expect(sa.stored).toBeGreaterThan(50);
     expect(sb.stored).toBeGreaterThan(50);
     expect(sa.stored + sb.stored).toBe(600);
-    expect(recordCount(a)).toBe(600);
+    expect(await recordCount(a)).toBe(600);
     expect(sa.conflicts + sb.conflicts).toBe(0);
-    const ws = a.db.prepare('SELECT min(watermark) AS lo, max(watermark) AS hi FROM stations').get();
-    expect(ws).toEqual({ lo: 30, hi: 30 });
+    const ws = (await a.store.stations()).map((s) => s.watermark);
+    expect(ws).toHaveLength(20);
+    expect({ lo: Math.min(...ws), hi: Math.max(...ws) }).toEqual({ lo: 30, hi: 30 });
   });
 
   it("a station that drops its connection: the Will marks it offline, it reconnects, and the replay's duplicates are harmless", async () => {
@@ -230,13 +231,17 @@ describe('county collector fed by the fleet simulator (real mosquitto)', () => {
     await f.allAllocated();
     // The first ack pass is 2 s after the collector started: the station still holds all its records when it drops.
     expect(f.station(0).outbox).toBe(10);
-    await waitFor(() => c.store.station('st-0001')?.max_seq === 10, 5_000);
+    const st1 = () => c.store.station('st-0001');
+    await waitFor(async () => (await st1())?.max_seq === 10, 5_000);
     f.dropConnection(0);
-    await waitFor(() => c.store.station('st-0001')?.online === 0, 5_000);
-    await waitFor(() => c.store.station('st-0001')?.online === 1 && c.store.station('st-0001')?.boot === 2, 10_000);
+    await waitFor(async () => (await st1())?.online === false, 5_000);
+    await waitFor(async () => {
+      const s = await st1();
+      return s?.online === true && s.boot === 2;
+    }, 10_000);
     await waitFor(() => f.station(0).acked === 10 && f.station(1).acked === 10, 10_000);
-    c.flush();
-    expect(recordCount(c)).toBe(20);
+    await c.flush();
+    expect(await recordCount(c)).toBe(20);
     expect(c.stats().duplicates).toBeGreaterThan(0);
     expect(c.stats().stale_status).toBe(0);
   });

@@ -80,12 +80,12 @@ describe('county monthly totals', () => {
     for (const s of [a, b]) {
       await waitFor(async () => ((await callDaemon(s.socket, 'status')).data as { county: { connected: boolean; outbox_depth: number } }).county.outbox_depth === 0, 20_000);
     }
-    collector.flush();
+    await collector.flush();
 
     const now = new Date();
     const month = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit' }).format(now).slice(0, 7);
-    const report = collector.monthlyReport(month);
-    const csv = collector.monthlyCsv(month).trim().split('\n').map((l) => l.split(','));
+    const report = await collector.monthlyReport(month);
+    const csv = (await collector.monthlyCsv(month)).trim().split('\n').map((l) => l.split(','));
     const header = csv[0]!;
     const col = (row: string[], name: string) => row[header.indexOf(name)]!;
 

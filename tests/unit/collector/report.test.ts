@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { monthBounds, monthlyCsv, tzOffsetMs, type MonthlyReport } from '../../../scripts/county/report.js';
-import { parseTopic } from '../../../scripts/county/ingest.js';
 import { collectorSubscriptions } from '../../../scripts/county/collector.js';
 
 describe('monthBounds', () => {
@@ -56,16 +55,7 @@ describe('monthlyCsv', () => {
   });
 });
 
-describe('topics', () => {
-  it('parses station topics under a multi-level prefix and ignores the rest', () => {
-    expect(parseTopic('county/stations', 'county/stations/s1/usage')).toEqual({ kind: 'usage', station: 's1' });
-    expect(parseTopic('stations', 'stations/s1/devices/projector-1/state')).toEqual({ kind: 'device_state', station: 's1', device: 'projector-1' });
-    expect(parseTopic('stations', 'stations/s1/response/sessions.resend')).toEqual({ kind: 'response', station: 's1', action: 'sessions.resend' });
-    expect(parseTopic('stations', 'stations/s1/ack')).toEqual({ kind: 'other', station: 's1' });
-    expect(parseTopic('stations', 'other/s1/usage')).toBeUndefined();
-    expect(parseTopic('stations', 'stations/s1/devices/state')).toEqual({ kind: 'other', station: 's1' });
-  });
-
+describe('collector subscriptions', () => {
   it('shares durable and periodic topics but not retained state (brokers send no retained messages to shared subscriptions)', () => {
     const subs = Object.keys(collectorSubscriptions('stations', 'g'));
     expect(subs.filter((s) => s.startsWith('$share/g/stations/+/'))).toEqual([

@@ -1,0 +1,33 @@
+/**
+ * Whether the daemon answers. Its answers are the truth about devices and the database when it runs,
+ * so this runs before the `Check`s and hands them the live status and device states.
+ */
+import type { DeviceState } from '../../../drivers/types.js';
+import { AgentError, ErrorCodes } from '../../../drivers/errors.js';
+import type { StatusReport } from '../../control/protocol.js';
+import type { Translate } from '../../i18n/index.js';
+import { CMD, rowMaker, type DaemonCall, type DoctorCheck } from './check.js';
+
+export interface LiveState {
+  row: DoctorCheck;
+  status: StatusReport | undefined;
+  devices: DeviceState[] | undefined;
+}
+
+export async function agentCheck(t: Translate, daemon: DaemonCall): Promise<LiveState> {
+  const r = rowMaker(t, 'agent', 'doctor.check.agent');
+  let status: StatusReport;
+  try {
+    status = (await daemon('status')) as StatusReport;
+  } catch (err) {
+    if (!(err instanceof AgentError) || err.code !== ErrorCodes.daemon_unreachable) throw err;
+    return { row: r.warn(t('doctor.agent.down'), t('doctor.agent.fix', { cmd: CMD.start })), status: undefined, devices: undefined };
+  }
+  let devices: DeviceState[];
+  try {
+    devices = (await daemon('devices')) as DeviceState[];
+  } catch {
+    devices = status.devices;
+  }
+  return { row: r.pass(t('doctor.agent.running', { version: status.agent.version, pid: status.agent.pid })), status, devices };
+}

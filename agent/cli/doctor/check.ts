@@ -1,0 +1,69 @@
+/**
+ * The one shape every doctor check has. A check family (data dir, database, devices, broker…) is a
+ * `Check`: it reads the shared `DoctorContext` and returns its rows, in the order they are printed.
+ * Rows are made with `rowMaker`, so a new row is one line: `r.fail(detail, fix)`.
+ */
+import type { Config } from '../../../config/schema.js';
+import type { DeviceState } from '../../../drivers/types.js';
+import type { StatusReport } from '../../control/protocol.js';
+import type { MessageKey, Translate } from '../../i18n/index.js';
+
+export type CheckStatus = 'pass' | 'warn' | 'fail';
+
+/** One line of the checklist; `--json` prints an array of these (without `label`). */
+export interface DoctorCheck {
+  /** Stable id: `config`, `device:<id>`, `serial:<path>`, `broker_auth` … */
+  check: string;
+  status: CheckStatus;
+  detail: string;
+  fix?: string;
+  /** Human label (translated); not part of the JSON shape. */
+  label: string;
+}
+
+/** Calls the daemon; rejects with AgentError `daemon_unreachable` when it is down. */
+export type DaemonCall = (command: string, args?: unknown) => Promise<unknown>;
+
+/** What every check may read: the loaded config, and what the daemon said when it answers. */
+export interface DoctorContext {
+  t: Translate;
+  configFile: string;
+  config: Config;
+  daemon: DaemonCall;
+  env: NodeJS.ProcessEnv;
+  /** Per network step (DNS, TCP, TLS, MQTT CONNECT). */
+  timeoutMs: number;
+  /** The daemon's status; undefined when it does not answer (the checks then look for themselves). */
+  status: StatusReport | undefined;
+  /** Live device states from the daemon; undefined when it does not answer. */
+  devices: DeviceState[] | undefined;
+}
+
+/** A family of checks, run in the order of CHECKS (agent/cli/doctor/index.ts). */
+export interface Check {
+  /** Names the family (for readers and tests); the rows carry their own stable `check` ids. */
+  readonly family: string;
+  run(ctx: DoctorContext): Promise<DoctorCheck[]>;
+}
+
+/** Commands named in fix lines (never run by doctor). */
+export const CMD = { start: 'sudo systemctl start station-agent', enable: 'sudo systemctl enable --now station-agent' } as const;
+
+export interface RowMaker {
+  pass(detail: string, fix?: string): DoctorCheck;
+  warn(detail: string, fix?: string): DoctorCheck;
+  fail(detail: string, fix?: string): DoctorCheck;
+  of(status: CheckStatus, detail: string, fix?: string): DoctorCheck;
+}
+
+/** Rows of one check id under one translated label. A row without a fix has no `fix` key at all. */
+export function rowMaker(t: Translate, check: string, labelKey: MessageKey, labelParams: Record<string, string | number> = {}): RowMaker {
+  const label = t(labelKey, labelParams);
+  const of = (status: CheckStatus, detail: string, fix?: string): DoctorCheck => ({ check, status, detail, ...(fix !== undefined ? { fix } : {}), label });
+  return {
+    pass: (detail, fix) => of('pass', detail, fix),
+    warn: (detail, fix) => of('warn', detail, fix),
+    fail: (detail, fix) => of('fail', detail, fix),
+    of,
+  };
+}

@@ -1,0 +1,75 @@
+/**
+ * Acknowledges durable records: publishes the retained `ack {seq}` of each station's contiguous
+ * watermark (never above a gap), at most once per pass, so stations can drain their outboxes. Which
+ * watermarks are new is claimed atomically in the store, so collectors sharing a database never publish
+ * the same ack twice. After a reconnect every known ack is published again: a broker restarted without
+ * persistence forgets retained messages.
+ */
+import type { MqttClient } from 'mqtt';
+import type { Logger } from '../../agent/log.js';
+import type { FleetTopics } from '../../agent/county/topics.js';
+import type { CollectorStore } from './store.js';
+
+export interface AckerDeps {
+  store: CollectorStore;
+  fleet: FleetTopics;
+  client: MqttClient;
+  log: Logger;
+  /** Counts every ack handed to the client. */
+  onPublished: () => void;
+}
+
+export class Acker {
+  private current: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(private readonly d: AckerDeps) {}
+
+  /** No more passes; failures of acks already handed to the client are no longer reported. */
+  close(): void {
+    this.closed = true;
+  }
+
+  /** One pass: claims the new watermarks and publishes them. A pass still running is joined, not doubled. */
+  tick(): Promise<void> {
+    return (this.current ??= this.pass().finally(() => (this.current = undefined)));
+  }
+
+  /** Waits for a pass in flight, then runs one more (shutdown: what the last batch stored gets acked). */
+  async final(): Promise<void> {
+    await this.current;
+    await this.tick();
+  }
+
+  /** Publishes every known ack again (after a reconnect). */
+  async restore(): Promise<void> {
+    try {
+      for (const r of await this.d.store.ackedStations()) this.publish(r.station_id, r.acked_seq);
+    } catch (err) {
+      this.d.log.error({ err: (err as Error).message }, 'could not restore acks');
+    }
+  }
+
+  private async pass(): Promise<void> {
+    if (this.closed || !this.d.client.connected) return;
+    try {
+      for (const p of await this.d.store.claimAcks()) this.publish(p.station_id, p.watermark);
+    } catch (err) {
+      this.d.log.error({ err: (err as Error).message }, 'ack pass failed');
+    }
+  }
+
+  private publish(station: string, seq: number): void {
+    let topic: string;
+    try {
+      topic = this.d.fleet.station(station).ack;
+    } catch (err) {
+      this.d.log.error({ station, err: (err as Error).message }, 'no ack topic for this station id');
+      return;
+    }
+    this.d.client.publish(topic, JSON.stringify({ seq }), { qos: 1, retain: true }, (err) => {
+      if (err && !this.closed) this.d.log.warn({ station, err: err.message }, 'ack publish failed; sent again on reconnect');
+    });
+    this.d.onPublished();
+  }
+}

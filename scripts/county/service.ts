@@ -1,0 +1,195 @@
+/**
+ * A running county collector: one MQTT client subscribed to every station, the batcher that writes
+ * what arrives into the store, the acker and the gap watcher on their timers. Several collectors can
+ * share the load through an MQTT shared subscription and one database. See scripts/county/README.md.
+ */
+import { randomBytes } from 'node:crypto';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { silentLogger, type Logger } from '../../agent/log.js';
+import { FleetTopics } from '../../agent/county/topics.js';
+import { Acker } from './acker.js';
+import { Batcher, emptyWriteStats, writeBatch, type Incoming, type WriteStats } from './batcher.js';
+import { GapWatcher } from './gap-watcher.js';
+import { fleetTable, monthlyCsv, monthlyReport, type FleetRow, type MonthlyReport } from './report.js';
+import { openSqliteCollectorStore } from './sqlite-store.js';
+import type { CollectorStore } from './store.js';
+
+export interface CollectorOptions {
+  url: string;
+  /** SQLite file, opened (and closed by stop()) by the collector; several collectors may share one. */
+  db?: string;
+  /** Or a store of the caller's (another database); stop() leaves it open. Exactly one of `db` and `store`. */
+  store?: CollectorStore;
+  /** Shared-subscription group; null subscribes without `$share/` (brokers without shared subscriptions, e.g. aedes). */
+  group?: string | null;
+  /** Default `stations`. */
+  prefix?: string;
+  clientId?: string;
+  username?: string;
+  password?: string;
+  ca?: string | Buffer;
+  /** Signs `request/sessions.resend` (HMAC-SHA256) for stations that have `county.command_key_file`. */
+  commandKey?: string | Buffer;
+  /** A gap must persist this long before the collector asks for it (in-flight reordering heals itself). Default 5 000. */
+  gapGraceMs?: number;
+  /** The same gap is asked for again after this long. Default 30 000. */
+  resendRetryMs?: number;
+  /** How often new watermarks are acked (coalesces one ack per station per period). Default 200. */
+  ackIntervalMs?: number;
+  /** Incoming messages are written in one transaction per this period or `maxBatch` messages. Default 20. */
+  flushMs?: number;
+  maxBatch?: number;
+  log?: Logger;
+}
+
+export interface CollectorStats extends WriteStats {
+  received: number;
+  acks_published: number;
+  resends_requested: number;
+}
+
+export interface Collector {
+  store: CollectorStore;
+  client: MqttClient;
+  stats(): CollectorStats;
+  monthlyReport(month: string): Promise<MonthlyReport>;
+  monthlyCsv(month: string): Promise<string>;
+  fleetTable(): Promise<FleetRow[]>;
+  /** Resolves once everything received before the call is written (tests and shutdown). */
+  flush(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** The subscriptions of one collector: durable and periodic topics shared, retained state topics not. */
+export function collectorSubscriptions(prefix: string, group: string | null): Record<string, { qos: 0 | 1 }> {
+  const f = new FleetTopics(prefix);
+  return {
+    [f.filter('usage', group)]: { qos: 1 },
+    [f.filter('events', group)]: { qos: 1 },
+    [f.filter('heartbeat', group)]: { qos: 0 },
+    [f.filter('response', group)]: { qos: 1 },
+    // Brokers do not send retained messages to shared subscriptions (MQTT 5 §4.8.2), and each collector
+    // needs the whole fleet's state anyway: these are idempotent upserts, cheap to receive twice.
+    [f.filter('status')]: { qos: 1 },
+    [f.filter('inventory')]: { qos: 1 },
+    [f.filter('device_state')]: { qos: 1 },
+  };
+}
+
+const emptyStats = (): CollectorStats => ({ received: 0, ...emptyWriteStats(), acks_published: 0, resends_requested: 0 });
+
+export async function startCollector(opts: CollectorOptions): Promise<Collector> {
+  if ((opts.db === undefined) === (opts.store === undefined)) throw new Error('startCollector needs exactly one of db (a SQLite file) and store');
+  const log = opts.log ?? silentLogger;
+  const fleet = new FleetTopics(opts.prefix ?? 'stations');
+  const group = opts.group === undefined ? 'county' : opts.group;
+  const subscriptions = collectorSubscriptions(fleet.prefix, group);
+  const gapGraceMs = opts.gapGraceMs ?? 5_000;
+  const store = opts.store ?? openSqliteCollectorStore(opts.db!);
+  const closeStore = async (): Promise<void> => {
+    if (!opts.store) await store.close();
+  };
+  const stats = emptyStats();
+
+  const clientOptions: IClientOptions = {
+    clientId: opts.clientId ?? `county-collector-${randomBytes(4).toString('hex')}`,
+    clean: true,
+    reconnectPeriod: 2_000,
+    connectTimeout: 10_000,
+    keepalive: 30,
+    ...(opts.username !== undefined ? { username: opts.username } : {}),
+    ...(opts.password !== undefined ? { password: opts.password } : {}),
+    ...(opts.ca !== undefined ? { ca: opts.ca } : {}),
+  };
+  const client = mqtt.connect(opts.url, clientOptions);
+
+  const batcher = new Batcher<Incoming>({
+    flushMs: opts.flushMs ?? 20,
+    maxBatch: opts.maxBatch ?? 2_000,
+    write: (batch) => writeBatch(store, fleet, batch, stats, log),
+    onError: (err, batch) => {
+      stats.store_errors++;
+      log.error({ err: (err as Error).message, messages: batch.length }, 'could not write a batch; it will be recovered through gaps');
+    },
+  });
+  const acker = new Acker({ store, fleet, client, log, onPublished: () => stats.acks_published++ });
+  const gapWatcher = new GapWatcher({
+    store,
+    fleet,
+    client,
+    log,
+    gapGraceMs,
+    resendRetryMs: opts.resendRetryMs ?? 30_000,
+    ...(opts.commandKey !== undefined ? { commandKey: opts.commandKey } : {}),
+    onRequested: () => stats.resends_requested++,
+  });
+
+  client.on('message', (topic, payload) => {
+    stats.received++;
+    batcher.push({ topic, payload, receivedAt: new Date().toISOString() });
+  });
+
+  let subscribed: () => void = () => {};
+  const firstSubscribe = new Promise<void>((r) => (subscribed = r));
+  client.on('connect', () => {
+    client.subscribe(subscriptions, (err) => {
+      if (err) log.error({ err: err.message }, 'subscribe failed');
+      else subscribed();
+    });
+    // Retained acks may be gone after a broker restart without persistence; they are ours to restore.
+    void acker.restore();
+    log.info({ url: opts.url, group }, 'collector connected');
+  });
+  client.on('error', (err) => log.warn({ err: err.message }, 'mqtt error'));
+
+  await new Promise<void>((resolve, reject) => {
+    const onConnect = (): void => {
+      client.off('error', onError);
+      resolve();
+    };
+    const onError = (err: Error): void => {
+      // The first connect must work (a wrong URL should fail loudly); later ones retry.
+      client.off('connect', onConnect);
+      void client
+        .endAsync(true)
+        .then(closeStore)
+        .finally(() => reject(err));
+    };
+    client.once('connect', onConnect);
+    client.once('error', onError);
+  });
+  // Subscribed before the caller gets control, so nothing published after startCollector() is missed.
+  await firstSubscribe;
+
+  const ackTimer = setInterval(() => void acker.tick(), opts.ackIntervalMs ?? 200);
+  const gapTimer = setInterval(() => void gapWatcher.tick(), Math.max(50, Math.min(1_000, Math.floor(gapGraceMs / 4))));
+
+  let stopping: Promise<void> | undefined;
+  const stop = async (): Promise<void> => {
+    await batcher.flush();
+    await acker.final();
+    acker.close();
+    gapWatcher.close();
+    clearInterval(ackTimer);
+    clearInterval(gapTimer);
+    // Not forced: the last acks are still in mqtt.js's queue and should reach the broker.
+    let grace: NodeJS.Timeout | undefined;
+    await Promise.race([client.endAsync(false), new Promise((r) => (grace = setTimeout(r, 2_000)))]);
+    clearTimeout(grace);
+    await client.endAsync(true);
+    // What arrived while the client closed is stored too (not acked: the next collector acks it).
+    await batcher.stop();
+    await closeStore();
+  };
+
+  return {
+    store,
+    client,
+    stats: () => ({ ...stats, malformed_by_reason: { ...stats.malformed_by_reason } }),
+    monthlyReport: (month) => monthlyReport(store, month),
+    monthlyCsv: async (month) => monthlyCsv(await monthlyReport(store, month)),
+    fleetTable: () => fleetTable(store),
+    flush: () => batcher.flush(),
+    stop: () => (stopping ??= stop()),
+  };
+}

@@ -1,0 +1,160 @@
+/**
+ * The collector's batcher with an asynchronous writer (as a PostgreSQL store would be): one batch in
+ * flight, arrival order kept, nothing lost, flush() and stop() wait for the writes. Fake timers drive
+ * flushMs; the writer's promises are settled by the test.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Batcher, emptyWriteStats, writeBatch, type Incoming } from '../../../scripts/county/batcher.js';
+import { openSqliteCollectorStore } from '../../../scripts/county/sqlite-store.js';
+import type { CollectorStore } from '../../../scripts/county/store.js';
+import { FleetTopics } from '../../../agent/county/topics.js';
+import { silentLogger } from '../../../agent/log.js';
+import { DEFAULT_SHAPE, durableRecord, stationIdentity } from '../../../scripts/fleet/generate.js';
+
+/** A writer whose every call waits until the test releases it. */
+function slowWriter() {
+  const calls: Array<{ batch: number[]; release: () => void; fail: (e: Error) => void }> = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const write = (batch: number[]) =>
+    new Promise<void>((resolve, reject) => {
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      const done = () => inFlight--;
+      calls.push({ batch: [...batch], release: () => (done(), resolve()), fail: (e) => (done(), reject(e)) });
+    });
+  return { calls, write, maxInFlight: () => maxInFlight };
+}
+
+describe('Batcher', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('writes flushMs after the first message, or at once at maxBatch', async () => {
+    const w = slowWriter();
+    const b = new Batcher<number>({ flushMs: 20, maxBatch: 3, write: w.write, onError: () => {} });
+    b.push(1);
+    b.push(2);
+    await vi.advanceTimersByTimeAsync(19);
+    expect(w.calls).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(w.calls.map((c) => c.batch)).toEqual([[1, 2]]);
+    w.calls[0]!.release();
+    await vi.advanceTimersByTimeAsync(0);
+    b.push(3);
+    b.push(4);
+    b.push(5);
+    expect(w.calls.map((c) => c.batch)).toEqual([[1, 2], [3, 4, 5]]);
+    w.calls[1]!.release();
+    await b.stop();
+  });
+
+  it('keeps one batch in flight and the arrival order, and loses nothing that arrives meanwhile', async () => {
+    const w = slowWriter();
+    const b = new Batcher<number>({ flushMs: 20, maxBatch: 4, write: w.write, onError: () => {} });
+    for (let i = 1; i <= 3; i++) b.push(i);
+    await vi.advanceTimersByTimeAsync(20);
+    expect(w.calls).toHaveLength(1);
+    // While the first batch is being written, ten more arrive: none is written before it finishes.
+    for (let i = 4; i <= 13; i++) b.push(i);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(w.calls).toHaveLength(1);
+    expect(b.pending).toBe(10);
+    for (let k = 0; w.calls.length > k; k++) {
+      w.calls[k]!.release();
+      await vi.advanceTimersByTimeAsync(0);
+    }
+    expect(w.calls.map((c) => c.batch)).toEqual([[1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11], [12, 13]]);
+    expect(w.maxInFlight()).toBe(1);
+    expect(b.pending).toBe(0);
+  });
+
+  it('flush() resolves only when everything pushed before it is written; stop() writes the rest', async () => {
+    const w = slowWriter();
+    const b = new Batcher<number>({ flushMs: 1_000, maxBatch: 2, write: w.write, onError: () => {} });
+    b.push(1);
+    b.push(2);
+    b.push(3);
+    let flushed = false;
+    const f = b.flush().then(() => (flushed = true));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(w.calls.map((c) => c.batch)).toEqual([[1, 2]]);
+    b.push(4); // after the flush() call: not waited for, but written in order
+    w.calls[0]!.release();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(flushed).toBe(false);
+    expect(w.calls.map((c) => c.batch)).toEqual([[1, 2], [3, 4]]);
+    w.calls[1]!.release();
+    await f;
+    expect(flushed).toBe(true);
+
+    b.push(5);
+    let stopped = false;
+    const s = b.stop().then(() => (stopped = true));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(w.calls.at(-1)!.batch).toEqual([5]);
+    expect(stopped).toBe(false);
+    w.calls.at(-1)!.release();
+    await s;
+    expect(stopped).toBe(true);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('a failed write is reported, and the batches after it are still written', async () => {
+    const w = slowWriter();
+    const errors: Array<{ err: unknown; batch: number[] }> = [];
+    const b = new Batcher<number>({ flushMs: 5, maxBatch: 2, write: w.write, onError: (err, batch) => errors.push({ err, batch }) });
+    for (let i = 1; i <= 4; i++) b.push(i);
+    const f = b.flush();
+    await vi.advanceTimersByTimeAsync(0);
+    w.calls[0]!.fail(new Error('disk full'));
+    await vi.advanceTimersByTimeAsync(0);
+    w.calls[1]!.release();
+    await f;
+    expect(errors).toEqual([{ err: new Error('disk full'), batch: [1, 2] }]);
+    expect(w.calls.map((c) => c.batch)).toEqual([[1, 2], [3, 4]]);
+  });
+});
+
+describe('writeBatch', () => {
+  const fleet = new FleetTopics('stations');
+  const station = stationIdentity(DEFAULT_SHAPE, 0);
+  const topics = fleet.station(station.id);
+  const stats = emptyWriteStats;
+  const msg = (topic: string, payload: unknown): Incoming => ({ topic, payload: Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload)), receivedAt: '2026-11-01T00:00:00.000Z' });
+  const record = (seq: number) => {
+    const r = durableRecord(DEFAULT_SHAPE, station, seq, 1);
+    return msg(topics.stream(r.stream), r.payload);
+  };
+  let store: CollectorStore | undefined;
+  afterEach(async () => {
+    await store?.close();
+    store = undefined;
+  });
+
+  it('stores valid records once, counts malformed ones by reason, and ignores topics outside the contract', async () => {
+    store = openSqliteCollectorStore(':memory:');
+    const s = stats();
+    await writeBatch(store, fleet, [record(1), record(2), record(1), msg(topics.usage, 'not json {'), msg(topics.ack, { seq: 1 }), msg('elsewhere/x/usage', 'x')], s, silentLogger);
+    expect(s).toMatchObject({ stored: 2, duplicates: 1, malformed: 1, malformed_by_reason: { not_json: 1 }, store_errors: 0 });
+    expect(await store.countRecords()).toBe(2);
+  });
+
+  it('writes only the last heartbeat of a station in a batch', async () => {
+    store = openSqliteCollectorStore(':memory:');
+    const s = stats();
+    // Invalid heartbeats: only the last is validated, so only one counts as malformed.
+    await writeBatch(store, fleet, [msg(topics.heartbeat, { v: 2 }), msg(topics.heartbeat, { v: 3 }), msg(topics.heartbeat, { v: 4 })], s, silentLogger);
+    expect(s).toMatchObject({ heartbeats_coalesced: 2, malformed: 1 });
+  });
+
+  it('a batch the store refuses is counted as a store error and nothing of it is stored', async () => {
+    const real = openSqliteCollectorStore(':memory:');
+    store = real;
+    const refusing: CollectorStore = Object.assign(Object.create(real) as CollectorStore, { apply: () => Promise.reject(new Error('database is locked')) });
+    const s = stats();
+    await writeBatch(refusing, fleet, [record(1), record(2)], s, silentLogger);
+    expect(s).toMatchObject({ stored: 0, store_errors: 1 });
+    expect(await real.countRecords()).toBe(0);
+  });
+});
