@@ -74,7 +74,14 @@ const serialOrTcp = <D extends string, T extends z.ZodRawShape>(driver: D, defau
 export const PjlinkDevice = z
   .object({ ...DeviceBase, driver: z.literal('pjlink'), host: Host, port: Port.default(4352), password_file: FilePath.optional() })
   .strict();
-export const Escvp21Device = serialOrTcp('escvp21', 3629, {});
+export const Escvp21Device = serialOrTcp('escvp21', 3629, {
+  /** ESC/VP.net projector password (at most 16 ASCII characters); a serial line has none. */
+  password_file: FilePath.optional(),
+}).superRefine((d, ctx) => {
+  if (d.password_file !== undefined && d.serial !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['password_file'], message: 'only for ESC/VP.net (host); the serial line has no password' });
+  }
+});
 export const NecDevice = serialOrTcp('nec', 7142, {});
 export const ModbusRelayDevice = z
   .object({
