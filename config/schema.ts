@@ -253,8 +253,15 @@ export const ConfigSchema = z
             url: z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL').default('http://127.0.0.1:9997'),
             username: z.string().min(1).optional(),
             password_file: FilePath.optional(),
+            /** A bearer token (JWT) for `authMethod: jwt`, instead of username/password_file. */
+            token_file: FilePath.optional(),
           })
           .strict()
+          .superRefine((m, ctx) => {
+            if (m.token_file !== undefined && (m.username !== undefined || m.password_file !== undefined)) {
+              ctx.addIssue({ code: 'custom', path: ['token_file'], message: 'a bearer token or username/password_file, not both' });
+            }
+          })
           .optional(),
       })
       .strict()
