@@ -79,7 +79,14 @@ const serialOrTcp = <D extends string, T extends z.ZodRawShape>(driver: D, defau
 export const PjlinkDevice = z
   .object({ ...DeviceBase, driver: z.literal('pjlink'), host: Host, port: Port.default(4352), password_file: FilePath.optional() })
   .strict();
-export const Escvp21Device = serialOrTcp('escvp21', 3629, {});
+export const Escvp21Device = serialOrTcp('escvp21', 3629, {
+  /** ESC/VP.net projector password (at most 16 ASCII characters); a serial line has none. */
+  password_file: FilePath.optional(),
+}).superRefine((d, ctx) => {
+  if (d.password_file !== undefined && d.serial !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['password_file'], message: 'only for ESC/VP.net (host); the serial line has no password' });
+  }
+});
 export const NecDevice = serialOrTcp('nec', 7142, {});
 export const ModbusRelayDevice = z
   .object({
@@ -257,8 +264,15 @@ export const ConfigSchema = z
             url: z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL').default('http://127.0.0.1:9997'),
             username: z.string().min(1).optional(),
             password_file: FilePath.optional(),
+            /** A bearer token (JWT) for `authMethod: jwt`, instead of username/password_file. */
+            token_file: FilePath.optional(),
           })
           .strict()
+          .superRefine((m, ctx) => {
+            if (m.token_file !== undefined && (m.username !== undefined || m.password_file !== undefined)) {
+              ctx.addIssue({ code: 'custom', path: ['token_file'], message: 'a bearer token or username/password_file, not both' });
+            }
+          })
           .optional(),
       })
       .strict()

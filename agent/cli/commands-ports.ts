@@ -6,8 +6,8 @@ import { listSerialPorts, type SerialPortInfo } from '../../drivers/transport/se
 import type { Config } from '../../config/schema.js';
 import type { CliContext } from './context.js';
 import { renderTable } from './table.js';
-import { probePort, renderProbe, type ProbeResult } from './probe.js';
-import { AgentError } from '../../drivers/errors.js';
+import { DEFAULT_MODBUS_UNITS, DEFAULT_MODBUS_UNIT_TIMEOUT_MS, parseUnitRange, probePort, renderProbe, type ProbeResult } from './probe.js';
+import { AgentError, ErrorCodes } from '../../drivers/errors.js';
 
 export interface PortRow extends SerialPortInfo {
   /** false for a configured path that does not exist (adapter unplugged, typo). */
@@ -111,17 +111,28 @@ export function registerPortCommands(program: Command, ctx: () => CliContext): v
     .command('probe <port>')
     .description('find the protocol and baud rate of an unknown device (harmless queries only) / 识别串口设备的协议和波特率')
     .option('--timeout <ms>', 'wait per query / 每次查询等待（毫秒）', '400')
-    .option('--units <n>', 'Modbus unit ids 1..n to try / 尝试的 Modbus 地址范围', '4')
+    .option(
+      '--units <range>',
+      `Modbus unit ids to scan, N (1..N) or A-B within 1-247; default ${DEFAULT_MODBUS_UNITS.first}-${DEFAULT_MODBUS_UNITS.last}: boards ship as unit 1 and a station has a few, and every silent id costs --unit-timeout / ` +
+        `扫描的 Modbus 从站地址，N（1..N）或 A-B（1-247 之内）；默认 ${DEFAULT_MODBUS_UNITS.first}-${DEFAULT_MODBUS_UNITS.last}：继电器板出厂地址为 1，站点只有几块板，每个无应答地址耗时一个 --unit-timeout`,
+      `${DEFAULT_MODBUS_UNITS.first}-${DEFAULT_MODBUS_UNITS.last}`,
+    )
+    .option('--unit-timeout <ms>', 'wait per Modbus unit id / 每个 Modbus 地址等待（毫秒）', String(DEFAULT_MODBUS_UNIT_TIMEOUT_MS))
     .option('--all', 'keep trying after an answer / 应答后继续尝试其他协议', false)
-    .action(async (port: string, opts: { timeout: string; units: string; all: boolean }) => {
+    .action(async (port: string, opts: { timeout: string; units: string; unitTimeout: string; all: boolean }) => {
       const c = ctx();
+      const units = parseUnitRange(opts.units);
+      if (!units) throw new AgentError(ErrorCodes.invalid_args, c.t('probe.bad_units', { option: '--units', value: opts.units }));
       let result: ProbeResult;
       try {
         result = await probePort(port, {
           timeoutMs: Math.max(50, Number(opts.timeout) || 400),
-          modbusUnits: Math.min(247, Math.max(1, Number(opts.units) || 4)),
+          modbusUnits: units,
+          modbusUnitTimeoutMs: Math.min(5000, Math.max(20, Number(opts.unitTimeout) || DEFAULT_MODBUS_UNIT_TIMEOUT_MS)),
           all: opts.all,
-          onStep: c.opts.json ? undefined : (step) => c.err(c.t('probe.trying', step)),
+          onStep: c.opts.json
+            ? undefined
+            : (step) => c.err(step.kind === 'modbus_scan' ? c.t('probe.trying_modbus', { ...step, modbus: 'Modbus' }) : c.t('probe.trying', step)),
         });
       } catch (err) {
         // A port that will not open is a failed check (exit 1), not a usage error.

@@ -10,7 +10,8 @@ import { parseDocument } from 'yaml';
 import { SerialTransport } from '../../drivers/transport/serial.js';
 import { EscvpFramer, NULL_COMMAND, encodeQuery, parsePower as escvpPower, parseValue } from '../../drivers/escvp21/protocol.js';
 import { NecCommands, necReplyFramer, parseReply as necParse, parseRunningStatus } from '../../drivers/nec/protocol.js';
-import { decodeReply, encodeReadCoils, expectedReplyLength } from '../../drivers/modbus/codec.js';
+import { EXCEPTION_TEXT, decodeReply, encodeReadCoils } from '../../drivers/modbus/codec.js';
+import { replyFramer as modbusReplyFramer } from '../../drivers/modbus/bus.js';
 import { CompiledProfile, ReplyFramer } from '../../drivers/frame-profile/engine.js';
 import { FrameProfileSchema, type FrameProfile } from '../../config/frame-profile.js';
 import { PROFILES_DIR } from '../../config/load.js';
@@ -37,13 +38,43 @@ export interface ProbeResult {
   tried: Array<{ protocol: string; baud_rate: number }>;
 }
 
+/**
+ * Modbus unit ids tried by default: 1-16. Relay boards ship as unit 1 and are re-addressed with DIP
+ * switches or a register write (docs/reference/protocols.md §5.4), and a station has a handful of them,
+ * so low ids cover the field; the whole range (1-247, 0 is broadcast and never answers) stays one option
+ * away. Every silent id costs one unit timeout.
+ */
+export const DEFAULT_MODBUS_UNITS = { first: 1, last: 16 } as const;
+/**
+ * Per unit id: relay boards answer within tens of milliseconds; at 9600 baud the 8-byte request and the
+ * 6-byte reply take 15 ms on the wire, so 100 ms leaves room without making a scan of 16 ids slow.
+ */
+export const DEFAULT_MODBUS_UNIT_TIMEOUT_MS = 100;
+
+export type ProbeProgress =
+  | { kind: 'step'; protocol: string; baud: number }
+  | { kind: 'modbus_scan'; baud: number; first: number; last: number; seconds: number };
+
 export interface ProbeOptions {
   timeoutMs: number;
-  modbusUnits: number;
+  /** Unit ids scanned on a Modbus bus, inclusive. */
+  modbusUnits: { first: number; last: number };
+  /** Wait per Modbus unit id (a silent id costs this much). */
+  modbusUnitTimeoutMs?: number;
   /** Try every protocol even after one answered. */
   all?: boolean;
   profiles?: Array<{ name: string; profile: FrameProfile }>;
-  onStep?: ((step: { protocol: string; baud: number }) => void) | undefined;
+  onStep?: ((step: ProbeProgress) => void) | undefined;
+}
+
+/** `--units`: `N` (1..N) or `A-B`, within 1..247; undefined when malformed. */
+export function parseUnitRange(text: string): { first: number; last: number } | undefined {
+  const m = /^\s*(\d{1,3})(?:\s*-\s*(\d{1,3}))?\s*$/.exec(text);
+  if (!m) return undefined;
+  const first = m[2] === undefined ? 1 : Number(m[1]);
+  const last = Number(m[2] ?? m[1]);
+  if (first < 1 || last > 247 || first > last) return undefined;
+  return { first, last };
 }
 
 /** One open port at one baud rate; replies are collected between requests. */
@@ -151,37 +182,47 @@ async function nec(line: Line, baud: number, timeoutMs: number): Promise<ProbeAn
   };
 }
 
-async function modbus(line: Line, baud: number, units: number, timeoutMs: number): Promise<ProbeAnswer | undefined> {
-  for (let unit = 1; unit <= units; unit++) {
-    const rx = await line.ask(
-      encodeReadCoils(unit, 0, 8),
-      (b) => {
-        const n = expectedReplyLength(b);
-        return n !== undefined && b.length >= n;
-      },
-      timeoutMs,
-    );
-    const n = expectedReplyLength(rx);
-    if (n === undefined || rx.length < n) continue;
-    try {
-      const reply = decodeReply(rx.subarray(0, n));
-      if (reply.unit !== unit) continue;
-      const coils = 'coils' in reply ? [...reply.coils].map((b) => b.toString(2).padStart(8, '0').split('').reverse().join('')).join('') : '';
-      return {
-        protocol: 'modbus_relay',
-        driver: 'modbus_relay',
-        baud_rate: baud,
-        unit_id: unit,
-        model: null,
-        serial_number: null,
-        power: null,
-        detail: 'exception' in reply ? `unit ${unit} exception ${reply.exception}` : `unit ${unit} coils 0-7 ${coils}`,
-      };
-    } catch {
-      /* a corrupted reply: not this unit/baud */
-    }
+/** Renders 8 coils as the relays read left to right: coil 0 first. */
+const coilBits = (packed: Uint8Array): string => [...packed].map((b) => b.toString(2).padStart(8, '0').split('').reverse().join('')).join('');
+
+/**
+ * Reads coils 0-7 of every unit id in the range, one after the other, and reports each unit that answers
+ * (a Modbus exception is an answer too: the unit is there). Only the addressed unit's frame with a valid
+ * CRC counts, so a late reply of the previous unit is not taken for this one.
+ */
+async function modbus(line: Line, baud: number, units: { first: number; last: number }, timeoutMs: number): Promise<ProbeAnswer[]> {
+  // 3.5 character times of silence between frames (RTU framing rule), at least 2 ms.
+  const gapMs = Math.max(2, Math.ceil((3.5 * 10 * 1000) / baud));
+  const answers: ProbeAnswer[] = [];
+  for (let unit = units.first; unit <= units.last; unit++) {
+    let reply: ReturnType<typeof decodeReply> | undefined;
+    const find = (rx: Buffer): boolean => {
+      for (const f of modbusReplyFramer().push(rx)) {
+        if (f[0] !== unit) continue;
+        try {
+          reply = decodeReply(f);
+          return true;
+        } catch {
+          /* a corrupted reply: keep waiting */
+        }
+      }
+      return false;
+    };
+    await line.ask(encodeReadCoils(unit, 0, 8), find, timeoutMs);
+    await new Promise((r) => setTimeout(r, gapMs));
+    if (!reply) continue;
+    answers.push({
+      protocol: 'modbus_relay',
+      driver: 'modbus_relay',
+      baud_rate: baud,
+      unit_id: unit,
+      model: null,
+      serial_number: null,
+      power: null,
+      detail: 'exception' in reply ? `exception ${reply.exception} (${EXCEPTION_TEXT[reply.exception] ?? 'unknown'})` : 'coils' in reply ? `coils 0-7 ${coilBits(reply.coils)}` : 'answered',
+    });
   }
-  return undefined;
+  return answers;
 }
 
 async function frameProfile(line: Line, baud: number, name: string, profile: FrameProfile, timeoutMs: number): Promise<ProbeAnswer | undefined> {
@@ -231,16 +272,25 @@ export async function probePort(path: string, options: ProbeOptions): Promise<Pr
   const result: ProbeResult = { port: path, answers: [], tried: [] };
   const profiles = options.profiles ?? shippedProfiles();
   // Usual rates first: ESC/VP21 is fixed at 9600; NEC ships at 9600 or 38400; relay boards 9600 or 19200.
-  const plan: Array<{ protocol: string; baud: number; run: (l: Line) => Promise<ProbeAnswer | undefined> }> = [
-    { protocol: 'escvp21', baud: 9600, run: (l) => escvp21(l, 9600, options.timeoutMs) },
-    { protocol: 'nec', baud: 9600, run: (l) => nec(l, 9600, options.timeoutMs) },
-    { protocol: 'nec', baud: 38400, run: (l) => nec(l, 38400, options.timeoutMs) },
-    { protocol: 'modbus_relay', baud: 9600, run: (l) => modbus(l, 9600, options.modbusUnits, options.timeoutMs) },
-    { protocol: 'modbus_relay', baud: 19200, run: (l) => modbus(l, 19200, options.modbusUnits, options.timeoutMs) },
-    ...profiles.map(({ name, profile }) => ({ protocol: `frame_profile:${name}`, baud: 9600, run: (l: Line) => frameProfile(l, 9600, name, profile, options.timeoutMs) })),
+  const units = options.modbusUnits;
+  const unitTimeoutMs = options.modbusUnitTimeoutMs ?? DEFAULT_MODBUS_UNIT_TIMEOUT_MS;
+  const one = (p: Promise<ProbeAnswer | undefined>): Promise<ProbeAnswer[]> => p.then((a) => (a ? [a] : []));
+  const modbusStep = (baud: number) => ({
+    protocol: 'modbus_relay',
+    baud,
+    progress: { kind: 'modbus_scan', baud, first: units.first, last: units.last, seconds: Math.ceil(((units.last - units.first + 1) * unitTimeoutMs) / 1000) } as ProbeProgress,
+    run: (l: Line) => modbus(l, baud, units, unitTimeoutMs),
+  });
+  const plan: Array<{ protocol: string; baud: number; progress?: ProbeProgress; run: (l: Line) => Promise<ProbeAnswer[]> }> = [
+    { protocol: 'escvp21', baud: 9600, run: (l) => one(escvp21(l, 9600, options.timeoutMs)) },
+    { protocol: 'nec', baud: 9600, run: (l) => one(nec(l, 9600, options.timeoutMs)) },
+    { protocol: 'nec', baud: 38400, run: (l) => one(nec(l, 38400, options.timeoutMs)) },
+    modbusStep(9600),
+    modbusStep(19200),
+    ...profiles.map(({ name, profile }) => ({ protocol: `frame_profile:${name}`, baud: 9600, run: (l: Line) => one(frameProfile(l, 9600, name, profile, options.timeoutMs)) })),
   ];
   for (const step of plan) {
-    options.onStep?.({ protocol: step.protocol, baud: step.baud });
+    options.onStep?.(step.progress ?? { kind: 'step', protocol: step.protocol, baud: step.baud });
     result.tried.push({ protocol: step.protocol, baud_rate: step.baud });
     let line: Line;
     try {
@@ -250,8 +300,7 @@ export async function probePort(path: string, options: ProbeOptions): Promise<Pr
       throw err instanceof AgentError ? err : new AgentError(ErrorCodes.probe_failed, (err as Error).message, { cause: err });
     }
     try {
-      const answer = await step.run(line);
-      if (answer) result.answers.push(answer);
+      result.answers.push(...(await step.run(line)));
     } finally {
       await line.close();
     }
@@ -278,6 +327,13 @@ export function renderProbe(ctx: CliContext, r: ProbeResult): string {
       ]),
     ),
     '',
-    t('probe.config_hint', { driver: r.answers[0]!.driver, baud: r.answers[0]!.baud_rate }),
+    configHint(ctx, r.answers),
   ].join('\n');
+}
+
+function configHint(ctx: CliContext, answers: ProbeAnswer[]): string {
+  const first = answers[0]!;
+  const units = answers.filter((a) => a.driver === first.driver && a.baud_rate === first.baud_rate && a.unit_id !== undefined).map((a) => a.unit_id);
+  if (units.length === 0) return ctx.t('probe.config_hint', { driver: first.driver, baud: first.baud_rate });
+  return ctx.t('probe.config_hint_units', { driver: first.driver, baud: first.baud_rate, unit_key: 'unit_id', units: units.join(', ') });
 }

@@ -7,6 +7,10 @@
  * once the projector is fully on; an `ERR` then is "busy", not a failure. A projector in an abnormal state
  * (lamp failure, over-temperature) "does not execute commands nor return a colon": that surfaces as
  * `timeout`.
+ *
+ * ESC/VP.net with a projector password: the password (from `password_file`) goes in a Password header of
+ * the CONNECT request; the projector answers 0x41 without one and 0x43 for a wrong one, reported as `auth`
+ * and not retried in a tight loop (as PJLink's ERRA).
  */
 import type { z } from 'zod';
 import { AgentError, ErrorCodes } from '../errors.js';
@@ -15,8 +19,9 @@ import { FramedLink, type LinkIo } from '../framed-link.js';
 import { transportFromConfig } from '../transport/from-config.js';
 import type { DeviceCommand, DeviceDriver, DeviceFault, DeviceReading, DriverContext, DriverDefinition, PowerState } from '../types.js';
 import {
-  ESCVP_NET_HELLO,
+  ESCVP_NET_MAX_PASSWORD,
   EscvpFramer,
+  encodeConnect,
   NULL_COMMAND,
   encodeQuery,
   encodeSet,
@@ -72,9 +77,10 @@ export class Escvp21Driver implements DeviceDriver {
   }
 
   async open(): Promise<DeviceReading> {
+    const password = this.tcp ? await this.readPassword() : undefined;
     await this.link.open();
     try {
-      if (this.tcp) await this.handshake();
+      if (this.tcp) await this.handshake(password);
       // pszafer sends CR after opening and waits for the colon before any command.
       await this.link.request({ data: NULL_COMMAND, timeoutMs: this.tuning.timeoutMs, label: 'null command', match: (t) => (t.kind === 'prompt' ? true : undefined) });
       const sno = await this.query('SNO');
@@ -86,19 +92,34 @@ export class Escvp21Driver implements DeviceDriver {
     }
   }
 
-  private async handshake(): Promise<void> {
+  private async readPassword(): Promise<string | undefined> {
+    const file = this.ctx.config.password_file;
+    if (file === undefined) return undefined;
+    const password = await this.ctx.readSecret(file);
+    if (password.length > ESCVP_NET_MAX_PASSWORD || !/^[\x20-\x7e]*$/.test(password)) {
+      throw new AgentError(ErrorCodes.auth, `ESC/VP.net password in password_file ${file} must be at most ${ESCVP_NET_MAX_PASSWORD} ASCII characters`);
+    }
+    return password;
+  }
+
+  private async handshake(password: string | undefined): Promise<void> {
     const reply = await this.link.request({
-      data: ESCVP_NET_HELLO,
+      data: encodeConnect(password),
       timeoutMs: this.tuning.timeoutMs,
-      label: 'ESC/VP.net hello',
+      label: 'ESC/VP.net connect',
       match: (t) => (t.kind === 'hello' ? t.bytes : undefined),
     });
     const r = parseHelloReply(reply);
     if (r.ok) return;
     const status = `status 0x${r.status.toString(16)}`;
-    if (r.reason === 'auth') throw new AgentError(ErrorCodes.auth, `ESC/VP.net connection refused: password required (${status})`);
-    if (r.reason === 'busy') throw new AgentError(ErrorCodes.busy, `ESC/VP.net: projector busy with another client (${status})`, { retryable: true });
-    throw new AgentError(ErrorCodes.protocol, `ESC/VP.net handshake failed (${status})`, { retryable: true });
+    if (r.reason === 'auth') {
+      // Not retryable: the supervisor must not hammer the projector's password check.
+      const file = this.ctx.config.password_file;
+      const fix = file === undefined ? 'the projector requires a password; set password_file' : `check the password in password_file ${file}`;
+      throw new AgentError(ErrorCodes.auth, `ESC/VP.net connection refused: ${r.text} (${status}); ${fix}`);
+    }
+    if (r.reason === 'busy') throw new AgentError(ErrorCodes.busy, `ESC/VP.net: ${r.text} (${status})`, { retryable: true });
+    throw new AgentError(ErrorCodes.protocol, `ESC/VP.net handshake failed: ${r.text} (${status})`, { retryable: true });
   }
 
   async poll(): Promise<DeviceReading> {

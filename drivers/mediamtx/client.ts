@@ -63,6 +63,8 @@ export interface MediaMtxClientOptions {
   url: string;
   username?: string;
   password?: string;
+  /** A bearer token (a JWT, with `authMethod: jwt`); instead of username/password. */
+  token?: string;
   /**
    * Above 5 s on purpose: MediaMTX answers a wrong password only after a random 0–4 s delay
    * (auth.LogAndDelayError), which a shorter timeout would misreport as a timeout.
@@ -110,9 +112,41 @@ export function normalisePath(p: RawPath): MediaPath {
   };
 }
 
+/**
+ * Hook names: current (v1.19.3+) → the deprecated alias older servers know (notes "Path hooks":
+ * runOnReady/runOnNotReady renamed in v1.19.3, still accepted with a warning; runOnOnline/runOnOffline
+ * exist only from v1.19.3 on). The OpenAPI document marks the old ones `deprecated: true`.
+ */
+const HOOK_ALIASES: Readonly<Record<string, string | null>> = {
+  runOnAvailable: 'runOnReady',
+  runOnAvailableRestart: 'runOnReadyRestart',
+  runOnUnavailable: 'runOnNotReady',
+  runOnOnline: null,
+  runOnOnlineRestart: null,
+  runOnOffline: null,
+};
+const DEPRECATED_HOOKS: Readonly<Record<string, string>> = { runOnReady: 'runOnAvailable', runOnReadyRestart: 'runOnAvailableRestart', runOnNotReady: 'runOnUnavailable' };
+/** The release that renamed the hooks. */
+const HOOKS_RENAMED_IN: readonly [number, number, number] = [1, 19, 3];
+
+/** `v1.20.1` → [1, 20, 1]; undefined for anything else (a dev build, no /v3/info). */
+export function parseVersion(v: string | undefined): [number, number, number] | undefined {
+  const m = /^v?(\d+)\.(\d+)\.(\d+)/.exec(v ?? '');
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
+}
+
+const atLeast = (v: readonly number[], min: readonly number[]): boolean => {
+  for (let i = 0; i < min.length; i++) if ((v[i] ?? 0) !== min[i]) return (v[i] ?? 0) > min[i]!;
+  return true;
+};
+
 function assertWritable(conf: object, what: string): void {
   if (fetched.has(conf)) {
     throw new AgentError(ErrorCodes.invalid_args, `${what}: do not write back a fetched path config; send only the keys to change`);
+  }
+  const old = Object.keys(conf).find((k) => k in DEPRECATED_HOOKS);
+  if (old !== undefined) {
+    throw new AgentError(ErrorCodes.invalid_args, `${what}: ${old} is deprecated since MediaMTX v1.19.3; use ${DEPRECATED_HOOKS[old]} (the client writes the old name to older servers)`);
   }
   const walk = (v: unknown, at: string): void => {
     if (v === REDACTED) throw new AgentError(ErrorCodes.invalid_args, `${what}: ${at} is "${REDACTED}" (copied from a fetched config)`);
@@ -137,10 +171,17 @@ export class MediaMtxClient implements MediaPathSource {
     }
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new AgentError(ErrorCodes.invalid_args, `MediaMTX url must be http(s): ${opts.url}`);
     this.base = u.origin;
-    this.auth =
-      opts.username !== undefined
-        ? `Basic ${Buffer.from(`${opts.username}:${opts.password ?? ''}`, 'utf8').toString('base64')}`
-        : undefined;
+    if (opts.token !== undefined) {
+      if (opts.username !== undefined) throw new AgentError(ErrorCodes.invalid_args, 'MediaMTX: a bearer token or a username, not both');
+      // A header value: visible ASCII only, so a stray newline in the token file cannot inject a header.
+      if (!/^[\x21-\x7e]{1,8192}$/.test(opts.token)) throw new AgentError(ErrorCodes.invalid_args, 'MediaMTX bearer token must be one line of visible ASCII (a JWT)');
+      this.auth = `Bearer ${opts.token}`;
+    } else {
+      this.auth =
+        opts.username !== undefined
+          ? `Basic ${Buffer.from(`${opts.username}:${opts.password ?? ''}`, 'utf8').toString('base64')}`
+          : undefined;
+    }
     this.timeoutMs = opts.timeoutMs ?? 6000;
     this.itemsPerPage = opts.itemsPerPage ?? 100;
   }
@@ -187,12 +228,39 @@ export class MediaMtxClient implements MediaPathSource {
 
   async addPathConf(name: string, conf: PathConfPatch = {}): Promise<void> {
     assertWritable(conf, 'addPathConf');
-    await this.request('POST', `/v3/config/paths/add/${encodePathName(name)}`, conf);
+    const body = await this.hooksForServer(conf, 'addPathConf');
+    await this.request('POST', `/v3/config/paths/add/${encodePathName(name)}`, body);
   }
 
   async patchPathConf(name: string, patch: PathConfPatch): Promise<void> {
     assertWritable(patch, 'patchPathConf');
-    await this.request('PATCH', `/v3/config/paths/patch/${encodePathName(name)}`, patch);
+    const body = await this.hooksForServer(patch, 'patchPathConf');
+    await this.request('PATCH', `/v3/config/paths/patch/${encodePathName(name)}`, body);
+  }
+
+  /**
+   * Hooks under the names this server knows: the current ones from v1.19.3 on, the deprecated aliases
+   * before (the server rejects unknown keys). Asks /v3/info only when the patch carries a hook.
+   */
+  private async hooksForServer(patch: PathConfPatch, what: string): Promise<PathConfPatch> {
+    if (!Object.keys(patch).some((k) => k in HOOK_ALIASES)) return patch;
+    const info = await this.info();
+    const version = parseVersion(info?.version);
+    // No /v3/info (before v1.15.2), or a version older than the rename: the old names.
+    if (version !== undefined && atLeast(version, HOOKS_RENAMED_IN)) return patch;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(patch)) {
+      if (!(k in HOOK_ALIASES)) {
+        out[k] = v;
+        continue;
+      }
+      const alias = HOOK_ALIASES[k];
+      if (alias === null || alias === undefined) {
+        throw new AgentError(ErrorCodes.unsupported, `${what}: MediaMTX ${info?.version ?? '(before v1.15.2)'} has no ${k}; it arrived in v1.19.3`);
+      }
+      out[alias] = v;
+    }
+    return out as PathConfPatch;
   }
 
   /**
@@ -306,7 +374,11 @@ export class MediaMtxClient implements MediaPathSource {
     switch (res.status) {
       case 401:
       case 403:
-        throw new MediaMtxError(ErrorCodes.auth, `MediaMTX refused the credentials (${res.status}${mtxMessage ? `: ${mtxMessage}` : ''}); check media.mediamtx.username/password_file`, extra);
+        throw new MediaMtxError(
+          ErrorCodes.auth,
+          `MediaMTX refused the credentials (${res.status}${mtxMessage ? `: ${mtxMessage}` : ''}); check media.mediamtx.username/password_file or token_file`,
+          extra,
+        );
       case 404:
         throw new MediaMtxError(
           isJson ? ErrorCodes.not_found : ErrorCodes.unsupported,
@@ -323,13 +395,15 @@ export class MediaMtxClient implements MediaPathSource {
 
 /** Builds the client from the top-level `media.mediamtx` config. */
 export async function createMediaMtxClient(
-  cfg: { url: string; username?: string | undefined; password_file?: string | undefined },
+  cfg: { url: string; username?: string | undefined; password_file?: string | undefined; token_file?: string | undefined },
   readSecret: (path: string) => Promise<string>,
 ): Promise<MediaMtxClient> {
   const password = cfg.password_file !== undefined ? await readSecret(cfg.password_file) : undefined;
+  const token = cfg.token_file !== undefined ? await readSecret(cfg.token_file) : undefined;
   return new MediaMtxClient({
     url: cfg.url,
     ...(cfg.username !== undefined ? { username: cfg.username } : {}),
     ...(password !== undefined ? { password } : {}),
+    ...(token !== undefined ? { token } : {}),
   });
 }

@@ -58,6 +58,15 @@ export interface PathConfPatch {
   rtspTransport?: 'udp' | 'multicast' | 'tcp' | 'automatic';
   runOnInit?: string;
   runOnDemand?: string;
-  runOnReady?: string;
-  runOnNotReady?: string;
+  /**
+   * Hooks by their current names (v1.19.3+, PR #5957). The deprecated runOnReady/runOnNotReady/
+   * runOnReadyRestart are not offered: the client writes those older names itself when the server
+   * predates v1.19.3 (runOnOnline/runOnOffline have no older equivalent).
+   */
+  runOnAvailable?: string;
+  runOnAvailableRestart?: boolean;
+  runOnUnavailable?: string;
+  runOnOnline?: string;
+  runOnOnlineRestart?: boolean;
+  runOnOffline?: string;
 }

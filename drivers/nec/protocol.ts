@@ -73,25 +73,57 @@ export function parseReply(frame: Buffer, request: Buffer): NecReply | undefined
   return undefined;
 }
 
-/** [UNCERTAIN — the source table was flattened] ERR1/ERR2 pairs. */
+/**
+ * ERR1/ERR2 pairs with their texts: "Control Commands for NEC Projector (Basic)" Rev 5.16.11a (NEC Display
+ * Solutions 2011), §6 "Table of Response Error Codes" (the same table as §2.4 "Error code list" of the later
+ * "Projector Control Command Reference Manual"); the pairs marked VT are only in the older VT-series manual's
+ * list (02h 01h, 02h 05h, 02h 0Bh, 00h 02h, 00h 03h, 04h xx).
+ *
+ * Busy (retry later, not a fault) are only the states that pass by themselves: another controller or a link
+ * operation at work, memory in use, and "setting not possible" / "power off inhibited", which projectors
+ * answer during their power-on/off sequence. 02h 0Eh (execution error) and 02h 0Fh (no operation authority)
+ * are failures: retrying them changes nothing.
+ */
+const ERROR_TABLE: ReadonlyArray<[code: number, text: string, busy: boolean]> = [
+  [0x0000, 'unknown command', false],
+  [0x0001, 'the current model does not support this function', false],
+  [0x0002, 'this model is not compatible with the switcher', false], // VT
+  [0x0003, 'this model is not compatible with the PC viewer', false], // VT
+  [0x0100, 'invalid value specified', false],
+  [0x0101, 'specified terminal is unavailable or cannot be selected', false],
+  [0x0102, 'selected language is not available', false],
+  [0x0200, 'available memory reservation error', false],
+  [0x0201, 'external control working', true], // VT
+  [0x0202, 'operating memory (memory in use)', true],
+  [0x0203, 'setting not possible now (power-on/off sequence or standby)', true],
+  [0x0204, 'forced on-screen mute mode is on', false],
+  [0x0205, 'link mode working', true], // VT
+  [0x0206, 'displaying a signal other than the PC viewer', false],
+  [0x0207, 'no signal', false],
+  [0x0208, 'displaying a test pattern or the PC card files screen', false],
+  [0x0209, 'no PC card is inserted', false],
+  [0x020a, 'memory operation failed', false],
+  [0x020b, 'switcher mode working', true], // VT
+  [0x020c, 'displaying the entry list', false],
+  [0x020d, 'power off inhibited (power-on sequence)', true],
+  [0x020e, 'execution error', false],
+  [0x020f, 'no operation authority', false],
+  [0x0300, 'specified gain number is wrong', false],
+  [0x0301, 'selected gain is not available', false],
+  [0x0302, 'adjustment failed', false],
+  [0x0400, 'logo transfer: start is not requested', false], // VT
+  [0x0401, 'logo transfer: cannot process due to storing', true], // VT
+  [0x0402, 'logo transfer: exceeds the total number of blocks', false], // VT
+];
+
+export const NEC_ERROR_CODES: ReadonlyMap<number, { text: string; busy: boolean }> = new Map(ERROR_TABLE.map(([code, text, busy]) => [code, { text, busy }]));
+
 export function describeError(err1: number, err2: number): { text: string; busy: boolean } {
-  const k = (err1 << 8) | err2;
-  switch (k) {
-    case 0x0000:
-      return { text: 'unknown command', busy: false };
-    case 0x0001:
-      return { text: 'not supported by this model', busy: false };
-    case 0x0100:
-      return { text: 'invalid value', busy: false };
-    case 0x0101:
-      return { text: 'terminal unavailable', busy: false };
-    case 0x0203:
-      return { text: 'not possible now (power-on/off sequence or standby)', busy: true };
-    case 0x020d:
-      return { text: 'power off inhibited', busy: true };
-    default:
-      return { text: `error ${err1.toString(16).padStart(2, '0')} ${err2.toString(16).padStart(2, '0')}`, busy: err1 === 0x02 };
-  }
+  const known = NEC_ERROR_CODES.get(((err1 & 0xff) << 8) | (err2 & 0xff));
+  if (known) return { ...known };
+  // A pair missing from the manual is reported as it came, and never taken for "busy": a projector that
+  // keeps refusing must show as failing, not as forever warming up.
+  return { text: `error ${err1.toString(16).padStart(2, '0')} ${err2.toString(16).padStart(2, '0')}`, busy: false };
 }
 
 /**
@@ -112,9 +144,11 @@ export function parseRunningStatus(data: Buffer): { power: PowerState; standbyEr
 }
 
 /**
- * 305-3 BASIC INFORMATION [UNCERTAIN layout, from NEC's manual as remembered]: DATA01 echoes 02h, then
- * operation status, content displayed (00 signal shown, 01 no signal, 02 viewer, 03 test pattern, 04 LAN),
- * selection signal type 1, type 2, display signal type, video mute, sound mute, onscreen mute, freeze.
+ * 305-3 BASIC INFORMATION: `20h BFh <ID1> <ID2> 10h 02h <DATA01>-<DATA15> <CKS>`, so `data` here is 02h then
+ * DATA01 operation status, DATA02 content displayed (00 video signal shown, 01 no signal, 02 viewer, 03 test
+ * pattern, 04 LAN), DATA03 selection signal type 1, DATA04 type 2, DATA05 display signal type, DATA06 picture
+ * mute, DATA07 sound mute, DATA08 onscreen mute, DATA09 freeze (NEC command reference manual [305-3];
+ * tannmatter/fuzzy-happiness avctls/drivers/projector/nec.py reads the same offsets).
  */
 export function parseBasicInfo(data: Buffer): { signal: boolean | null; input: string | null; av_mute: boolean | null } {
   if (data.length < 10 || data[0] !== 0x02) return { signal: null, input: null, av_mute: null };
@@ -124,35 +158,40 @@ export function parseBasicInfo(data: Buffer): { signal: boolean | null; input: s
 }
 
 /**
- * Status reports "selection signal type 1/2" while INPUT SW CHANGE takes a terminal code; map the common
- * ones so the input a set-top box is configured with (`input: "1A"`) compares equal. [UNCERTAIN] codes from
- * NEC's supplementary information; unknown pairs become `t<type1><type2>`.
+ * Status replies (078-3, 305-3) name the input by "selection signal type 1" = the terminal's number (01h-05h)
+ * and "type 2" = its kind (01h COMPUTER, 02h VIDEO, 03h S-VIDEO, 04h COMPONENT, 06h HDMI on older models,
+ * 07h VIEWER/LAN, 20h DVI-D, 21h HDMI, 22h DisplayPort, 27h HDBaseT, 28h SDI): NEC "Projector Control
+ * Command Reference Manual" §3.35 [078-3] p. 62, and the appendix tables as transcribed by
+ * tannmatter/fuzzy-happiness (avctls/drivers/projector/nec.py `status`) and the Cave NEC driver
+ * (`InputStates`, "Appendix p.30"). INPUT SW CHANGE (018) takes a terminal code instead (01 computer 1,
+ * 02 computer 2, 06 video, 0B S-video, 10 component, 1A HDMI 1, 1B HDMI 2, A6 DisplayPort, 1F viewer, 20 LAN,
+ * BF HDBaseT, C4 SDI; appendix "018"), which is what a configured `input:` holds. Keys are type 1 then
+ * type 2; a pair not listed becomes `t<type1><type2>` so it still shows, and never equals a configured code.
  */
-const SIGNAL_TYPE_TO_TERMINAL: Record<string, string> = {
-  '0101': '01', // COMPUTER 1
-  '0102': '02', // COMPUTER 2
-  '0201': '06', // VIDEO
-  '0301': '0B', // S-VIDEO
-  '0401': '10', // COMPONENT
-  '2101': '1A', // HDMI 1
-  '2102': '1B', // HDMI 2
-  '2201': 'A6', // DisplayPort
-  '0701': '1F', // VIEWER / USB-A
-  '2001': '20', // LAN
-};
+const SIGNAL_TYPE_TO_TERMINAL: ReadonlyArray<[type1: number, type2: number, terminal: string]> = [
+  [0x01, 0x01, '01'], // COMPUTER 1
+  [0x02, 0x01, '02'], // COMPUTER 2
+  [0x03, 0x01, '03'], // COMPUTER 3
+  [0x01, 0x02, '06'], // VIDEO
+  [0x01, 0x03, '0B'], // S-VIDEO
+  [0x01, 0x04, '10'], // COMPONENT
+  [0x03, 0x04, '10'], // COMPONENT (YPrPb on the third computer terminal of some models)
+  [0x01, 0x21, '1A'], // HDMI 1
+  [0x01, 0x06, '1A'], // HDMI 1 (older models)
+  [0x02, 0x21, '1B'], // HDMI 2
+  [0x02, 0x06, '1B'], // HDMI 2 (older models)
+  [0x01, 0x22, 'A6'], // DisplayPort
+  [0x01, 0x07, '1F'], // VIEWER (USB-A)
+  [0x02, 0x07, '20'], // LAN
+  [0x01, 0x27, 'BF'], // HDBaseT
+  [0x01, 0x28, 'C4'], // SDI
+];
 
 const hex2 = (n: number): string => n.toString(16).toUpperCase().padStart(2, '0');
 
 export function terminalFromSignalType(type1: number, type2: number): string {
-  const key = hex2(type1) + hex2(type2);
-  return SIGNAL_TYPE_TO_TERMINAL[key] ?? `t${key}`;
-}
-
-export function signalTypeFromTerminal(terminal: string): [number, number] | undefined {
-  for (const [k, v] of Object.entries(SIGNAL_TYPE_TO_TERMINAL)) {
-    if (v === terminal) return [parseInt(k.slice(0, 2), 16), parseInt(k.slice(2), 16)];
-  }
-  return undefined;
+  const hit = SIGNAL_TYPE_TO_TERMINAL.find(([a, b]) => a === type1 && b === type2);
+  return hit ? hit[2] : `t${hex2(type1)}${hex2(type2)}`;
 }
 
 /**

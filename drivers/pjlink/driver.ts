@@ -18,6 +18,7 @@ import {
   PJLINK_ERRORS,
   PJLINK_MAX_LINE,
   encodeCommand,
+  inputCommandClass,
   isInputCode,
   parseAvMute,
   parseClass,
@@ -186,8 +187,8 @@ export class PjlinkDriver implements DeviceDriver {
       case 'input': {
         const code = command.value.trim().toUpperCase();
         if (!isInputCode(code)) throw new AgentError(ErrorCodes.invalid_args, `PJLink input must be 2 characters, type 1-6 + index 1-9/A-Z: ${command.value}`);
-        // Class 1 only knows index 1-9; letters need the class 2 command.
-        await this.set(/[A-Z]$/.test(code) ? 2 : 1, 'INPT', code);
+        // Class 1 knows types 1-5 with index 1-9; type 6 and letters need the class 2 command.
+        await this.set(inputCommandClass(code), 'INPT', code);
         return { input: code };
       }
       case 'mute':

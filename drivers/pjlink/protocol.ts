@@ -152,6 +152,15 @@ export function isInputCode(code: string): boolean {
   return /^[1-6][1-9A-Z]$/.test(code);
 }
 
+/**
+ * The class an INPT parameter needs: class 1 knows only types 1-5 with numbers 1-9; type 6 (INTERNAL) and
+ * the numbers A-Z exist only in class 2, and a projector answers `%1INPT 61` with ERR2 (PJLink 2.02 as laid
+ * out by higashi3939/pjlink-python PJLink.py: "INTERNAL is class2", "A~Z are class2").
+ */
+export function inputCommandClass(code: string): 1 | 2 {
+  return /^[1-5][1-9]$/.test(code) ? 1 : 2;
+}
+
 /** Hours counters (FILT): 1..10 digits; anything else is treated as malformed. */
 export function parseHours(data: string): number | undefined {
   const d = data.trim();

@@ -5,7 +5,14 @@
  * silence (no colon at all), the 16-byte ESC/VP.net hello on TCP, split/coalesced replies and garbage.
  */
 import { SerialOrTcpSim, sleep, type ConnectionHandler, type SimConnection } from './shared.js';
-import { ESCVP_NET_HELLO } from '../../drivers/escvp21/protocol.js';
+
+/**
+ * ESC/VP.net as pszafer/epson_projector lays it out (escvpnet/message.py, headers.py), written here
+ * independently of the driver's encoder: 16 fixed bytes (`ESC/VP.net`, version, type, 2 reserved, status,
+ * header count), then 18-byte headers (id, attribute, 16 bytes of NUL-padded ASCII); id 1 = Password.
+ */
+const ESCVP_NET = Buffer.from('ESC/VP.net', 'latin1');
+const HEADER = 18;
 
 export interface Escvp21SimOptions {
   /** One end of a socat PTY pair… */
@@ -18,8 +25,10 @@ export interface Escvp21SimOptions {
   /** Models without SIGNAL? answer ERR. */
   signalSupported?: boolean;
   serialNumber?: string;
-  /** ESC/VP.net status byte to answer the hello with (0x20 OK). */
+  /** ESC/VP.net status byte to answer the hello with (0x20 OK); overrides the password check. */
   helloStatus?: number;
+  /** Projector password for ESC/VP.net: CONNECT without it is 0x41, with a wrong one 0x43. */
+  password?: string;
 }
 
 interface Conn {
@@ -29,7 +38,7 @@ interface Conn {
 }
 
 export class Escvp21Simulator extends SerialOrTcpSim {
-  readonly opts: Required<Omit<Escvp21SimOptions, 'serialPath' | 'tcpPort'>> & { serialPath?: string; tcpPort?: number };
+  readonly opts: Required<Omit<Escvp21SimOptions, 'serialPath' | 'tcpPort' | 'password'>> & { serialPath?: string; tcpPort?: number; password?: string };
   private readonly conns = new Map<SimConnection, Conn>();
   power: '00' | '01' | '02' | '03' | '05' = '00';
   source = '30';
@@ -39,6 +48,8 @@ export class Escvp21Simulator extends SerialOrTcpSim {
   signal = true;
   silent = false;
   readonly received: string[] = [];
+  /** Every ESC/VP.net CONNECT seen, with the password of its Password header. */
+  readonly connects: Array<{ password: string | undefined }> = [];
 
   constructor(options: Escvp21SimOptions) {
     const opts = { host: '127.0.0.1', warmupMs: 1000, cooldownMs: 1000, signalSupported: true, serialNumber: 'PCSIM21A0001', helloStatus: 0x20, ...options };
@@ -75,20 +86,25 @@ export class Escvp21Simulator extends SerialOrTcpSim {
     const s = this.conns.get(conn);
     if (!s) return;
     let data = chunk;
-    if (s.hello !== undefined && s.hello.length < 16) {
-      const need = 16 - s.hello.length;
-      s.hello = Buffer.concat([s.hello, data.subarray(0, need)]);
-      data = data.subarray(need);
-      if (s.hello.length === 16) {
-        if (!s.hello.subarray(0, 10).equals(ESCVP_NET_HELLO.subarray(0, 10))) {
-          conn.drop();
-          return;
-        }
-        const reply = Buffer.from(ESCVP_NET_HELLO);
-        reply[11] = 0x03;
-        reply[14] = this.opts.helloStatus;
-        s.chain = s.chain.then(() => conn.send(reply));
-        if (this.opts.helloStatus !== 0x20) s.chain = s.chain.then(() => conn.drop());
+    if (s.hello !== undefined) {
+      s.hello = Buffer.concat([s.hello, data]);
+      data = Buffer.alloc(0);
+      if (s.hello.length < 16) return;
+      if (!s.hello.subarray(0, 10).equals(ESCVP_NET)) {
+        conn.drop();
+        return;
+      }
+      const need = 16 + s.hello[15]! * HEADER;
+      if (s.hello.length < need) return;
+      const request = s.hello.subarray(0, need);
+      data = s.hello.subarray(need);
+      s.hello = undefined;
+      const status = this.connectStatus(request);
+      const reply = Buffer.concat([ESCVP_NET, Buffer.from([0x10, 0x03, 0x00, 0x00, status, 0x00])]);
+      s.chain = s.chain.then(() => conn.send(reply));
+      if (status !== 0x20) {
+        s.chain = s.chain.then(() => conn.drop());
+        return;
       }
     }
     for (const byte of data) {
@@ -100,6 +116,19 @@ export class Escvp21Simulator extends SerialOrTcpSim {
         s.line += String.fromCharCode(byte);
       }
     }
+  }
+
+  /** The status byte for a CONNECT request: the password check of a real projector. */
+  private connectStatus(request: Buffer): number {
+    let password: string | undefined;
+    for (let i = 16; i + HEADER <= request.length; i += HEADER) {
+      if (request[i] === 0x01) password = request.subarray(i + 2, i + HEADER).toString('latin1').replace(/\0+$/, '');
+    }
+    this.connects.push({ password });
+    if (this.opts.helloStatus !== 0x20) return this.opts.helloStatus;
+    if (this.opts.password === undefined || this.opts.password === '') return 0x20;
+    if (password === undefined) return 0x41; // password is required
+    return password === this.opts.password ? 0x20 : 0x43; // password is wrong
   }
 
   private async handle(conn: SimConnection, line: string): Promise<void> {

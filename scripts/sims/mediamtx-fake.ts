@@ -10,11 +10,19 @@
  * Requests are checked too (`requestViolations`), which is how the client is contract-tested.
  *
  * `legacy: true` emits only the deprecated fields (ready/readyTime/bytesReceived/bytesSent/tracks) and
- * has no /v3/info, like the servers before v1.16 that are still in the field.
+ * has no /v3/info, like the servers before v1.16 that are still in the field; as those, it rejects the
+ * hook names introduced in v1.19.3 (runOnAvailable…, runOnOnline…) as unknown keys. The current server
+ * still accepts the deprecated hook names but logs a warning (internal/conf/path.go), recorded in
+ * `deprecationWarnings`.
+ *
+ * `tokens`: bearer tokens (JWTs, `authMethod: jwt`) the fake accepts; any other bearer value that is not
+ * `user:pass` is refused, as a JWT that does not verify.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { OpenApiContract } from './mediamtx-contract.js';
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { OpenApiContract, findOpenApiFile } from './mediamtx-contract.js';
 
 export type FakeStreamState = 'publishing' | 'stalled' | 'offline' | 'gone';
 
@@ -34,6 +42,8 @@ export interface FakeUser {
 
 export interface MediaMtxFakeOptions {
   users?: FakeUser[];
+  /** Accepted `Authorization: Bearer <token>` values. */
+  tokens?: string[];
   legacy?: boolean;
   /** Bytes added to a publishing path's inbound counter each time it is observed. */
   chunkBytes?: number;
@@ -60,9 +70,12 @@ export class MediaMtxFake {
   readonly requestViolations: string[] = [];
   readonly responseViolations: string[] = [];
   /** Every request seen: method, path with query, parsed body. */
-  readonly requests: Array<{ method: string; url: string; body: unknown }> = [];
+  readonly requests: Array<{ method: string; url: string; body: unknown; authorization: string | undefined }> = [];
+  /** Deprecated PathConf keys written (the real server accepts them with a warning). */
+  readonly deprecationWarnings: string[] = [];
   legacy: boolean;
   users: FakeUser[];
+  tokens: string[];
   chunkBytes: number;
   private readonly paths = new Map<string, FakePath>();
   private server: Server | undefined;
@@ -72,6 +85,7 @@ export class MediaMtxFake {
     this.contract = contract ?? OpenApiContract.load();
     this.legacy = opts.legacy ?? false;
     this.users = opts.users ?? [];
+    this.tokens = opts.tokens ?? [];
     this.chunkBytes = opts.chunkBytes ?? 188 * 7 * 10;
   }
 
@@ -192,7 +206,7 @@ export class MediaMtxFake {
         body = raw;
       }
     }
-    this.requests.push({ method, url: url.pathname + url.search, body });
+    this.requests.push({ method, url: url.pathname + url.search, body, authorization: req.headers.authorization });
 
     const op = this.contract.operation(method, url.pathname);
     const routeKnown = op !== undefined && !(this.legacy && op.template === '/v3/info');
@@ -203,7 +217,7 @@ export class MediaMtxFake {
     }
     this.requestViolations.push(...this.contract.validateRequest(method, url, body));
 
-    if (this.users.length > 0 && !this.authorised(req)) {
+    if ((this.users.length > 0 || this.tokens.length > 0) && !this.authorised(req)) {
       const headers: Record<string, string> = {};
       if (!req.headers.authorization) headers['www-authenticate'] = 'Basic realm="mediamtx"';
       this.send(res, method, url.pathname, 401, { status: 'error', error: 'authentication error' }, headers);
@@ -215,6 +229,8 @@ export class MediaMtxFake {
 
   private authorised(req: IncomingMessage): boolean {
     const h = req.headers.authorization ?? '';
+    // credentials.go: a Bearer value with exactly one ':' is user:pass, anything else is a token.
+    if (h.startsWith('Bearer ') && h.split(':').length !== 2) return this.tokens.includes(h.slice(7));
     let cred = '';
     if (h.startsWith('Basic ')) cred = Buffer.from(h.slice(6), 'base64').toString('utf8');
     else if (h.startsWith('Bearer ') && h.split(':').length === 2) cred = h.slice(7);
@@ -256,8 +272,9 @@ export class MediaMtxFake {
       case '/v3/config/paths/replace/{name}': {
         if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) return err(400, 'invalid JSON');
         // jsonwrapper rejects unknown keys (internal/conf/jsonwrapper/unmarshal.go).
-        const bad = Object.keys(body).find((k) => !knownPathConfKey(this.contract, k));
+        const bad = Object.keys(body).find((k) => !knownPathConfKey(this.contract, k) || (this.legacy && HOOKS_SINCE_1_19_3.has(k)));
         if (bad !== undefined) return err(400, `json: unknown field "${bad}"`);
+        for (const k of Object.keys(body)) if (!this.legacy && deprecatedPathConfKeys().has(k)) this.deprecationWarnings.push(`${name}: parameter '${k}' is deprecated`);
         const existing = this.paths.get(name);
         if (template.includes('/add/')) {
           if (existing?.conf) return err(400, 'path already exists');
@@ -296,6 +313,20 @@ export class MediaMtxFake {
   private check401(body: unknown): string[] {
     return this.contract.validateSchema('Error', body, 'auth 401 response');
   }
+}
+
+/** Hook names a server before v1.19.3 does not know (renamed in PR #5957; notes "Path hooks"). */
+const HOOKS_SINCE_1_19_3 = new Set(['runOnAvailable', 'runOnAvailableRestart', 'runOnUnavailable', 'runOnOnline', 'runOnOnlineRestart', 'runOnOffline']);
+
+let deprecatedKeys: Set<string> | undefined;
+/** PathConf properties marked `deprecated: true` in the OpenAPI document. */
+function deprecatedPathConfKeys(): Set<string> {
+  if (!deprecatedKeys) {
+    const doc = parse(readFileSync(findOpenApiFile(), 'utf8')) as { components?: { schemas?: { PathConf?: { properties?: Record<string, { deprecated?: boolean }> } } } };
+    const props = doc.components?.schemas?.PathConf?.properties ?? {};
+    deprecatedKeys = new Set(Object.entries(props).filter(([, v]) => v.deprecated === true).map(([k]) => k));
+  }
+  return deprecatedKeys;
 }
 
 function knownPathConfKey(contract: OpenApiContract, key: string): boolean {

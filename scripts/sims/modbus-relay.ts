@@ -41,6 +41,8 @@ export class ModbusRelaySimulator {
   readonly corruptCrc = new Set<number>();
   /** Requests seen (valid CRC), for assertions. */
   readonly requests: Array<{ unit: number; fc: number }> = [];
+  /** Every frame on the bus with a valid CRC, whatever its unit id (the last 1000), as the bytes came. */
+  readonly frames: Buffer[] = [];
   /** Frames ignored because of a bad CRC. */
   badRequests = 0;
   private readonly endpoint: SerialEndpoint;
@@ -90,6 +92,8 @@ export class ModbusRelaySimulator {
   private onData(conn: SimConnection, chunk: Buffer): void {
     // Requests are short (8 bytes); waiting for 7 header bytes is fine for every function we serve.
     for (const frame of this.framer.push(chunk)) {
+      this.frames.push(Buffer.from(frame));
+      if (this.frames.length > 1000) this.frames.shift();
       const reply = this.answer(frame);
       if (!reply) continue;
       setTimeout(() => void conn.send(reply), this.delayMs);

@@ -4,7 +4,7 @@
  * on success and `Ax … ERR1 ERR2` on failure, commands refused during the power-on/off sequence and in
  * power-saving standby, error status bits, lamp/filter seconds, replies in fragments, garbage, silence.
  */
-import { checksum, necRequestFramer, signalTypeFromTerminal } from '../../drivers/nec/protocol.js';
+import { checksum, necRequestFramer } from '../../drivers/nec/protocol.js';
 import type { LengthFramer } from '../../drivers/framing/length.js';
 import { SerialOrTcpSim, type ConnectionHandler, type SimConnection } from './shared.js';
 
@@ -20,6 +20,25 @@ export interface NecSimOptions {
   /** A laser model has no lamp counter: lamp info answers "not supported". */
   laser?: boolean;
 }
+
+/**
+ * The simulator's own table, written from NEC's manual rather than shared with the driver, so that a
+ * misreading on either side shows as a test failure: INPUT SW CHANGE terminal code → the "selection signal
+ * type 1" (terminal number, 01h-05h) and "type 2" (kind: 01h COMPUTER, 02h VIDEO, 03h S-VIDEO, 04h COMPONENT,
+ * 07h VIEWER, 21h HDMI, 22h DisplayPort) that 078-3/305-3 report ("Projector Control Command Reference
+ * Manual", BDT140013, §3.35 p. 62).
+ */
+const TERMINALS: Readonly<Record<string, [type1: number, type2: number]>> = {
+  '01': [0x01, 0x01], // COMPUTER 1
+  '02': [0x02, 0x01], // COMPUTER 2
+  '06': [0x01, 0x02], // VIDEO
+  '0B': [0x01, 0x03], // S-VIDEO
+  '10': [0x01, 0x04], // COMPONENT
+  '1A': [0x01, 0x21], // HDMI 1
+  '1B': [0x02, 0x21], // HDMI 2
+  A6: [0x01, 0x22], // DisplayPort
+  '1F': [0x01, 0x07], // VIEWER
+};
 
 const ID1 = 0x01; // control ID as set on the projector
 const ID2 = 0x10; // model code
@@ -43,6 +62,8 @@ export class NecSimulator extends SerialOrTcpSim {
   /** 12 bytes of ERROR STATUS bits. */
   readonly errorBits = new Uint8Array(12);
   silent = false;
+  /** The next non-status command is refused with this ERR1/ERR2 pair (e.g. [0x02, 0x0f], no operation authority). */
+  refuseNext: [number, number] | undefined;
   readonly received: Buffer[] = [];
   badChecksums = 0;
 
@@ -124,6 +145,11 @@ export class NecSimulator extends SerialOrTcpSim {
         break;
     }
     if (sequence) return fail(0x02, 0x03);
+    if (this.refuseNext) {
+      const [e1, e2] = this.refuseNext;
+      this.refuseNext = undefined;
+      return fail(e1, e2);
+    }
     switch (key) {
       case '2-0-':
         if (this.power === 'off') this.transition('warming', 'on', this.opts.warmupMs);
@@ -133,14 +159,17 @@ export class NecSimulator extends SerialOrTcpSim {
         return ok([]);
       case '0-bf-2': {
         if (this.power !== 'on') return fail(0x02, 0x03);
-        const [t1, t2] = signalTypeFromTerminal(this.input) ?? [0xff, 0xff];
-        const d = [0x02, 0x04, this.signal ? 0x00 : 0x01, t1, t2, 0x00, this.pictureMute ? 1 : 0, this.soundMute ? 1 : 0, 0, 0, ...new Array(6).fill(0)];
+        // FFh FFh: "Not Source Input".
+        const [t1, t2] = TERMINALS[this.input] ?? [0xff, 0xff];
+        // 02h (echo), DATA01 operation status 04h (power on), DATA02 content, DATA03/04 selection signal
+        // type 1/2, DATA05 display signal type (FFh: not a video input), DATA06-09 mutes and freeze.
+        const d = [0x02, 0x04, this.signal ? 0x00 : 0x01, t1, t2, 0xff, this.pictureMute ? 1 : 0, this.soundMute ? 1 : 0, 0, 0, ...new Array(6).fill(0)];
         return ok(d);
       }
       case '2-3-1': {
         if (this.power !== 'on') return fail(0x02, 0x03);
         const terminal = (data[1] ?? 0).toString(16).toUpperCase().padStart(2, '0');
-        if (!signalTypeFromTerminal(terminal)) return ok([0xff]);
+        if (!TERMINALS[terminal]) return ok([0xff]);
         this.input = terminal;
         return ok([0x00]);
       }

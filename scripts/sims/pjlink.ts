@@ -228,6 +228,9 @@ export class PjlinkSimulator {
       case 'INPT':
         if (busyInStandby) return 'ERR3';
         if (query) return this.input;
+        // Class 1 INPT takes types 1-5 with numbers 1-9; type 6 (INTERNAL) and A-Z are class 2 only
+        // (PJLink 2.02; higashi3939/pjlink-python PJLink.py).
+        if (cls === 1 && !/^[1-5][1-9]$/.test(param)) return 'ERR2';
         if (!this.opts.inputs.includes(param)) return 'ERR2';
         this.input = param;
         return 'OK';

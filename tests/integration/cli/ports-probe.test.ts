@@ -81,6 +81,52 @@ describe('stationctl probe', () => {
     for (const r of sim.requests) expect(r.fc).toBe(0x01);
   });
 
+  /**
+   * Several units on one RS-485 bus, each found once. Frames checked against bytes laid out as the Modbus
+   * Application Protocol V1.1b3 §6.1 (Read Coils: function 01h, starting address, quantity of coils) inside
+   * an RTU frame (Modbus over Serial Line V1.02 §2.5.1: address, PDU, CRC low byte first), with CRC-16/MODBUS
+   * computed by an independent bitwise implementation (Python) and matching the reference vectors
+   * `01 01 00 00 00 08 3D CC` (docs/reference/protocols.md §5.4) and the Modicon example
+   * `11 01 00 13 00 25 0E 84`.
+   */
+  it('finds every unit on one Modbus bus, each once, with a progress line', async () => {
+    const p = await pty();
+    const sim = new ModbusRelaySimulator({ path: p.b, units: [1, 2, 5] });
+    await sim.start();
+    cleanups.push(() => sim.stop());
+    sim.setCoil(2, 0, true);
+    const res = await ctl(['--json', '--config', config(), 'probe', p.a, '--units', '1-6', '--timeout', '300']);
+    expect(res.code, res.stderr).toBe(0);
+    const out = JSON.parse(res.stdout) as Probe & { answers: Array<{ detail: string }> };
+    expect(out.answers.map((a) => [a.protocol, a.baud_rate, a.unit_id])).toEqual([
+      ['modbus_relay', 9600, 1],
+      ['modbus_relay', 9600, 2],
+      ['modbus_relay', 9600, 5],
+    ]);
+    expect(out.answers[1]!.detail).toBe('coils 0-7 10000000');
+    for (const a of out.answers) expect(a.detail).not.toMatch(/unit/);
+    // Read Coils, start 0, 8 coils, to each unit in turn; nothing but reads.
+    const sent = sim.frames.map((f) => f.toString('hex').toUpperCase().replace(/(..)(?!$)/g, '$1 '));
+    expect(sent).toContain('01 01 00 00 00 08 3D CC');
+    expect(sent).toContain('02 01 00 00 00 08 3D FF');
+    expect(sent).toContain('05 01 00 00 00 08 3C 48');
+    expect(sim.frames.map((f) => f[0])).toEqual([1, 2, 3, 4, 5, 6]);
+    for (const r of sim.requests) expect(r.fc).toBe(0x01);
+
+    const human = await ctl(['--config', config(), 'probe', p.a, '--units', '1-6']);
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).not.toMatch(/unit (\d+), unit \1/);
+    expect(human.stdout).toMatch(/unit 5/);
+    expect(human.stderr).toMatch(/Modbus units 1–6 at 9600 baud/);
+    const zh = await ctl(['--config', config(), 'probe', p.a, '--units', '1-6'], { LANG: 'zh_CN.UTF-8' });
+    expect(zh.stderr).toMatch(/Modbus 从站地址 1–6/);
+    expect(zh.stdout).toContain('地址 5');
+
+    const bad = await ctl(['--config', config(), 'probe', p.a, '--units', '0-300']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--units must be N or A-B within 1-247');
+  });
+
   it('exits 1 when nothing answers, and 1 with a clear line for a missing port', async () => {
     const p = await pty();
     const res = await ctl(['--config', config(), 'probe', p.a, '--timeout', '100']);

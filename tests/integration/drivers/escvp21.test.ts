@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Escvp21Driver, type Escvp21Config } from '../../../drivers/escvp21/driver.js';
 import { Escvp21Simulator, type Escvp21SimOptions } from '../../../scripts/sims/escvp21.js';
 import { PtyPair } from '../../helpers/pty.js';
@@ -26,11 +29,18 @@ async function serialSetup(simOpts: Partial<Escvp21SimOptions> = {}) {
   return { pty, sim, driver };
 }
 
-async function tcpSetup(simOpts: Partial<Escvp21SimOptions> = {}) {
+async function tcpSetup(simOpts: Partial<Escvp21SimOptions> = {}, password?: string) {
   const sim = new Escvp21Simulator({ tcpPort: 0, warmupMs: 300, cooldownMs: 300, ...simOpts });
   const port = await sim.start();
   cleanups.push(() => sim.stop());
-  const driver = new Escvp21Driver(driverContext<Escvp21Config>({ ...base, host: '127.0.0.1', port }), tuning);
+  const config: Escvp21Config = { ...base, host: '127.0.0.1', port };
+  if (password !== undefined) {
+    const dir = await mkdtemp(join(tmpdir(), 'escvp-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    config.password_file = join(dir, 'password');
+    await writeFile(config.password_file, `${password}\n`);
+  }
+  const driver = new Escvp21Driver(driverContext<Escvp21Config>(config), tuning);
   cleanups.push(() => driver.close());
   return { sim, driver };
 }
@@ -90,6 +100,19 @@ describe('ESC/VP21 over a socat PTY', () => {
     expect(await driver.poll()).toMatchObject({ power: 'on', lamp_hours: 2100 });
     await sim.sendRaw(randomBytes(1024));
     expect(await driver.poll()).toMatchObject({ power: 'on', lamp_hours: 2100 });
+  });
+
+  /**
+   * ESC/VP21 Command User's Guide: `PWR ON` answers a bare `:` once the lamp is lit. Noise in front of it
+   * with no CR is not a reply and must not hide the colon (before, PWR ON then ran into its timeout while
+   * the projector was already on).
+   */
+  it('line noise with no CR before the colon: PWR ON still ends at the prompt', async () => {
+    const { sim, driver } = await serialSetup();
+    await driver.open();
+    sim.injectGarbage(Buffer.from([0x13, 0x88, 0x47, 0xfe]));
+    expect(await driver.execute({ action: 'power', value: 'on' })).toEqual({ power: 'on' });
+    expect(sim.power).toBe('01');
   });
 
   it('a silent projector (abnormal: no colon) times out, then answers again', async () => {
@@ -157,6 +180,29 @@ describe('ESC/VP.net over TCP', () => {
   it('a refused hello (password) is an auth error', async () => {
     const { driver } = await tcpSetup({ helloStatus: 0x41 });
     await expect(driver.open()).rejects.toMatchObject({ code: 'auth' });
+  });
+
+  /**
+   * Projector password on ESC/VP.net: CONNECT carries a Password header (pszafer/epson_projector
+   * escvpnet.py `connect()`); the projector answers 0x41 "password is required" without it and 0x43
+   * "password is wrong" with a wrong one (message.py `MessageStatus`).
+   */
+  it('password_file: the right password connects; wrong or missing is `auth`, naming password_file', async () => {
+    const ok = await tcpSetup({ password: 'proj2024' }, 'proj2024');
+    expect(await ok.driver.open()).toMatchObject({ power: 'off' });
+    expect(ok.sim.connects.at(-1)).toEqual({ password: 'proj2024' });
+
+    const wrong = await tcpSetup({ password: 'proj2024' }, 'guess');
+    const e1 = await wrong.driver.open().catch((e: unknown) => e);
+    expect(e1).toMatchObject({ code: 'auth', retryable: false });
+    expect((e1 as Error).message).toMatch(/password_file/);
+    expect(wrong.sim.connects.at(-1)).toEqual({ password: 'guess' });
+
+    const missing = await tcpSetup({ password: 'proj2024' });
+    const e2 = await missing.driver.open().catch((e: unknown) => e);
+    expect(e2).toMatchObject({ code: 'auth' });
+    expect((e2 as Error).message).toMatch(/password_file/);
+    expect(missing.sim.connects.at(-1)).toEqual({ password: undefined });
   });
 
   it('peer gone → onDisconnect and disconnected; reopens when it is back', async () => {

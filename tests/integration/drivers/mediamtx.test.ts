@@ -12,6 +12,7 @@ import { StreamWatch } from '../../../drivers/mediamtx/stream-watch.js';
 import { MediaMtxFake } from '../../../scripts/sims/mediamtx-fake.js';
 import { OpenApiContract, findOpenApiFile } from '../../../scripts/sims/mediamtx-contract.js';
 import { AgentError } from '../../../drivers/errors.js';
+import { parse as parseYaml } from 'yaml';
 
 const contract = OpenApiContract.load();
 let fake: MediaMtxFake | undefined;
@@ -175,6 +176,96 @@ describe('MediaMtxClient against the fake (v1.20)', () => {
     await f.close();
     fake = undefined;
     expect(await codeOf(new MediaMtxClient({ url }).getPath('x'))).toBe('disconnected');
+  });
+});
+
+/** PathConf properties of docs/reference/mediamtx-openapi.yaml (v1.20.1) and which of them are `deprecated: true`. */
+function pathConfProperties(): Map<string, { deprecated: boolean }> {
+  const doc = parseYaml(readFileSync(findOpenApiFile(), 'utf8')) as { components: { schemas: { PathConf: { properties: Record<string, { deprecated?: boolean }> } } } };
+  return new Map(Object.entries(doc.components.schemas.PathConf.properties).map(([k, v]) => [k, { deprecated: v.deprecated === true }]));
+}
+
+describe('path hooks: the current names, never the deprecated ones', () => {
+  /**
+   * The OpenAPI document (v1.20.1) marks runOnReady/runOnNotReady/runOnReadyRestart `deprecated: true` and
+   * has runOnAvailable/runOnUnavailable/runOnOnline/runOnOffline (renamed in v1.19.3, PR #5957;
+   * docs/reference/mediamtx-notes.md "Path hooks").
+   */
+  it('a v1.20 server gets runOnAvailable/runOnUnavailable/runOnOnline/runOnOffline, none deprecated', async () => {
+    const f = await start();
+    const client = new MediaMtxClient({ url: f.url });
+    const hooks = {
+      runOnAvailable: 'notify available $MTX_PATH',
+      runOnAvailableRestart: true,
+      runOnUnavailable: 'notify unavailable $MTX_PATH',
+      runOnOnline: 'notify online $MTX_PATH',
+      runOnOffline: 'notify offline $MTX_PATH',
+    };
+    expect(await client.ensurePathConf('stb', hooks)).toBe('added');
+    const props = pathConfProperties();
+    const sent = f.requests.find((r) => r.method === 'POST')!.body as Record<string, unknown>;
+    expect(sent).toEqual(hooks);
+    for (const k of Object.keys(sent)) expect(props.get(k), k).toEqual({ deprecated: false });
+    expect(f.deprecationWarnings).toEqual([]);
+    expect(f.requestViolations).toEqual([]);
+  });
+
+  it('the deprecated names are not offered: runOnReady is refused before anything is sent', async () => {
+    const f = await start();
+    f.configurePath('stb');
+    const client = new MediaMtxClient({ url: f.url });
+    const before = f.requests.length;
+    // @ts-expect-error runOnReady is deprecated (OpenAPI `deprecated: true`): use runOnAvailable
+    expect(await codeOf(client.patchPathConf('stb', { runOnReady: 'x' }))).toBe('invalid_args');
+    // @ts-expect-error runOnNotReady is deprecated: use runOnUnavailable
+    expect(await codeOf(client.ensurePathConf('stb', { runOnNotReady: 'x' }))).toBe('invalid_args');
+    expect(f.requests.length).toBe(before);
+  });
+
+  /**
+   * Servers before v1.19.3 do not know the new names and reject unknown keys (`json: unknown field`,
+   * notes §3 and the upgrade notes): the client asks /v3/info and writes the old names there; the
+   * online/offline hooks have no older equivalent.
+   */
+  it('an older server gets runOnReady/runOnNotReady; runOnOnline is unsupported there', async () => {
+    const f = await start({ legacy: true });
+    const client = new MediaMtxClient({ url: f.url });
+    expect(await client.ensurePathConf('stb', { runOnAvailable: 'a', runOnAvailableRestart: true, runOnUnavailable: 'b' })).toBe('added');
+    expect(f.requests.find((r) => r.method === 'POST')!.body).toEqual({ runOnReady: 'a', runOnReadyRestart: true, runOnNotReady: 'b' });
+    const before = f.requests.filter((r) => r.method !== 'GET').length;
+    const err = await client.patchPathConf('stb', { runOnOnline: 'c' }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'unsupported', message: expect.stringMatching(/runOnOnline.*v1\.19\.3/) });
+    expect(f.requests.filter((r) => r.method !== 'GET').length).toBe(before);
+    expect(await client.getPathConf('stb')).toMatchObject({ runOnReady: 'a', runOnNotReady: 'b' });
+  });
+});
+
+describe('bearer (JWT) auth', () => {
+  /**
+   * `Authorization: Bearer <JWT>` with `authMethod: jwt` (notes §2, internal/protocols/httpp/credentials.go).
+   * A JWT is three base64url parts joined by dots: no ':' in it, so it is never read as `user:pass`.
+   */
+  const jwt = 'eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJtZWRpYW10eF9wZXJtaXNzaW9ucyI6W3siYWN0aW9uIjoiYXBpIn1dfQ.c2lnbmF0dXJl';
+
+  it('the configured token passes; another token, basic credentials or none are `auth`', async () => {
+    const f = await start({ tokens: [jwt] });
+    f.configurePath('stb');
+    const client = await createMediaMtxClient({ url: f.url, token_file: '/secret/mediamtx.jwt' }, async (p) => {
+      expect(p).toBe('/secret/mediamtx.jwt');
+      return jwt;
+    });
+    expect((await client.listPaths()).map((p) => p.name)).toEqual(['stb']);
+    expect(f.requests.at(-1)!.authorization).toBe(`Bearer ${jwt}`);
+    expect(await codeOf(new MediaMtxClient({ url: f.url, token: `${jwt}x` }).listPaths())).toBe('auth');
+    expect(await codeOf(new MediaMtxClient({ url: f.url, username: 'agent', password: jwt }).listPaths())).toBe('auth');
+    expect(await codeOf(new MediaMtxClient({ url: f.url }).listPaths())).toBe('auth');
+    expect(f.requestViolations).toEqual([]);
+  });
+
+  it('a token with a space or a line break is refused before anything is sent', () => {
+    expect(() => new MediaMtxClient({ url: 'http://127.0.0.1:9997', token: 'a b' })).toThrow(AgentError);
+    expect(() => new MediaMtxClient({ url: 'http://127.0.0.1:9997', token: 'a\r\nX-Evil: 1' })).toThrow(AgentError);
+    expect(() => new MediaMtxClient({ url: 'http://127.0.0.1:9997', token: jwt, username: 'agent' })).toThrow(AgentError);
   });
 });
 

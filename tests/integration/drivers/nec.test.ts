@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
 import { NecDriver, type NecConfig } from '../../../drivers/nec/driver.js';
 import { NecSimulator, type NecSimOptions } from '../../../scripts/sims/nec.js';
 import { PtyPair } from '../../helpers/pty.js';
@@ -32,7 +33,7 @@ async function tcpSetup(simOpts: Partial<NecSimOptions> = {}) {
   cleanups.push(() => sim.stop());
   const driver = new NecDriver(driverContext<NecConfig>({ ...base, host: '127.0.0.1', port }), tuning);
   cleanups.push(() => driver.close());
-  return { sim, driver };
+  return { sim, driver, port };
 }
 
 describe('NEC binary over TCP 7142', () => {
@@ -81,6 +82,61 @@ describe('NEC binary over TCP 7142', () => {
     await expect(driver.open()).rejects.toMatchObject({ code: 'timeout' });
     sim.setPower('on');
     expect((await driver.open()).power).toBe('on');
+  });
+});
+
+/** One raw request to the simulator, as a manual-reading client would send it; the whole reply back. */
+async function rawExchange(port: number, request: number[], replyLength: number): Promise<Buffer> {
+  const sock = connect(port, '127.0.0.1');
+  cleanups.push(async () => void sock.destroy());
+  await new Promise<void>((resolve, reject) => sock.once('connect', resolve).once('error', reject));
+  const chunks: Buffer[] = [];
+  const done = new Promise<Buffer>((resolve) => {
+    sock.on('data', (d: Buffer) => {
+      chunks.push(d);
+      const all = Buffer.concat(chunks);
+      if (all.length >= replyLength) resolve(all);
+    });
+  });
+  sock.write(Buffer.from(request));
+  const reply = await done;
+  sock.destroy();
+  return reply;
+}
+
+describe('NEC simulator against the manual', () => {
+  /**
+   * Bytes as NEC's "Projector Control Command Reference Manual" (BDT140013) lays out 078-3/305-3:
+   * DATA03 = selection signal type 1 (the number, 01h..05h), DATA04 = type 2 (the kind: 01h COMPUTER,
+   * 21h HDMI); the reply is `20h BFh <ID1> <ID2> 10h 02h <DATA01>-<DATA15> <CKS>`, so DATA03/DATA04 are
+   * bytes 9 and 10 (tannmatter/fuzzy-happiness avctls/drivers/projector/nec.py reads `data[8:10]`).
+   */
+  it('answers 305-3 with the selection signal type as number then kind', async () => {
+    const { sim, port } = await tcpSetup();
+    sim.setPower('on');
+    sim.input = '1A';
+    let r = await rawExchange(port, [0x00, 0xbf, 0x00, 0x00, 0x01, 0x02, 0xc2], 22);
+    expect([...r.subarray(0, 2)]).toEqual([0x20, 0xbf]);
+    expect(r[4]).toBe(0x10);
+    expect(r[5]).toBe(0x02);
+    expect(r[6]).toBe(0x04); // DATA01 operation status: power on
+    expect([r[8], r[9]]).toEqual([0x01, 0x21]); // HDMI 1
+    sim.input = '02';
+    r = await rawExchange(port, [0x00, 0xbf, 0x00, 0x00, 0x01, 0x02, 0xc2], 22);
+    expect([r[8], r[9]]).toEqual([0x02, 0x01]); // COMPUTER 2
+  });
+
+  /** "Control Commands for NEC Projector (Basic)" §6: 02h 0Fh = no operation authority, 02h 0Eh = execution error. */
+  it('02h 0Fh and 02h 0Eh are failures (device_error), not busy', async () => {
+    const { sim, driver } = await tcpSetup();
+    sim.setPower('on');
+    await driver.open();
+    sim.refuseNext = [0x02, 0x0f];
+    const err = await driver.execute({ action: 'mute', value: true }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'device_error', retryable: false });
+    expect((err as Error).message).toMatch(/no operation authority/i);
+    sim.refuseNext = [0x02, 0x0e];
+    await expect(driver.execute({ action: 'input', value: '1B' })).rejects.toMatchObject({ code: 'device_error', retryable: false, message: expect.stringMatching(/execution error/i) });
   });
 });
 

@@ -30,6 +30,18 @@ async function setup(simOpts: PjlinkSimOptions = {}, password?: string) {
 }
 
 describe('PJLink driver against the simulator', () => {
+  /** PJLink 2.02: input type 6 (INTERNAL) exists only in class 2 (higashi3939/pjlink-python PJLink.py `InputType`). */
+  it('selects an internal (type 6) input with %2INPT, which %1INPT refuses', async () => {
+    const { sim, driver } = await setup({ inputs: ['11', '31', '61'] });
+    await driver.open();
+    sim.power = 1;
+    expect(await driver.execute({ action: 'input', value: '61' })).toEqual({ input: '61' });
+    expect(sim.input).toBe('61');
+    expect(sim.received.filter((l) => l.includes('INPT 6'))).toEqual(['%2INPT 61']);
+    expect(await driver.execute({ action: 'input', value: '31' })).toEqual({ input: '31' });
+    expect(sim.received.at(-1)).toBe('%1INPT 31');
+  });
+
   it('identifies a class 2 projector and runs a power cycle through warming and cooling', async () => {
     const { sim, driver } = await setup();
     const first = await driver.open();

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { encodePathName, normalisePath, type MediaPath, type MediaPathSource } from '../../../drivers/mediamtx/client.js';
 import { StreamWatch } from '../../../drivers/mediamtx/stream-watch.js';
+import { parseConfig } from '../../../config/load.js';
+import { ConfigError } from '../../../config/errors.js';
 
 describe('normalisePath across MediaMTX versions', () => {
   it('v1.17+: new fields win over the deprecated copies', () => {
@@ -83,5 +85,24 @@ describe('StreamWatch (in-memory source)', () => {
     await w.sample();
     await w.sample();
     expect(await w.sample()).toMatchObject({ state: 'stalled', playing: false });
+  });
+});
+
+describe('media.mediamtx config', () => {
+  const base = 'station: { id: s1, name: Station }\ndata_dir: /tmp/x\nmedia:\n  mediamtx:\n';
+  const issues = (text: string): string[] => {
+    try {
+      parseConfig(text, '/tmp/config.yaml');
+    } catch (err) {
+      if (err instanceof ConfigError) return err.issues;
+      throw err;
+    }
+    return [];
+  };
+
+  it('token_file for a bearer token; not together with username/password_file', () => {
+    const c = parseConfig(`${base}    token_file: /etc/station-agent/secrets/mediamtx.jwt\n`, '/tmp/config.yaml');
+    expect(c.media?.mediamtx).toEqual({ url: 'http://127.0.0.1:9997', token_file: '/etc/station-agent/secrets/mediamtx.jwt' });
+    expect(issues(`${base}    username: agent\n    token_file: /t\n`)).toEqual([expect.stringMatching(/^media\.mediamtx\.token_file: a bearer token or username/)]);
   });
 });

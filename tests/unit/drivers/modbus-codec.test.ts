@@ -30,6 +30,19 @@ describe('Modbus RTU codec', () => {
     expect(crc16Modbus(Buffer.from('123456789'))).toBe(0x4b37);
   });
 
+  /**
+   * The Modicon Read Coils example (slave 17, coils 20-56; Modbus Application Protocol V1.1b3 §6.1 and the
+   * PI-MBUS-300 guide, as reproduced in the ModbusDecoder notes and simplymodbus.ca): request
+   * `11 01 00 13 00 25 0E 84`, response `11 01 05 CD 6B B2 0E 1B 45 E6`.
+   */
+  it('the reference Read Coils request and response (Modicon example, slave 17)', () => {
+    expect(encodeReadCoils(0x11, 0x13, 0x25)).toEqual(hex('11 01 00 13 00 25 0E 84'));
+    const r = decodeReply(hex('11 01 05 CD 6B B2 0E 1B 45 E6'));
+    expect(r).toMatchObject({ unit: 0x11, fc: 1 });
+    if (!('coils' in r)) throw new Error('not a coils reply');
+    expect([...r.coils]).toEqual([0xcd, 0x6b, 0xb2, 0x0e, 0x1b]);
+  });
+
   it('rejects the document frame with a copied CRC', () => {
     // "01 01 00 00 00 04 FD CA" appears in a README; FD CA is the CRC of …00 01.
     expect(crcValid(hex('01 01 00 00 00 04 FD CA'))).toBe(false);

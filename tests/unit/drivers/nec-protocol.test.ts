@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
+  NEC_ERROR_CODES,
   NecCommands,
   checksum,
+  describeError,
   encodeFrame,
   necReplyFramer,
   parseBasicInfo,
@@ -12,6 +14,8 @@ import {
   parseReply,
   parseRunningStatus,
 } from '../../../drivers/nec/protocol.js';
+import { playingFromProjector } from '../../../drivers/settopbox-playing.js';
+import type { DeviceState } from '../../../drivers/types.js';
 
 const hex = (b: Buffer): string => b.toString('hex').replace(/(..)(?!$)/g, '$1 ');
 
@@ -51,8 +55,7 @@ describe('NEC protocol', () => {
     expect(parseRunningStatus(rs(1, 0, 0, 0x04)).power).toBe('on');
     expect(parseRunningStatus(rs(0, 1, 1, 0x05)).power).toBe('cooling');
     expect(parseRunningStatus(rs(0, 0, 0, 0x06))).toEqual({ power: 'off', standbyError: true });
-    expect(parseBasicInfo(Buffer.from([0x02, 0x04, 0x00, 0x21, 0x01, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]))).toEqual({ signal: true, input: '1A', av_mute: true });
-    expect(parseBasicInfo(Buffer.from([0x02, 0x04, 0x01, 0x99, 0x01, 0, 0, 0, 0, 0]))).toEqual({ signal: false, input: 't9901', av_mute: false });
+    expect(parseBasicInfo(Buffer.from([0x02, 0x04, 0x01, 0x01, 0x99, 0, 0, 0, 0, 0]))).toEqual({ signal: false, input: 't0199', av_mute: false });
     const bits = Buffer.alloc(12);
     bits[0] = 0b0100_0010;
     bits[5] = 0x01;
@@ -62,6 +65,88 @@ describe('NEC protocol', () => {
     expect(parseLampSeconds(lamp)).toBe(7200);
     lamp.writeInt32LE(-1, 2);
     expect(parseLampSeconds(lamp)).toBeNull();
+  });
+
+  /**
+   * Replies laid out as NEC's manuals show them. "Projector Control Command Reference Manual" (NEC Display
+   * Solutions 2014-2017, BDT140013), §3.35 [078-3. INPUT STATUS REQUEST] p. 62: DATA03 "Selection signal
+   * type 1" = 01h..05h (the terminal's number), DATA04 "Selection signal type 2" = 01h COMPUTER, 02h VIDEO,
+   * 03h S-VIDEO, 04h COMPONENT, 07h VIEWER, 20h DVI-D, 21h HDMI, 22h DisplayPort. [305-3. BASIC
+   * INFORMATION REQUEST] (pp. 83-84 of rev. 7.1, as cited by tannmatter/fuzzy-happiness
+   * avctls/drivers/projector/nec.py) answers `20h BFh <ID1> <ID2> 10h 02h <DATA01>-<DATA15> <CKS>` with
+   * DATA01 operation status, DATA02 content displayed, DATA03/DATA04 selection signal type 1/2, DATA06
+   * picture mute; that driver reads (type 1, type 2) from bytes 9-10 of the frame, (0x01, 0x21) = HDMI 1,
+   * (0x02, 0x01) = Computer 2.
+   */
+  describe('305-3 BASIC INFORMATION reply as the manual lays it out', () => {
+    const reply = (type1: number, type2: number, content = 0x00, pictureMute = 0x00): Buffer => {
+      const body = [0x20, 0xbf, 0x01, 0x10, 0x10, 0x02, 0x04, content, type1, type2, 0xff, pictureMute, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00];
+      return Buffer.from([...body, checksum(Uint8Array.from(body))]);
+    };
+    const decode = (frame: Buffer) => {
+      const r = parseReply(frame, NecCommands.basicInfo());
+      if (!r?.ok) throw new Error('not a success reply');
+      return parseBasicInfo(r.data);
+    };
+
+    it('HDMI 1 is type 1 = 01h, type 2 = 21h → terminal 1A', () => {
+      expect(decode(reply(0x01, 0x21))).toEqual({ signal: true, input: '1A', av_mute: false });
+    });
+
+    it('Computer 2 (02h 01h) is COMPUTER 2, not video', () => {
+      expect(decode(reply(0x02, 0x01)).input).toBe('02');
+      expect(decode(reply(0x01, 0x01)).input).toBe('01');
+      expect(decode(reply(0x01, 0x02)).input).toBe('06'); // VIDEO
+      expect(decode(reply(0x02, 0x21)).input).toBe('1B'); // HDMI 2
+      expect(decode(reply(0x01, 0x22)).input).toBe('A6'); // DisplayPort
+      expect(decode(reply(0x01, 0x01, 0x01, 0x01))).toEqual({ signal: false, input: '01', av_mute: true });
+    });
+
+    it('a set-top box on input "1A" is seen playing when the projector shows HDMI 1 with a picture', () => {
+      const info = decode(reply(0x01, 0x21));
+      const peer: DeviceState = { id: 'proj', kind: 'projector', driver: 'nec', online: true, power: 'on', last_seen: null, errors: [], input: info.input, signal: info.signal };
+      expect(playingFromProjector(peer, '1A')).toBe(true);
+    });
+  });
+
+  /**
+   * "Control Commands for NEC Projector (Basic)" Rev 5.16.11a (NEC Display Solutions 2011), §6 "Table of
+   * Response Error Codes" (NP-V260X copy at manualowl.com, p. 48; NP-M311W copy at manualslib.com, p. 56).
+   */
+  it('every ERR1/ERR2 pair of the manual has its own text; 02h 0Eh and 02h 0Fh are failures, not busy', () => {
+    const manual: Array<[number, number, RegExp]> = [
+      [0x00, 0x00, /unknown command/i],
+      [0x00, 0x01, /does not support/i],
+      [0x01, 0x00, /invalid value/i],
+      [0x01, 0x01, /terminal/i],
+      [0x01, 0x02, /language/i],
+      [0x02, 0x00, /memory reservation/i],
+      [0x02, 0x02, /memory/i],
+      [0x02, 0x03, /setting not possible/i],
+      [0x02, 0x04, /forced on-screen mute/i],
+      [0x02, 0x06, /viewer/i],
+      [0x02, 0x07, /no signal/i],
+      [0x02, 0x08, /test pattern/i],
+      [0x02, 0x09, /PC card/i],
+      [0x02, 0x0a, /memory operation/i],
+      [0x02, 0x0c, /entry list/i],
+      [0x02, 0x0d, /power off inhibited/i],
+      [0x02, 0x0e, /execution error/i],
+      [0x02, 0x0f, /no operation authority/i],
+      [0x03, 0x00, /gain number/i],
+      [0x03, 0x01, /gain/i],
+      [0x03, 0x02, /adjustment failed/i],
+    ];
+    for (const [e1, e2, text] of manual) {
+      expect(describeError(e1, e2).text, `${e1}/${e2}`).toMatch(text);
+      expect(NEC_ERROR_CODES.has((e1 << 8) | e2), `${e1}/${e2}`).toBe(true);
+    }
+    expect(describeError(0x02, 0x0e).busy).toBe(false);
+    expect(describeError(0x02, 0x0f).busy).toBe(false);
+    // During the power-on/off sequence the projector answers 02h 03h / 02h 0Dh: retry later.
+    expect(describeError(0x02, 0x03).busy).toBe(true);
+    expect(describeError(0x02, 0x0d).busy).toBe(true);
+    expect(describeError(0x02, 0x7f)).toEqual({ text: 'error 02 7f', busy: false });
   });
 
   it('reply stream in random splits with garbage yields the same replies (property)', () => {

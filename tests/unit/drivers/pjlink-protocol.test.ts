@@ -12,6 +12,7 @@ import {
   parseResponse,
   pjlinkDigest,
   responseError,
+  inputCommandClass,
 } from '../../../drivers/pjlink/protocol.js';
 import { DelimiterFramer } from '../../../drivers/framing/delimiter.js';
 
@@ -102,5 +103,16 @@ describe('PJLink protocol', () => {
         expect(out).toEqual(seq.map((r) => r.split('=')[1]));
       }),
     );
+  });
+
+  /**
+   * PJLink 2.02 (2017-01-13), INPT: class 1 knows input types 1-5 (RGB, VIDEO, DIGITAL, STORAGE, NETWORK)
+   * with numbers 1-9; type 6 (INTERNAL) and the numbers A-Z exist only in class 2. Laid out as
+   * higashi3939/pjlink-python PJLink.py (which "follows the PJLink Version 2.02 (2017.1.13) specification")
+   * has them: `InputType` 0x31..0x35 "# INTERNAL is class2", `InputNumber` 0x31..0x39 "# A~Z are class2".
+   */
+  it('input codes of class 2 only (type 6, or a letter) go out as %2INPT', () => {
+    for (const t of '12345') for (const n of '123456789') expect(inputCommandClass(`${t}${n}`), `${t}${n}`).toBe(1);
+    for (const code of ['61', '69', '6A', '1A', '3Z', '5B']) expect(inputCommandClass(code), code).toBe(2);
   });
 });
