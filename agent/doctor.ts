@@ -623,7 +623,8 @@ function outboxCheck(t: Translate, config: Config): DoctorCheck {
     // Read-only and WAL: safe beside a running agent.
     const store = Store.open(config.data_dir, { readonly: true });
     try {
-      r = store.db.prepare('SELECT count(*) AS n, min(ts) AS oldest, min(seq) AS first FROM records WHERE acked = 0').get() as typeof r;
+      const d = store.outbox.depth();
+      r = { n: d.count, oldest: d.oldest_ts, first: d.first_seq };
     } finally {
       store.close();
     }

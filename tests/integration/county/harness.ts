@@ -15,7 +15,7 @@ import { HostHealthSampler, hostInfo } from '../../../agent/host.js';
 import { CountyLink, registerCountyCommands, type CountyLinkTuning } from '../../../agent/county/link.js';
 import type { HostHealth, HostInfo } from '../../../agent/county/payloads.js';
 import { silentLogger } from '../../../agent/log.js';
-import { SqliteOutbox } from '../../../agent/store/sqlite-outbox.js';
+import type { SqliteOutbox } from '../../../agent/store/sqlite-outbox.js';
 import type { DurableRecord } from '../../../agent/store/outbox.js';
 import { Store } from '../../../agent/store/store.js';
 import { waitFor } from '../../helpers/ports.js';
@@ -110,7 +110,7 @@ export function makeStation(opts: StationOptions): Station {
   const config = buildConfig(dir, stationId, { url: opts.url, replay_rate: 2_000, ...opts.county });
   const store = Store.open(config.data_dir);
   store.increment('agent_boot');
-  const ledger = new SqliteOutbox(store);
+  const ledger = store.outbox;
   const bus = new EventBus(silentLogger);
   const registry = new CommandRegistry();
   const devices = opts.devices ?? [projector()];
