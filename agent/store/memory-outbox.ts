@@ -49,6 +49,18 @@ export class MemoryOutbox implements Outbox {
   }
 
   stored(fromSeq: number, toSeq: number, limit: number): StoredRecord[] {
+    const from = Math.max(1, Math.ceil(fromSeq));
+    const to = Math.min(this.lastSeq(), Math.floor(toSeq));
+    // A short range (one record, a resend) is looked up seq by seq instead of walking every record kept.
+    if (to - from < this.#records.size) {
+      const max = limit < 0 ? Infinity : limit;
+      const out: StoredRecord[] = [];
+      for (let seq = from; seq <= to && out.length < max; seq++) {
+        const e = this.#records.get(seq);
+        if (e) out.push({ ...e.record });
+      }
+      return out;
+    }
     return take(this.#records.values(), (e) => e.record.seq >= fromSeq && e.record.seq <= toSeq, limit);
   }
 
