@@ -4,12 +4,12 @@
  * event when it is raised and one when it clears, never one per poll. Raised alerts live in the
  * `alerts` table, so a restart neither repeats them nor forgets to clear them.
  */
-import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { DeviceKind, DeviceState } from '../drivers/types.js';
 import type { EventBus } from './bus.js';
 import type { Clock } from './clock.js';
 import type { EventLog, EventType } from './events.js';
+import type { AlertRow } from './store/alerts.js';
 import type { Store } from './store/store.js';
 
 export interface AlertDevice {
@@ -119,19 +119,15 @@ export class MaintenanceAlerts {
   private readonly raised = new Set<string>();
   private readonly offlineTimers = new Map<string, NodeJS.Timeout>();
   private readonly byId: Map<string, AlertDevice>;
-  private readonly insert: Database.Statement;
-  private readonly remove: Database.Statement<[string]>;
   private running = false;
 
   constructor(private readonly deps: MaintenanceAlertsDeps) {
     this.byId = new Map(deps.devices.map((d) => [d.id, d]));
-    this.insert = deps.store.db.prepare('INSERT INTO alerts(key, device, code, raised_at, data) VALUES (?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING');
-    this.remove = deps.store.db.prepare('DELETE FROM alerts WHERE key = ?');
   }
 
   start(): void {
     this.running = true;
-    for (const r of this.deps.store.db.prepare('SELECT key FROM alerts').all() as Array<{ key: string }>) this.raised.add(r.key);
+    for (const key of this.deps.store.alerts.keys()) this.raised.add(key);
     const current = new Map((this.deps.states?.() ?? []).map((s) => [s.id, s]));
     for (const d of this.deps.devices) {
       const s = current.get(d.id);
@@ -150,14 +146,8 @@ export class MaintenanceAlerts {
   }
 
   /** Raised alerts, for status and doctor. */
-  active(): Array<{ key: string; device: string | null; code: string; raised_at: string; data: unknown }> {
-    return (this.deps.store.db.prepare('SELECT key, device, code, raised_at, data FROM alerts ORDER BY raised_at').all() as Array<{
-      key: string;
-      device: string | null;
-      code: string;
-      raised_at: string;
-      data: string | null;
-    }>).map((r) => ({ ...r, data: r.data ? (JSON.parse(r.data) as unknown) : null }));
+  active(): AlertRow[] {
+    return this.deps.store.alerts.active();
   }
 
   private onState(state: DeviceState): void {
@@ -207,11 +197,11 @@ export class MaintenanceAlerts {
   /** The alert row and its event commit together: a restart never repeats nor loses the raise. */
   private raise(a: AlertChange): void {
     try {
-      this.deps.store.db.transaction(() => {
-        if (this.insert.run(a.key, a.device, a.code, this.deps.clock.now().toISOString(), a.data ? JSON.stringify(a.data) : null).changes === 0) return;
+      this.deps.store.transaction(() => {
+        if (!this.deps.store.alerts.raise(a.key, a.device, a.code, this.deps.clock.now().toISOString(), a.data)) return;
         // Last in the transaction: the event announces itself on the bus, nothing after it may fail.
         this.deps.events.append({ type: a.type, severity: a.severity, device: a.device, message: a.message, ...(a.data ? { data: a.data } : {}) });
-      })();
+      });
       this.raised.add(a.key);
       this.deps.log.warn({ device: a.device, code: a.code }, a.message);
     } catch (err) {
@@ -221,10 +211,10 @@ export class MaintenanceAlerts {
 
   private clear(a: AlertChange): void {
     try {
-      this.deps.store.db.transaction(() => {
-        if (this.remove.run(a.key).changes === 0) return;
+      this.deps.store.transaction(() => {
+        if (!this.deps.store.alerts.clear(a.key)) return;
         this.deps.events.append({ type: a.type, severity: a.severity, device: a.device, message: a.message, ...(a.data ? { data: a.data } : {}) });
-      })();
+      });
       this.raised.delete(a.key);
       this.deps.log.info({ device: a.device, code: a.code }, a.message);
     } catch (err) {

@@ -11,11 +11,11 @@ import { EventBus } from './bus.js';
 import type { Clock } from './clock.js';
 import { EventLog, listEvents } from './events.js';
 import { Store } from './store/store.js';
-import { SqliteOutbox } from './store/sqlite-outbox.js';
 import { DeviceSupervisor, type BackoffPolicy } from './supervisor.js';
 import { registerDeviceCommands } from './device-commands.js';
 import { ControlServer } from './control/server.js';
 import type { StatusReport } from './control/protocol.js';
+import { countyWithoutLink, statusReport } from './status.js';
 import { AGENT_VERSION } from './version.js';
 import { SessionTracker } from './sessions/tracker.js';
 import { registerSessionCommands } from './sessions/commands.js';
@@ -54,7 +54,6 @@ export class App {
   readonly bus: EventBus;
   readonly registry = new CommandRegistry();
   store!: Store;
-  ledger!: SqliteOutbox;
   events!: EventLog;
   supervisor!: DeviceSupervisor;
   county: CountyLink | undefined;
@@ -67,7 +66,7 @@ export class App {
   private readonly started: Part[] = [];
   /** Hooks filled in by later parts (sessions, county link) so status can report them. */
   openSessionId: () => string | null = () => null;
-  countyStatus: () => StatusReport['county'] = () => ({ configured: false, connected: false, outbox_depth: this.ledger?.depth().count ?? 0 });
+  countyStatus: () => StatusReport['county'] = () => countyWithoutLink(this.store);
 
   constructor(private readonly options: AppOptions) {
     this.config = options.config;
@@ -105,9 +104,7 @@ export class App {
   }
 
   status(): StatusReport {
-    return {
-      station_id: this.config.station.id,
-      station_name: this.config.station.name,
+    return statusReport(this.config.station, {
       agent: {
         version: AGENT_VERSION,
         uptime_s: Math.round((this.clock.monotonicMs() - this.startedAt) / 1000),
@@ -116,8 +113,8 @@ export class App {
       },
       county: this.countyStatus(),
       devices: this.supervisor.states(),
-      open_session: this.openSessionId(),
-    };
+      openSession: this.openSessionId(),
+    });
   }
 
   private parts(): Part[] {
@@ -128,9 +125,8 @@ export class App {
         start: () => {
           this.store = Store.open(config.data_dir);
           this.agentBoot = this.store.increment('agent_boot');
-          this.ledger = new SqliteOutbox(this.store);
           this.events = new EventLog({
-            ledger: this.ledger,
+            outbox: this.store.outbox,
             bus: this.bus,
             clock: this.clock,
             stationId: config.station.id,
@@ -156,7 +152,7 @@ export class App {
         const prune = () => {
           try {
             const before = new Date(this.clock.now().getTime() - EVENT_RETENTION_DAYS * 86_400_000).toISOString();
-            const removed = this.ledger.pruneAckedEvents(before);
+            const removed = this.store.retention.pruneAckedEvents(before);
             if (removed > 0) log.info({ removed, before }, 'pruned acknowledged events past retention');
           } catch (err) {
             log.warn({ err }, 'retention prune failed');
@@ -199,7 +195,6 @@ export class App {
         start: () => {
           const tracker = new SessionTracker({
             store: this.store,
-            ledger: this.ledger,
             bus: this.bus,
             events: this.events,
             clock: this.clock,
@@ -261,7 +256,7 @@ export class App {
           const link = new CountyLink({
             config,
             meta: this.store,
-            outbox: this.ledger,
+            outbox: this.store.outbox,
             events: this.events,
             bus: this.bus,
             registry: this.registry,

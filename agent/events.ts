@@ -5,8 +5,7 @@
 import { z } from 'zod';
 import type { EventBus } from './bus.js';
 import type { Clock } from './clock.js';
-import type { SqliteOutbox } from './store/sqlite-outbox.js';
-import type { DurableRecord } from './store/outbox.js';
+import type { DurableRecord, Outbox } from './store/outbox.js';
 import type { Store } from './store/store.js';
 
 export const EVENT_TYPES = [
@@ -59,7 +58,7 @@ export interface NewEvent {
 export class EventLog {
   constructor(
     private readonly deps: {
-      ledger: SqliteOutbox;
+      outbox: Outbox;
       bus: EventBus;
       clock: Clock;
       stationId: string;
@@ -69,7 +68,7 @@ export class EventLog {
 
   append(event: NewEvent): DurableRecord {
     const ts = this.deps.clock.now().toISOString();
-    const record = this.deps.ledger.append('events', event.type, ts, (seq, id) => {
+    const record = this.deps.outbox.append('events', event.type, ts, (seq, id) => {
       const payload: EventRecord = {
         v: 1,
         seq,
@@ -93,8 +92,8 @@ export class EventLog {
 
 /** Events since `since` (ISO time), oldest first, at most `limit` (the newest ones); also on a read-only store. */
 export function listEvents(store: Store, since: string | undefined, limit: number): EventRecord[] {
-  const rows = store.db
-    .prepare("SELECT payload FROM records WHERE stream = 'events' AND ts >= ? ORDER BY seq DESC LIMIT ?")
-    .all(since ?? '', limit) as Array<{ payload: string }>;
-  return rows.map((r) => JSON.parse(r.payload) as EventRecord).reverse();
+  return store.events
+    .newest(since ?? '', limit)
+    .map((text) => JSON.parse(text) as EventRecord)
+    .reverse();
 }

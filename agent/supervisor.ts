@@ -257,21 +257,16 @@ export class DeviceSupervisor {
   readonly drivers: ReadonlyMap<string, DriverDefinition>;
   private readonly runners = new Map<string, DeviceRunner>();
   private readonly shared: SharedResources = new SharedResourcePool();
-  private readonly saveState;
   private readonly waiters = new Set<{ id: string; check: (s: DeviceState) => boolean; resolve: (s: DeviceState) => void }>();
 
   constructor(private readonly deps: SupervisorDeps) {
     this.backoff = deps.backoff ?? DEFAULT_BACKOFF;
     this.clock = deps.clock;
     this.drivers = deps.drivers ?? DRIVERS;
-    this.saveState = deps.store.db.prepare(
-      'INSERT INTO device_state(id, state, updated_at) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at',
-    );
   }
 
   start(): void {
-    const rows = this.deps.store.db.prepare('SELECT id, state FROM device_state').all() as Array<{ id: string; state: string }>;
-    const saved = new Map(rows.map((r) => [r.id, JSON.parse(r.state) as DeviceState]));
+    const saved = new Map(this.deps.store.deviceStates.all().map((s) => [s.id, s]));
     for (const config of this.deps.devices) {
       const log = this.deps.log.child({ device: config.id, driver: config.driver });
       const runner = new DeviceRunner(config, this, log, saved.get(config.id));
@@ -298,7 +293,7 @@ export class DeviceSupervisor {
   /** Called by runners; publishes and persists on change only (last_seen alone is not a change). */
   stateChanged(next: DeviceState, prev: DeviceState): void {
     if (!differs(next, prev)) return;
-    this.saveState.run(next.id, JSON.stringify(next), next.last_seen ?? this.clock.now().toISOString());
+    this.deps.store.deviceStates.save(next, next.last_seen ?? this.clock.now().toISOString());
     this.deps.bus.emit('device.state', next, prev);
     for (const w of this.waiters) {
       if (w.id === next.id && w.check(next)) {

@@ -4,28 +4,19 @@ import type { DeviceState } from '../../drivers/types.js';
 import { loadConfig } from '../../config/load.js';
 import { ConfigError } from '../../config/errors.js';
 import type { StatusReport } from '../control/protocol.js';
+import { statusReport, storedDevices, storedStatusParts } from '../status.js';
 import type { Store } from '../store/store.js';
 import type { CliContext } from './context.js';
 import { renderTable } from './table.js';
 import type { MessageKey } from '../i18n/index.js';
 
-export function devicesFromDb(store: Store): DeviceState[] {
-  const rows = store.db.prepare('SELECT state FROM device_state ORDER BY id').all() as Array<{ state: string }>;
-  // The daemon is down, so nothing is online whatever was last recorded.
-  return rows.map((r) => ({ ...(JSON.parse(r.state) as DeviceState), online: false }));
-}
+/** The daemon's `devices` answer, from the database (nothing online) while it is down. */
+export const devicesFromDb = storedDevices;
 
-export function statusFromDb(store: Store, stationId: string, stationName: string): StatusReport & { agent: { running: boolean } } {
-  const open = store.db.prepare("SELECT id FROM sessions WHERE state = 'open' ORDER BY start DESC LIMIT 1").get() as { id: string } | undefined;
-  const depth = (store.db.prepare('SELECT count(*) AS n FROM records WHERE acked = 0').get() as { n: number }).n;
-  return {
-    station_id: stationId,
-    station_name: stationName,
-    agent: { version: '', uptime_s: 0, boot: Number(store.meta('agent_boot') ?? 0), pid: 0, running: false },
-    county: { configured: false, connected: false, outbox_depth: depth },
-    devices: devicesFromDb(store),
-    open_session: open?.id ?? null,
-  };
+/** The daemon's `status` report assembled from the database; `--json` adds agent.running like the live answer. */
+export function statusFromDb(store: Store, station: { id: string; name: string }): StatusReport & { agent: { running: boolean } } {
+  const report = statusReport(station, storedStatusParts(store));
+  return { ...report, agent: { ...report.agent, running: false } };
 }
 
 function yesNo(ctx: CliContext, v: boolean | null | undefined): string {
@@ -94,7 +85,7 @@ export function registerCoreCommands(program: Command, ctx: () => CliContext): v
       const c = ctx();
       const once = async () => {
         const cfg = c.config();
-        const { data, live } = await c.callOrDb<StatusReport>('status', {}, (store) => statusFromDb(store, cfg.station.id, cfg.station.name));
+        const { data, live } = await c.callOrDb<StatusReport>('status', {}, (store) => statusFromDb(store, cfg.station));
         const json = live ? { ...data, agent: { ...data.agent, running: true } } : data;
         return { json, text: renderStatus(c, data, live) };
       };

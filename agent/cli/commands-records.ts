@@ -4,7 +4,6 @@
  * a technician must be able to show even with the agent stopped.
  */
 import type { Command } from 'commander';
-import { nextRuns } from '../../config/cron.js';
 import type { ScheduleConfig } from '../../config/schema.js';
 import type { UsageRecord } from '../sessions/record.js';
 import { listEvents, type EventRecord } from '../events.js';
@@ -13,7 +12,7 @@ import { AgentError, ErrorCodes } from '../../drivers/errors.js';
 import type { MessageKey, Translate } from '../i18n/index.js';
 import type { CliContext } from './context.js';
 import { querySessions, toCsv as sessionsToCsv } from '../sessions/query.js';
-import type { ScheduleListing } from '../scheduler/scheduler.js';
+import { listSchedules, type ScheduleListing } from '../scheduler/listing.js';
 import { renderTable } from './table.js';
 import { formatDuration, localTime, parseWhen } from './time.js';
 
@@ -27,45 +26,11 @@ export function sessionsFromDb(store: Store, q: SessionsQuery, timezone: string)
   return querySessions(store, timezone, q).map((r) => ({ ...r, annotation: r.annotation ?? null }));
 }
 
-function openSessionFromDb(store: Store): { id: string; start: string } | undefined {
-  return store.db.prepare("SELECT id, start FROM sessions WHERE state = 'open' ORDER BY start DESC LIMIT 1").get() as { id: string; start: string } | undefined;
-}
-
 export type ScheduleEntry = ScheduleListing;
 
+/** The daemon's `schedule.list`, from the database (or the config alone when there is none yet). */
 export function scheduleFromDb(store: Store | undefined, schedules: ScheduleConfig[], timezone: string): ScheduleEntry[] {
-  const county: Array<{ def: ScheduleConfig; source: 'county' }> = [];
-  if (store) {
-    for (const r of store.db.prepare('SELECT definition FROM county_schedules ORDER BY id').all() as Array<{ definition: string }>) {
-      try {
-        county.push({ def: JSON.parse(r.definition) as ScheduleConfig, source: 'county' });
-      } catch {
-        /* a definition this version cannot read is skipped, not fatal */
-      }
-    }
-  }
-  const lastRun = store?.db.prepare('SELECT id, started_at, finished_at, outcome FROM schedule_runs WHERE schedule_id = ? ORDER BY started_at DESC, rowid DESC LIMIT 1');
-  return [...schedules.map((def) => ({ def, source: 'config' as const })), ...county].map(({ def, source }) => {
-    const last = lastRun?.get(def.id) as { id: string; started_at: string; finished_at: string | null; outcome: string | null } | undefined;
-    const enabled = def.enabled !== false;
-    let outcome: NonNullable<ScheduleEntry['last_run']>['outcome'] = null;
-    try {
-      outcome = last?.outcome ? (JSON.parse(last.outcome) as typeof outcome) : null;
-    } catch {
-      outcome = null;
-    }
-    return {
-      id: def.id,
-      name: def.name ?? null,
-      source,
-      cron: def.cron,
-      duration_min: def.duration_min,
-      enabled,
-      running: false,
-      next_runs: enabled ? nextRuns(def.cron, timezone, new Date()) : [],
-      last_run: last ? { run_id: last.id, started_at: last.started_at, finished_at: last.finished_at, outcome } : null,
-    };
-  });
+  return listSchedules({ store, schedules, timezone, now: new Date() });
 }
 
 function triggerText(t: Translate, trigger: string): string {
@@ -201,7 +166,7 @@ export function registerRecordCommands(program: Command, ctx: () => CliContext):
       };
       let open: { id: string; start: string } | undefined;
       const { data } = await c.callOrDb<UsageRecord[]>('sessions.list', q, (store) => {
-        open = openSessionFromDb(store);
+        open = store.sessions.latestOpen();
         return sessionsFromDb(store, q, tz);
       });
       if (opts.csv) {

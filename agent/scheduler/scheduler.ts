@@ -8,7 +8,7 @@
  * 20:00 started at 20:40 would interrupt whatever the room is used for by then.
  */
 import { Cron } from 'croner';
-import { nextRuns, validateCron } from '../../config/cron.js';
+import { validateCron } from '../../config/cron.js';
 import type { Logger } from 'pino';
 import { ulid } from 'ulid';
 import { ScheduleSchema, type ScheduleConfig } from '../../config/schema.js';
@@ -17,7 +17,10 @@ import { AgentError, ErrorCodes } from '../../drivers/errors.js';
 import type { EventLog } from '../events.js';
 import type { Store } from '../store/store.js';
 import type { Trigger } from '../sessions/record.js';
+import { allSchedules, listSchedules, type PhaseOutcome, type RunOutcome, type ScheduleListing, type SourcedSchedule } from './listing.js';
 import { defaultEndSteps, runSteps, type DeviceControl, type StepOutcome } from './steps.js';
+
+export type { PhaseOutcome, RunOutcome, ScheduleListing } from './listing.js';
 
 /** A cron firing later than this after its time is a missed run, not a late one. */
 export const LATE_LIMIT_MS = 2 * 60_000;
@@ -35,30 +38,6 @@ export interface SchedulerDeps {
   deviceIds: readonly string[];
   /** SessionTracker.noteTrigger: sessions a schedule starts carry `schedule:<id>`. */
   noteTrigger?: (trigger: Trigger) => void;
-}
-
-export interface PhaseOutcome {
-  ok: boolean;
-  at: string;
-  steps: StepOutcome[];
-  note?: string;
-}
-
-export interface RunOutcome {
-  start?: PhaseOutcome;
-  end?: PhaseOutcome;
-}
-
-export interface ScheduleListing {
-  id: string;
-  name: string | null;
-  source: 'config' | 'county';
-  cron: string;
-  duration_min: number;
-  enabled: boolean;
-  running: boolean;
-  next_runs: string[];
-  last_run: { run_id: string; started_at: string; finished_at: string | null; outcome: RunOutcome | null } | null;
 }
 
 export type ScheduleChange = { schedule: ScheduleConfig } | { delete: string } | { replace: ScheduleConfig[] };
@@ -96,27 +75,15 @@ export class Scheduler {
     this.active.clear();
   }
 
+  /** The same listing stationctl shows from the database when the daemon is down, plus what is running. */
   list(): ScheduleListing[] {
-    const last = this.deps.store.db.prepare(
-      'SELECT id, started_at, finished_at, outcome FROM schedule_runs WHERE schedule_id = ? ORDER BY started_at DESC, rowid DESC LIMIT 1',
-    );
-    return this.all().map(({ schedule, source }) => {
-      const row = last.get(schedule.id) as { id: string; started_at: string; finished_at: string | null; outcome: string | null } | undefined;
-      // An invalid config cron is listed without next runs; start() logged it.
-      const next = schedule.enabled ? nextRuns(schedule.cron, this.deps.timezone, this.deps.clock.now()) : [];
-      return {
-        id: schedule.id,
-        name: schedule.name ?? null,
-        source,
-        cron: schedule.cron,
-        duration_min: schedule.duration_min,
-        enabled: schedule.enabled,
-        running: this.active.has(schedule.id),
-        next_runs: next,
-        last_run: row
-          ? { run_id: row.id, started_at: row.started_at, finished_at: row.finished_at, outcome: row.outcome ? (JSON.parse(row.outcome) as RunOutcome) : null }
-          : null,
-      };
+    return listSchedules({
+      store: this.deps.store,
+      schedules: this.deps.schedules,
+      timezone: this.deps.timezone,
+      now: this.deps.clock.now(),
+      running: (id) => this.active.has(id),
+      onInvalid: this.invalid,
     });
   }
 
@@ -138,7 +105,7 @@ export class Scheduler {
 
   /** The county adds/replaces one schedule, deletes one, or replaces all of its schedules. */
   set(change: ScheduleChange): { ids: string[] } {
-    const db = this.deps.store.db;
+    const { schedules } = this.deps.store;
     const configIds = new Set(this.deps.schedules.map((s) => s.id));
     const check = (s: ScheduleConfig): ScheduleConfig => {
       const parsed = ScheduleSchema.safeParse(s);
@@ -152,16 +119,13 @@ export class Scheduler {
       return sched;
     };
     const now = this.deps.clock.now().toISOString();
-    const upsert = db.prepare(
-      'INSERT INTO county_schedules(id, definition, updated_at) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET definition = excluded.definition, updated_at = excluded.updated_at',
-    );
     let ids: string[];
     if ('schedule' in change) {
       const s = check(change.schedule);
-      upsert.run(s.id, JSON.stringify(s), now);
+      schedules.putCounty(s.id, JSON.stringify(s), now);
       ids = [s.id];
     } else if ('delete' in change) {
-      if (db.prepare('DELETE FROM county_schedules WHERE id = ?').run(change.delete).changes === 0) {
+      if (!schedules.deleteCounty(change.delete)) {
         throw new AgentError(ErrorCodes.not_found, `no county schedule ${change.delete}`);
       }
       ids = [change.delete];
@@ -169,11 +133,8 @@ export class Scheduler {
       const all = change.replace.map(check);
       const dup = all.find((s, i) => all.findIndex((t) => t.id === s.id) !== i);
       if (dup) throw new AgentError(ErrorCodes.invalid_args, `duplicate schedule id ${dup.id}`);
-      const old = (db.prepare('SELECT id FROM county_schedules').all() as Array<{ id: string }>).map((r) => r.id);
-      db.transaction(() => {
-        db.prepare('DELETE FROM county_schedules').run();
-        for (const s of all) upsert.run(s.id, JSON.stringify(s), now);
-      })();
+      const old = schedules.county().map((r) => r.id);
+      schedules.replaceCounty(all.map((s) => ({ id: s.id, definition: JSON.stringify(s) })), now);
       ids = [...new Set([...old, ...all.map((s) => s.id)])];
     }
     if (this.running) {
@@ -188,16 +149,11 @@ export class Scheduler {
     return { ids };
   }
 
-  private all(): Array<{ schedule: ScheduleConfig; source: 'config' | 'county' }> {
-    const rows = this.deps.store.db.prepare('SELECT id, definition FROM county_schedules ORDER BY id').all() as Array<{ id: string; definition: string }>;
-    const county: Array<{ schedule: ScheduleConfig; source: 'county' }> = [];
-    for (const r of rows) {
-      const parsed = ScheduleSchema.safeParse(JSON.parse(r.definition));
-      if (parsed.success) county.push({ schedule: parsed.data, source: 'county' });
-      else this.deps.log.error({ schedule: r.id }, 'stored county schedule is invalid; ignored');
-    }
-    return [...this.deps.schedules.map((schedule) => ({ schedule, source: 'config' as const })), ...county];
+  private all(): SourcedSchedule[] {
+    return allSchedules(this.deps.store, this.deps.schedules, this.invalid);
   }
+
+  private readonly invalid = (id: string): void => this.deps.log.error({ schedule: id }, 'stored county schedule is invalid; ignored');
 
   private arm(schedule: ScheduleConfig): void {
     if (!schedule.enabled) return;
@@ -236,9 +192,7 @@ export class Scheduler {
     const startedAt = this.deps.clock.now().toISOString();
     const run: ActiveRun = { runId, schedule, outcome: {}, endTimer: undefined };
     this.active.set(schedule.id, run);
-    this.deps.store.db
-      .prepare('INSERT INTO schedule_runs(id, schedule_id, started_at, outcome) VALUES (?, ?, ?, ?)')
-      .run(runId, schedule.id, startedAt, JSON.stringify({ definition: schedule }));
+    this.deps.store.schedules.startRun(runId, schedule.id, startedAt, JSON.stringify({ definition: schedule }));
     const t0 = this.deps.clock.monotonicMs();
     this.deps.log.info({ schedule: schedule.id, run: runId }, 'schedule run starting');
     const steps = await runSteps(schedule.steps, this.stepOptions(schedule));
@@ -270,10 +224,7 @@ export class Scheduler {
    * that time passed while the agent was down, the run is closed without touching the devices.
    */
   private resumeUnfinished(): void {
-    const rows = this.deps.store.db
-      .prepare('SELECT id, schedule_id, started_at, outcome FROM schedule_runs WHERE finished_at IS NULL ORDER BY started_at')
-      .all() as Array<{ id: string; schedule_id: string; started_at: string; outcome: string | null }>;
-    for (const row of rows) {
+    for (const row of this.deps.store.schedules.unfinishedRuns()) {
       const stored = row.outcome ? (JSON.parse(row.outcome) as RunOutcome & { definition?: ScheduleConfig }) : {};
       const schedule = stored.definition;
       const outcome: RunOutcome = { ...(stored.start ? { start: stored.start } : {}) };
@@ -286,9 +237,7 @@ export class Scheduler {
         this.deps.log.info({ schedule: schedule.id, run: row.id, end_in_s: Math.round(delay / 1000) }, 'resumed a schedule run');
       } else {
         outcome.end = { ok: false, at: this.deps.clock.now().toISOString(), steps: [], note: 'agent was down at the planned end; devices left as they were' };
-        this.deps.store.db
-          .prepare('UPDATE schedule_runs SET finished_at = ?, outcome = ? WHERE id = ?')
-          .run(this.deps.clock.now().toISOString(), JSON.stringify(outcome), row.id);
+        this.deps.store.schedules.saveRun(row.id, JSON.stringify(outcome), this.deps.clock.now().toISOString());
       }
     }
   }
@@ -307,9 +256,11 @@ export class Scheduler {
   }
 
   private saveOutcome(runId: string, schedule: ScheduleConfig, outcome: RunOutcome, finished: boolean): void {
-    this.deps.store.db
-      .prepare('UPDATE schedule_runs SET outcome = ?, finished_at = ? WHERE id = ?')
-      .run(JSON.stringify(finished ? outcome : { ...outcome, definition: schedule }), finished ? this.deps.clock.now().toISOString() : null, runId);
+    this.deps.store.schedules.saveRun(
+      runId,
+      JSON.stringify(finished ? outcome : { ...outcome, definition: schedule }),
+      finished ? this.deps.clock.now().toISOString() : null,
+    );
   }
 
   private report(schedule: ScheduleConfig, runId: string, phase: 'start' | 'end', outcome: PhaseOutcome): void {

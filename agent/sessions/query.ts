@@ -4,6 +4,7 @@
  */
 import { AgentError, ErrorCodes } from '../../drivers/errors.js';
 import { zoneOffsetMs } from '../time-zone.js';
+import type { DailySummary } from '../store/sessions.js';
 import type { Store } from '../store/store.js';
 import type { Annotation, UsageRecord } from './record.js';
 
@@ -62,10 +63,7 @@ export function resolveRange(range: SessionRange, timeZone: string): { since: st
 /** Closed usage sessions that started in the range, oldest first, with their latest annotation. */
 export function querySessions(store: Store, timeZone: string, range: SessionRange = {}): UsageRecord[] {
   const { since, until } = resolveRange(range, timeZone);
-  const rows = store.db
-    .prepare(`SELECT record, annotation FROM sessions WHERE state = 'closed' AND start >= ? AND start < ? ORDER BY start, seq`)
-    .all(since, until) as Array<{ record: string; annotation: string | null }>;
-  return rows.map((r) => {
+  return store.sessions.closedBetween(since, until).map((r) => {
     const rec = JSON.parse(r.record) as UsageRecord;
     // After the county's ack a note lives on as an annotation event; locally the latest one is shown.
     if (r.annotation) rec.annotation = JSON.parse(r.annotation) as Annotation;
@@ -73,20 +71,10 @@ export function querySessions(store: Store, timeZone: string, range: SessionRang
   });
 }
 
-export interface DailySummary {
-  day: string;
-  sessions: number;
-  short: number;
-  total_s: number;
-  signal_s: number;
-  first_seq: number | null;
-  last_seq: number | null;
-}
+export type { DailySummary } from '../store/sessions.js';
 
 export function dailySummaries(store: Store, fromDay = '0000-00-00', toDay = '9999-99-99'): DailySummary[] {
-  return store.db
-    .prepare('SELECT day, sessions, short, total_s, signal_s, first_seq, last_seq FROM daily_summary WHERE day >= ? AND day <= ? ORDER BY day')
-    .all(fromDay, toDay) as DailySummary[];
+  return store.sessions.dailySummaries(fromDay, toDay);
 }
 
 const HEADERS = {

@@ -5,7 +5,6 @@
  * instant leaves either an open session (recovered at the next start as `power_loss`) or a closed one
  * with exactly one record: never neither, never two.
  */
-import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { ulid } from 'ulid';
 import type { DeviceCommand, DeviceState } from '../../drivers/types.js';
@@ -14,16 +13,15 @@ import { observe, type Clock } from '../clock.js';
 import type { CommandSource } from '../commands.js';
 import { AgentError, ErrorCodes } from '../../drivers/errors.js';
 import type { EventLog } from '../events.js';
-import type { SqliteOutbox } from '../store/sqlite-outbox.js';
-import type { DurableRecord } from '../store/outbox.js';
+import type { DurableRecord, Outbox } from '../store/outbox.js';
 import type { Store } from '../store/store.js';
 import { SessionEngine, type SessionDraft, type SessionEffect, type SessionRules, type TrackedDevice } from './engine.js';
 import { AnnotationSchema, UsageRecordSchema, type Annotation, type Trigger, type UsageRecord } from './record.js';
 import { querySessions, stationDay, type SessionRange } from './query.js';
 
 export interface SessionTrackerDeps {
+  /** Sessions and the daily summary; the usage record goes to `store.outbox` in the same transaction. */
   store: Store;
-  ledger: SqliteOutbox;
   bus: EventBus;
   events: EventLog;
   clock: Clock;
@@ -45,63 +43,18 @@ export type AnnotateResult =
   | { session_id: string; status: 'edited'; seq: number }
   | { session_id: string; status: 'event'; seq: number; event_seq: number };
 
-interface SessionRow {
-  id: string;
-  seq: number | null;
-  state: 'open' | 'closed';
-  record: string;
-  annotation: string | null;
-}
-
 export class SessionTracker {
   private readonly engine: SessionEngine;
   private timer: NodeJS.Timeout | undefined;
   private nextCheckpointMono = Infinity;
   private running = false;
-  private readonly q: {
-    insertOpen: Database.Statement;
-    checkpoint: Database.Statement;
-    close: Database.Statement;
-    byId: Database.Statement<[string], SessionRow>;
-    open: Database.Statement<[], SessionRow>;
-    setAnnotation: Database.Statement<[string, string]>;
-    setRecord: Database.Statement<[string, string | null, string]>;
-    recordAcked: Database.Statement<[number], { acked: number; payload: string }>;
-    editRecord: Database.Statement<[string, number]>;
-    summary: Database.Statement;
-  };
 
   constructor(private readonly deps: SessionTrackerDeps) {
-    const db = deps.store.db;
     this.engine = new SessionEngine(
       deps.rules,
       deps.devices.map((d) => ({ id: d.id, kind: d.kind, usage: d.usage === true })),
       { newId: () => ulid(), boot: deps.boot },
     );
-    this.q = {
-      insertOpen: db.prepare(
-        `INSERT INTO sessions(id, state, start, checkpoint_at, record) VALUES (?, 'open', ?, ?, ?)`,
-      ),
-      checkpoint: db.prepare(`UPDATE sessions SET checkpoint_at = ?, record = ? WHERE id = ? AND state = 'open'`),
-      close: db.prepare(`UPDATE sessions SET state = 'closed', seq = ?, "end" = ?, start = ?, record = ? WHERE id = ? AND state = 'open'`),
-      byId: db.prepare('SELECT id, seq, state, record, annotation FROM sessions WHERE id = ?'),
-      open: db.prepare(`SELECT id, seq, state, record, annotation FROM sessions WHERE state = 'open' ORDER BY start`),
-      setAnnotation: db.prepare('UPDATE sessions SET annotation = ? WHERE id = ?'),
-      setRecord: db.prepare('UPDATE sessions SET record = ?, annotation = ? WHERE id = ?'),
-      recordAcked: db.prepare('SELECT acked, payload FROM records WHERE seq = ?'),
-      editRecord: db.prepare('UPDATE records SET payload = ?, published = 0 WHERE seq = ? AND acked = 0'),
-      summary: db.prepare(
-        `INSERT INTO daily_summary(day, sessions, short, total_s, signal_s, first_seq, last_seq)
-         VALUES (@day, 1, @short, @total_s, @signal_s, @seq, @seq)
-         ON CONFLICT(day) DO UPDATE SET
-           sessions = sessions + 1,
-           short = short + excluded.short,
-           total_s = total_s + excluded.total_s,
-           signal_s = signal_s + excluded.signal_s,
-           first_seq = min(coalesce(first_seq, excluded.first_seq), excluded.first_seq),
-           last_seq = max(coalesce(last_seq, excluded.last_seq), excluded.last_seq)`,
-      ),
-    };
   }
 
   /** Recovers sessions left open by a crash or power cut, then follows device state. */
@@ -156,26 +109,24 @@ export class SessionTracker {
     if (!parsed.success) {
       throw new AgentError(ErrorCodes.invalid_args, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
     }
-    const db = this.deps.store.db;
-    const result = db.transaction((): AnnotateResult => {
-      const row = this.q.byId.get(id);
+    const { store } = this.deps;
+    const result = store.transaction((): AnnotateResult => {
+      const row = store.sessions.byId(id);
       if (!row) throw new AgentError(ErrorCodes.not_found, `no session ${id}`);
       const merged: Annotation = { ...(row.annotation ? (JSON.parse(row.annotation) as Annotation) : {}), ...parsed.data };
       const text = JSON.stringify(merged);
       if (row.state === 'open' || row.seq === null) {
-        this.q.setAnnotation.run(text, id);
+        store.sessions.setAnnotation(id, text);
         return { session_id: id, status: 'saved' };
       }
-      const rec = this.q.recordAcked.get(row.seq);
-      if (rec && rec.acked === 0) {
-        const payload = { ...(JSON.parse(rec.payload) as UsageRecord), annotation: merged };
-        this.q.editRecord.run(JSON.stringify(payload), row.seq);
-        this.q.setRecord.run(JSON.stringify(payload), text, id);
+      const payload = this.outbox.editUnacked(row.seq, (p) => ({ ...p, annotation: merged }));
+      if (payload) {
+        store.sessions.setRecord(id, JSON.stringify(payload), text);
         return { session_id: id, status: 'edited', seq: row.seq };
       }
-      this.q.setAnnotation.run(text, id);
+      store.sessions.setAnnotation(id, text);
       return { session_id: id, status: 'event', seq: row.seq, event_seq: 0 };
-    })();
+    });
     if (result.status === 'event') {
       // The event append commits on its own: appending inside the transaction would announce it on the
       // bus before the commit.
@@ -190,8 +141,13 @@ export class SessionTracker {
     return result;
   }
 
+  /** The durable lane's view: the tracker touches usage records only through the Outbox interface. */
+  private get outbox(): Outbox {
+    return this.deps.store.outbox;
+  }
+
   private storedAnnotation(id: string): Annotation {
-    const row = this.q.byId.get(id);
+    const row = this.deps.store.sessions.byId(id);
     return row?.annotation ? (JSON.parse(row.annotation) as Annotation) : {};
   }
 
@@ -230,7 +186,7 @@ export class SessionTracker {
       try {
         switch (e.type) {
           case 'open':
-            this.q.insertOpen.run(e.draft.id, e.draft.start, this.deps.clock.now().toISOString(), JSON.stringify(e.draft));
+            this.deps.store.sessions.insertOpen(e.draft.id, e.draft.start, this.deps.clock.now().toISOString(), JSON.stringify(e.draft));
             this.scheduleCheckpoint();
             this.deps.log.info({ session: e.draft.id, trigger: e.draft.trigger }, 'usage session opened');
             break;
@@ -266,17 +222,17 @@ export class SessionTracker {
   }
 
   private checkpoint(draft: SessionDraft): void {
-    this.q.checkpoint.run(this.deps.clock.now().toISOString(), JSON.stringify(draft), draft.id);
+    this.deps.store.sessions.checkpoint(draft.id, this.deps.clock.now().toISOString(), JSON.stringify(draft));
     this.scheduleCheckpoint();
   }
 
   /** The session row, its durable usage record and the day's summary commit together or not at all. */
   private close(draft: SessionDraft): DurableRecord {
-    const db = this.deps.store.db;
-    const rec = db.transaction(() => {
-      const row = this.q.byId.get(draft.id);
+    const { store } = this.deps;
+    const rec = store.transaction(() => {
+      const row = store.sessions.byId(draft.id);
       const annotation = row?.annotation ? (JSON.parse(row.annotation) as Annotation) : null;
-      const record = this.deps.ledger.append(
+      const record = this.outbox.append(
         'usage',
         'usage',
         draft.end,
@@ -289,14 +245,9 @@ export class SessionTracker {
         },
         draft.id,
       );
-      if (row) {
-        this.q.close.run(record.seq, draft.end, draft.start, JSON.stringify(record.payload), draft.id);
-      } else {
-        this.deps.store.db
-          .prepare(`INSERT INTO sessions(id, seq, state, start, "end", checkpoint_at, record) VALUES (?, ?, 'closed', ?, ?, ?, ?)`)
-          .run(draft.id, record.seq, draft.start, draft.end, draft.end, JSON.stringify(record.payload));
-      }
-      this.q.summary.run({
+      if (row) store.sessions.close(draft.id, record.seq, draft.start, draft.end, JSON.stringify(record.payload));
+      else store.sessions.insertClosed(draft.id, record.seq, draft.start, draft.end, JSON.stringify(record.payload));
+      store.sessions.addToDailySummary({
         day: stationDay(draft.start, this.deps.timezone),
         short: draft.short ? 1 : 0,
         total_s: draft.duration_s,
@@ -304,7 +255,7 @@ export class SessionTracker {
         seq: record.seq,
       });
       return record;
-    })();
+    });
     this.deps.bus.emit('record.appended', rec);
     return rec;
   }
@@ -314,7 +265,7 @@ export class SessionTracker {
    * when the checkpoint already knew the devices were off, with the reason and time it recorded).
    */
   private recover(): void {
-    for (const row of this.q.open.all()) {
+    for (const row of this.deps.store.sessions.open()) {
       let draft: SessionDraft;
       try {
         draft = JSON.parse(row.record) as SessionDraft;

@@ -50,6 +50,17 @@ export interface OutboxSummary {
   by_severity: Record<string, number>;
 }
 
+/** A record `summarise` removes: what the summary counts. */
+export interface RemovedRecord {
+  seq: number;
+  type: string;
+  ts: string;
+  /** Characters of its payload (what `bytes()` counts). */
+  bytes: number;
+  /** The payload's `severity`, null when it has none. */
+  severity: string | null;
+}
+
 /** Ranges listed in a summary: beyond this the tail is merged into one range (the counts stay exact). */
 export const MAX_SUMMARY_RANGES = 500;
 
@@ -89,6 +100,29 @@ export interface Outbox {
    * unknown or already acknowledged (then the county holds it and the change must travel as an event).
    */
   editUnacked(seq: number, edit: (payload: Record<string, unknown>) => Record<string, unknown>): Record<string, unknown> | null;
+}
+
+/** The summary of the removed records (any order); `bytesLeft` is the outbox after the removal. Shared by the implementations. */
+export function summaryOf(removed: readonly RemovedRecord[], bytesLeft: number): OutboxSummary {
+  const bySeq = [...removed].sort((a, b) => a.seq - b.seq);
+  const count = (key: (r: RemovedRecord) => string): Record<string, number> => {
+    const out: Record<string, number> = {};
+    for (const r of bySeq) out[key(r)] = (out[key(r)] ?? 0) + 1;
+    return out;
+  };
+  const byTs = bySeq.map((r) => r.ts).sort();
+  return {
+    removed: bySeq.length,
+    bytes_freed: bySeq.reduce((n, r) => n + r.bytes, 0),
+    outbox_bytes: bytesLeft,
+    first_seq: bySeq[0]!.seq,
+    last_seq: bySeq[bySeq.length - 1]!.seq,
+    first_ts: byTs[0]!,
+    last_ts: byTs[byTs.length - 1]!,
+    seq_ranges: seqRanges(bySeq.map((r) => r.seq)),
+    by_type: count((r) => r.type),
+    by_severity: count((r) => r.severity ?? 'unknown'),
+  };
 }
 
 /** The ranges of a sorted list of seqs, merged past `MAX_SUMMARY_RANGES`. Shared by the implementations. */

@@ -2,11 +2,12 @@
  * The outbox on SQLite: the `records` table of the station database, written with synchronous=FULL.
  * `seq` is allocated from meta (`next_seq`), so it never goes back even when rows are pruned; the rows
  * stay after they are acknowledged (usage records are the ledger the county pays on, kept for good).
+ * Built by the Store (`store.outbox`), which owns the connection.
  */
-import type Database from 'better-sqlite3';
 import { ulid } from 'ulid';
-import type { Store } from './store.js';
-import { seqRanges, type DurableRecord, type Outbox, type OutboxDepth, type OutboxSummary, type StoredRecord, type Stream } from './outbox.js';
+import type { MetaRepository } from './meta.js';
+import { lazy, type Db } from './prepared.js';
+import { summaryOf, type DurableRecord, type Outbox, type OutboxDepth, type OutboxSummary, type RemovedRecord, type StoredRecord, type Stream } from './outbox.js';
 
 interface Row {
   seq: number;
@@ -17,47 +18,53 @@ interface Row {
   payload: string;
 }
 
+
 const SEQ_KEY = 'next_seq';
 
 export class SqliteOutbox implements Outbox {
-  private readonly insert: Database.Statement;
-  private readonly pendingAfter: Database.Statement<[number, number], Row>;
-  private readonly markPub: Database.Statement<[number]>;
-  private readonly ackTo: Database.Statement<[number]>;
-  private readonly depthQ: Database.Statement<[], { n: number; oldest: string | null; first: number | null }>;
-  private readonly bySeq: Database.Statement<[number, number, number], Row>;
-  private readonly countQ: Database.Statement<[number, number], { n: number }>;
-  private readonly getOne: Database.Statement<[number], { acked: number; payload: string }>;
-  private readonly editOne: Database.Statement<[string, number]>;
-  private readonly ackOne: Database.Statement<[number]>;
-  private readonly bytesQ: Database.Statement<[], { b: number | null }>;
-  private readonly candidatesQ: Database.Statement<[], { seq: number; type: string; ts: string; bytes: number; severity: string | null }>;
-  private readonly deleteOne: Database.Statement<[number]>;
+  readonly #db: Db;
+  readonly #meta: MetaRepository;
+  readonly #insert;
+  readonly #pendingAfter;
+  readonly #markPub;
+  readonly #ackTo;
+  readonly #depth;
+  readonly #bySeq;
+  readonly #count;
+  readonly #getOne;
+  readonly #editOne;
+  readonly #ackOne;
+  readonly #bytes;
+  readonly #candidates;
+  readonly #deleteOne;
 
-  constructor(private readonly store: Store) {
-    const db = store.db;
-    this.insert = db.prepare('INSERT INTO records(seq, id, stream, type, ts, payload) VALUES (?, ?, ?, ?, ?, ?)');
-    this.pendingAfter = db.prepare(
-      'SELECT seq, id, stream, type, ts, payload FROM records WHERE acked = 0 AND seq > ? ORDER BY seq LIMIT ?',
+  constructor(db: Db, meta: MetaRepository) {
+    this.#db = db;
+    this.#meta = meta;
+    this.#insert = lazy<[number, string, Stream, string, string, string]>(db, 'INSERT INTO records(seq, id, stream, type, ts, payload) VALUES (?, ?, ?, ?, ?, ?)');
+    this.#pendingAfter = lazy<[number, number], Row>(db, 'SELECT seq, id, stream, type, ts, payload FROM records WHERE acked = 0 AND seq > ? ORDER BY seq LIMIT ?');
+    this.#markPub = lazy<[number]>(db, 'UPDATE records SET published = 1 WHERE seq = ?');
+    this.#ackTo = lazy<[number]>(db, 'UPDATE records SET acked = 1 WHERE acked = 0 AND seq <= ?');
+    this.#depth = lazy<[], { n: number; oldest: string | null; first: number | null }>(
+      db,
+      'SELECT count(*) AS n, min(ts) AS oldest, min(seq) AS first FROM records WHERE acked = 0',
     );
-    this.markPub = db.prepare('UPDATE records SET published = 1 WHERE seq = ?');
-    this.ackTo = db.prepare('UPDATE records SET acked = 1 WHERE acked = 0 AND seq <= ?');
-    this.depthQ = db.prepare('SELECT count(*) AS n, min(ts) AS oldest, min(seq) AS first FROM records WHERE acked = 0');
-    this.bySeq = db.prepare('SELECT seq, id, stream, type, ts, payload FROM records WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?');
-    this.countQ = db.prepare('SELECT count(*) AS n FROM records WHERE seq BETWEEN ? AND ?');
-    this.getOne = db.prepare('SELECT acked, payload FROM records WHERE seq = ?');
-    this.editOne = db.prepare('UPDATE records SET payload = ?, published = 0 WHERE seq = ? AND acked = 0');
-    this.ackOne = db.prepare('UPDATE records SET acked = 1 WHERE seq = ?');
-    this.bytesQ = db.prepare('SELECT sum(length(payload)) AS b FROM records WHERE acked = 0');
+    this.#bySeq = lazy<[number, number, number], Row>(db, 'SELECT seq, id, stream, type, ts, payload FROM records WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?');
+    this.#count = lazy<[number, number], { n: number }>(db, 'SELECT count(*) AS n FROM records WHERE seq BETWEEN ? AND ?');
+    this.#getOne = lazy<[number], { acked: number; payload: string }>(db, 'SELECT acked, payload FROM records WHERE seq = ?');
+    this.#editOne = lazy<[string, number]>(db, 'UPDATE records SET payload = ?, published = 0 WHERE seq = ? AND acked = 0');
+    this.#ackOne = lazy<[number]>(db, 'UPDATE records SET acked = 1 WHERE seq = ?');
+    this.#bytes = lazy<[], { b: number | null }>(db, 'SELECT sum(length(payload)) AS b FROM records WHERE acked = 0');
     // Lowest priority first: info before warning before error, oldest first. Usage records and earlier
     // summaries are never candidates: usage is the evidence, and a summary explains the gaps.
-    this.candidatesQ = db.prepare(
+    this.#candidates = lazy<[], RemovedRecord>(
+      db,
       `SELECT seq, type, ts, length(payload) AS bytes, json_extract(payload, '$.severity') AS severity
          FROM records
         WHERE acked = 0 AND stream = 'events' AND type <> 'outbox_summarised'
         ORDER BY CASE json_extract(payload, '$.severity') WHEN 'info' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, seq`,
     );
-    this.deleteOne = db.prepare('DELETE FROM records WHERE seq = ? AND acked = 0 AND stream = \'events\'');
+    this.#deleteOne = lazy<[number]>(db, "DELETE FROM records WHERE seq = ? AND acked = 0 AND stream = 'events'");
   }
 
   /**
@@ -72,51 +79,51 @@ export class SqliteOutbox implements Outbox {
     build: (seq: number, id: string) => Record<string, unknown>,
     id: string = ulid(),
   ): DurableRecord {
-    return this.store.db.transaction(() => {
-      const seq = Number(this.store.meta(SEQ_KEY) ?? '1');
-      this.store.setMeta(SEQ_KEY, String(seq + 1));
+    return this.#db.transaction(() => {
+      const seq = Number(this.#meta.get(SEQ_KEY) ?? '1');
+      this.#meta.set(SEQ_KEY, String(seq + 1));
       const payload = build(seq, id);
-      this.insert.run(seq, id, stream, type, ts, JSON.stringify(payload));
+      this.#insert().run(seq, id, stream, type, ts, JSON.stringify(payload));
       return { seq, id, stream, type, ts, payload };
     })();
   }
 
   pending(afterSeq: number, limit: number): StoredRecord[] {
-    return this.pendingAfter.all(afterSeq, limit).map(toStored);
+    return this.#pendingAfter().all(afterSeq, limit).map(toStored);
   }
 
   stored(fromSeq: number, toSeq: number, limit: number): StoredRecord[] {
-    return this.bySeq.all(fromSeq, toSeq, limit).map(toStored);
+    return this.#bySeq().all(fromSeq, toSeq, limit).map(toStored);
   }
 
   countStored(fromSeq: number, toSeq: number): number {
-    return this.countQ.get(fromSeq, toSeq)?.n ?? 0;
+    return this.#count().get(fromSeq, toSeq)?.n ?? 0;
   }
 
   /** One transaction (one fsync) for a batch of PUBACKs. */
   markPublished(seqs: readonly number[], acked: boolean): void {
     if (seqs.length === 0) return;
-    this.store.db.transaction(() => {
+    this.#db.transaction(() => {
       for (const seq of seqs) {
-        this.markPub.run(seq);
-        if (acked) this.ackOne.run(seq);
+        this.#markPub().run(seq);
+        if (acked) this.#ackOne().run(seq);
       }
     })();
   }
 
   editUnacked(seq: number, edit: (payload: Record<string, unknown>) => Record<string, unknown>): Record<string, unknown> | null {
-    return this.store.db.transaction(() => {
-      const row = this.getOne.get(seq);
+    return this.#db.transaction(() => {
+      const row = this.#getOne().get(seq);
       if (!row || row.acked !== 0) return null;
       const payload = edit(JSON.parse(row.payload) as Record<string, unknown>);
-      this.editOne.run(JSON.stringify(payload), seq);
+      this.#editOne().run(JSON.stringify(payload), seq);
       return payload;
     })();
   }
 
   /** The county's watermark: every record with seq <= `seq` is stored there. Returns rows newly acked. */
   ackUpTo(seq: number): number {
-    return this.ackTo.run(seq).changes;
+    return this.#ackTo().run(seq).changes;
   }
 
   /**
@@ -126,70 +133,42 @@ export class SqliteOutbox implements Outbox {
    * Returns true when the counter moved.
    */
   advanceSeqPast(seq: number): boolean {
-    return this.store.db.transaction(() => {
+    return this.#db.transaction(() => {
       if (this.lastSeq() >= seq) return false;
-      this.store.setMeta(SEQ_KEY, String(seq + 1));
+      this.#meta.set(SEQ_KEY, String(seq + 1));
       return true;
     })();
   }
 
   bytes(): number {
-    return this.bytesQ.get()?.b ?? 0;
+    return this.#bytes().get()?.b ?? 0;
   }
 
   /** Down to 90 % of the budget: hysteresis, so it does not run on every append. */
   summarise(maxBytes: number): OutboxSummary | null {
-    return this.store.db.transaction((): OutboxSummary | null => {
+    return this.#db.transaction((): OutboxSummary | null => {
       let bytes = this.bytes();
       if (bytes <= maxBytes) return null;
       const target = Math.floor(maxBytes * 0.9);
-      const removed: Array<{ seq: number; type: string; ts: string; bytes: number; severity: string | null }> = [];
-      for (const c of this.candidatesQ.iterate()) {
+      const removed: RemovedRecord[] = [];
+      for (const c of this.#candidates().iterate()) {
         if (bytes <= target) break;
         removed.push(c);
         bytes -= c.bytes;
       }
       if (removed.length === 0) return null;
-      for (const r of removed) this.deleteOne.run(r.seq);
-      removed.sort((a, b) => a.seq - b.seq);
-      const ranges = seqRanges(removed.map((r) => r.seq));
-      const count = (key: (r: (typeof removed)[number]) => string): Record<string, number> => {
-        const out: Record<string, number> = {};
-        for (const r of removed) out[key(r)] = (out[key(r)] ?? 0) + 1;
-        return out;
-      };
-      const byTs = removed.map((r) => r.ts).sort();
-      return {
-        removed: removed.length,
-        bytes_freed: removed.reduce((n, r) => n + r.bytes, 0),
-        outbox_bytes: bytes,
-        first_seq: removed[0]!.seq,
-        last_seq: removed[removed.length - 1]!.seq,
-        first_ts: byTs[0]!,
-        last_ts: byTs[byTs.length - 1]!,
-        seq_ranges: ranges,
-        by_type: count((r) => r.type),
-        by_severity: count((r) => r.severity ?? 'unknown'),
-      };
+      for (const r of removed) this.#deleteOne().run(r.seq);
+      return summaryOf(removed, bytes);
     })();
   }
 
-  /**
-   * Retention: deletes acknowledged events older than `beforeIso`. Usage records are the evidence the
-   * county pays on and stay for good (a year of a busy station is well under a megabyte); nothing the
-   * county has not acknowledged is ever deleted. Returns the rows removed.
-   */
-  pruneAckedEvents(beforeIso: string): number {
-    return this.store.db.prepare("DELETE FROM records WHERE stream = 'events' AND acked = 1 AND ts < ?").run(beforeIso).changes;
-  }
-
   depth(): OutboxDepth {
-    const r = this.depthQ.get()!;
+    const r = this.#depth().get()!;
     return { count: r.n, oldest_ts: r.oldest, first_seq: r.first };
   }
 
   lastSeq(): number {
-    return Number(this.store.meta(SEQ_KEY) ?? '1') - 1;
+    return Number(this.#meta.get(SEQ_KEY) ?? '1') - 1;
   }
 }
 

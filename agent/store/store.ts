@@ -1,14 +1,28 @@
 /**
  * The local SQLite store (better-sqlite3 12.x: 13 segfaults on Node 20). WAL with synchronous=FULL:
  * the usage ledger and the outbox must survive a power cut right after a commit.
+ *
+ * The store owns all SQL: the connection is private, and each table group has a small repository that
+ * prepares its statements once (`outbox`, `sessions`, `schedules`, `deviceStates`, `alerts`, `events`,
+ * `retention`, plus `meta`). Work spanning repositories runs in `transaction(fn)`; nested transactions
+ * become savepoints, so `outbox.append` inside it commits with the rest or not at all.
  */
 import Database from 'better-sqlite3';
 import { mkdirSync, accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import { AgentError, ErrorCodes } from '../../drivers/errors.js';
+import { AlertRepository } from './alerts.js';
+import { DeviceStateRepository } from './device-states.js';
+import { EventRepository } from './events.js';
+import { MetaRepository } from './meta.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
+import type { Db } from './prepared.js';
+import { RetentionRepository } from './retention.js';
+import { ScheduleRepository } from './schedules.js';
+import { SessionRepository } from './sessions.js';
+import { SqliteOutbox } from './sqlite-outbox.js';
 
-export type Db = Database.Database;
+export type { Db } from './prepared.js';
 
 export interface StoreOptions {
   readonly?: boolean;
@@ -30,16 +44,29 @@ export function ensureDataDir(dir: string): void {
 }
 
 export class Store {
-  readonly db: Db;
+  readonly #db: Db;
+  readonly #meta: MetaRepository;
   readonly path: string;
-  private readonly getMeta: Database.Statement<[string], { value: string }>;
-  private readonly putMeta: Database.Statement<[string, string]>;
+  /** Durable records (usage and events) until the county acknowledges them; the usage ledger for good. */
+  readonly outbox: SqliteOutbox;
+  readonly sessions: SessionRepository;
+  readonly schedules: ScheduleRepository;
+  readonly deviceStates: DeviceStateRepository;
+  readonly alerts: AlertRepository;
+  readonly events: EventRepository;
+  readonly retention: RetentionRepository;
 
   private constructor(db: Db, path: string) {
-    this.db = db;
+    this.#db = db;
     this.path = path;
-    this.getMeta = db.prepare('SELECT value FROM meta WHERE key = ?');
-    this.putMeta = db.prepare('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
+    this.#meta = new MetaRepository(db);
+    this.outbox = new SqliteOutbox(db, this.#meta);
+    this.sessions = new SessionRepository(db);
+    this.schedules = new ScheduleRepository(db);
+    this.deviceStates = new DeviceStateRepository(db);
+    this.alerts = new AlertRepository(db);
+    this.events = new EventRepository(db);
+    this.retention = new RetentionRepository(db);
   }
 
   static open(dataDir: string, options: StoreOptions = {}): Store {
@@ -51,7 +78,12 @@ export class Store {
       } catch (err) {
         throw new AgentError(ErrorCodes.db_open, `cannot open database ${path} read-only: ${(err as Error).message}`, { cause: err });
       }
-      checkVersion(db, path);
+      try {
+        checkVersion(db, path);
+      } catch (err) {
+        db.close();
+        throw err;
+      }
       return new Store(db, path);
     }
     ensureDataDir(dataDir);
@@ -73,34 +105,50 @@ export class Store {
     return new Store(db, path);
   }
 
+  /**
+   * Runs `fn` in one transaction and returns its result; a throw rolls everything back. Inside another
+   * transaction it is a savepoint. Synchronous only: nothing may await in between.
+   */
+  transaction<T>(fn: () => T): T {
+    return this.#db.transaction(fn)();
+  }
+
   meta(key: string): string | undefined {
-    return this.getMeta.get(key)?.value;
+    return this.#meta.get(key);
   }
 
   setMeta(key: string, value: string): void {
-    this.putMeta.run(key, value);
+    this.#meta.set(key, value);
   }
 
   /** Increments a persisted counter and returns the new value (e.g. `boot`). */
   increment(key: string): number {
-    return this.db.transaction(() => {
+    return this.transaction(() => {
       const next = Number(this.meta(key) ?? '0') + 1;
       this.setMeta(key, String(next));
       return next;
-    })();
+    });
   }
 
   schemaVersion(): number {
-    return this.db.pragma('user_version', { simple: true }) as number;
+    return this.#db.pragma('user_version', { simple: true }) as number;
+  }
+
+  /** The durability settings of this connection: WAL and synchronous=FULL (2) unless read-only. */
+  durability(): { journal_mode: string; synchronous: number } {
+    return {
+      journal_mode: this.#db.pragma('journal_mode', { simple: true }) as string,
+      synchronous: this.#db.pragma('synchronous', { simple: true }) as number,
+    };
   }
 
   integrityCheck(): string[] {
-    const rows = this.db.pragma('integrity_check') as Array<{ integrity_check: string }>;
+    const rows = this.#db.pragma('integrity_check') as Array<{ integrity_check: string }>;
     return rows.map((r) => r.integrity_check);
   }
 
   close(): void {
-    if (this.db.open) this.db.close();
+    if (this.#db.open) this.#db.close();
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * 3. outbox drain: 20,000 durable usage records appended with SqliteOutbox into a real agent's
+ * 3. outbox drain: 20,000 durable usage records appended to the store's outbox in a real agent's
  * database while no broker exists; then mosquitto, an acking consumer and the agent are started and
  * the replay is timed from the first record at the consumer until the agent's outbox is empty (every
  * record acked). Reference, same run, same broker and payloads: a raw mqtt.js QoS-1 publish loop with
@@ -9,7 +9,6 @@
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { callDaemon } from '../../agent/control/client.js';
-import { SqliteOutbox } from '../../agent/store/sqlite-outbox.js';
 import { Store } from '../../agent/store/store.js';
 import { AckingConsumer } from './consumer.js';
 import { BenchMosquitto, Cleanup, baseStation, cpuPercent, figure, round, sampleProcess, sleep, startAgent, tempDir, waitFor, type BenchOptions, type BenchResult } from './common.js';
@@ -21,10 +20,10 @@ const REPLAY_RATE = 100_000;
 /** Appends `n` usage records shaped like the tracker's; returns their wire payloads (as replayed). */
 function fillLedger(dataDir: string, station: string, n: number): string[] {
   const store = Store.open(dataDir);
-  const ledger = new SqliteOutbox(store);
+  const ledger = store.outbox;
   const payloads: string[] = [];
   const start0 = Date.UTC(2025, 0, 1);
-  store.db.transaction(() => {
+  store.transaction(() => {
     for (let i = 0; i < n; i++) {
       const startMs = start0 + i * 3_600_000;
       const dur = 1800 + (i % 7) * 600;
@@ -54,7 +53,7 @@ function fillLedger(dataDir: string, station: string, n: number): string[] {
       }));
       payloads.push(JSON.stringify({ ...rec.payload, historical: true }));
     }
-  })();
+  });
   store.close();
   return payloads;
 }

@@ -3,11 +3,10 @@
  * way the session tracker closes them (usage record in the ledger, closed `sessions` row, the day's
  * `daily_summary` upsert, one transaction each), older records acked. Timed: the monthly report a
  * technician hands in, querySessions(month) + toCsv(zh) + dailySummaries(month), 50 runs, beside the
- * bare SQL read of the same month's rows (no JSON, no CSV).
+ * bare SQL read of the same month's rows (the sessions repository's statement: no JSON, no CSV).
  */
 import { join } from 'node:path';
 import { querySessions, resolveRange, stationDay, toCsv, dailySummaries } from '../../agent/sessions/query.js';
-import { SqliteOutbox } from '../../agent/store/sqlite-outbox.js';
 import { Store } from '../../agent/store/store.js';
 import { Cleanup, figure, percentile, round, tempDir, type BenchOptions, type BenchResult } from './common.js';
 
@@ -16,18 +15,7 @@ const RUNS = 50;
 const TZ = 'Asia/Shanghai';
 
 function fill(store: Store, station: string): void {
-  const ledger = new SqliteOutbox(store);
-  const db = store.db;
-  const insert = db.prepare(`INSERT INTO sessions(id, seq, state, start, "end", checkpoint_at, record, annotation) VALUES (?, ?, 'closed', ?, ?, ?, ?, ?)`);
-  const summary = db.prepare(
-    `INSERT INTO daily_summary(day, sessions, short, total_s, signal_s, first_seq, last_seq)
-     VALUES (@day, 1, @short, @total_s, @signal_s, @seq, @seq)
-     ON CONFLICT(day) DO UPDATE SET
-       sessions = sessions + 1, short = short + excluded.short, total_s = total_s + excluded.total_s,
-       signal_s = signal_s + excluded.signal_s,
-       first_seq = min(coalesce(first_seq, excluded.first_seq), excluded.first_seq),
-       last_seq = max(coalesce(last_seq, excluded.last_seq), excluded.last_seq)`,
-  );
+  const ledger = store.outbox;
   const yearStart = Date.UTC(2025, 0, 1) - 8 * 3600_000;
   const span = 365 * 86_400_000;
   // Deterministic spread: sessions in order over the year, at station hours 08–21.
@@ -42,7 +30,7 @@ function fill(store: Store, station: string): void {
     const end = new Date(startMs + dur * 1000).toISOString();
     const short = dur < 300;
     const annotation = rand() < 0.3 ? { topic: '学理论 练技能 促增收', attendees: 10 + Math.floor(rand() * 40), organiser: '村支书' } : null;
-    db.transaction(() => {
+    store.transaction(() => {
       const rec = ledger.append('usage', 'usage', end, (seq, id) => ({
         v: 1,
         seq,
@@ -65,9 +53,10 @@ function fill(store: Store, station: string): void {
         boot: 1,
         clock: 'synced',
       }));
-      insert.run(rec.id, rec.seq, start, end, end, JSON.stringify(rec.payload), annotation ? JSON.stringify(annotation) : null);
-      summary.run({ day: stationDay(start, TZ), short: short ? 1 : 0, total_s: dur, signal_s: Math.floor(dur * 0.9), seq: rec.seq });
-    })();
+      store.sessions.insertClosed(rec.id, rec.seq, start, end, JSON.stringify(rec.payload));
+      if (annotation) store.sessions.setAnnotation(rec.id, JSON.stringify(annotation));
+      store.sessions.addToDailySummary({ day: stationDay(start, TZ), short: short ? 1 : 0, total_s: dur, signal_s: Math.floor(dur * 0.9), seq: rec.seq });
+    });
   }
   ledger.ackUpTo(ledger.lastSeq());
 }
@@ -93,7 +82,7 @@ export async function ledger(opts: BenchOptions): Promise<BenchResult> {
     };
     const raw = (): number => {
       const { since, until } = resolveRange(month, TZ);
-      return (store.db.prepare(`SELECT record, annotation FROM sessions WHERE state = 'closed' AND start >= ? AND start < ? ORDER BY start, seq`).raw().all(since, until) as unknown[]).length;
+      return store.sessions.closedBetween(since, until).length;
     };
     const rows = querySessions(store, TZ, month).length;
     // Warm-up runs (page cache, statement compilation), then 50 timed runs each.

@@ -10,7 +10,6 @@
  */
 import { join } from 'node:path';
 import { Store } from '../../agent/store/store.js';
-import { SqliteOutbox } from '../../agent/store/sqlite-outbox.js';
 import { callDaemon } from '../../agent/control/client.js';
 import { Escvp21Simulator } from '../sims/escvp21.js';
 import { ModbusRelaySimulator } from '../sims/modbus-relay.js';
@@ -156,7 +155,7 @@ export async function soak(opts: BenchOptions): Promise<BenchResult> {
     const store = Store.open(agent.dataDir, { readonly: true });
     // The agent_stop event is written while the agent stops, after its county link is down: it waits in
     // the outbox for the next start by design, so it is not counted as lost here.
-    const rows = new SqliteOutbox(store).stored(1, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER).filter((r) => r.type !== 'agent_stop');
+    const rows = store.outbox.stored(1, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER).filter((r) => r.type !== 'agent_stop');
     store.close();
     const usage = rows.filter((r) => r.stream === 'usage').map((r) => r.seq);
     const lostUsage = usage.filter((s) => !consumer.usageSeqs.has(s));

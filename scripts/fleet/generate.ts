@@ -1,7 +1,7 @@
 /**
  * The fleet simulator's content, as pure functions of (seed, station index, seq): any record can be
- * regenerated on demand (for `sessions.resend`) without keeping it, and tests can compute the totals
- * the collector must report without trusting either side's bookkeeping.
+ * regenerated at will, so tests compute the totals the collector must report (expected.ts) without
+ * trusting either side's bookkeeping.
  */
 import type { UsageRecord } from '../../agent/sessions/record.js';
 import type { EventRecord, EventType } from '../../agent/events.js';

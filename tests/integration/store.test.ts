@@ -4,7 +4,6 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Store, DB_FILE } from '../../agent/store/store.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../agent/store/migrations.js';
-import { SqliteOutbox } from '../../agent/store/sqlite-outbox.js';
 import { AgentError } from '../../drivers/errors.js';
 import { tempDir, cleanup } from '../helpers/agent.js';
 
@@ -16,8 +15,14 @@ const fresh = () => {
 };
 afterEach(() => dirs.splice(0).forEach(cleanup));
 
+/** The tables on disk, read through a second connection (the store keeps its own private). */
 function tables(store: Store): string[] {
-  return (store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>).map((r) => r.name);
+  const db = new Database(store.path, { readonly: true });
+  try {
+    return (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>).map((r) => r.name);
+  } finally {
+    db.close();
+  }
 }
 
 describe('store', () => {
@@ -25,8 +30,7 @@ describe('store', () => {
     const dir = join(fresh(), 'nested', 'data');
     const store = Store.open(dir);
     expect(store.schemaVersion()).toBe(SCHEMA_VERSION);
-    expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect(store.db.pragma('synchronous', { simple: true })).toBe(2); // FULL
+    expect(store.durability()).toEqual({ journal_mode: 'wal', synchronous: 2 }); // 2: FULL
     expect(tables(store)).toEqual(
       expect.arrayContaining(['meta', 'device_state', 'sessions', 'records', 'alerts', 'county_schedules', 'schedule_runs', 'daily_summary']),
     );
@@ -104,25 +108,6 @@ describe('store', () => {
     ro.close();
   });
 
-  it('gives every durable record a new seq that survives restarts and is never reused', () => {
-    const dir = fresh();
-    let store = Store.open(dir);
-    let ledger = new SqliteOutbox(store);
-    const a = ledger.append('events', 'agent_start', new Date().toISOString(), (seq, id) => ({ seq, id }));
-    const b = ledger.append('usage', 'usage', new Date().toISOString(), (seq, id) => ({ seq, id }));
-    expect([a.seq, b.seq]).toEqual([1, 2]);
-    expect(a.id).not.toBe(b.id);
-    // Even after the newest rows are gone (pruned), the counter does not go back.
-    store.db.prepare('DELETE FROM records').run();
-    store.close();
-    store = Store.open(dir);
-    ledger = new SqliteOutbox(store);
-    const c = ledger.append('events', 'agent_start', new Date().toISOString(), (seq, id) => ({ seq, id }));
-    expect(c.seq).toBe(3);
-    expect(c.payload).toEqual({ seq: 3, id: c.id });
-    store.close();
-  });
-
   it('has one migration per schema version', () => {
     expect(MIGRATIONS.length).toBe(SCHEMA_VERSION);
   });
@@ -133,7 +118,7 @@ describe('retention', () => {
     const dir = tempDir('retention-');
     dirs.push(dir);
     const store = Store.open(dir);
-    const ledger = new SqliteOutbox(store);
+    const ledger = store.outbox;
     const old = '2024-01-01T00:00:00.000Z';
     const recent = '2026-11-01T00:00:00.000Z';
     const ackedOldEvent = ledger.append('events', 'agent_start', old, (seq, id) => ({ seq, id }));
@@ -142,8 +127,9 @@ describe('retention', () => {
     ledger.ackUpTo(ackedRecentEvent.seq);
     const pendingOldEvent = ledger.append('events', 'device_fault', old, (seq, id) => ({ seq, id }));
 
-    expect(ledger.pruneAckedEvents('2025-01-01T00:00:00.000Z')).toBe(1);
-    const left = (store.db.prepare('SELECT seq FROM records ORDER BY seq').all() as Array<{ seq: number }>).map((r) => r.seq);
+    expect(store.retention.pruneAckedEvents('2025-01-01T00:00:00.000Z')).toBe(1);
+    expect(store.retention.pruneAckedEvents('2025-01-01T00:00:00.000Z')).toBe(0);
+    const left = ledger.stored(1, Number.MAX_SAFE_INTEGER, 1_000).map((r) => r.seq);
     expect(left).toEqual([ackedOldUsage.seq, ackedRecentEvent.seq, pendingOldEvent.seq]);
     expect(left).not.toContain(ackedOldEvent.seq);
     // The seq counter does not go back after a prune.

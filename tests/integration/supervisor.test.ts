@@ -83,8 +83,7 @@ describe('device supervisor', () => {
     expect(sup.state('p1')).toMatchObject({ id: 'p1', online: true, power: 'off', model: 'FAKE-1', lamp_hours: 10, errors: [] });
     // open → online (1), first poll adds lamp_hours (2); then identical polls change nothing.
     expect(changes.length).toBe(2);
-    const row = store.db.prepare('SELECT state FROM device_state WHERE id = ?').get('p1') as { state: string };
-    expect(JSON.parse(row.state)).toMatchObject({ online: true, lamp_hours: 10 });
+    expect(store.deviceStates.all().find((s) => s.id === 'p1')).toMatchObject({ online: true, lamp_hours: 10 });
   });
 
   it('marks a silent device offline with the error, then back online when it answers again', async () => {

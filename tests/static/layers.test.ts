@@ -55,6 +55,15 @@ describe('layers', () => {
     expect(bad).toEqual([]);
   });
 
+  it('only the stores know better-sqlite3, not even for a type (the station store\'s repositories aside)', () => {
+    const bad: string[] = [];
+    for (const file of [...tsFiles('agent'), ...tsFiles('scripts'), ...tsFiles('drivers'), ...tsFiles('config')]) {
+      if (/^(agent\/store|scripts\/county)\//.test(file) || file === 'scripts/bench/floor.ts') continue;
+      if (/\bfrom\s*'better-sqlite3'|import\s*'better-sqlite3'/.test(readFileSync(join(ROOT, file), 'utf8'))) bad.push(file);
+    }
+    expect(bad).toEqual([]);
+  });
+
   it('the base layer imports nothing of ours', () => {
     expect(importsOf('drivers/errors.ts')).toEqual([]);
   });

@@ -5,7 +5,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DB_FILE, Store } from '../../store/store.js';
-import { SqliteOutbox } from '../../store/sqlite-outbox.js';
 import type { OutboxDepth } from '../../store/outbox.js';
 import { rowMaker, type Check, type DoctorCheck, type DoctorContext } from './check.js';
 
@@ -19,7 +18,7 @@ function outboxRow({ t, config }: DoctorContext): DoctorCheck {
   try {
     const store = Store.open(config.data_dir, { readonly: true });
     try {
-      depth = new SqliteOutbox(store).depth();
+      depth = store.outbox.depth();
     } finally {
       store.close();
     }

@@ -1,12 +1,11 @@
 /**
  * stationctl sessions / events / schedule / session note as real child processes: from the database
  * (read-only) when the daemon is stopped, and alongside a running daemon. The ledger rows are written
- * through the real Store and SqliteOutbox, as the agent writes them.
+ * through the real Store and its repositories (outbox, sessions, schedules), as the agent writes them.
  */
 import { describe, it, expect, afterEach } from 'vitest';
 import stringWidth from 'string-width';
 import { Store } from '../../../agent/store/store.js';
-import { SqliteOutbox } from '../../../agent/store/sqlite-outbox.js';
 import { UsageRecordSchema, type UsageRecord } from '../../../agent/sessions/record.js';
 import { EventRecordSchema, type EventRecord } from '../../../agent/events.js';
 import { tempDir, cleanup, writeConfig, ctl, startAgent, waitReady, type RunningAgent } from '../../helpers/agent.js';
@@ -29,7 +28,7 @@ const SCHEDULES = [
 
 function seed(dataDir: string, withOpen: boolean): { records: UsageRecord[] } {
   const store = Store.open(dataDir);
-  const ledger = new SqliteOutbox(store);
+  const ledger = store.outbox;
   const records: UsageRecord[] = [];
   const session = (start: string, durationS: number, annotation: UsageRecord['annotation'], trigger: string) => {
     const end = new Date(Date.parse(start) + durationS * 1000).toISOString();
@@ -53,9 +52,8 @@ function seed(dataDir: string, withOpen: boolean): { records: UsageRecord[] } {
       clock: 'synced',
     }));
     const payload = rec.payload as UsageRecord;
-    store.db
-      .prepare("INSERT INTO sessions(id, seq, state, start, \"end\", checkpoint_at, record, annotation) VALUES (?, ?, 'closed', ?, ?, ?, ?, ?)")
-      .run(payload.id, payload.seq, start, end, end, JSON.stringify(payload), annotation ? JSON.stringify(annotation) : null);
+    store.sessions.insertClosed(payload.id, payload.seq, start, end, JSON.stringify(payload));
+    if (annotation) store.sessions.setAnnotation(payload.id, JSON.stringify(annotation));
     records.push({ ...payload, annotation });
   };
   // 2024-05-07 is a Tuesday; 12:00Z is 20:00 in Asia/Shanghai.
@@ -64,9 +62,7 @@ function seed(dataDir: string, withOpen: boolean): { records: UsageRecord[] } {
   session('2024-06-02T12:00:00.000Z', 3600, null, 'county');
   // Only for the stopped-daemon tests: a running agent would close it at start as a power loss.
   if (withOpen) {
-    store.db
-      .prepare("INSERT INTO sessions(id, seq, state, start, checkpoint_at, record) VALUES ('01OPENSESSION0000000000000', NULL, 'open', ?, ?, '{}')")
-      .run('2024-06-03T12:00:00.000Z', '2024-06-03T12:01:00.000Z');
+    store.sessions.insertOpen('01OPENSESSION0000000000000', '2024-06-03T12:00:00.000Z', '2024-06-03T12:01:00.000Z', '{}');
   }
   for (const [i, type, severity, message] of [
     [0, 'device_offline', 'warning', 'projector offline for 10 min'],
@@ -76,7 +72,9 @@ function seed(dataDir: string, withOpen: boolean): { records: UsageRecord[] } {
     const ts = new Date(Date.parse('2024-05-10T00:00:00.000Z') + i * 60_000).toISOString();
     ledger.append('events', type, ts, (seq, id) => ({ v: 1, seq, id, station_id: 'test-station', ts, clock: 'synced', type, severity, device: 'projector', message, boot: 1 }));
   }
-  store.db.prepare("INSERT INTO schedule_runs(id, schedule_id, started_at, finished_at, outcome) VALUES ('r1', 'tuesday-study', '2024-05-07T12:00:00.000Z', '2024-05-07T13:30:00.000Z', ?)").run(JSON.stringify({ start: { ok: true, at: '2024-05-07T12:00:05.000Z', steps: [] } }));
+  const outcome = JSON.stringify({ start: { ok: true, at: '2024-05-07T12:00:05.000Z', steps: [] } });
+  store.schedules.startRun('r1', 'tuesday-study', '2024-05-07T12:00:00.000Z', outcome);
+  store.schedules.saveRun('r1', outcome, '2024-05-07T13:30:00.000Z');
   store.close();
   return { records };
 }

@@ -19,7 +19,7 @@ import type { CountyLinkTuning } from '../../../agent/county/timing.js';
 import { EventLog } from '../../../agent/events.js';
 import type { HostHealth, HostInfo } from '../../../agent/county/payloads.js';
 import { silentLogger } from '../../../agent/log.js';
-import { SqliteOutbox } from '../../../agent/store/sqlite-outbox.js';
+import type { SqliteOutbox } from '../../../agent/store/sqlite-outbox.js';
 import type { DurableRecord } from '../../../agent/store/outbox.js';
 import { Store } from '../../../agent/store/store.js';
 import { waitFor } from '../../helpers/ports.js';
@@ -114,12 +114,12 @@ export function makeStation(opts: StationOptions): Station {
   const config = buildConfig(dir, stationId, { url: opts.url, replay_rate: 2_000, ...opts.county });
   const store = Store.open(config.data_dir);
   store.increment('agent_boot');
-  const ledger = new SqliteOutbox(store);
+  const ledger = store.outbox;
   const bus = new EventBus(silentLogger);
   const registry = new CommandRegistry();
   const devices = opts.devices ?? [projector()];
   // As the daemon builds it: the store's meta table, the outbox, and the EventLog for outbox_summarised.
-  const events = new EventLog({ ledger, bus, clock: systemClock, stationId, boot: () => Number(store.meta('agent_boot') ?? '0') });
+  const events = new EventLog({ outbox: ledger, bus, clock: systemClock, stationId, boot: () => Number(store.meta('agent_boot') ?? '0') });
   const link = new CountyLink({
     config,
     meta: store,

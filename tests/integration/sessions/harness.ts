@@ -3,12 +3,13 @@
  * timers: `monotonicMs` follows fake time, `now()` adds a settable offset to simulate wall-clock jumps.
  */
 import { vi } from 'vitest';
+import Database from 'better-sqlite3';
 import type { DeviceKind, DeviceState, PowerState } from '../../../drivers/types.js';
 import { EventBus } from '../../../agent/bus.js';
 import type { Clock } from '../../../agent/clock.js';
 import { EventLog } from '../../../agent/events.js';
 import { silentLogger } from '../../../agent/log.js';
-import { SqliteOutbox } from '../../../agent/store/sqlite-outbox.js';
+import type { Outbox } from '../../../agent/store/outbox.js';
 import { Store } from '../../../agent/store/store.js';
 import { SessionTracker } from '../../../agent/sessions/tracker.js';
 import type { UsageRecord } from '../../../agent/sessions/record.js';
@@ -39,7 +40,7 @@ export const DEVICES = [
 
 export class Station {
   store: Store;
-  ledger: SqliteOutbox;
+  ledger: Outbox;
   bus: EventBus;
   events: EventLog;
   tracker: SessionTracker;
@@ -51,12 +52,11 @@ export class Station {
     readonly boot = 1,
   ) {
     this.store = Store.open(dir);
-    this.ledger = new SqliteOutbox(this.store);
+    this.ledger = this.store.outbox;
     this.bus = new EventBus(silentLogger);
-    this.events = new EventLog({ ledger: this.ledger, bus: this.bus, clock, stationId: 'xiaozhuang', boot: () => boot });
+    this.events = new EventLog({ outbox: this.ledger, bus: this.bus, clock, stationId: 'xiaozhuang', boot: () => boot });
     this.tracker = new SessionTracker({
       store: this.store,
-      ledger: this.ledger,
       bus: this.bus,
       events: this.events,
       clock,
@@ -81,23 +81,42 @@ export class Station {
     await vi.advanceTimersByTimeAsync(ms);
   }
 
+  /** Every durable record, acknowledged or not, in seq order. */
+  private records(): Array<{ stream: string; type: string; text: string }> {
+    return this.ledger.stored(1, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+  }
+
   usage(): UsageRecord[] {
-    return (this.store.db.prepare("SELECT payload FROM records WHERE stream = 'usage' ORDER BY seq").all() as Array<{ payload: string }>).map(
-      (r) => JSON.parse(r.payload) as UsageRecord,
-    );
+    return this.records()
+      .filter((r) => r.stream === 'usage')
+      .map((r) => JSON.parse(r.text) as UsageRecord);
   }
 
   eventsOf(type: string): Array<Record<string, unknown>> {
-    return (this.store.db.prepare("SELECT payload FROM records WHERE stream = 'events' AND type = ? ORDER BY seq").all(type) as Array<{ payload: string }>).map(
-      (r) => JSON.parse(r.payload) as Record<string, unknown>,
-    );
+    return this.records()
+      .filter((r) => r.stream === 'events' && r.type === type)
+      .map((r) => JSON.parse(r.text) as Record<string, unknown>);
   }
 
+  /** The rows as they are on disk, read through a second connection (the store keeps its own private). */
   sessionRows(): Array<{ id: string; state: string; seq: number | null; checkpoint_at: string; record: string }> {
-    return this.store.db.prepare('SELECT id, state, seq, checkpoint_at, record FROM sessions ORDER BY start').all() as never;
+    return onDisk(this.store, (db) => db.prepare('SELECT id, state, seq, checkpoint_at, record FROM sessions ORDER BY start').all() as never);
   }
 
   close(): void {
     this.store.close();
+  }
+}
+
+/**
+ * A second connection to the store's database file, for what a test looks at or damages behind the
+ * store's back (WAL: it sees every commit of the store's own connection).
+ */
+export function onDisk<T>(store: Store, fn: (db: Database.Database) => T): T {
+  const db = new Database(store.path);
+  try {
+    return fn(db);
+  } finally {
+    db.close();
   }
 }

@@ -148,7 +148,7 @@ describe('Scheduler with the session tracker on a real database', () => {
     // It persisted: a new scheduler on the same database arms it.
     await vi.advanceTimersByTimeAsync(6 * MIN + 31_000);
     expect(devices.calls.length).toBeGreaterThan(0);
-    expect(st.store.db.prepare('SELECT count(*) AS n FROM county_schedules').get()).toEqual({ n: 1 });
+    expect(st.store.schedules.county()).toHaveLength(1);
 
     expect(await registry.invoke('schedule.set', { replace: [{ ...county, id: 'other' }] }, { source: 'county' })).toMatchObject({
       status: 'ok',

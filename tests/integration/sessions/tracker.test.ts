@@ -4,7 +4,7 @@ import { UsageRecordSchema } from '../../../agent/sessions/record.js';
 import { dailySummaries, querySessions, toCsv } from '../../../agent/sessions/query.js';
 import { CommandRegistry } from '../../../agent/commands.js';
 import { registerSessionCommands } from '../../../agent/sessions/commands.js';
-import { Station, T0, TestClock } from './harness.js';
+import { Station, T0, TestClock, onDisk } from './harness.js';
 
 const MIN = 60_000;
 let dir: string;
@@ -182,9 +182,10 @@ describe('SessionTracker on a real database', () => {
     s1.set('proj', 'on', { signal: true });
     await s1.advance(3 * MIN);
     const goodId = s1.tracker.openSessionId();
-    const db = s1.store.db;
-    db.prepare("INSERT INTO sessions(id, state, start, checkpoint_at, record) VALUES ('damaged-json', 'open', '2024-03-05T11:00:00.000Z', '2024-03-05T11:00:00.000Z', '{not json')").run();
-    db.prepare("INSERT INTO sessions(id, state, start, checkpoint_at, record) VALUES ('damaged-shape', 'open', '2024-03-05T11:00:00.000Z', '2024-03-05T11:00:00.000Z', '{\"start\": 42}')").run();
+    onDisk(s1.store, (db) => {
+      db.prepare("INSERT INTO sessions(id, state, start, checkpoint_at, record) VALUES ('damaged-json', 'open', '2024-03-05T11:00:00.000Z', '2024-03-05T11:00:00.000Z', '{not json')").run();
+      db.prepare("INSERT INTO sessions(id, state, start, checkpoint_at, record) VALUES ('damaged-shape', 'open', '2024-03-05T11:00:00.000Z', '2024-03-05T11:00:00.000Z', '{\"start\": 42}')").run();
+    });
     crash(s1);
 
     const s2 = station(new TestClock(), 2);

@@ -11,20 +11,20 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DurableLane } from '../../../agent/county/durable-lane.js';
 import { Topics } from '../../../agent/county/topics.js';
 import { silentLogger } from '../../../agent/log.js';
-import { SqliteOutbox } from '../../../agent/store/sqlite-outbox.js';
+import type { Outbox } from '../../../agent/store/outbox.js';
 import { Store } from '../../../agent/store/store.js';
 import { FakeConnection } from './fake-connection.js';
 
 const topics = new Topics('stations', 'village-01');
 let dir: string;
 let store: Store;
-let outbox: SqliteOutbox;
+let outbox: Outbox;
 
 beforeEach(() => {
   vi.useFakeTimers();
   dir = mkdtempSync(join(tmpdir(), 'durable-lane-'));
   store = Store.open(dir);
-  outbox = new SqliteOutbox(store);
+  outbox = store.outbox;
 });
 
 afterEach(() => {
