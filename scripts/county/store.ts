@@ -99,6 +99,91 @@ export interface UsageWindow {
   defaultTimezone: string;
 }
 
+/** A device of a station as the fleet and station pages show it (its latest state). */
+export interface DeviceRow {
+  station_id: string;
+  device_id: string;
+  kind: string | null;
+  driver: string | null;
+  online: boolean | null;
+  power: string | null;
+  /** The state's `errors` (empty when none). */
+  errors: Array<{ code: string; severity: string; text: string }>;
+  lamp_hours: number | null;
+  /** The device's state time (station clock) and when it arrived (collector clock). */
+  ts: string | null;
+  received_at: string;
+}
+
+/** One row of the county console's fleet page: the station plus what a visit would be about. */
+export interface FleetRow extends StationRow {
+  agent_version: string | null;
+  /** Devices whose latest state carries errors. */
+  faults: DeviceRow[];
+  /** Devices whose latest lamp event is an active `lamp_warning`, with their lamp hours when known. */
+  lamp_warnings: Array<{ device: string | null; lamp_hours: number | null }>;
+}
+
+/** A point of a station's heartbeat history (kept downsampled; see heartbeatHistory). */
+export interface HeartbeatPoint {
+  /** Station clock of the heartbeat. */
+  ts: string;
+  cpu_pct: number | null;
+  mem_pct: number | null;
+  disk_free_mb: number | null;
+  agent_rss_mb: number | null;
+  outbox_depth: number | null;
+  online_devices: number | null;
+}
+
+/** A command the county console sent to one station, and that station's answer once it arrives. */
+export interface PushRow {
+  /** Groups the stations one console action addressed (one per "push to a town"). */
+  push_id: string;
+  transaction: string;
+  station_id: string;
+  action: string;
+  /** The request's args as sent (JSON). */
+  args: string;
+  sent_at: string;
+  /** The console account that sent it. */
+  sent_by: string;
+  /** `sent` until the station answers. */
+  status: 'sent' | 'ok' | 'error';
+  /** The response body (JSON) and when it arrived. */
+  response: string | null;
+  responded_at: string | null;
+}
+
+/** What the county console reads and writes beyond the collector's own needs (same database). */
+export interface ConsoleStore {
+  /** Every station with agent version, faulty devices and active lamp warnings, in `stations()` order. */
+  fleet(): Promise<FleetRow[]>;
+  /** The station's inventory document as last received (parsed JSON), or null. */
+  inventory(stationId: string): Promise<Record<string, unknown> | null>;
+  devices(stationId: string): Promise<DeviceRow[]>;
+  /** The station's stored usage records (wire payloads, annotations included), newest first. */
+  usageRecords(stationId: string, limit: number): Promise<Array<Record<string, unknown>>>;
+  /** The station's stored events (wire payloads), newest first; `types` narrows (e.g. ['schedule_run']). */
+  events(stationId: string, limit: number, types?: readonly string[]): Promise<Array<Record<string, unknown>>>;
+  /**
+   * Heartbeat history since `sinceMs` (UTC ms), oldest first. Heartbeats are kept at most one per
+   * `HEARTBEAT_HISTORY_STEP_MS` per station and for `HEARTBEAT_HISTORY_DAYS`, so a province stays small.
+   */
+  heartbeatHistory(stationId: string, sinceMs: number): Promise<HeartbeatPoint[]>;
+  /** Records sent commands (one row per station addressed). */
+  addPushes(rows: readonly PushRow[]): Promise<void>;
+  /** Stores a station's response to a transaction the console sent; false when no such push is known. */
+  recordPushResponse(stationId: string, transaction: string, status: 'ok' | 'error', response: string, respondedAt: string): Promise<boolean>;
+  /** The rows of one push, by station id. */
+  push(pushId: string): Promise<PushRow[]>;
+  /** The latest pushes (one summary per push_id), newest first. */
+  recentPushes(limit: number): Promise<Array<{ push_id: string; action: string; sent_at: string; sent_by: string; stations: number; ok: number; error: number }>>;
+}
+
+export const HEARTBEAT_HISTORY_STEP_MS = 10 * 60_000;
+export const HEARTBEAT_HISTORY_DAYS = 14;
+
 export interface CollectorStore {
   /** Applies the writes in order, in one transaction: all of them or none (then it rejects). */
   apply(writes: readonly CollectorWrite[]): Promise<WriteOutcome[]>;
