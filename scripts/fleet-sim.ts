@@ -15,6 +15,7 @@ import { expectedMonthly } from './fleet/expected.js';
 import { DEFAULT_SHAPE, rng, stationIdentity, type FleetShape } from './fleet/generate.js';
 import { SimStation } from './fleet/station.js';
 import { NORMAL_INTERVALS, type Fleet, type FleetOptions, type FleetStats } from './fleet/types.js';
+import { Topics } from '../agent/county/topics.js';
 
 export { NORMAL_INTERVALS } from './fleet/types.js';
 export type { ExpectedMonthly, ExpectedStation, Fleet, FleetGap, FleetOptions, FleetStats, StationView } from './fleet/types.js';
@@ -50,7 +51,7 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
   const stations: SimStation[] = [];
   for (let i = 0; i < opts.stations; i++) {
     const id = stationIdentity(shape, i);
-    const s = new SimStation(id, `${prefix}/${id.id}`, started, context);
+    const s = new SimStation(id, new Topics(prefix, id.id), started, context);
     // Phases spread each station's timers so the fleet does not publish in lockstep.
     const r = rng(shape.seed, 'phase', i);
     s.nextHeartbeat = started + r() * iv.heartbeatMs;

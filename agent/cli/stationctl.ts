@@ -53,7 +53,8 @@ export async function runCli(argv: string[]): Promise<number> {
       c.err(c.t('daemon.unreachable', { path: c.config().control.socket }));
     } else if (err instanceof AgentError && err.code === ErrorCodes.permission_denied) {
       const path = c.config().control.socket;
-      c.err(c.t('daemon.permission', { path, group: ownerGroup(path) ?? 'station-agent' }));
+      const group = ownerGroup(path) ?? 'station-agent';
+      c.err(c.t('daemon.permission', { path, group, cmd: `sudo usermod -aG ${group} $USER` }));
     } else if (err instanceof AgentError) {
       if (c.opts.json) c.out(JSON.stringify({ error: err.toJSON() }));
       c.err(c.t('error.command', { code: err.code, message: err.message }));

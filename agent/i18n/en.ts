@@ -2,7 +2,7 @@
 export const en = {
   'daemon.down': 'The agent is not running: showing what the database recorded ({path}).',
   'daemon.unreachable': 'The agent is not running or its control socket {path} cannot be reached.',
-  'daemon.permission': 'permission denied on {path}: add yourself to group {group} (sudo usermod -aG {group} $USER, then log in again), or use sudo.',
+  'daemon.permission': 'permission denied on {path}: add yourself to group {group} ({cmd}), then log in again.',
   'status.station': 'Station',
   'status.agent': 'Agent',
   'status.version': 'version {version}, up {uptime}, boot {boot}',

@@ -4,7 +4,7 @@ import type { MessageKey } from './en.js';
 export const zh: Record<MessageKey, string> = {
   'daemon.down': '代理程序未运行：以下为数据库中的记录（{path}）。',
   'daemon.unreachable': '代理程序未运行，或无法连接控制套接字 {path}。',
-  'daemon.permission': '无权访问 {path}：请把自己加入 {group} 组（sudo usermod -aG {group} $USER，然后重新登录），或使用 sudo。',
+  'daemon.permission': '无权访问 {path}：请把自己加入 {group} 组（{cmd}），然后重新登录。',
   'status.station': '站点',
   'status.agent': '代理程序',
   'status.version': '版本 {version}，已运行 {uptime}，第 {boot} 次启动',

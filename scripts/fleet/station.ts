@@ -10,6 +10,7 @@ import { MemoryOutbox } from '../../agent/store/memory-outbox.js';
 import type { StoredRecord } from '../../agent/store/outbox.js';
 import { deviceState, durableRecord, hasFault, heartbeat, inventory, rng, SIM_DEVICES, type FleetShape, type StationIdentity } from './generate.js';
 import type { FleetStats } from './types.js';
+import { Topics } from '../../agent/county/topics.js';
 
 /** What every station of a fleet shares. */
 export interface FleetContext {
@@ -39,7 +40,7 @@ export class SimStation {
 
   constructor(
     readonly id: StationIdentity,
-    readonly base: string,
+    readonly topics: Topics,
     readonly startedAt: number,
     private readonly fleet: FleetContext,
   ) {}
@@ -85,7 +86,7 @@ export class SimStation {
     const { shape } = this.fleet;
     this.boot = 1;
     const will = (boot: number) => ({
-      topic: `${this.base}/status`,
+      topic: this.topics.status,
       payload: Buffer.from(JSON.stringify({ v: 1, online: false, station_id: this.id.id, boot })),
       qos: 1 as const,
       retain: true,
@@ -115,7 +116,7 @@ export class SimStation {
     const depth = this.outbox.depth();
     const on = [...this.on.values()].filter(Boolean).length;
     this.client?.publish(
-      `${this.base}/heartbeat`,
+      this.topics.heartbeat,
       JSON.stringify(
         heartbeat(
           this.boot,
@@ -143,17 +144,17 @@ export class SimStation {
     if (!c) return;
     if (!abrupt && c.connected) {
       const bye = JSON.stringify({ v: 1, online: false, station_id: this.id.id, boot: this.boot, reason: 'agent_stop' });
-      await c.publishAsync(`${this.base}/status`, bye, { qos: 1, retain: true }).catch(() => undefined);
+      await c.publishAsync(this.topics.status, bye, { qos: 1, retain: true }).catch(() => undefined);
     }
     await c.endAsync(true);
   }
 
   private publishRecord(record: StoredRecord, historical: boolean): void {
-    this.client?.publish(`${this.base}/${record.stream}`, historical ? markHistorical(record.text) : record.text, { qos: 1 });
+    this.client?.publish(this.topics.stream(record.stream), historical ? markHistorical(record.text) : record.text, { qos: 1 });
   }
 
   private publishState(device: (typeof SIM_DEVICES)[number]): void {
-    this.client?.publish(`${this.base}/devices/${device.id}/state`, JSON.stringify(deviceState(this.id, device, this.on.get(device.id)!, Date.now())), {
+    this.client?.publish(this.topics.deviceState(device.id), JSON.stringify(deviceState(this.id, device, this.on.get(device.id)!, Date.now())), {
       qos: 1,
       retain: true,
     });
@@ -162,9 +163,9 @@ export class SimStation {
 
   private onConnect(): void {
     const c = this.client!;
-    c.subscribe([`${this.base}/ack`, `${this.base}/request/+`], { qos: 1 });
+    c.subscribe([this.topics.ack, this.topics.requestFilter], { qos: 1 });
     c.publish(
-      `${this.base}/status`,
+      this.topics.status,
       JSON.stringify({
         v: 1,
         online: true,
@@ -180,7 +181,7 @@ export class SimStation {
     );
     if (!this.connectedOnce) {
       this.connectedOnce = true;
-      c.publish(`${this.base}/inventory`, JSON.stringify(inventory(this.id, this.agentBoot, this.startedAt, Date.now())), { qos: 1, retain: true });
+      c.publish(this.topics.inventory, JSON.stringify(inventory(this.id, this.agentBoot, this.startedAt, Date.now())), { qos: 1, retain: true });
       for (const d of SIM_DEVICES) this.publishState(d);
     }
     // The real agent waits briefly for the retained ack before replaying, so it does not resend what the
@@ -202,14 +203,14 @@ export class SimStation {
     } catch {
       return;
     }
-    if (topic === `${this.base}/ack`) {
+    if (topic === this.topics.ack) {
       const seq = msg['seq'];
       if (typeof seq !== 'number') return;
       this.acked = Math.max(this.acked, seq);
       this.outbox.ackUpTo(seq);
       return;
     }
-    if (topic === `${this.base}/request/sessions.resend`) this.answerResend(msg);
+    if (this.topics.requestAction(topic) === 'sessions.resend') this.answerResend(msg);
   }
 
   private answerResend(msg: Record<string, unknown>): void {
@@ -229,7 +230,7 @@ export class SimStation {
     stats.resends_answered++;
     stats.resent_records += count;
     this.client?.publish(
-      `${this.base}/response/sessions.resend`,
+      this.topics.response('sessions.resend'),
       JSON.stringify({
         v: 1,
         transaction: typeof msg['transaction'] === 'string' ? msg['transaction'] : null,

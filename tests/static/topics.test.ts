@@ -4,16 +4,10 @@
  * topic put together or taken apart by hand.
  */
 import { describe, it, expect } from 'vitest';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
-
-/**
- * Files not converted yet. Each entry must still need its exception (the test fails when it no longer
- * does), so the list only shrinks.
- */
-const NOT_YET_CONVERTED = ['scripts/fleet-sim.ts'];
 
 const KINDS = '(?:status|ack|heartbeat|usage|events|inventory|request|response|devices)';
 const HAND_BUILT: Array<{ why: string; re: RegExp }> = [
@@ -79,16 +73,8 @@ describe('scripts build topics only through Topics', () => {
   it('no file under scripts/ puts a topic together or apart by hand', () => {
     const bad: string[] = [];
     for (const file of tsFiles('scripts')) {
-      if (NOT_YET_CONVERTED.includes(file)) continue;
       for (const hit of handBuiltTopics(readFileSync(join(ROOT, file), 'utf8'))) bad.push(`${file}:${hit}`);
     }
     expect(bad).toEqual([]);
-  });
-
-  it('every exception still exists and still needs its exception', () => {
-    for (const file of NOT_YET_CONVERTED) {
-      expect(existsSync(join(ROOT, file)), file).toBe(true);
-      expect(handBuiltTopics(readFileSync(join(ROOT, file), 'utf8')), `${file} builds no topic by hand any more: remove it from NOT_YET_CONVERTED`).not.toEqual([]);
-    }
   });
 });
