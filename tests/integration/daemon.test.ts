@@ -3,14 +3,14 @@ import { statSync, writeFileSync, existsSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { tempDir, cleanup, writeConfig, startAgent, waitReady, ctl, type RunningAgent } from '../helpers/agent.js';
-import { waitFor } from '../helpers/ports.js';
+import { tempDir, removeDir, waitFor } from '../../scripts/lib/kit/index.js';
+import { writeConfig, startAgent, waitReady, ctl, type RunningAgent } from '../helpers/agent.js';
 
 const dirs: string[] = [];
 const agents: RunningAgent[] = [];
 afterEach(async () => {
   await Promise.all(agents.splice(0).map((a) => a.stop('SIGKILL')));
-  dirs.splice(0).forEach(cleanup);
+  dirs.splice(0).forEach(removeDir);
 });
 const fresh = () => {
   const d = tempDir('daemon-');

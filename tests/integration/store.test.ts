@@ -6,7 +6,7 @@ import { Store, DB_FILE } from '../../agent/store/store.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../agent/store/migrations.js';
 import { SqliteOutbox } from '../../agent/store/sqlite-outbox.js';
 import { AgentError } from '../../drivers/errors.js';
-import { tempDir, cleanup } from '../helpers/agent.js';
+import { tempDir, removeDir } from '../../scripts/lib/kit/index.js';
 
 const dirs: string[] = [];
 const fresh = () => {
@@ -14,7 +14,7 @@ const fresh = () => {
   dirs.push(d);
   return d;
 };
-afterEach(() => dirs.splice(0).forEach(cleanup));
+afterEach(() => dirs.splice(0).forEach(removeDir));
 
 function tables(store: Store): string[] {
   return (store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>).map((r) => r.name);

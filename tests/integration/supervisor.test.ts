@@ -6,8 +6,7 @@ import { AgentError } from '../../drivers/errors.js';
 import { silentLogger } from '../../agent/log.js';
 import type { DeviceConfig } from '../../config/schema.js';
 import type { DeviceDriver, DeviceReading, DeviceState, DriverDefinition } from '../../drivers/types.js';
-import { tempDir, cleanup } from '../helpers/agent.js';
-import { waitFor } from '../helpers/ports.js';
+import { tempDir, removeDir, waitFor } from '../../scripts/lib/kit/index.js';
 
 /** An in-memory projector whose behaviour each test scripts. */
 class FakeDevice {
@@ -53,7 +52,7 @@ const stores: Store[] = [];
 afterEach(async () => {
   await Promise.all(sups.splice(0).map((s) => s.stop()));
   stores.splice(0).forEach((s) => s.close());
-  dirs.splice(0).forEach(cleanup);
+  dirs.splice(0).forEach(removeDir);
 });
 
 function device(id: string, driver = 'fake', poll_s = 0.05): DeviceConfig {

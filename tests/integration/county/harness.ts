@@ -18,7 +18,7 @@ import { silentLogger } from '../../../agent/log.js';
 import { SqliteOutbox } from '../../../agent/store/sqlite-outbox.js';
 import type { DurableRecord } from '../../../agent/store/outbox.js';
 import { Store } from '../../../agent/store/store.js';
-import { waitFor } from '../../helpers/ports.js';
+import { waitFor } from '../../../scripts/lib/kit/index.js';
 
 export const systemClock: Clock = {
   now: () => new Date(),

@@ -1,7 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { Mosquitto } from '../../helpers/mosquitto.js';
-import { freePort, waitFor } from '../../helpers/ports.js';
+import { Mosquitto, freePort, waitFor } from '../../../scripts/lib/kit/index.js';
 import {
   DeviceStatePayloadSchema,
   HeartbeatSchema,

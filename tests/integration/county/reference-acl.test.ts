@@ -7,8 +7,7 @@ import { join, resolve } from 'node:path';
 import { userInfo } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt, { type MqttClient } from 'mqtt';
-import { Mosquitto, makeTestPki, writePasswordFile, type TestPki } from '../../helpers/mosquitto.js';
-import { waitFor } from '../../helpers/ports.js';
+import { Mosquitto, makeTestPki, writePasswordFile, waitFor, type TestPki } from '../../../scripts/lib/kit/index.js';
 import { CountyConsumer, makeStation, tempDir, writeSecret, type Station } from './harness.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');

@@ -7,8 +7,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StatusOnlineSchema, StatusWillSchema } from '../../../agent/county/payloads.js';
-import { Mosquitto } from '../../helpers/mosquitto.js';
-import { waitFor } from '../../helpers/ports.js';
+import { Mosquitto, waitFor } from '../../../scripts/lib/kit/index.js';
 import { CountyConsumer, tempDir } from './harness.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');

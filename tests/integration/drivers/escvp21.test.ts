@@ -2,8 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { Escvp21Driver, type Escvp21Config } from '../../../drivers/escvp21/driver.js';
 import { Escvp21Simulator, type Escvp21SimOptions } from '../../../scripts/sims/escvp21.js';
-import { PtyPair } from '../../helpers/pty.js';
-import { waitFor } from '../../helpers/ports.js';
+import { PtyPair, waitFor } from '../../../scripts/lib/kit/index.js';
 import { driverContext, heapUsed } from './context.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];

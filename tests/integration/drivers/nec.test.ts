@@ -2,8 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { NecDriver, type NecConfig } from '../../../drivers/nec/driver.js';
 import { NecSimulator, type NecSimOptions } from '../../../scripts/sims/nec.js';
-import { PtyPair } from '../../helpers/pty.js';
-import { waitFor } from '../../helpers/ports.js';
+import { PtyPair, waitFor } from '../../../scripts/lib/kit/index.js';
 import { driverContext, heapUsed } from './context.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];

@@ -9,9 +9,8 @@ import { PjlinkSimulator } from '../../../scripts/sims/pjlink.js';
 import { startCollector, type Collector } from '../../../scripts/county/collector.js';
 import { callDaemon } from '../../../agent/control/client.js';
 import type { UsageRecord } from '../../../agent/sessions/record.js';
-import { Mosquitto } from '../../helpers/mosquitto.js';
-import { tempDir, cleanup, writeConfig, startAgent, waitReady, ctl } from '../../helpers/agent.js';
-import { waitFor } from '../../helpers/ports.js';
+import { Mosquitto, tempDir, removeDir, waitFor } from '../../../scripts/lib/kit/index.js';
+import { writeConfig, startAgent, waitReady, ctl } from '../../helpers/agent.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -25,7 +24,7 @@ async function station(id: string, town: string, brokerPort: number) {
   await sim.start();
   cleanups.push(() => sim.stop());
   const dir = tempDir(`totals-${id}-`);
-  cleanups.push(() => cleanup(dir));
+  cleanups.push(() => removeDir(dir));
   const file = writeConfig(dir, {
     station: { id, name: `${id} 站点`, town, timezone: 'Asia/Shanghai' },
     county: { url: `mqtt://127.0.0.1:${brokerPort}`, heartbeat_s: 5, require_ack: true, allowed_commands: ['sessions.resend'] },
@@ -61,7 +60,7 @@ describe('county monthly totals', () => {
     const broker = await Mosquitto.start();
     cleanups.push(() => broker.dispose());
     const dbDir = tempDir('collector-');
-    cleanups.push(() => cleanup(dbDir));
+    cleanups.push(() => removeDir(dbDir));
     const collector: Collector = await startCollector({ url: `mqtt://127.0.0.1:${broker.port}`, db: join(dbDir, 'county.db'), gapGraceMs: 500, ackIntervalMs: 50 });
     cleanups.push(() => collector.stop());
 

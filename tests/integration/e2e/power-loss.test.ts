@@ -9,8 +9,8 @@ import Database from 'better-sqlite3';
 import { PjlinkSimulator } from '../../../scripts/sims/pjlink.js';
 import { callDaemon } from '../../../agent/control/client.js';
 import type { UsageRecord } from '../../../agent/sessions/record.js';
-import { tempDir, cleanup, writeConfig, startAgent, waitReady } from '../../helpers/agent.js';
-import { waitFor } from '../../helpers/ports.js';
+import { tempDir, removeDir, waitFor } from '../../../scripts/lib/kit/index.js';
+import { writeConfig, startAgent, waitReady } from '../../helpers/agent.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -33,7 +33,7 @@ describe('power loss', () => {
     await sim.start();
     cleanups.push(() => sim.stop());
     const dir = tempDir('powerloss-');
-    cleanups.push(() => cleanup(dir));
+    cleanups.push(() => removeDir(dir));
     const file = writeConfig(dir, {
       devices: [{ id: 'projector', kind: 'projector', driver: 'pjlink', host: '127.0.0.1', port: sim.port, poll_s: 0.3 }],
       sessions: { min_s: 1, merge_gap_s: 0, idle_cutoff_s: 600, checkpoint_s: 1 },
