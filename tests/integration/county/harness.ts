@@ -86,8 +86,9 @@ export interface Station {
   close(): Promise<void>;
 }
 
-export function tempDir(prefix = 'county-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+/** The station's own folder when the test gives none; close() removes it. */
+function stationDir(): string {
+  return mkdtempSync(join(tmpdir(), 'county-'));
 }
 
 export function writeSecret(dir: string, name: string, text: string): string {
@@ -105,7 +106,7 @@ export function buildConfig(dir: string, stationId: string, county: Record<strin
 }
 
 export function makeStation(opts: StationOptions): Station {
-  const dir = opts.dataDir ?? tempDir();
+  const dir = opts.dataDir ?? stationDir();
   const stationId = opts.stationId ?? 'village-01';
   const config = buildConfig(dir, stationId, { url: opts.url, replay_rate: 2_000, ...opts.county });
   const store = Store.open(config.data_dir);

@@ -8,7 +8,8 @@ import {
   StatusOnlineSchema,
   StatusWillSchema,
 } from '../../../agent/county/payloads.js';
-import { CountyConsumer, makeStation, projector, tempDir, writeSecret, type Station } from './harness.js';
+import { CountyConsumer, makeStation, projector, writeSecret, type Station } from './harness.js';
+import { tempDir } from '../../helpers/temp.js';
 
 let broker: Mosquitto;
 const cleanups: Array<() => Promise<void>> = [];

@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteOutbox } from '../../../agent/store/sqlite-outbox.js';
 import { Store } from '../../../agent/store/store.js';
-import { tempDir } from './harness.js';
+import { tempDir } from '../../helpers/temp.js';
 
 const dirs: string[] = [];
 afterEach(() => {

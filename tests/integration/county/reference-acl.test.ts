@@ -8,7 +8,8 @@ import { userInfo } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt, { type MqttClient } from 'mqtt';
 import { Mosquitto, makeTestPki, writePasswordFile, waitFor, type TestPki } from '../../../scripts/lib/kit/index.js';
-import { CountyConsumer, makeStation, tempDir, writeSecret, type Station } from './harness.js';
+import { CountyConsumer, makeStation, writeSecret, type Station } from './harness.js';
+import { tempDir } from '../../helpers/temp.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 const CONF = readFileSync(join(ROOT, 'scripts/mosquitto/mosquitto.conf'), 'utf8');
@@ -61,6 +62,7 @@ afterAll(async () => {
   await s1?.close();
   await county?.close();
   await broker?.dispose();
+  pki?.dispose();
 });
 
 async function rawClient(username: string, password: string): Promise<MqttClient> {

@@ -18,6 +18,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await broker?.dispose();
   await mtls?.dispose();
+  pki?.dispose();
+  otherPki?.dispose();
 });
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
