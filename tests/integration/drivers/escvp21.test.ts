@@ -127,6 +127,7 @@ describe('ESC/VP21 over a socat PTY', () => {
       // ~400 KB/s of noise: 35 times what a 115200 baud line can carry.
       while (streaming) {
         await sim.sendRaw(chunk);
+        // Paces the noise (4 KB every 10 ms): the load under test, not a wait for anything.
         await new Promise((r) => setTimeout(r, 10));
       }
     })();

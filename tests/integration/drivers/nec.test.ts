@@ -94,6 +94,7 @@ describe('NEC binary over a socat PTY', () => {
       const chunk = randomBytes(4096);
       while (streaming) {
         await sim.sendRaw(chunk);
+        // Paces the noise (4 KB every 10 ms): the load under test, not a wait for anything.
         await new Promise((r) => setTimeout(r, 10));
       }
     })();

@@ -9,15 +9,13 @@ import { PjlinkSimulator } from '../../../scripts/sims/pjlink.js';
 import { startCollector, type Collector } from '../../../scripts/county/collector.js';
 import { callDaemon } from '../../../agent/control/client.js';
 import type { UsageRecord } from '../../../agent/sessions/record.js';
-import { Mosquitto, tempDir, removeDir, waitFor } from '../../../scripts/lib/kit/index.js';
+import { Mosquitto, tempDir, removeDir, sleep, waitFor } from '../../../scripts/lib/kit/index.js';
 import { writeConfig, startAgent, waitReady, ctl } from '../../helpers/agent.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function station(id: string, town: string, brokerPort: number) {
   const sim = new PjlinkSimulator({ warmupMs: 50, cooldownMs: 50 });
@@ -39,10 +37,13 @@ async function station(id: string, town: string, brokerPort: number) {
   return { sim, file, socket, agent };
 }
 
-/** One class: the projector on for `ms`, then off until the session is closed. */
+/** One class: the projector on for `ms` once the agent has seen it on, then off until the session is closed. */
 async function classOf(s: Awaited<ReturnType<typeof station>>, ms: number): Promise<void> {
   const before = ((await callDaemon(s.socket, 'sessions.list', { since: '2000-01-01', until: '2100-01-01' })).data as unknown[]).length;
   s.sim.setPower(1);
+  await waitFor(async () => ((await callDaemon(s.socket, 'status')).data as { open_session: string | null }).open_session, 10_000);
+  // The class itself: its length is what the totals count (a short test power-on vs a real class),
+  // and only wall time on the real agent can make it; this is not waiting for anything to happen.
   await sleep(ms);
   s.sim.setPower(0);
   await waitFor(async () => ((await callDaemon(s.socket, 'sessions.list', { since: '2000-01-01', until: '2100-01-01' })).data as unknown[]).length > before, 10_000);

@@ -27,6 +27,17 @@ async function sessions(socket: string): Promise<UsageRecord[]> {
   return res.data as UsageRecord[];
 }
 
+/** A session's row as it stands in the database now (its last checkpoint while open), read-only. */
+function checkpointed(dir: string, id: string): UsageRecord | undefined {
+  const db = new Database(join(dir, 'data', 'station.db'), { readonly: true, fileMustExist: true });
+  try {
+    const row = db.prepare('SELECT record FROM sessions WHERE id = ?').get(id) as { record: string } | undefined;
+    return row ? (JSON.parse(row.record) as UsageRecord) : undefined;
+  } finally {
+    db.close();
+  }
+}
+
 describe('power loss', () => {
   it('closes a session open at SIGKILL as power_loss on the next start, losing and duplicating nothing', async () => {
     const sim = new PjlinkSimulator({ warmupMs: 100, cooldownMs: 100 });
@@ -45,10 +56,10 @@ describe('power loss', () => {
     await waitReady(agent, file);
     await waitFor(async () => (await status(socket)).devices[0]?.online, 10_000);
 
-    // A first, complete class: on, then off.
+    // A first, complete class: on (until the agent's own checkpoint says it lasted min_s), then off.
     sim.setPower(1);
-    await waitFor(async () => (await status(socket)).open_session, 10_000);
-    await new Promise((r) => setTimeout(r, 1500));
+    const firstId = await waitFor(async () => (await status(socket)).open_session, 10_000);
+    await waitFor(() => (checkpointed(dir, firstId)?.duration_s ?? 0) >= 1, 10_000);
     sim.setPower(0);
     await waitFor(async () => (await sessions(socket)).length === 1, 10_000);
     const [first] = await sessions(socket);
@@ -57,7 +68,8 @@ describe('power loss', () => {
     // The second class is under way when the power goes.
     sim.setPower(1);
     const openId = await waitFor(async () => (await status(socket)).open_session, 10_000);
-    await new Promise((r) => setTimeout(r, 2500)); // at least one checkpoint
+    // At least one checkpoint on disk with a duration, which is what the power cut leaves behind.
+    await waitFor(() => (checkpointed(dir, openId)?.duration_s ?? 0) >= 1, 10_000);
     const killedAt = Date.now();
     expect(await agent.stop('SIGKILL')).toBe('SIGKILL');
 
