@@ -11,7 +11,7 @@ import { FramedLink } from '../../drivers/framed-link.js';
 import { DelimiterFramer } from '../../drivers/framing/delimiter.js';
 import type { Transport } from '../../drivers/transport/types.js';
 import { waitFor } from '../../scripts/lib/kit/wait.js';
-import { captureLogger } from './log-capture.js';
+import { captureLogger, type CapturedLog } from './log-capture.js';
 
 /** The far end of the link, as the device sees it. */
 export interface Peer {
@@ -107,35 +107,42 @@ export function describeTransportContract(target: TransportTarget): void {
       expect(rig.peer.received()).toEqual(all);
     });
 
-    it('close is not failing: a write in flight and a request awaiting its reply reject with closed, nothing is logged', async () => {
+    /**
+     * A FramedLink over a fresh rig with two things in flight: a request whose reply never comes (it
+     * reached the far end), and a write that cannot finish (the far end stopped reading and the buffers
+     * on the way are full). Both settle to their value or error, never throw.
+     */
+    async function inFlight(): Promise<{ rig: TransportRig; link: FramedLink; captured: CapturedLog; transportLost: Error[]; linkLost: Error[]; request: Promise<unknown>; write: Promise<unknown> }> {
       const rig = await target.rig();
       rigs.push(rig);
       const captured = captureLogger();
-      const lost: Error[] = [];
       const link = new FramedLink({ transport: rig.transport, framer: () => new DelimiterFramer({ delimiter: '\r', maxLength: 64 }), log: captured.log });
-      link.onDisconnect((e) => lost.push(e));
-      rig.transport.onClose((e) => lost.push(e));
+      const transportLost: Error[] = [];
+      const linkLost: Error[] = [];
+      rig.transport.onClose((e) => transportLost.push(e));
+      link.onDisconnect((e) => linkLost.push(e));
       await link.open();
       await rig.peer.attached();
-
-      // A request whose reply never comes: it must end with `closed`, not wait for its timeout.
-      const request = link.request({ data: Buffer.from('POWR ?\r'), timeoutMs: 60_000, match: (f) => f.toString() });
-      const requestDone = request.catch((e: unknown) => e);
+      const request = link.request({ data: Buffer.from('POWR ?\r'), timeoutMs: 60_000, match: (f) => f.toString() }).catch((e: unknown) => e);
       await waitFor(() => rig.peer.received().length > 0, 5000);
-
-      // A write that cannot finish: the far end stopped reading and the buffers on the way are full.
       rig.peer.pause();
-      const big = rig.transport.write(Buffer.alloc(32 * 1024 * 1024, 0x55));
-      const bigDone = big.then(
+      const write = rig.transport.write(Buffer.alloc(32 * 1024 * 1024, 0x55)).then(
         () => 'resolved',
         (e: unknown) => e,
       );
+      return { rig, link, captured, transportLost, linkLost, request, write };
+    }
+
+    it('close is not failing: a write in flight and a request awaiting its reply reject with closed, nothing is logged', async () => {
+      const { rig, link, captured, transportLost, linkLost, request, write } = await inFlight();
       await link.close();
-      expect(await requestDone).toMatchObject({ code: ErrorCodes.closed });
-      expect(await bigDone).toMatchObject({ code: ErrorCodes.closed });
+      // `closed`, not the request's own timeout (60 s) nor a write reported as sent.
+      expect(await request).toMatchObject({ code: ErrorCodes.closed });
+      expect(await write).toMatchObject({ code: ErrorCodes.closed });
       await expect(rig.transport.write(Buffer.from('x'))).rejects.toMatchObject({ code: ErrorCodes.closed });
       expect(rig.transport.isOpen).toBe(false);
-      expect(lost).toEqual([]);
+      expect(transportLost).toEqual([]);
+      expect(linkLost).toEqual([]);
       expect(captured.problems()).toEqual([]);
       // Closing twice is harmless.
       await rig.transport.close();
@@ -155,32 +162,14 @@ export function describeTransportContract(target: TransportTarget): void {
     });
 
     it('reports the far end going away as disconnected, fails in-flight writes and requests with it, and reopens once it is back', async () => {
-      const rig = await target.rig();
-      rigs.push(rig);
-      const captured = captureLogger();
-      const link = new FramedLink({ transport: rig.transport, framer: () => new DelimiterFramer({ delimiter: '\r', maxLength: 64 }), log: captured.log });
-      const transportLost: Error[] = [];
-      const linkLost: Error[] = [];
-      rig.transport.onClose((e) => transportLost.push(e));
-      link.onDisconnect((e) => linkLost.push(e));
-      await link.open();
-      await rig.peer.attached();
-      const request = link.request({ data: Buffer.from('POWR ?\r'), timeoutMs: 60_000, match: (f) => f.toString() });
-      const requestDone = request.catch((e: unknown) => e);
-      await waitFor(() => rig.peer.received().length > 0, 5000);
-      rig.peer.pause();
-      const bigDone = rig.transport.write(Buffer.alloc(32 * 1024 * 1024, 0x55)).then(
-        () => 'resolved',
-        (e: unknown) => e,
-      );
-
+      const { rig, link, captured, transportLost, linkLost, request, write } = await inFlight();
       await rig.dropRemote();
       await waitFor(() => transportLost.length > 0, 5000);
       expect(transportLost).toHaveLength(1);
       expect(transportLost[0]).toMatchObject({ code: ErrorCodes.disconnected, retryable: true });
       expect(linkLost).toHaveLength(1);
-      expect(await requestDone).toMatchObject({ code: ErrorCodes.disconnected });
-      expect(await bigDone).toMatchObject({ code: ErrorCodes.disconnected });
+      expect(await request).toMatchObject({ code: ErrorCodes.disconnected });
+      expect(await write).toMatchObject({ code: ErrorCodes.disconnected });
       expect(rig.transport.isOpen).toBe(false);
       await expect(rig.transport.write(Buffer.from('x'))).rejects.toMatchObject({ code: ErrorCodes.disconnected });
 

@@ -9,6 +9,7 @@ import { writeFileSync, chmodSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { freePort, tcpOpen } from './net.js';
+import { terminate } from './process.js';
 import { removeDir, tempDir } from './temp.js';
 import { sleep, waitFor } from './wait.js';
 
@@ -154,15 +155,7 @@ export class Mosquitto {
   async stop(): Promise<void> {
     const child = this.child;
     this.child = undefined;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(() => child.kill('SIGKILL'), 3000);
-      child.once('exit', () => {
-        clearTimeout(t);
-        resolve();
-      });
-      child.kill('SIGTERM');
-    });
+    if (child) await terminate(child, 3000);
   }
 
   /** Stops, stays down `downMs` (the outage under test), and starts again on the same port. */

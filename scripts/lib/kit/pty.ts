@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
+import { terminate } from './process.js';
 import { removeDir, tempDir } from './temp.js';
 import { waitFor } from './wait.js';
 
@@ -84,14 +85,7 @@ export class PtyPair {
   async unplug(): Promise<void> {
     const proc = this.proc;
     if (!proc || !this.running) return;
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(() => proc.kill('SIGKILL'), 2000);
-      proc.once('exit', () => {
-        clearTimeout(t);
-        resolve();
-      });
-      proc.kill('SIGTERM');
-    });
+    await terminate(proc, 2000);
     // socat removes its links on SIGTERM; after a SIGKILL they stay, dangling: remove them ourselves.
     await waitFor('the socat PTY links to go', () => !linkExists(this.a) && !linkExists(this.b), 2000, 10).catch(() => {
       removeDir(this.a);
