@@ -210,6 +210,8 @@ export class CecDriver implements DeviceDriver {
         else finish(new AgentError(ErrorCodes.internal, `cannot run ${this.command}: ${err.message}`, { cause: err }));
       });
       child.on('close', (code) => {
+        // close() killed it: closing is not failing, whatever the killed process printed or exited with.
+        if (this.closed) return finish(new AgentError(ErrorCodes.closed, 'driver closed'));
         const failure = classifyFailure(out, adapter);
         if (failure) return finish(failure);
         if (code !== 0) return finish(new AgentError(ErrorCodes.device_error, `cec-client exited with ${code}: ${out.trim().split('\n').at(-1) ?? ''}`, { retryable: true }));

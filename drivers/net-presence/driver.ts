@@ -81,6 +81,9 @@ export class NetPresenceDriver implements DeviceDriver {
   private readonly timeoutMs: number;
   private readonly pingCommand: string;
   private lastProblem: string | undefined;
+  private closed = false;
+  /** Rejecters of polls under way: close() ends them with `closed` instead of leaving them to their probe's timeout. */
+  private readonly inFlight = new Set<(err: AgentError) => void>();
 
   constructor(
     private readonly ctx: DriverContext<NetPresenceConfig>,
@@ -92,10 +95,26 @@ export class NetPresenceDriver implements DeviceDriver {
   }
 
   open(): Promise<DeviceReading> {
+    this.closed = false;
     return this.poll();
   }
 
-  async poll(): Promise<DeviceReading> {
+  poll(): Promise<DeviceReading> {
+    if (this.closed) return Promise.reject(new AgentError(ErrorCodes.closed, 'net_presence closed'));
+    return new Promise<DeviceReading>((resolve, reject) => {
+      const fail = (err: AgentError): void => {
+        this.inFlight.delete(fail);
+        reject(err);
+      };
+      this.inFlight.add(fail);
+      this.probe().then(
+        (r) => this.inFlight.delete(fail) && resolve(r),
+        (e: unknown) => this.inFlight.delete(fail) && reject(e),
+      );
+    });
+  }
+
+  private async probe(): Promise<DeviceReading> {
     const { host, port } = this.ctx.config;
     const errors: DeviceFault[] = [];
     let reachable: boolean | null;
@@ -128,7 +147,9 @@ export class NetPresenceDriver implements DeviceDriver {
   }
 
   async close(): Promise<void> {
-    /* nothing held between polls */
+    // Nothing is held between polls; a probe under way is answered `closed` now (it ends at its own timeout).
+    this.closed = true;
+    for (const fail of [...this.inFlight]) fail(new AgentError(ErrorCodes.closed, 'net_presence closed'));
   }
 
   onDisconnect(): void {

@@ -41,6 +41,8 @@ export class TcpTransport implements Transport {
   private readonly opts: Required<TcpTransportOptions>;
   private socket: Socket | undefined;
   private closing = false;
+  /** Rejecters of writes not yet handed to the kernel. */
+  private readonly inFlight = new Set<(err: AgentError) => void>();
   private readonly dataListeners: ((chunk: Buffer) => void)[] = [];
   private readonly closeListeners: ((err: Error) => void)[] = [];
 
@@ -91,6 +93,7 @@ export class TcpTransport implements Transport {
           ? `${this.description}: ${describeNetError(lastError as NodeJS.ErrnoException)}`
           : `${this.description}: connection closed by peer`;
         const err = new AgentError(ErrorCodes.disconnected, reason, { retryable: true, cause: lastError });
+        for (const fail of [...this.inFlight]) fail(err);
         for (const l of this.closeListeners) l(err);
       });
       socket.once('connect', () => {
@@ -111,14 +114,20 @@ export class TcpTransport implements Transport {
       return Promise.reject(new AgentError(ErrorCodes.disconnected, `${this.description}: not connected`, { retryable: true }));
     }
     return new Promise<void>((resolve, reject) => {
+      const fail = (e: AgentError): void => {
+        this.inFlight.delete(fail);
+        reject(e);
+      };
+      this.inFlight.add(fail);
       // The callback fires once the data is handed to the kernel, which is the drain we need.
       socket.write(data, (err) => {
-        if (err) {
-          reject(
-            this.closing
-              ? new AgentError(ErrorCodes.closed, `${this.description}: closed`)
-              : new AgentError(ErrorCodes.disconnected, `${this.description}: ${describeNetError(err)}`, { retryable: true, cause: err }),
-          );
+        if (!this.inFlight.delete(fail)) return; // close() or the lost link already rejected it
+        // A write cancelled because the socket was destroyed (peer reset, close()) is called back
+        // without an error by Node: a destroyed socket means the bytes were not sent.
+        if (err || socket.destroyed) {
+          const cause = err ?? socket.errored ?? undefined;
+          const why = cause ? describeNetError(cause as NodeJS.ErrnoException) : 'connection closed before the data was sent';
+          reject(new AgentError(ErrorCodes.disconnected, `${this.description}: ${why}`, { retryable: true, cause }));
         } else resolve();
       });
     });
@@ -126,6 +135,9 @@ export class TcpTransport implements Transport {
 
   close(): Promise<void> {
     this.closing = true;
+    // Node calls back a write cancelled by destroy() without an error, as if it had been sent: writes
+    // still in flight are rejected here, at once, with `closed`.
+    for (const fail of [...this.inFlight]) fail(new AgentError(ErrorCodes.closed, `${this.description}: closed`));
     const socket = this.socket;
     this.socket = undefined;
     if (!socket || socket.destroyed) return Promise.resolve();

@@ -11,7 +11,7 @@ import mqtt from 'mqtt';
 import { callDaemon } from '../../agent/control/client.js';
 import { Store } from '../../agent/store/store.js';
 import { AckingConsumer } from './consumer.js';
-import { BenchMosquitto, Cleanup, baseStation, cpuPercent, figure, round, sampleProcess, sleep, startAgent, tempDir, waitFor, type BenchOptions, type BenchResult } from './common.js';
+import { Mosquitto, Cleanup, baseStation, cpuPercent, figure, round, sampleProcess, sleep, startAgent, tempDir, waitFor, type BenchOptions, type BenchResult } from './common.js';
 
 const N = 20_000;
 const WINDOW = 32;
@@ -63,7 +63,7 @@ export async function drain(opts: BenchOptions): Promise<BenchResult> {
   const cleanup = new Cleanup();
   try {
     const station = 'bench-drain';
-    const dir = tempDir('drain');
+    const dir = cleanup.dir(tempDir('bench-drain-'));
     const dataDir = join(dir, 'data');
     const tFill = performance.now();
     const payloads = fillLedger(dataDir, station, N);
@@ -71,7 +71,7 @@ export async function drain(opts: BenchOptions): Promise<BenchResult> {
     const bytes = payloads.reduce((s, p) => s + Buffer.byteLength(p), 0);
     opts.log(`drain: ${N} records (${Math.round(bytes / N)} B each) appended in ${fillS.toFixed(1)} s; broker up`);
 
-    const broker = await BenchMosquitto.start({ extra: ['max_queued_messages 100000', 'max_inflight_messages 0'] });
+    const broker = await Mosquitto.start({ extra: ['max_queued_messages 100000', 'max_inflight_messages 0'] });
     cleanup.add(() => broker.dispose());
 
     // Reference: raw mqtt.js QoS-1 loop, same payloads, same window, to a consumer on the same broker.

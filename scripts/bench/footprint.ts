@@ -11,7 +11,7 @@ import { PaAmplifierSimulator } from '../sims/frame-profile-device.js';
 import { NovastarSimulator } from '../sims/novastar.js';
 import { PjlinkSimulator } from '../sims/pjlink.js';
 import {
-  BenchMosquitto,
+  Mosquitto,
   Cleanup,
   baseStation,
   cpuPercent,
@@ -47,10 +47,10 @@ export async function footprint(opts: BenchOptions): Promise<BenchResult> {
     const amp = new PaAmplifierSimulator();
     const ampPort = await amp.startTcp(0);
     cleanup.add(() => amp.stop());
-    const broker = await BenchMosquitto.start();
+    const broker = await Mosquitto.start();
     cleanup.add(() => broker.dispose());
 
-    const dir = tempDir('footprint');
+    const dir = cleanup.dir(tempDir('bench-footprint-'));
     const agent = await startAgent(dir, {
       station: baseStation('bench-footprint'),
       county: { url: broker.url, heartbeat_s: 60 },
@@ -78,7 +78,7 @@ export async function footprint(opts: BenchOptions): Promise<BenchResult> {
     const fs = f.stop();
     const ap = rssParts(agent.pid);
     const fp = rssParts(floor.pid!);
-    if (agent.child.exitCode !== null) throw new Error(`the agent exited during the run (see ${agent.logFile})`);
+    if (agent.child.exitCode !== null) throw new Error(`the agent exited during the run; its log ends: ${agent.logTail()}`);
 
     const agentRss = percentile(as.map((s) => s.rss_kb), 50) / 1024;
     const agentRssMax = Math.max(...as.map((s) => s.rss_kb)) / 1024;

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../agent/version.js';
 import { FleetTopics } from '../../agent/county/topics.js';
 import { startCollector } from '../county/collector.js';
-import { BenchMosquitto, Cleanup, cpuPercent, figure, percentile, round, sampleProcess, sleep, tempDir, waitFor, type BenchOptions, type BenchResult } from './common.js';
+import { Mosquitto, Cleanup, cpuPercent, figure, percentile, round, sampleProcess, sleep, tempDir, waitFor, type BenchOptions, type BenchResult } from './common.js';
 
 const STATIONS = 2_000;
 const RATE = 10;
@@ -38,9 +38,9 @@ export async function ingestBench(opts: BenchOptions): Promise<BenchResult> {
   const t0 = Date.now();
   const cleanup = new Cleanup();
   try {
-    const broker = await BenchMosquitto.start({ extra: ['max_queued_messages 1000000', 'max_inflight_messages 0', 'max_connections -1'] });
+    const broker = await Mosquitto.start({ extra: ['max_queued_messages 1000000', 'max_inflight_messages 0', 'max_connections -1'] });
     cleanup.add(() => broker.dispose());
-    const dir = tempDir('ingest');
+    const dir = cleanup.dir(tempDir('bench-ingest-'));
     const collector = await startCollector({ url: broker.url, db: join(dir, 'county.db'), group: 'bench' });
     cleanup.add(() => collector.stop());
     const lags: number[] = [];

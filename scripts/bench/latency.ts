@@ -8,7 +8,7 @@ import mqtt from 'mqtt';
 import { callDaemon } from '../../agent/control/client.js';
 import { Topics } from '../../agent/county/topics.js';
 import { PjlinkSimulator } from '../sims/pjlink.js';
-import { BenchMosquitto, Cleanup, baseStation, figure, percentile, round, sleep, startAgent, tempDir, waitFor, type BenchOptions, type BenchResult } from './common.js';
+import { Mosquitto, Cleanup, baseStation, figure, percentile, round, sleep, startAgent, tempDir, waitFor, type BenchOptions, type BenchResult } from './common.js';
 
 const FLIPS = 40;
 const POLL_S = 1;
@@ -21,10 +21,10 @@ export async function latency(opts: BenchOptions): Promise<BenchResult> {
     const pj = new PjlinkSimulator({ warmupMs: 0, cooldownMs: 0 });
     const pjPort = await pj.start();
     cleanup.add(() => pj.stop());
-    const broker = await BenchMosquitto.start();
+    const broker = await Mosquitto.start();
     cleanup.add(() => broker.dispose());
     const station = 'bench-latency';
-    const agent = await startAgent(tempDir('latency'), {
+    const agent = await startAgent(cleanup.dir(tempDir('bench-latency-')), {
       station: baseStation(station),
       county: { url: broker.url, heartbeat_s: 60 },
       devices: [{ id: 'projector', kind: 'projector', driver: 'pjlink', host: '127.0.0.1', port: pjPort, poll_s: POLL_S }],

@@ -65,7 +65,7 @@ export async function ledger(opts: BenchOptions): Promise<BenchResult> {
   const t0 = Date.now();
   const cleanup = new Cleanup();
   try {
-    const dir = tempDir('ledger');
+    const dir = cleanup.dir(tempDir('bench-ledger-'));
     const store = Store.open(join(dir, 'data'));
     cleanup.add(() => store.close());
     const tf = performance.now();

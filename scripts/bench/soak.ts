@@ -16,7 +16,7 @@ import { ModbusRelaySimulator } from '../sims/modbus-relay.js';
 import { PjlinkSimulator } from '../sims/pjlink.js';
 import { AckingConsumer } from './consumer.js';
 import {
-  BenchMosquitto,
+  Mosquitto,
   Cleanup,
   PtyPair,
   baseStation,
@@ -41,23 +41,21 @@ export async function soak(opts: BenchOptions): Promise<BenchResult> {
   const brokerEveryMs = Math.min(300_000, totalMs / 3);
   const counts = { flips: 0, unplugs: 0, tcpDrops: 0, brokerRestarts: 0 };
   try {
-    const dir = tempDir('soak');
-    const epsonPty = new PtyPair(dir, 'epson');
-    const busPty = new PtyPair(dir, 'rs485');
-    await epsonPty.start();
-    await busPty.start();
-    cleanup.add(() => epsonPty.kill());
-    cleanup.add(() => busPty.kill());
+    const dir = cleanup.dir(tempDir('bench-soak-'));
+    const epsonPty = await PtyPair.start({ dir, name: 'epson' });
+    cleanup.add(() => epsonPty.stop());
+    const busPty = await PtyPair.start({ dir, name: 'rs485' });
+    cleanup.add(() => busPty.stop());
     const pj = new PjlinkSimulator({ warmupMs: 1500, cooldownMs: 1500 });
     const pjPort = await pj.start();
     cleanup.add(() => pj.stop());
-    const epson = new Escvp21Simulator({ serialPath: epsonPty.device, warmupMs: 1500, cooldownMs: 1500 });
+    const epson = new Escvp21Simulator({ serialPath: epsonPty.b, warmupMs: 1500, cooldownMs: 1500 });
     await epson.start();
     cleanup.add(() => epson.stop());
-    const relays = new ModbusRelaySimulator({ path: busPty.device, units: [1, 2] });
+    const relays = new ModbusRelaySimulator({ path: busPty.b, units: [1, 2] });
     await relays.start();
     cleanup.add(() => relays.stop());
-    const broker = await BenchMosquitto.start();
+    const broker = await Mosquitto.start();
     cleanup.add(() => broker.dispose());
     const station = 'bench-soak';
     const consumer = new AckingConsumer({ url: broker.url, station, ackEveryMs: 200, resendAfterMs: 3_000 });
@@ -69,9 +67,9 @@ export async function soak(opts: BenchOptions): Promise<BenchResult> {
       county: { url: broker.url, heartbeat_s: 30, allowed_commands: ['sessions.resend'] },
       devices: [
         { id: 'projector', kind: 'projector', driver: 'pjlink', host: '127.0.0.1', port: pjPort, poll_s: 2 },
-        { id: 'epson', kind: 'projector', driver: 'escvp21', serial: { path: epsonPty.agent, baud_rate: 9600 }, poll_s: 2 },
-        { id: 'amplifier', kind: 'amplifier', driver: 'modbus_relay', serial: { path: busPty.agent, baud_rate: 9600 }, unit_id: 1, coil: 0, poll_s: 2 },
-        { id: 'led', kind: 'led_display', driver: 'modbus_relay', serial: { path: busPty.agent, baud_rate: 9600 }, unit_id: 2, coil: 0, poll_s: 2 },
+        { id: 'epson', kind: 'projector', driver: 'escvp21', serial: { path: epsonPty.a, baud_rate: 9600 }, poll_s: 2 },
+        { id: 'amplifier', kind: 'amplifier', driver: 'modbus_relay', serial: { path: busPty.a, baud_rate: 9600 }, unit_id: 1, coil: 0, poll_s: 2 },
+        { id: 'led', kind: 'led_display', driver: 'modbus_relay', serial: { path: busPty.a, baud_rate: 9600 }, unit_id: 2, coil: 0, poll_s: 2 },
       ],
       sessions: { min_s: 5, merge_gap_s: 3, idle_cutoff_s: 60, checkpoint_s: 10 },
     });
@@ -100,9 +98,9 @@ export async function soak(opts: BenchOptions): Promise<BenchResult> {
       }
       if (now >= nextUnplug) {
         const pty = which++ % 2 === 0 ? epsonPty : busPty;
-        await pty.kill();
+        await pty.unplug();
         await sleep(3_000);
-        await pty.start();
+        await pty.replug();
         counts.unplugs++;
         nextUnplug = Date.now() + 40_000;
       }
@@ -118,7 +116,7 @@ export async function soak(opts: BenchOptions): Promise<BenchResult> {
         counts.brokerRestarts++;
         nextBroker = Date.now() + brokerEveryMs;
       }
-      if (agent.child.exitCode !== null) throw new Error(`the agent exited during the soak (see ${agent.logFile})`);
+      if (agent.child.exitCode !== null) throw new Error(`the agent exited during the soak; its log ends: ${agent.logTail()}`);
       if (now - lastReport >= 60_000) {
         lastReport = now;
         const s = sampler.samples[sampler.samples.length - 1];

@@ -43,6 +43,8 @@ export class ModbusRelaySimulator {
   readonly requests: Array<{ unit: number; fc: number }> = [];
   /** Every frame on the bus with a valid CRC, whatever its unit id (the last 1000), as the bytes came. */
   readonly frames: Buffer[] = [];
+  /** Valid requests on the bus, answered or not (a silent unit still hears them). */
+  heard = 0;
   /** Frames ignored because of a bad CRC. */
   badRequests = 0;
   private readonly endpoint: SerialEndpoint;
@@ -102,6 +104,7 @@ export class ModbusRelaySimulator {
 
   private answer(frame: Buffer): Buffer | undefined {
     const req = decodeRequest(frame);
+    this.heard++;
     const coils = this.units.get(req.unit);
     // Broadcast (0), an absent unit or a silent one: no answer on the bus.
     if (!coils || this.silent.has(req.unit)) return undefined;

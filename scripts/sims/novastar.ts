@@ -37,6 +37,8 @@ export class NovastarSimulator {
   silent = false;
   /** Requests answered, for assertions. */
   readonly requests: NovaFrame[] = [];
+  /** Valid requests received, answered or not (a silent controller still hears them). */
+  heard = 0;
   badChecksums = 0;
   private readonly parsers = new Map<number, NovaFrameParser>();
   private readonly modelId: number;
@@ -72,6 +74,7 @@ export class NovastarSimulator {
       this.parsers.set(conn.id, parser);
     }
     for (const req of parser.push(chunk)) {
+      this.heard++;
       if (this.silent) continue;
       this.requests.push(req);
       void conn.send(this.answer(req));

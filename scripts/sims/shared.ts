@@ -275,7 +275,7 @@ export abstract class SerialOrTcpSim {
     await this.serialEndpoint?.stop();
   }
 
-  /** TCP only: the device drops off the network (serial unplug is the PTY's, see tests/helpers/pty.ts). */
+  /** TCP only: the device drops off the network (serial unplug is the PTY's, see scripts/lib/kit/pty.ts). */
   unplug(): Promise<void> {
     return this.tcpEndpoint?.unplug() ?? Promise.resolve();
   }

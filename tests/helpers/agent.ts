@@ -1,22 +1,17 @@
 /**
  * Runs the built daemon (dist/agent/main.js) and stationctl as real child processes against a config
- * written into a fresh temp dir. The test command builds before it tests.
+ * written into a temp folder (tempDir/removeDir of scripts/lib/kit). The test command builds before it tests.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import { waitFor } from './ports.js';
+import { waitFor } from '../../scripts/lib/kit/wait.js';
 import { AGENT_NODE_FLAGS } from '../../agent/version.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const AGENT_JS = join(ROOT, 'dist', 'agent', 'main.js');
 export const CTL_JS = join(ROOT, 'dist', 'agent', 'cli', 'stationctl.js');
-
-export function tempDir(prefix = 'sa-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
-}
 
 /** A minimal valid config in `dir` (data and socket inside it), merged with `extra`. */
 export function writeConfig(dir: string, extra: Record<string, unknown> = {}, name = 'config.yaml'): string {
@@ -82,8 +77,4 @@ export function ctl(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CtlRes
       res({ code, stdout, stderr });
     });
   });
-}
-
-export function cleanup(dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
 }

@@ -7,7 +7,8 @@ import { describe, it, expect, afterEach } from 'vitest';
 import { writeFileSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { tempDir, cleanup, startAgent, ctl, type RunningAgent } from '../helpers/agent.js';
+import { startAgent, ctl, type RunningAgent } from '../helpers/agent.js';
+import { tempDir, removeDir as cleanup } from '../../scripts/lib/kit/temp.js';
 
 const dirs: string[] = [];
 const agents: RunningAgent[] = [];

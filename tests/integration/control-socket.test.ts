@@ -10,7 +10,8 @@ import { createConnection, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { MAX_LINE } from '../../agent/control/protocol.js';
-import { tempDir, cleanup, writeConfig, startAgent, waitReady, ctl, CTL_JS, type RunningAgent } from '../helpers/agent.js';
+import { writeConfig, startAgent, waitReady, ctl, CTL_JS, type RunningAgent } from '../helpers/agent.js';
+import { tempDir, removeDir as cleanup } from '../../scripts/lib/kit/temp.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {

@@ -2,10 +2,11 @@ import { describe, it, expect, afterEach } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, tempDir, cleanup } from '../helpers/agent.js';
+import { tempDir, removeDir } from '../../scripts/lib/kit/index.js';
+import { ROOT } from '../helpers/agent.js';
 
 const dirs: string[] = [];
-afterEach(() => dirs.splice(0).forEach(cleanup));
+afterEach(() => dirs.splice(0).forEach(removeDir));
 
 function install(root: string): string {
   return execFileSync('bash', [join(ROOT, 'scripts', 'install.sh'), '--root', root, '--no-start'], {

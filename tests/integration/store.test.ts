@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Store, DB_FILE } from '../../agent/store/store.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../agent/store/migrations.js';
 import { AgentError } from '../../drivers/errors.js';
-import { tempDir, cleanup } from '../helpers/agent.js';
+import { tempDir, removeDir } from '../../scripts/lib/kit/index.js';
 
 const dirs: string[] = [];
 const fresh = () => {
@@ -13,7 +13,7 @@ const fresh = () => {
   dirs.push(d);
   return d;
 };
-afterEach(() => dirs.splice(0).forEach(cleanup));
+afterEach(() => dirs.splice(0).forEach(removeDir));
 
 /** The tables on disk, read through a second connection (the store keeps its own private). */
 function tables(store: Store): string[] {

@@ -1,4 +1,4 @@
-import { describe, it, expect, afterEach } from 'vitest';
+import { describe, it, expect, afterEach, vi } from 'vitest';
 import { DeviceSupervisor, backoffDelay, DEFAULT_BACKOFF } from '../../agent/supervisor.js';
 import { EventBus } from '../../agent/bus.js';
 import { Store } from '../../agent/store/store.js';
@@ -6,8 +6,7 @@ import { AgentError } from '../../drivers/errors.js';
 import { silentLogger } from '../../agent/log.js';
 import type { DeviceConfig } from '../../config/schema.js';
 import type { DeviceDriver, DeviceReading, DeviceState, DriverDefinition } from '../../drivers/types.js';
-import { tempDir, cleanup } from '../helpers/agent.js';
-import { waitFor } from '../helpers/ports.js';
+import { tempDir, removeDir, waitFor } from '../../scripts/lib/kit/index.js';
 
 /** An in-memory projector whose behaviour each test scripts. */
 class FakeDevice {
@@ -51,9 +50,10 @@ const dirs: string[] = [];
 const sups: DeviceSupervisor[] = [];
 const stores: Store[] = [];
 afterEach(async () => {
+  vi.useRealTimers();
   await Promise.all(sups.splice(0).map((s) => s.stop()));
   stores.splice(0).forEach((s) => s.close());
-  dirs.splice(0).forEach(cleanup);
+  dirs.splice(0).forEach(removeDir);
 });
 
 function device(id: string, driver = 'fake', poll_s = 0.05): DeviceConfig {
@@ -110,14 +110,17 @@ describe('device supervisor', () => {
     await waitFor(() => sup.state('p1')?.online);
   });
 
-  it('does not retry a wrong password in a tight loop', async () => {
+  it('does not retry a wrong password in a tight loop: the next try comes after authMs', async () => {
+    // Fake timers: the retry delay is the behaviour under test, and only the supervisor's own timer moves.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const fake = new FakeDevice();
     fake.failOpen = new AgentError('auth', 'PJLink authentication failed');
     const { sup } = setup([device('p1')], [fake.definition()]);
-    await waitFor(() => sup.state('p1')?.errors.length);
-    await new Promise((r) => setTimeout(r, 300));
+    await vi.advanceTimersByTimeAsync(fastBackoff.authMs - 1);
     expect(fake.opens).toBe(1);
     expect(sup.state('p1')!.errors[0]).toMatchObject({ code: 'auth_failed' });
+    await vi.advanceTimersByTimeAsync(1);
+    expect(fake.opens).toBe(2);
   });
 
   it('keeps the other devices running when one driver is missing or broken', async () => {

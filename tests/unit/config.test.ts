@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
-import { writeFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { removeDir, tempDir } from '../../scripts/lib/kit/temp.js';
 import { parseConfig, loadConfig } from '../../config/load.js';
 import { formatPath } from '../../config/issues.js';
 import { ConfigError } from '../../config/errors.js';
@@ -90,13 +90,17 @@ devices:
   });
 
   it('checks that secret files exist when asked, naming the key', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
-    const file = join(dir, 'c.yaml');
-    writeFileSync(file, `${base}county: { url: "mqtts://broker:8883", password_file: secret.pass }\n`);
-    expect(() => loadConfig(file, { checkFiles: true })).toThrow(/county\.password_file: cannot read .*secret\.pass/);
-    writeFileSync(join(dir, 'secret.pass'), 'pw\n');
-    const c = loadConfig(file, { checkFiles: true });
-    expect(c.county?.password_file).toBe(join(dir, 'secret.pass'));
+    const dir = tempDir('cfg-');
+    try {
+      const file = join(dir, 'c.yaml');
+      writeFileSync(file, `${base}county: { url: "mqtts://broker:8883", password_file: secret.pass }\n`);
+      expect(() => loadConfig(file, { checkFiles: true })).toThrow(/county\.password_file: cannot read .*secret\.pass/);
+      writeFileSync(join(dir, 'secret.pass'), 'pw\n');
+      const c = loadConfig(file, { checkFiles: true });
+      expect(c.county?.password_file).toBe(join(dir, 'secret.pass'));
+    } finally {
+      removeDir(dir);
+    }
   });
 
   it('names an unreadable config file', () => {

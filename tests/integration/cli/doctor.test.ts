@@ -7,12 +7,10 @@ import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import stringWidth from 'string-width';
-import { Mosquitto } from '../../helpers/mosquitto.js';
-import { PtyPair } from '../../helpers/pty.js';
-import { tempDir, cleanup, writeConfig, ctl, startAgent, waitReady, type RunningAgent } from '../../helpers/agent.js';
+import { Mosquitto, PtyPair, tempDir, removeDir, waitFor } from '../../../scripts/lib/kit/index.js';
+import { writeConfig, ctl, startAgent, waitReady, type RunningAgent } from '../../helpers/agent.js';
 import { SerialTransport } from '../../../drivers/transport/serial.js';
 import { PjlinkSimulator } from '../../../scripts/sims/pjlink.js';
-import { waitFor } from '../../helpers/ports.js';
 
 interface Check {
   check: string;
@@ -36,7 +34,7 @@ afterEach(async () => {
 
 function station(password: string, devices: unknown[]): string {
   const dir = tempDir('doctor-');
-  cleanups.push(() => cleanup(dir));
+  cleanups.push(() => removeDir(dir));
   const pw = join(dir, 'county.pass');
   writeFileSync(pw, `${password}\n`, { mode: 0o600 });
   return writeConfig(dir, {

@@ -6,8 +6,8 @@ import { describe, it, expect, afterEach } from 'vitest';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import stringWidth from 'string-width';
-import { PtyPair } from '../../helpers/pty.js';
-import { tempDir, cleanup, writeConfig, ctl } from '../../helpers/agent.js';
+import { PtyPair, tempDir, removeDir } from '../../../scripts/lib/kit/index.js';
+import { writeConfig, ctl } from '../../helpers/agent.js';
 import { Escvp21Simulator } from '../../../scripts/sims/escvp21.js';
 import { NecSimulator } from '../../../scripts/sims/nec.js';
 import { ModbusRelaySimulator } from '../../../scripts/sims/modbus-relay.js';
@@ -25,7 +25,7 @@ async function pty(): Promise<PtyPair> {
 
 function config(devices: unknown[] = []): string {
   const dir = tempDir('ports-');
-  cleanups.push(() => cleanup(dir));
+  cleanups.push(() => removeDir(dir));
   return writeConfig(dir, { devices });
 }
 
@@ -164,7 +164,7 @@ function fakeTree(root: string): { devRoot: string; sysRoot: string; byId: strin
 describe('stationctl ports', () => {
   it('lists by-id/by-path names and USB ids, matches configured devices through symlinks, and shows missing ports', async () => {
     const root = tempDir('devtree-');
-    cleanups.push(() => cleanup(root));
+    cleanups.push(() => removeDir(root));
     const { devRoot, sysRoot, byId } = fakeTree(root);
     const p = await pty();
     const file = config([

@@ -8,7 +8,8 @@ import stringWidth from 'string-width';
 import { Store } from '../../../agent/store/store.js';
 import { UsageRecordSchema, type UsageRecord } from '../../../agent/sessions/record.js';
 import { EventRecordSchema, type EventRecord } from '../../../agent/events.js';
-import { tempDir, cleanup, writeConfig, ctl, startAgent, waitReady, type RunningAgent } from '../../helpers/agent.js';
+import { tempDir, removeDir } from '../../../scripts/lib/kit/index.js';
+import { writeConfig, ctl, startAgent, waitReady, type RunningAgent } from '../../helpers/agent.js';
 import { join } from 'node:path';
 
 const cleanups: Array<() => unknown> = [];
@@ -81,7 +82,7 @@ function seed(dataDir: string, withOpen: boolean): { records: UsageRecord[] } {
 
 function setup(withOpen = true) {
   const dir = tempDir('records-');
-  cleanups.push(() => cleanup(dir));
+  cleanups.push(() => removeDir(dir));
   const file = writeConfig(dir, {
     devices: [{ id: 'projector', kind: 'projector', driver: 'pjlink', host: '127.0.0.1', port: 9, poll_s: 60 }],
     schedules: SCHEDULES,

@@ -7,8 +7,8 @@ import { describe, it, expect, afterEach } from 'vitest';
 import { spawn } from 'node:child_process';
 import stringWidth from 'string-width';
 import { PjlinkSimulator } from '../../../scripts/sims/pjlink.js';
-import { tempDir, cleanup, writeConfig, ctl, startAgent, waitReady, CTL_JS, type RunningAgent } from '../../helpers/agent.js';
-import { waitFor } from '../../helpers/ports.js';
+import { tempDir, removeDir, waitFor } from '../../../scripts/lib/kit/index.js';
+import { writeConfig, ctl, startAgent, waitReady, CTL_JS, type RunningAgent } from '../../helpers/agent.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -20,7 +20,7 @@ async function station() {
   await sim.start();
   cleanups.push(() => sim.stop());
   const dir = tempDir('station-');
-  cleanups.push(() => cleanup(dir));
+  cleanups.push(() => removeDir(dir));
   const file = writeConfig(dir, {
     station: { id: 'test-station', name: '测试站点', town: '城关镇', county: '某县' },
     devices: [{ id: 'projector', name: '活动室投影机', kind: 'projector', driver: 'pjlink', host: '127.0.0.1', port: sim.port, poll_s: 1 }],

@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Mosquitto } from '../../helpers/mosquitto.js';
-import { waitFor } from '../../helpers/ports.js';
+import { Mosquitto, waitFor } from '../../../scripts/lib/kit/index.js';
 import { UsageRecordSchema } from '../../../agent/sessions/record.js';
 import { EventRecordSchema } from '../../../agent/events.js';
 import { CountyConsumer, makeStation, type Station } from './harness.js';

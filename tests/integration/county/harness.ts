@@ -22,7 +22,7 @@ import { silentLogger } from '../../../agent/log.js';
 import type { SqliteOutbox } from '../../../agent/store/sqlite-outbox.js';
 import type { DurableRecord } from '../../../agent/store/outbox.js';
 import { Store } from '../../../agent/store/store.js';
-import { waitFor } from '../../helpers/ports.js';
+import { waitFor } from '../../../scripts/lib/kit/index.js';
 
 export const systemClock: Clock = {
   now: () => new Date(),
@@ -90,8 +90,9 @@ export interface Station {
   close(): Promise<void>;
 }
 
-export function tempDir(prefix = 'county-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+/** The station's own folder when the test gives none; close() removes it. */
+function stationDir(): string {
+  return mkdtempSync(join(tmpdir(), 'county-'));
 }
 
 export function writeSecret(dir: string, name: string, text: string): string {
@@ -109,7 +110,7 @@ export function buildConfig(dir: string, stationId: string, county: Record<strin
 }
 
 export function makeStation(opts: StationOptions): Station {
-  const dir = opts.dataDir ?? tempDir();
+  const dir = opts.dataDir ?? stationDir();
   const stationId = opts.stationId ?? 'village-01';
   const config = buildConfig(dir, stationId, { url: opts.url, replay_rate: 2_000, ...opts.county });
   const store = Store.open(config.data_dir);

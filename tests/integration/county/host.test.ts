@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { HostInfoSchema, HostHealthSchema } from '../../../agent/county/payloads.js';
 import { HostHealthSampler, gatherHostInfo, hostInfo, hostInventoryRow } from '../../../agent/host.js';
-import { tempDir } from './harness.js';
+import { tempDir } from '../../helpers/temp.js';
 
 describe('host facts', () => {
   it('gathers the static facts of this machine in the inventory shape, once per process', async () => {

@@ -1,7 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { Mosquitto } from '../../helpers/mosquitto.js';
-import { freePort, waitFor } from '../../helpers/ports.js';
+import { Mosquitto, freePort, waitFor } from '../../../scripts/lib/kit/index.js';
 import {
   DeviceStatePayloadSchema,
   HeartbeatSchema,
@@ -9,7 +8,8 @@ import {
   StatusOnlineSchema,
   StatusWillSchema,
 } from '../../../agent/county/payloads.js';
-import { CountyConsumer, makeStation, projector, tempDir, writeSecret, type Station } from './harness.js';
+import { CountyConsumer, makeStation, projector, writeSecret, type Station } from './harness.js';
+import { tempDir } from '../../helpers/temp.js';
 
 let broker: Mosquitto;
 const cleanups: Array<() => Promise<void>> = [];

@@ -7,9 +7,9 @@ import { join, resolve } from 'node:path';
 import { userInfo } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt, { type MqttClient } from 'mqtt';
-import { Mosquitto, makeTestPki, writePasswordFile, type TestPki } from '../../helpers/mosquitto.js';
-import { waitFor } from '../../helpers/ports.js';
-import { CountyConsumer, makeStation, tempDir, writeSecret, type Station } from './harness.js';
+import { Mosquitto, makeTestPki, writePasswordFile, waitFor, type TestPki } from '../../../scripts/lib/kit/index.js';
+import { CountyConsumer, makeStation, writeSecret, type Station } from './harness.js';
+import { tempDir } from '../../helpers/temp.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 const CONF = readFileSync(join(ROOT, 'scripts/mosquitto/mosquitto.conf'), 'utf8');
@@ -62,6 +62,7 @@ afterAll(async () => {
   await s1?.close();
   await county?.close();
   await broker?.dispose();
+  pki?.dispose();
 });
 
 async function rawClient(username: string, password: string): Promise<MqttClient> {
@@ -96,10 +97,11 @@ describe('reference mosquitto config and ACL', () => {
       ['other/village-02/usage', { seq: 1 }],
     ] as const;
     for (const [topic, payload] of forged) await intruder.publishAsync(topic, JSON.stringify(payload), { qos: 1 });
-    // A permitted publish after the forged ones: once it arrives, the forged ones would have too.
+    // A permitted publish after the forged ones: the broker forwards one client's messages to a
+    // subscriber in the order it received them (MQTT 3.1.1 §4.6, ordered topics), so once the marker
+    // has arrived, any forged message the ACL let through would have arrived before it.
     await intruder.publishAsync('stations/village-03/heartbeat', JSON.stringify({ marker: true }), { qos: 1 });
     await county.waitFor('stations/village-03/heartbeat', (r) => r.payload?.['marker'] === true);
-    await new Promise((r) => setTimeout(r, 200));
     // Only the real station's live lane and the intruder's own heartbeat may have got through.
     const legit = /^stations\/(village-01\/(heartbeat|status|inventory|devices\/[^/]+\/state)|village-03\/heartbeat)$/;
     const leaked = county.received.filter((r) => !legit.test(r.topic)).map((r) => r.topic);
@@ -115,7 +117,10 @@ describe('reference mosquitto config and ACL', () => {
     const victim = await rawClient('village-02', 'pw-02');
     await victim.publishAsync('stations/village-02/usage', JSON.stringify({ seq: 1 }), { qos: 1 });
     await county.waitFor('stations/village-02/usage');
-    await new Promise((r) => setTimeout(r, 200));
+    // The broker has routed the victim's message (the county got it); a marker the peeker may read,
+    // published now, is queued to the peeker behind anything that message put there.
+    await county.publish('stations/village-03/request/diag.run', JSON.stringify({ transaction: 'marker', args: {} }));
+    await waitFor(() => seen.includes('stations/village-03/request/diag.run'), 5_000);
     expect(seen.filter((t) => t.startsWith('stations/village-02/'))).toEqual([]);
     expect(granted.length).toBe(2);
   });

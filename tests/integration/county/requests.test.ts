@@ -1,10 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { Mosquitto } from '../../helpers/mosquitto.js';
-import { waitFor } from '../../helpers/ports.js';
+import { Mosquitto, waitFor } from '../../../scripts/lib/kit/index.js';
 import { ResponseSchema } from '../../../agent/county/payloads.js';
 import { signRequest } from '../../../agent/county/signing.js';
-import { CountyConsumer, makeStation, tempDir, writeSecret, type Station } from './harness.js';
+import { CountyConsumer, makeStation, writeSecret, type Station } from './harness.js';
+import { tempDir } from '../../helpers/temp.js';
 
 const KEY = 'county-command-key-0123456789abcdef';
 let broker: Mosquitto;

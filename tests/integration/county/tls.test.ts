@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Mosquitto, makeTestPki, type TestPki } from '../../helpers/mosquitto.js';
-import { waitFor } from '../../helpers/ports.js';
+import { Mosquitto, makeTestPki, waitFor, type TestPki } from '../../../scripts/lib/kit/index.js';
 import { CountyConsumer, makeStation, type Station } from './harness.js';
 
 let pki: TestPki;
@@ -19,6 +18,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await broker?.dispose();
   await mtls?.dispose();
+  pki?.dispose();
+  otherPki?.dispose();
 });
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();

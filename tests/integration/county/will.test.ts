@@ -7,9 +7,9 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StatusOnlineSchema, StatusWillSchema } from '../../../agent/county/payloads.js';
-import { Mosquitto } from '../../helpers/mosquitto.js';
-import { waitFor } from '../../helpers/ports.js';
-import { CountyConsumer, tempDir } from './harness.js';
+import { Mosquitto, waitFor } from '../../../scripts/lib/kit/index.js';
+import { CountyConsumer } from './harness.js';
+import { tempDir } from '../../helpers/temp.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 const OUT = join(ROOT, 'node_modules', '.cache', 'county-will-child');

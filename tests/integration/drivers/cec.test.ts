@@ -2,7 +2,7 @@
  * The cec driver running the fake cec-client (scripts/sims/bin/cec-client, first on PATH) as a real
  * child process: power status, on/standby with the transition states, no adapter, no cec-client at all.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CecDriver, parsePowerStatus } from '../../../drivers/cec/driver.js';
 import { FakeCec } from '../../../scripts/sims/fake-cec-client.js';
 import { driverContext } from './context.js';
@@ -10,6 +10,7 @@ import { driverContext } from './context.js';
 const fakes: FakeCec[] = [];
 const drivers: CecDriver[] = [];
 afterEach(async () => {
+  vi.useRealTimers();
   for (const d of drivers.splice(0)) await d.close();
   for (const f of fakes.splice(0)) f.cleanup();
 });
@@ -55,14 +56,19 @@ describe('cec driver with the fake cec-client', () => {
     await expect(d.execute({ action: 'power', value: 'on' })).rejects.toMatchObject({ code: 'not_found' });
   });
 
-  it('an adapter plugged in later is found on the recheck', async () => {
-    const { fake, d } = setup({}, { recheckMs: 50 });
+  it('an adapter plugged in later is found on the recheck, not before', async () => {
+    // Only Date is faked: the recheck window is measured on it, while cec-client runs for real.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const { fake, d } = setup({}, { recheckMs: 60_000 });
     fake.setAdapter(false);
     expect((await d.poll()).errors?.[0]?.code).toBe('cec_unavailable');
     fake.setAdapter(true);
     fake.setPower(4, 'on');
-    await new Promise((r) => setTimeout(r, 60));
+    vi.setSystemTime(Date.now() + 59_000);
+    expect((await d.poll()).errors?.[0]?.code).toBe('cec_unavailable');
+    vi.setSystemTime(Date.now() + 1_001);
     expect(await d.poll()).toMatchObject({ power: 'on', errors: [] });
+    expect(fake.log().filter((l) => l.startsWith('args'))).toHaveLength(2);
   });
 
   it('a wrong adapter port and a missing cec-client are the same clear state', async () => {

@@ -5,8 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Escvp21Driver, type Escvp21Config } from '../../../drivers/escvp21/driver.js';
 import { Escvp21Simulator, type Escvp21SimOptions } from '../../../scripts/sims/escvp21.js';
-import { PtyPair } from '../../helpers/pty.js';
-import { waitFor } from '../../helpers/ports.js';
+import { PtyPair, waitFor } from '../../../scripts/lib/kit/index.js';
 import { driverContext, heapUsed } from './context.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -151,6 +150,7 @@ describe('ESC/VP21 over a socat PTY', () => {
       // ~400 KB/s of noise: 35 times what a 115200 baud line can carry.
       while (streaming) {
         await sim.sendRaw(chunk);
+        // Paces the noise (4 KB every 10 ms): the load under test, not a wait for anything.
         await new Promise((r) => setTimeout(r, 10));
       }
     })();

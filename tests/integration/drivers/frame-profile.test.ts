@@ -10,7 +10,7 @@ import { parseConfig } from '../../../config/load.js';
 import type { DeviceConfig } from '../../../config/schema.js';
 import { FrameProfileDriver, type FrameProfileConfig } from '../../../drivers/frame-profile/driver.js';
 import { PaAmplifierSimulator, PowerSequencerSimulator } from '../../../scripts/sims/frame-profile-device.js';
-import { PtyPair } from '../../helpers/pty.js';
+import { PtyPair } from '../../../scripts/lib/kit/index.js';
 import { driverContext } from './context.js';
 
 const PROFILES = resolve(import.meta.dirname, '../../../config/profiles');

@@ -8,8 +8,7 @@ import { ModbusRelayDriver } from '../../../drivers/modbus/driver.js';
 import { ModbusBus, busKey } from '../../../drivers/modbus/bus.js';
 import { SharedResourcePool } from '../../../drivers/shared.js';
 import { ModbusRelaySimulator } from '../../../scripts/sims/modbus-relay.js';
-import { PtyPair } from '../../helpers/pty.js';
-import { waitFor } from '../../helpers/ports.js';
+import { PtyPair, waitFor } from '../../../scripts/lib/kit/index.js';
 import { driverContext } from './context.js';
 
 let pty: PtyPair;

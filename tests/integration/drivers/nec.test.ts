@@ -3,8 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { NecDriver, type NecConfig } from '../../../drivers/nec/driver.js';
 import { NecSimulator, type NecSimOptions } from '../../../scripts/sims/nec.js';
-import { PtyPair } from '../../helpers/pty.js';
-import { waitFor } from '../../helpers/ports.js';
+import { PtyPair, waitFor } from '../../../scripts/lib/kit/index.js';
 import { driverContext, heapUsed } from './context.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -151,6 +150,7 @@ describe('NEC binary over a socat PTY', () => {
       const chunk = randomBytes(4096);
       while (streaming) {
         await sim.sendRaw(chunk);
+        // Paces the noise (4 KB every 10 ms): the load under test, not a wait for anything.
         await new Promise((r) => setTimeout(r, 10));
       }
     })();

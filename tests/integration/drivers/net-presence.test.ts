@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NetPresenceDriver, icmpProbe } from '../../../drivers/net-presence/driver.js';
 import type { DeviceState } from '../../../drivers/types.js';
-import { freePort } from '../../helpers/ports.js';
+import { freePort } from '../../../scripts/lib/kit/index.js';
 import { driverContext } from './context.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];

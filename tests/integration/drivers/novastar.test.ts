@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NovastarDriver } from '../../../drivers/novastar/driver.js';
 import { encodeRequest, replyParser, REG } from '../../../drivers/novastar/codec.js';
 import { NovastarSimulator } from '../../../scripts/sims/novastar.js';
-import { waitFor } from '../../helpers/ports.js';
+import { waitFor } from '../../../scripts/lib/kit/index.js';
 import { driverContext } from './context.js';
 
 let sim: NovastarSimulator;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PjlinkDriver, type PjlinkConfig } from '../../../drivers/pjlink/driver.js';
 import { PjlinkSimulator, type PjlinkSimOptions } from '../../../scripts/sims/pjlink.js';
-import { waitFor } from '../../helpers/ports.js';
+import { waitFor } from '../../../scripts/lib/kit/index.js';
 import { driverContext } from './context.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];

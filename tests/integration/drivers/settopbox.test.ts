@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MediaMtxClient } from '../../../drivers/mediamtx/client.js';
 import { NetPresenceDriver } from '../../../drivers/net-presence/driver.js';
 import { MediaMtxFake } from '../../../scripts/sims/mediamtx-fake.js';
-import { freePort } from '../../helpers/ports.js';
+import { freePort } from '../../../scripts/lib/kit/index.js';
 import { driverContext } from './context.js';
 
 let fake: MediaMtxFake | undefined;

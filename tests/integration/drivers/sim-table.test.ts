@@ -5,8 +5,7 @@ import { PjlinkDriver } from '../../../drivers/pjlink/driver.js';
 import { NecDriver } from '../../../drivers/nec/driver.js';
 import { Escvp21Driver } from '../../../drivers/escvp21/driver.js';
 import { DRIVERS } from '../../../drivers/registry.js';
-import { PtyPair } from '../../helpers/pty.js';
-import { freePort } from '../../helpers/ports.js';
+import { PtyPair, freePort } from '../../../scripts/lib/kit/index.js';
 import { driverContext } from './context.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];

@@ -8,8 +8,7 @@ import { SerialTransport } from '../../../drivers/transport/serial.js';
 import { listSerialPorts } from '../../../drivers/transport/serial-list.js';
 import { FramedLink } from '../../../drivers/framed-link.js';
 import { DelimiterFramer } from '../../../drivers/framing/delimiter.js';
-import { freePort, waitFor } from '../../helpers/ports.js';
-import { PtyPair } from '../../helpers/pty.js';
+import { freePort, waitFor, PtyPair } from '../../../scripts/lib/kit/index.js';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {

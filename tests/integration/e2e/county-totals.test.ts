@@ -9,23 +9,20 @@ import { PjlinkSimulator } from '../../../scripts/sims/pjlink.js';
 import { startCollector, type Collector } from '../../../scripts/county/collector.js';
 import { callDaemon } from '../../../agent/control/client.js';
 import type { UsageRecord } from '../../../agent/sessions/record.js';
-import { Mosquitto } from '../../helpers/mosquitto.js';
-import { tempDir, cleanup, writeConfig, startAgent, waitReady, ctl } from '../../helpers/agent.js';
-import { waitFor } from '../../helpers/ports.js';
+import { Mosquitto, tempDir, removeDir, sleep, waitFor } from '../../../scripts/lib/kit/index.js';
+import { writeConfig, startAgent, waitReady, ctl } from '../../helpers/agent.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 async function station(id: string, town: string, brokerPort: number) {
   const sim = new PjlinkSimulator({ warmupMs: 50, cooldownMs: 50 });
   await sim.start();
   cleanups.push(() => sim.stop());
   const dir = tempDir(`totals-${id}-`);
-  cleanups.push(() => cleanup(dir));
+  cleanups.push(() => removeDir(dir));
   const file = writeConfig(dir, {
     station: { id, name: `${id} 站点`, town, timezone: 'Asia/Shanghai' },
     county: { url: `mqtt://127.0.0.1:${brokerPort}`, heartbeat_s: 5, require_ack: true, allowed_commands: ['sessions.resend'] },
@@ -40,10 +37,13 @@ async function station(id: string, town: string, brokerPort: number) {
   return { sim, file, socket, agent };
 }
 
-/** One class: the projector on for `ms`, then off until the session is closed. */
+/** One class: the projector on for `ms` once the agent has seen it on, then off until the session is closed. */
 async function classOf(s: Awaited<ReturnType<typeof station>>, ms: number): Promise<void> {
   const before = ((await callDaemon(s.socket, 'sessions.list', { since: '2000-01-01', until: '2100-01-01' })).data as unknown[]).length;
   s.sim.setPower(1);
+  await waitFor(async () => ((await callDaemon(s.socket, 'status')).data as { open_session: string | null }).open_session, 10_000);
+  // The class itself: its length is what the totals count (a short test power-on vs a real class),
+  // and only wall time on the real agent can make it; this is not waiting for anything to happen.
   await sleep(ms);
   s.sim.setPower(0);
   await waitFor(async () => ((await callDaemon(s.socket, 'sessions.list', { since: '2000-01-01', until: '2100-01-01' })).data as unknown[]).length > before, 10_000);
@@ -61,7 +61,7 @@ describe('county monthly totals', () => {
     const broker = await Mosquitto.start();
     cleanups.push(() => broker.dispose());
     const dbDir = tempDir('collector-');
-    cleanups.push(() => cleanup(dbDir));
+    cleanups.push(() => removeDir(dbDir));
     const collector: Collector = await startCollector({ url: `mqtt://127.0.0.1:${broker.port}`, db: join(dbDir, 'county.db'), gapGraceMs: 500, ackIntervalMs: 50 });
     cleanups.push(() => collector.stop());
 

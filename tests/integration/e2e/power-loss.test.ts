@@ -9,8 +9,8 @@ import Database from 'better-sqlite3';
 import { PjlinkSimulator } from '../../../scripts/sims/pjlink.js';
 import { callDaemon } from '../../../agent/control/client.js';
 import type { UsageRecord } from '../../../agent/sessions/record.js';
-import { tempDir, cleanup, writeConfig, startAgent, waitReady } from '../../helpers/agent.js';
-import { waitFor } from '../../helpers/ports.js';
+import { tempDir, removeDir, waitFor } from '../../../scripts/lib/kit/index.js';
+import { writeConfig, startAgent, waitReady } from '../../helpers/agent.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -27,13 +27,24 @@ async function sessions(socket: string): Promise<UsageRecord[]> {
   return res.data as UsageRecord[];
 }
 
+/** A session's row as it stands in the database now (its last checkpoint while open), read-only. */
+function checkpointed(dir: string, id: string): UsageRecord | undefined {
+  const db = new Database(join(dir, 'data', 'station.db'), { readonly: true, fileMustExist: true });
+  try {
+    const row = db.prepare('SELECT record FROM sessions WHERE id = ?').get(id) as { record: string } | undefined;
+    return row ? (JSON.parse(row.record) as UsageRecord) : undefined;
+  } finally {
+    db.close();
+  }
+}
+
 describe('power loss', () => {
   it('closes a session open at SIGKILL as power_loss on the next start, losing and duplicating nothing', async () => {
     const sim = new PjlinkSimulator({ warmupMs: 100, cooldownMs: 100 });
     await sim.start();
     cleanups.push(() => sim.stop());
     const dir = tempDir('powerloss-');
-    cleanups.push(() => cleanup(dir));
+    cleanups.push(() => removeDir(dir));
     const file = writeConfig(dir, {
       devices: [{ id: 'projector', kind: 'projector', driver: 'pjlink', host: '127.0.0.1', port: sim.port, poll_s: 0.3 }],
       sessions: { min_s: 1, merge_gap_s: 0, idle_cutoff_s: 600, checkpoint_s: 1 },
@@ -45,10 +56,10 @@ describe('power loss', () => {
     await waitReady(agent, file);
     await waitFor(async () => (await status(socket)).devices[0]?.online, 10_000);
 
-    // A first, complete class: on, then off.
+    // A first, complete class: on (until the agent's own checkpoint says it lasted min_s), then off.
     sim.setPower(1);
-    await waitFor(async () => (await status(socket)).open_session, 10_000);
-    await new Promise((r) => setTimeout(r, 1500));
+    const firstId = await waitFor(async () => (await status(socket)).open_session, 10_000);
+    await waitFor(() => (checkpointed(dir, firstId)?.duration_s ?? 0) >= 1, 10_000);
     sim.setPower(0);
     await waitFor(async () => (await sessions(socket)).length === 1, 10_000);
     const [first] = await sessions(socket);
@@ -57,7 +68,8 @@ describe('power loss', () => {
     // The second class is under way when the power goes.
     sim.setPower(1);
     const openId = await waitFor(async () => (await status(socket)).open_session, 10_000);
-    await new Promise((r) => setTimeout(r, 2500)); // at least one checkpoint
+    // At least one checkpoint on disk with a duration, which is what the power cut leaves behind.
+    await waitFor(() => (checkpointed(dir, openId)?.duration_s ?? 0) >= 1, 10_000);
     const killedAt = Date.now();
     expect(await agent.stop('SIGKILL')).toBe('SIGKILL');
 

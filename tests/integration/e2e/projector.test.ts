@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { PjlinkSimulator } from '../../../scripts/sims/pjlink.js';
 import { callDaemon } from '../../../agent/control/client.js';
 import type { DeviceState } from '../../../drivers/types.js';
-import { tempDir, cleanup, writeConfig, startAgent, waitReady, ctl, type RunningAgent } from '../../helpers/agent.js';
-import { waitFor } from '../../helpers/ports.js';
+import { tempDir, removeDir, waitFor } from '../../../scripts/lib/kit/index.js';
+import { writeConfig, startAgent, waitReady, ctl, type RunningAgent } from '../../helpers/agent.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -21,7 +21,7 @@ async function station(pollS: number, password?: string) {
   await sim.start();
   cleanups.push(() => sim.stop());
   const dir = tempDir('e2e-');
-  cleanups.push(() => cleanup(dir));
+  cleanups.push(() => removeDir(dir));
   let passwordFile: string | undefined;
   if (password) {
     passwordFile = join(dir, 'pjlink.pass');

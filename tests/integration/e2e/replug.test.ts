@@ -7,11 +7,10 @@ import { describe, it, expect, afterEach } from 'vitest';
 import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { Escvp21Simulator } from '../../../scripts/sims/escvp21.js';
-import { PtyPair } from '../../helpers/pty.js';
+import { PtyPair, tempDir, removeDir, waitFor } from '../../../scripts/lib/kit/index.js';
 import { callDaemon } from '../../../agent/control/client.js';
 import type { DeviceState } from '../../../drivers/types.js';
-import { tempDir, cleanup, writeConfig, startAgent, waitReady } from '../../helpers/agent.js';
-import { waitFor } from '../../helpers/ports.js';
+import { writeConfig, startAgent, waitReady } from '../../helpers/agent.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -30,7 +29,7 @@ describe('serial adapter unplugged and replugged', () => {
     await sim.start();
     cleanups.push(() => sim.stop());
     const dir = tempDir('replug-');
-    cleanups.push(() => cleanup(dir));
+    cleanups.push(() => removeDir(dir));
     const file = writeConfig(dir, {
       devices: [{ id: 'epson', kind: 'projector', driver: 'escvp21', serial: { path: pty.a, baud_rate: 9600 }, poll_s: 0.5 }],
     });

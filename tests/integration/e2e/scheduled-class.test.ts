@@ -8,11 +8,10 @@ import { describe, it, expect, afterEach } from 'vitest';
 import { join } from 'node:path';
 import { PjlinkSimulator } from '../../../scripts/sims/pjlink.js';
 import { ModbusRelaySimulator } from '../../../scripts/sims/modbus-relay.js';
-import { PtyPair } from '../../helpers/pty.js';
+import { PtyPair, tempDir, removeDir, waitFor } from '../../../scripts/lib/kit/index.js';
 import { callDaemon } from '../../../agent/control/client.js';
 import type { UsageRecord } from '../../../agent/sessions/record.js';
-import { tempDir, cleanup, writeConfig, startAgent, waitReady, ctl } from '../../helpers/agent.js';
-import { waitFor } from '../../helpers/ports.js';
+import { writeConfig, startAgent, waitReady, ctl } from '../../helpers/agent.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -31,7 +30,7 @@ describe('a scheduled class', () => {
     cleanups.push(() => relays.stop());
 
     const dir = tempDir('class-');
-    cleanups.push(() => cleanup(dir));
+    cleanups.push(() => removeDir(dir));
     const file = writeConfig(dir, {
       devices: [
         { id: 'projector', kind: 'projector', driver: 'pjlink', host: '127.0.0.1', port: projector.port, poll_s: 0.3 },

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import type { DeviceState } from '../../../drivers/types.js';
 import { MaintenanceAlerts, type AlertDevice } from '../../../agent/alerts.js';
 import { silentLogger } from '../../../agent/log.js';
-import { tempDir, cleanup } from '../../helpers/agent.js';
+import { tempDir, removeDir } from '../../../scripts/lib/kit/index.js';
 import { Station, T0, TestClock } from './harness.js';
 
 const MIN = 60_000;
@@ -25,7 +25,7 @@ afterEach(() => {
   }
   open = [];
   vi.useRealTimers();
-  cleanup(dir);
+  removeDir(dir);
 });
 
 function boot(states: DeviceState[] = []) {

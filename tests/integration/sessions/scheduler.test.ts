@@ -5,7 +5,7 @@ import { CommandRegistry } from '../../../agent/commands.js';
 import { Scheduler } from '../../../agent/scheduler/scheduler.js';
 import { validateCron } from '../../../config/cron.js';
 import { registerScheduleCommands } from '../../../agent/scheduler/commands.js';
-import { tempDir, cleanup } from '../../helpers/agent.js';
+import { tempDir, removeDir } from '../../../scripts/lib/kit/index.js';
 import { FakeDevices } from '../../unit/scheduler/fake-devices.js';
 import { DEVICES, Station, TestClock } from './harness.js';
 
@@ -36,7 +36,7 @@ beforeEach(() => {
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
   vi.useRealTimers();
-  cleanup(dir);
+  removeDir(dir);
 });
 
 function setup(schedules: ScheduleConfig[] = [TUESDAY_CLASS]) {

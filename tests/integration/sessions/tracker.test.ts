@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import { tempDir, cleanup } from '../../helpers/agent.js';
+import { tempDir, removeDir } from '../../../scripts/lib/kit/index.js';
 import { UsageRecordSchema } from '../../../agent/sessions/record.js';
 import { dailySummaries, querySessions, toCsv } from '../../../agent/sessions/query.js';
 import { CommandRegistry } from '../../../agent/commands.js';
@@ -21,7 +21,7 @@ afterEach(() => {
   }
   stations = [];
   vi.useRealTimers();
-  cleanup(dir);
+  removeDir(dir);
 });
 
 function station(clock = new TestClock(), boot = 1): Station {

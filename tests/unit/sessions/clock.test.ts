@@ -38,11 +38,18 @@ describe('systemClock', () => {
   });
 
   test('a failing or unknown probe means unsynced', async () => {
-    const probe = vi.fn(async () => {
+    // refreshMs 0: every quality() call starts a probe unless one is running, so each answer shows.
+    let answer = async (): Promise<boolean | undefined> => true;
+    const probe = vi.fn(() => answer());
+    const clock = systemClock({ syncFlagFile: '/nonexistent/station-agent-test-flag', probe, refreshMs: 0 });
+    await vi.waitFor(() => expect(clock.quality()).toBe('synced'));
+    answer = async () => {
       throw new Error('timedatectl: not found');
-    });
-    const clock = systemClock({ syncFlagFile: '/nonexistent/station-agent-test-flag', probe });
-    await new Promise((r) => setTimeout(r, 10));
-    expect(clock.quality()).toBe('unsynced');
+    };
+    await vi.waitFor(() => expect(clock.quality()).toBe('unsynced'));
+    answer = async () => true;
+    await vi.waitFor(() => expect(clock.quality()).toBe('synced'));
+    answer = async () => undefined; // timedatectl answered, but could not tell
+    await vi.waitFor(() => expect(clock.quality()).toBe('unsynced'));
   });
 });
