@@ -8,13 +8,13 @@ import { writeFileSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { startAgent, ctl, type RunningAgent } from '../helpers/agent.js';
-import { tempDir, removeDir as cleanup } from '../../scripts/lib/kit/temp.js';
+import { tempDir, removeDir } from '../../scripts/lib/kit/temp.js';
 
 const dirs: string[] = [];
 const agents: RunningAgent[] = [];
 afterEach(async () => {
   await Promise.all(agents.splice(0).map((a) => a.stop('SIGKILL')));
-  dirs.splice(0).forEach(cleanup);
+  dirs.splice(0).forEach(removeDir);
 });
 
 function base(dir: string): Record<string, unknown> {

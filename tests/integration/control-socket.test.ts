@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { MAX_LINE } from '../../agent/control/protocol.js';
 import { writeConfig, startAgent, waitReady, ctl, CTL_JS, type RunningAgent } from '../helpers/agent.js';
-import { tempDir, removeDir as cleanup } from '../../scripts/lib/kit/temp.js';
+import { tempDir, removeDir } from '../../scripts/lib/kit/temp.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -20,7 +20,7 @@ afterEach(async () => {
 
 async function agentWith(extra: Record<string, unknown> = {}): Promise<{ dir: string; file: string; socket: string; agent: RunningAgent }> {
   const dir = tempDir('control-');
-  cleanups.push(() => cleanup(dir));
+  cleanups.push(() => removeDir(dir));
   const socket = join(dir, 'ctl.sock');
   const file = writeConfig(dir, { control: { socket, ...extra } });
   const agent = startAgent(file);
