@@ -5,10 +5,10 @@
  */
 import { describe, it, expect, afterEach } from 'vitest';
 import { execFile } from 'node:child_process';
-import { chmodSync, readFileSync } from 'node:fs';
+import { chmodSync, readFileSync, statSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 import { once } from 'node:events';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { MAX_LINE } from '../../agent/control/protocol.js';
 import { writeConfig, startAgent, waitReady, ctl, CTL_JS, type RunningAgent } from '../helpers/agent.js';
 import { tempDir, removeDir } from '../../scripts/lib/kit/temp.js';
@@ -98,6 +98,11 @@ describe('control socket limits', () => {
   it('tells a user outside the socket group "permission denied" and exits 3, instead of "not running"', async () => {
     expect(process.getuid?.(), 'this test runs stationctl as nobody, so it needs root').toBe(0);
     const { dir, file } = await agentWith();
+    // nobody must reach the config through the test run's own temp folder (0700 when made).
+    const runDir = dirname(dir);
+    const runMode = statSync(runDir).mode & 0o777;
+    chmodSync(runDir, runMode | 0o001);
+    cleanups.push(() => chmodSync(runDir, runMode));
     chmodSync(dir, 0o755);
     chmodSync(file, 0o644);
     const r = await new Promise<{ code: number; stderr: string }>((res) => {
@@ -105,8 +110,9 @@ describe('control socket limits', () => {
         res({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stderr }),
       );
     });
-    expect(r.stderr).toContain('permission denied');
-    expect(r.stderr).toMatch(/add yourself to group \w+/);
+    const said = r.stderr.replace(/\s+/g, ' '); // wrapped at 80 columns
+    expect(said).toContain('permission denied');
+    expect(said).toMatch(/add yourself to group \w+/);
     expect(r.stderr).not.toContain('not running');
     expect(r.code).toBe(3);
   });
