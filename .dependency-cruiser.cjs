@@ -19,8 +19,8 @@ module.exports = {
     {
       name: 'base-layer-imports-nothing',
       severity: 'error',
-      comment: 'drivers/errors.js is the lowest layer: everything may import it, it imports nothing of ours.',
-      from: { path: '^dist/drivers/errors\\.js$' },
+      comment: 'The base layer (drivers/errors.js, drivers/checksum.js): everything may import it, it imports nothing of ours.',
+      from: { path: '^dist/drivers/(errors|checksum)\\.js$' },
       to: { path: '^dist/' },
     },
     {
@@ -40,9 +40,9 @@ module.exports = {
     {
       name: 'config-only-driver-types',
       severity: 'error',
-      comment: 'config/ imports only the drivers\' types (drivers/types.js) and the base layer.',
+      comment: 'config/ imports only the drivers\' types (drivers/types.js) and the base layer (errors, checksum).',
       from: { path: '^dist/config/' },
-      to: { path: '^dist/drivers/', pathNot: '^dist/drivers/(types|errors)\\.js$' },
+      to: { path: '^dist/drivers/', pathNot: '^dist/drivers/(types|errors|checksum)\\.js$' },
     },
     {
       name: 'config-not-up',

@@ -9,6 +9,7 @@
  *   ascii  a JavaScript regular expression over the reply (terminator removed), named groups capture
  *   hex    "AA 55 (?<power>..) .."  hex bytes, `..` = any byte, named groups around whole bytes
  */
+import { crc16Modbus, sum8, xor8 } from '../drivers/checksum.js';
 
 export const CHECKSUM_KINDS = ['none', 'sum8', 'xor8', 'crc16_modbus'] as const;
 export type ChecksumKind = (typeof CHECKSUM_KINDS)[number];
@@ -145,22 +146,12 @@ export function computeChecksum(kind: ChecksumKind, data: Uint8Array, init = 0):
   switch (kind) {
     case 'none':
       return Buffer.alloc(0);
-    case 'sum8': {
-      let s = init;
-      for (const b of data) s = (s + b) & 0xff;
-      return Buffer.of(s);
-    }
-    case 'xor8': {
-      let x = init & 0xff;
-      for (const b of data) x ^= b;
-      return Buffer.of(x);
-    }
+    case 'sum8':
+      return Buffer.of(sum8(data, init));
+    case 'xor8':
+      return Buffer.of(xor8(data, init));
     case 'crc16_modbus': {
-      let crc = 0xffff;
-      for (const b of data) {
-        crc ^= b;
-        for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0xa001 : crc >>> 1;
-      }
+      const crc = crc16Modbus(data);
       return Buffer.of(crc & 0xff, crc >>> 8);
     }
   }

@@ -5,6 +5,9 @@
  * frames from documents").
  */
 import { AgentError, ErrorCodes } from '../errors.js';
+import { crc16Modbus } from '../checksum.js';
+
+export { crc16Modbus };
 
 export const FC_READ_COILS = 0x01;
 export const FC_WRITE_SINGLE_COIL = 0x05;
@@ -13,22 +16,6 @@ export const FC_WRITE_MULTIPLE_COILS = 0x0f;
 /** Modbus allows at most 2000 coils per read and 1968 per multiple write (Modbus Application Protocol v1.1b3 §6.1, §6.11). */
 export const MAX_READ_COILS = 2000;
 export const MAX_WRITE_COILS = 1968;
-
-const CRC_TABLE = (() => {
-  const t = new Uint16Array(256);
-  for (let i = 0; i < 256; i++) {
-    let c = i;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xa001 : c >>> 1;
-    t[i] = c;
-  }
-  return t;
-})();
-
-export function crc16Modbus(data: Uint8Array, start = 0, end = data.length): number {
-  let crc = 0xffff;
-  for (let i = start; i < end; i++) crc = (crc >>> 8) ^ CRC_TABLE[(crc ^ data[i]!) & 0xff]!;
-  return crc;
-}
 
 /** Appends the CRC, low byte first. */
 export function withCrc(body: Uint8Array): Buffer {
