@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { DelimiterFramer } from '../../../drivers/framing/delimiter.js';
 import { LengthFramer } from '../../../drivers/framing/length.js';
-import { FixedLengthFramer } from '../../../drivers/framing/fixed.js';
 import type { Framer } from '../../../drivers/framing/types.js';
 
 function feedSplit<F>(framer: Framer<F>, data: Buffer, cuts: number[]): F[] {
@@ -130,18 +129,6 @@ describe('LengthFramer', () => {
         f.reset();
         const good = frame([0x22, 0x01, 0x01, 0x10, 0x00]);
         expect(f.push(good)).toEqual([good]);
-      }),
-    );
-  });
-});
-
-describe('FixedLengthFramer', () => {
-  it('cuts fixed-size frames from any split', () => {
-    fc.assert(
-      fc.property(fc.uint8Array({ minLength: 0, maxLength: 100 }), fc.array(fc.nat(200)), (data, cuts) => {
-        const frames = feedSplit(new FixedLengthFramer(16), Buffer.from(data), cuts);
-        expect(frames.length).toBe(Math.floor(data.length / 16));
-        expect(Buffer.concat(frames)).toEqual(Buffer.from(data.subarray(0, frames.length * 16)));
       }),
     );
   });
