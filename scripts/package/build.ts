@@ -51,6 +51,8 @@ export interface BuildResult {
   depends: string;
   lintianWarnings: string[];
   seconds: number;
+  /** Whether a native module was compiled in this build (not taken from the build cache). */
+  nativeCompiled: boolean;
   /** The staged tree, when keepStage. */
   stage?: string;
 }
@@ -199,6 +201,7 @@ export async function buildPackage(o: BuildOptions): Promise<BuildResult> {
       depends,
       lintianWarnings,
       seconds: (Date.now() - started) / 1000,
+      nativeCompiled: native.some((n) => !n.cached),
     };
     if (o.keepStage) {
       const stage = join(o.out, `stage-${version}-${arch}`);

@@ -3,11 +3,13 @@
  * script, running commands inside a debootstrap root, and the agent's own ledger code as a script the
  * bundled Node runs (inside the root, or under qemu for arm64).
  */
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { APP_DIR, type Arch } from '../../scripts/package/layout.js';
+
+export { ROOT_ENV, background, backgroundInRoot, inRoot, sh, waitFor, type Background, type Run } from '../../scripts/package/chroot.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const BUILD_JS = join(ROOT, 'dist', 'scripts', 'package', 'build.js');
@@ -15,14 +17,8 @@ export const CTL_JS = join(ROOT, 'dist', 'agent', 'cli', 'stationctl.js');
 export const CACHE = join(ROOT, 'out', 'cache');
 export const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
-export interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** `npm run package -- --arch … --version … --out …` (the build script itself; dist is built first). */
-export function buildPackage(arch: Arch, version: string, out: string, extra: string[] = []): Promise<Run> {
+export function buildPackage(arch: Arch, version: string, out: string, extra: string[] = []): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((res) => {
     execFile(
       process.execPath,
@@ -31,86 +27,6 @@ export function buildPackage(arch: Arch, version: string, out: string, extra: st
       (err, stdout, stderr) => res({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
-}
-
-/** What a root's commands see: no variables leak in from this machine (NODE_OPTIONS, CA bundles, …). */
-export const ROOT_ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8', HOME: '/root' };
-
-/**
- * `chroot root cmd…` in a private mount namespace with /proc mounted in the root: the mount disappears
- * with the command, so nothing is left mounted inside a folder a test removes.
- */
-function chrootArgs(root: string, cmd: readonly string[], user?: string): string[] {
-  const chroot = ['chroot', ...(user ? [`--userspec=${user}:${user}`] : []), root, ...cmd];
-  return ['--mount', '--fork', '--kill-child=SIGTERM', '--', 'sh', '-c', 'mount -t proc proc "$0/proc" && exec "$@"', root, ...chroot];
-}
-
-export function inRoot(root: string, cmd: readonly string[], opts: { user?: string; env?: Record<string, string>; input?: string } = {}): Run {
-  const r = spawnSync('unshare', chrootArgs(root, cmd, opts.user), {
-    env: { ...ROOT_ENV, ...opts.env },
-    encoding: 'utf8',
-    input: opts.input ?? '',
-    maxBuffer: 16 * 1024 * 1024,
-  });
-  if (r.error) throw r.error;
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** A shell line inside the root. */
-export function sh(root: string, line: string, opts: { user?: string; env?: Record<string, string> } = {}): Run {
-  return inRoot(root, ['/bin/sh', '-c', line], opts);
-}
-
-export interface Background {
-  proc: ChildProcess;
-  output(): string;
-  exited: Promise<number | string>;
-  /**
-   * SIGTERM and waits for the exit. `pid`: the process to signal, when it is not the spawned one (an
-   * agent inside a root under another user: unshare's --kill-child does not reach across the change).
-   */
-  stop(pid?: number): Promise<number | string>;
-}
-
-export function background(command: string, args: readonly string[], env: NodeJS.ProcessEnv): Background {
-  const proc = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | string>((res) => proc.on('exit', (code, sig) => res(code ?? sig ?? -1)));
-  return {
-    proc,
-    output: () => out,
-    exited,
-    stop: async (pid?: number) => {
-      if (proc.exitCode === null && proc.signalCode === null) {
-        if (pid) process.kill(pid, 'SIGTERM');
-        else proc.kill('SIGTERM');
-      }
-      return exited;
-    },
-  };
-}
-
-/** A long-running command inside the root (the agent, as its unit would run it). */
-export function backgroundInRoot(root: string, cmd: readonly string[], user?: string): Background {
-  return background('unshare', chrootArgs(root, cmd, user), { ...ROOT_ENV });
-}
-
-/** Polls `check` until it returns truthy; the last error is in the timeout message. */
-export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs: number, intervalMs = 200): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v) return v as NonNullable<T>;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`waitFor timed out after ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
 }
 
 export function sha256(file: string): string {
