@@ -13,11 +13,12 @@ import { walk } from './native.js';
 /**
  * Depends for the ELF files, as dpkg-shlibdeps computes them from the target's libraries (multiarch for
  * arm64). `work` holds the staged tree as debian/station-agent/, where dpkg-shlibdeps expects it.
+ * Its warnings are off: the addons' V8 and N-API symbols are resolved against the bundled node, not a library.
  */
 export function shlibDepends(work: string, binaries: readonly string[], arch: Arch): string {
   writeFileSync(join(work, 'debian', 'control'), 'Source: station-agent\n\nPackage: station-agent\nArchitecture: any\n');
   try {
-    const out = execFileSync('dpkg-shlibdeps', ['-O', ...binaries.map((b) => `-e${relative(work, b)}`)], {
+    const out = execFileSync('dpkg-shlibdeps', ['-O', '--warnings=0', ...binaries.map((b) => `-e${relative(work, b)}`)], {
       cwd: work,
       encoding: 'utf8',
       env: { ...process.env, DEB_HOST_ARCH: DEB_ARCH[arch] },

@@ -94,17 +94,18 @@ export function minbaseRootTarball(cacheDir: string, log: (s: string) => void): 
   const tarball = join(cacheDir, `debian-${suite}-minbase-amd64.tar`);
   if (existsSync(tarball)) return tarball;
   const mirror = debianMirror(hostSources(), suite);
-  const dir = join(cacheDir, `debian-${suite}-minbase.tmp`);
+  const dir = join(cacheDir, `debian-${suite}-minbase.${process.pid}.tmp`);
+  const tmpTar = `${tarball}.${process.pid}.tmp`;
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(cacheDir, { recursive: true });
   log(`debootstrap --variant=minbase ${suite} from ${mirror}`);
   try {
     execFileSync('debootstrap', ['--variant=minbase', suite, dir, mirror], { stdio: ['ignore', 'ignore', 'inherit'] });
-    execFileSync('tar', ['--numeric-owner', '-C', dir, '-cf', `${tarball}.tmp`, '.']);
-    renameSync(`${tarball}.tmp`, tarball);
+    execFileSync('tar', ['--numeric-owner', '-C', dir, '-cf', tmpTar, '.']);
+    renameSync(tmpTar, tarball);
   } finally {
     rmSync(dir, { recursive: true, force: true });
-    rmSync(`${tarball}.tmp`, { force: true });
+    rmSync(tmpTar, { force: true });
   }
   return tarball;
 }

@@ -5,7 +5,7 @@
  * checked to be for the target machine, so a host binary can never slip into an arm64 package.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, openSync, readSync, closeSync, readdirSync, readFileSync, rmSync, lstatSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, openSync, readSync, closeSync, readdirSync, readFileSync, renameSync, rmSync, lstatSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CROSS_PREFIX, ELF_MACHINE, NATIVE_MODULES, type Arch } from './layout.js';
@@ -105,7 +105,9 @@ export function buildNativeModules(
       if (elfMachine(built) !== ELF_MACHINE[arch]) throw new Error(`${mod.name}: ${built} was not built for ${arch}`);
       stripBinary(built, arch);
       mkdirSync(dirname(cached), { recursive: true });
-      copyFileSync(built, cached);
+      // Atomic: a build running beside this one never takes a half-written addon from the cache.
+      copyFileSync(built, `${cached}.${process.pid}.tmp`);
+      renameSync(`${cached}.${process.pid}.tmp`, cached);
     }
     rmSync(join(dir, 'build'), { recursive: true, force: true });
     mkdirSync(join(dir, 'build', 'Release'), { recursive: true });

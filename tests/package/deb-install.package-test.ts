@@ -12,7 +12,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { AGENT_NODE_FLAGS } from '../../agent/version.js';
 import { minbaseRootTarball, unpackRoot } from '../../scripts/package/debian-root.js';
 import { debFileName, NODE_BIN, wrapperCommand } from '../../scripts/package/layout.js';
@@ -240,6 +240,17 @@ describe('amd64 .deb in a fresh Debian 12 minbase root', () => {
         'deb-systemd-invoke restart station-agent.service',
       ]);
       expect(again.stdout).toContain('station-agent: started (systemctl status station-agent)');
+
+      // A secret only root can read: the check runs as the agent's user, so postinst does not start it.
+      writeFileSync(hostPath('etc/station-agent/secrets/root-only.pass'), 'x\n');
+      chmodSync(hostPath('etc/station-agent/secrets/root-only.pass'), 0o600);
+      writeFileSync(hostPath(CONF), stringify({ ...parse(config), county: { url: 'mqtt://127.0.0.1:1883', username: 'pkg-test', password_file: '/etc/station-agent/secrets/root-only.pass' } }));
+      expect(inRoot(root, ['stationctl', 'config', 'check']).code).toBe(0);
+      const reconfigure = inRoot(root, ['/var/lib/dpkg/info/station-agent.postinst', 'configure', V2]);
+      expect(reconfigure.code, reconfigure.stderr).toBe(0);
+      expect(reconfigure.stdout).toContain(`station-agent: not started: ${CONF} does not pass the check yet.`);
+      expect(calls()).toEqual(['systemctl --system daemon-reload']);
+      rmSync(hostPath('etc/station-agent/secrets/root-only.pass'));
 
       // Rollback to the previous build while the configuration is broken: stopped, not started again.
       writeFileSync(hostPath(CONF), `${config}unknown_key: 1\n`);
