@@ -1,8 +1,15 @@
 /**
- * Running commands inside a Debian root (chroot in a private mount namespace, /proc mounted) and long-
- * running processes, for the package tests and the package measurements.
+ * Running commands inside a Debian root (chroot in a private mount namespace, /proc mounted), long-running
+ * processes, and a PJLink station for an agent to poll: for the package tests and the package measurements.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { PACKAGE_ROOT } from '../../agent/version.js';
+import { waitFor } from '../bench/common.js';
+
+export { waitFor };
 
 export interface Run {
   code: number;
@@ -74,19 +81,28 @@ export function backgroundInRoot(root: string, cmd: readonly string[], user?: st
   return background('unshare', chrootArgs(root, cmd, user), { ...ROOT_ENV });
 }
 
-/** Polls `check` until it returns truthy; the last error is in the timeout message. */
-export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs: number, intervalMs = 200): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v) return v as NonNullable<T>;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`waitFor timed out after ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
+/**
+ * The project's PJLink simulator on a free 127.0.0.1 port, and `dir`/config.yaml for an agent polling it
+ * every 2 s (data and control socket in `dir`, no county).
+ */
+export async function pjlinkStation(dir: string, stationId: string, env: NodeJS.ProcessEnv): Promise<{ sim: Background; config: string }> {
+  const sim = background(process.execPath, [join(PACKAGE_ROOT, 'dist', 'scripts', 'sim.js'), 'pjlink', '--port', '0', '--warmup-ms', '1000', '--cooldown-ms', '1000'], env);
+  try {
+    const port = await waitFor('the PJLink simulator', () => /127\.0\.0\.1:(\d+)/.exec(sim.output())?.[1], 15_000, 50);
+    const config = join(dir, 'config.yaml');
+    writeFileSync(
+      config,
+      stringify({
+        station: { id: stationId, name: `${stationId} 测试站点` },
+        data_dir: join(dir, 'data'),
+        control: { socket: join(dir, 'ctl.sock') },
+        log: { level: 'warn' },
+        devices: [{ id: 'projector', kind: 'projector', driver: 'pjlink', host: '127.0.0.1', port: Number(port), poll_s: 2 }],
+      }),
+    );
+    return { sim, config };
+  } catch (err) {
+    await sim.stop();
+    throw err;
   }
 }
-

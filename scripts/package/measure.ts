@@ -16,13 +16,12 @@ import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { PACKAGE_ROOT } from '../../agent/version.js';
 import { buildPackage, DEFAULT_OUT } from './build.js';
-import { background, backgroundInRoot, inRoot, sh, waitFor } from './chroot.js';
+import { background, backgroundInRoot, inRoot, pjlinkStation, sh, waitFor } from './chroot.js';
 import { minbaseRootTarball, unpackRoot } from './debian-root.js';
 import { debFileName, wrapperCommand, type Arch } from './layout.js';
 
 const CACHE = join(DEFAULT_OUT, 'cache');
 const CTL_JS = join(PACKAGE_ROOT, 'dist', 'agent', 'cli', 'stationctl.js');
-const SIM_JS = join(PACKAGE_ROOT, 'dist', 'scripts', 'sim.js');
 const log = (s: string) => process.stderr.write(`  ${s}\n`);
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB (${(n / 1e6).toFixed(1)} MB)`;
@@ -43,7 +42,7 @@ async function measureInstall(deb: string, rows: string[][]): Promise<void> {
     const unit = readFileSync(join(root, 'lib/systemd/system/station-agent.service'), 'utf8');
     const agent = backgroundInRoot(root, /^ExecStart=(.*)$/m.exec(unit)![1]!.split(' '), 'station-agent');
     try {
-      const pid = await waitFor(() => {
+      const pid = await waitFor('the agent to answer status', () => {
         if (agent.proc.exitCode !== null) throw new Error(`agent exited: ${agent.output()}`);
         const s = inRoot(root, ['stationctl', '--json', 'status']);
         const status = s.code === 0 ? (JSON.parse(s.stdout) as { agent: { running: boolean; pid: number } }) : null;
@@ -77,20 +76,8 @@ async function measureArm64(tarball: string, rows: string[][]): Promise<void> {
     spawnSync(process.execPath, [join(PACKAGE_ROOT, 'dist', 'agent', 'main.js'), '--version'], { env });
     rows.push(['  reference: the same natively on this machine (Node 20)', seconds(Date.now() - n0)]);
 
-    const sim = background(process.execPath, [SIM_JS, 'pjlink', '--port', '0'], env);
+    const { sim, config } = await pjlinkStation(work, 'measure-arm64', env);
     try {
-      const port = await waitFor(() => /127\.0\.0\.1:(\d+)/.exec(sim.output())?.[1], 15_000, 50);
-      const config = join(work, 'config.yaml');
-      writeFileSync(
-        config,
-        stringify({
-          station: { id: 'measure-arm64', name: 'measure' },
-          data_dir: join(work, 'data'),
-          control: { socket: join(work, 'ctl.sock') },
-          log: { level: 'warn' },
-          devices: [{ id: 'projector', kind: 'projector', driver: 'pjlink', host: '127.0.0.1', port: Number(port), poll_s: 2 }],
-        }),
-      );
       const s0 = Date.now();
       const agent = background(agentCmd[0]!, [...agentCmd.slice(1), '--config', config], env);
       try {
@@ -98,12 +85,12 @@ async function measureArm64(tarball: string, rows: string[][]): Promise<void> {
           const r = spawnSync(process.execPath, [CTL_JS, '--json', '--config', config, 'status'], { encoding: 'utf8', env });
           return r.status === 0 ? (JSON.parse(r.stdout) as { agent: { running: boolean }; devices: Array<{ online: boolean }> }) : null;
         };
-        await waitFor(() => {
+        await waitFor('the arm64 agent to answer status', () => {
           if (agent.proc.exitCode !== null) throw new Error(`arm64 agent exited: ${agent.output()}`);
           return status()?.agent.running;
         }, 180_000, 100);
         rows.push(['arm64 under qemu: agent start to running (status answers)', seconds(Date.now() - s0)]);
-        await waitFor(() => status()?.devices[0]?.online, 180_000, 100);
+        await waitFor('the projector online', () => status()?.devices[0]?.online, 180_000, 100);
         rows.push(['arm64 under qemu: agent start to PJLink projector online', seconds(Date.now() - s0)]);
       } finally {
         await agent.stop();

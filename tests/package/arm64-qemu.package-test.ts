@@ -8,14 +8,13 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { debFileName, wrapperCommand } from '../../scripts/package/layout.js';
 import { elfMachine, foreignBinaries, walk } from '../../scripts/package/native.js';
 import { runtimePin } from '../../scripts/package/runtime.js';
-import { APP_DIR, CTL_JS, ROOT, VERSION, background, buildPackage, ledgerScript, waitFor, type LedgerDump } from './helpers.js';
+import { APP_DIR, CTL_JS, VERSION, background, buildPackage, ledgerScript, pjlinkStation, waitFor, type LedgerDump } from './helpers.js';
 
 const work = mkdtempSync(join(tmpdir(), 'sa-pkg-arm64-'));
 const out = join(work, 'out');
@@ -100,7 +99,7 @@ describe('arm64 package tree under qemu-aarch64-static', () => {
     // socat: a PTY whose other end echoes what it receives (cat), standing in for a serial device.
     const socat = background('socat', [`PTY,link=${tty},raw,echo=0`, 'EXEC:cat'], cleanEnv);
     try {
-      await waitFor(() => existsSync(tty), 10_000, 50);
+      await waitFor('the PTY', () => existsSync(tty), 10_000, 50);
       const dgram = join(work, 'dgram.sock');
       const result = nodeModule<{ echoed: string; datagram: string; loaded: string[] }>(`
 import { createRequire } from 'node:module';
@@ -145,25 +144,14 @@ process.stdout.write(JSON.stringify({ echoed, datagram, loaded }) + '\\n');
   it('starts the agent and reports a PJLink projector (the simulator) online', async () => {
     const dir = join(work, 'station');
     mkdirSync(dir);
-    const sim = background(process.execPath, [join(ROOT, 'dist', 'scripts', 'sim.js'), 'pjlink', '--port', '0', '--warmup-ms', '1000', '--cooldown-ms', '1000'], cleanEnv);
+    const { sim, config } = await pjlinkStation(dir, 'arm64-test', cleanEnv);
     let agent: ReturnType<typeof background> | undefined;
     try {
-      const port = await waitFor(() => /127\.0\.0\.1:(\d+)/.exec(sim.output())?.[1], 15_000, 50);
-      const config = join(dir, 'config.yaml');
-      writeFileSync(
-        config,
-        stringify({
-          station: { id: 'arm64-test', name: 'arm64 测试站点' },
-          data_dir: join(dir, 'data'),
-          control: { socket: join(dir, 'ctl.sock') },
-          log: { level: 'warn' },
-          devices: [{ id: 'projector', kind: 'projector', driver: 'pjlink', host: '127.0.0.1', port: Number(port), poll_s: 2 }],
-        }),
-      );
       const started = Date.now();
       const [cmd, ...args] = wrapper('station-agent');
       agent = background(cmd!, [...args, '--config', config], cleanEnv);
       const devices = await waitFor(
+        'the projector online',
         () => {
           if (agent!.proc.exitCode !== null) throw new Error(`agent exited: ${agent!.output()}`);
           const r = spawnSync(process.execPath, [CTL_JS, '--json', '--config', config, 'devices'], { encoding: 'utf8', env: cleanEnv });

@@ -81,7 +81,7 @@ async function runAgentOnce(): Promise<{ boot: number; version: string }> {
   const exec = /^ExecStart=(.*)$/m.exec(unit)![1]!.split(' ');
   const agent = backgroundInRoot(root, exec, 'station-agent');
   try {
-    const status = await waitFor(() => {
+    const status = await waitFor('the agent to answer status', () => {
       if (agent.proc.exitCode !== null) throw new Error(`agent exited: ${agent.output()}`);
       const r = inRoot(root, ['stationctl', '--json', 'status']);
       const s = r.code === 0 ? (JSON.parse(r.stdout) as { agent: { running: boolean; boot: number; version: string; pid: number } }) : null;

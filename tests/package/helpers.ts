@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { APP_DIR, type Arch } from '../../scripts/package/layout.js';
 
-export { ROOT_ENV, background, backgroundInRoot, inRoot, sh, waitFor, type Background, type Run } from '../../scripts/package/chroot.js';
+export { ROOT_ENV, background, backgroundInRoot, inRoot, pjlinkStation, sh, waitFor, type Background, type Run } from '../../scripts/package/chroot.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const BUILD_JS = join(ROOT, 'dist', 'scripts', 'package', 'build.js');
