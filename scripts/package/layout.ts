@@ -4,8 +4,8 @@
  * Pure functions (plus stageApp, which copies the built agent), so the fast tests in `npm test` check
  * the same code the package build runs.
  */
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 
 export type Arch = 'x64' | 'arm64';
 export const ARCHES: readonly Arch[] = ['x64', 'arm64'];
@@ -192,14 +192,21 @@ ${indent(MIT)}
 
 /**
  * Copies what the agent and stationctl read at run time into `appDir`: dist/{agent,drivers,config}
- * without source maps (the .ts sources are not shipped), the frame profiles and the example config
+ * without source maps (the .ts sources are not shipped) and without stale output of removed sources, the frame profiles and the example config
  * (config/), and package.json (PACKAGE_ROOT and the version come from it). Dependencies are installed
  * afterwards from `lockfile`. Returns the package.json written.
  */
 export function stageApp(repoRoot: string, appDir: string, version: string): Record<string, unknown> {
   mkdirSync(appDir, { recursive: true });
+  const distRoot = join(repoRoot, 'dist');
+  // Only output of a source that still exists: tsc never deletes the .js of a removed .ts from dist/.
+  const current = (src: string) => {
+    if (src.endsWith('.map')) return false;
+    if (!src.endsWith('.js')) return true;
+    return existsSync(join(repoRoot, relative(distRoot, src)).replace(/\.js$/, '.ts'));
+  };
   for (const dir of APP_DIST_DIRS) {
-    cpSync(join(repoRoot, 'dist', dir), join(appDir, 'dist', dir), { recursive: true, filter: (src) => !src.endsWith('.map') });
+    cpSync(join(distRoot, dir), join(appDir, 'dist', dir), { recursive: true, filter: current });
   }
   mkdirSync(join(appDir, 'config'), { recursive: true });
   cpSync(join(repoRoot, 'config', 'profiles'), join(appDir, 'config', 'profiles'), { recursive: true });

@@ -15,7 +15,13 @@ import { stageApp } from '../../scripts/package/layout.js';
 import { ROOT } from './helpers.js';
 
 const app = mkdtempSync(join(tmpdir(), 'sa-stage-'));
-afterAll(() => rmSync(app, { recursive: true, force: true }));
+// Output of a source that no longer exists (tsc leaves it in dist/) must not be packaged.
+const stale = join(ROOT, 'dist', 'agent', `stale-${process.pid}.js`);
+writeFileSync(stale, 'export const stale = true;\n');
+afterAll(() => {
+  rmSync(app, { recursive: true, force: true });
+  rmSync(stale, { force: true });
+});
 stageApp(ROOT, app, '9.8.7+stage');
 symlinkSync(join(ROOT, 'node_modules'), join(app, 'node_modules'));
 
@@ -51,6 +57,11 @@ function closure(entries: string[]): { files: Set<string>; packages: Set<string>
 describe('the package file list', () => {
   const dist = join(ROOT, 'dist');
   const { files, packages } = closure([join(dist, 'agent', 'main.js'), join(dist, 'agent', 'cli', 'stationctl.js')]);
+
+  it('leaves out stale output whose source is gone', () => {
+    expect(existsSync(join(app, 'dist', 'agent', 'main.js'))).toBe(true);
+    expect(existsSync(join(app, relative(ROOT, stale)))).toBe(false);
+  });
 
   it('stages every module the agent and stationctl import', () => {
     expect(files.size).toBeGreaterThan(50);
