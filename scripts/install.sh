@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs station-agent on a station PC (Debian/Ubuntu, run as root). Idempotent: running it again
-# upgrades the code and leaves the config, the secrets and the database alone.
+# For developers: installs this checkout of station-agent (Debian/Ubuntu, run as root) to /opt/station-agent
+# with the system's Node >= 20, `npm ci` (registry and a compiler needed) and a build. Station PCs install the
+# .deb instead (npm run package; docs/operations.md). Idempotent: running it again upgrades the code and
+# leaves the config, the secrets and the database alone.
 #   sudo bash scripts/install.sh [--prefix /opt/station-agent] [--no-start]
 set -euo pipefail
 
