@@ -83,10 +83,16 @@ class DeviceRunner {
     this.loopDone = this.loop().catch((err) => this.log.error({ err }, 'device loop crashed'));
   }
 
+  /**
+   * Bounded by nothing the device does: the stop signal has already ended the requests under way (the
+   * supervisor aborts it first), and the driver is closed now rather than after the loop's current poll,
+   * which on a slow projector takes seconds.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     this.watcher?.close();
     this.kick();
+    await this.closeDriver();
     await this.loopDone;
     await this.closeDriver();
   }
@@ -119,7 +125,7 @@ class DeviceRunner {
     while (!this.stopped) {
       if (!this.driver) {
         try {
-          const driver = def.create(this.sup.contextFor(this.config, this.log));
+          const driver = def.create(this.sup.contextFor(this.config, this.log, () => this.kick()));
           this.driver = driver;
           this.disconnected = false;
           driver.onDisconnect((reason) => {
@@ -257,6 +263,7 @@ export class DeviceSupervisor {
   readonly drivers: ReadonlyMap<string, DriverDefinition>;
   private readonly runners = new Map<string, DeviceRunner>();
   private readonly shared: SharedResources = new SharedResourcePool();
+  private readonly stopping = new AbortController();
   private readonly waiters = new Set<{ id: string; check: (s: DeviceState) => boolean; resolve: (s: DeviceState) => void }>();
 
   constructor(private readonly deps: SupervisorDeps) {
@@ -276,16 +283,20 @@ export class DeviceSupervisor {
   }
 
   async stop(): Promise<void> {
+    // First end every request under way (all links listen to this signal), then close each device.
+    this.stopping.abort(new AgentError(ErrorCodes.aborted, 'the agent is stopping'));
     await Promise.all([...this.runners.values()].map((r) => r.stop()));
   }
 
-  contextFor(config: DeviceConfig, log: Logger): DriverContext {
+  contextFor(config: DeviceConfig, log: Logger, requestPoll: () => void = () => undefined): DriverContext {
     return {
       config,
       log,
       readSecret: async (path: string) => (await readFile(path, 'utf8')).trim(),
       peerState: (id: string) => this.runners.get(id)?.state,
       shared: this.shared,
+      signal: this.stopping.signal,
+      requestPoll,
       ...(this.deps.extraContext ?? {}),
     };
   }

@@ -69,6 +69,7 @@ export class Escvp21Driver implements DeviceDriver {
       transport,
       framer: () => new EscvpFramer({ helloLength: this.tcp ? 16 : 0 }),
       log: ctx.log,
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
     });
   }
 

@@ -32,6 +32,8 @@ export interface ModbusBusOptions {
   timeoutMs?: number;
   /** For tests: a transport other than the serial port. */
   transport?: Transport;
+  /** The agent's stop signal (DriverContext.signal): ends the exchange under way at once. */
+  signal?: AbortSignal;
 }
 
 export const busKey = (path: string): string => `modbus:${path}`;
@@ -73,7 +75,7 @@ export class ModbusBus {
     this.timeoutMs = options.timeoutMs ?? 500;
     const bitsPerChar = 1 + s.data_bits + (s.parity === 'none' ? 0 : 1) + s.stop_bits;
     this.gapMs = Math.max(2, Math.ceil((3.5 * bitsPerChar * 1000) / s.baud_rate));
-    this.link = new FramedLink({ transport, framer: replyFramer, ...(options.log ? { log: options.log } : {}) });
+    this.link = new FramedLink({ transport, framer: replyFramer, ...(options.log ? { log: options.log } : {}), ...(options.signal ? { signal: options.signal } : {}) });
     this.link.onDisconnect((err) => {
       for (const l of this.listeners) l(err);
     });

@@ -76,6 +76,7 @@ export class PjlinkDriver implements DeviceDriver {
       transport: new TcpTransport({ host: ctx.config.host, port: ctx.config.port, connectTimeoutMs: this.tuning.connectTimeoutMs }),
       framer: () => new DelimiterFramer({ delimiter: '\r', maxLength: PJLINK_MAX_LINE, overflow: 'keep_tail' }),
       log: ctx.log,
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
     });
     // The projector's idle disconnect lands here: forget the session, reconnect on the next request.
     this.link.onDisconnect(() => {

@@ -41,6 +41,8 @@ export class TcpTransport implements Transport {
   private readonly opts: Required<TcpTransportOptions>;
   private socket: Socket | undefined;
   private closing = false;
+  /** Rejects the connect under way: close() during a connect ends it at once with `closed`. */
+  private abortConnect: ((err: AgentError) => void) | undefined;
   /** Rejecters of writes not yet handed to the kernel. */
   private readonly inFlight = new Set<(err: AgentError) => void>();
   private readonly dataListeners: ((chunk: Buffer) => void)[] = [];
@@ -71,9 +73,15 @@ export class TcpTransport implements Transport {
       let connected = false;
       let lastError: Error | undefined;
       const timer = setTimeout(() => {
+        this.abortConnect = undefined;
         socket.destroy();
         reject(new AgentError(ErrorCodes.timeout, `${this.description}: no connection within ${this.opts.connectTimeoutMs} ms`, { retryable: true }));
       }, this.opts.connectTimeoutMs);
+      this.abortConnect = (err) => {
+        this.abortConnect = undefined;
+        clearTimeout(timer);
+        reject(err);
+      };
       socket.setNoDelay(true);
       socket.on('data', (chunk: Buffer) => {
         for (const l of this.dataListeners) l(chunk);
@@ -82,6 +90,7 @@ export class TcpTransport implements Transport {
         lastError = err;
         if (!connected) {
           clearTimeout(timer);
+          this.abortConnect = undefined;
           socket.destroy();
           reject(new AgentError(ErrorCodes.disconnected, `${this.description}: ${describeNetError(err)}`, { retryable: true, cause: err }));
         }
@@ -98,6 +107,7 @@ export class TcpTransport implements Transport {
       });
       socket.once('connect', () => {
         clearTimeout(timer);
+        this.abortConnect = undefined;
         connected = true;
         if (this.opts.keepAliveMs > 0) socket.setKeepAlive(true, this.opts.keepAliveMs);
         resolve();
@@ -138,6 +148,8 @@ export class TcpTransport implements Transport {
     // Node calls back a write cancelled by destroy() without an error, as if it had been sent: writes
     // still in flight are rejected here, at once, with `closed`.
     for (const fail of [...this.inFlight]) fail(new AgentError(ErrorCodes.closed, `${this.description}: closed`));
+    // A connect to a host that is gone would otherwise run to its timeout (5 s), past the agent's stop limit.
+    this.abortConnect?.(new AgentError(ErrorCodes.closed, `${this.description}: closed while connecting`));
     const socket = this.socket;
     this.socket = undefined;
     if (!socket || socket.destroyed) return Promise.resolve();
