@@ -12,6 +12,8 @@ import type { DeviceCommand, DeviceDriver, DeviceReading, DeviceState, DriverCon
 import { DRIVERS } from '../drivers/registry.js';
 import { SharedResourcePool } from '../drivers/shared.js';
 import { AgentError, ErrorCodes, toAgentError } from '../drivers/errors.js';
+import { Faults, faultOf } from '../drivers/faults.js';
+import type { DeviceDiagnosis } from './control/protocol.js';
 import type { EventBus } from './bus.js';
 import type { Clock } from './clock.js';
 import type { Store } from './store/store.js';
@@ -52,6 +54,8 @@ export interface SupervisorDeps {
 class DeviceRunner {
   state: DeviceState;
   driver: DeviceDriver | undefined;
+  /** Why the device is offline, finer than its state's fault code (for `devices.diagnose`). */
+  failure: DeviceDiagnosis['failure'] = null;
   private stopped = false;
   private attempt = 0;
   private failures = 0;
@@ -59,7 +63,7 @@ class DeviceRunner {
   private timer: NodeJS.Timeout | undefined;
   private watcher: FSWatcher | undefined;
   private loopDone: Promise<void> = Promise.resolve();
-  private disconnected = false;
+  private disconnected: AgentError | undefined;
 
   constructor(
     readonly config: DeviceConfig,
@@ -127,11 +131,11 @@ class DeviceRunner {
         try {
           const driver = def.create(this.sup.contextFor(this.config, this.log, () => this.kick()));
           this.driver = driver;
-          this.disconnected = false;
+          this.disconnected = undefined;
           driver.onDisconnect((reason) => {
             if (this.driver !== driver || this.stopped) return;
             this.log.warn({ err: reason.message }, 'link lost');
-            this.disconnected = true;
+            this.disconnected = toAgentError(reason, ErrorCodes.disconnected);
             this.kick();
           });
           const reading = await driver.open();
@@ -152,8 +156,9 @@ class DeviceRunner {
         }
       }
       if (this.disconnected) {
+        const reason = this.disconnected;
         await this.closeDriver();
-        this.markFailure(new AgentError(ErrorCodes.disconnected, 'link lost'), true);
+        this.markFailure(reason, true);
         continue;
       }
       try {
@@ -185,6 +190,7 @@ class DeviceRunner {
 
   private markFailure(e: AgentError, wasLinkLoss = false): void {
     const code = e.code === ErrorCodes.auth ? 'auth_failed' : wasLinkLoss ? 'link_lost' : 'unreachable';
+    this.failure = { code: e.code, fault: faultOf(e) ?? null, message: e.message };
     this.update({}, false, [{ code, severity: 'error', text: e.message }]);
   }
 
@@ -232,6 +238,7 @@ class DeviceRunner {
     const prev = this.state;
     const next: DeviceState = { ...prev, ...reading, id: prev.id, kind: prev.kind, driver: prev.driver, online };
     if (online) {
+      this.failure = null;
       next.last_seen = this.sup.clock.now().toISOString();
       next.errors = reading.errors ?? (faults === undefined && prev.online ? prev.errors : []);
     } else {
@@ -292,7 +299,14 @@ export class DeviceSupervisor {
     return {
       config,
       log,
-      readSecret: async (path: string) => (await readFile(path, 'utf8')).trim(),
+      readSecret: async (path: string) => {
+        try {
+          return (await readFile(path, 'utf8')).trim();
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+          throw new AgentError(ErrorCodes.not_found, `cannot read ${path} (${code})`, { cause: err, fault: Faults.secret_unreadable });
+        }
+      },
       peerState: (id: string) => this.runners.get(id)?.state,
       shared: this.shared,
       signal: this.stopping.signal,
@@ -316,6 +330,11 @@ export class DeviceSupervisor {
 
   states(): DeviceState[] {
     return [...this.runners.values()].map((r) => r.state);
+  }
+
+  /** Each device's last failure while offline, with its fault (drivers/faults.ts): doctor names the fix by it. */
+  diagnose(): DeviceDiagnosis[] {
+    return [...this.runners.values()].map((r) => ({ id: r.config.id, online: r.state.online, failure: r.state.online ? null : r.failure }));
   }
 
   state(id: string): DeviceState | undefined {

@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { AgentError, ErrorCodes } from '../errors.js';
+import { Faults } from '../faults.js';
 import type { SerialConfig } from '../../config/schema.js';
 import { FramedLink } from '../framed-link.js';
 import { LengthFramer } from '../framing/length.js';
@@ -148,6 +149,7 @@ export class ModbusBus {
           if ('exception' in reply) {
             throw new AgentError(ErrorCodes.device_error, `unit ${unit} refused ${label}: exception ${reply.exception} (${EXCEPTION_TEXT[reply.exception] ?? 'unknown'})`, {
               retryable: reply.exception === 5 || reply.exception === 6,
+              fault: Faults.unit_exception,
             });
           }
           if (reply.fc !== fc) throw new AgentError(ErrorCodes.protocol, `unit ${unit}: reply for function ${reply.fc}, expected ${fc}`, { retryable: true });
@@ -163,11 +165,13 @@ export class ModbusBus {
           throw new AgentError(ErrorCodes.protocol, `unit ${unit} ${label}: reply corrupted (CRC mismatch, ${this.link.discarded - discardedBefore} bytes dropped) on ${this.description}`, {
             retryable: true,
             cause: err,
+            fault: Faults.reply_corrupted,
           });
         }
         throw new AgentError(ErrorCodes.timeout, `unit ${unit} did not answer ${label} within ${this.timeoutMs} ms on ${this.description} (unit id, wiring or unit power?)`, {
           retryable: true,
           cause: err,
+          fault: Faults.unit_silent,
         });
       }
       throw err;

@@ -10,6 +10,7 @@
  */
 import { Socket } from 'node:net';
 import { AgentError, ErrorCodes } from '../errors.js';
+import { Faults, type Fault } from '../faults.js';
 import type { Transport } from './types.js';
 
 export interface TcpTransportOptions {
@@ -34,6 +35,13 @@ const NETWORK_CODES: Record<string, string> = {
 
 function describeNetError(err: NodeJS.ErrnoException): string {
   return (err.code && NETWORK_CODES[err.code]) || err.message;
+}
+
+/** Why a connect failed, for the technician's fix (a refused port is not a dead host). */
+function connectFault(err: NodeJS.ErrnoException): Fault {
+  if (err.code === 'ECONNREFUSED') return Faults.connection_refused;
+  if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') return Faults.host_not_found;
+  return Faults.host_unreachable;
 }
 
 export class TcpTransport implements Transport {
@@ -75,7 +83,9 @@ export class TcpTransport implements Transport {
       const timer = setTimeout(() => {
         this.abortConnect = undefined;
         socket.destroy();
-        reject(new AgentError(ErrorCodes.timeout, `${this.description}: no connection within ${this.opts.connectTimeoutMs} ms`, { retryable: true }));
+        reject(
+          new AgentError(ErrorCodes.timeout, `${this.description}: no connection within ${this.opts.connectTimeoutMs} ms`, { retryable: true, fault: Faults.host_unreachable }),
+        );
       }, this.opts.connectTimeoutMs);
       this.abortConnect = (err) => {
         this.abortConnect = undefined;
@@ -92,7 +102,7 @@ export class TcpTransport implements Transport {
           clearTimeout(timer);
           this.abortConnect = undefined;
           socket.destroy();
-          reject(new AgentError(ErrorCodes.disconnected, `${this.description}: ${describeNetError(err)}`, { retryable: true, cause: err }));
+          reject(new AgentError(ErrorCodes.disconnected, `${this.description}: ${describeNetError(err)}`, { retryable: true, cause: err, fault: connectFault(err) }));
         }
       });
       socket.on('close', () => {
