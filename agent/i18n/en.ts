@@ -332,7 +332,7 @@ export const en = {
   "doctor.fix.bad_reply": "check that {key} matches this model and the serial settings; try {cmd}",
   "doctor.fix.bad_reply_net": "check that {key} and the port match this model",
   "doctor.fix.unit_silent": "check that unit {unit}'s address switch is set to {unit} and that the board has power",
-  "doctor.fix.bus_silent": "check the {bus} wiring (A and B not swapped), the adapter, the boards' power and {key}",
+  "doctor.fix.bus_silent": "check the {bus} wiring (A and B not swapped), the adapter, the boards' power and address switches, and {key}",
   "doctor.fix.reply_corrupted": "check the {bus} wiring and its terminating resistor, and {key}; keep the cable away from mains wires",
   "doctor.fix.unit_exception": "check {key} against the relay board's manual",
   "doctor.fix.lamp": "replace the lamp, then reset the lamp hours in the projector's menu",
@@ -391,6 +391,7 @@ export const en = {
   "doctor.auth.failed_class": "the MQTT login failed",
   "doctor.outbox.unreadable": "cannot read the records waiting: {why}",
   "doctor.systemd.unknown": "cannot ask the service manager",
+  "list.separator": ", ",
 } as const;
 
 export type MessageKey = keyof typeof en;

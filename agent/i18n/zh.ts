@@ -334,7 +334,7 @@ export const zh: Record<MessageKey, string> = {
   "doctor.fix.bad_reply": "核对此型号对应的 {key} 和串口设置；可运行 {cmd}",
   "doctor.fix.bad_reply_net": "核对此型号对应的 {key} 和端口",
   "doctor.fix.unit_silent": "检查 {unit} 号继电器板的地址拨码是否为 {unit}，以及板子是否通电",
-  "doctor.fix.bus_silent": "检查 {bus} 接线（A、B 是否接反）、适配器、继电器板电源和 {key}",
+  "doctor.fix.bus_silent": "检查 {bus} 接线（A、B 是否接反）、适配器、继电器板电源和地址拨码，以及 {key}",
   "doctor.fix.reply_corrupted": "检查 {bus} 接线和终端电阻，以及 {key}；信号线应远离强电线",
   "doctor.fix.unit_exception": "对照继电器板说明书核对 {key}",
   "doctor.fix.lamp": "更换灯泡，然后在投影机菜单中将灯泡使用时间清零",
@@ -393,4 +393,5 @@ export const zh: Record<MessageKey, string> = {
   "doctor.auth.failed_class": "MQTT 登录失败",
   "doctor.outbox.unreadable": "无法读取待上报记录：{why}",
   "doctor.systemd.unknown": "无法查询服务管理器",
+  "list.separator": "、",
 };

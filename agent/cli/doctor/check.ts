@@ -5,7 +5,7 @@
  */
 import type { Config } from '../../../config/schema.js';
 import type { DeviceState } from '../../../drivers/types.js';
-import type { StatusReport } from '../../control/protocol.js';
+import type { DeviceDiagnosis, StatusReport } from '../../control/protocol.js';
 import type { MessageKey, Translate } from '../../i18n/index.js';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail';
@@ -51,6 +51,8 @@ export interface DoctorContext {
   status: StatusReport | undefined;
   /** Live device states from the daemon; undefined when it does not answer. */
   devices: DeviceState[] | undefined;
+  /** Why offline devices are offline (`devices.diagnose`); undefined from a daemon that cannot tell. */
+  diagnoses?: DeviceDiagnosis[] | undefined;
 }
 
 /** A family of checks, run in the order of CHECKS (agent/cli/doctor/index.ts). */
