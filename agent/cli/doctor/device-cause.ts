@@ -8,7 +8,7 @@
 import type { DeviceConfig } from '../../../config/schema.js';
 import type { DeviceFault, DeviceState } from '../../../drivers/types.js';
 import type { DeviceDiagnosis } from '../../control/protocol.js';
-import type { MessageKey, Translate } from '../../i18n/index.js';
+import { CATALOGUES, type MessageKey, type Translate } from '../../i18n/index.js';
 import { faultKey, faultText } from '../faults.js';
 import type { CheckStatus } from './check.js';
 
@@ -53,9 +53,10 @@ function faultCause(f: DeviceFault): string {
 
 function faultFix(t: Translate, f: DeviceFault): string {
   const cause = faultCause(f);
-  const key = (cause === 'device_fault' ? 'doctor.fix.other' : `doctor.fix.${cause}`) as MessageKey;
+  const key = cause === 'device_fault' ? 'doctor.fix.other' : `doctor.fix.${cause}`;
   const params = { cmd: cause === 'ping_missing' ? 'sudo apt install iputils-ping' : 'sudo apt install cec-utils', pkg: 'cec-utils', key: 'media.mediamtx', key2: 'media_path' };
-  return cause === 'fault_unknown' || cause === 'ping_failed' ? t('doctor.fix.unknown') : t(key, params);
+  // A code with no fix of its own (a supervisor code on a device that answers again): the general advice.
+  return key in CATALOGUES.en ? t(key as MessageKey, params) : t('doctor.fix.unknown');
 }
 
 function online(t: Translate, d: DeviceConfig, s: DeviceState): DeviceFinding {

@@ -81,6 +81,22 @@ describe('device causes', () => {
   });
 });
 
+describe('the fault catalogue', () => {
+  // Every code a driver puts in a state's errors (docs/drivers.md): each has words and a fix of its own.
+  const OWN = ['lamp', 'temperature', 'fan', 'cover_open', 'filter', 'power_supply', 'abnormal_standby', 'power_on_failed', 'projector_failure', 'other', 'no_input_signal', 'cec_unavailable', 'media_unconfigured', 'stream_stalled', 'media_unreachable', 'ping_missing', 'ping_failed'];
+  it('names every device fault code in both languages, each with its own fix', () => {
+    const d = pjlink('proj');
+    const generic = [en('doctor.fix.unknown'), zh('doctor.fix.unknown')];
+    for (const code of OWN) {
+      for (const t of [en, zh]) {
+        const f = deviceFinding(t, d, [state('proj', true, [{ code, severity: 'error', text: 'x' }])], undefined, [d]);
+        expect(f.detail, code).not.toMatch(/fault |故障 /);
+        expect(generic, code).not.toContain(f.fix);
+      }
+    }
+  });
+});
+
 describe('error classes', () => {
   it('SQLite: by result code, or by the standard message a daemon forwarded', () => {
     expect(dbClass({ code: 'SQLITE_CORRUPT', message: 'database disk image is malformed' }).cause).toBe('db_corrupt');
