@@ -139,6 +139,7 @@ class DeviceRunner {
             this.kick();
           });
           const reading = await driver.open();
+          if (this.stopped) break;
           this.attempt = 0;
           this.failures = 0;
           this.update(reading, true, undefined);
@@ -163,6 +164,7 @@ class DeviceRunner {
       }
       try {
         const reading = await this.driver!.poll();
+        if (this.stopped) break;
         this.failures = 0;
         this.update(reading, true, undefined);
       } catch (err) {

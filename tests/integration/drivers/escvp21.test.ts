@@ -16,20 +16,8 @@ afterEach(async () => {
 const tuning = { timeoutMs: 300, powerOnTimeoutMs: 3000, powerOffTimeoutMs: 1000, sourceTimeoutMs: 1000 };
 const base = { id: 'proj', kind: 'projector' as const, driver: 'escvp21' as const, poll_s: 1, offline_warn_min: 10, port: 3629 };
 
-async function serialSetup(simOpts: Partial<Escvp21SimOptions> = {}) {
-  const pty = await PtyPair.start();
-  cleanups.push(() => pty.stop());
-  const sim = new Escvp21Simulator({ serialPath: pty.b, warmupMs: 300, cooldownMs: 300, ...simOpts });
-  await sim.start();
-  cleanups.push(() => sim.stop());
-  const config: Escvp21Config = { ...base, serial: { path: pty.a, baud_rate: 9600, data_bits: 8, parity: 'none', stop_bits: 1 } };
-  const driver = new Escvp21Driver(driverContext(config), tuning);
-  cleanups.push(() => driver.close());
-  return { pty, sim, driver };
-}
-
-/** A serial setup whose context counts the polls the driver asks for (DriverContext.requestPoll). */
-async function slowWarmup(simOpts: Partial<Escvp21SimOptions>, extra: Partial<typeof tuning & { acceptMs: number }>) {
+/** A projector on a PTY; the driver's context counts the polls it asks for (DriverContext.requestPoll). */
+async function serialSetup(simOpts: Partial<Escvp21SimOptions> = {}, extra: Partial<typeof tuning & { acceptMs: number }> = {}) {
   const pty = await PtyPair.start();
   cleanups.push(() => pty.stop());
   const sim = new Escvp21Simulator({ serialPath: pty.b, warmupMs: 300, cooldownMs: 300, ...simOpts });
@@ -39,7 +27,7 @@ async function slowWarmup(simOpts: Partial<Escvp21SimOptions>, extra: Partial<ty
   const polls = { count: 0 };
   const driver = new Escvp21Driver({ ...driverContext(config), requestPoll: () => polls.count++ }, { ...tuning, ...extra });
   cleanups.push(() => driver.close());
-  return { sim, driver, polls };
+  return { pty, sim, driver, polls };
 }
 
 async function tcpSetup(simOpts: Partial<Escvp21SimOptions> = {}, password?: string) {
@@ -81,7 +69,7 @@ describe('ESC/VP21 over a socat PTY', () => {
    * the accept window is reported as accepted (`warming`) and the ignition goes on in the background.
    */
   it('a long warm-up: PWR ON is accepted at once as warming, the line stays busy, a poll is asked for when the lamp is lit', async () => {
-    const { sim, driver, polls } = await slowWarmup({ warmupMs: 1500 }, { acceptMs: 100, powerOnTimeoutMs: 5000 });
+    const { sim, driver, polls } = await serialSetup({ warmupMs: 1500 }, { acceptMs: 100, powerOnTimeoutMs: 5000 });
     await driver.open();
     expect(await driver.execute({ action: 'power', value: 'on' })).toEqual({ power: 'warming' });
     expect(sim.power).toBe('02');
@@ -95,14 +83,14 @@ describe('ESC/VP21 over a socat PTY', () => {
   });
 
   it('a PWR ON refused at once (cooling down) is busy, not accepted', async () => {
-    const { sim, driver } = await slowWarmup({}, { acceptMs: 1000 });
+    const { sim, driver } = await serialSetup({}, { acceptMs: 1000 });
     await driver.open();
     sim.setPower('03');
     await expect(driver.execute({ action: 'power', value: 'on' })).rejects.toMatchObject({ code: 'busy', message: expect.stringMatching(/refused/) });
   });
 
   it('an accepted PWR ON that never completes (no colon: abnormal state) shows as power_on_failed in the next poll', async () => {
-    const { sim, driver, polls } = await slowWarmup({}, { acceptMs: 100, powerOnTimeoutMs: 800 });
+    const { sim, driver, polls } = await serialSetup({}, { acceptMs: 100, powerOnTimeoutMs: 800 });
     await driver.open();
     sim.silent = true;
     expect(await driver.execute({ action: 'power', value: 'on' })).toEqual({ power: 'warming' });

@@ -1,8 +1,8 @@
 /**
  * Stopping is bounded by the agent, not by its slowest device. Every device answers slowly (a PJLink
- * projector, an Epson on a serial PTY, an NEC over TCP and two Modbus relay units on one RS-485 PTY, each
- * holding every reply back), the daemon polls them without pause, and SIGTERM arrives while each of
- * them is in the middle of a request. The daemon must stop cleanly (exit 0, not the hard exit after
+ * projector, an Epson on a serial PTY, an NEC over TCP, three Modbus relay units on one RS-485 PTY and the
+ * MediaMTX API a set-top box's `playing` comes from, each holding every reply back), the daemon polls them
+ * without pause, and SIGTERM arrives while each of them is in the middle of a request. The daemon must stop cleanly (exit 0, not the hard exit after
  * 5 s), and the open usage session must end as `agent_stop`.
  */
 import { describe, it, expect, afterEach } from 'vitest';
@@ -12,6 +12,7 @@ import { PjlinkSimulator } from '../../../scripts/sims/pjlink.js';
 import { Escvp21Simulator } from '../../../scripts/sims/escvp21.js';
 import { NecSimulator } from '../../../scripts/sims/nec.js';
 import { ModbusRelaySimulator } from '../../../scripts/sims/modbus-relay.js';
+import { MediaMtxFake } from '../../../scripts/sims/mediamtx-fake.js';
 import type { ReplyShaper } from '../../../scripts/sims/shared.js';
 import { PtyPair, tempDir, removeDir, waitFor } from '../../../scripts/lib/kit/index.js';
 import { callDaemon } from '../../../agent/control/client.js';
@@ -39,9 +40,15 @@ describe('stopping with every device in the middle of a slow request', () => {
     cleanups.push(() => nec.stop());
     const busPty = await PtyPair.start();
     cleanups.push(() => busPty.stop());
-    const relays = new ModbusRelaySimulator({ path: busPty.b, units: [1, 2] });
+    const relays = new ModbusRelaySimulator({ path: busPty.b, units: [1, 2, 3] });
     await relays.start();
     cleanups.push(() => relays.stop());
+    const mediamtx = new MediaMtxFake();
+    const mediaUrl = await mediamtx.start();
+    mediamtx.configurePath('stb');
+    // Slower than the MediaMTX client's 6 s timeout: each request of the set-top box holds for 6 s.
+    mediamtx.responseDelayMs = 30_000;
+    cleanups.push(() => mediamtx.close());
 
     const dir = tempDir('stop-');
     cleanups.push(() => removeDir(dir));
@@ -53,7 +60,10 @@ describe('stopping with every device in the middle of a slow request', () => {
         { id: 'nec', kind: 'projector', driver: 'nec', host: '127.0.0.1', port: necPort, poll_s: 0.2, usage: false },
         { id: 'amplifier', kind: 'amplifier', driver: 'modbus_relay', serial: bus, unit_id: 1, coil: 0, poll_s: 0.2 },
         { id: 'led', kind: 'led_display', driver: 'modbus_relay', serial: bus, unit_id: 2, coil: 0, poll_s: 0.2 },
+        // A set-top box on the third relay, its `playing` from the MediaMTX API: a slow API answer is a request under way too.
+        { id: 'stb', kind: 'settopbox', driver: 'modbus_relay', serial: bus, unit_id: 3, coil: 0, media_path: 'stb', poll_s: 0.2 },
       ],
+      media: { mediamtx: { url: mediaUrl } },
       sessions: { min_s: 1, merge_gap_s: 0, idle_cutoff_s: 600, checkpoint_s: 60 },
     });
     const socket = join(dir, 'ctl.sock');
@@ -71,7 +81,9 @@ describe('stopping with every device in the middle of a slow request', () => {
     for (const s of [pjlink.shaper, epson.shaper, nec.shaper]) s.replyDelayMs = 1000;
     // Below the relay driver's 500 ms timeout: slow, but answering.
     relays.shaper.replyDelayMs = 300;
-    await waitFor(() => shapers.every((s) => s.delaying > 0), 10_000, 5);
+    // SIGTERM right after the set-top box's next MediaMTX request went out: it would hold for 6 s.
+    const asked = mediamtx.requests.length;
+    await waitFor(() => mediamtx.requests.length > asked && shapers.every((s) => s.delaying > 0), 15_000, 5);
 
     expect(await agent.stop('SIGTERM')).toBe(0);
     expect(agent.output()).not.toMatch(/stop took longer/);
