@@ -239,6 +239,11 @@ describe('doctor names the cause of each fault, with its fix, in English and Chi
     const pageSize = 4096;
     writeSync(fd, Buffer.alloc(pageSize * 3, 0xa5), 0, pageSize * 3, pageSize);
     closeSync(fd);
+    // The agent cannot start on it (systemd would restart it in a loop): this is when a technician runs doctor.
+    const broken = startAgent(file);
+    cleanups.push(() => broken.stop('SIGKILL'));
+    expect(await broken.exited).not.toBe(0);
+    expect(broken.output()).toMatch(/database disk image is malformed/);
 
     const en = await doctor(file, 'en');
     const zh = await doctor(file, 'zh');
