@@ -55,6 +55,7 @@ async function follow(c: CliContext, id: string, result: DeviceCommandResult & {
   // Faults the device already had are not news; one that appears on the way is why it did not get there.
   const known = new Set(result.errors.filter((e) => e.severity === 'error').map((e) => e.code));
   let outcome: Outcome | undefined;
+  let last: DeviceState = result;
   const progress = new Progress(c);
   const started = Date.now();
   try {
@@ -68,12 +69,20 @@ async function follow(c: CliContext, id: string, result: DeviceCommandResult & {
         else if (fresh) outcome = { kind: 'fault', state: s, fault: fresh };
         return outcome !== undefined;
       },
-      { timeoutMs: timeoutS * 1000, onState: (s, ms) => progress.update(s, ms) },
+      {
+        timeoutMs: timeoutS * 1000,
+        onState: (s, ms) => {
+          last = s;
+          progress.update(s, ms);
+        },
+      },
     );
   } catch (err) {
     progress.end();
     if (!(err instanceof AgentError) || err.code !== ErrorCodes.timeout) throw err;
-    c.err(t('device.follow_timeout', { device: id, power: t(`power.${result.power}` as MessageKey), seconds: timeoutS, cmd: 'stationctl devices' }));
+    const text = t('device.follow_timeout', { device: id, power: t(`power.${last.power}` as MessageKey), seconds: timeoutS, cmd: 'stationctl devices' });
+    if (c.opts.json) c.print({ ...last, accepted: true, done: false, target }, () => text);
+    else c.err(text);
     process.exitCode = 1;
     return;
   }
