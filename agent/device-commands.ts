@@ -5,7 +5,8 @@
 import { z } from 'zod';
 import type { CommandRegistry, CommandSource } from './commands.js';
 import type { DeviceSupervisor } from './supervisor.js';
-import type { DeviceCommand } from '../drivers/types.js';
+import type { DeviceCommand, DeviceState } from '../drivers/types.js';
+import type { DeviceCommandResult } from './control/protocol.js';
 
 const DeviceId = z.string().min(1).max(64);
 const OnOff = z.union([z.boolean(), z.enum(['on', 'off'])]).transform((v) => v === true || v === 'on');
@@ -16,10 +17,28 @@ export interface CommandObserver {
   beforeCommand?(deviceId: string, command: DeviceCommand, source: CommandSource): void;
 }
 
+/**
+ * The answer to a device command: accepted, and done unless the device is still on its way (a projector
+ * warming up or cooling down). A toggle's target is where the device went.
+ */
+export function commandResult(command: DeviceCommand, state: DeviceState): DeviceCommandResult {
+  if (command.action !== 'power') return { ...state, accepted: true, done: true };
+  const target =
+    command.value !== 'toggle'
+      ? command.value
+      : state.power === 'on' || state.power === 'warming'
+        ? 'on'
+        : state.power === 'off' || state.power === 'cooling'
+          ? 'off'
+          : undefined;
+  if (target === undefined) return { ...state, accepted: true, done: true };
+  return { ...state, accepted: true, done: state.power === target, target };
+}
+
 export function registerDeviceCommands(registry: CommandRegistry, supervisor: DeviceSupervisor, observer: CommandObserver = {}): void {
-  const run = (id: string, command: DeviceCommand, source: CommandSource) => {
+  const run = async (id: string, command: DeviceCommand, source: CommandSource): Promise<DeviceCommandResult> => {
     observer.beforeCommand?.(id, command, source);
-    return supervisor.execute(id, command, source);
+    return commandResult(command, await supervisor.execute(id, command, source));
   };
   registry.register({
     name: 'devices',
@@ -27,6 +46,13 @@ export function registerDeviceCommands(registry: CommandRegistry, supervisor: De
     readOnly: true,
     args: z.object({}).strict(),
     handler: () => supervisor.states(),
+  });
+  registry.register({
+    name: 'devices.diagnose',
+    description: "why each offline device is offline, as precisely as its driver can tell (stationctl doctor)",
+    readOnly: true,
+    args: z.object({}).strict(),
+    handler: () => supervisor.diagnose(),
   });
   const commands: Array<{ action: DeviceCommand['action']; description: string; value: z.ZodType }> = [
     { action: 'power', description: 'power a device on or off', value: z.enum(['on', 'off', 'toggle']) },

@@ -12,6 +12,8 @@ import type { DeviceCommand, DeviceDriver, DeviceReading, DeviceState, DriverCon
 import { DRIVERS } from '../drivers/registry.js';
 import { SharedResourcePool } from '../drivers/shared.js';
 import { AgentError, ErrorCodes, toAgentError } from '../drivers/errors.js';
+import { Faults, faultOf } from '../drivers/faults.js';
+import type { DeviceDiagnosis } from './control/protocol.js';
 import type { EventBus } from './bus.js';
 import type { Clock } from './clock.js';
 import type { Store } from './store/store.js';
@@ -52,6 +54,8 @@ export interface SupervisorDeps {
 class DeviceRunner {
   state: DeviceState;
   driver: DeviceDriver | undefined;
+  /** Why the device is offline, finer than its state's fault code (for `devices.diagnose`). */
+  failure: DeviceDiagnosis['failure'] = null;
   private stopped = false;
   private attempt = 0;
   private failures = 0;
@@ -59,7 +63,7 @@ class DeviceRunner {
   private timer: NodeJS.Timeout | undefined;
   private watcher: FSWatcher | undefined;
   private loopDone: Promise<void> = Promise.resolve();
-  private disconnected = false;
+  private disconnected: AgentError | undefined;
 
   constructor(
     readonly config: DeviceConfig,
@@ -83,10 +87,16 @@ class DeviceRunner {
     this.loopDone = this.loop().catch((err) => this.log.error({ err }, 'device loop crashed'));
   }
 
+  /**
+   * Bounded by nothing the device does: the stop signal has already ended the requests under way (the
+   * supervisor aborts it first), and the driver is closed now rather than after the loop's current poll,
+   * which on a slow projector takes seconds.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     this.watcher?.close();
     this.kick();
+    await this.closeDriver();
     await this.loopDone;
     await this.closeDriver();
   }
@@ -119,16 +129,17 @@ class DeviceRunner {
     while (!this.stopped) {
       if (!this.driver) {
         try {
-          const driver = def.create(this.sup.contextFor(this.config, this.log));
+          const driver = def.create(this.sup.contextFor(this.config, this.log, () => this.kick()));
           this.driver = driver;
-          this.disconnected = false;
+          this.disconnected = undefined;
           driver.onDisconnect((reason) => {
             if (this.driver !== driver || this.stopped) return;
             this.log.warn({ err: reason.message }, 'link lost');
-            this.disconnected = true;
+            this.disconnected = toAgentError(reason, ErrorCodes.disconnected);
             this.kick();
           });
           const reading = await driver.open();
+          if (this.stopped) break;
           this.attempt = 0;
           this.failures = 0;
           this.update(reading, true, undefined);
@@ -146,12 +157,14 @@ class DeviceRunner {
         }
       }
       if (this.disconnected) {
+        const reason = this.disconnected;
         await this.closeDriver();
-        this.markFailure(new AgentError(ErrorCodes.disconnected, 'link lost'), true);
+        this.markFailure(reason, true);
         continue;
       }
       try {
         const reading = await this.driver!.poll();
+        if (this.stopped) break;
         this.failures = 0;
         this.update(reading, true, undefined);
       } catch (err) {
@@ -179,6 +192,7 @@ class DeviceRunner {
 
   private markFailure(e: AgentError, wasLinkLoss = false): void {
     const code = e.code === ErrorCodes.auth ? 'auth_failed' : wasLinkLoss ? 'link_lost' : 'unreachable';
+    this.failure = { code: e.code, fault: faultOf(e) ?? null, message: e.message };
     this.update({}, false, [{ code, severity: 'error', text: e.message }]);
   }
 
@@ -226,6 +240,7 @@ class DeviceRunner {
     const prev = this.state;
     const next: DeviceState = { ...prev, ...reading, id: prev.id, kind: prev.kind, driver: prev.driver, online };
     if (online) {
+      this.failure = null;
       next.last_seen = this.sup.clock.now().toISOString();
       next.errors = reading.errors ?? (faults === undefined && prev.online ? prev.errors : []);
     } else {
@@ -257,6 +272,7 @@ export class DeviceSupervisor {
   readonly drivers: ReadonlyMap<string, DriverDefinition>;
   private readonly runners = new Map<string, DeviceRunner>();
   private readonly shared: SharedResources = new SharedResourcePool();
+  private readonly stopping = new AbortController();
   private readonly waiters = new Set<{ id: string; check: (s: DeviceState) => boolean; resolve: (s: DeviceState) => void }>();
 
   constructor(private readonly deps: SupervisorDeps) {
@@ -276,16 +292,27 @@ export class DeviceSupervisor {
   }
 
   async stop(): Promise<void> {
+    // First end every request under way (all links listen to this signal), then close each device.
+    this.stopping.abort(new AgentError(ErrorCodes.aborted, 'the agent is stopping'));
     await Promise.all([...this.runners.values()].map((r) => r.stop()));
   }
 
-  contextFor(config: DeviceConfig, log: Logger): DriverContext {
+  contextFor(config: DeviceConfig, log: Logger, requestPoll: () => void = () => undefined): DriverContext {
     return {
       config,
       log,
-      readSecret: async (path: string) => (await readFile(path, 'utf8')).trim(),
+      readSecret: async (path: string) => {
+        try {
+          return (await readFile(path, 'utf8')).trim();
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+          throw new AgentError(ErrorCodes.not_found, `cannot read ${path} (${code})`, { cause: err, fault: Faults.secret_unreadable });
+        }
+      },
       peerState: (id: string) => this.runners.get(id)?.state,
       shared: this.shared,
+      signal: this.stopping.signal,
+      requestPoll,
       ...(this.deps.extraContext ?? {}),
     };
   }
@@ -305,6 +332,11 @@ export class DeviceSupervisor {
 
   states(): DeviceState[] {
     return [...this.runners.values()].map((r) => r.state);
+  }
+
+  /** Each device's last failure while offline, with its fault (drivers/faults.ts): doctor names the fix by it. */
+  diagnose(): DeviceDiagnosis[] {
+    return [...this.runners.values()].map((r) => ({ id: r.config.id, online: r.state.online, failure: r.state.online ? null : r.failure }));
   }
 
   state(id: string): DeviceState | undefined {

@@ -50,12 +50,18 @@ export function asErrorCode(code: string | undefined): ErrorCode {
 export class AgentError extends Error {
   readonly code: ErrorCode;
   readonly retryable: boolean;
+  /**
+   * Why, finer than `code`, where the raiser knows (drivers/faults.ts: `adapter_missing`, `unit_silent`,
+   * `password_rejected` …): what `stationctl doctor` names the fix by. Not part of the wire shape.
+   */
+  readonly fault: string | undefined;
 
-  constructor(code: ErrorCode, message: string, options: { retryable?: boolean; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, options: { retryable?: boolean; cause?: unknown; fault?: string } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'AgentError';
     this.code = code;
     this.retryable = options.retryable ?? false;
+    this.fault = options.fault;
   }
 
   toJSON(): { code: ErrorCode; message: string } {

@@ -42,6 +42,12 @@ export interface FramedLinkOptions<F> {
   maxPending?: number;
   /** Frames kept for an exchange that has not asked for them yet; default 16. */
   maxQueuedFrames?: number;
+  /**
+   * Aborted when the agent stops (DriverContext.signal): the request under way and those waiting end at
+   * once with `aborted`, a connect under way ends, and the link refuses new requests. A device that takes
+   * seconds per answer must not hold up the shutdown.
+   */
+  signal?: AbortSignal;
 }
 
 export class FramedLink<F = Buffer> {
@@ -53,6 +59,8 @@ export class FramedLink<F = Buffer> {
   private lostError: AgentError | undefined;
   private readonly disconnectListeners: ((err: Error) => void)[] = [];
   private opened = false;
+  private abortedError: AgentError | undefined;
+  private readonly onAbort = (): void => this.abort();
 
   constructor(options: FramedLinkOptions<F>) {
     this.opts = options;
@@ -86,16 +94,46 @@ export class FramedLink<F = Buffer> {
 
   async open(): Promise<void> {
     if (this.isOpen) return;
+    const signal = this.opts.signal;
+    if (signal?.aborted) throw this.aborted();
     this.queue.close();
     this.framer = this.opts.framer();
     this.frames = [];
     this.lostError = undefined;
-    await this.opts.transport.open();
+    // Listened to only while open (and opening): links are reopened often, the signal lives long.
+    signal?.addEventListener('abort', this.onAbort, { once: true });
+    try {
+      await this.opts.transport.open();
+    } catch (err) {
+      signal?.removeEventListener('abort', this.onAbort);
+      throw signal?.aborted ? this.aborted() : err;
+    }
+    if (signal?.aborted) {
+      await this.opts.transport.close();
+      throw this.aborted();
+    }
     this.queue = new RequestQueue({ name: this.opts.transport.description, maxPending: this.opts.maxPending });
     this.opened = true;
   }
 
+  private aborted(): AgentError {
+    this.abortedError ??= new AgentError(ErrorCodes.aborted, `${this.description}: the agent is stopping`);
+    return this.abortedError;
+  }
+
+  /** The stop signal fired: end everything under way now, then let go of the transport. */
+  private abort(): void {
+    const err = this.aborted();
+    this.opened = false;
+    this.queue.close(err);
+    this.waiter?.fail(err);
+    this.waiter = undefined;
+    this.frames = [];
+    void this.opts.transport.close();
+  }
+
   async close(): Promise<void> {
+    this.opts.signal?.removeEventListener('abort', this.onAbort);
     this.opened = false;
     this.queue.close();
     this.waiter?.fail(new AgentError(ErrorCodes.closed, `${this.description}: closed`));
@@ -116,6 +154,7 @@ export class FramedLink<F = Buffer> {
 
   /** Several writes/reads in one queue slot (e.g. a handshake, or PJLink's greeting + first command). */
   exchange<T>(fn: (io: LinkIo<F>) => Promise<T>, opts: { timeoutMs: number; label?: string }): Promise<T> {
+    if (this.opts.signal?.aborted) return Promise.reject(this.aborted());
     if (this.lostError) return Promise.reject(this.lostError);
     if (!this.opened) return Promise.reject(new AgentError(ErrorCodes.closed, `${this.description}: not open`));
     return this.queue.run(async (signal) => {
@@ -202,6 +241,7 @@ export class FramedLink<F = Buffer> {
 
   private onLost(err: Error): void {
     if (!this.opened) return;
+    this.opts.signal?.removeEventListener('abort', this.onAbort);
     const e = err instanceof AgentError ? err : new AgentError(ErrorCodes.disconnected, err.message, { retryable: true, cause: err });
     this.lostError = e;
     this.opened = false;

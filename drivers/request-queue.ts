@@ -4,6 +4,7 @@
  * or answered out of order, so every exchange on a link goes through one queue.
  */
 import { AgentError, ErrorCodes } from './errors.js';
+import { Faults } from './faults.js';
 
 export interface RequestOptions {
   /**
@@ -108,6 +109,7 @@ export class RequestQueue {
       const label = job.opts.label ? ` ${job.opts.label}` : '';
       const err = new AgentError(ErrorCodes.timeout, `${this.name}:${label} no answer within ${job.opts.timeoutMs} ms`, {
         retryable: true,
+        fault: Faults.no_answer,
       });
       abort.abort(err);
       finish(() => job.reject(err));

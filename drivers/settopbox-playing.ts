@@ -19,6 +19,7 @@ export interface PlayingConfig {
 export interface PlayingContext {
   peerState(id: string): DeviceState | undefined;
   readonly media?: MediaPathSource | undefined;
+  readonly signal?: AbortSignal | undefined;
 }
 
 /**
@@ -54,7 +55,7 @@ export class SetTopBoxPlaying {
     private readonly ctx: PlayingContext,
     opts: { stallSamples?: number } = {},
   ) {
-    if (config.media_path !== undefined && ctx.media) this.watch = new StreamWatch(ctx.media, config.media_path, opts);
+    if (config.media_path !== undefined && ctx.media) this.watch = new StreamWatch(ctx.media, config.media_path, { ...opts, signal: ctx.signal });
   }
 
   /** True when any evidence is configured; drivers without it leave `playing` out of their reading. */

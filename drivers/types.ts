@@ -91,6 +91,13 @@ export interface DriverContext<C = unknown> {
    * `media_path` read their stream state through it. Build it with createMediaMtxClient.
    */
   readonly media?: MediaPathSource;
+  /**
+   * Aborted when the agent stops. Hand it to the FramedLink (or ModbusBus): requests under way and
+   * waiting then end at once with `aborted`, so the slowest device cannot hold up the shutdown.
+   */
+  readonly signal?: AbortSignal;
+  /** Asks the supervisor for a poll now, e.g. once a long operation (a lamp's ignition) has ended. */
+  requestPoll?(): void;
 }
 
 /**

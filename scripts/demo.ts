@@ -2,13 +2,21 @@
  * npm run demo: a whole village station on this machine. Simulators for the four device kinds, an
  * embedded MQTT broker standing in for the county's, the agent itself (a child process with
  * config/demo.yaml), and a county view that prints what arrives and acknowledges durable records.
- * The scene: the county schedules a class for the next minute; the agent powers the room on in order,
- * records the session, powers it off and delivers the usage record. Then it keeps running for
- * stationctl to explore; Ctrl-C stops everything.
+ * The scene: the county pushes the weekly class (`schedule.set`, cron in station time) and asks for a
+ * trial run of it now (`schedule.run`), so the scene does not wait for a cron minute: the agent's own
+ * scheduler powers the room on in order, the session is recorded, the room is powered off and the usage
+ * record is delivered, within 90 s of start whatever the clock says. Then it keeps running for stationctl
+ * to explore; Ctrl-C stops everything. A default port that is taken is replaced by a free one, and said so.
+ *
+ *   node dist/scripts/demo.js [--dir FOLDER] [--exit-when-done]
+ *
+ * `--dir` keeps the demo's state and PTYs in FOLDER (default .demo/ and /tmp/station-demo); with
+ * `--exit-when-done` it stops once the scene is complete (exit 0) or has run out of time (exit 1).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, existsSync, rmSync, openSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { parse, stringify } from 'yaml';
 import mqtt from 'mqtt';
 import { PACKAGE_ROOT, AGENT_NODE_FLAGS } from '../agent/version.js';
@@ -19,11 +27,20 @@ import { ModbusRelaySimulator } from './sims/modbus-relay.js';
 import { PaAmplifierSimulator, PowerSequencerSimulator } from './sims/frame-profile-device.js';
 import { MediaMtxFake } from './sims/mediamtx-fake.js';
 import { startEmbeddedBroker } from './broker.js';
+import { callDaemon } from '../agent/control/client.js';
+import type { DeviceState } from '../drivers/types.js';
 
-const DEMO_DIR = join(PACKAGE_ROOT, '.demo');
-const PTY_DIR = '/tmp/station-demo';
+const STARTED = performance.now();
+const ARGS = parseArgs({ options: { dir: { type: 'string' }, 'exit-when-done': { type: 'boolean', default: false } }, strict: true }).values;
+const DEMO_DIR = ARGS.dir ? resolve(ARGS.dir) : join(PACKAGE_ROOT, '.demo');
+/** The serial paths config/demo.yaml names live here; with --dir they move into it. */
+const CONFIG_PTY_DIR = '/tmp/station-demo';
+const PTY_DIR = ARGS.dir ? join(DEMO_DIR, 'pty') : CONFIG_PTY_DIR;
 const CONFIG = join(PACKAGE_ROOT, 'config', 'demo.yaml');
-const BROKER_PORT = 11883;
+/** From start to the usage record at the county, whatever the wall clock says. */
+const SCENE_LIMIT_MS = 90_000;
+/** The trial run's length: long enough to see the room on, short enough for the scene's limit. */
+const CLASS_MIN = 0.5;
 
 const c = {
   dim: (s: string) => `\x1b[2m${s}\x1b[0m`,
@@ -33,6 +50,9 @@ const c = {
   cyan: (s: string) => `\x1b[36m${s}\x1b[0m`,
 };
 const time = () => new Date().toLocaleTimeString('zh-CN', { hour12: false, timeZone: 'Asia/Shanghai' });
+const elapsed = () => Math.round((performance.now() - STARTED) / 1000);
+/** A record's UTC time as the station reads it. */
+const stationTime = (iso: string) => new Date(iso).toLocaleTimeString('zh-CN', { hour12: false, timeZone: 'Asia/Shanghai' });
 const say = (who: string, msg: string) => process.stdout.write(`${c.dim(time())} ${who} ${msg}\n`);
 const county = (msg: string) => say(c.cyan('[county]'), msg);
 const demo = (msg: string) => say(c.yellow('[demo]  '), msg);
@@ -59,15 +79,31 @@ async function ptyPair(name: string): Promise<{ agent: string; device: string }>
   return { agent, device };
 }
 
-/** Next whole minute at least 20 s away, as a five-field cron in Asia/Shanghai. */
-function nextClassMinute(): { cron: string; at: Date } {
-  const at = new Date(Date.now() + 20_000);
-  at.setSeconds(0, 0);
-  at.setMinutes(at.getMinutes() + 1);
-  const parts = new Intl.DateTimeFormat('en-GB', { timeZone: 'Asia/Shanghai', hour: '2-digit', minute: '2-digit', hour12: false })
-    .formatToParts(at)
-    .reduce<Record<string, string>>((acc, p) => ((acc[p.type] = p.value), acc), {});
-  return { cron: `${Number(parts.minute)} ${Number(parts.hour)} * * *`, at };
+/**
+ * Starts a listener on its default port, or on a free one when the default is taken (another demo, a
+ * real broker on the machine …), and says so. `start` binds the given port (0: any) and returns the port.
+ */
+async function onPort(what: string, preferred: number, start: (port: number) => Promise<number>): Promise<number> {
+  try {
+    return await start(preferred);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    const port = await start(0);
+    demo(c.yellow(`port ${preferred} (${what}) is taken: using ${port} instead`));
+    return port;
+  }
+}
+
+/** Resolves once the agent answers with every device online (or after `ms`, with what it has). */
+async function agentReady(socket: string, agent: ChildProcess, ms: number): Promise<void> {
+  const until = performance.now() + ms;
+  while (performance.now() < until) {
+    if (agent.exitCode !== null) return;
+    const res = await callDaemon(socket, 'devices', {}, 2000).catch(() => undefined);
+    if (res?.status === 'ok' && (res.data as DeviceState[]).every((d) => d.online)) return;
+    // Polls the control socket while the agent starts; not a wait standing in for an event.
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 async function main(): Promise<void> {
@@ -76,16 +112,24 @@ async function main(): Promise<void> {
   const config = parse(readFileSync(CONFIG, 'utf8')) as Record<string, any>;
   config.data_dir = join(DEMO_DIR, 'data');
   config.control = { socket: join(DEMO_DIR, 'control.sock') };
+  const devices = config.devices as Array<Record<string, any>>;
+  const device = (id: string) => devices.find((d) => d.id === id)!;
+  for (const d of devices) {
+    if (typeof d.serial?.path === 'string' && d.serial.path.startsWith(`${CONFIG_PTY_DIR}/`)) d.serial.path = join(PTY_DIR, basename(d.serial.path));
+  }
 
   demo(c.bold('示范村远程教育站点 / demo village station — starting'));
 
   // Devices.
-  const projector = new PjlinkSimulator({ port: 14352, warmupMs: 4000, cooldownMs: 3000, model: 'EB-X51' });
-  await projector.start();
+  let projector!: PjlinkSimulator;
+  const projectorPort = await onPort('PJLink projector', device('projector').port, (port) => {
+    projector = new PjlinkSimulator({ port, warmupMs: 4000, cooldownMs: 3000, model: 'EB-X51' });
+    return projector.start();
+  });
   stops.push(() => projector.stop());
-  demo(`projector (PJLink) on 127.0.0.1:14352`);
+  device('projector').port = projectorPort;
+  demo(`projector (PJLink) on 127.0.0.1:${projectorPort}`);
 
-  const devices = config.devices as Array<Record<string, any>>;
   if (hasSocat()) {
     const epsonPty = await ptyPair('epson');
     const epson = new Escvp21Simulator({ serialPath: epsonPty.device, warmupMs: 4000, cooldownMs: 3000 });
@@ -99,39 +143,53 @@ async function main(): Promise<void> {
   } else {
     // Without socat there are no PTYs: the Epson speaks ESC/VP.net on TCP, and the amplifier and LED
     // power come from frame-profile devices on TCP instead of the RS-485 relay bus.
-    const epson = new Escvp21Simulator({ tcpPort: 13629, warmupMs: 4000, cooldownMs: 3000 });
-    await epson.start();
+    let epson!: Escvp21Simulator;
+    const epsonPort = await onPort('Epson ESC/VP.net', 13629, (tcpPort) => {
+      epson = new Escvp21Simulator({ tcpPort, warmupMs: 4000, cooldownMs: 3000 });
+      return epson.start();
+    });
     stops.push(() => epson.stop());
     const amp = new PaAmplifierSimulator();
-    const ampPort = await amp.startTcp(14001);
+    const ampPort = await onPort('amplifier', 14001, (port) => amp.startTcp(port));
     stops.push(() => amp.stop());
     const seq = new PowerSequencerSimulator();
-    const seqPort = await seq.startTcp(14002);
+    const seqPort = await onPort('LED power sequencer', 14002, (port) => seq.startTcp(port));
     stops.push(() => seq.stop());
     for (const d of devices) {
-      if (d.id === 'projector-epson') Object.assign(d, { serial: undefined, host: '127.0.0.1', port: 13629 });
+      if (d.id === 'projector-epson') Object.assign(d, { serial: undefined, host: '127.0.0.1', port: epsonPort });
       if (d.id === 'amplifier') Object.assign(d, { driver: 'frame_profile', serial: undefined, unit_id: undefined, coil: undefined, host: '127.0.0.1', port: ampPort, profile: 'pa-amplifier-hex' });
       if (d.id === 'led') Object.assign(d, { driver: 'frame_profile', serial: undefined, unit_id: undefined, coil: undefined, host: '127.0.0.1', port: seqPort, profile: 'power-sequencer-ascii' });
     }
     demo(c.yellow('socat not found: Epson on ESC/VP.net TCP, amplifier and LED on frame-profile TCP devices'));
   }
-  const mediamtx = new MediaMtxFake();
-  await mediamtx.start(19997);
+  let mediamtx!: MediaMtxFake;
+  const mediaPort = await onPort('MediaMTX API', device('settopbox').port, async (port) => {
+    mediamtx = new MediaMtxFake();
+    return Number(new URL(await mediamtx.start(port)).port);
+  });
   mediamtx.configurePath('stb');
   // The set-top box's picture reaches the stream only while the class is on (see the county view below).
   mediamtx.setStream('stb', 'offline');
   stops.push(() => mediamtx.close());
-  demo('set-top box stream (fake MediaMTX API) on 127.0.0.1:19997, path stb');
+  device('settopbox').port = mediaPort;
+  config.media.mediamtx.url = `http://127.0.0.1:${mediaPort}`;
+  demo(`set-top box stream (fake MediaMTX API) on 127.0.0.1:${mediaPort}, path stb`);
 
   // The county.
-  const broker = await startEmbeddedBroker({ port: BROKER_PORT, host: '127.0.0.1' });
+  let broker!: Awaited<ReturnType<typeof startEmbeddedBroker>>;
+  const brokerPort = await onPort('MQTT broker', Number(new URL(config.county.url).port), async (port) => {
+    broker = await startEmbeddedBroker({ port, host: '127.0.0.1' });
+    return broker.port;
+  });
   stops.push(() => broker.close());
-  demo(`embedded MQTT broker on 127.0.0.1:${BROKER_PORT}`);
+  config.county.url = `mqtt://127.0.0.1:${brokerPort}`;
+  demo(`embedded MQTT broker on 127.0.0.1:${brokerPort}`);
   const fleet = new FleetTopics(config.county.topic_prefix);
-  const client = mqtt.connect(`mqtt://127.0.0.1:${BROKER_PORT}`, { clientId: 'county-view', clean: true });
+  const client = mqtt.connect(`mqtt://127.0.0.1:${brokerPort}`, { clientId: 'county-view', clean: true });
   stops.push(() => client.endAsync(true));
   const acked = new Map<string, number>();
   let classDone: (() => void) | undefined;
+  const answered = new Map<string, () => void>();
   client.on('message', (topic, buf) => {
     let msg: any;
     try {
@@ -154,11 +212,14 @@ async function main(): Promise<void> {
     else if (kind === 'usage') {
       county(
         c.green(
-          `${station} USAGE #${msg.seq} ${msg.start} → ${msg.end}: ${Math.round(msg.duration_s)} s, signal ${Math.round(msg.signal_s)} s, trigger ${msg.trigger}, end ${msg.end_reason}`,
+          `${station} USAGE #${msg.seq} ${stationTime(msg.start)} → ${stationTime(msg.end)}: ${Math.round(msg.duration_s)} s, signal ${Math.round(msg.signal_s)} s, trigger ${msg.trigger}, end ${msg.end_reason}`,
         ),
       );
       classDone?.();
-    } else if (t.kind === 'response') county(`${station} response ${t.action}: ${msg.status}${msg.error ? ` ${msg.error.message}` : ''}`);
+    } else if (t.kind === 'response') {
+      county(`${station} response ${t.action}: ${msg.status}${msg.error ? ` ${msg.error.message}` : ''}`);
+      answered.get(msg.transaction)?.();
+    }
     // Acknowledge durable records: the watermark only moves over contiguous seqs (here: in order).
     if ((kind === 'usage' || kind === 'events') && typeof msg.seq === 'number') {
       const prev = acked.get(station) ?? 0;
@@ -186,16 +247,15 @@ async function main(): Promise<void> {
   demo(`agent started (pid ${agent.pid}); its JSON log: ${logFile}`);
   demo(`explore: ${c.bold(`npm run -s ctl -- --config ${runtimeConfig} status`)}   (add --lang zh / --json)`);
 
-  await new Promise((r) => setTimeout(r, 6000));
+  await agentReady(config.control.socket, agent, 20_000);
   if (agent.exitCode !== null) throw new Error(`the agent exited (${agent.exitCode}); see ${logFile}`);
 
-  // The scene: the county schedules a class for the next minute.
-  const { cron, at } = nextClassMinute();
+  // The scene: the county pushes the weekly class, then asks for a trial run of it now.
   const schedule = {
     id: 'demo-class',
     name: '示范党员学习课',
-    cron,
-    duration_min: 1,
+    cron: '0 20 * * 2',
+    duration_min: 90,
     steps: [
       { device: 'projector', action: 'power', value: 'on', wait_for: 'on', timeout_s: 60 },
       { device: 'projector', action: 'input', value: '31' },
@@ -203,14 +263,28 @@ async function main(): Promise<void> {
       { device: 'led', action: 'power', value: 'on' },
     ],
   };
-  client.publish(fleet.station(config.station.id).request('schedule.set'), JSON.stringify({ transaction: 'demo-1', args: { schedule }, ts: new Date().toISOString() }), { qos: 1 });
-  county(`scheduled class "${schedule.name}" at ${at.toLocaleTimeString('zh-CN', { hour12: false, timeZone: 'Asia/Shanghai' })} (cron "${cron}", 1 min)`);
+  const topics = fleet.station(config.station.id);
+  const ask = async (action: string, transaction: string, args: unknown): Promise<void> => {
+    const reply = new Promise<void>((r) => answered.set(transaction, r));
+    client.publish(topics.request(action), JSON.stringify({ transaction, args, ts: new Date().toISOString() }), { qos: 1 });
+    await reply;
+  };
   const done = new Promise<void>((r) => (classDone = r));
-  const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), (at.getTime() - Date.now()) + 3 * 60_000).unref());
-  if ((await Promise.race([done, timeout])) === 'timeout') {
-    demo(c.yellow('the class did not produce a usage record in time; see the agent log'));
+  county(`pushes the weekly class "${schedule.name}": cron "${schedule.cron}" (Tuesdays 20:00 station time), ${schedule.duration_min} min`);
+  await ask('schedule.set', 'demo-1', { schedule });
+  county(`asks for a trial run of it now (schedule.run, ${CLASS_MIN * 60} s): the agent's scheduler runs the class's steps`);
+  await ask('schedule.run', 'demo-2', { id: schedule.id, duration_min: CLASS_MIN });
+  const left = Math.max(0, SCENE_LIMIT_MS - (performance.now() - STARTED));
+  const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), left).unref());
+  const complete = (await Promise.race([done, timeout])) !== 'timeout';
+  if (!complete) {
+    demo(c.yellow(`the class did not produce a usage record within ${SCENE_LIMIT_MS / 1000} s of start; see the agent log`));
   } else {
-    demo(c.bold(c.green('scene complete: a scheduled class ran, was recorded as a usage session and delivered to the county.')));
+    demo(c.bold(c.green(`scene complete in ${elapsed()} s: a scheduled class ran, was recorded as a usage session and delivered to the county.`)));
+  }
+  if (ARGS['exit-when-done']) {
+    await shutdown(complete ? 0 : 1);
+    return;
   }
   demo(`still running — try: npm run -s ctl -- --config ${runtimeConfig} sessions   |   Ctrl-C to stop`);
   await agentExit;
@@ -231,6 +305,7 @@ async function shutdown(code: number): Promise<void> {
     }
   }
   rmSync(PTY_DIR, { recursive: true, force: true });
+  // With --dir the caller owns the folder; the control socket and the runtime files go with the agent.
   process.exit(code);
 }
 process.on('SIGINT', () => void shutdown(0));

@@ -9,6 +9,8 @@ import type { Store } from '../store/store.js';
 import type { CliContext } from './context.js';
 import { renderTable } from './table.js';
 import type { MessageKey } from '../i18n/index.js';
+import { registerDeviceCommand } from './device-command.js';
+import { faultText } from './faults.js';
 
 /** The daemon's `devices` answer, from the database (nothing online) while it is down. */
 export const devicesFromDb = storedDevices;
@@ -36,7 +38,8 @@ export function deviceRows(ctx: CliContext, devices: DeviceState[]): string[][] 
     if (d.blank) detail.push(t('detail.blank'));
     if (d.playing != null) detail.push(t('detail.playing', { value: yesNo(ctx, d.playing) }));
     if (d.reachable != null) detail.push(t('detail.reachable', { value: yesNo(ctx, d.reachable) }));
-    for (const e of d.errors) detail.push(`[${e.code}] ${e.text}`);
+    // The driver's own text is English (wire data): a Chinese reader gets the catalogue's text for the code.
+    for (const e of d.errors) detail.push(ctx.opts.lang === 'en' ? `[${e.code}] ${e.text}` : faultText(t, e));
     return [
       d.id,
       t(`kind.${d.kind}` as MessageKey),
@@ -111,14 +114,7 @@ export function registerCoreCommands(program: Command, ctx: () => CliContext): v
       c.print(data, () => renderDevices(c, data));
     });
 
-  program
-    .command('device <id> <action> [value]')
-    .description('control a device: power on|off|toggle, input <code>, mute on|off, volume <n>, brightness <n>, blank on|off / 控制设备')
-    .action(async (id: string, action: string, value: string | undefined) => {
-      const c = ctx();
-      const state = await c.call<DeviceState>(`device.${action}`, { device: id, value });
-      c.print(state, () => c.t('device.done', { device: id, action, value: value ?? '', power: c.t(`power.${state.power}` as MessageKey) }));
-    });
+  registerDeviceCommand(program, ctx);
 
   const config = program.command('config').description('configuration / 配置');
   config

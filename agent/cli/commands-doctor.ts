@@ -47,7 +47,7 @@ export function registerDoctorCommand(program: Command, ctx: () => CliContext): 
         timeoutMs: Math.max(200, Number(opts.timeout) || 5000),
       });
       c.print(
-        checks.map(({ check, status, detail, fix }) => ({ check, status, detail, ...(fix ? { fix } : {}) })),
+        checks.map(({ check, status, cause, detail, fix, raw }) => ({ check, status, cause, detail, ...(fix ? { fix } : {}), ...(raw ? { raw } : {}) })),
         () => renderDoctor(c, checks),
       );
       if (checks.some((x) => x.status === 'fail')) process.exitCode = 1;

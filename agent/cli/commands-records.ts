@@ -15,6 +15,7 @@ import { querySessions, toCsv as sessionsToCsv } from '../sessions/query.js';
 import { listSchedules, type ScheduleListing } from '../scheduler/listing.js';
 import { renderTable } from './table.js';
 import { formatDuration, localTime, parseWhen } from './time.js';
+import { faultText, isKnownFault } from './faults.js';
 
 export interface SessionsQuery {
   since?: string;
@@ -71,7 +72,7 @@ export function renderEvents(ctx: CliContext, events: EventRecord[], tz: string)
   if (events.length === 0) return t('events.none');
   return renderTable(
     [t('col.time'), t('col.severity'), t('col.id'), t('col.event')],
-    events.map((e) => [localTime(e.ts, tz), t(`severity.${e.severity}` as MessageKey), e.device ?? '-', `${t(`event.${e.type}` as MessageKey)}: ${eventDetail(ctx, e)}`]),
+    events.map((e) => [localTime(e.ts, tz), t(`severity.${e.severity}` as MessageKey), e.device ?? '-', `${t(`event.${e.type}` as MessageKey)}: ${eventDetail(ctx, e, tz)}`]),
   );
 }
 
@@ -80,8 +81,9 @@ export function renderEvents(ctx: CliContext, events: EventRecord[], tz: string)
  * county); for Chinese the line is rebuilt from the event's structured `data`, so the output stays
  * Chinese. A device's own fault text (from its protocol) is shown as its code.
  */
-export function eventDetail(ctx: CliContext, e: EventRecord): string {
-  if (ctx.opts.lang === 'en') return e.message;
+export function eventDetail(ctx: CliContext, e: EventRecord, tz?: string): string {
+  // The stored message is fine English, except where it holds a UTC time: that line is rebuilt in station time.
+  if (ctx.opts.lang === 'en' && e.type !== 'power_loss_recovered') return e.message;
   const { t } = ctx;
   const d = (e.data ?? {}) as Record<string, unknown>;
   const n = (v: unknown) => (typeof v === 'number' ? String(Math.round(v)) : '?');
@@ -102,12 +104,15 @@ export function eventDetail(ctx: CliContext, e: EventRecord): string {
     case 'filter_warning_cleared':
       return t('event_detail.hours', { hours: n(d['filter_hours']), limit: n(d['filter_warn_hours']) });
     case 'device_fault':
-    case 'device_fault_cleared':
-      return t('event_detail.fault', { code: String(d['code'] ?? '?') });
+    case 'device_fault_cleared': {
+      const code = String(d['code'] ?? '?');
+      const severity = e.severity === 'warning' ? 'warning' : 'error';
+      return isKnownFault(code) ? faultText(t, { code, severity, text: '' }) : t('event_detail.fault', { code });
+    }
     case 'device_offline':
       return t('event_detail.offline', { minutes: n(d['offline_warn_min']) });
     case 'power_loss_recovered':
-      return t('event_detail.power_loss', { seq: n(d['seq']), end: typeof d['end'] === 'string' ? localTime(d['end'], ctx.config().station.timezone) : '?' });
+      return t('event_detail.power_loss', { seq: n(d['seq']), end: typeof d['end'] === 'string' ? localTime(d['end'], tz ?? ctx.config().station.timezone) : '?' });
     case 'clock_jump':
       return t('event_detail.clock_jump', { seconds: n(typeof d['jump_ms'] === 'number' ? d['jump_ms'] / 1000 : undefined) });
     case 'annotation':

@@ -21,13 +21,16 @@ export function parseWhen(text: string, timeZone: string, endOfDay = false, now 
   throw new AgentError(ErrorCodes.invalid_args, `cannot read the date "${text}" (use YYYY-MM-DD, 7d, 12h or an ISO time)`);
 }
 
-/** `2024-05-01 20:03` in the station's time zone. */
-export function localTime(iso: string | null | undefined, timeZone: string): string {
+/**
+ * `2024-05-01 20:03` (`…:07` with `seconds`) in the station's time zone: every time a person reads from
+ * stationctl is shown this way, never as a UTC ISO string.
+ */
+export function localTime(iso: string | null | undefined, timeZone: string, seconds = false): string {
   if (!iso) return '-';
   const ms = Date.parse(iso);
   if (Number.isNaN(ms)) return iso;
   const local = new Date(ms + offsetMs(ms, timeZone));
-  return local.toISOString().slice(0, 16).replace('T', ' ');
+  return local.toISOString().slice(0, seconds ? 19 : 16).replace('T', ' ');
 }
 
 export function formatDuration(s: number): string {

@@ -30,3 +30,24 @@ export interface StatusReport {
   devices: DeviceState[];
   open_session: string | null;
 }
+
+/**
+ * What a device command (`device.power`, `device.input` …) answers, on the control socket and to the
+ * county: the device's state right after the device accepted the command, and whether it is done. A
+ * projector accepts `power on` at once but is `warming` for up to 100 s: `done: false` with `target:
+ * 'on'`; follow `power` (stationctl does) until it reaches `target`.
+ */
+export type DeviceCommandResult = DeviceState & {
+  accepted: true;
+  done: boolean;
+  /** Power commands: the power state the device is on its way to. */
+  target?: 'on' | 'off';
+};
+
+/** `devices.diagnose`: why each device is offline, as precisely as its driver could tell. */
+export interface DeviceDiagnosis {
+  id: string;
+  online: boolean;
+  /** The last failure while offline: the error code, its fault (drivers/faults.ts) and the raw message. */
+  failure: { code: string; fault: string | null; message: string } | null;
+}

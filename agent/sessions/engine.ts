@@ -38,6 +38,8 @@ export const TRIGGER_WINDOW_MS = 5 * 60_000;
 interface View {
   online: boolean;
   active: boolean;
+  /** Warming up: in use, but no picture can be expected yet. */
+  warming: boolean;
   input: string | null;
   /** Picture/stream evidence: true, false, or null when the device cannot tell right now. */
   signal: boolean | null;
@@ -67,11 +69,13 @@ export function isActive(s: Pick<DeviceState, 'online' | 'power'>): boolean {
 
 function viewOf(s: DeviceState): View {
   const active = isActive(s);
+  const warming = active && s.power === 'warming';
   let signal: boolean | null = null;
-  // A set-top box says whether it is playing; a projector only has a picture while it is on.
+  // A set-top box says whether it is playing; a projector only has a picture while it is on (while it
+  // warms up its `signal` is whatever it was before, so it tells nothing).
   if (s.kind === 'settopbox') signal = s.online && typeof s.playing === 'boolean' ? s.playing : null;
-  else if (active && typeof s.signal === 'boolean') signal = s.signal;
-  return { online: s.online, active, input: active && typeof s.input === 'string' ? s.input : null, signal };
+  else if (active && !warming && typeof s.signal === 'boolean') signal = s.signal;
+  return { online: s.online, active, warming, input: active && typeof s.input === 'string' ? s.input : null, signal };
 }
 
 export class SessionEngine {
@@ -214,6 +218,9 @@ export class SessionEngine {
         // The end time of this session is now known: store it, in case the power goes before the gap ends.
         out.push({ type: 'checkpoint', draft: this.draft(s, s.gapSince, s.gapReason, obs) });
       }
+      // A device switched on during the session is named in the stored record at once: a power cut before
+      // the next checkpoint must not leave it out of the evidence.
+      if (this.markActive(s) && s.gapSince === null) out.push({ type: 'checkpoint', draft: this.draft(s, obs.monoMs, 'power_loss', obs) });
       this.trackSignal(s, signal, obs.monoMs);
       return;
     }
@@ -226,8 +233,22 @@ export class SessionEngine {
     this.open(obs, signal, out);
   }
 
+  /** Names every usage device that is on or warming in the session (0 s so far); true when one is new. */
+  private markActive(s: OpenSession): boolean {
+    let added = false;
+    for (const [id, v] of this.views) {
+      if (!v.active || this.devices.get(id)?.usage !== true || s.onMs.has(id)) continue;
+      s.onMs.set(id, 0);
+      added = true;
+    }
+    return added;
+  }
+
   private trackSignal(s: OpenSession, signal: boolean | null, mono: number): void {
-    if (signal === false) s.noSignalSince ??= mono;
+    // No picture is expected while a projector warms up (up to 100 s, longer than the shortest idle
+    // cut-off): warming is use, and the idle clock starts only once it is on.
+    const warming = [...this.views].some(([id, v]) => v.warming && this.devices.get(id)?.usage === true);
+    if (signal === false && !warming) s.noSignalSince ??= mono;
     else s.noSignalSince = null;
   }
 
@@ -261,6 +282,8 @@ export class SessionEngine {
       noSignalSince: null,
     };
     this.trackSignal(s, signal, obs.monoMs);
+    // The record stored at open already names the devices that are on, whatever happens before the first checkpoint.
+    this.markActive(s);
     this.session = s;
     out.push({ type: 'open', draft: this.draft(s, obs.monoMs, 'power_loss', obs) });
   }

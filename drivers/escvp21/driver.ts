@@ -2,8 +2,9 @@
  * Epson ESC/VP21 device layer over serial or ESC/VP.net (TCP 3629).
  *
  * Timing (ESC/VP21 guide §5): the `:` after `PWR ON` comes back only once the lamp lit — within 40, 70 or
- * 100 s for the 1st/2nd/3rd ignition attempt — so the power-on request gets a long timeout and, while it
- * is in flight, poll() reports `warming` without touching the (busy) line. `PWR OFF` is executed only
+ * 100 s for the 1st/2nd/3rd ignition attempt — so the power-on request gets a long timeout, is reported
+ * as accepted (`warming`) once the projector has not refused it, and, while it is in flight, poll()
+ * reports `warming` without touching the (busy) line. `PWR OFF` is executed only
  * once the projector is fully on; an `ERR` then is "busy", not a failure. A projector in an abnormal state
  * (lamp failure, over-temperature) "does not execute commands nor return a colon": that surfaces as
  * `timeout`.
@@ -14,6 +15,7 @@
  */
 import type { z } from 'zod';
 import { AgentError, ErrorCodes } from '../errors.js';
+import { Faults } from '../faults.js';
 import type { Escvp21Device } from '../../config/schema.js';
 import { FramedLink, type LinkIo } from '../framed-link.js';
 import { transportFromConfig } from '../transport/from-config.js';
@@ -46,6 +48,11 @@ export interface Escvp21Tuning {
   powerOffTimeoutMs?: number;
   /** Default 10 s: SOURCE answers within 5 s "with a stable sync (may take longer)". */
   sourceTimeoutMs?: number;
+  /**
+   * Default 2 s: a PWR ON the projector did not refuse (`ERR`, e.g. while cooling down) within this long
+   * of being sent is accepted; the ignition then goes on in the background.
+   */
+  acceptMs?: number;
   connectTimeoutMs?: number;
 }
 
@@ -58,10 +65,12 @@ export class Escvp21Driver implements DeviceDriver {
   private readonly link: FramedLink<EscvpToken>;
   private readonly tcp: boolean;
   private powerOnInFlight: Promise<unknown> | undefined;
+  /** A background power-on that failed: reported once, by the next poll. */
+  private powerOnFailure: DeviceFault | undefined;
 
   constructor(ctx: DriverContext<Escvp21Config>, tuning: Escvp21Tuning = {}) {
     this.ctx = ctx;
-    this.tuning = { timeoutMs: 3000, powerOnTimeoutMs: 110_000, powerOffTimeoutMs: 15_000, sourceTimeoutMs: 10_000, connectTimeoutMs: 5000, ...tuning };
+    this.tuning = { timeoutMs: 3000, powerOnTimeoutMs: 110_000, powerOffTimeoutMs: 15_000, sourceTimeoutMs: 10_000, acceptMs: 2000, connectTimeoutMs: 5000, ...tuning };
     const c = ctx.config;
     const { transport, kind } = transportFromConfig('escvp21', c, this.tuning.connectTimeoutMs);
     this.tcp = kind === 'tcp';
@@ -69,6 +78,7 @@ export class Escvp21Driver implements DeviceDriver {
       transport,
       framer: () => new EscvpFramer({ helloLength: this.tcp ? 16 : 0 }),
       log: ctx.log,
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
     });
   }
 
@@ -97,7 +107,9 @@ export class Escvp21Driver implements DeviceDriver {
     if (file === undefined) return undefined;
     const password = await this.ctx.readSecret(file);
     if (password.length > ESCVP_NET_MAX_PASSWORD || !/^[\x20-\x7e]*$/.test(password)) {
-      throw new AgentError(ErrorCodes.auth, `ESC/VP.net password in password_file ${file} must be at most ${ESCVP_NET_MAX_PASSWORD} ASCII characters`);
+      throw new AgentError(ErrorCodes.auth, `ESC/VP.net password in password_file ${file} must be at most ${ESCVP_NET_MAX_PASSWORD} ASCII characters`, {
+        fault: Faults.password_invalid,
+      });
     }
     return password;
   }
@@ -116,7 +128,10 @@ export class Escvp21Driver implements DeviceDriver {
       // Not retryable: the supervisor must not hammer the projector's password check.
       const file = this.ctx.config.password_file;
       const fix = file === undefined ? 'the projector requires a password; set password_file' : `check the password in password_file ${file}`;
-      throw new AgentError(ErrorCodes.auth, `ESC/VP.net connection refused: ${r.text} (${status}); ${fix}`);
+      // 0x41 "password is required", 0x43 "password is wrong" (pszafer/epson_projector message.py).
+      throw new AgentError(ErrorCodes.auth, `ESC/VP.net connection refused: ${r.text} (${status}); ${fix}`, {
+        fault: r.status === 0x41 && file === undefined ? Faults.password_required : Faults.password_rejected,
+      });
     }
     if (r.reason === 'busy') throw new AgentError(ErrorCodes.busy, `ESC/VP.net: ${r.text} (${status})`, { retryable: true });
     throw new AgentError(ErrorCodes.protocol, `ESC/VP.net handshake failed: ${r.text} (${status})`, { retryable: true });
@@ -125,7 +140,8 @@ export class Escvp21Driver implements DeviceDriver {
   async poll(): Promise<DeviceReading> {
     if (this.powerOnInFlight) return { power: 'warming' };
     const r: DeviceReading = {};
-    const faults: DeviceFault[] = [];
+    const faults: DeviceFault[] = this.powerOnFailure ? [this.powerOnFailure] : [];
+    this.powerOnFailure = undefined;
     const pwr = await this.query('PWR');
     let power: PowerState = 'unknown';
     if ('value' in pwr) {
@@ -154,6 +170,11 @@ export class Escvp21Driver implements DeviceDriver {
   }
 
   async execute(command: DeviceCommand): Promise<DeviceReading> {
+    if (this.powerOnInFlight) {
+      // The line is busy until the lamp is lit: a second power-on is the same one, anything else waits.
+      if (command.action === 'power' && command.value === 'on') return { power: 'warming' };
+      throw new AgentError(ErrorCodes.busy, `projector warming up: ${command.action} not possible until it is on`, { retryable: true });
+    }
     switch (command.action) {
       case 'power': {
         let target = command.value;
@@ -177,19 +198,48 @@ export class Escvp21Driver implements DeviceDriver {
     }
   }
 
+  /**
+   * The `:` after PWR ON comes only once the lamp is lit (up to 100 s), far longer than anyone should wait
+   * for an answer. So the command is reported as soon as the projector has accepted it (no `ERR` within
+   * `acceptMs`): `warming`. The ignition goes on in the background; meanwhile polls say `warming` without
+   * touching the busy line, and when the prompt comes a poll is requested. A power-on that fails later
+   * (no colon at all: lamp failure, over-temperature) is reported by the next poll as `power_on_failed`.
+   */
   private async powerOn(): Promise<DeviceReading> {
-    if (this.powerOnInFlight) {
-      await this.powerOnInFlight.catch(() => undefined);
-      return { power: 'on' };
-    }
-    const p = this.set('PWR', 'ON', this.tuning.powerOnTimeoutMs, 'power on refused (cooling down, or abnormal state)');
-    this.powerOnInFlight = p;
+    let sent!: () => void;
+    const written = new Promise<void>((resolve) => (sent = resolve));
+    const done = this.set('PWR', 'ON', this.tuning.powerOnTimeoutMs, 'power on refused (cooling down, or abnormal state)', sent);
+    // From now on the line is busy: a poll meanwhile says `warming` instead of queueing behind the ignition.
+    this.powerOnInFlight = done;
+    let timer: NodeJS.Timeout | undefined;
+    const accepted = written.then(() => new Promise<'accepted'>((resolve) => (timer = setTimeout(() => resolve('accepted'), this.tuning.acceptMs))));
     try {
-      await p;
-    } finally {
+      if ((await Promise.race([done.then(() => 'on' as const), accepted])) === 'on') {
+        this.powerOnInFlight = undefined;
+        return { power: 'on' };
+      }
+    } catch (err) {
       this.powerOnInFlight = undefined;
+      throw err;
+    } finally {
+      clearTimeout(timer);
     }
-    return { power: 'on' };
+    done
+      .then(
+        () => this.ctx.log.info('power-on complete: lamp lit'),
+        (err: unknown) => {
+          const e = err instanceof AgentError ? err : undefined;
+          // Closing (reconnect, agent stop) is not failing.
+          if (e?.code === ErrorCodes.closed || e?.code === ErrorCodes.aborted) return;
+          this.powerOnFailure = { code: 'power_on_failed', severity: 'error', text: `power on did not complete: ${(err as Error).message}` };
+          this.ctx.log.warn({ err: (err as Error).message }, 'power-on failed');
+        },
+      )
+      .finally(() => {
+        this.powerOnInFlight = undefined;
+        this.ctx.requestPoll?.();
+      });
+    return { power: 'warming' };
   }
 
   private async powerOff(): Promise<DeviceReading> {
@@ -202,8 +252,8 @@ export class Escvp21Driver implements DeviceDriver {
     await this.link.close();
   }
 
-  private async set(cmd: string, param: string, timeoutMs: number, busyText: string): Promise<void> {
-    const r = await this.exchange(encodeSet(cmd, param), cmd, timeoutMs, `${cmd} ${param}`);
+  private async set(cmd: string, param: string, timeoutMs: number, busyText: string, onSent?: () => void): Promise<void> {
+    const r = await this.exchange(encodeSet(cmd, param), cmd, timeoutMs, `${cmd} ${param}`, onSent);
     if ('err' in r) throw new AgentError(ErrorCodes.busy, `${busyText}: ${cmd} ${param} → ERR`, { retryable: true });
   }
 
@@ -212,11 +262,12 @@ export class Escvp21Driver implements DeviceDriver {
   }
 
   /** Sends one command and reads up to the prompt: `CMD=value\r:`, `ERR\r:` or `:`. */
-  private exchange(data: Buffer, cmd: string, timeoutMs: number, label: string): Promise<Reply> {
+  private exchange(data: Buffer, cmd: string, timeoutMs: number, label: string, onSent?: () => void): Promise<Reply> {
     const isQuery = data.includes(0x3f);
     return this.link.exchange(
       async (io: LinkIo<EscvpToken>) => {
         await io.write(data);
+        onSent?.();
         let result: Reply = { ok: true };
         for (;;) {
           const t = await io.next((tok) => tok);

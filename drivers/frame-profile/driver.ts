@@ -70,7 +70,7 @@ export class FrameProfileDriver implements DeviceDriver {
     this.capabilities = this.profile.capabilities();
     const c = ctx.config;
     const transport = tuning.transport ?? transportFromConfig('frame_profile', c, tuning.connectTimeoutMs ?? 5000).transport;
-    this.link = new FramedLink({ transport, framer: () => new ProfileFramer(this.profile), log: ctx.log });
+    this.link = new FramedLink({ transport, framer: () => new ProfileFramer(this.profile), log: ctx.log, ...(ctx.signal ? { signal: ctx.signal } : {}) });
   }
 
   async open(): Promise<DeviceReading> {

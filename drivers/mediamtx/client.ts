@@ -35,7 +35,8 @@ export interface MediaPath {
 
 /** What a set-top box driver needs from MediaMTX; the integrator passes a MediaMtxClient. */
 export interface MediaPathSource {
-  getPath(name: string): Promise<MediaPath | null>;
+  /** `signal`: the agent's stop signal; a request under way then ends at once with `aborted`. */
+  getPath(name: string, signal?: AbortSignal): Promise<MediaPath | null>;
 }
 
 export class MediaMtxError extends AgentError {
@@ -209,8 +210,8 @@ export class MediaMtxClient implements MediaPathSource {
   }
 
   /** null when the path is not active (404): for regex/all_others paths that is normal, not an error. */
-  async getPath(name: string): Promise<MediaPath | null> {
-    const raw = await this.getOrNull<RawPath>(`/v3/paths/get/${encodePathName(name)}`);
+  async getPath(name: string, signal?: AbortSignal): Promise<MediaPath | null> {
+    const raw = await this.getOrNull<RawPath>(`/v3/paths/get/${encodePathName(name)}`, signal);
     return raw === null ? null : normalisePath(raw);
   }
 
@@ -282,9 +283,9 @@ export class MediaMtxClient implements MediaPathSource {
     await this.request('DELETE', `/v3/config/paths/delete/${encodePathName(name)}`);
   }
 
-  private async getOrNull<T>(path: string): Promise<T | null> {
+  private async getOrNull<T>(path: string, signal?: AbortSignal): Promise<T | null> {
     try {
-      return await this.request<T>('GET', path);
+      return await this.request<T>('GET', path, undefined, signal);
     } catch (err) {
       // A JSON 404 is "no such path"; a plain-text 404 is a missing route and stays an error.
       if (err instanceof MediaMtxError && err.status === 404 && err.plainText === undefined) return null;
@@ -320,7 +321,7 @@ export class MediaMtxClient implements MediaPathSource {
     throw new MediaMtxError(ErrorCodes.busy, `${path}: list kept changing while paging`, { retryable: true });
   }
 
-  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  private async request<T>(method: string, path: string, body?: unknown, stop?: AbortSignal): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.auth) headers.authorization = this.auth;
     if (body !== undefined) headers['content-type'] = 'application/json';
@@ -332,12 +333,13 @@ export class MediaMtxClient implements MediaPathSource {
         method,
         headers,
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: stop ? AbortSignal.any([AbortSignal.timeout(this.timeoutMs), stop]) : AbortSignal.timeout(this.timeoutMs),
         redirect: 'error',
       });
       text = await res.text();
     } catch (err) {
       const e = err as Error & { cause?: { code?: string } };
+      if (stop?.aborted) throw new MediaMtxError(ErrorCodes.aborted, `${method} ${path}: the agent is stopping`, { cause: err });
       if (e.name === 'TimeoutError' || e.name === 'AbortError') {
         throw new MediaMtxError(ErrorCodes.timeout, `${method} ${path}: no answer from MediaMTX within ${this.timeoutMs} ms`, { retryable: true, cause: err });
       }

@@ -31,6 +31,8 @@ export interface StreamStatus {
 export interface StreamWatchOptions {
   /** Samples without growth before a stream that is up counts as stalled (default 2). */
   stallSamples?: number;
+  /** The agent's stop signal (DriverContext.signal): a sample under way ends at once. */
+  signal?: AbortSignal | undefined;
 }
 
 export class StreamWatch {
@@ -38,6 +40,7 @@ export class StreamWatch {
   private still = 0;
   private wasPlaying = false;
   private readonly stallSamples: number;
+  private readonly signal: AbortSignal | undefined;
 
   constructor(
     private readonly source: MediaPathSource,
@@ -45,12 +48,13 @@ export class StreamWatch {
     opts: StreamWatchOptions = {},
   ) {
     this.stallSamples = Math.max(1, opts.stallSamples ?? 2);
+    this.signal = opts.signal;
   }
 
   async sample(): Promise<StreamStatus> {
     let p: MediaPath | null;
     try {
-      p = await this.source.getPath(this.path);
+      p = await this.source.getPath(this.path, this.signal);
     } catch (err) {
       // Keep the baseline: a short API hiccup must not make a healthy stream look restarted.
       return { state: 'unknown', playing: null, inboundBytes: null, error: err as Error };

@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { AgentError, ErrorCodes } from '../errors.js';
+import { Faults } from '../faults.js';
 import type { SerialConfig } from '../../config/schema.js';
 import { FramedLink } from '../framed-link.js';
 import { LengthFramer } from '../framing/length.js';
@@ -32,6 +33,8 @@ export interface ModbusBusOptions {
   timeoutMs?: number;
   /** For tests: a transport other than the serial port. */
   transport?: Transport;
+  /** The agent's stop signal (DriverContext.signal): ends the exchange under way at once. */
+  signal?: AbortSignal;
 }
 
 export const busKey = (path: string): string => `modbus:${path}`;
@@ -73,7 +76,7 @@ export class ModbusBus {
     this.timeoutMs = options.timeoutMs ?? 500;
     const bitsPerChar = 1 + s.data_bits + (s.parity === 'none' ? 0 : 1) + s.stop_bits;
     this.gapMs = Math.max(2, Math.ceil((3.5 * bitsPerChar * 1000) / s.baud_rate));
-    this.link = new FramedLink({ transport, framer: replyFramer, ...(options.log ? { log: options.log } : {}) });
+    this.link = new FramedLink({ transport, framer: replyFramer, ...(options.log ? { log: options.log } : {}), ...(options.signal ? { signal: options.signal } : {}) });
     this.link.onDisconnect((err) => {
       for (const l of this.listeners) l(err);
     });
@@ -146,6 +149,7 @@ export class ModbusBus {
           if ('exception' in reply) {
             throw new AgentError(ErrorCodes.device_error, `unit ${unit} refused ${label}: exception ${reply.exception} (${EXCEPTION_TEXT[reply.exception] ?? 'unknown'})`, {
               retryable: reply.exception === 5 || reply.exception === 6,
+              fault: Faults.unit_exception,
             });
           }
           if (reply.fc !== fc) throw new AgentError(ErrorCodes.protocol, `unit ${unit}: reply for function ${reply.fc}, expected ${fc}`, { retryable: true });
@@ -161,11 +165,13 @@ export class ModbusBus {
           throw new AgentError(ErrorCodes.protocol, `unit ${unit} ${label}: reply corrupted (CRC mismatch, ${this.link.discarded - discardedBefore} bytes dropped) on ${this.description}`, {
             retryable: true,
             cause: err,
+            fault: Faults.reply_corrupted,
           });
         }
         throw new AgentError(ErrorCodes.timeout, `unit ${unit} did not answer ${label} within ${this.timeoutMs} ms on ${this.description} (unit id, wiring or unit power?)`, {
           retryable: true,
           cause: err,
+          fault: Faults.unit_silent,
         });
       }
       throw err;

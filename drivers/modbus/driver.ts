@@ -40,7 +40,12 @@ export class ModbusRelayDriver implements DeviceDriver {
     const { serial } = this.ctx.config;
     if (!this.lease) {
       this.lease = this.ctx.shared.acquire(busKey(serial.path), () =>
-        new ModbusBus({ serial, log: this.ctx.log, ...(this.tuning.timeoutMs !== undefined ? { timeoutMs: this.tuning.timeoutMs } : {}) }),
+        new ModbusBus({
+          serial,
+          log: this.ctx.log,
+          ...(this.tuning.timeoutMs !== undefined ? { timeoutMs: this.tuning.timeoutMs } : {}),
+          ...(this.ctx.signal ? { signal: this.ctx.signal } : {}),
+        }),
       );
       const first = this.lease.value.options.serial;
       if (first.baud_rate !== serial.baud_rate || first.parity !== serial.parity) {

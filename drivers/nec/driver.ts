@@ -42,7 +42,7 @@ export class NecDriver implements DeviceDriver {
     this.tuning = { timeoutMs: 3000, powerTimeoutMs: 15_000, connectTimeoutMs: 5000, ...tuning };
     const c = ctx.config;
     const { transport } = transportFromConfig('nec', c, this.tuning.connectTimeoutMs);
-    this.link = new FramedLink({ transport, framer: necReplyFramer, log: ctx.log });
+    this.link = new FramedLink({ transport, framer: necReplyFramer, log: ctx.log, ...(ctx.signal ? { signal: ctx.signal } : {}) });
   }
 
   onDisconnect(listener: (reason: Error) => void): void {

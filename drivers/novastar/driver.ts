@@ -81,7 +81,7 @@ export class NovastarDriver implements DeviceDriver {
     const transport =
       tuning.transport ??
       new TcpTransport({ host: ctx.config.host, port: ctx.config.port, connectTimeoutMs: tuning.connectTimeoutMs ?? 5000 });
-    this.link = new FramedLink<NovaFrame>({ transport, framer: () => new NovaReplyFramer(), log: ctx.log });
+    this.link = new FramedLink<NovaFrame>({ transport, framer: () => new NovaReplyFramer(), log: ctx.log, ...(ctx.signal ? { signal: ctx.signal } : {}) });
   }
 
   async open(): Promise<DeviceReading> {

@@ -9,6 +9,7 @@
  */
 import type { z } from 'zod';
 import { AgentError, ErrorCodes } from '../errors.js';
+import { Faults } from '../faults.js';
 import type { PjlinkDevice } from '../../config/schema.js';
 import { FramedLink } from '../framed-link.js';
 import { DelimiterFramer } from '../framing/delimiter.js';
@@ -46,10 +47,10 @@ export interface PjlinkTuning {
 
 type Answer = { ok: string } | { err: PjlinkErrorCode };
 
-function authError(detail: string): AgentError {
+function authError(detail: string, fault: typeof Faults.password_rejected | typeof Faults.password_required = Faults.password_rejected): AgentError {
   // Not retryable: the supervisor must not hammer a projector with a wrong password (and Companion
   // backs off 15 s on ERRA for the same reason).
-  return new AgentError(ErrorCodes.auth, `PJLink authentication failed: ${detail}`);
+  return new AgentError(ErrorCodes.auth, `PJLink authentication failed: ${detail}`, { fault });
 }
 
 /** Lamp and filter hours are asked at most this often. */
@@ -76,6 +77,7 @@ export class PjlinkDriver implements DeviceDriver {
       transport: new TcpTransport({ host: ctx.config.host, port: ctx.config.port, connectTimeoutMs: this.tuning.connectTimeoutMs }),
       framer: () => new DelimiterFramer({ delimiter: '\r', maxLength: PJLINK_MAX_LINE, overflow: 'keep_tail' }),
       log: ctx.log,
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
     });
     // The projector's idle disconnect lands here: forget the session, reconnect on the next request.
     this.link.onDisconnect(() => {
@@ -267,7 +269,7 @@ export class PjlinkDriver implements DeviceDriver {
       });
       if (greeting.auth === 'error') throw authError('projector answered PJLINK ERRA at connect');
       if (greeting.auth === true) {
-        if (this.password === undefined) throw authError('projector requires a password; set password_file');
+        if (this.password === undefined) throw authError('projector requires a password; set password_file', Faults.password_required);
         this.pendingDigest = pjlinkDigest(greeting.token, this.password);
       } else {
         this.pendingDigest = undefined;

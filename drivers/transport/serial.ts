@@ -13,6 +13,7 @@
 import { access } from 'node:fs/promises';
 import { SerialPort } from 'serialport';
 import { AgentError, ErrorCodes } from '../errors.js';
+import { Faults } from '../faults.js';
 import type { Transport } from './types.js';
 
 export interface SerialTransportOptions {
@@ -31,13 +32,13 @@ export interface SerialTransportOptions {
 function openError(description: string, err: NodeJS.ErrnoException): AgentError {
   const msg = err.message ?? String(err);
   if (/cannot lock port|resource temporarily unavailable/i.test(msg)) {
-    return new AgentError(ErrorCodes.busy, `${description}: port is in use by another program (cannot lock port)`, { retryable: true, cause: err });
+    return new AgentError(ErrorCodes.busy, `${description}: port is in use by another program (cannot lock port)`, { retryable: true, cause: err, fault: Faults.port_locked });
   }
   if (err.code === 'ENOENT' || /no such file/i.test(msg)) {
-    return new AgentError(ErrorCodes.not_found, `${description}: no such device (adapter unplugged?)`, { retryable: true, cause: err });
+    return new AgentError(ErrorCodes.not_found, `${description}: no such device (adapter unplugged?)`, { retryable: true, cause: err, fault: Faults.adapter_missing });
   }
   if (err.code === 'EACCES' || /permission denied/i.test(msg)) {
-    return new AgentError(ErrorCodes.forbidden, `${description}: permission denied (is the agent's user in the dialout group?)`, { cause: err });
+    return new AgentError(ErrorCodes.forbidden, `${description}: permission denied (is the agent's user in the dialout group?)`, { cause: err, fault: Faults.port_permission });
   }
   return new AgentError(ErrorCodes.disconnected, `${description}: ${msg}`, { retryable: true, cause: err });
 }
@@ -118,7 +119,11 @@ export class SerialTransport implements Transport {
     clearInterval(this.watch);
     this.watch = undefined;
     if (port.isOpen) port.close(() => undefined);
-    const err = new AgentError(ErrorCodes.disconnected, `${this.description}: ${text ?? cause.message ?? 'port lost'}`, { retryable: true, cause });
+    const err = new AgentError(ErrorCodes.disconnected, `${this.description}: ${text ?? cause.message ?? 'port lost'}`, {
+      retryable: true,
+      cause,
+      ...(text ? { fault: Faults.adapter_missing } : {}),
+    });
     for (const l of this.closeListeners) l(err);
   }
 

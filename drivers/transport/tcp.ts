@@ -10,6 +10,7 @@
  */
 import { Socket } from 'node:net';
 import { AgentError, ErrorCodes } from '../errors.js';
+import { Faults, type Fault } from '../faults.js';
 import type { Transport } from './types.js';
 
 export interface TcpTransportOptions {
@@ -36,11 +37,20 @@ function describeNetError(err: NodeJS.ErrnoException): string {
   return (err.code && NETWORK_CODES[err.code]) || err.message;
 }
 
+/** Why a connect failed, for the technician's fix (a refused port is not a dead host). */
+function connectFault(err: NodeJS.ErrnoException): Fault {
+  if (err.code === 'ECONNREFUSED') return Faults.connection_refused;
+  if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') return Faults.host_not_found;
+  return Faults.host_unreachable;
+}
+
 export class TcpTransport implements Transport {
   readonly description: string;
   private readonly opts: Required<TcpTransportOptions>;
   private socket: Socket | undefined;
   private closing = false;
+  /** Rejects the connect under way: close() during a connect ends it at once with `closed`. */
+  private abortConnect: ((err: AgentError) => void) | undefined;
   /** Rejecters of writes not yet handed to the kernel. */
   private readonly inFlight = new Set<(err: AgentError) => void>();
   private readonly dataListeners: ((chunk: Buffer) => void)[] = [];
@@ -71,9 +81,17 @@ export class TcpTransport implements Transport {
       let connected = false;
       let lastError: Error | undefined;
       const timer = setTimeout(() => {
+        this.abortConnect = undefined;
         socket.destroy();
-        reject(new AgentError(ErrorCodes.timeout, `${this.description}: no connection within ${this.opts.connectTimeoutMs} ms`, { retryable: true }));
+        reject(
+          new AgentError(ErrorCodes.timeout, `${this.description}: no connection within ${this.opts.connectTimeoutMs} ms`, { retryable: true, fault: Faults.host_unreachable }),
+        );
       }, this.opts.connectTimeoutMs);
+      this.abortConnect = (err) => {
+        this.abortConnect = undefined;
+        clearTimeout(timer);
+        reject(err);
+      };
       socket.setNoDelay(true);
       socket.on('data', (chunk: Buffer) => {
         for (const l of this.dataListeners) l(chunk);
@@ -82,8 +100,9 @@ export class TcpTransport implements Transport {
         lastError = err;
         if (!connected) {
           clearTimeout(timer);
+          this.abortConnect = undefined;
           socket.destroy();
-          reject(new AgentError(ErrorCodes.disconnected, `${this.description}: ${describeNetError(err)}`, { retryable: true, cause: err }));
+          reject(new AgentError(ErrorCodes.disconnected, `${this.description}: ${describeNetError(err)}`, { retryable: true, cause: err, fault: connectFault(err) }));
         }
       });
       socket.on('close', () => {
@@ -98,6 +117,7 @@ export class TcpTransport implements Transport {
       });
       socket.once('connect', () => {
         clearTimeout(timer);
+        this.abortConnect = undefined;
         connected = true;
         if (this.opts.keepAliveMs > 0) socket.setKeepAlive(true, this.opts.keepAliveMs);
         resolve();
@@ -138,6 +158,8 @@ export class TcpTransport implements Transport {
     // Node calls back a write cancelled by destroy() without an error, as if it had been sent: writes
     // still in flight are rejected here, at once, with `closed`.
     for (const fail of [...this.inFlight]) fail(new AgentError(ErrorCodes.closed, `${this.description}: closed`));
+    // A connect to a host that is gone would otherwise run to its timeout (5 s), past the agent's stop limit.
+    this.abortConnect?.(new AgentError(ErrorCodes.closed, `${this.description}: closed while connecting`));
     const socket = this.socket;
     this.socket = undefined;
     if (!socket || socket.destroyed) return Promise.resolve();

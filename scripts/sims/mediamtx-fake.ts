@@ -73,6 +73,10 @@ export class MediaMtxFake {
   readonly requests: Array<{ method: string; url: string; body: unknown; authorization: string | undefined }> = [];
   /** Deprecated PathConf keys written (the real server accepts them with a warning). */
   readonly deprecationWarnings: string[] = [];
+  /** A slow server: every answer leaves this long after its request (ms). */
+  responseDelayMs = 0;
+  /** Requests being held back by responseDelayMs right now. */
+  delaying = 0;
   legacy: boolean;
   users: FakeUser[];
   tokens: string[];
@@ -207,6 +211,14 @@ export class MediaMtxFake {
       }
     }
     this.requests.push({ method, url: url.pathname + url.search, body, authorization: req.headers.authorization });
+    if (this.responseDelayMs > 0) {
+      this.delaying++;
+      try {
+        await new Promise((r) => setTimeout(r, this.responseDelayMs));
+      } finally {
+        this.delaying--;
+      }
+    }
 
     const op = this.contract.operation(method, url.pathname);
     const routeKnown = op !== undefined && !(this.legacy && op.template === '/v3/info');

@@ -31,6 +31,10 @@ export class ReplyShaper {
   chunking: Chunking = 'whole';
   /** Delay between pieces when splitting (ms). */
   pieceDelayMs = 1;
+  /** A slow device: every reply leaves this long after it was ready (ms). */
+  replyDelayMs = 0;
+  /** Replies held back by replyDelayMs right now: the device is in the middle of a request. */
+  delaying = 0;
   private garbage: Buffer[] = [];
 
   injectGarbage(data: Uint8Array): void {
@@ -38,6 +42,14 @@ export class ReplyShaper {
   }
 
   async write(raw: (b: Buffer) => void, isClosed: () => boolean, data: Uint8Array | string): Promise<void> {
+    if (this.replyDelayMs > 0) {
+      this.delaying++;
+      try {
+        await sleep(this.replyDelayMs);
+      } finally {
+        this.delaying--;
+      }
+    }
     let buf = typeof data === 'string' ? Buffer.from(data, 'latin1') : Buffer.from(data);
     if (this.garbage.length) {
       buf = Buffer.concat([...this.garbage.splice(0), buf]);

@@ -70,9 +70,9 @@ export interface CtlResult {
   stderr: string;
 }
 
-export function ctl(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CtlResult> {
+export function ctl(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 30_000): Promise<CtlResult> {
   return new Promise((res) => {
-    execFile(process.execPath, [CTL_JS, ...args], { env: { ...process.env, LANG: 'C', ...env }, timeout: 30_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [CTL_JS, ...args], { env: { ...process.env, LANG: 'C', ...env }, timeout: timeoutMs }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
       res({ code, stdout, stderr });
     });

@@ -4,7 +4,7 @@
  */
 import type { DeviceState } from '../../../drivers/types.js';
 import { AgentError, ErrorCodes } from '../../../drivers/errors.js';
-import type { StatusReport } from '../../control/protocol.js';
+import type { DeviceDiagnosis, StatusReport } from '../../control/protocol.js';
 import type { Translate } from '../../i18n/index.js';
 import { CMD, rowMaker, type DaemonCall, type DoctorCheck } from './check.js';
 
@@ -12,6 +12,7 @@ export interface LiveState {
   row: DoctorCheck;
   status: StatusReport | undefined;
   devices: DeviceState[] | undefined;
+  diagnoses: DeviceDiagnosis[] | undefined;
 }
 
 export async function agentCheck(t: Translate, daemon: DaemonCall): Promise<LiveState> {
@@ -21,7 +22,7 @@ export async function agentCheck(t: Translate, daemon: DaemonCall): Promise<Live
     status = (await daemon('status')) as StatusReport;
   } catch (err) {
     if (!(err instanceof AgentError) || err.code !== ErrorCodes.daemon_unreachable) throw err;
-    return { row: r.warn(t('doctor.agent.down'), t('doctor.agent.fix', { cmd: CMD.start })), status: undefined, devices: undefined };
+    return { row: r.warn(t('doctor.agent.down'), t('doctor.agent.fix', { cmd: CMD.start }), { cause: 'agent_down' }), status: undefined, devices: undefined, diagnoses: undefined };
   }
   let devices: DeviceState[];
   try {
@@ -29,5 +30,12 @@ export async function agentCheck(t: Translate, daemon: DaemonCall): Promise<Live
   } catch {
     devices = status.devices;
   }
-  return { row: r.pass(t('doctor.agent.running', { version: status.agent.version, pid: status.agent.pid })), status, devices };
+  let diagnoses: DeviceDiagnosis[] | undefined;
+  try {
+    diagnoses = (await daemon('devices.diagnose')) as DeviceDiagnosis[];
+  } catch {
+    // An agent older than this stationctl: the device rows fall back to the state's fault codes.
+    diagnoses = undefined;
+  }
+  return { row: r.pass(t('doctor.agent.running', { version: status.agent.version, pid: status.agent.pid })), status, devices, diagnoses };
 }

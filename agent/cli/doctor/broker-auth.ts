@@ -37,11 +37,15 @@ const CONNACK = {
 } as const;
 const is = (code: unknown, which: readonly [number, number]): boolean => code === which[0] || code === which[1];
 
-function failure(code: unknown): [MessageKey, MessageKey] {
-  if (is(code, CONNACK.badCredentials)) return ['doctor.auth.bad_credentials', 'doctor.auth.fix_credentials'];
-  if (is(code, CONNACK.notAuthorized)) return ['doctor.auth.not_authorized', 'doctor.auth.fix_not_authorized'];
-  if (is(code, CONNACK.clientIdRejected)) return ['doctor.auth.client_id', 'doctor.auth.fix_not_authorized'];
-  return ['doctor.auth.failed', 'doctor.tcp.fix_unreachable'];
+/**
+ * Detail, fix and cause. A wrong password and "not authorised" are one cause for the fleet: mosquitto
+ * answers a wrong password with "not authorised", other brokers with "bad user name or password".
+ */
+function failure(code: unknown): [MessageKey, MessageKey, string] {
+  if (is(code, CONNACK.badCredentials)) return ['doctor.auth.bad_credentials', 'doctor.auth.fix_credentials', 'broker_login_refused'];
+  if (is(code, CONNACK.notAuthorized)) return ['doctor.auth.not_authorized', 'doctor.auth.fix_not_authorized', 'broker_login_refused'];
+  if (is(code, CONNACK.clientIdRejected)) return ['doctor.auth.client_id', 'doctor.auth.fix_not_authorized', 'broker_client_id_rejected'];
+  return ['doctor.auth.failed_class', 'doctor.tcp.fix_unreachable', 'broker_login_failed'];
 }
 
 export async function authRow(t: Translate, config: Config, target: BrokerTarget, s: BrokerSecrets, timeoutMs: number): Promise<DoctorCheck> {
@@ -72,10 +76,11 @@ export async function authRow(t: Translate, config: Config, target: BrokerTarget
     }
   } catch (err) {
     const code = (err as { code?: unknown }).code;
-    const [detail, fix] = failure(code);
+    const [detail, fix, cause] = failure(code);
     return r.fail(
-      t(detail, { user, code: String(code ?? ''), message: (err as Error).message }),
+      t(detail, { user, code: String(code ?? '') }),
       t(fix, { user, password_file: county.password_file ?? '-', where: `${target.host}:${target.port}` }),
+      { cause, raw: (err as Error).message },
     );
   }
   const topic = new Topics(county.topic_prefix, config.station.id).ack;
@@ -83,7 +88,7 @@ export async function authRow(t: Translate, config: Config, target: BrokerTarget
     const granted = await withTimeout(client.subscribeAsync(topic, { qos: 1 }), timeoutMs);
     const denied = granted.some((g) => g.qos >= 128);
     await client.endAsync(true).catch(() => undefined);
-    if (denied) return r.warn(t('doctor.auth.acl_denied', { user, topic }), t('doctor.auth.fix_acl', { topic }));
+    if (denied) return r.warn(t('doctor.auth.acl_denied', { user, topic }), t('doctor.auth.fix_acl', { topic }), { cause: 'broker_acl_denied' });
   } catch {
     await client.endAsync(true).catch(() => undefined);
   }

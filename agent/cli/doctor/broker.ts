@@ -10,6 +10,8 @@ import type { MessageKey, Translate } from '../../i18n/index.js';
 import { rowMaker, type Check, type DoctorCheck, type DoctorContext, type RowMaker } from './check.js';
 import { authRow, type BrokerSecrets, type BrokerTarget } from './broker-auth.js';
 import { tcpProbe, withTimeout } from './probes.js';
+import { errnoOf, osWhy } from './os-errors.js';
+import { localTime } from '../time.js';
 
 export function brokerTarget(url: string): BrokerTarget {
   const u = new URL(url);
@@ -19,12 +21,12 @@ export function brokerTarget(url: string): BrokerTarget {
 
 const TLS_CA_CODES = new Set(['SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_GET_ISSUER_CERT']);
 
-function tlsFailure(t: Translate, err: NodeJS.ErrnoException, caFile: string | undefined): { detail: string; fix: string } {
+function tlsFailure(t: Translate, err: NodeJS.ErrnoException, caFile: string | undefined): { detail: string; fix: string; cause: string } {
   const code = err.code ?? '';
-  if (TLS_CA_CODES.has(code)) return { detail: t('doctor.tls.untrusted', { code }), fix: t('doctor.tls.fix_ca', { ca: caFile ?? '-' }) };
-  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') return { detail: t('doctor.tls.expired', { code }), fix: t('doctor.tls.fix_clock') };
-  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return { detail: t('doctor.tls.wrong_name', { code }), fix: t('doctor.tls.fix_name') };
-  return { detail: t('doctor.tls.failed', { message: `${err.message}${code ? ` [${code}]` : ''}` }), fix: t('doctor.tls.fix_generic') };
+  if (TLS_CA_CODES.has(code)) return { detail: t('doctor.tls.untrusted', { code }), fix: t('doctor.tls.fix_ca', { ca: caFile ?? '-' }), cause: 'tls_untrusted' };
+  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') return { detail: t('doctor.tls.expired', { code }), fix: t('doctor.tls.fix_clock'), cause: 'tls_expired' };
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return { detail: t('doctor.tls.wrong_name', { code }), fix: t('doctor.tls.fix_name'), cause: 'tls_wrong_name' };
+  return { detail: t('doctor.tls.failed_class'), fix: t('doctor.tls.fix_generic'), cause: 'tls_failed' };
 }
 
 /** The TLS handshake with the station's CA and client certificate; resolves the broker's certificate. */
@@ -63,7 +65,7 @@ async function brokerRows({ t, config, timeoutMs }: DoctorContext): Promise<Doct
   const tls = rowMaker(t, 'broker_tls', 'doctor.check.broker_tls');
   const auth = rowMaker(t, 'broker_auth', 'doctor.check.broker_auth');
   /** The rows after a failed step, each saying which step it waits for. */
-  const notTried = (because: MessageKey, ...steps: RowMaker[]) => steps.map((r) => r.fail(t('doctor.skipped', { because: t(because) }), t('doctor.skipped_fix')));
+  const notTried = (because: MessageKey, ...steps: RowMaker[]) => steps.map((r) => r.fail(t('doctor.skipped', { because: t(because) }), t('doctor.skipped_fix'), { cause: 'not_tried' }));
   const later = (...steps: RowMaker[]) => (target.tls ? steps : steps.filter((s) => s !== tls));
 
   let address = target.host;
@@ -74,14 +76,27 @@ async function brokerRows({ t, config, timeoutMs }: DoctorContext): Promise<Doct
       address = (await withTimeout(lookup(target.host), timeoutMs)).address;
       out.push(dns.pass(t('doctor.dns.ok', { host: target.host, address })));
     } catch (err) {
-      out.push(dns.fail(t('doctor.dns.failed', { host: target.host, code: (err as NodeJS.ErrnoException).code ?? '' }), t('doctor.dns.fix', { file: '/etc/resolv.conf' })));
+      out.push(
+        dns.fail(t('doctor.dns.failed_class', { host: target.host, why: osWhy(t, errnoOf(err)) }), t('doctor.dns.fix', { file: '/etc/resolv.conf' }), {
+          cause: 'broker_dns_failed',
+          raw: (err as Error).message,
+        }),
+      );
       return [...out, ...notTried('doctor.check.broker_dns', ...later(tcp, tls, auth))];
     }
   }
 
   const tcpErr = await tcpProbe(address, target.port, timeoutMs);
   if (tcpErr) {
-    out.push(tcp.fail(t('doctor.tcp.failed', { where, code: tcpErr }), t(tcpErr === 'ECONNREFUSED' ? 'doctor.tcp.fix_refused' : 'doctor.tcp.fix_unreachable', { where })));
+    // Refused: the host is there and nothing listens, the broker is down (or the port is wrong).
+    const down = tcpErr === 'ECONNREFUSED';
+    out.push(
+      tcp.fail(
+        down ? t('doctor.tcp.down', { where }) : t('doctor.tcp.failed_class', { where, why: osWhy(t, tcpErr) }),
+        t(down ? 'doctor.tcp.fix_refused' : 'doctor.tcp.fix_unreachable', { where }),
+        { cause: down ? 'broker_down' : 'broker_unreachable', raw: tcpErr },
+      ),
+    );
     return [...out, ...notTried('doctor.check.broker_tcp', ...later(tls, auth))];
   }
   out.push(tcp.pass(t('doctor.tcp.ok', { where })));
@@ -97,15 +112,16 @@ async function brokerRows({ t, config, timeoutMs }: DoctorContext): Promise<Doct
     };
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    return [...out, auth.fail(t('doctor.auth.secret_unreadable', { path: e.path ?? '', code: e.code ?? e.message }), t('doctor.auth.fix_secret'))];
+    return [...out, auth.fail(t('doctor.auth.secret_class', { path: e.path ?? '', why: osWhy(t, errnoOf(e)) }), t('doctor.auth.fix_secret'), { cause: 'broker_secret_unreadable', raw: e.message })];
   }
   if (target.tls) {
     try {
       const peer = await tlsHandshake(address, target.port, secrets, timeoutMs);
-      out.push(tls.pass(t('doctor.tls.ok', { subject: String(peer.subject?.CN ?? '?'), until: peer.valid_to ?? '?' })));
+      const until = peer.valid_to ? localTime(new Date(peer.valid_to).toISOString(), config.station.timezone).slice(0, 10) : '?';
+      out.push(tls.pass(t('doctor.tls.ok', { subject: String(peer.subject?.CN ?? '?'), until })));
     } catch (err) {
       const f = tlsFailure(t, err as NodeJS.ErrnoException, county.ca_file);
-      out.push(tls.fail(f.detail, f.fix));
+      out.push(tls.fail(f.detail, f.fix, { cause: f.cause, raw: (err as Error).message }));
       return [...out, ...notTried('doctor.check.broker_tls', auth)];
     }
   }

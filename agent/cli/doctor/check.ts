@@ -5,7 +5,7 @@
  */
 import type { Config } from '../../../config/schema.js';
 import type { DeviceState } from '../../../drivers/types.js';
-import type { StatusReport } from '../../control/protocol.js';
+import type { DeviceDiagnosis, StatusReport } from '../../control/protocol.js';
 import type { MessageKey, Translate } from '../../i18n/index.js';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail';
@@ -15,10 +15,24 @@ export interface DoctorCheck {
   /** Stable id: `config`, `device:<id>`, `serial:<path>`, `broker_auth` … */
   check: string;
   status: CheckStatus;
+  /**
+   * Stable cause code (`ok` when passing; `password_rejected`, `modbus_unit_silent`, `db_corrupt` …, listed
+   * in README.md), so the county can count causes across the fleet whatever the language.
+   */
+  cause: string;
+  /** In the reader's language: the device's own fault, never a raw system message. */
   detail: string;
   fix?: string;
+  /** The untranslated system or device message behind `detail`, for `--json` only. */
+  raw?: string;
   /** Human label (translated); not part of the JSON shape. */
   label: string;
+}
+
+/** A row's cause and the raw message behind it (see DoctorCheck). */
+export interface RowExtra {
+  cause?: string;
+  raw?: string;
 }
 
 /** Calls the daemon; rejects with AgentError `daemon_unreachable` when it is down. */
@@ -37,6 +51,8 @@ export interface DoctorContext {
   status: StatusReport | undefined;
   /** Live device states from the daemon; undefined when it does not answer. */
   devices: DeviceState[] | undefined;
+  /** Why offline devices are offline (`devices.diagnose`); undefined from a daemon that cannot tell. */
+  diagnoses?: DeviceDiagnosis[] | undefined;
 }
 
 /** A family of checks, run in the order of CHECKS (agent/cli/doctor/index.ts). */
@@ -50,20 +66,32 @@ export interface Check {
 export const CMD = { start: 'sudo systemctl start station-agent', enable: 'sudo systemctl enable --now station-agent' } as const;
 
 export interface RowMaker {
-  pass(detail: string, fix?: string): DoctorCheck;
-  warn(detail: string, fix?: string): DoctorCheck;
-  fail(detail: string, fix?: string): DoctorCheck;
-  of(status: CheckStatus, detail: string, fix?: string): DoctorCheck;
+  pass(detail: string, fix?: string, extra?: RowExtra): DoctorCheck;
+  warn(detail: string, fix?: string, extra?: RowExtra): DoctorCheck;
+  fail(detail: string, fix?: string, extra?: RowExtra): DoctorCheck;
+  of(status: CheckStatus, detail: string, fix?: string, extra?: RowExtra): DoctorCheck;
 }
 
-/** Rows of one check id under one translated label. A row without a fix has no `fix` key at all. */
+/**
+ * Rows of one check id under one translated label. A row without a fix has no `fix` key at all. A row
+ * that names no cause gets `ok` when it passes, else `<check family>_<status>` (e.g. `config_warn`).
+ */
 export function rowMaker(t: Translate, check: string, labelKey: MessageKey, labelParams: Record<string, string | number> = {}): RowMaker {
   const label = t(labelKey, labelParams);
-  const of = (status: CheckStatus, detail: string, fix?: string): DoctorCheck => ({ check, status, detail, ...(fix !== undefined ? { fix } : {}), label });
+  const family = check.split(':')[0]!;
+  const of = (status: CheckStatus, detail: string, fix?: string, extra: RowExtra = {}): DoctorCheck => ({
+    check,
+    status,
+    cause: extra.cause ?? (status === 'pass' ? 'ok' : `${family}_${status}`),
+    detail,
+    ...(fix !== undefined ? { fix } : {}),
+    ...(extra.raw !== undefined && extra.raw !== '' ? { raw: extra.raw } : {}),
+    label,
+  });
   return {
-    pass: (detail, fix) => of('pass', detail, fix),
-    warn: (detail, fix) => of('warn', detail, fix),
-    fail: (detail, fix) => of('fail', detail, fix),
+    pass: (detail, fix, extra) => of('pass', detail, fix, extra),
+    warn: (detail, fix, extra) => of('warn', detail, fix, extra),
+    fail: (detail, fix, extra) => of('fail', detail, fix, extra),
     of,
   };
 }

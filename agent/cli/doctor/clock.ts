@@ -1,5 +1,6 @@
 /** Whether the wall clock is synchronised: session times and TLS certificates depend on it. */
 import { existsSync } from 'node:fs';
+import { localTime } from '../time.js';
 import { rowMaker, type Check } from './check.js';
 import { execText } from './probes.js';
 
@@ -23,13 +24,13 @@ export async function clockSynced(env: NodeJS.ProcessEnv = process.env): Promise
 
 export const clockCheck: Check = {
   family: 'clock',
-  run: async ({ t, env }) => {
+  run: async ({ t, env, config }) => {
     const synced = await clockSynced(env);
-    const now = new Date().toISOString();
+    const now = localTime(new Date().toISOString(), config.station.timezone, true);
     const r = rowMaker(t, 'clock', 'doctor.check.clock');
     const fix = t('doctor.clock.fix', { cmd: 'sudo timedatectl set-ntp true' });
     if (synced === true) return [r.pass(t('doctor.clock.ok', { now }))];
-    if (synced === false) return [r.fail(t('doctor.clock.unsynced', { now }), fix)];
-    return [r.warn(t('doctor.clock.unknown', { now }), fix)];
+    if (synced === false) return [r.fail(t('doctor.clock.unsynced', { now }), fix, { cause: 'clock_unsynced' })];
+    return [r.warn(t('doctor.clock.unknown', { now }), fix, { cause: 'clock_unknown' })];
   },
 };

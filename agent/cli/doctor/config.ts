@@ -19,6 +19,7 @@ export function configCheck(t: Translate, configFile: string): { row: DoctorChec
     const row = r.fail(
       t('doctor.config.bad', { file: configFile, count: err.issues.length, first: err.issues[0] ?? '' }),
       t('doctor.config.fix', { cmd: `stationctl config check ${configFile}` }),
+      { cause: 'config_invalid' },
     );
     try {
       // A missing secret file is a failure but the rest of the config is usable for the other checks.

@@ -48,6 +48,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorCheck[]> 
     timeoutMs: options.timeoutMs ?? 5000,
     status: live.status,
     devices: live.devices,
+    diagnoses: live.diagnoses,
   };
   const out = [loaded.row, live.row];
   for (const check of CHECKS) out.push(...(await check.run(ctx)));

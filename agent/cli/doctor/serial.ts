@@ -14,7 +14,8 @@ import { SerialTransport } from '../../../drivers/transport/serial.js';
 import { AgentError, ErrorCodes } from '../../../drivers/errors.js';
 import type { MessageKey, Translate } from '../../i18n/index.js';
 import { rowMaker, type Check, type DoctorCheck, type DoctorContext } from './check.js';
-import { serialOf } from './devices.js';
+import { serialOf } from './device-cause.js';
+import { errnoOf, osWhy } from './os-errors.js';
 
 function readdirSafe(dir: string): string[] {
   try {
@@ -41,12 +42,16 @@ function stableNameFor(real: string): string | undefined {
 
 async function portRow(t: Translate, path: string, ids: string[], states: DeviceState[] | undefined): Promise<DoctorCheck> {
   const r = rowMaker(t, `serial:${path}`, 'doctor.check.serial', { name: basename(path) });
-  if (!existsSync(path)) return r.fail(t('doctor.serial.missing', { path, devices: ids.join(', ') }), t('doctor.serial.fix_missing', { cmd: 'stationctl ports' }));
+  if (!existsSync(path)) {
+    return r.fail(t('doctor.serial.missing', { path, devices: ids.join(', ') }), t('doctor.serial.fix_missing', { cmd: 'stationctl ports' }), { cause: 'adapter_missing' });
+  }
   const real = await realpath(path).catch(() => path);
   const stable = path.startsWith('/dev/serial/by-id/') || path.startsWith('/dev/serial/by-path/');
   const suggestion = stable ? undefined : stableNameFor(real);
   const present = (how: string) =>
-    r.of(suggestion ? 'warn' : 'pass', `${t('doctor.serial.present', { real })}; ${how}`, suggestion ? t('doctor.serial.fix_by_id', { link: suggestion }) : undefined);
+    r.of(suggestion ? 'warn' : 'pass', `${t('doctor.serial.present', { real })}; ${how}`, suggestion ? t('doctor.serial.fix_by_id', { link: suggestion }) : undefined, {
+      cause: suggestion ? 'port_unstable_name' : 'ok',
+    });
   if (states) {
     // The daemon holds its ports with an exclusive lock, so opening it here would only say "busy".
     const online = ids.some((id) => states.find((s) => s.id === id)?.online);
@@ -58,13 +63,14 @@ async function portRow(t: Translate, path: string, ids: string[], states: Device
     return present(t('doctor.serial.free'));
   } catch (err) {
     const code = err instanceof AgentError ? err.code : undefined;
-    const [detail, fix, cmd]: [MessageKey, MessageKey, string] =
+    const [cause, detail, fix, cmd]: [string, MessageKey, MessageKey, string] =
       code === ErrorCodes.busy
-        ? ['doctor.serial.locked', 'doctor.serial.fix_locked', `sudo fuser -v ${path}`]
+        ? ['port_locked', 'doctor.serial.locked', 'doctor.serial.fix_locked', `sudo fuser -v ${path}`]
         : code === ErrorCodes.forbidden
-          ? ['doctor.serial.denied', 'doctor.dialout.fix', `sudo usermod -aG dialout ${userInfo().username}`]
-          : ['doctor.serial.open_failed', 'doctor.serial.fix_missing', 'stationctl ports'];
-    return r.fail(t(detail, { path, message: (err as Error).message }), t(fix, { path, cmd }));
+          ? ['port_permission', 'doctor.serial.denied', 'doctor.dialout.fix', `sudo usermod -aG dialout ${userInfo().username}`]
+          : ['port_open_failed', 'doctor.serial.open_failed_class', 'doctor.serial.fix_missing', 'stationctl ports'];
+    const why = osWhy(t, errnoOf((err as { cause?: unknown }).cause ?? err));
+    return r.fail(t(detail, { path, why }), t(fix, { path, cmd }), { cause, raw: (err as Error).message });
   } finally {
     await transport.close();
   }
@@ -103,9 +109,11 @@ async function dialoutRow(t: Translate, pid: number | undefined): Promise<Doctor
     }
   }
   if (uid === 0) return r.pass(t('doctor.dialout.root', { user }));
-  if (!dialout) return r.warn(t('doctor.dialout.no_group', { group: 'dialout' }));
+  if (!dialout) return r.warn(t('doctor.dialout.no_group', { group: 'dialout' }), undefined, { cause: 'no_dialout_group' });
   if (groups.includes(dialout.gid)) return r.pass(t('doctor.dialout.ok', { user, group: 'dialout' }));
-  return r.fail(t('doctor.dialout.missing', { user, group: 'dialout' }), t('doctor.dialout.fix', { cmd: `sudo usermod -aG dialout ${pid ? 'station-agent' : userInfo().username}` }));
+  return r.fail(t('doctor.dialout.missing', { user, group: 'dialout' }), t('doctor.dialout.fix', { cmd: `sudo usermod -aG dialout ${pid ? 'station-agent' : userInfo().username}` }), {
+    cause: 'not_in_dialout',
+  });
 }
 
 /** Configured serial paths, each with the ids of the devices on it (a bus carries several). */

@@ -16,16 +16,18 @@ afterEach(async () => {
 const tuning = { timeoutMs: 300, powerOnTimeoutMs: 3000, powerOffTimeoutMs: 1000, sourceTimeoutMs: 1000 };
 const base = { id: 'proj', kind: 'projector' as const, driver: 'escvp21' as const, poll_s: 1, offline_warn_min: 10, port: 3629 };
 
-async function serialSetup(simOpts: Partial<Escvp21SimOptions> = {}) {
+/** A projector on a PTY; the driver's context counts the polls it asks for (DriverContext.requestPoll). */
+async function serialSetup(simOpts: Partial<Escvp21SimOptions> = {}, extra: Partial<typeof tuning & { acceptMs: number }> = {}) {
   const pty = await PtyPair.start();
   cleanups.push(() => pty.stop());
   const sim = new Escvp21Simulator({ serialPath: pty.b, warmupMs: 300, cooldownMs: 300, ...simOpts });
   await sim.start();
   cleanups.push(() => sim.stop());
   const config: Escvp21Config = { ...base, serial: { path: pty.a, baud_rate: 9600, data_bits: 8, parity: 'none', stop_bits: 1 } };
-  const driver = new Escvp21Driver(driverContext(config), tuning);
+  const polls = { count: 0 };
+  const driver = new Escvp21Driver({ ...driverContext(config), requestPoll: () => polls.count++ }, { ...tuning, ...extra });
   cleanups.push(() => driver.close());
-  return { pty, sim, driver };
+  return { pty, sim, driver, polls };
 }
 
 async function tcpSetup(simOpts: Partial<Escvp21SimOptions> = {}, password?: string) {
@@ -59,6 +61,45 @@ describe('ESC/VP21 over a socat PTY', () => {
     expect(await driver.execute({ action: 'power', value: 'off' })).toEqual({ power: 'cooling' });
     await expect(driver.execute({ action: 'power', value: 'on' })).rejects.toMatchObject({ code: 'busy', retryable: true });
     await waitFor(async () => (await driver.poll()).power === 'off', 3000, 50);
+  });
+
+  /**
+   * ESC/VP21 Command User's Guide §5: the `:` after PWR ON comes only once the lamp is lit (40/70/100 s);
+   * a projector that cannot start (cooling down) answers `ERR` at once. So a PWR ON not refused within
+   * the accept window is reported as accepted (`warming`) and the ignition goes on in the background.
+   */
+  it('a long warm-up: PWR ON is accepted at once as warming, the line stays busy, a poll is asked for when the lamp is lit', async () => {
+    const { sim, driver, polls } = await serialSetup({ warmupMs: 1500 }, { acceptMs: 100, powerOnTimeoutMs: 5000 });
+    await driver.open();
+    expect(await driver.execute({ action: 'power', value: 'on' })).toEqual({ power: 'warming' });
+    expect(sim.power).toBe('02');
+    expect(await driver.poll()).toEqual({ power: 'warming' });
+    expect(await driver.execute({ action: 'power', value: 'on' })).toEqual({ power: 'warming' });
+    await expect(driver.execute({ action: 'input', value: '30' })).rejects.toMatchObject({ code: 'busy', message: expect.stringMatching(/warming up/) });
+    await waitFor(() => polls.count === 1, 5000, 10);
+    expect(await driver.poll()).toMatchObject({ power: 'on', errors: [] });
+    // Only one PWR ON reached the projector.
+    expect(sim.received.filter((l) => l === 'PWR ON')).toHaveLength(1);
+  });
+
+  it('a PWR ON refused at once (cooling down) is busy, not accepted', async () => {
+    const { sim, driver } = await serialSetup({}, { acceptMs: 1000 });
+    await driver.open();
+    sim.setPower('03');
+    await expect(driver.execute({ action: 'power', value: 'on' })).rejects.toMatchObject({ code: 'busy', message: expect.stringMatching(/refused/) });
+  });
+
+  it('an accepted PWR ON that never completes (no colon: abnormal state) shows as power_on_failed in the next poll', async () => {
+    const { sim, driver, polls } = await serialSetup({}, { acceptMs: 100, powerOnTimeoutMs: 800 });
+    await driver.open();
+    sim.silent = true;
+    expect(await driver.execute({ action: 'power', value: 'on' })).toEqual({ power: 'warming' });
+    await waitFor(() => polls.count === 1, 5000, 10);
+    sim.silent = false;
+    sim.injectFault('lamp');
+    const r = await driver.poll();
+    expect(r.errors?.map((e) => e.code)).toEqual(['power_on_failed', 'abnormal_standby', 'lamp']);
+    expect((await driver.poll()).errors?.map((e) => e.code)).toEqual(['abnormal_standby', 'lamp']);
   });
 
   it('PWR OFF while warming is refused as busy; SOURCE in standby is busy', async () => {

@@ -178,6 +178,34 @@ describe('FramedLink over TCP', () => {
     await link.open();
     expect(await ask('E')).toBe('ok');
   });
+
+  it('the stop signal ends the request under way and those waiting with aborted, and refuses new ones', async () => {
+    // A device that hears everything and answers nothing within the request's (long) timeout.
+    const heard: string[] = [];
+    const srv = await server((s) => s.on('data', (d) => heard.push(d.toString())));
+    const stop = new AbortController();
+    const link = new FramedLink({
+      transport: new TcpTransport({ host: '127.0.0.1', port: srv.port }),
+      framer: () => new DelimiterFramer({ delimiter: '\r', maxLength: 64 }),
+      signal: stop.signal,
+    });
+    cleanups.push(() => link.close());
+    const lost: Error[] = [];
+    link.onDisconnect((e) => lost.push(e));
+    await link.open();
+    const ask = (cmd: string) => link.request({ data: Buffer.from(`${cmd}\r`), timeoutMs: 60_000, match: () => undefined });
+    const first = ask('SLOW');
+    const second = ask('NEXT');
+    await waitFor(() => heard.join('').includes('SLOW'), 2000);
+    stop.abort();
+    await expect(first).rejects.toMatchObject({ code: 'aborted' });
+    await expect(second).rejects.toMatchObject({ code: 'aborted' });
+    await expect(ask('AFTER')).rejects.toMatchObject({ code: 'aborted' });
+    await expect(link.open()).rejects.toMatchObject({ code: 'aborted' });
+    // Stopping is not losing the device.
+    expect(lost).toEqual([]);
+    expect(heard.join('')).not.toContain('NEXT');
+  });
 });
 
 describe('listSerialPorts without udevadm', () => {

@@ -7,9 +7,10 @@ import { describe, it, expect, afterEach } from 'vitest';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { PjlinkSimulator } from '../../../scripts/sims/pjlink.js';
+import { ModbusRelaySimulator } from '../../../scripts/sims/modbus-relay.js';
 import { callDaemon } from '../../../agent/control/client.js';
 import type { UsageRecord } from '../../../agent/sessions/record.js';
-import { tempDir, removeDir, waitFor } from '../../../scripts/lib/kit/index.js';
+import { PtyPair, tempDir, removeDir, waitFor } from '../../../scripts/lib/kit/index.js';
 import { writeConfig, startAgent, waitReady } from '../../helpers/agent.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
@@ -98,5 +99,45 @@ describe('power loss', () => {
     expect(new Set(usage.map((u) => u.seq)).size).toBe(3);
     expect(new Set(usage.map((u) => u.id)).size).toBe(3);
     expect(payloads[2]!.boot).toBe(2);
+  });
+
+  it('names the devices that were on even when the power goes before the first checkpoint', async () => {
+    const sim = new PjlinkSimulator({ warmupMs: 100, cooldownMs: 100 });
+    await sim.start();
+    cleanups.push(() => sim.stop());
+    const bus = await PtyPair.start();
+    cleanups.push(() => bus.stop());
+    const relays = new ModbusRelaySimulator({ path: bus.b, units: [1] });
+    await relays.start();
+    cleanups.push(() => relays.stop());
+    const dir = tempDir('powerloss-early-');
+    cleanups.push(() => removeDir(dir));
+    const file = writeConfig(dir, {
+      devices: [
+        { id: 'projector', kind: 'projector', driver: 'pjlink', host: '127.0.0.1', port: sim.port, poll_s: 0.3 },
+        { id: 'amplifier', kind: 'amplifier', driver: 'modbus_relay', serial: { path: bus.a }, unit_id: 1, coil: 0, poll_s: 0.3 },
+      ],
+      // The longest checkpoint interval: the power goes long before the first one.
+      sessions: { min_s: 1, merge_gap_s: 0, idle_cutoff_s: 600, checkpoint_s: 60 },
+    });
+    const socket = join(dir, 'ctl.sock');
+    let agent = startAgent(file);
+    cleanups.push(() => agent.stop('SIGKILL'));
+    await waitReady(agent, file);
+    await waitFor(async () => (await status(socket)).devices.every((d) => d.online), 10_000);
+
+    sim.setPower(1);
+    const openId = await waitFor(async () => (await status(socket)).open_session, 10_000);
+    // The amplifier comes on a moment later, in the same class.
+    relays.setCoil(1, 0, true);
+    await waitFor(() => checkpointed(dir, openId)?.devices.some((d) => d.id === 'amplifier'), 10_000);
+    expect(await agent.stop('SIGKILL')).toBe('SIGKILL');
+
+    agent = startAgent(file);
+    await waitReady(agent, file);
+    const recovered = await waitFor(async () => (await sessions(socket)).find((s) => s.id === openId), 10_000);
+    expect(recovered.end_reason).toBe('power_loss');
+    expect(recovered.devices.map((d) => d.id)).toEqual(['projector', 'amplifier']);
+    expect(await agent.stop()).toBe(0);
   });
 });

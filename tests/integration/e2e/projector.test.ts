@@ -79,6 +79,28 @@ describe('projector end to end', () => {
     expect(missing.code).toBe(2);
   });
 
+  it('a lamp that fails during the warm-up: stationctl stops following, names the fault and exits 1', async () => {
+    const sim = new PjlinkSimulator({ warmupMs: 20_000, cooldownMs: 300 });
+    await sim.start();
+    cleanups.push(() => sim.stop());
+    const dir = tempDir('e2e-lamp-');
+    cleanups.push(() => removeDir(dir));
+    const file = writeConfig(dir, { devices: [{ id: 'projector', kind: 'projector', driver: 'pjlink', host: '127.0.0.1', port: sim.port, poll_s: 0.3 }] });
+    const agent = startAgent(file);
+    cleanups.push(() => agent.stop('SIGKILL'));
+    await waitReady(agent, file);
+    const socket = join(dir, 'ctl.sock');
+    await waitFor(async () => (await projectorState(socket)).online, 10_000);
+    const following = ctl(['--config', file, 'device', 'projector', 'power', 'on']);
+    await waitFor(() => sim.power === 3, 10_000);
+    // PJLink ERST: lamp = 2 (error) while the projector warms up.
+    sim.setError('lamp', 2);
+    const res = await following;
+    expect(res.code).toBe(1);
+    expect(res.stdout).toContain('projector: power on accepted, warming up');
+    expect(res.stdout).toContain('projector did not get to on: lamp failure');
+  });
+
   it('answers from the database, marked offline, when the daemon is down', async () => {
     const { file, agent, socket } = await station(0.5);
     await waitFor(async () => (await projectorState(socket)).online, 10_000);

@@ -10,23 +10,35 @@ const events: EventRecord[] = [
   { ...base, type: 'device_fault', severity: 'error', device: 'projector', message: 'projector: lamp failure', data: { code: 'lamp', text: 'lamp failure' } },
   { ...base, type: 'device_offline', severity: 'warning', device: 'amp', message: 'amp has been offline for more than 10 min', data: { offline_warn_min: 10 } },
   { ...base, type: 'agent_start', severity: 'info', message: 'agent 0.1.0 started (start 3)', data: { version: '0.1.0' } },
+  {
+    ...base,
+    type: 'power_loss_recovered',
+    severity: 'warning',
+    message: 'usage session 01HY closed at its last checkpoint (2026-11-28T12:34:00.000Z)',
+    data: { session_id: '01HY', seq: 12, end: '2026-11-28T12:34:00.000Z' },
+  },
 ];
 
 describe('event lines', () => {
   it('are rebuilt from the event data in Chinese, with no English words left', () => {
     const ctx = new CliContext({ json: false, lang: 'zh' }, () => undefined, () => undefined);
-    const lines = events.map((e) => eventDetail(ctx, e));
+    const lines = events.map((e) => eventDetail(ctx, e, 'Asia/Shanghai'));
     expect(lines[0]).toBe('tuesday-class 开始：3/4 步成功');
     expect(lines[1]).toBe('3010 小时（提醒阈值 3000 小时）');
-    expect(lines[2]).toBe('故障代码 lamp');
+    // A fault the catalogue knows is named in words; only an unknown code is shown as the code.
+    expect(lines[2]).toBe('灯泡故障');
+    expect(eventDetail(ctx, { ...events[2]!, data: { code: 'xyz' } })).toBe('故障代码 xyz');
     expect(lines[3]).toBe('离线超过 10 分钟');
     expect(lines[4]).toBe('版本 0.1.0，第 3 次启动');
+    expect(lines[5]).toBe('使用记录 #12 按最后检查点 2026-11-28 20:34 结束');
     // Only ids and codes may be ASCII.
     for (const l of lines) expect(l.replace(/tuesday-class|lamp\b/g, '').match(/[A-Za-z]{2,}/g)).toBeNull();
   });
 
-  it('show the stored message in English', () => {
+  it('show the stored message in English, except a time in it, which is in the station time zone', () => {
     const ctx = new CliContext({ json: false, lang: 'en' }, () => undefined, () => undefined);
-    expect(events.map((e) => eventDetail(ctx, e))).toEqual(events.map((e) => e.message));
+    const plain = events.filter((e) => e.type !== 'power_loss_recovered');
+    expect(plain.map((e) => eventDetail(ctx, e, 'Asia/Shanghai'))).toEqual(plain.map((e) => e.message));
+    expect(eventDetail(ctx, events.at(-1)!, 'Asia/Shanghai')).toBe('usage record #12 closed at its last checkpoint 2026-11-28 20:34');
   });
 });

@@ -288,6 +288,60 @@ describe('SessionEngine', () => {
     expect(h.closed()[0]!.clock).toBe('unsynced');
   });
 
+  test('the record stored when a session opens already names the devices that are on (a power cut before the first checkpoint)', () => {
+    const h = new Harness();
+    h.set('proj', 'warming', { signal: false });
+    const open = h.effects.find((e) => e.type === 'open');
+    expect(open).toMatchObject({ draft: { end_reason: 'power_loss', duration_s: 0, devices: [{ id: 'proj', kind: 'projector', on_s: 0 }] } });
+  });
+
+  test('a usage device switched on during a session is named by a checkpoint at once; a non-usage one is not', () => {
+    const h = new Harness();
+    h.set('proj', 'on', { signal: true });
+    h.advance(20 * S);
+    h.effects.length = 0;
+    h.set('stb', 'on', { playing: true });
+    expect(h.effects.filter((e) => e.type === 'checkpoint')).toEqual([]);
+    h.set('amp', 'on');
+    const cps = h.effects.filter((e) => e.type === 'checkpoint');
+    expect(cps).toHaveLength(1);
+    expect(cps[0]).toMatchObject({ draft: { end_reason: 'power_loss', duration_s: 20 } });
+    expect((cps[0] as { draft: SessionDraft }).draft.devices.map((d) => d.id)).toEqual(['proj', 'amp']);
+    // Already named: switching it off and on again asks for nothing more.
+    h.set('amp', 'off');
+    h.set('amp', 'on');
+    expect(h.effects.filter((e) => e.type === 'checkpoint')).toHaveLength(1);
+  });
+
+  test('a warm-up longer than the idle cut-off never ends the session, whatever stale signal the devices report', () => {
+    // The shortest idle cut-off the config allows (60 s) against an Epson's third ignition attempt (100 s).
+    const h = new Harness(DEVICES, { ...RULES, idle_cutoff_s: 60 });
+    // The projector's `signal` is left over from standby; the set-top box's stream is not up yet.
+    h.set('stb', 'on', { playing: false });
+    h.set('proj', 'warming', { signal: false, input: '31' });
+    h.advance(100 * S);
+    expect(h.closed()).toEqual([]);
+    expect(h.engine.openSessionId()).toBe('s1');
+    h.set('proj', 'on', { signal: true, input: '31' });
+    h.advance(10 * MIN);
+    h.set('proj', 'off');
+    h.advance(3 * MIN);
+    expect(h.opened()).toBe(1);
+    expect(h.closed()).toHaveLength(1);
+    expect(h.closed()[0]).toMatchObject({ end_reason: 'devices_off', duration_s: 100 + 600, devices: [{ id: 'proj', kind: 'projector', on_s: 700 }] });
+  });
+
+  test('once on, the idle clock runs from the end of the warm-up, not from its start', () => {
+    const h = new Harness(DEVICES, { ...RULES, idle_cutoff_s: 60 });
+    h.set('proj', 'warming', { signal: false });
+    h.advance(50 * S);
+    h.set('proj', 'on', { signal: false });
+    h.advance(50 * S);
+    expect(h.closed()).toEqual([]);
+    h.advance(20 * S);
+    expect(h.closed()).toEqual([expect.objectContaining({ end_reason: 'idle', duration_s: 110 })]);
+  });
+
   test('on_s, inputs and signal_s never exceed the duration', () => {
     const h = new Harness();
     h.set('proj', 'on', { signal: true, input: 'A' });

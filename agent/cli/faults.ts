@@ -1,0 +1,49 @@
+/**
+ * A device's fault in the reader's language. A device state's `errors` carry a stable `code` and the
+ * driver's English `text` (wire data for the county); a technician reading Chinese gets the catalogue's
+ * text for the code instead. Codes: the devices' own (lamp, fan, temperature … from PJLink ERST, ESC/VP21
+ * ERR?, NEC error status) and the supervisor's (unreachable, link_lost, auth_failed, driver_unavailable).
+ */
+import type { DeviceFault } from '../../drivers/types.js';
+import type { MessageKey, Translate } from '../i18n/index.js';
+
+/** Fault codes with a text of their own in the catalogue (`fault.<code>`). */
+const KNOWN = new Set([
+  'lamp',
+  'temperature',
+  'fan',
+  'cover_open',
+  'filter',
+  'power_supply',
+  'abnormal_standby',
+  'power_on_failed',
+  'projector_failure',
+  'other',
+  'no_input_signal',
+  'cec_unavailable',
+  'media_unconfigured',
+  'stream_stalled',
+  'media_unreachable',
+  'ping_missing',
+  'ping_failed',
+  'auth_failed',
+  'link_lost',
+  'unreachable',
+  'driver_unavailable',
+]);
+
+export function isKnownFault(code: string): boolean {
+  return KNOWN.has(code);
+}
+
+/** A lamp warning (end of life, over its limit) is not a lamp failure: it gets its own text. */
+export function faultKey(f: Pick<DeviceFault, 'code' | 'severity'>): MessageKey | undefined {
+  if (f.code === 'lamp' && f.severity === 'warning') return 'fault.lamp_warning';
+  return KNOWN.has(f.code) ? (`fault.${f.code}` as MessageKey) : undefined;
+}
+
+export function faultText(t: Translate, f: DeviceFault): string {
+  const key = faultKey(f);
+  if (!key) return t('fault.unknown', { code: f.code });
+  return t(key, { cmd: 'ping' });
+}
