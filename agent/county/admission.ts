@@ -36,7 +36,7 @@ export interface AdmissionDeps {
  * or does not know), when they would run unsigned: what the start warning, `config check` and `doctor`
  * name.
  */
-export function unsignedWriteCommands(county: CountyConfig, registry: CommandRegistry): string[] {
+export function writeCommandsAllowedUnsigned(county: CountyConfig, registry: CommandRegistry): string[] {
   if (county.command_key_file) return [];
   const readOnly = new Set(registry.list().filter((c) => c.readOnly).map((c) => c.name));
   return county.allowed_commands.filter((name) => !readOnly.has(name));
@@ -59,7 +59,7 @@ export class RequestAdmission {
   start(key: CommandKey): string | undefined {
     const { county, log, registry } = this.deps;
     const now = this.deps.clock.now().getTime();
-    const unsigned = unsignedWriteCommands(county, registry);
+    const unsigned = writeCommandsAllowedUnsigned(county, registry);
     if (unsigned.length > 0) {
       log.warn(
         { commands: unsigned },

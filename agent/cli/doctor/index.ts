@@ -49,7 +49,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorCheck[]> 
     status: live.status,
     devices: live.devices,
   };
-  const out = [loaded.row, live.row];
+  const out = [loaded.row, ...loaded.warnings, live.row];
   for (const check of CHECKS) out.push(...(await check.run(ctx)));
   return out;
 }

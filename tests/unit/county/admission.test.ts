@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import pino from 'pino';
 import { z } from 'zod';
 import { ConfigSchema } from '../../../config/schema.js';
-import { RequestAdmission, unsignedWriteCommands } from '../../../agent/county/admission.js';
+import { RequestAdmission, writeCommandsAllowedUnsigned } from '../../../agent/county/admission.js';
 import { loadCommandKey, NO_COMMAND_KEY } from '../../../agent/county/command-key.js';
 import { Topics } from '../../../agent/county/topics.js';
 import { CommandRegistry } from '../../../agent/commands.js';
@@ -113,7 +113,7 @@ describe('request admission', () => {
   it('warns at start when commands that change the station are allowed unsigned, by the registry\'s readOnly flag', () => {
     const unsignedCounty = { ...county, allowed_commands: ['slow.op', 'not.registered'] };
     const write = setup(2, new MemorySeen(), { county: unsignedCounty, readOnly: false });
-    expect(unsignedWriteCommands(unsignedCounty, write.registry)).toEqual(['slow.op', 'not.registered']);
+    expect(writeCommandsAllowedUnsigned(unsignedCounty, write.registry)).toEqual(['slow.op', 'not.registered']);
     write.admission.start(NO_COMMAND_KEY);
     expect(write.lines).toEqual([expect.objectContaining({ level: 40, commands: ['slow.op', 'not.registered'], msg: expect.stringMatching(/allowed without signing.*county\.command_key_file/) })]);
 
@@ -121,7 +121,7 @@ describe('request admission', () => {
     readOnly.admission.start(NO_COMMAND_KEY);
     expect(readOnly.lines).toEqual([]);
     const signed = { ...unsignedCounty, command_key_file: '/etc/station-agent/secrets/command.key' };
-    expect(unsignedWriteCommands(signed, write.registry)).toEqual([]);
+    expect(writeCommandsAllowedUnsigned(signed, write.registry)).toEqual([]);
   });
 
   it('logs at most 20 refusals a minute, then how many it left out', async () => {
