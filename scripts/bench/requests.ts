@@ -10,9 +10,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
+import { FleetTopics } from '../../agent/county/topics.js';
 import { Cleanup, Mosquitto, figure, round, startAgent, tempDir, waitFor, writeBytes, type BenchOptions, type BenchResult } from './common.js';
 
 const STATION = 'bench-requests';
+const fleet = new FleetTopics('stations');
+const topics = fleet.station(STATION);
 const WINDOW = 300;
 const THEN = 2_000;
 
@@ -38,10 +41,10 @@ export async function requestsBench(opts: BenchOptions): Promise<BenchResult> {
       const r = JSON.parse(payload.toString()) as { transaction: string; status: string };
       answers.set(r.transaction, r.status);
     });
-    await county.subscribeAsync(`stations/${STATION}/response/+`, { qos: 1 });
+    await county.subscribeAsync(fleet.filter('response'), { qos: 1 });
     await waitFor('the agent online', async () => {
       const tx = randomUUID();
-      county.publish(`stations/${STATION}/request/status`, JSON.stringify({ transaction: tx }), { qos: 0 });
+      county.publish(topics.request('status'), JSON.stringify({ transaction: tx }), { qos: 0 });
       await waitFor(() => answers.has(tx), 1_000, 5);
       return true;
     }, 20_000);
@@ -55,7 +58,7 @@ export async function requestsBench(opts: BenchOptions): Promise<BenchResult> {
       while (answered - a0 < count) {
         const wave = Array.from({ length: 100 }, () => randomUUID());
         for (const [i, tx] of wave.entries()) {
-          county.publish(`stations/${STATION}/request/status`, JSON.stringify({ transaction: tx }), { qos: 0 });
+          county.publish(topics.request('status'), JSON.stringify({ transaction: tx }), { qos: 0 });
           if (i % 4 === 3) await new Promise((resolve) => setTimeout(resolve, 0));
         }
         await waitFor('the wave answered', () => wave.every((tx) => answers.has(tx)), 300_000, 5);
