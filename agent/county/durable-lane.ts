@@ -133,7 +133,7 @@ export class DurableLane {
   /** The outbox part of `diag.run`. */
   figures(): Record<string, unknown> {
     const { outbox } = this.deps;
-    return { ...outbox.depth(), bytes: outbox.bytes(), next_seq: outbox.lastSeq() + 1, in_flight: this.inflight.size };
+    return { ...outbox.depth(), bytes: outbox.bytes(), next_seq: outbox.lastSeq() + 1, published_seq: this.published, in_flight: this.inflight.size };
   }
 
   /** A message on `ack`: the county's watermark, once the gate believes it. */
