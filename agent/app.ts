@@ -257,6 +257,7 @@ export class App {
             config,
             meta: this.store,
             outbox: this.store.outbox,
+            seen: this.store.seenTransactions,
             events: this.events,
             bus: this.bus,
             registry: this.registry,

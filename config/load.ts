@@ -11,6 +11,7 @@ import { ConfigSchema, type Config, type DeviceConfig } from './schema.js';
 import { FrameProfileSchema } from './frame-profile.js';
 import { validateCron } from './cron.js';
 import { formatIssues } from './issues.js';
+import { configFiles } from './files.js';
 
 /** The folder shipped profiles live in (config/profiles/), both from source and from dist/. */
 export const PROFILES_DIR = join(PACKAGE_ROOT, 'config', 'profiles');
@@ -87,20 +88,7 @@ export function parseConfig(text: string, source: string, options: LoadOptions =
   });
 
   if (options.checkFiles) {
-    const files: Array<[string, string | undefined]> = [
-      ['county.password_file', config.county?.password_file],
-      ['county.ca_file', config.county?.ca_file],
-      ['county.cert_file', config.county?.cert_file],
-      ['county.key_file', config.county?.key_file],
-      ['county.command_key_file', config.county?.command_key_file],
-      ['media.mediamtx.password_file', config.media?.mediamtx?.password_file],
-      ...config.devices.map((d, i): [string, string | undefined] => [
-        `devices[${i}].password_file`,
-        'password_file' in d ? d.password_file : undefined,
-      ]),
-    ];
-    for (const [key, file] of files) {
-      if (file === undefined) continue;
+    for (const { key, file } of configFiles(config)) {
       try {
         accessSync(resolveFrom(base, file), constants.R_OK);
       } catch {
@@ -144,6 +132,7 @@ function resolvePaths(config: Config, base: string): void {
   }
   const m = config.media?.mediamtx;
   if (m?.password_file !== undefined) m.password_file = resolveFrom(base, m.password_file);
+  if (m?.token_file !== undefined) m.token_file = resolveFrom(base, m.token_file);
   for (const d of config.devices as DeviceConfig[]) {
     if ('password_file' in d && d.password_file !== undefined) d.password_file = resolveFrom(base, d.password_file);
   }

@@ -8,6 +8,7 @@
  *   ingest     reference collector fed by 2,000 simulated stations at 10× normal rate
  *   ledger     monthly report on a year of sessions (querySessions + toCsv + dailySummaries)
  *   soak       (only on request) flapping devices, serial unplugs, broker restarts: RSS, fds, no loss
+ *   requests   (only on request) disk written per admitted county request, small vs ~3,000-entry replay cache
  * Default: footprint latency drain ingest ledger. See docs/benchmarks.md.
  */
 import { parseArgs } from 'node:util';
@@ -18,6 +19,7 @@ import { drain } from './bench/drain.js';
 import { ingestBench } from './bench/ingest.js';
 import { ledger } from './bench/ledger.js';
 import { soak } from './bench/soak.js';
+import { requestsBench } from './bench/requests.js';
 
 const BENCHES: Record<string, (o: BenchOptions) => Promise<BenchResult>> = {
   footprint,
@@ -26,6 +28,7 @@ const BENCHES: Record<string, (o: BenchOptions) => Promise<BenchResult>> = {
   ingest: ingestBench,
   ledger,
   soak,
+  requests: requestsBench,
 };
 const DEFAULT = ['footprint', 'latency', 'drain', 'ingest', 'ledger'];
 

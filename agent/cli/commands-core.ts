@@ -3,11 +3,13 @@ import type { Command } from 'commander';
 import type { DeviceState } from '../../drivers/types.js';
 import { loadConfig } from '../../config/load.js';
 import { ConfigError } from '../../config/errors.js';
+import { configWarnings } from '../../config/warnings.js';
+import { describeWarning } from './doctor/config.js';
 import type { StatusReport } from '../control/protocol.js';
 import { statusReport, storedDevices, storedStatusParts } from '../status.js';
 import type { Store } from '../store/store.js';
 import type { CliContext } from './context.js';
-import { renderTable } from './table.js';
+import { renderTable, wrap } from './table.js';
 import type { MessageKey } from '../i18n/index.js';
 import { registerDeviceCommand } from './device-command.js';
 import { faultText } from './faults.js';
@@ -125,8 +127,22 @@ export function registerCoreCommands(program: Command, ctx: () => CliContext): v
       const path = file ?? c.configFile;
       try {
         const cfg = loadConfig(path, { checkFiles: true });
-        c.print({ valid: true, file: path, station_id: cfg.station.id, devices: cfg.devices.length, schedules: cfg.schedules.length }, () =>
-          c.t('config.ok', { file: path, station: cfg.station.id, devices: cfg.devices.length, schedules: cfg.schedules.length }),
+        // Valid, but trust can still be wrong: write commands allowed unsigned, secrets open to all.
+        const warnings = configWarnings(cfg).map((w) => ({ code: w.code, key: w.key, ...describeWarning(c.t, w) }));
+        c.print(
+          {
+            valid: true, file: path, station_id: cfg.station.id, devices: cfg.devices.length, schedules: cfg.schedules.length,
+            warnings: warnings.map(({ code, key, message, fix }) => ({ code, key, message, fix })),
+          },
+          () =>
+            [
+              c.t('config.ok', { file: path, station: cfg.station.id, devices: cfg.devices.length, schedules: cfg.schedules.length }),
+              ...(warnings.length > 0 ? [c.t('config.warnings', { count: warnings.length })] : []),
+              ...warnings.flatMap((w) => [
+                ...wrap(w.message, 78).map((l) => `  ${l}`),
+                ...wrap(c.t('config.fix', { fix: w.fix }), 76).map((l) => `    ${l}`),
+              ]),
+            ].join('\n'),
         );
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;

@@ -1,19 +1,20 @@
 /**
  * Request admission (docs/mqtt.md "County requests"): a county request passes the RequestGuard (size,
- * shape, allowlist, signature, freshness, replay; requests.ts), then a concurrency limit, before it
- * reaches the command registry; the answer goes back on `response/<action>`. Refusals are logged at a
- * bounded rate so a flood of bad requests cannot flood the journal.
+ * shape, signature, freshness, allowlist, replay; requests.ts), then a concurrency limit, and is
+ * recorded as seen (one row) only once it will run, before it reaches the command registry; the answer
+ * goes back on `response/<action>`. Refusals are logged at a bounded rate so a flood of bad requests
+ * cannot flood the journal.
  */
-import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { CountyConfig } from '../../config/schema.js';
 import { ErrorCodes } from '../../drivers/errors.js';
 import type { Clock } from '../clock.js';
 import type { CommandRegistry } from '../commands.js';
+import type { CommandKey } from './command-key.js';
 import { envelope, QOS1, type Connection } from './connection.js';
-import type { SeenTransactions } from './meta.js';
+import { LogLimiter } from './log-limit.js';
 import type { CountyResponse } from './payloads.js';
-import { ReplayCache, RequestGuard } from './requests.js';
+import { ReplayCache, RequestGuard, type SeenTransactions } from './requests.js';
 import type { Topics } from './topics.js';
 
 export interface AdmissionDeps {
@@ -24,111 +25,102 @@ export interface AdmissionDeps {
   connection: Connection;
   clock: Clock;
   log: Logger;
-  /** Where the replay cache survives a restart. */
+  /** Where the replay cache lives (the store's seen_transactions table), so it survives a restart. */
   seen: SeenTransactions;
   /** More county commands than this running at once get `busy`. */
   maxConcurrentCommands: number;
 }
 
-/** Request problems logged one by one per minute; the rest are counted. */
-const PROBLEM_LOGS_PER_MINUTE = 20;
+/**
+ * The allowed county commands that change the station (anything the registry does not mark read-only,
+ * or does not know), when they would run unsigned: what the start warning, `config check` and `doctor`
+ * name.
+ */
+export function writeCommandsAllowedUnsigned(county: CountyConfig, registry: CommandRegistry): string[] {
+  if (county.command_key_file) return [];
+  const readOnly = new Set(registry.list().filter((c) => c.readOnly).map((c) => c.name));
+  return county.allowed_commands.filter((name) => !readOnly.has(name));
+}
 
 export class RequestAdmission {
   private guard: RequestGuard | undefined;
-  private readonly replay = new ReplayCache();
+  private replay: ReplayCache | undefined;
   private runningCommands = 0;
-  private droppedRequestLogs = 0;
-  private requestLogWindowStart = 0;
-  private requestLogsInWindow = 0;
+  private readonly problems: LogLimiter;
 
-  constructor(private readonly deps: AdmissionDeps) {}
+  constructor(private readonly deps: AdmissionDeps) {
+    this.problems = new LogLimiter(deps.log, 'county request problems not logged individually');
+  }
 
   /**
-   * Loads the signing key and the seen transactions; until then no request is admitted. Returns the
-   * problem to show in the link's status when the key cannot be read.
+   * Takes the command key (loaded by the link) and the seen transactions; until then no request is
+   * admitted. Returns the problem to show in the link's status when the key cannot be read.
    */
-  async start(): Promise<string | undefined> {
-    const { county, log } = this.deps;
-    let key: Buffer | undefined;
-    let problem: string | undefined;
-    if (county.command_key_file) {
-      try {
-        key = Buffer.from((await readFile(county.command_key_file, 'utf8')).trim(), 'utf8');
-      } catch (err) {
-        // Fail closed: without the key no county command may run, but reporting still works.
-        problem = `cannot read county.command_key_file ${county.command_key_file}: ${(err as Error).message}`;
-        log.error({ err }, problem);
-        key = undefined;
-      }
-      if (key !== undefined && key.length < 16) {
-        log.warn('county.command_key_file holds fewer than 16 bytes: use a longer random key');
-      }
+  start(key: CommandKey): string | undefined {
+    const { county, log, registry } = this.deps;
+    const now = this.deps.clock.now().getTime();
+    const unsigned = writeCommandsAllowedUnsigned(county, registry);
+    if (unsigned.length > 0) {
+      log.warn(
+        { commands: unsigned },
+        'county commands that change this station are allowed without signing: anyone who can publish to the broker can run them; set county.command_key_file',
+      );
     }
-    const allowed = county.command_key_file && key === undefined ? [] : county.allowed_commands;
+    // Fail closed: without a readable key no county command may run, but reporting still works.
+    const allowed = key.state === 'unreadable' ? [] : county.allowed_commands;
+    const replay = new ReplayCache(this.deps.seen, { whenFull: key.state === 'none' ? 'evict_oldest' : 'refuse' });
+    try {
+      replay.load(now);
+    } catch (err) {
+      log.warn({ err }, 'cannot read the replay cache');
+    }
+    this.replay = replay;
     this.guard = new RequestGuard({
       stationId: this.deps.stationId,
       allowed,
-      ...(key ? { key } : {}),
+      ...(key.state === 'loaded' ? { key: key.key } : {}),
       nowMs: () => this.deps.clock.now().getTime(),
-      replay: this.replay,
+      replay,
     });
-    try {
-      this.replay.load(this.deps.seen.load(), this.deps.clock.now().getTime());
-    } catch {
-      /* a damaged cache only weakens replay protection for five minutes */
-    }
-    return problem;
+    return key.state === 'unreadable' ? key.problem : undefined;
   }
 
   /** A message on `request/<action>`. */
   handle(action: string, raw: Buffer): void {
-    if (!this.guard) return;
+    if (!this.guard || !this.replay) return;
     const verdict = this.guard.check(action, raw);
     if (!verdict.ok) {
-      this.logProblem({ action, transaction: verdict.transaction, code: verdict.code }, `county request refused: ${verdict.message}`);
+      this.problems.warn({ action, transaction: verdict.transaction, code: verdict.code }, `county request refused: ${verdict.message}`);
       if (verdict.transaction !== null) {
         this.respond(action, { transaction: verdict.transaction, status: 'error', error: { code: verdict.code, message: verdict.message } });
       }
       return;
     }
-    this.persistSeen();
-    if (this.runningCommands >= this.deps.maxConcurrentCommands) {
-      this.respond(action, { transaction: verdict.transaction, status: 'error', error: { code: ErrorCodes.busy, message: 'too many county commands running' } });
-      return;
-    }
+    const tx = verdict.transaction;
+    const busy = (message: string) => this.respond(action, { transaction: tx, status: 'error', error: { code: ErrorCodes.busy, message } });
+    if (this.runningCommands >= this.deps.maxConcurrentCommands) return busy('too many county commands running');
+    if (!this.record(tx)) return busy('too many recent requests; retry later');
     this.runningCommands++;
-    this.deps.log.info({ action, transaction: verdict.transaction }, 'county request');
+    this.deps.log.info({ action, transaction: tx }, 'county request');
     void this.deps.registry
-      .invoke(action, verdict.args, { source: 'county', transaction: verdict.transaction })
+      .invoke(action, verdict.args, { source: 'county', transaction: tx })
       .then((result) => {
-        if (result.status === 'ok') this.respond(action, { transaction: verdict.transaction, status: 'ok', data: result.data });
+        if (result.status === 'ok') this.respond(action, { transaction: tx, status: 'ok', data: result.data });
         else {
-          this.deps.log.warn({ action, transaction: verdict.transaction, error: result.error }, 'county request failed');
-          this.respond(action, { transaction: verdict.transaction, status: 'error', error: result.error });
+          this.deps.log.warn({ action, transaction: tx, error: result.error }, 'county request failed');
+          this.respond(action, { transaction: tx, status: 'error', error: result.error });
         }
       })
       .finally(() => this.runningCommands--);
   }
 
-  private logProblem(fields: Record<string, unknown>, msg: string): void {
-    // A flood of bad requests must not flood the journal: at most 20 lines a minute, then a count.
-    const { log } = this.deps;
-    const now = Date.now();
-    if (now - this.requestLogWindowStart > 60_000) {
-      if (this.droppedRequestLogs > 0) log.warn({ suppressed: this.droppedRequestLogs }, 'county request problems not logged individually');
-      this.requestLogWindowStart = now;
-      this.requestLogsInWindow = 0;
-      this.droppedRequestLogs = 0;
-    }
-    if (this.requestLogsInWindow++ < PROBLEM_LOGS_PER_MINUTE) log.warn(fields, msg);
-    else this.droppedRequestLogs++;
-  }
-
-  private persistSeen(): void {
+  /** Records the transaction before it runs; a request that cannot be recorded does not run. */
+  private record(tx: string): boolean {
     try {
-      this.deps.seen.save(this.replay.dump(this.deps.clock.now().getTime()));
+      return this.replay!.record(tx, this.deps.clock.now().getTime());
     } catch (err) {
-      this.deps.log.warn({ err }, 'cannot persist the replay cache');
+      this.deps.log.error({ err }, 'cannot record the county transaction; refusing the request');
+      return false;
     }
   }
 

@@ -15,6 +15,11 @@ export interface Connection {
   readonly connected: boolean;
   /** The MQTT session counter of the current (or last) session: `boot` in status and the Will. */
   readonly boot: number;
+  /**
+   * Subscribes to `topic` again, so the broker sends its retained message once more (MQTT 3.1.1
+   * §3.8.4: a repeated subscription re-sends the retained messages). Nothing when not connected.
+   */
+  refetchRetained(topic: string): void;
 }
 
 export const QOS1 = { qos: 1 as const };

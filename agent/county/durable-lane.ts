@@ -8,25 +8,27 @@
  * before the connect is backlog: marked historical and paced by a token bucket (`county.replay_rate`),
  * so live traffic does not queue behind a replay. Records the county never acks are sent again after a
  * timeout; `sessions.resend` republishes stored ones on request. The outbox's disk budget is kept here
- * too, since summarising rows the lane has read ahead must drop them.
+ * too (outbox-budget.ts), since summarising rows the lane has read ahead must drop them.
+ *
+ * An ack is believed only after the AckGate (ack-gate.ts): signed when the station has a command key,
+ * and never above the highest seq this station has published (the outbox's `publishedSeq`, raised with
+ * every batch of PUBACKs). Nothing the county sends moves the seq allocator.
  */
 import type { Logger } from 'pino';
-import type { Outbox, OutboxSummary, StoredRecord } from '../store/outbox.js';
+import type { Outbox, StoredRecord } from '../store/outbox.js';
+import { AckGate } from './ack-gate.js';
+import type { CommandKey } from './command-key.js';
 import { QOS1, type Connection } from './connection.js';
 import { markHistorical } from './historical.js';
-import { AckSchema } from './payloads.js';
+import { LogLimiter } from './log-limit.js';
+import { OutboxBudget, type SummaryEvent } from './outbox-budget.js';
 import type { Topics } from './topics.js';
 import type { LinkTiming } from './timing.js';
 
-/** The `outbox_summarised` event as the lane hands it over to be recorded. */
-export interface SummaryEvent {
-  type: 'outbox_summarised';
-  severity: 'warning';
-  message: string;
-  data: Record<string, unknown>;
-}
+export type { SummaryEvent } from './outbox-budget.js';
 
 export interface DurableLaneDeps {
+  stationId: string;
   outbox: Outbox;
   topics: Topics;
   connection: Connection;
@@ -48,9 +50,14 @@ const READ_AHEAD = 64;
 const FLUSH_MS = 25;
 
 export class DurableLane {
-  private budgetTimer: NodeJS.Timeout | undefined;
-  private budgetWarned = false;
+  private readonly budget: OutboxBudget;
+  private readonly gate: AckGate;
+  private readonly ackLog: LogLimiter;
   private resend: { next: number; until: number } | null = null;
+  /** The highest seq the broker took: the outbox's, plus PUBACKs not yet written. */
+  private published: number;
+  /** The last ack refused for being above `published` in this session (it may be true, only early). */
+  private ackAbove: number | null = null;
 
   // Per-session state, reset on every connect.
   private laneOpen = false;
@@ -70,18 +77,32 @@ export class DurableLane {
   private pendingAck: number | null = null;
   private flushTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly deps: DurableLaneDeps) {}
+  constructor(private readonly deps: DurableLaneDeps) {
+    this.budget = new OutboxBudget({
+      outbox: deps.outbox,
+      log: deps.log,
+      outboxMaxMb: deps.outboxMaxMb,
+      checkEveryMs: deps.timing.budgetCheckMs,
+      events: deps.events,
+      summarised: () => (this.ahead = []), // rows read ahead may be among the ones just summarised
+    });
+    this.gate = new AckGate(deps.stationId);
+    this.ackLog = new LogLimiter(deps.log, 'county acks ignored but not logged individually');
+    this.published = deps.outbox.publishedSeq();
+  }
+
+  /** The command key (loaded by the link before the session starts): acks must then be signed. */
+  setCommandKey(key: CommandKey): void {
+    this.gate.setKey(key);
+  }
 
   /** Starts the periodic budget check (the first one now). */
   start(): void {
-    this.budgetTimer = setInterval(() => this.enforceBudget(), this.deps.timing.budgetCheckMs);
-    this.budgetTimer.unref();
-    this.enforceBudget();
+    this.budget.start();
   }
 
   stop(): void {
-    clearInterval(this.budgetTimer);
-    this.budgetTimer = undefined;
+    this.budget.stop();
   }
 
   /** The broker answered the subscription: the retained ack arrives right after, so wait a moment for it. */
@@ -96,6 +117,7 @@ export class DurableLane {
     clearTimeout(this.laneTimer);
     this.laneTimer = undefined;
     this.inflight.clear();
+    this.ackAbove = null;
   }
 
   /** Each watchdog tick: with require_ack, published records that stay unacked are sent again. */
@@ -111,22 +133,26 @@ export class DurableLane {
   /** The outbox part of `diag.run`. */
   figures(): Record<string, unknown> {
     const { outbox } = this.deps;
-    return { ...outbox.depth(), bytes: outbox.bytes(), next_seq: outbox.lastSeq() + 1, in_flight: this.inflight.size };
+    return { ...outbox.depth(), bytes: outbox.bytes(), next_seq: outbox.lastSeq() + 1, published_seq: this.published, in_flight: this.inflight.size };
   }
 
-  /** A message on `ack`: the county's watermark. */
+  /** A message on `ack`: the county's watermark, once the gate believes it. */
   onAck(raw: Buffer): void {
-    let seq: number;
-    try {
-      const parsed = AckSchema.safeParse(JSON.parse(raw.toString('utf8')));
-      if (!parsed.success) throw new Error(parsed.error.issues[0]?.message ?? 'invalid');
-      seq = parsed.data.seq;
-    } catch (err) {
-      this.deps.log.warn({ err: (err as Error).message }, 'ignoring a malformed ack');
+    const verdict = this.gate.check(raw, this.published);
+    if (!verdict.ok) {
+      // An honest ack can be early: the county stored a record whose PUBACK this station never saw
+      // (the connection dropped in between). Once the station has published that far, it fetches the
+      // retained ack again rather than trusting a value it could not check.
+      if (verdict.reason === 'above_published') this.ackAbove = verdict.seq!;
+      this.ackLog.warn(
+        { reason: verdict.reason, ack: verdict.value, published_seq: this.published },
+        `ignoring a county ack: ${verdict.message}`,
+        `${verdict.reason}:${verdict.value}`,
+      );
       return;
     }
     // A county acking per message sends hundreds of acks during a replay; only the highest matters.
-    this.pendingAck = Math.max(this.pendingAck ?? 0, seq);
+    this.pendingAck = Math.max(this.pendingAck ?? 0, verdict.seq);
     this.scheduleFlush();
   }
 
@@ -191,6 +217,7 @@ export class DurableLane {
         this.inflight.delete(key);
         if (!err && !resend) {
           this.pubackedSeqs.push(seq);
+          this.published = Math.max(this.published, seq);
           this.scheduleFlush();
         }
         this.pump();
@@ -244,22 +271,19 @@ export class DurableLane {
     } catch (err) {
       this.deps.log.error({ err }, 'cannot record delivery in the ledger');
     }
+    if (this.ackAbove !== null && this.published >= this.ackAbove) {
+      this.ackAbove = null;
+      this.deps.connection.refetchRetained(this.deps.topics.ack);
+    }
     this.pump();
   }
 
+  /** A believed watermark; `ackUpTo` never un-acknowledges, so a lower one changes nothing. */
   private applyAck(seq: number): void {
-    const { outbox, log } = this.deps;
-    const last = outbox.lastSeq();
-    if (seq > last) {
-      // The county has stored seqs this database never issued: it was restored or replaced. Jump past
-      // them so no new record reuses a stored (station_id, seq) and gets dropped as a duplicate.
-      outbox.advanceSeqPast(seq);
-      log.warn({ ack: seq, last_seq: last }, 'county acknowledged seqs this station never issued; seq counter advanced');
-    }
-    const n = outbox.ackUpTo(seq);
+    const n = this.deps.outbox.ackUpTo(seq);
     if (n > 0) {
       this.lastAckProgressMs = Date.now();
-      log.debug({ ack: seq, removed: n }, 'county ack');
+      this.deps.log.debug({ ack: seq, removed: n }, 'county ack');
     }
   }
 
@@ -277,32 +301,5 @@ export class DurableLane {
     this.cursor = first_seq - 1;
     this.ahead = [];
     this.pump();
-  }
-
-  private enforceBudget(): void {
-    const { outbox, log, outboxMaxMb } = this.deps;
-    const maxBytes = outboxMaxMb * 2 ** 20;
-    let summary: OutboxSummary | null;
-    try {
-      summary = outbox.summarise(maxBytes);
-    } catch (err) {
-      log.error({ err }, 'outbox budget check failed');
-      return;
-    }
-    if (summary) {
-      this.ahead = []; // rows read ahead may be among the ones just summarised
-      log.warn({ removed: summary.removed, bytes_freed: summary.bytes_freed }, 'outbox over budget: low-priority events summarised');
-      this.deps.events.append({
-        type: 'outbox_summarised',
-        severity: 'warning',
-        message: `outbox over ${outboxMaxMb} MB: ${summary.removed} unsent events summarised`,
-        data: { ...summary },
-      });
-    }
-    const bytes = outbox.bytes();
-    if (bytes > maxBytes && !this.budgetWarned) {
-      this.budgetWarned = true;
-      log.warn({ outbox_bytes: bytes }, 'outbox over budget with usage records only: they are never evicted');
-    } else if (bytes <= maxBytes) this.budgetWarned = false;
   }
 }

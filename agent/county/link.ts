@@ -20,10 +20,12 @@ import type { Clock } from '../clock.js';
 import type { CommandRegistry } from '../commands.js';
 import type { Outbox } from '../store/outbox.js';
 import { RequestAdmission } from './admission.js';
+import { loadCommandKey } from './command-key.js';
 import { DurableLane, type SummaryEvent } from './durable-lane.js';
 import { LiveLane } from './live-lane.js';
-import { seenTransactionsInMeta, type LinkMeta } from './meta.js';
+import type { LinkMeta } from './meta.js';
 import type { HostHealth, HostInfo } from './payloads.js';
+import type { SeenTransactions } from './requests.js';
 import { MqttSession } from './session.js';
 import { resolveTiming, type CountyLinkTuning, type LinkTiming } from './timing.js';
 import { Topics } from './topics.js';
@@ -31,9 +33,11 @@ import { Topics } from './topics.js';
 export interface CountyLinkDeps {
   /** Must have a `county` section. */
   config: Config;
-  /** The store's meta table: the MQTT session counter, `agent_boot`, the seen-transaction cache. */
+  /** The store's meta table: the MQTT session counter, `agent_boot`. */
   meta: LinkMeta;
   outbox: Outbox;
+  /** The store's seen-transaction table: the replay cache of county requests. */
+  seen: SeenTransactions;
   /** Records the `outbox_summarised` event (the daemon's EventLog). */
   events: { append(event: SummaryEvent): unknown };
   bus: EventBus;
@@ -117,6 +121,7 @@ export class CountyLink {
       heartbeatMs: timing.heartbeatMs,
     });
     this.durable = new DurableLane({
+      stationId,
       outbox: deps.outbox,
       topics,
       connection,
@@ -135,7 +140,7 @@ export class CountyLink {
       connection,
       clock: deps.clock,
       log,
-      seen: seenTransactionsInMeta(deps.meta),
+      seen: deps.seen,
       maxConcurrentCommands: timing.maxConcurrentCommands,
     });
   }
@@ -144,9 +149,12 @@ export class CountyLink {
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
-    const problem = await this.admission.start();
-    if (problem !== undefined) this.session.noteError(problem);
+    // The key verifies requests and acks alike, so both know it before the first message can arrive.
+    const key = await loadCommandKey(this.deps.config.county!, this.log);
     if (!this.running) return; // stopped while the key was being read
+    this.durable.setCommandKey(key);
+    const problem = this.admission.start(key);
+    if (problem !== undefined) this.session.noteError(problem);
     this.deps.bus.on('device.state', this, (state) => this.live.onDeviceState(state));
     this.deps.bus.on('record.appended', this, () => this.durable.pump());
     this.durable.start();

@@ -13,24 +13,7 @@ export interface LinkMeta {
 export const MQTT_BOOT_KEY = 'mqtt_boot';
 /** Meta key of the agent start counter (`boot` in durable records), incremented by the daemon. */
 export const AGENT_BOOT_KEY = 'agent_boot';
-/** Meta key of the seen-transaction cache, so a request replayed across a restart still runs once. */
-export const SEEN_TX_KEY = 'county_seen_tx';
 
 export function agentBoot(meta: LinkMeta): number {
   return Number(meta.meta(AGENT_BOOT_KEY) ?? '0');
-}
-
-/** Where request admission keeps the transactions it has seen ([transaction, expiry ms] pairs). */
-export interface SeenTransactions {
-  /** The pairs saved last; throws when they cannot be read or parsed. */
-  load(): unknown;
-  save(pairs: Array<[string, number]>): void;
-}
-
-/** The seen-transaction cache as one JSON value under `county_seen_tx`. */
-export function seenTransactionsInMeta(meta: LinkMeta): SeenTransactions {
-  return {
-    load: () => JSON.parse(meta.meta(SEEN_TX_KEY) ?? '[]') as unknown,
-    save: (pairs) => meta.setMeta(SEEN_TX_KEY, JSON.stringify(pairs)),
-  };
 }

@@ -12,6 +12,12 @@ export const ClockState = z
   .enum(['synced', 'unsynced', 'corrected'])
   .describe('whether the station clock was NTP-synchronised when `ts` was taken');
 const Boot = z.number().int().nonnegative();
+/**
+ * A per-station seq, or 0 for "none". Explicitly a safe integer: above 2^53 JSON numbers lose
+ * precision in JavaScript, so a seq there could never be stored, compared or acknowledged exactly.
+ */
+export const SeqOrZero = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const Hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'lower-case hex HMAC-SHA256');
 
 /** `status` (retained, QoS 1), published on every connect. */
 export const StatusOnlineSchema = z
@@ -222,9 +228,9 @@ export const HeartbeatSchema = z
     outbox: z
       .object({
         depth: z.number().int().describe('durable records not yet covered by the county ack'),
-        first_seq: z.number().int().nullable(),
+        first_seq: SeqOrZero.nullable(),
         oldest_ts: IsoTime.nullable(),
-        last_seq: z.number().int().describe('highest seq allocated so far (0 = none)'),
+        last_seq: SeqOrZero.describe('highest seq allocated so far (0 = none)'),
       })
       .strict(),
     open_session: z.string().nullable().describe('id of the usage session open right now'),
@@ -232,8 +238,18 @@ export const HeartbeatSchema = z
   .strict();
 export type Heartbeat = z.infer<typeof HeartbeatSchema>;
 
-/** `ack` (down, retained, QoS 1): every durable record with `seq <= N` is stored by the county. */
-export const AckSchema = z.object({ seq: z.number().int().nonnegative() }).loose();
+/**
+ * `ack` (down, retained, QoS 1): every durable record with `seq <= N` is stored by the county. Believed
+ * only up to the highest seq the station has published, and, when the station has a command key, only
+ * when signed (docs/mqtt.md "Ack signing").
+ */
+export const AckSchema = z
+  .object({
+    seq: SeqOrZero.describe('the watermark: every durable record with seq <= this is stored by the county'),
+    ts: IsoTime.optional().describe('when the county published this watermark; required with a command key (signed with seq)'),
+    sig: Hex64.optional().describe('required when the station has a command key; see docs/mqtt.md "Ack signing"'),
+  })
+  .loose();
 export type Ack = z.infer<typeof AckSchema>;
 
 export const TransactionSchema = z
@@ -248,9 +264,7 @@ export const RequestSchema = z
     transaction: TransactionSchema,
     args: z.record(z.string(), z.unknown()).optional().describe('the action\'s arguments; {} when omitted'),
     ts: IsoTime.optional().describe('when the county issued it; required when the station has a command key'),
-    sig: z
-      .string()
-      .regex(/^[0-9a-f]{64}$/, 'lower-case hex HMAC-SHA256')
+    sig: Hex64
       .optional()
       .describe('required when the station has a command key; see docs/mqtt.md "Command signing"'),
   })

@@ -1,7 +1,8 @@
 /**
  * The gate every county request passes before it reaches the command registry: size, JSON, shape,
- * allowlist, signature, freshness, replay. Pure logic (the clock is injected) so each refusal is unit
- * tested; request admission (admission.ts) only publishes what this decides.
+ * signature, freshness, allowlist, replay. Pure logic (the clock and the seen-transaction store are
+ * injected) so each refusal is unit tested; request admission (admission.ts) records the transaction
+ * and publishes what this decides.
  */
 import { z } from 'zod';
 import { RequestSchema, RequestErrorCodes, TransactionSchema } from './payloads.js';
@@ -15,53 +16,105 @@ export type Verdict =
   | { ok: true; action: string; transaction: string; args: Record<string, unknown> }
   | { ok: false; transaction: string | null; code: string; message: string };
 
+/** Where the seen transactions are kept, one entry each (the store's `seenTransactions`). */
+export interface SeenTransactions {
+  has(tx: string, nowMs: number): boolean;
+  add(tx: string, expiresMs: number): void;
+  /** Forgets entries expired at `nowMs`. */
+  prune(nowMs: number): number;
+  /** Forgets the `count` entries that expire first. */
+  evictOldest(count: number): number;
+  totals(): { count: number; bytes: number };
+}
+
+export interface ReplayCacheOptions {
+  /** How long an entry lives: twice the skew window, since anything older is refused as stale anyway. */
+  ttlMs?: number;
+  maxEntries?: number;
+  /** Characters of transaction ids kept (they are ASCII): bounds the table whatever their length. */
+  maxBytes?: number;
+  /**
+   * What to do when full of live entries. With a command key only the county's own signed requests
+   * are ever recorded, so a full cache is refused (`busy`) rather than forgetting an entry that could
+   * then be replayed. Without one anyone can mint transactions, the cache only makes a QoS 1
+   * redelivery run once (it comes within seconds), so the oldest entries go and the county is never
+   * locked out by a flood.
+   */
+  whenFull: 'refuse' | 'evict_oldest';
+}
+
+/** Expired entries are deleted at most this often (each delete is a write). */
+const PRUNE_EVERY_MS = 60_000;
+
 /**
- * Transactions seen recently, so a replayed (or QoS 1 duplicated) request runs once. Entries live twice
- * the skew window: anything older is refused as stale anyway. Bounded: when full of live entries, new
- * requests are refused (busy) rather than forgetting one that could then be replayed.
+ * Transactions seen recently, so a replayed (or QoS 1 duplicated) request runs once. Each admitted
+ * request costs one small row (`record`); the bounds are kept by counting here, not by reading the
+ * table back on every request.
  */
 export class ReplayCache {
-  private readonly entries = new Map<string, number>();
+  private readonly ttlMs: number;
+  private readonly maxEntries: number;
+  private readonly maxBytes: number;
+  private count = 0;
+  private bytes = 0;
+  private prunedAtMs = -Infinity;
 
   constructor(
-    private readonly ttlMs = 2 * MAX_REQUEST_SKEW_MS,
-    private readonly max = 10_000,
-  ) {}
-
-  has(tx: string, nowMs: number): boolean {
-    const exp = this.entries.get(tx);
-    return exp !== undefined && exp > nowMs;
+    private readonly store: SeenTransactions,
+    private readonly opts: ReplayCacheOptions,
+  ) {
+    this.ttlMs = opts.ttlMs ?? 2 * MAX_REQUEST_SKEW_MS;
+    this.maxEntries = opts.maxEntries ?? 10_000;
+    this.maxBytes = opts.maxBytes ?? 1024 * 1024;
   }
 
-  /** False when the cache is full of live entries. */
-  add(tx: string, nowMs: number): boolean {
-    if (this.entries.size >= this.max) this.prune(nowMs);
-    if (this.entries.size >= this.max) return false;
-    this.entries.set(tx, nowMs + this.ttlMs);
+  /** Drops what expired while the agent was down and counts the rest. */
+  load(nowMs: number): void {
+    this.prune(nowMs);
+  }
+
+  has(tx: string, nowMs: number): boolean {
+    return this.store.has(tx, nowMs);
+  }
+
+  /** Remembers `tx`; false (nothing recorded) when full of live entries and refusing. */
+  record(tx: string, nowMs: number): boolean {
+    if (nowMs - this.prunedAtMs >= PRUNE_EVERY_MS) this.prune(nowMs);
+    if (!this.fits(tx)) {
+      this.prune(nowMs);
+      if (!this.fits(tx)) {
+        if (this.opts.whenFull === 'refuse') return false;
+        // A hundredth at a time, so a steady flood costs one delete per hundred requests.
+        while (!this.fits(tx) && this.count > 0) {
+          this.store.evictOldest(Math.max(1, Math.ceil(this.maxEntries / 100)));
+          this.recount();
+        }
+      }
+    }
+    this.store.add(tx, nowMs + this.ttlMs);
+    this.count++;
+    this.bytes += tx.length;
     return true;
   }
 
-  prune(nowMs: number): void {
-    for (const [tx, exp] of this.entries) if (exp <= nowMs) this.entries.delete(tx);
-  }
-
   get size(): number {
-    return this.entries.size;
+    return this.count;
   }
 
-  /** For persisting across restarts: [transaction, expiry ms] pairs still live. */
-  dump(nowMs: number): Array<[string, number]> {
-    this.prune(nowMs);
-    return [...this.entries];
+  private fits(tx: string): boolean {
+    return this.count + 1 <= this.maxEntries && this.bytes + tx.length <= this.maxBytes;
   }
 
-  load(pairs: unknown, nowMs: number): void {
-    if (!Array.isArray(pairs)) return;
-    for (const p of pairs) {
-      if (Array.isArray(p) && typeof p[0] === 'string' && typeof p[1] === 'number' && p[1] > nowMs && this.entries.size < this.max) {
-        this.entries.set(p[0], p[1]);
-      }
-    }
+  private prune(nowMs: number): void {
+    this.prunedAtMs = nowMs;
+    this.store.prune(nowMs);
+    this.recount();
+  }
+
+  private recount(): void {
+    const t = this.store.totals();
+    this.count = t.count;
+    this.bytes = t.bytes;
   }
 }
 
@@ -71,7 +124,7 @@ export interface GuardOptions {
   /** The HMAC key; when set every request must be signed, carry `ts`, and be fresh. */
   key?: Buffer;
   nowMs: () => number;
-  replay: ReplayCache;
+  replay: Pick<ReplayCache, 'has'>;
 }
 
 const TX_SNIFF = /"transaction"\s*:\s*"([\x21-\x7e]{1,128}?)"/;
@@ -108,10 +161,8 @@ export class RequestGuard {
     }
     const req = parsed.data;
     const tx = req.transaction;
-    if (!this.opts.allowed.includes(action)) {
-      return fail(tx, RequestErrorCodes.not_allowed, `action ${action} is not in county.allowed_commands`);
-    }
     const now = this.opts.nowMs();
+    // The signature first: an unsigned probe must not learn which actions this station allows.
     if (this.opts.key) {
       if (req.sig === undefined) return fail(tx, RequestErrorCodes.bad_signature, 'request must be signed (sig)');
       if (req.ts === undefined) return fail(tx, RequestErrorCodes.stale, 'signed request must carry ts');
@@ -126,8 +177,12 @@ export class RequestGuard {
         return fail(tx, RequestErrorCodes.stale, `ts ${req.ts} is more than 5 min from the station clock (${new Date(now).toISOString()})`);
       }
     }
+    if (!this.opts.allowed.includes(action)) {
+      return fail(tx, RequestErrorCodes.not_allowed, `action ${action} is not in county.allowed_commands`);
+    }
     if (this.opts.replay.has(tx, now)) return fail(tx, RequestErrorCodes.replayed, `transaction ${tx} was already received`);
-    if (!this.opts.replay.add(tx, now)) return fail(tx, RequestErrorCodes.busy, 'too many recent requests; retry later');
+    // Not recorded here: admission records the transaction only once it will run, so a request
+    // refused as busy can be retried with the same transaction.
     return { ok: true, action, transaction: tx, args: req.args ?? {} };
   }
 }

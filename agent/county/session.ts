@@ -77,6 +77,14 @@ export class MqttSession implements Connection {
   get boot(): number {
     return this.sessionBoot;
   }
+
+  refetchRetained(topic: string): void {
+    const client = this.current;
+    if (!client || !this.isConnected) return;
+    client.subscribe(topic, QOS1, (err) => {
+      if (err && client === this.current) this.log.warn({ err, topic }, 'subscribe again failed');
+    });
+  }
   get lastConnect(): string | undefined {
     return this.lastConnectAt;
   }

@@ -48,3 +48,16 @@ export function verifyRequest(key: string | Buffer, stationId: string, action: s
   }
   return timingSafeEqual(Buffer.from(expected, 'hex'), Buffer.from(sig, 'hex'));
 }
+
+/**
+ * The county's retained `ack` when the station has a command key (docs/mqtt.md "Ack signing"): the
+ * command signing input with action `ack` over exactly `{seq, ts}`, so an ack cannot be forged by
+ * anyone without the key, nor moved from one station to another.
+ */
+export function signAck(key: string | Buffer, stationId: string, ack: { seq: number; ts: string }): string {
+  return signRequest(key, stationId, 'ack', { seq: ack.seq, ts: ack.ts });
+}
+
+export function verifyAck(key: string | Buffer, stationId: string, ack: { seq: number; ts: string; sig: string }): boolean {
+  return verifyRequest(key, stationId, 'ack', { seq: ack.seq, ts: ack.ts, sig: ack.sig });
+}

@@ -259,6 +259,16 @@ export const en = {
   'event_detail.annotation': 'note added to usage record #{seq}',
   'event_detail.outbox': '{removed} unsent events summarised',
   'event_detail.agent': 'version {version}, start {boot}',
+  // Trust warnings (config check, doctor): config/warnings.ts.
+  'config.warnings': '{count} warning(s):',
+  'config.fix': 'Fix: {fix}',
+  'warn.unsigned_commands': '{setting} lets anyone who can publish to the county broker run {commands} without a signature ({key} is not set)',
+  'warn.fix_unsigned_commands': 'set {key} to the key file the county issued for this station (mode 0640, group {group}), or remove those commands from {setting}',
+  'warn.secret_file_open': '{setting}: {file} can be read by other users (mode {mode})',
+  'warn.fix_secret_file_open': 'let only the agent\'s group read it: {cmd}',
+  'doctor.check.signing': 'County commands',
+  'doctor.check.secret': 'Secret file',
+  'doctor.signing.ok': 'commands that change the station run only when signed',
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -260,4 +260,14 @@ export const zh: Record<MessageKey, string> = {
   'event_detail.annotation': '已为使用记录 #{seq} 补充登记',
   'event_detail.outbox': '{removed} 条未发送事件被汇总',
   'event_detail.agent': '版本 {version}，第 {boot} 次启动',
+  // 信任相关警告（config check、doctor）：config/warnings.ts。
+  'config.warnings': '{count} 条警告：',
+  'config.fix': '修复：{fix}',
+  'warn.unsigned_commands': '{setting} 允许任何能向县级 MQTT 服务器发布消息的人无签名执行 {commands}（未设置 {key}）',
+  'warn.fix_unsigned_commands': '将 {key} 设为县级为本站签发的密钥文件（权限 0640，属组 {group}），或从 {setting} 中删去这些命令',
+  'warn.secret_file_open': '{setting}：其他用户可以读取 {file}（权限 {mode}）',
+  'warn.fix_secret_file_open': '只允许代理程序的用户组读取：{cmd}',
+  'doctor.check.signing': '县级命令签名',
+  'doctor.check.secret': '密钥文件',
+  'doctor.signing.ok': '改变站点状态的县级命令须签名才会执行',
 };

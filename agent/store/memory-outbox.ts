@@ -4,7 +4,7 @@
  * stations need an outbox each but no disk. Nothing survives the process.
  */
 import { ulid } from 'ulid';
-import { summaryOf, type DurableRecord, type Outbox, type OutboxDepth, type OutboxSummary, type RemovedRecord, type StoredRecord, type Stream } from './outbox.js';
+import { MAX_SEQ, summaryOf, type DurableRecord, type Outbox, type OutboxDepth, type OutboxSummary, type RemovedRecord, type StoredRecord, type Stream } from './outbox.js';
 
 interface Entry {
   record: StoredRecord;
@@ -21,6 +21,7 @@ export class MemoryOutbox implements Outbox {
   readonly #unacked = new Map<number, Entry>();
   readonly #ids = new Set<string>();
   #nextSeq = 1;
+  #published = 0;
   #bytes = 0;
 
   append(
@@ -33,6 +34,7 @@ export class MemoryOutbox implements Outbox {
     // Like the SQLite transaction: a duplicate id or a failing build allocates nothing.
     if (this.#ids.has(id)) throw new Error(`outbox: a record with id ${id} is already stored`);
     const seq = this.#nextSeq;
+    if (seq > MAX_SEQ) throw new Error(`outbox seq counter ${seq} is past Number.MAX_SAFE_INTEGER`);
     const payload = build(seq, id);
     const text = JSON.stringify(payload);
     const entry: Entry = { record: { seq, id, stream, type, ts, text }, chars: codePoints(text), published: false, acked: false };
@@ -75,8 +77,13 @@ export class MemoryOutbox implements Outbox {
       const e = this.#records.get(seq);
       if (!e) continue;
       e.published = true;
+      this.#published = Math.max(this.#published, seq);
       if (acked) this.#ack(e);
     }
+  }
+
+  publishedSeq(): number {
+    return this.#published;
   }
 
   ackUpTo(seq: number): number {
@@ -133,12 +140,6 @@ export class MemoryOutbox implements Outbox {
 
   lastSeq(): number {
     return this.#nextSeq - 1;
-  }
-
-  advanceSeqPast(seq: number): boolean {
-    if (this.lastSeq() >= seq) return false;
-    this.#nextSeq = seq + 1;
-    return true;
   }
 
   editUnacked(seq: number, edit: (payload: Record<string, unknown>) => Record<string, unknown>): Record<string, unknown> | null {

@@ -83,6 +83,27 @@ export const MIGRATIONS: readonly string[] = [
     last_seq     INTEGER
   ) STRICT;
   `,
+  // 3: county request transactions seen recently, one row each (the replay cache used to be one meta
+  // value rewritten whole on every request), and the highest seq the broker has taken, which bounds
+  // the county acks the station believes. Both start from what version 2 kept.
+  `
+  CREATE TABLE seen_transactions (
+    tx         TEXT PRIMARY KEY,
+    expires_ms INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX seen_transactions_expiry ON seen_transactions(expires_ms);
+
+  INSERT OR IGNORE INTO seen_transactions(tx, expires_ms)
+    SELECT json_extract(e.value, '$[0]'), CAST(json_extract(e.value, '$[1]') AS INTEGER)
+      FROM json_each((SELECT CASE WHEN json_valid(value) AND json_type(value) = 'array' THEN value ELSE '[]' END
+                        FROM meta WHERE key = 'county_seen_tx')) AS e
+     WHERE json_type(e.value, '$[0]') = 'text' AND json_type(e.value, '$[1]') IN ('integer', 'real')
+       AND length(json_extract(e.value, '$[0]')) BETWEEN 1 AND 128;
+  DELETE FROM meta WHERE key = 'county_seen_tx';
+
+  INSERT OR IGNORE INTO meta(key, value)
+    SELECT 'published_seq', CAST(coalesce(max(seq), 0) AS TEXT) FROM records WHERE published = 1 OR acked = 1;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

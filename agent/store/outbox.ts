@@ -61,6 +61,9 @@ export interface RemovedRecord {
   severity: string | null;
 }
 
+/** Seqs stay safe integers everywhere (JSON numbers, JavaScript, the county's BIGINT). */
+export const MAX_SEQ = Number.MAX_SAFE_INTEGER;
+
 /** Ranges listed in a summary: beyond this the tail is merged into one range (the counts stay exact). */
 export const MAX_SUMMARY_RANGES = 500;
 
@@ -68,7 +71,8 @@ export interface Outbox {
   /**
    * Allocates the next seq and an id (ULID unless given), builds the wire payload with them and stores
    * it, atomically (inside the caller's store transaction when there is one). Seqs never go back and are
-   * never reused, even after rows are pruned.
+   * never reused, even after rows are pruned. Only the outbox moves the allocator (nothing the county
+   * sends does), and a seq is always a safe integer: an append that would pass Number.MAX_SAFE_INTEGER throws.
    */
   append(stream: Stream, type: string, ts: string, build: (seq: number, id: string) => Record<string, unknown>, id?: string): DurableRecord;
   /** Unacknowledged records with seq > `afterSeq`, in seq order, at most `limit`. */
@@ -77,8 +81,17 @@ export interface Outbox {
   stored(fromSeq: number, toSeq: number, limit: number): StoredRecord[];
   /** How many records are stored with `fromSeq <= seq <= toSeq`. */
   countStored(fromSeq: number, toSeq: number): number;
-  /** Records the broker took (PUBACK), in one write; with `acked` (county.require_ack false) they also leave the outbox. */
+  /**
+   * Records the broker took (PUBACK), in one write; with `acked` (county.require_ack false) they also leave
+   * the outbox. Raises `publishedSeq()` to the highest of them it holds, in the same write.
+   */
   markPublished(seqs: readonly number[], acked: boolean): void;
+  /**
+   * The highest seq the broker has ever taken from this outbox (0 before the first PUBACK); it never goes
+   * back and survives a reopen. No county ack above it can be true: the county cannot hold a record this
+   * station never published, so the durable lane ignores such an ack.
+   */
+  publishedSeq(): number;
   /** The county's watermark: every record with seq <= `seq` is stored there. Returns the records newly acknowledged. */
   ackUpTo(seq: number): number;
   /**
@@ -92,8 +105,6 @@ export interface Outbox {
   bytes(): number;
   /** The highest seq allocated so far; 0 before the first append. */
   lastSeq(): number;
-  /** Never let the next seq be <= `seq`. Returns true when the allocator moved. */
-  advanceSeqPast(seq: number): boolean;
   /**
    * Rewrites the payload of a record the county has not acknowledged (a session annotated on site before
    * delivery) and queues it to be published again. Returns the new payload, or null when the record is

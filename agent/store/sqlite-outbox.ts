@@ -1,13 +1,15 @@
 /**
  * The outbox on SQLite: the `records` table of the station database, written with synchronous=FULL.
- * `seq` is allocated from meta (`next_seq`), so it never goes back even when rows are pruned; the rows
+ * `seq` is allocated from meta (`next_seq`), so it never goes back even when rows are pruned, and only
+ * `append` moves it; `published_seq` in meta is the highest seq the broker took. The rows
  * stay after they are acknowledged (usage records are the ledger the county pays on, kept for good).
  * Built by the Store (`store.outbox`), which owns the connection.
  */
 import { ulid } from 'ulid';
+import { AgentError, ErrorCodes } from '../../drivers/errors.js';
 import type { MetaRepository } from './meta.js';
 import { lazy, type Db } from './prepared.js';
-import { summaryOf, type DurableRecord, type Outbox, type OutboxDepth, type OutboxSummary, type RemovedRecord, type StoredRecord, type Stream } from './outbox.js';
+import { MAX_SEQ, summaryOf, type DurableRecord, type Outbox, type OutboxDepth, type OutboxSummary, type RemovedRecord, type StoredRecord, type Stream } from './outbox.js';
 
 interface Row {
   seq: number;
@@ -18,8 +20,9 @@ interface Row {
   payload: string;
 }
 
-
 const SEQ_KEY = 'next_seq';
+/** The highest seq the broker took (migration 3 starts it at the highest published or acknowledged record). */
+const PUBLISHED_KEY = 'published_seq';
 
 export class SqliteOutbox implements Outbox {
   readonly #db: Db;
@@ -81,6 +84,9 @@ export class SqliteOutbox implements Outbox {
   ): DurableRecord {
     return this.#db.transaction(() => {
       const seq = Number(this.#meta.get(SEQ_KEY) ?? '1');
+      if (!Number.isSafeInteger(seq) || seq < 1 || seq > MAX_SEQ) {
+        throw new AgentError(ErrorCodes.internal, `outbox seq counter ${this.#meta.get(SEQ_KEY)} is not a safe integer; the database was edited or damaged`);
+      }
       this.#meta.set(SEQ_KEY, String(seq + 1));
       const payload = build(seq, id);
       this.#insert().run(seq, id, stream, type, ts, JSON.stringify(payload));
@@ -100,15 +106,22 @@ export class SqliteOutbox implements Outbox {
     return this.#count().get(fromSeq, toSeq)?.n ?? 0;
   }
 
-  /** One transaction (one fsync) for a batch of PUBACKs. */
+  /** One transaction (one fsync) for a batch of PUBACKs, the published watermark included. */
   markPublished(seqs: readonly number[], acked: boolean): void {
     if (seqs.length === 0) return;
     this.#db.transaction(() => {
+      let highest = this.publishedSeq();
+      const before = highest;
       for (const seq of seqs) {
-        this.#markPub().run(seq);
+        if (this.#markPub().run(seq).changes > 0) highest = Math.max(highest, seq);
         if (acked) this.#ackOne().run(seq);
       }
+      if (highest > before) this.#meta.set(PUBLISHED_KEY, String(highest));
     })();
+  }
+
+  publishedSeq(): number {
+    return Number(this.#meta.get(PUBLISHED_KEY) ?? '0');
   }
 
   editUnacked(seq: number, edit: (payload: Record<string, unknown>) => Record<string, unknown>): Record<string, unknown> | null {
@@ -124,20 +137,6 @@ export class SqliteOutbox implements Outbox {
   /** The county's watermark: every record with seq <= `seq` is stored there. Returns rows newly acked. */
   ackUpTo(seq: number): number {
     return this.#ackTo().run(seq).changes;
-  }
-
-  /**
-   * Never let the next seq be `<= seq`. Used when the county acknowledges a seq this ledger never
-   * allocated (database restored from a backup or replaced): new records must not reuse numbers the
-   * county already stored, or its idempotent (station_id, seq) store would drop them as duplicates.
-   * Returns true when the counter moved.
-   */
-  advanceSeqPast(seq: number): boolean {
-    return this.#db.transaction(() => {
-      if (this.lastSeq() >= seq) return false;
-      this.#meta.set(SEQ_KEY, String(seq + 1));
-      return true;
-    })();
   }
 
   bytes(): number {

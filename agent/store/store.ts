@@ -4,11 +4,11 @@
  *
  * The store owns all SQL: the connection is private, and each table group has a small repository that
  * prepares its statements once (`outbox`, `sessions`, `schedules`, `deviceStates`, `alerts`, `events`,
- * `retention`, plus `meta`). Work spanning repositories runs in `transaction(fn)`; nested transactions
+ * `retention`, `seenTransactions`, plus `meta`). Work spanning repositories runs in `transaction(fn)`; nested transactions
  * become savepoints, so `outbox.append` inside it commits with the rest or not at all.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync, accessSync, constants } from 'node:fs';
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { AgentError, ErrorCodes } from '../../drivers/errors.js';
 import { AlertRepository } from './alerts.js';
@@ -19,6 +19,7 @@ import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
 import type { Db } from './prepared.js';
 import { RetentionRepository } from './retention.js';
 import { ScheduleRepository } from './schedules.js';
+import { SeenTransactionRepository } from './seen-transactions.js';
 import { SessionRepository } from './sessions.js';
 import { SqliteOutbox } from './sqlite-outbox.js';
 
@@ -32,10 +33,22 @@ export interface StoreOptions {
 
 export const DB_FILE = 'station.db';
 
-/** Creates `dir` when missing and checks it is writable; one clear error line otherwise. */
+/** The data dir: the agent's user writes, its group (stationctl users) reads, nobody else enters. */
+export const DATA_DIR_MODE = 0o750;
+/** The database and its -wal/-shm: the usage ledger is readable by the group, by nobody else. */
+export const DB_FILE_MODE = 0o640;
+
+/**
+ * Creates `dir` when missing, mode 0750 whatever the umask (the agent may run outside systemd, whose
+ * StateDirectoryMode would set it), and checks it is writable; one clear error line otherwise. An
+ * existing folder keeps its mode: it is the administrator's.
+ */
 export function ensureDataDir(dir: string): void {
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o750 });
+    if (!existsSync(dir)) {
+      mkdirSync(dir, { recursive: true, mode: DATA_DIR_MODE });
+      chmodSync(dir, DATA_DIR_MODE);
+    }
     accessSync(dir, constants.W_OK | constants.R_OK);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
@@ -55,6 +68,8 @@ export class Store {
   readonly alerts: AlertRepository;
   readonly events: EventRepository;
   readonly retention: RetentionRepository;
+  /** County request transactions seen recently (the replay cache). */
+  readonly seenTransactions: SeenTransactionRepository;
 
   private constructor(db: Db, path: string) {
     this.#db = db;
@@ -67,6 +82,7 @@ export class Store {
     this.alerts = new AlertRepository(db);
     this.events = new EventRepository(db);
     this.retention = new RetentionRepository(db);
+    this.seenTransactions = new SeenTransactionRepository(db);
   }
 
   static open(dataDir: string, options: StoreOptions = {}): Store {
@@ -93,11 +109,14 @@ export class Store {
       throw new AgentError(ErrorCodes.db_open, `cannot open database ${path}: ${(err as Error).message}`, { cause: err });
     }
     try {
+      // Before WAL mode creates the -wal and -shm files: SQLite gives them the database file's mode.
+      restrictDbFiles(path);
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
       db.pragma('foreign_keys = ON');
       db.pragma('busy_timeout = 5000');
       migrate(db, options.targetVersion ?? SCHEMA_VERSION, path);
+      restrictDbFiles(path);
     } catch (err) {
       db.close();
       throw err;
@@ -149,6 +168,21 @@ export class Store {
 
   close(): void {
     if (this.#db.open) this.#db.close();
+  }
+}
+
+/**
+ * The database, -wal and -shm at mode 0640, whatever the umask (0644 outside systemd, 0660 under its
+ * UMask=0007): stationctl reads them through the group, nobody else may. Files owned by someone else
+ * (a database copied in as root) are left as they are; the agent could not change them anyway.
+ */
+function restrictDbFiles(path: string): void {
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      if ((statSync(file).mode & 0o777) !== DB_FILE_MODE) chmodSync(file, DB_FILE_MODE);
+    } catch {
+      /* absent (no -wal yet) or not ours */
+    }
   }
 }
 

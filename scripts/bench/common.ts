@@ -90,6 +90,16 @@ export function cpuSeconds(pid: number): number {
   }
 }
 
+/** Bytes `pid` caused to be written to storage so far (`write_bytes` of /proc/<pid>/io), NaN when unreadable. */
+export function writeBytes(pid: number): number {
+  try {
+    const m = /^write_bytes:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
+    return m ? Number(m[1]) : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 export function openFds(pid: number): number {
   try {
     return readdirSync(`/proc/${pid}/fd`).length;
@@ -146,8 +156,11 @@ export interface AgentHandle {
   logTail(chars?: number): string;
 }
 
-/** Writes `config` (data_dir and control socket filled in under `dir`) and starts dist/agent/main.js. */
-export async function startAgent(dir: string, config: Record<string, unknown>): Promise<AgentHandle> {
+/**
+ * Writes `config` (data_dir and control socket filled in under `dir`) and starts dist/agent/main.js,
+ * or `agentJs` (another build's, to measure before and after a change on the same machine).
+ */
+export async function startAgent(dir: string, config: Record<string, unknown>, agentJs = join(PACKAGE_ROOT, 'dist', 'agent', 'main.js')): Promise<AgentHandle> {
   const dataDir = (config['data_dir'] as string | undefined) ?? join(dir, 'data');
   const socket = join(dir, 'control.sock');
   const full = { ...config, data_dir: dataDir, control: { socket }, log: config['log'] ?? { level: 'warn' } };
@@ -155,7 +168,7 @@ export async function startAgent(dir: string, config: Record<string, unknown>): 
   writeFileSync(configFile, stringify(full));
   const logFile = join(dir, 'agent.log');
   const fd = openSync(logFile, 'a');
-  const child = spawn(process.execPath, [...AGENT_NODE_FLAGS, join(PACKAGE_ROOT, 'dist', 'agent', 'main.js'), '--config', configFile], {
+  const child = spawn(process.execPath, [...AGENT_NODE_FLAGS, agentJs, '--config', configFile], {
     stdio: ['ignore', fd, fd],
   });
   closeSync(fd);

@@ -1,9 +1,11 @@
 /**
  * A county stand-in for the benchmarks: subscribes to one station's durable topics, remembers every
  * seq it saw, and publishes the retained `ack {seq}` watermark (contiguous seqs only), at most every
- * `ackEveryMs`, and again after every reconnect (a broker without persistence forgets retained acks).
+ * `ackEveryMs`, and again after every reconnect (a broker without persistence forgets retained acks);
+ * signed with `commandKey` when the bench gives the stations one.
  */
 import mqtt, { type MqttClient } from 'mqtt';
+import { signAck, signRequest } from '../../agent/county/signing.js';
 import { Topics } from '../../agent/county/topics.js';
 
 export interface ConsumerOptions {
@@ -18,6 +20,11 @@ export interface ConsumerOptions {
    * `request/sessions.resend` (the station must allow it). Off when undefined.
    */
   resendAfterMs?: number;
+  /**
+   * The stations' `county.command_key_file` content, when the bench gives them one: acks and resend
+   * requests are then signed (docs/mqtt.md "Ack signing", "Command signing"), as the station demands.
+   */
+  commandKey?: string;
 }
 
 export class AckingConsumer {
@@ -89,13 +96,16 @@ export class AckingConsumer {
   requestResend(fromSeq: number): void {
     if (!this.client?.connected) return;
     this.resendRequests++;
-    const req = { transaction: `bench-resend-${fromSeq}-${this.resendRequests}`, args: { from_seq: fromSeq }, ts: new Date().toISOString() };
+    const req: Record<string, unknown> = { transaction: `bench-resend-${fromSeq}-${this.resendRequests}`, args: { from_seq: fromSeq }, ts: new Date().toISOString() };
+    if (this.o.commandKey !== undefined) req['sig'] = signRequest(this.o.commandKey, this.o.station, 'sessions.resend', req);
     this.client.publish(this.topics.request('sessions.resend'), JSON.stringify(req), { qos: 1 });
   }
 
   private publishAck(seq: number): void {
     this.acked = seq;
-    this.client?.publish(this.topics.ack, JSON.stringify({ seq }), { qos: 1, retain: true });
+    const ts = new Date().toISOString();
+    const ack = this.o.commandKey === undefined ? { seq } : { seq, ts, sig: signAck(this.o.commandKey, this.o.station, { seq, ts }) };
+    this.client?.publish(this.topics.ack, JSON.stringify(ack), { qos: 1, retain: true });
   }
 
   /** Publishes the current watermark now (end of a run). */

@@ -6,6 +6,7 @@
  * the agent's in-flight window (32), timed from the first to the last record at the consumer.
  * The agent runs with county.replay_rate 100000 (the schema's maximum; default 100).
  */
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { callDaemon } from '../../agent/control/client.js';
@@ -102,14 +103,17 @@ export async function drain(opts: BenchOptions): Promise<BenchResult> {
     const rawRate = N / rawS;
     opts.log(`drain: raw loop ${Math.round(rawRate)} records/s`);
 
-    // The agent.
-    const consumer = new AckingConsumer({ url: broker.url, station, ackEveryMs: 100 });
+    // The agent, with a command key as config/example.yaml ships: every ack it believes is signed.
+    const commandKey = 'bench-command-key-0123456789abcdef';
+    const keyFile = join(dir, 'command.key');
+    writeFileSync(keyFile, `${commandKey}\n`, { mode: 0o640 });
+    const consumer = new AckingConsumer({ url: broker.url, station, ackEveryMs: 100, commandKey });
     await consumer.start();
     cleanup.add(() => consumer.stop());
     const agent = await startAgent(dir, {
       data_dir: dataDir,
       station: baseStation(station),
-      county: { url: broker.url, heartbeat_s: 60, replay_rate: REPLAY_RATE },
+      county: { url: broker.url, heartbeat_s: 60, replay_rate: REPLAY_RATE, command_key_file: keyFile },
       devices: [],
     });
     cleanup.add(() => agent.stop());

@@ -91,22 +91,28 @@ export function outboxContract(name: string, make: () => OutboxUnderTest, traits
         expect(usage(outbox, 1)).toEqual([4]);
       });
 
-      it('advances the seq counter past a seq the county already holds, never backwards', () => {
+      it('keeps the highest seq the broker took, only of records it holds, and never lowers it', () => {
         const u = fresh();
-        usage(u.outbox, 3);
-        expect(u.outbox.advanceSeqPast(2)).toBe(false);
-        expect(u.outbox.advanceSeqPast(3)).toBe(false);
-        expect(u.outbox.lastSeq()).toBe(3);
-        expect(u.outbox.advanceSeqPast(100)).toBe(true);
-        expect(u.outbox.lastSeq()).toBe(100);
-        expect(u.outbox.advanceSeqPast(50)).toBe(false);
-        expect(usage(u.outbox, 1)).toEqual([101]);
-        // Records below the jump are still there, untouched.
-        expect(seqs(u.outbox.pending(0, 10))).toEqual([1, 2, 3, 101]);
+        expect(u.outbox.publishedSeq()).toBe(0);
+        usage(u.outbox, 5);
+        u.outbox.markPublished([2, 1], false);
+        expect(u.outbox.publishedSeq()).toBe(2);
+        u.outbox.markPublished([4], true);
+        expect(u.outbox.publishedSeq()).toBe(4);
+        u.outbox.markPublished([3], false);
+        expect(u.outbox.publishedSeq()).toBe(4);
+        // A seq it does not hold says nothing about what this station published.
+        u.outbox.markPublished([99], false);
+        expect(u.outbox.publishedSeq()).toBe(4);
+        // An ack, even one beyond everything, moves neither the published seq nor the allocator.
+        u.outbox.ackUpTo(9_007_199_254_740_991);
+        expect(u.outbox.publishedSeq()).toBe(4);
+        expect(u.outbox.lastSeq()).toBe(5);
+        expect(usage(u.outbox, 1)).toEqual([6]);
       });
 
       if (traits.durable) {
-        it('keeps the seq counter, the records and their acknowledgement across a reopen', () => {
+        it('keeps the seq counter, the published seq, the records and their acknowledgement across a reopen', () => {
           const u = fresh();
           expect(u.reopen).toBeTypeOf('function');
           const first = usage(u.outbox, 2);
@@ -117,11 +123,12 @@ export function outboxContract(name: string, make: () => OutboxUnderTest, traits
           let again = u.reopen!();
           expect(again.lastSeq()).toBe(4);
           expect(seqs(again.pending(0, 10))).toEqual([first[1]]);
-          expect(again.advanceSeqPast(10)).toBe(true);
+          expect(again.publishedSeq()).toBe(0);
+          again.markPublished([first[1]!], false);
           again = u.reopen!();
-          expect(again.lastSeq()).toBe(10);
+          expect(again.publishedSeq()).toBe(first[1]);
           expect(seqs(again.stored(1, 10, 10))).toEqual(first);
-          expect(usage(again, 1)).toEqual([11]);
+          expect(usage(again, 1)).toEqual([5]);
         });
       }
     });

@@ -108,6 +108,32 @@ describe('store', () => {
     ro.close();
   });
 
+  it('starts the published seq of a version 2 database at its highest published or acknowledged record', () => {
+    const dir = fresh();
+    const old = Store.open(dir, { targetVersion: 2 });
+    const raw = new Database(old.path);
+    const put = raw.prepare("INSERT INTO records(seq, id, stream, type, ts, payload, published, acked) VALUES (?, ?, 'usage', 'usage', '2026-03-01T00:00:00.000Z', '{}', ?, ?)");
+    put.run(1, 'a', 1, 1);
+    put.run(2, 'b', 0, 1);
+    put.run(3, 'c', 1, 0);
+    put.run(4, 'd', 0, 0);
+    raw.close();
+    old.setMeta('next_seq', '5');
+    old.close();
+    const store = Store.open(dir);
+    expect(store.outbox.publishedSeq()).toBe(3);
+    expect(store.outbox.lastSeq()).toBe(4);
+    store.close();
+  });
+
+  it('refuses to allocate a seq that is not a safe integer, with a clear error', () => {
+    const store = Store.open(fresh());
+    store.setMeta('next_seq', String(2 ** 53));
+    expect(() => store.outbox.append('events', 'agent_start', '2026-03-01T00:00:00.000Z', (seq, id) => ({ seq, id }))).toThrow(/seq counter 9007199254740992 is not a safe integer/);
+    expect(store.outbox.countStored(0, 2 ** 60)).toBe(0);
+    store.close();
+  });
+
   it('has one migration per schema version', () => {
     expect(MIGRATIONS.length).toBe(SCHEMA_VERSION);
   });

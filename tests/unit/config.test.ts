@@ -1,10 +1,11 @@
 import { describe, it, expect } from 'vitest';
-import { writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { removeDir, tempDir } from '../../scripts/lib/kit/temp.js';
 import { parseConfig, loadConfig } from '../../config/load.js';
 import { formatPath } from '../../config/issues.js';
 import { ConfigError } from '../../config/errors.js';
+import { configWarnings } from '../../config/warnings.js';
 
 const base = `
 station: { id: s1, name: Station }
@@ -32,8 +33,11 @@ describe('config', () => {
     expect(c.county).toBeUndefined();
   });
 
-  it('accepts the shipped example config', () => {
-    const c = loadConfig(join(import.meta.dirname, '..', '..', 'config', 'example.yaml'));
+  it('accepts the shipped example config, which signs county commands', () => {
+    // The secret files it names live on the station PC, not here.
+    const c = loadConfig(join(import.meta.dirname, '..', '..', 'config', 'example.yaml'), { checkFiles: false });
+    expect(c.county?.command_key_file).toBe('/etc/station-agent/secrets/command.key');
+    expect(configWarnings(c).filter((w) => w.code === 'unsigned_commands')).toEqual([]);
     expect(c.devices.length).toBeGreaterThanOrEqual(5);
     expect(c.county?.topic_prefix).toBe('stations');
     expect(c.devices.find((d) => d.id === 'projector')?.usage).toBe(true);
@@ -110,5 +114,57 @@ devices:
   it('formats key paths like a technician reads them', () => {
     expect(formatPath(['devices', 2, 'serial', 'baud_rate'])).toBe('devices[2].serial.baud_rate');
     expect(formatPath([])).toBe('(top level)');
+  });
+});
+
+describe('config warnings', () => {
+  it('names the write commands allowed without a command key, counting unknown names as writes', () => {
+    const c = parseConfig(
+      `${base}
+county:
+  url: mqtt://127.0.0.1:1883
+  allowed_commands: [diag.run, sessions.resend, rebirth, schedule.list, device.power, schedule.set, schedule.run, some.future]
+`,
+      '/tmp/c.yaml',
+    );
+    expect(configWarnings(c)).toEqual([
+      { code: 'unsigned_commands', key: 'county.allowed_commands', commands: ['device.power', 'schedule.set', 'schedule.run', 'some.future'] },
+    ]);
+    const readOnly = parseConfig(`${base}\ncounty: { url: 'mqtt://127.0.0.1:1883', allowed_commands: [diag.run, sessions.resend] }\n`, '/tmp/c.yaml');
+    expect(configWarnings(readOnly)).toEqual([]);
+    const signed = parseConfig(`${base}\ncounty: { url: 'mqtt://127.0.0.1:1883', allowed_commands: [schedule.set], command_key_file: k }\n`, '/tmp/c.yaml');
+    expect(configWarnings(signed)).toEqual([]);
+  });
+
+  it('flags secret files other users can read or write, and leaves certificates alone', () => {
+    const dir = tempDir('config-warn-');
+    try {
+      const file = (name: string, mode: number) => {
+        const f = join(dir, name);
+        writeFileSync(f, 'secret\n');
+        chmodSync(f, mode);
+        return f;
+      };
+      file('county.pass', 0o644);
+      file('command.key', 0o640);
+      file('station.key', 0o604);
+      file('ca.pem', 0o644);
+      file('pjlink.pass', 0o602);
+      const c = parseConfig(
+        `${base}
+county: { url: 'mqtts://127.0.0.1:8883', password_file: county.pass, command_key_file: command.key, ca_file: ca.pem, cert_file: ca.pem, key_file: station.key }
+devices:
+  - { id: p, kind: projector, driver: pjlink, host: 10.0.0.1, password_file: pjlink.pass }
+`,
+        join(dir, 'config.yaml'),
+      );
+      expect(configWarnings(c)).toEqual([
+        { code: 'secret_file_open', key: 'county.password_file', file: join(dir, 'county.pass'), mode: '0644' },
+        { code: 'secret_file_open', key: 'county.key_file', file: join(dir, 'station.key'), mode: '0604' },
+        { code: 'secret_file_open', key: 'devices[0].password_file', file: join(dir, 'pjlink.pass'), mode: '0602' },
+      ]);
+    } finally {
+      removeDir(dir);
+    }
   });
 });

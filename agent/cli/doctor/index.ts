@@ -50,7 +50,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorCheck[]> 
     devices: live.devices,
     diagnoses: live.diagnoses,
   };
-  const out = [loaded.row, live.row];
+  const out = [loaded.row, ...loaded.warnings, live.row];
   for (const check of CHECKS) out.push(...(await check.run(ctx)));
   return out;
 }

@@ -118,7 +118,7 @@ describe('county link durable lane', () => {
     await waitFor(() => s.ledger.depth().count === 0, 5_000);
   });
 
-  it('an ack beyond the last seq (database restored) moves the seq counter past it', async () => {
+  it('ignores an ack above the highest seq it published: it removes nothing and never moves the seq counter', async () => {
     const b = await broker();
     const county = await collector(b.url, false);
     const s = station({ url: b.url });
@@ -126,10 +126,14 @@ describe('county link durable lane', () => {
     await county.waitFor('/status');
     s.appendUsage(3);
     await waitFor(() => county.stored.size === 3, 5_000);
+    await waitFor(() => s.ledger.publishedSeq() === 3, 5_000);
     await county.publish('stations/village-01/ack', JSON.stringify({ seq: 1000 }), { retain: true });
-    await waitFor(() => s.ledger.depth().count === 0, 5_000);
+    // Believed acks after it still work; the one above stays ignored.
+    await county.publish('stations/village-01/ack', JSON.stringify({ seq: 2 }), { retain: true });
+    await waitFor(() => s.ledger.depth().count === 1, 5_000);
+    expect(s.ledger.depth().first_seq).toBe(3);
     const [rec] = s.appendUsage(1);
-    expect(rec!.seq).toBe(1001);
+    expect(rec!.seq).toBe(4);
   });
 
   it('ignores malformed acks', async () => {

@@ -14,6 +14,7 @@ import type { Clock } from '../../../agent/clock.js';
 import { CommandRegistry } from '../../../agent/commands.js';
 import { HostHealthSampler, hostInfo } from '../../../agent/host.js';
 import { registerCountyCommands } from '../../../agent/county/commands.js';
+import { signAck } from '../../../agent/county/signing.js';
 import { CountyLink } from '../../../agent/county/link.js';
 import type { CountyLinkTuning } from '../../../agent/county/timing.js';
 import { EventLog } from '../../../agent/events.js';
@@ -125,6 +126,7 @@ export function makeStation(opts: StationOptions): Station {
     config,
     meta: store,
     outbox: ledger,
+    seen: store.seenTransactions,
     events,
     bus,
     registry,
@@ -213,12 +215,14 @@ export class CountyConsumer {
     readonly client: MqttClient,
     private readonly prefix: string,
     private readonly autoAck: boolean,
+    private readonly ackKey: string | undefined,
   ) {}
 
-  static async connect(url: string, opts: { prefix?: string; autoAck?: boolean; options?: IClientOptions } = {}): Promise<CountyConsumer> {
+  /** `ackKey`: sign acks with the stations' command key (docs/mqtt.md "Ack signing"). */
+  static async connect(url: string, opts: { prefix?: string; autoAck?: boolean; ackKey?: string; options?: IClientOptions } = {}): Promise<CountyConsumer> {
     const prefix = opts.prefix ?? 'stations';
     const client = await mqtt.connectAsync(url, { reconnectPeriod: 0, clean: true, connectTimeout: 5_000, ...opts.options });
-    const c = new CountyConsumer(client, prefix, opts.autoAck ?? true);
+    const c = new CountyConsumer(client, prefix, opts.autoAck ?? true, opts.ackKey);
     client.on('error', () => undefined);
     client.on('message', (topic, payload, packet) => c.onMessage(topic, payload, packet.retain, packet.qos));
     await client.subscribeAsync(`${prefix}/#`, { qos: 1 });
@@ -251,8 +255,15 @@ export class CountyConsumer {
     while (this.stored.has(n + 1)) n++;
     if (n > this.acked) {
       this.acked = n;
-      void this.client.publishAsync(`${base}/ack`, JSON.stringify({ seq: n }), { qos: 1, retain: true });
+      void this.client.publishAsync(`${base}/ack`, this.ackPayload(base.slice(base.lastIndexOf('/') + 1), n), { qos: 1, retain: true });
     }
+  }
+
+  /** An ack as this county writes it: signed when it has a key. */
+  ackPayload(stationId: string, seq: number, key = this.ackKey): string {
+    if (key === undefined) return JSON.stringify({ seq });
+    const ts = new Date().toISOString();
+    return JSON.stringify({ seq, ts, sig: signAck(key, stationId, { seq, ts }) });
   }
 
   on(topicSuffix: string): Received[] {

@@ -96,7 +96,8 @@ describe('reference mosquitto config and ACL', () => {
       ['stations/village-03/request/diag.run', { transaction: 'self', args: {} }],
       ['other/village-02/usage', { seq: 1 }],
     ] as const;
-    for (const [topic, payload] of forged) await intruder.publishAsync(topic, JSON.stringify(payload), { qos: 1 });
+    // Acks retained, as a real forgery would be: it would wait on the topic for every reconnect.
+    for (const [topic, payload] of forged) await intruder.publishAsync(topic, JSON.stringify(payload), { qos: 1, retain: topic.endsWith('/ack') });
     // A permitted publish after the forged ones: the broker forwards one client's messages to a
     // subscriber in the order it received them (MQTT 3.1.1 §4.6, ordered topics), so once the marker
     // has arrived, any forged message the ACL let through would have arrived before it.
@@ -107,6 +108,31 @@ describe('reference mosquitto config and ACL', () => {
     const leaked = county.received.filter((r) => !legit.test(r.topic)).map((r) => r.topic);
     expect(leaked).toEqual([]);
     expect(s1.ledger.depth().count).toBe(0);
+    // What a station finds retained on ack topics is the county's own watermark only. (Subscribing
+    // again makes the broker send the retained messages again; a second county-collector login would
+    // take the county's session over: the client id is the user name.)
+    county.clear();
+    await county.client.subscribeAsync('stations/+/ack', { qos: 1 });
+    await waitFor(() => county.received.some((r) => r.retain && r.topic === 'stations/village-01/ack'), 5_000);
+    const retained = county.received.filter((r) => r.retain && r.topic.endsWith('/ack'));
+    expect(retained.map((r) => [r.topic, r.payload])).toEqual([['stations/village-01/ack', { seq: 3 }]]);
+  });
+
+  it('lets only the county account publish acks and requests: no station, not even for itself', async () => {
+    county.clear();
+    // (Not as village-01: a second login with its name would take the real station's session over.)
+    for (const [user, pw] of [['village-02', 'pw-02'], ['village-03', 'pw-03']] as const) {
+      const c = await rawClient(user, pw);
+      for (const target of ['village-01', 'village-02', 'village-03']) {
+        await c.publishAsync(`stations/${target}/ack`, JSON.stringify({ seq: 1 }), { qos: 1 });
+        await c.publishAsync(`stations/${target}/request/schedule.set`, JSON.stringify({ transaction: `${user}-${target}`, args: {} }), { qos: 1 });
+      }
+    }
+    // The county's own publish after them is the marker: anything let through would have arrived before it.
+    await county.publish('stations/village-02/request/diag.run', JSON.stringify({ transaction: 'county-marker', args: {} }));
+    await county.waitFor('stations/village-02/request/diag.run');
+    const downward = county.received.filter((r) => /\/(ack|request\/[^/]+)$/.test(r.topic)).map((r) => r.topic);
+    expect(downward).toEqual(['stations/village-02/request/diag.run']);
   });
 
   it('refuses a station reading another station\'s subtree', async () => {

@@ -7,7 +7,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pino, { type Logger } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { CommandKey } from '../../../agent/county/command-key.js';
+import { signAck } from '../../../agent/county/signing.js';
 import { DurableLane } from '../../../agent/county/durable-lane.js';
 import { Topics } from '../../../agent/county/topics.js';
 import { silentLogger } from '../../../agent/log.js';
@@ -39,12 +42,13 @@ function append(n: number): void {
   }
 }
 
-function lane(conn: FakeConnection, over: { window?: number; requireAck?: boolean } = {}): DurableLane {
+function lane(conn: FakeConnection, over: { window?: number; requireAck?: boolean; log?: Logger } = {}): DurableLane {
   return new DurableLane({
+    stationId: 'village-01',
     outbox,
     topics,
     connection: conn,
-    log: silentLogger,
+    log: over.log ?? silentLogger,
     requireAck: over.requireAck ?? true,
     replayRate: 1_000,
     outboxMaxMb: 64,
@@ -132,5 +136,120 @@ describe('durable lane', () => {
     expect(conn.client!.sent).toHaveLength(0);
     await vi.advanceTimersByTimeAsync(50);
     expect(conn.client!.sent.length).toBeGreaterThan(0);
+  });
+
+  describe('acks', () => {
+    const KEY: CommandKey = { state: 'loaded', key: Buffer.from('county-command-key-0123456789abcdef') };
+    const signed = (seq: number, key = 'county-command-key-0123456789abcdef', station = 'village-01'): Buffer => {
+      const ts = new Date().toISOString();
+      return Buffer.from(JSON.stringify({ seq, ts, sig: signAck(key, station, { seq, ts }) }));
+    };
+    const logged = (): { lines: Array<Record<string, unknown>>; log: Logger } => {
+      const lines: Array<Record<string, unknown>> = [];
+      return { lines, log: pino({ level: 'warn' }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) }) };
+    };
+    /** Sends `n` new records and lets the broker PUBACK them all. */
+    async function publishAll(conn: FakeConnection, l: DurableLane, n: number): Promise<void> {
+      append(n);
+      l.pump();
+      for (const s of conn.client!.sent) s.ack();
+      await vi.advanceTimersByTimeAsync(25);
+    }
+
+    it('ignores an ack above the highest seq published, and never touches the seq allocator', async () => {
+      const conn = new FakeConnection();
+      const { lines, log } = logged();
+      const l = lane(conn, { window: 8, log });
+      await open(l);
+      await publishAll(conn, l, 3);
+      append(2); // stored, not yet published
+      l.onAck(Buffer.from('{"seq":9007199254740991}'));
+      l.onAck(Buffer.from('{"seq":4}'));
+      await vi.advanceTimersByTimeAsync(25);
+      expect(outbox.depth()).toMatchObject({ count: 5, first_seq: 1 });
+      expect(outbox.lastSeq()).toBe(5);
+      l.onAck(Buffer.from('{"seq":3}'));
+      await vi.advanceTimersByTimeAsync(25);
+      expect(outbox.depth()).toMatchObject({ count: 2, first_seq: 4 });
+      // A lower ack afterwards changes nothing: the watermark never goes back.
+      l.onAck(Buffer.from('{"seq":1}'));
+      await vi.advanceTimersByTimeAsync(25);
+      expect(outbox.depth()).toMatchObject({ count: 2, first_seq: 4 });
+      expect(outbox.append('usage', 'usage', new Date().toISOString(), (seq, id) => ({ seq, id })).seq).toBe(6);
+      expect(lines.map((x) => [x['reason'], x['ack']])).toEqual([
+        ['above_published', '{"seq":9007199254740991}'],
+        ['above_published', '{"seq":4}'],
+      ]);
+    });
+
+    it('logs each distinct bad ack once, however often it comes back', async () => {
+      const conn = new FakeConnection();
+      const { lines, log } = logged();
+      const l = lane(conn, { log });
+      await open(l);
+      for (let i = 0; i < 50; i++) {
+        l.onAck(Buffer.from('{"seq":9007199254740991}'));
+        l.onAck(Buffer.from('not json'));
+        l.onAck(Buffer.from('{"seq":1.5}'));
+        l.onAck(Buffer.from('{"seq":9007199254740992}'));
+      }
+      expect(lines.map((x) => x['reason'])).toEqual(['above_published', 'malformed', 'malformed', 'malformed']);
+    });
+
+    it('with a command key: believes only acks signed for this station with it', async () => {
+      const conn = new FakeConnection();
+      const l = lane(conn, { window: 8 });
+      l.setCommandKey(KEY);
+      await open(l);
+      await publishAll(conn, l, 4);
+      l.onAck(Buffer.from('{"seq":1}'));
+      l.onAck(signed(2, 'not-the-county-key'));
+      l.onAck(signed(3, 'county-command-key-0123456789abcdef', 'village-02'));
+      const tampered = JSON.parse(signed(1).toString()) as { seq: number };
+      l.onAck(Buffer.from(JSON.stringify({ ...tampered, seq: 4 })));
+      await vi.advanceTimersByTimeAsync(25);
+      expect(outbox.depth().count).toBe(4);
+      l.onAck(signed(3));
+      await vi.advanceTimersByTimeAsync(25);
+      expect(outbox.depth()).toMatchObject({ count: 1, first_seq: 4 });
+      // Signed, but above what was published: still not believed.
+      l.onAck(signed(99));
+      await vi.advanceTimersByTimeAsync(25);
+      expect(outbox.depth().count).toBe(1);
+    });
+
+    it('believes no ack when the command key cannot be read', async () => {
+      const conn = new FakeConnection();
+      const l = lane(conn);
+      l.setCommandKey({ state: 'unreadable', problem: 'cannot read' });
+      await open(l);
+      await publishAll(conn, l, 2);
+      l.onAck(Buffer.from('{"seq":2}'));
+      l.onAck(signed(2));
+      await vi.advanceTimersByTimeAsync(25);
+      expect(outbox.depth().count).toBe(2);
+    });
+
+    it('fetches the retained ack again once it has published as far as an ack it had to ignore', async () => {
+      const conn = new FakeConnection();
+      const l = lane(conn, { window: 8 });
+      append(3);
+      await open(l);
+      // The county holds 1..3 from a session whose PUBACKs never arrived: its retained ack is early.
+      l.onAck(Buffer.from('{"seq":3}'));
+      await vi.advanceTimersByTimeAsync(25);
+      expect(outbox.depth().count).toBe(3);
+      const sent = conn.client!.sent;
+      sent[0]!.ack();
+      await vi.advanceTimersByTimeAsync(25);
+      expect(conn.refetched).toEqual([]);
+      sent[1]!.ack();
+      sent[2]!.ack();
+      await vi.advanceTimersByTimeAsync(25);
+      expect(conn.refetched).toEqual(['stations/village-01/ack']);
+      l.onAck(Buffer.from('{"seq":3}'));
+      await vi.advanceTimersByTimeAsync(25);
+      expect(outbox.depth().count).toBe(0);
+    });
   });
 });

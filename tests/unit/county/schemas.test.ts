@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { MQTT_SCHEMAS, generateMqttSchemas } from '../../../scripts/gen-mqtt-schemas.js';
-import { signRequest } from '../../../agent/county/signing.js';
+import { signAck, signRequest } from '../../../agent/county/signing.js';
 
 const DOCS = resolve(import.meta.dirname, '..', '..', '..', 'docs');
 const DIR = join(DOCS, 'schemas');
@@ -26,10 +26,36 @@ describe('docs/schemas', () => {
     };
     expect(validate('ack', { seq: 12 })).toBe(true);
     expect(validate('ack', { seq: -1 })).toBe(false);
+    expect(validate('ack', { seq: 9007199254740991 })).toBe(true);
+    expect(validate('ack', { seq: 9007199254740992 })).toBe(false);
+    expect(validate('ack', { seq: 12, ts: '2026-03-01T12:00:00.000Z', sig: 'ABC' })).toBe(false);
     expect(validate('status', { v: 1, online: false, station_id: 'a', boot: 3 })).toBe(true);
     expect(validate('status', { v: 1, online: false, station_id: 'a' })).toBe(false);
     expect(validate('request', { transaction: 't-1', args: { device: 'proj1' } })).toBe(true);
     expect(validate('request', { args: {} })).toBe(false);
+  });
+
+  it('bound every seq to a safe integer (JSON numbers above 2^53 lose precision)', () => {
+    const found: string[] = [];
+    const walk = (node: unknown, path: string): void => {
+      if (Array.isArray(node)) return node.forEach((n, i) => walk(n, `${path}[${i}]`));
+      if (typeof node !== 'object' || node === null) return;
+      for (const [k, v] of Object.entries(node as Record<string, unknown>)) {
+        if (/seq$/.test(k) && typeof v === 'object' && v !== null) {
+          const variants = 'anyOf' in v ? (v as { anyOf: Array<Record<string, unknown>> }).anyOf : [v as Record<string, unknown>];
+          for (const t of variants.filter((x) => x['type'] === 'integer')) {
+            found.push(`${path}.${k}`);
+            expect(t['maximum'], `${path}.${k}`).toBe(Number.MAX_SAFE_INTEGER);
+            expect((t['minimum'] as number | undefined) ?? (t['exclusiveMinimum'] as number | undefined), `${path}.${k}`).toBeGreaterThanOrEqual(0);
+          }
+        }
+        walk(v, `${path}.${k}`);
+      }
+    };
+    for (const [name, text] of Object.entries(generateMqttSchemas())) walk(JSON.parse(text), name);
+    expect(found).toEqual(
+      expect.arrayContaining(['ack.json.properties.seq', 'usage.json.properties.seq', 'events.json.properties.seq', 'heartbeat.json.properties.outbox.properties.last_seq']),
+    );
   });
 });
 
@@ -57,5 +83,11 @@ describe('docs/mqtt.md', () => {
       args: { device: 'proj1', value: 'on' },
     });
     expect(md).toContain(`sig = \`${sig}\``);
+  });
+
+  it('documents an ack signing example that matches the implementation', () => {
+    const sig = signAck('example-key-change-me', 'village-01', { seq: 1312, ts: '2026-03-01T12:00:00.000Z' });
+    expect(md).toContain(`sig = \`${sig}\``);
+    expect(md).toContain(`{ "seq": 1312, "ts": "2026-03-01T12:00:00.000Z", "sig": "${sig}" }`);
   });
 });
