@@ -18,6 +18,7 @@ import type { Config } from './schema.js';
 export const READ_ONLY_COMMANDS: readonly string[] = [
   'db.integrity',
   'devices',
+  'devices.diagnose',
   'diag.run',
   'events.list',
   'rebirth',
