@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian tools the integration tests use when they are missing: socat (PTY pairs standing in
-# for USB-serial adapters), mosquitto (a real broker), openssl (test CAs), ping. Never assumed present.
+# for USB-serial adapters), mosquitto (a real broker), openssl (test CAs), ping, chromium (the county
+# console's browser tests, driven by playwright-core). Never assumed present.
 set -euo pipefail
 need=()
 command -v socat >/dev/null || need+=(socat)
@@ -9,6 +10,7 @@ command -v mosquitto_passwd >/dev/null || need+=(mosquitto)
 command -v mosquitto_pub >/dev/null || need+=(mosquitto-clients)
 command -v openssl >/dev/null || need+=(openssl)
 command -v ping >/dev/null || need+=(iputils-ping)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
 echo "==> installing test tools: ${need[*]}"
