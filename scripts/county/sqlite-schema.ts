@@ -45,6 +45,29 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (station_id, seq)
   ) WITHOUT ROWID;
   `,
+  // 2: the county console's needs (scripts/county/store.ts ConsoleStore).
+  `
+  ALTER TABLE stations ADD COLUMN agent_version TEXT;
+  UPDATE stations SET agent_version = json_extract(inventory, '$.agent.version') WHERE inventory IS NOT NULL;
+  -- at most one heartbeat per station and HEARTBEAT_HISTORY_STEP_MS bucket (by arrival), pruned after
+  -- HEARTBEAT_HISTORY_DAYS: a province of 20,000 stations keeps ~40 million small rows, not billions.
+  CREATE TABLE heartbeat_history (
+    station_id TEXT NOT NULL, bucket INTEGER NOT NULL, ts TEXT NOT NULL,
+    cpu_pct REAL, mem_pct REAL, disk_free_mb REAL, agent_rss_mb REAL, outbox_depth INTEGER, online_devices INTEGER,
+    PRIMARY KEY (station_id, bucket)
+  ) WITHOUT ROWID;
+  CREATE INDEX heartbeat_history_bucket ON heartbeat_history (bucket);
+  -- commands the console sent, one row per station addressed, and the station's answer
+  CREATE TABLE pushes (
+    station_id TEXT NOT NULL, transaction_id TEXT NOT NULL, push_id TEXT NOT NULL, action TEXT NOT NULL,
+    args TEXT NOT NULL, sent_at TEXT NOT NULL, sent_by TEXT NOT NULL, status TEXT NOT NULL,
+    response TEXT, responded_at TEXT,
+    PRIMARY KEY (station_id, transaction_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX pushes_push ON pushes (push_id);
+  CREATE INDEX pushes_sent ON pushes (sent_at);
+  CREATE INDEX records_stream ON records (station_id, stream, seq);
+  `,
 ];
 
 /** Stations by town (stations without one last), then id: the order both county tables print. */
@@ -52,12 +75,13 @@ const BY_TOWN = 'ORDER BY town IS NULL, town, station_id';
 /** The columns of a StationRow (not the stored inventory and heartbeat documents). */
 const STATION_COLUMNS = `station_id, name, town, county, level, timezone, online, boot, status_ts, heartbeat_ts, heartbeat_at,
   outbox_depth, watermark, max_seq, acked_seq`;
+const DEVICE_COLUMNS = 'station_id, device_id, kind, driver, online, power, errors, lamp_hours, ts, received_at';
 
 export const STATEMENTS = {
   ensure: 'INSERT OR IGNORE INTO stations (station_id, first_seen_at) VALUES (?, ?)',
   station: `SELECT ${STATION_COLUMNS} FROM stations WHERE station_id = ?`,
   stations: `SELECT ${STATION_COLUMNS} FROM stations ${BY_TOWN}`,
-  status: 'UPDATE stations SET online = ?, boot = ?, status_ts = ?, status_at = ? WHERE station_id = ?',
+  status: 'UPDATE stations SET online = ?, boot = ?, status_ts = ?, status_at = ?, agent_version = coalesce(?, agent_version) WHERE station_id = ?',
   inventory: 'UPDATE stations SET name = ?, town = ?, county = ?, level = ?, timezone = ?, inventory = ?, inventory_at = ? WHERE station_id = ?',
   heartbeat: 'UPDATE stations SET heartbeat_ts = ?, heartbeat_at = ?, outbox_depth = ?, heartbeat = ? WHERE station_id = ?',
   device: `INSERT INTO devices (station_id, device_id, kind, driver, online, power, errors, lamp_hours, state, ts, received_at)
@@ -103,6 +127,34 @@ export const STATEMENTS = {
                    SELECT station_id, device, type, row_number() OVER (PARTITION BY station_id, device ORDER BY seq DESC) AS n
                      FROM events WHERE type IN ('lamp_warning', 'lamp_warning_cleared'))
                   WHERE n = 1 AND type = 'lamp_warning' ORDER BY device`,
+  // ---- the console's (ConsoleStore)
+  fleetStations: `SELECT ${STATION_COLUMNS}, agent_version FROM stations ${BY_TOWN}`,
+  faultyDeviceRows: `SELECT ${DEVICE_COLUMNS} FROM devices WHERE errors IS NOT NULL AND errors <> '[]' ORDER BY station_id, device_id`,
+  lampWarningHours: `SELECT w.station_id, w.device, d.lamp_hours FROM (
+                       SELECT station_id, device, type, row_number() OVER (PARTITION BY station_id, device ORDER BY seq DESC) AS n
+                         FROM events WHERE type IN ('lamp_warning', 'lamp_warning_cleared')) w
+                       LEFT JOIN devices d ON d.station_id = w.station_id AND d.device_id = w.device
+                      WHERE w.n = 1 AND w.type = 'lamp_warning' ORDER BY w.station_id, w.device`,
+  inventoryDoc: 'SELECT inventory FROM stations WHERE station_id = ?',
+  deviceRows: `SELECT ${DEVICE_COLUMNS} FROM devices WHERE station_id = ? ORDER BY device_id`,
+  usagePayloads: `SELECT payload FROM records WHERE station_id = ? AND stream = 'usage' ORDER BY seq DESC LIMIT ?`,
+  eventPayloads: `SELECT payload FROM records WHERE station_id = ? AND stream = 'events' ORDER BY seq DESC LIMIT ?`,
+  eventPayloadsOfTypes: `SELECT r.payload FROM events e JOIN records r ON r.station_id = e.station_id AND r.seq = e.seq
+                          WHERE e.station_id = ? AND e.type IN (SELECT value FROM json_each(?)) ORDER BY e.seq DESC LIMIT ?`,
+  historyInsert: `INSERT OR IGNORE INTO heartbeat_history (station_id, bucket, ts, cpu_pct, mem_pct, disk_free_mb, agent_rss_mb, outbox_depth, online_devices)
+                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  historyPrune: 'DELETE FROM heartbeat_history WHERE bucket < ?',
+  history: `SELECT ts, cpu_pct, mem_pct, disk_free_mb, agent_rss_mb, outbox_depth, online_devices FROM heartbeat_history
+             WHERE station_id = ? AND bucket >= ? ORDER BY bucket`,
+  pushInsert: `INSERT INTO pushes (station_id, transaction_id, push_id, action, args, sent_at, sent_by, status, response, responded_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  pushRespond: `UPDATE pushes SET status = ?, response = ?, responded_at = ? WHERE station_id = ? AND transaction_id = ? AND status = 'sent'`,
+  pushKnown: 'SELECT 1 FROM pushes WHERE station_id = ? AND transaction_id = ?',
+  pushRows: `SELECT push_id, transaction_id AS "transaction", station_id, action, args, sent_at, sent_by, status, response, responded_at
+               FROM pushes WHERE push_id = ? ORDER BY station_id`,
+  recentPushes: `SELECT push_id, max(action) AS action, min(sent_at) AS sent_at, max(sent_by) AS sent_by, count(*) AS stations,
+                        sum(status = 'ok') AS ok, sum(status = 'error') AS error
+                   FROM pushes GROUP BY push_id ORDER BY min(sent_at) DESC, push_id DESC LIMIT ?`,
 } as const;
 
 export type Statements = { [K in keyof typeof STATEMENTS]: Database.Statement };

@@ -8,8 +8,25 @@ import Database from 'better-sqlite3';
 import type { UsageRecord } from '../../agent/sessions/record.js';
 import type { EventRecord } from '../../agent/events.js';
 import type { DeviceStatePayload, Heartbeat, Inventory, Status } from '../../agent/county/payloads.js';
-import type { AckClaim, CollectorStore, CollectorWrite, GapInfo, StationRow, StoredRecordRow, StoreOutcome, UsageTotals, UsageWindow, WriteOutcome } from './store.js';
+import type {
+  AckClaim,
+  CollectorStore,
+  CollectorWrite,
+  ConsoleStore,
+  DeviceRow,
+  FleetRow,
+  GapInfo,
+  HeartbeatPoint,
+  PushRow,
+  StationRow,
+  StoredRecordRow,
+  StoreOutcome,
+  UsageTotals,
+  UsageWindow,
+  WriteOutcome,
+} from './store.js';
 import { MIGRATIONS, STATEMENTS, type Statements } from './sqlite-schema.js';
+import { fleetRows, heartbeatPoint, historyBucket, historyHorizon, parseDoc, toDeviceRow, type DeviceDbRow } from './store-rows.js';
 
 type Db = Database.Database;
 
@@ -44,10 +61,19 @@ export function openSqliteCollectorStore(path: string): SqliteCollectorStore {
   return new SqliteCollectorStore(openDb(path));
 }
 
-export class SqliteCollectorStore implements CollectorStore {
+/** How often old heartbeat history is pruned (a DELETE on an indexed bucket: cheap, but not per batch). */
+const PRUNE_EVERY_MS = 10 * 60_000;
+
+const payloads = (rows: unknown[]): Array<Record<string, unknown>> =>
+  (rows as Array<{ payload: string }>).map((r) => parseDoc(r.payload)).filter((d): d is Record<string, unknown> => d !== null);
+
+export class SqliteCollectorStore implements CollectorStore, ConsoleStore {
   private readonly s: Statements;
   /** Stations known to have a row: saves an INSERT per message on the hot path. */
   private readonly known = new Set<string>();
+  /** The history bucket last written per station: saves an INSERT per heartbeat within a bucket. */
+  private readonly historyWritten = new Map<string, number>();
+  private lastPrune = 0;
 
   constructor(private readonly db: Db) {
     this.s = Object.fromEntries(Object.entries(STATEMENTS).map(([k, sql]) => [k, db.prepare(sql)])) as Statements;
@@ -60,6 +86,7 @@ export class SqliteCollectorStore implements CollectorStore {
     } catch (err) {
       // The rollback may have taken rows ensure() remembers.
       this.known.clear();
+      this.historyWritten.clear();
       throw err;
     }
   }
@@ -75,7 +102,15 @@ export class SqliteCollectorStore implements CollectorStore {
   }
 
   async apply(writes: readonly CollectorWrite[]): Promise<WriteOutcome[]> {
-    return this.tx(() => writes.map((w) => this.write(w)));
+    const now = Date.now();
+    return this.tx(() => {
+      const out = writes.map((w) => this.write(w));
+      if (now - this.lastPrune > PRUNE_EVERY_MS) {
+        this.s.historyPrune.run(historyHorizon(now));
+        this.lastPrune = now;
+      }
+      return out;
+    });
   }
 
   private write(w: CollectorWrite): WriteOutcome {
@@ -102,7 +137,7 @@ export class SqliteCollectorStore implements CollectorStore {
   private putStatus(stationId: string, status: Status, receivedAt: string): boolean {
     const row = this.row(stationId)!;
     if (!status.online && row.boot !== null && status.boot < row.boot) return false;
-    this.s.status.run(status.online ? 1 : 0, status.boot, status.online ? status.ts : null, receivedAt, stationId);
+    this.s.status.run(status.online ? 1 : 0, status.boot, status.online ? status.ts : null, receivedAt, status.online ? status.agent_version : null, stationId);
     return true;
   }
 
@@ -113,6 +148,11 @@ export class SqliteCollectorStore implements CollectorStore {
 
   private putHeartbeat(stationId: string, hb: Heartbeat, receivedAt: string): void {
     this.s.heartbeat.run(hb.ts, receivedAt, hb.outbox.depth, JSON.stringify(hb), stationId);
+    const bucket = historyBucket(Date.parse(receivedAt));
+    if (this.historyWritten.get(stationId) === bucket) return;
+    const p = heartbeatPoint(hb);
+    this.s.historyInsert.run(stationId, bucket, p.ts, p.cpu_pct, p.mem_pct, p.disk_free_mb, p.agent_rss_mb, p.outbox_depth, p.online_devices);
+    this.historyWritten.set(stationId, bucket);
   }
 
   private putDeviceState(stationId: string, deviceId: string, st: DeviceStatePayload, receivedAt: string): void {
@@ -216,6 +256,56 @@ export class SqliteCollectorStore implements CollectorStore {
 
   async lampWarnings(): Promise<Array<{ station_id: string; device: string | null }>> {
     return this.s.lampWarnings.all() as Array<{ station_id: string; device: string | null }>;
+  }
+
+  // ------------------------------------------------------------------ ConsoleStore
+
+  async fleet(): Promise<FleetRow[]> {
+    const stations = (this.s.fleetStations.all() as Array<StationDbRow & { agent_version: string | null }>).map((r) => ({ ...toStation(r), agent_version: r.agent_version }));
+    const faulty = (this.s.faultyDeviceRows.all() as DeviceDbRow[]).map(toDeviceRow);
+    return fleetRows(stations, faulty, this.s.lampWarningHours.all() as Array<{ station_id: string; device: string | null; lamp_hours: number | null }>);
+  }
+
+  async inventory(stationId: string): Promise<Record<string, unknown> | null> {
+    const r = this.s.inventoryDoc.get(stationId) as { inventory: string | null } | undefined;
+    return parseDoc(r?.inventory ?? null);
+  }
+
+  async devices(stationId: string): Promise<DeviceRow[]> {
+    return (this.s.deviceRows.all(stationId) as DeviceDbRow[]).map(toDeviceRow);
+  }
+
+  async usageRecords(stationId: string, limit: number): Promise<Array<Record<string, unknown>>> {
+    return payloads(this.s.usagePayloads.all(stationId, limit));
+  }
+
+  async events(stationId: string, limit: number, types?: readonly string[]): Promise<Array<Record<string, unknown>>> {
+    const rows = types === undefined ? this.s.eventPayloads.all(stationId, limit) : this.s.eventPayloadsOfTypes.all(stationId, JSON.stringify(types), limit);
+    return payloads(rows);
+  }
+
+  async heartbeatHistory(stationId: string, sinceMs: number): Promise<HeartbeatPoint[]> {
+    return this.s.history.all(stationId, historyBucket(sinceMs)) as HeartbeatPoint[];
+  }
+
+  async addPushes(rows: readonly PushRow[]): Promise<void> {
+    this.tx(() => {
+      for (const r of rows) this.s.pushInsert.run(r.station_id, r.transaction, r.push_id, r.action, r.args, r.sent_at, r.sent_by, r.status, r.response, r.responded_at);
+    });
+  }
+
+  async recordPushResponse(stationId: string, transaction: string, status: 'ok' | 'error', response: string, respondedAt: string): Promise<boolean> {
+    // The first answer stands (a QoS 1 redelivery or a replayed response changes nothing).
+    if (this.s.pushRespond.run(status, response, respondedAt, stationId, transaction).changes > 0) return true;
+    return this.s.pushKnown.get(stationId, transaction) !== undefined;
+  }
+
+  async push(pushId: string): Promise<PushRow[]> {
+    return this.s.pushRows.all(pushId) as PushRow[];
+  }
+
+  async recentPushes(limit: number): Promise<Array<{ push_id: string; action: string; sent_at: string; sent_by: string; stations: number; ok: number; error: number }>> {
+    return this.s.recentPushes.all(limit) as Array<{ push_id: string; action: string; sent_at: string; sent_by: string; stations: number; ok: number; error: number }>;
   }
 
   async close(): Promise<void> {
