@@ -34,9 +34,9 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:now
 .summary{font-size:16px;background:#fff;border-left:4px solid #0d4a8f;padding:8px 12px;margin:8px 0}
 .columns{display:grid;grid-template-columns:minmax(0,3fr) minmax(0,2fr);gap:16px}
 .columns section{margin:0}
-.visit ol{margin:0;padding-left:22px}.visit li{margin:6px 0}
-ul.reasons{margin:2px 0 0;padding-left:18px;font-size:13.5px}
-ul.reasons li.offline,ul.reasons li.fault{color:#b21f24}ul.reasons li.lamp,ul.reasons li.silent,ul.reasons li.outbox{color:#8a4d00}
+.visit ol{margin:0;padding-left:26px;max-height:560px;overflow:auto}.visit li{margin:0;padding:5px 0;border-bottom:1px dashed #e4e8ee}
+.reasons{font-size:13.5px;margin-top:1px}
+.reasons .offline,.reasons .fault{color:#b21f24}.reasons .lamp,.reasons .silent,.reasons .outbox{color:#8a4d00}
 form.filters{display:flex;flex-wrap:wrap;gap:12px;align-items:center;margin:8px 0}
 input,select,button{font:inherit;padding:4px 8px;border:1px solid #b8c2cc;border-radius:4px;background:#fff}
 button,a.button{cursor:pointer;background:#eef2f7;border:1px solid #b8c2cc;border-radius:4px;padding:4px 14px;color:#1f2933}
@@ -51,12 +51,12 @@ table.steps input,table.steps select{width:100%}
 dl.facts{display:grid;grid-template-columns:repeat(auto-fill,minmax(220px,1fr));gap:8px 16px;background:#fff;border:1px solid #dde3ea;border-radius:6px;padding:12px 16px;margin:0}
 dl.facts dt{color:#6b7785;font-size:13px}dl.facts dd{margin:0;font-size:15px}
 .chart-row{display:grid;grid-template-columns:repeat(3,minmax(0,1fr));gap:12px}
-.chart-grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(380px,1fr));gap:12px}
+.chart-pair{display:grid;grid-template-columns:repeat(auto-fit,minmax(480px,1fr));gap:12px}
 figure.chart{margin:8px 0}.chart-box{width:100%;height:300px}
 form.login{display:grid;gap:12px;max-width:360px;background:#fff;border:1px solid #dde3ea;border-radius:6px;padding:20px}
 form.login label{display:grid;gap:4px}
 p.pager{display:flex;gap:16px;align-items:center}
-tr.inactive td{background:#fffaf0}
+tr.inactive td{background:#fffaf0}tr.picked td{background:#e8f0fb;font-weight:600}
 footer{text-align:center;color:#6b7785;font-size:12.5px;padding:16px}
 @media (max-width:900px){.columns,.chart-row{grid-template-columns:1fr}header.top{flex-wrap:wrap;height:auto}}
 `;
@@ -65,9 +65,11 @@ export const CONSOLE_JS = `'use strict';
 (function () {
   function spec(id) { var el = document.getElementById(id); return el ? JSON.parse(el.textContent) : null; }
   function option(s) {
-    var cat = { type: 'category', data: s.labels, axisLabel: { hideOverlap: true } };
+    var many = !s.horizontal && s.type === 'bar' && s.labels.length > 8;
+    var cat = { type: 'category', data: s.labels, axisLabel: many ? { interval: 0, rotate: 35 } : { hideOverlap: true } };
     var val = { type: 'value', scale: s.type === 'line' };
     return {
+      color: ['#2f6fbd', '#f0a030', '#4c9a5f', '#c0392b', '#7f5fb0'],
       title: { text: s.title, left: 0, textStyle: { fontSize: 14, fontWeight: 600 } },
       tooltip: { trigger: 'axis' },
       legend: s.series.length > 1 ? { top: 0, right: 0 } : undefined,
@@ -75,7 +77,7 @@ export const CONSOLE_JS = `'use strict';
       xAxis: s.horizontal ? val : cat,
       yAxis: s.horizontal ? Object.assign({}, cat, { inverse: true }) : val,
       series: s.series.map(function (x) {
-        return { name: x.name, type: s.type, data: x.data, showSymbol: false, connectNulls: false, barMaxWidth: 28 };
+        return { name: x.name, type: s.type, data: x.data, stack: x.stack, showSymbol: false, connectNulls: false, barMaxWidth: 28 };
       })
     };
   }
@@ -106,14 +108,19 @@ export const CONSOLE_JS = `'use strict';
             var tr = table.querySelector('tr[data-station="' + CSS.escape(row.station) + '"]');
             if (!tr || tr.getAttribute('data-status') === row.status) return;
             tr.setAttribute('data-status', row.status);
-            var span = tr.cells[1].querySelector('span');
+            var span = tr.cells[2].querySelector('span');
             span.className = 'badge ' + badge[row.status];
             span.textContent = labels.getAttribute('data-' + row.status);
-            tr.cells[2].textContent = row.answer;
-            tr.cells[3].textContent = row.responded_at;
+            tr.cells[3].textContent = row.answer;
+            tr.cells[4].textContent = row.responded_at;
           });
           document.getElementById('push-summary').textContent = labels.getAttribute('data-summary')
             .replace('{ok}', d.ok).replace('{error}', d.error).replace('{pending}', d.pending);
+          var waiting = [];
+          table.querySelectorAll('tr[data-status="sent"]').forEach(function (tr) { waiting.push(tr.getAttribute('data-name')); });
+          var p = document.getElementById('push-pending');
+          p.textContent = waiting.length ? labels.getAttribute('data-unanswered') + ' ' + waiting.join(labels.getAttribute('data-sep')) : labels.getAttribute('data-all');
+          p.className = waiting.length ? 'warn' : '';
           if (d.pending > 0 && Date.now() - started < 15 * 60 * 1000) setTimeout(poll, 1500);
         })
         .catch(function () { setTimeout(poll, 5000); });

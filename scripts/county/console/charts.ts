@@ -9,7 +9,8 @@ export interface ChartSpec {
   type: 'line' | 'bar';
   title: string;
   labels: string[];
-  series: Array<{ name: string; data: Array<number | null> }>;
+  /** Series with the same `stack` are stacked. */
+  series: Array<{ name: string; data: Array<number | null>; stack?: string }>;
   /** Horizontal bars (long category names such as stations). */
   horizontal?: boolean;
 }

@@ -16,7 +16,10 @@ export interface ConsoleParts {
   store: ConsoleDb;
   accounts: AccountFile;
   sessions: Sessions;
+  /** Failed sign-ins per account name. */
   lockout: Lockout;
+  /** Failed sign-ins per client address. */
+  addressLockout: Lockout;
   pusher: Pusher | undefined;
   rules: FleetRules;
   historyDays: number;

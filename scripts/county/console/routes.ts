@@ -4,7 +4,8 @@ import { sendHtml, sendJson, type Ctx } from './context.js';
 import { field, HttpError, param, readForm, redirect, send, securityHeaders, sameOrigin } from './http.js';
 import { renderFleet, STATE_FILTERS, type StateFilter } from './pages/fleet.js';
 import { localisedMonthlyCsv, renderMonthly } from './pages/monthly.js';
-import { pushJson, renderPush, renderSchedules, type SchedulesData } from './pages/schedules.js';
+import { pushJson, renderPush } from './pages/push.js';
+import { renderSchedules, type SchedulesData } from './pages/schedules.js';
 import { renderStation } from './pages/station.js';
 import { buildScheduleArgs, emptyForm, readScheduleForm, type FormProblem, type ScheduleFormValues } from './schedule-form.js';
 import { sameToken } from './sessions.js';
@@ -34,8 +35,8 @@ export async function stationPage(ctx: Ctx): Promise<void> {
   if (!row) throw new HttpError(404, 'error.not_found');
   const now = ctx.parts.now();
   const [usage, events, scheduleRuns, heartbeats] = await Promise.all([
-    store.usageRecords(id, 30),
-    store.events(id, 50),
+    store.usageRecords(id, 20),
+    store.events(id, 30),
     store.events(id, 200, ['schedule_run']),
     store.heartbeatHistory(id, now - ctx.parts.historyDays * 86_400_000),
   ]);
@@ -131,7 +132,9 @@ async function pushRows(ctx: Ctx) {
 }
 
 export async function pushPage(ctx: Ctx): Promise<void> {
-  sendHtml(ctx, 200, renderPush(ctx, await pushRows(ctx), () => ctx.tz));
+  const rows = await pushRows(ctx);
+  const names = new Map((await ctx.parts.store.stations()).map((s) => [s.station_id, { name: s.name, town: s.town }]));
+  sendHtml(ctx, 200, renderPush(ctx, rows, names, () => ctx.tz));
 }
 
 export async function pushProgress(ctx: Ctx): Promise<void> {

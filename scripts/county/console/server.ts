@@ -31,6 +31,11 @@ export interface ConsoleOptions {
   pusher?: Pusher;
   lockout?: LockoutOptions;
   sessions?: SessionOptions;
+  /**
+   * Take the client address from X-Real-IP (set by the reverse proxy). Without it, behind a proxy every
+   * sign-in comes from the proxy's address, and the per-address lockout would lock everyone out at once.
+   */
+  trustProxy?: boolean;
   rules?: Partial<FleetRules>;
   historyDays?: number;
   log?: Logger;
@@ -68,6 +73,8 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
     accounts: o.accounts,
     sessions: new Sessions({ ...o.sessions, ...(o.now ? { now: o.now } : {}) }),
     lockout: new Lockout({ ...o.lockout, ...(o.now ? { now: o.now } : {}) }),
+    // One address may hold several accounts (a town office): it gets more tries than one account.
+    addressLockout: new Lockout({ ...o.lockout, maxFailures: 4 * (o.lockout?.maxFailures ?? 5), ...(o.now ? { now: o.now } : {}) }),
     pusher: o.pusher,
     rules: { ...DEFAULT_RULES, ...o.rules },
     historyDays: o.historyDays ?? 3,
@@ -88,17 +95,22 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
     const again = (status: number, key: 'login.failed' | 'login.locked' | 'login.expired', params?: Record<string, number>) =>
       sendHtml(ctx, status, renderLogin(ctx, fresh, back, { key, ...(params ? { params } : {}) }, user), { 'Set-Cookie': cookie(LOGIN, fresh) });
     if (!sameOrigin(ctx.req) || !sameToken(field(form, '_csrf', 128), jar.get(LOGIN))) return again(403, 'login.expired');
-    const keys = [`user:${user}`, `addr:${ctx.req.socket.remoteAddress ?? ''}`];
-    const locked = Math.max(...keys.map((k) => parts.lockout.lockedFor(k)));
+    const realIp = o.trustProxy ? ctx.req.headers['x-real-ip'] : undefined;
+    const addr = typeof realIp === 'string' && realIp.length <= 64 ? realIp : (ctx.req.socket.remoteAddress ?? '');
+    const locks = [
+      [parts.lockout, user],
+      [parts.addressLockout, addr],
+    ] as const;
+    const locked = Math.max(...locks.map(([l, k]) => l.lockedFor(k)));
     if (locked > 0) return again(429, 'login.locked', { min: Math.ceil(locked / 60_000) });
     const password = form.get('password') ?? '';
     const account = password.length <= 256 ? await parts.accounts.verify(user, password) : null;
     if (!account) {
-      keys.forEach((k) => parts.lockout.fail(k));
-      parts.log.warn({ user, addr: ctx.req.socket.remoteAddress }, 'console sign-in refused');
+      locks.forEach(([l, k]) => l.fail(k));
+      parts.log.warn({ user, addr }, 'console sign-in refused');
       return again(401, 'login.failed');
     }
-    keys.forEach((k) => parts.lockout.succeed(k));
+    parts.lockout.succeed(user);
     parts.sessions.delete(jar.get(SESSION));
     const s = parts.sessions.create(account.name, account.role);
     parts.log.info({ user: account.name, role: account.role }, 'console sign-in');
@@ -124,12 +136,14 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
       }
       if (route === 'GET /login') {
         if (session) return redirect(res, '/fleet');
-        const fresh = token();
+        // Kept when present: a second tab (or the browser's favicon request) must not void the first form.
+        const have = jar.get(LOGIN);
+        const fresh = have && /^[A-Za-z0-9_-]{43}$/.test(have) ? have : token();
         return sendHtml(ctx, 200, renderLogin(ctx, fresh, localPath(param(url, 'back', 512))), { 'Set-Cookie': cookie(LOGIN, fresh) });
       }
       if (route === 'POST /login') return await login(ctx, jar);
       if (!session) {
-        if (req.method === 'GET' && !url.pathname.endsWith('.json')) return redirect(res, `/login?back=${encodeURIComponent(ctx.path)}`);
+        if (req.method === 'GET' && (route === 'GET /' || PAGES[route])) return redirect(res, `/login?back=${encodeURIComponent(ctx.path)}`);
         throw new HttpError(403, 'error.forbidden');
       }
       if (route === 'POST /logout') {

@@ -151,7 +151,7 @@ export function renderFleet(ctx: PageContext, rows: readonly FleetRow[], q: Flee
 
   const visitItems = visits.slice(0, VISIT_LIST_MAX).map(
     (v) => html`<li>${stateBadge(t, v.state)} ${stationLink(v.row)} <span class="muted">${townName(t, v.row.town)} · ${v.row.station_id}</span>
-      <ul class="reasons">${v.reasons.map((r) => html`<li class="${r.kind}">${reasonText(t, r)}</li>`)}</ul></li>`,
+      <div class="reasons">${v.reasons.map((r, i) => html`${i ? t('list.sep') : ''}<span class="${r.kind}">${reasonText(t, r)}</span>`)}</div></li>`,
   );
   const townRows = towns.map(
     (s) => html`<tr><td><a href="/fleet${query({ town: s.town ?? '', state: q.state === 'all' ? undefined : q.state })}">${townName(t, s.town)}</a></td>

@@ -1,7 +1,8 @@
 /**
  * The monthly progress table (进度表): the CLI report's numbers (scripts/county/report.ts monthlyReport,
  * the same function), per town and per station, a chart per town, and the CSV download with Chinese
- * headers (the CLI's monthlyCsv with its header row and row kinds translated).
+ * headers (the CLI's monthlyCsv with its header row and row kinds translated). Each town's own page
+ * (?town=…) charts its stations; the overview charts the towns.
  */
 import { MONTHLY_CSV_HEADER, monthlyCsv, type MonthlyReport, type MonthlyStationRow, type MonthlyTotals } from '../../report.js';
 import { chart } from '../charts.js';
@@ -9,9 +10,7 @@ import { html, query } from '../html.js';
 import type { ConsoleKey, Lang, T } from '../i18n.js';
 import { page, pageNumber, pager, type PageContext } from '../layout.js';
 
-const PAGE_SIZE = 200;
-/** Beyond this many towns the per-town charts appear only for the town picked (a province has hundreds). */
-const SMALL_MULTIPLES_MAX = 24;
+const PAGE_SIZE = 50;
 const hours = (s: number): string => (s / 3600).toFixed(2);
 const hoursNum = (s: number): number => Math.round(s / 36) / 100;
 
@@ -39,7 +38,7 @@ export function renderMonthly(ctx: PageContext, report: MonthlyReport, townFilte
   const pageNo = pageNumber(pageRaw, pages);
 
   const townRows = report.towns.map(
-    (x) => html`<tr data-town="${x.town ?? ''}"><td><a href="/monthly${query({ month: report.month, town: x.town ?? '' })}">${townName(x.town)}</a></td>
+    (x) => html`<tr data-town="${x.town ?? ''}"${x === picked ? html` class="picked"` : ''}><td><a href="/monthly${query({ month: report.month, town: x.town ?? '' })}">${townName(x.town)}</a></td>
       <td class="num">${x.stations}</td>${cells(x)}<td class="num${x.stations_no_activity ? ' warn' : ''}">${x.stations_no_activity}</td></tr>`,
   );
   const tot = report.total;
@@ -49,29 +48,39 @@ export function renderMonthly(ctx: PageContext, report: MonthlyReport, townFilte
       ${cells(s)}<td>${s.no_activity ? html`<span class="warn">${t('monthly.inactive')}</span>` : ''}</td></tr>`,
   );
 
-  const townChart = chart({
-    type: 'bar',
-    title: t('monthly.chart_towns'),
-    labels: report.towns.map((x) => townName(x.town)),
-    series: [
-      { name: t('col.hours'), data: report.towns.map((x) => hoursNum(x.duration_s)) },
-      { name: t('col.signal_hours'), data: report.towns.map((x) => hoursNum(x.signal_s)) },
-    ],
-  });
-  const chartTowns = picked ? [picked] : report.towns.length <= SMALL_MULTIPLES_MAX ? report.towns : [];
-  const perTown = chartTowns.map((x) => {
-    const rows = report.stations.filter((s) => s.town === x.town);
-    return chart(
-      {
-        type: 'bar',
-        horizontal: true,
-        title: t('monthly.chart_town', { town: townName(x.town) }),
-        labels: rows.map((s) => s.name ?? s.station_id),
-        series: [{ name: t('col.hours'), data: rows.map((s) => hoursNum(s.duration_s)) }],
-      },
-      picked ? 'tall' : 'small',
-    );
-  });
+  const charts = picked
+    ? [
+        chart(
+          {
+            type: 'bar',
+            horizontal: true,
+            title: t('monthly.chart_town', { town: townName(picked.town) }),
+            labels: [...stations].sort((a, b) => b.duration_s - a.duration_s).map((s) => s.name ?? s.station_id),
+            series: [{ name: t('col.hours'), data: [...stations].sort((a, b) => b.duration_s - a.duration_s).map((s) => hoursNum(s.duration_s)) }],
+          },
+          'tall',
+        ),
+      ]
+    : [
+        chart({
+          type: 'bar',
+          title: t('monthly.chart_towns'),
+          labels: report.towns.map((x) => townName(x.town)),
+          series: [
+            { name: t('col.hours'), data: report.towns.map((x) => hoursNum(x.duration_s)) },
+            { name: t('col.signal_hours'), data: report.towns.map((x) => hoursNum(x.signal_s)) },
+          ],
+        }),
+        chart({
+          type: 'bar',
+          title: t('monthly.chart_activity'),
+          labels: report.towns.map((x) => townName(x.town)),
+          series: [
+            { name: t('monthly.active'), stack: 'a', data: report.towns.map((x) => x.stations - x.stations_no_activity) },
+            { name: t('monthly.inactive'), stack: 'a', data: report.towns.map((x) => x.stations_no_activity) },
+          ],
+        }),
+      ];
 
   const body = html`
 <form method="get" action="/monthly" class="filters">
@@ -84,12 +93,12 @@ export function renderMonthly(ctx: PageContext, report: MonthlyReport, townFilte
 <table id="towns"><thead><tr><th>${t('col.town')}</th><th>${t('col.stations')}</th>${heads}<th>${t('col.no_activity')}</th></tr></thead>
 <tbody>${townRows}</tbody>
 <tfoot><tr id="total" data-sessions="${tot.sessions}" data-duration-s="${tot.duration_s}"><th>${t('monthly.total')}</th><td class="num">${tot.stations}</td>${cells(tot)}<td class="num">${tot.stations_no_activity}</td></tr></tfoot></table>
-${townChart}
-${perTown.length ? html`<div class="chart-grid">${perTown}</div>` : ''}
+<div class="chart-pair">${charts}</div>
 </section>
 <section><h2>${picked ? townName(picked.town) : t('fleet.stations')}</h2>
 <table id="monthly-stations"><thead><tr><th>${t('col.station')}</th><th>${t('col.town')}</th>${heads}<th></th></tr></thead><tbody>${stationRows}</tbody></table>
 ${pager(t, '/monthly', { month: report.month, town: townFilter || undefined }, pageNo, pages, stations.length)}
 </section>`;
-  return page(ctx, { title: t('monthly.title', { month: report.month }), nav: 'monthly', body, charts: true });
+  const title = t('monthly.title', { month: report.month }) + (picked ? ` · ${townName(picked.town)}` : '');
+  return page(ctx, { title, nav: 'monthly', body, charts: true });
 }

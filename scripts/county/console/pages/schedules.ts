@@ -3,7 +3,6 @@
  * (operators only: a viewer gets no form, and the server refuses a forged POST), the recent pushes, and
  * one push's progress: each station's answer as it arrives and the stations that have not answered.
  */
-import type { PushRow } from '../../store.js';
 import { html, query, type Html } from '../html.js';
 import { label, type T } from '../i18n.js';
 import { csrfField, page, type PageContext } from '../layout.js';
@@ -89,44 +88,4 @@ ${d.recent.length ? html`<table id="recent-pushes"><thead><tr><th>${t('col.sent_
   <th>${t('col.answered_ok')}</th><th>${t('col.answered_error')}</th><th>${t('col.pending')}</th></tr></thead><tbody>${recent}</tbody></table>` : html`<p class="muted">${t('station.no_rows')}</p>`}
 </section>`;
   return page(ctx, { title: t('nav.schedules'), nav: 'schedules', body });
-}
-
-/** What the progress page and its JSON poll show of one push. */
-export function pushSummary(rows: readonly PushRow[]): { ok: number; error: number; pending: number } {
-  const ok = rows.filter((r) => r.status === 'ok').length;
-  const error = rows.filter((r) => r.status === 'error').length;
-  return { ok, error, pending: rows.length - ok - error };
-}
-
-/** The answer shown for a row: the error message, or the changed schedule ids. */
-export function answerText(row: PushRow): string {
-  if (row.response === null) return '';
-  try {
-    const r = JSON.parse(row.response) as { data?: { ids?: unknown }; error?: { code?: string; message?: string } };
-    if (r.error) return `${r.error.code ?? ''}: ${r.error.message ?? ''}`.slice(0, 300);
-    return Array.isArray(r.data?.ids) ? r.data.ids.join(', ') : '';
-  } catch {
-    return '';
-  }
-}
-
-export function pushJson(rows: readonly PushRow[], tzOf: (station: string) => string): Record<string, unknown> {
-  return {
-    ...pushSummary(rows),
-    rows: rows.map((r) => ({ station: r.station_id, status: r.status, answer: answerText(r), responded_at: localTime(r.responded_at, tzOf(r.station_id), true) })),
-  };
-}
-
-export function renderPush(ctx: PageContext, rows: readonly PushRow[], tzOf: (station: string) => string): string {
-  const { t } = ctx;
-  const first = rows[0]!;
-  const s = pushSummary(rows);
-  const status = (r: PushRow) => html`<span class="badge ${r.status === 'ok' ? 'online' : r.status === 'error' ? 'offline' : 'unknown'}">${t(`push.status.${r.status}`)}</span>`;
-  const body = html`
-<p class="summary" id="push-summary" data-push="${first.push_id}">${t('push.summary', s)}</p>
-<p class="muted">${localTime(first.sent_at, ctx.tz, true)} · ${first.sent_by} · <code>${first.args.slice(0, 300)}</code></p>
-<table id="push-rows" data-push="${first.push_id}"><thead><tr><th>${t('col.station')}</th><th>${t('col.state')}</th><th>${t('col.response')}</th><th>${t('col.responded_at')}</th></tr></thead>
-<tbody>${rows.map((r) => html`<tr data-station="${r.station_id}" data-status="${r.status}"><td><a href="/station${query({ id: r.station_id })}">${r.station_id}</a></td><td>${status(r)}</td><td>${answerText(r)}</td><td>${localTime(r.responded_at, tzOf(r.station_id), true)}</td></tr>`)}</tbody></table>
-<template id="push-labels" data-sent="${t('push.status.sent')}" data-ok="${t('push.status.ok')}" data-error="${t('push.status.error')}" data-summary="${t('push.summary', { ok: '{ok}', error: '{error}', pending: '{pending}' })}"></template>`;
-  return page(ctx, { title: t('push.title', { action: first.action, n: rows.length }), nav: 'schedules', body, script: true });
 }
