@@ -143,8 +143,8 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
       }
       if (route === 'POST /login') return await login(ctx, jar);
       if (!session) {
-        if (req.method === 'GET' && (route === 'GET /' || PAGES[route])) return redirect(res, `/login?back=${encodeURIComponent(ctx.path)}`);
-        throw new HttpError(403, 'error.forbidden');
+        if (req.method === 'GET' && (route === 'GET /' || PAGES[route]) && !url.pathname.endsWith('.json')) return redirect(res, `/login?back=${encodeURIComponent(ctx.path)}`);
+        throw PAGES[route] || route === 'POST /logout' ? new HttpError(403, 'error.forbidden') : new HttpError(404, 'error.not_found');
       }
       if (route === 'POST /logout') {
         await routes.checkedForm(ctx);
