@@ -7,6 +7,7 @@
  *   drain      20,000-record outbox replay to mosquitto with acks vs a raw mqtt.js QoS-1 loop
  *   ingest     reference collector fed by 2,000 simulated stations at 10× normal rate
  *   ledger     monthly report on a year of sessions (querySessions + toCsv + dailySummaries)
+ *   console    (only on request) the county console's fleet and monthly pages on a seeded database
  *   soak       (only on request) flapping devices, serial unplugs, broker restarts: RSS, fds, no loss
  * Default: footprint latency drain ingest ledger. See docs/benchmarks.md.
  */
@@ -18,6 +19,7 @@ import { drain } from './bench/drain.js';
 import { ingestBench } from './bench/ingest.js';
 import { ledger } from './bench/ledger.js';
 import { soak } from './bench/soak.js';
+import { consolePages } from './bench/console-pages.js';
 
 const BENCHES: Record<string, (o: BenchOptions) => Promise<BenchResult>> = {
   footprint,
@@ -26,6 +28,7 @@ const BENCHES: Record<string, (o: BenchOptions) => Promise<BenchResult>> = {
   ingest: ingestBench,
   ledger,
   soak,
+  console: consolePages,
 };
 const DEFAULT = ['footprint', 'latency', 'drain', 'ingest', 'ledger'];
 

@@ -20,8 +20,10 @@ const ORGANISERS = ['王书记', '李主任', '张老师', '刘站长', '村委�
 
 export interface SeedOptions {
   stations: number;
-  /** Days of sessions and events before `nowMs` (one durable record a day per station). */
+  /** Days of sessions and events before `nowMs`. */
   days?: number;
+  /** Durable records a day per station (default 1: a class most days; the benchmarks use more). */
+  perDay?: number;
   /** Hours of heartbeat history (one per 10 minutes) per station; 0 = the last heartbeat only. */
   historyHours?: number;
   nowMs?: number;
@@ -66,12 +68,13 @@ function stationWrites(shape: FleetShape, id: StationIdentity, o: Required<Omit<
     if (d.kind === 'projector') state.lamp_hours = lamp ? 2_900 + (id.index % 180) : 600 + (id.index % 1_900);
     writes.push({ kind: 'device_state', station: id.id, device: d.id, state, receivedAt: at });
   }
-  const records = o.days;
+  const records = o.days * o.perDay;
   for (let seq = 1; seq <= records; seq++) {
     const rec = durableRecord(shape, id, seq, 1);
     if (rec.stream === 'usage') {
       // Classes between 09:00 and 20:00 Beijing time; a dormant station only has short test power-ons.
-      const start = shape.originMs + (seq - 1) * 86_400_000 + (9 + r() * 11) * 3600_000;
+      const slotMs = shape.slotS * 1000;
+      const start = shape.originMs + (seq - 1) * slotMs + (o.perDay === 1 ? (9 + r() * 11) * 3600_000 : r() * (slotMs - rec.payload.duration_s * 1000));
       if (dormant) rec.payload.short = true;
       if (rec.payload.short) rec.payload.duration_s = Math.min(rec.payload.duration_s, 240);
       rec.payload.start = iso(start);
@@ -113,12 +116,12 @@ function stationWrites(shape: FleetShape, id: StationIdentity, o: Required<Omit<
 
 /** Seeds `store`; returns the identities written (the screenshot script links to one of them). */
 export async function seedConsoleDb(store: CollectorStore, opts: SeedOptions): Promise<StationIdentity[]> {
-  const o = { days: 40, historyHours: 72, nowMs: Date.now(), batch: 5_000, ...opts };
+  const o = { days: 40, perDay: 1, historyHours: 72, nowMs: Date.now(), batch: 5_000, ...opts };
   // One durable record a day per station, each day starting at Beijing midnight: a village station has
   // a class most days, not the simulator's six records a day.
   const day = 86_400_000;
   const beijingMidnight = Math.floor((o.nowMs + 8 * 3600_000) / day) * day - 8 * 3600_000;
-  const shape: FleetShape = { ...DEFAULT_SHAPE, seed: opts.seed ?? 'console', slotS: 86_400, originMs: beijingMidnight - (o.days - 1) * day };
+  const shape: FleetShape = { ...DEFAULT_SHAPE, seed: opts.seed ?? 'console', slotS: 86_400 / o.perDay, originMs: beijingMidnight - (o.days - 1) * day };
   const ids: StationIdentity[] = [];
   let pending: CollectorWrite[] = [];
   for (let i = 0; i < o.stations; i++) {
@@ -139,13 +142,14 @@ async function main(argv: string[]): Promise<void> {
     .requiredOption('--db <file|url>')
     .requiredOption('--stations <n>')
     .option('--days <n>', 'days of sessions and events', '40')
+    .option('--per-day <n>', 'durable records a day per station', '1')
     .option('--history-hours <n>', 'hours of heartbeat history', '72')
     .parse(argv, { from: 'user' });
-  const o = program.opts<{ db: string; stations: string; days: string; historyHours: string }>();
+  const o = program.opts<{ db: string; stations: string; days: string; perDay: string; historyHours: string }>();
   const store = await openConsoleDb(o.db);
   try {
     const t0 = Date.now();
-    await seedConsoleDb(store, { stations: Number(o.stations), days: Number(o.days), historyHours: Number(o.historyHours) });
+    await seedConsoleDb(store, { stations: Number(o.stations), days: Number(o.days), perDay: Number(o.perDay), historyHours: Number(o.historyHours) });
     process.stdout.write(`seeded ${o.stations} stations in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
   } finally {
     await store.close();
