@@ -80,6 +80,10 @@ export async function main(argv: string[]): Promise<void> {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
       });
+      // A second signal while stopping means "now": everything not yet written is still held by the stations.
+      const now = (): never => process.exit(1);
+      process.once('SIGINT', now);
+      process.once('SIGTERM', now);
       if (printer) clearInterval(printer);
       await collector.stop();
       log.info(collector.stats(), 'collector stopped');

@@ -8,8 +8,10 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { silentLogger, type Logger } from '../../agent/log.js';
 import { FleetTopics } from '../../agent/county/topics.js';
 import { Acker } from './acker.js';
-import { Batcher, emptyWriteStats, writeBatch, type Incoming, type WriteStats } from './batcher.js';
+import { Batcher } from './batcher.js';
 import { GapWatcher } from './gap-watcher.js';
+import { LogLimiter } from './log-limit.js';
+import { emptyWriteStats, writeBatch, type Incoming, type WriteStats } from './write-batch.js';
 import { fleetTable, monthlyCsv, monthlyReport, type FleetRow, type MonthlyReport } from './report.js';
 import { openSqliteCollectorStore } from './sqlite-store.js';
 import type { CollectorStore } from './store.js';
@@ -28,8 +30,17 @@ export interface CollectorOptions {
   username?: string;
   password?: string;
   ca?: string | Buffer;
-  /** Signs `request/sessions.resend` (HMAC-SHA256) for stations that have `county.command_key_file`. */
+  /**
+   * The county's command key (what the stations' `county.command_key_file` holds): signs
+   * `request/sessions.resend` and the acks (HMAC-SHA256, agent/county/signing.ts).
+   */
   commandKey?: string | Buffer;
+  /** A resend answer is believed only this long after the request. Default 30 000. */
+  resendTimeoutMs?: number;
+  /** Most messages one station may have waiting to be written; beyond, they are shed. Default 20 000. */
+  maxQueuedPerStation?: number;
+  /** Most messages waiting in all. Default 200 000. */
+  maxQueued?: number;
   /** A gap must persist this long before the collector asks for it (in-flight reordering heals itself). Default 5 000. */
   gapGraceMs?: number;
   /** The same gap is asked for again after this long. Default 30 000. */
@@ -44,8 +55,12 @@ export interface CollectorOptions {
 
 export interface CollectorStats extends WriteStats {
   received: number;
+  /** Messages refused because their station (or the whole queue) had too many waiting. */
+  shed: number;
   acks_published: number;
   resends_requested: number;
+  /** Resend requests whose answer did not come in time (a later answer is not believed). */
+  resends_expired: number;
 }
 
 export interface Collector {
@@ -67,7 +82,9 @@ export function collectorSubscriptions(prefix: string, group: string | null): Re
     [f.filter('usage', group)]: { qos: 1 },
     [f.filter('events', group)]: { qos: 1 },
     [f.filter('heartbeat', group)]: { qos: 0 },
-    [f.filter('response', group)]: { qos: 1 },
+    // Unshared: a resend answer is believed only by the collector that asked (GapWatcher), so each
+    // collector must hear every answer; they are few (one per request).
+    [f.filter('response')]: { qos: 1 },
     // Brokers do not send retained messages to shared subscriptions (MQTT 5 §4.8.2), and each collector
     // needs the whole fleet's state anyway: these are idempotent upserts, cheap to receive twice.
     [f.filter('status')]: { qos: 1 },
@@ -76,7 +93,7 @@ export function collectorSubscriptions(prefix: string, group: string | null): Re
   };
 }
 
-const emptyStats = (): CollectorStats => ({ received: 0, ...emptyWriteStats(), acks_published: 0, resends_requested: 0 });
+const emptyStats = (): CollectorStats => ({ received: 0, shed: 0, ...emptyWriteStats(), acks_published: 0, resends_requested: 0, resends_expired: 0 });
 
 export async function startCollector(opts: CollectorOptions): Promise<Collector> {
   if ((opts.db === undefined) === (opts.store === undefined)) throw new Error('startCollector needs exactly one of db (a SQLite file) and store');
@@ -103,16 +120,9 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   };
   const client = mqtt.connect(opts.url, clientOptions);
 
-  const batcher = new Batcher<Incoming>({
-    flushMs: opts.flushMs ?? 20,
-    maxBatch: opts.maxBatch ?? 2_000,
-    write: (batch) => writeBatch(store, fleet, batch, stats, log),
-    onError: (err, batch) => {
-      stats.store_errors++;
-      log.error({ err: (err as Error).message, messages: batch.length }, 'could not write a batch; it will be recovered through gaps');
-    },
-  });
-  const acker = new Acker({ store, fleet, client, log, onPublished: () => stats.acks_published++ });
+  const limiter = new LogLimiter(log);
+  const key = opts.commandKey !== undefined ? { commandKey: opts.commandKey } : {};
+  const acker = new Acker({ store, fleet, client, log, onPublished: () => stats.acks_published++, ...key });
   const gapWatcher = new GapWatcher({
     store,
     fleet,
@@ -120,13 +130,32 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     log,
     gapGraceMs,
     resendRetryMs: opts.resendRetryMs ?? 30_000,
-    ...(opts.commandKey !== undefined ? { commandKey: opts.commandKey } : {}),
+    resendTimeoutMs: opts.resendTimeoutMs ?? 30_000,
+    ...key,
     onRequested: () => stats.resends_requested++,
+    onExpired: () => stats.resends_expired++,
+  });
+  // Per-station queues taken in turn: a station flooding the collector waits behind itself only.
+  const batcher = new Batcher<Incoming>({
+    flushMs: opts.flushMs ?? 20,
+    maxBatch: opts.maxBatch ?? 2_000,
+    key: (m) => m.parsed?.station ?? '',
+    maxPerKey: opts.maxQueuedPerStation ?? 20_000,
+    maxQueued: opts.maxQueued ?? 200_000,
+    onShed: (m, station) => {
+      stats.shed++;
+      limiter.warn({ station, topic: m.topic.slice(0, 200) }, 'too many messages waiting from this station: shed (durable ones come back, unacked)');
+    },
+    write: (batch) => writeBatch(store, fleet, batch, stats, log, { ledger: gapWatcher, limiter }),
+    onError: (err, batch) => {
+      stats.store_errors++;
+      log.error({ err: (err as Error).message, messages: batch.length }, 'could not write a batch; it will be recovered through gaps');
+    },
   });
 
   client.on('message', (topic, payload) => {
     stats.received++;
-    batcher.push({ topic, payload, receivedAt: new Date().toISOString() });
+    batcher.push({ topic, parsed: fleet.parse(topic), payload, receivedAt: new Date().toISOString() });
   });
 
   let subscribed: () => void = () => {};
@@ -162,7 +191,13 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   await firstSubscribe;
 
   const ackTimer = setInterval(() => void acker.tick(), opts.ackIntervalMs ?? 200);
-  const gapTimer = setInterval(() => void gapWatcher.tick(), Math.max(50, Math.min(1_000, Math.floor(gapGraceMs / 4))));
+  const gapTimer = setInterval(
+    () => {
+      limiter.summarise();
+      void gapWatcher.tick();
+    },
+    Math.max(50, Math.min(1_000, Math.floor(gapGraceMs / 4))),
+  );
 
   let stopping: Promise<void> | undefined;
   const stop = async (): Promise<void> => {

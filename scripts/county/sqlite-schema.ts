@@ -68,13 +68,35 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX pushes_sent ON pushes (sent_at);
   CREATE INDEX records_stream ON records (station_id, stream, seq);
   `,
+  // 3: losses as ranges (one row per run, never one per seq), quarantined far-ahead seqs, and partial
+  // indexes so the ack and gap passes touch only the stations that have something to do.
+  `
+  CREATE TABLE lost_ranges (
+    station_id TEXT NOT NULL, from_seq INTEGER NOT NULL, to_seq INTEGER NOT NULL, noted_at TEXT NOT NULL,
+    PRIMARY KEY (station_id, from_seq)
+  ) WITHOUT ROWID;
+  INSERT INTO lost_ranges (station_id, from_seq, to_seq, noted_at)
+    SELECT station_id, min(seq), max(seq), min(noted_at)
+      FROM (SELECT station_id, seq, noted_at, seq - row_number() OVER (PARTITION BY station_id ORDER BY seq) AS run FROM lost)
+     GROUP BY station_id, run;
+  DROP TABLE lost;
+  ALTER TABLE lost_ranges RENAME TO lost;
+  ALTER TABLE stations ADD COLUMN quarantined INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE quarantine (
+    station_id TEXT NOT NULL, seq INTEGER NOT NULL, stream TEXT NOT NULL, id TEXT NOT NULL,
+    received_at TEXT NOT NULL, watermark INTEGER NOT NULL, payload TEXT NOT NULL,
+    PRIMARY KEY (station_id, seq)
+  ) WITHOUT ROWID;
+  CREATE INDEX stations_unacked ON stations (station_id) WHERE watermark > acked_seq;
+  CREATE INDEX stations_gap ON stations (station_id) WHERE max_seq > watermark;
+  `,
 ];
 
 /** Stations by town (stations without one last), then id: the order both county tables print. */
 const BY_TOWN = 'ORDER BY town IS NULL, town, station_id';
 /** The columns of a StationRow (not the stored inventory and heartbeat documents). */
 const STATION_COLUMNS = `station_id, name, town, county, level, timezone, online, boot, status_ts, heartbeat_ts, heartbeat_at,
-  outbox_depth, watermark, max_seq, acked_seq`;
+  outbox_depth, watermark, max_seq, acked_seq, quarantined`;
 const DEVICE_COLUMNS = 'station_id, device_id, kind, driver, online, power, errors, lamp_hours, ts, received_at';
 
 export const STATEMENTS = {
@@ -97,17 +119,36 @@ export const STATEMENTS = {
   insertUsage: `INSERT INTO usage (station_id, seq, id, start_ms, end_ms, duration_s, signal_s, short, trigger, end_reason)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   insertEvent: 'INSERT INTO events (station_id, seq, ts, type, severity, device) VALUES (?, ?, ?, ?, ?, ?)',
-  maxSeq: 'UPDATE stations SET max_seq = ? WHERE station_id = ? AND max_seq < ?',
-  has: 'SELECT 1 FROM records WHERE station_id = ? AND seq = ? UNION ALL SELECT 1 FROM lost WHERE station_id = ? AND seq = ?',
-  watermark: 'SELECT watermark FROM stations WHERE station_id = ?',
-  setWatermark: 'UPDATE stations SET watermark = ? WHERE station_id = ?',
+  cursor: 'SELECT watermark, max_seq, quarantined FROM stations WHERE station_id = ?',
+  settle: 'UPDATE stations SET max_seq = ?, watermark = ?, quarantined = ? WHERE station_id = ?',
+  hasRecord: 'SELECT 1 FROM records WHERE station_id = ? AND seq = ?',
+  // The last seq of the run of stored records that starts right above ?: walks the index in seq order
+  // and stops at the first record without a successor (ORDER BY … LIMIT 1, not min(), so it stops).
+  runEnd: `SELECT r.seq FROM records r WHERE r.station_id = ? AND r.seq > ?
+             AND NOT EXISTS (SELECT 1 FROM records n WHERE n.station_id = r.station_id AND n.seq = r.seq + 1)
+           ORDER BY r.seq LIMIT 1`,
+  lostCover: 'SELECT to_seq FROM lost WHERE station_id = ? AND from_seq <= ? ORDER BY from_seq DESC LIMIT 1',
   nextStored: 'SELECT min(seq) AS seq FROM records WHERE station_id = ? AND seq > ?',
+  nextLost: 'SELECT min(from_seq) AS seq FROM lost WHERE station_id = ? AND from_seq > ?',
   gapStations: 'SELECT station_id, watermark, max_seq FROM stations WHERE max_seq > watermark',
   pendingAcks: 'SELECT station_id, watermark FROM stations WHERE watermark > acked_seq',
   markAcked: 'UPDATE stations SET acked_seq = ? WHERE station_id = ? AND acked_seq < ?',
   ackedStations: 'SELECT station_id, acked_seq FROM stations WHERE acked_seq > 0',
-  insertLost: 'INSERT OR IGNORE INTO lost (station_id, seq, noted_at) VALUES (?, ?, ?)',
-  lost: 'SELECT station_id, seq FROM lost ORDER BY station_id, seq',
+  // The holes of [$a, $b]: what lies between the stored records and known lost ranges in it, inserted as
+  // ranges by one statement. The running max of the ends before each covered interval handles overlaps.
+  insertLost: `INSERT INTO lost (station_id, from_seq, to_seq, noted_at)
+               SELECT $s, hf, ht, $now FROM (
+                 SELECT max(t) OVER (ORDER BY f, t ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) + 1 AS hf, f - 1 AS ht
+                   FROM (SELECT seq AS f, seq AS t FROM records WHERE station_id = $s AND seq BETWEEN $a AND $b
+                         UNION ALL SELECT from_seq, to_seq FROM lost WHERE station_id = $s AND to_seq >= $a AND from_seq <= $b
+                         UNION ALL SELECT $a - 1, $a - 1
+                         UNION ALL SELECT $b + 1, $b + 1))
+                WHERE ht >= hf
+               RETURNING from_seq, to_seq`,
+  lost: 'SELECT station_id, from_seq, to_seq, noted_at FROM lost ORDER BY station_id, from_seq',
+  quarantine: `INSERT OR IGNORE INTO quarantine (station_id, seq, stream, id, received_at, watermark, payload) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+  quarantinedAll: 'SELECT station_id, seq, stream, id, received_at, watermark, payload FROM quarantine ORDER BY station_id, seq',
+  quarantinedOf: 'SELECT station_id, seq, stream, id, received_at, watermark, payload FROM quarantine WHERE station_id = ? ORDER BY seq',
   usageTotals: `SELECT u.station_id AS station_id,
                        sum(1 - u.short) AS sessions,
                        sum(CASE WHEN u.short = 0 THEN u.duration_s ELSE 0 END) AS duration_s,
@@ -119,8 +160,9 @@ export const STATEMENTS = {
                  GROUP BY u.station_id`,
   missing: `SELECT s.station_id,
                    s.max_seq - s.watermark - (SELECT count(*) FROM records r WHERE r.station_id = s.station_id AND r.seq > s.watermark)
-                     - (SELECT count(*) FROM lost l WHERE l.station_id = s.station_id AND l.seq > s.watermark) AS missing
-              FROM stations s`,
+                     - (SELECT coalesce(sum(min(l.to_seq, s.max_seq) - max(l.from_seq, s.watermark + 1) + 1), 0) FROM lost l
+                         WHERE l.station_id = s.station_id AND l.to_seq > s.watermark AND l.from_seq <= s.max_seq) AS missing
+              FROM stations s WHERE s.max_seq > s.watermark`,
   faultyDevices: `SELECT station_id, device_id FROM devices WHERE errors IS NOT NULL AND errors <> '[]' ORDER BY device_id`,
   // A lamp warning is active when the latest lamp event of that device (by seq) is the warning itself.
   lampWarnings: `SELECT station_id, device, type FROM (

@@ -95,6 +95,8 @@ export interface StationRow {
   watermark: number;
   max_seq: number;
   acked_seq: number;
+  /** Records refused as too far above the watermark (SEQ_WINDOW), all time. */
+  quarantined: number;
 }
 
 export interface GapInfo {
@@ -245,8 +247,10 @@ export interface CollectorStore {
   stations(): Promise<StationRow[]>;
   record(stationId: string, seq: number): Promise<StoredRecordRow | undefined>;
   countRecords(): Promise<number>;
-  /** Seqs recorded as lost, by station and seq. */
-  lost(): Promise<Array<{ station_id: string; seq: number }>>;
+  /** Ranges of seqs recorded as lost, by station and first seq. */
+  lost(): Promise<LostRange[]>;
+  /** The quarantined records kept (at most QUARANTINE_KEEP per station), by station and seq. */
+  quarantined(stationId?: string): Promise<QuarantinedRow[]>;
 
   /** Usage totals per station with sessions in the window (stations without any are absent). */
   usageTotals(window: UsageWindow): Promise<UsageTotals[]>;

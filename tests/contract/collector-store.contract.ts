@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CollectorStore, CollectorWrite, ConsoleStore, PushRow, WriteOutcome } from '../../scripts/county/store.js';
-import { HEARTBEAT_HISTORY_DAYS, HEARTBEAT_HISTORY_STEP_MS } from '../../scripts/county/store.js';
+import { HEARTBEAT_HISTORY_DAYS, HEARTBEAT_HISTORY_STEP_MS, QUARANTINE_KEEP, SEQ_WINDOW } from '../../scripts/county/store.js';
 import { fleetTable } from '../../scripts/county/report.js';
 import { DEFAULT_SHAPE, deviceState, durableRecord, heartbeat, inventory, SIM_DEVICES, stationIdentity } from '../../scripts/fleet/generate.js';
 import type { EventRecord } from '../../agent/events.js';
@@ -108,11 +108,72 @@ export function collectorStoreContract(name: string, open: OpenStore): void {
       await put(4);
       expect(await one({ kind: 'lost', station: station.id, from_seq: 2, to_seq: 10 })).toEqual({ kind: 'lost', count: 2 });
       expect((await row()).watermark).toBe(4);
-      expect(await store.lost()).toEqual([
-        { station_id: station.id, seq: 2 },
-        { station_id: station.id, seq: 3 },
-      ]);
+      expect((await store.lost()).map(({ noted_at: _, ...r }) => r)).toEqual([{ station_id: station.id, from_seq: 2, to_seq: 3 }]);
       expect(await one({ kind: 'lost', station: 'nobody', from_seq: 1, to_seq: 3 })).toEqual({ kind: 'lost', count: 0 });
+      // Again: nothing new (already lost, or at or below the watermark).
+      expect(await one({ kind: 'lost', station: station.id, from_seq: 1, to_seq: 4 })).toEqual({ kind: 'lost', count: 0 });
+    });
+
+    it('marks a loss of any size as ranges around the stored records, in one batch, and the watermark steps over it', async () => {
+      store = await fresh();
+      await store.apply([1, 5, 6, 9, 20_000].map((seq) => recordWrite(seq)));
+      expect((await row()).watermark).toBe(1);
+      // The station answers "none of them" for everything up to 2^53 − 1: only the holes below max_seq count.
+      expect(await one({ kind: 'lost', station: station.id, from_seq: 2, to_seq: Number.MAX_SAFE_INTEGER })).toEqual({ kind: 'lost', count: 3 + 2 + 19_990 });
+      expect((await store.lost()).map((r) => [r.from_seq, r.to_seq])).toEqual([
+        [2, 4],
+        [7, 8],
+        [10, 19_999],
+      ]);
+      expect((await row()).watermark).toBe(20_000);
+      expect(await store.gaps()).toEqual([]);
+      expect(await store.missing()).toEqual([]);
+    });
+
+    it('counts missing seqs with lost ranges above the watermark, and the first gap stops at a lost range', async () => {
+      store = await fresh();
+      await store.apply([1, 10].map((seq) => recordWrite(seq)));
+      // A loss that does not start at the watermark (seqs 2..4 may still come).
+      expect(await one({ kind: 'lost', station: station.id, from_seq: 5, to_seq: 7 })).toEqual({ kind: 'lost', count: 3 });
+      expect((await row()).watermark).toBe(1);
+      expect(await store.missing()).toEqual([{ station_id: station.id, missing: 8 - 3 }]);
+      expect(await store.gaps()).toEqual([{ station_id: station.id, watermark: 1, max_seq: 10, from_seq: 2, to_seq: 4 }]);
+      await store.apply([2, 3, 4].map((seq) => recordWrite(seq)));
+      expect((await row()).watermark).toBe(7);
+      expect(await store.gaps()).toEqual([{ station_id: station.id, watermark: 7, max_seq: 10, from_seq: 8, to_seq: 9 }]);
+      await store.apply([8, 9].map((seq) => recordWrite(seq)));
+      expect((await row()).watermark).toBe(10);
+      expect(await store.missing()).toEqual([]);
+    });
+
+    it('quarantines a seq far above the watermark: not stored, no gap, counted, at most QUARANTINE_KEEP kept', async () => {
+      store = await fresh();
+      await put(1);
+      const far = (seq: number): CollectorWrite => {
+        const w = recordWrite(1) as Extract<CollectorWrite, { kind: 'record' }>;
+        const record = { ...w.record, seq };
+        return { ...w, record, raw: JSON.stringify(record) } as CollectorWrite;
+      };
+      const huge = Number.MAX_SAFE_INTEGER - 1;
+      expect(await store.apply([far(1 + SEQ_WINDOW), far(2 + SEQ_WINDOW), far(huge)])).toEqual([
+        { kind: 'record', outcome: 'stored' },
+        { kind: 'record', outcome: 'quarantined' },
+        { kind: 'record', outcome: 'quarantined' },
+      ]);
+      expect(await row()).toMatchObject({ watermark: 1, max_seq: 1 + SEQ_WINDOW, quarantined: 2 });
+      const q = await store.quarantined(station.id);
+      expect(q.map((r) => [r.seq, r.watermark])).toEqual([
+        [2 + SEQ_WINDOW, 1],
+        [huge, 1],
+      ]);
+      expect(JSON.parse(q[1]!.payload)).toMatchObject({ seq: huge, station_id: station.id });
+      expect(await store.record(station.id, huge)).toBeUndefined();
+      expect(await store.countRecords()).toBe(2);
+      expect(await store.quarantined('nobody')).toEqual([]);
+      // A flood of them: every one counted, the kept rows bounded.
+      await store.apply(Array.from({ length: QUARANTINE_KEEP + 50 }, (_, i) => far(huge - 2 - i)));
+      expect((await row()).quarantined).toBe(QUARANTINE_KEEP + 52);
+      expect(await store.quarantined()).toHaveLength(QUARANTINE_KEEP);
     });
 
     it('drops a late Last Will of an older MQTT session', async () => {
