@@ -1,13 +1,14 @@
 /**
  * 6. console pages: the county console's fleet page and monthly progress page on a seeded county
- * database (scripts/county/console/seed.ts: the fleet simulator's content, 4 durable records a day per
- * station for a month — about 84 sessions per station, more than a real station's 20). The console runs
- * in this process (startConsole); each page is requested RUNS times by a signed-in client and timed by
- * its own `Server-Timing` header (server time: from the request to the last byte written). The reference,
- * same run: the store call alone behind each page (`ConsoleStore.fleet()`, `monthlyReport()`).
+ * database (scripts/county/console/seed.ts: the fleet simulator's content under Chinese names, 2 durable
+ * records a day per station from the first day of the previous month until now, so the report's month —
+ * the previous one — is complete: about 42 sessions per station, twice a busy real station). The console
+ * runs in this process (startConsole); each page is requested RUNS times by a signed-in client and timed
+ * by its own `Server-Timing` header (server time: from the request until the page is written). The
+ * reference, same run: the store call alone behind each page (`ConsoleStore.fleet()`, `monthlyReport()`).
  *
- * Scenarios: SQLite with 500 stations (a county). PostgreSQL with 20,000 (a province) runs when
- * CONSOLE_BENCH_PG names a database URL the collector's PostgreSQL store can open.
+ * Scenarios: SQLite with 500 stations (a county); PostgreSQL 15 (the kit's real server, durable settings)
+ * with 20,000 stations (a province).
  */
 import { join } from 'node:path';
 import { monthlyReport } from '../county/report.js';
@@ -17,6 +18,8 @@ import { openConsoleDb } from '../county/console/open-store.js';
 import { seedConsoleDb } from '../county/console/seed.js';
 import { startConsole } from '../county/console/server.js';
 import { localMonth } from '../county/console/time.js';
+import { zonedMidnight } from '../../agent/time-zone.js';
+import { Postgres } from '../lib/kit/postgres.js';
 import { Cleanup, figure, percentile, round, tempDir, type BenchOptions, type BenchResult, type Figure } from './common.js';
 
 const RUNS = 50;
@@ -50,17 +53,24 @@ async function client(url: string, users: string): Promise<(path: string) => Pro
   };
 }
 
+/** The previous calendar month in Beijing, and the days from its first day until today (both included). */
+function previousMonth(nowMs: number): { month: string; days: number } {
+  const [y, m] = localMonth(nowMs, 'Asia/Shanghai').split('-').map(Number) as [number, number];
+  const first = zonedMidnight(m === 1 ? y - 1 : y, m === 1 ? 12 : m - 1, 1, 'Asia/Shanghai');
+  return { month: localMonth(first, 'Asia/Shanghai'), days: Math.ceil((nowMs - first) / 86_400_000) + 1 };
+}
+
 async function scenario(label: string, store: ConsoleDb, stations: number, dir: string, log: (l: string) => void): Promise<{ figures: Figure[]; notes: string[] }> {
   const t0 = Date.now();
-  await seedConsoleDb(store, { stations, days: 31, perDay: 4, historyHours: 0 });
-  const seeded = `${label}: seeded ${stations} stations × 31 days × 4 records in ${round((Date.now() - t0) / 1000, 1)} s`;
+  const { month, days } = previousMonth(t0);
+  await seedConsoleDb(store, { stations, days, perDay: 2, historyHours: 0 });
+  const seeded = `${label}: seeded ${stations} stations × ${days} days × 2 records in ${round((Date.now() - t0) / 1000, 1)} s`;
   log(seeded);
   const users = join(dir, `users-${label}`);
   await upsertAccount(users, 'bench', 'viewer', 'bench-password');
   const server = await startConsole({ store, accounts: new AccountFile(users), port: 0 });
   try {
     const get = await client(server.url, 'bench:bench-password');
-    const month = localMonth(Date.now(), 'Asia/Shanghai');
     const report = await monthlyReport(store, month);
     const figures: Figure[] = [];
     const pages: Array<{ name: string; path: string; reference: string; ref: () => Promise<unknown> }> = [
@@ -100,14 +110,13 @@ export async function consolePages(o: BenchOptions): Promise<BenchResult> {
     const s = await scenario('sqlite 500', sqlite, 500, dir, o.log);
     figures.push(...s.figures);
     notes.push(...s.notes);
-    const pg = process.env['CONSOLE_BENCH_PG'];
-    if (pg) {
-      const store = await openConsoleDb(pg);
-      cleanup.add(() => store.close());
-      const p = await scenario('postgres 20000', store, 20_000, dir, o.log);
-      figures.push(...p.figures);
-      notes.push(...p.notes);
-    } else notes.push('PostgreSQL scenario not run: set CONSOLE_BENCH_PG to an empty database URL');
+    const server = await Postgres.start({ durable: true });
+    cleanup.add(() => server.dispose());
+    const pg = await openConsoleDb(await server.createDatabase('county'));
+    cleanup.add(() => pg.close());
+    const p = await scenario('postgres 20000', pg, 20_000, dir, o.log);
+    figures.push(...p.figures);
+    notes.push(...p.notes);
     return { name: 'console', elapsed_s: round((Date.now() - started) / 1000, 1), figures, notes };
   } catch (err) {
     return { name: 'console', elapsed_s: round((Date.now() - started) / 1000, 1), figures, notes, error: (err as Error).message };

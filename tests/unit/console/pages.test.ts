@@ -35,6 +35,7 @@ function row(id: string, over: Partial<FleetRow> = {}): FleetRow {
     watermark: 10,
     max_seq: 10,
     acked_seq: 10,
+    quarantined: 0,
     agent_version: '0.1.0',
     faults: [],
     lamp_warnings: [],
