@@ -10,6 +10,7 @@
  * Scenarios: SQLite with 500 stations (a county); PostgreSQL 15 (the kit's real server, durable settings)
  * with 20,000 stations (a province).
  */
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { monthlyReport } from '../county/report.js';
 import { AccountFile, upsertAccount } from '../county/console/accounts.js';
@@ -92,7 +93,9 @@ async function scenario(label: string, store: ConsoleDb, stations: number, dir: 
       figures.push(figure({ metric: `${label} ${p.name} p50`, value: round(percentile(page, 50), 1), unit: 'ms', reference: `${p.reference} p50`, reference_value: round(percentile(ref, 50), 1) }));
       figures.push(figure({ metric: `${label} ${p.name} p99`, value: p99, unit: 'ms', reference: `${p.reference} p99`, reference_value: refP99, goal: `≤ ${GOAL_MS} ms`, pass: p99 <= GOAL_MS }));
     }
-    return { figures, notes: [seeded, `${label}: ${report.total.sessions + report.total.short_sessions} sessions in ${month}, ${report.towns.length} towns`] };
+    // The machine may be shared: the load says how much the figures are worth.
+    const load = `load average ${loadavg().map((x) => round(x, 1)).join(' / ')} (1/5/15 min) after the runs`;
+    return { figures, notes: [seeded, `${label}: ${report.total.sessions + report.total.short_sessions} sessions in ${month}, ${report.towns.length} towns; ${load}`] };
   } finally {
     await server.close();
   }

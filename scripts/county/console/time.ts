@@ -23,14 +23,22 @@ function formatter(timeZone: string, seconds: boolean): Intl.DateTimeFormat {
   return f;
 }
 
-/** True when `tz` is a time zone this Node knows (an unknown one would throw at format time). */
+const known = new Map<string, boolean>();
+
+/** True when `tz` is a time zone this Node knows (an unknown one would throw at format time). Cached. */
 export function isTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
+  let ok = known.get(tz);
+  if (ok === undefined) {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: tz });
+      ok = true;
+    } catch {
+      ok = false;
+    }
+    // Zone names come from stations' inventories: bounded, so a flood of odd names cannot grow the map.
+    if (known.size < 1000) known.set(tz, ok);
   }
+  return ok;
 }
 
 /** `YYYY-MM-DD HH:mm` (or with `:ss`) in `timeZone`; '' for a missing or unparsable time. */

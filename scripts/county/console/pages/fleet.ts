@@ -98,8 +98,8 @@ export function summarise(views: readonly FleetView[]): { towns: TownSummary[]; 
 /** Most urgent first: no contact, then faults, lamps, undelivered records; longest silence first. */
 const URGENCY: Record<VisitReason['kind'], number> = { offline: 0, silent: 1, fault: 2, lamp: 3, outbox: 4 };
 export function visitList(views: readonly FleetView[]): FleetView[] {
-  const rank = (v: FleetView) => Math.min(...v.reasons.map((r) => URGENCY[r.kind]));
-  return views.filter((v) => v.reasons.length > 0).sort((a, b) => rank(a) - rank(b) || (b.ageS ?? Infinity) - (a.ageS ?? Infinity));
+  const ranked = views.filter((v) => v.reasons.length > 0).map((v) => ({ v, rank: Math.min(...v.reasons.map((r) => URGENCY[r.kind])), age: v.ageS ?? Infinity }));
+  return ranked.sort((a, b) => a.rank - b.rank || b.age - a.age).map((x) => x.v);
 }
 
 export const age = (t: T, s: number): string => {
