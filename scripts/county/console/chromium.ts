@@ -32,8 +32,6 @@ export async function launchChromium(options: { width?: number; height?: number;
       executablePath: CHROMIUM,
       headless: true,
       args: CHROMIUM_FLAGS,
-      // Form controls (month and time pickers) follow the browser's UI language, on Linux from LANGUAGE.
-      env: { ...process.env, LANGUAGE: (options.locale ?? 'zh-CN').replace('-', '_') },
       viewport: { width: options.width ?? 1366, height: options.height ?? 900 },
       locale: options.locale ?? 'zh-CN',
       timezoneId: 'UTC',

@@ -142,6 +142,8 @@ export const consoleEn = {
   'monthly.title': 'Monthly progress {month}',
   'monthly.month': 'Month',
   'monthly.show': 'Show',
+  'monthly.prev': '← Previous month',
+  'monthly.next': 'Next month →',
   'monthly.csv': 'Download CSV',
   'monthly.total': 'Total',
   'monthly.no_town': '(no town)',

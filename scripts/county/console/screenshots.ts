@@ -19,6 +19,7 @@ import { openConsoleDb } from './open-store.js';
 import { Pusher } from './pusher.js';
 import { seedConsoleDb } from './seed.js';
 import { startConsole } from './server.js';
+import { localMonth } from './time.js';
 
 export async function takeScreenshots(outDir: string, stations = 500): Promise<string[]> {
   const dir = tempDir('console-shots-');
@@ -63,7 +64,8 @@ export async function takeScreenshots(outDir: string, stations = 500): Promise<s
     await page.goto(`${server.url}/station?id=${faulty.id}`);
     await chartsDrawn();
     await shot('station', 2200);
-    await page.goto(`${server.url}/monthly`);
+    // The month with the most seeded days behind it (on the 1st, the new month is still empty).
+    await page.goto(`${server.url}/monthly?month=${localMonth(Date.now() - 15 * 86_400_000, 'Asia/Shanghai')}`);
     await chartsDrawn();
     await shot('monthly', 1500);
     await page.click(`#towns a >> text=${ids[1]!.town}`);

@@ -10,7 +10,7 @@ import { monthlyCsv } from '../../../scripts/county/report.js';
 import { html, jsonBlock } from '../../../scripts/county/console/html.js';
 import { CONSOLE_CATALOGUES, consoleTranslator } from '../../../scripts/county/console/i18n.js';
 import { judge, summarise, visitList } from '../../../scripts/county/console/pages/fleet.js';
-import { localisedMonthlyCsv } from '../../../scripts/county/console/pages/monthly.js';
+import { localisedMonthlyCsv, shiftMonth } from '../../../scripts/county/console/pages/monthly.js';
 import { describeArgs } from '../../../scripts/county/console/pages/push.js';
 import { lastRuns } from '../../../scripts/county/console/pages/station.js';
 import { ageParts, localMonth, localTime } from '../../../scripts/county/console/time.js';
@@ -101,6 +101,12 @@ describe('rendering helpers', () => {
 });
 
 describe('monthly CSV in Chinese', () => {
+  it('steps months across year ends', () => {
+    expect(shiftMonth('2026-12', 1)).toBe('2027-01');
+    expect(shiftMonth('2026-01', -1)).toBe('2025-12');
+    expect(shiftMonth('2026-06', -1)).toBe('2026-05');
+  });
+
   it('is the CLI report’s CSV with Chinese headers and row kinds, numbers untouched', () => {
     const report: MonthlyReport = {
       month: '2026-11',

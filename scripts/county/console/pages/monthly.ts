@@ -14,6 +14,13 @@ const PAGE_SIZE = 50;
 const hours = (s: number): string => (s / 3600).toFixed(2);
 const hoursNum = (s: number): number => Math.round(s / 36) / 100;
 
+/** `YYYY-MM` moved by `delta` months. */
+export function shiftMonth(month: string, delta: number): string {
+  const [y, m] = month.split('-').map(Number) as [number, number];
+  const i = y * 12 + (m - 1) + delta;
+  return `${Math.floor(i / 12)}-${String((i % 12) + 1).padStart(2, '0')}`;
+}
+
 /** The report's CSV in the clerk's language: translated header and row kinds; zh gets a BOM for Excel. */
 export function localisedMonthlyCsv(report: MonthlyReport, t: T, lang: Lang): string {
   const csv = monthlyCsv(report);
@@ -87,6 +94,8 @@ export function renderMonthly(ctx: PageContext, report: MonthlyReport, townFilte
   <label>${t('monthly.month')} <input type="month" name="month" value="${report.month}" required></label>
   ${picked ? html`<input type="hidden" name="town" value="${townFilter}">` : ''}
   <button type="submit">${t('monthly.show')}</button>
+  <a href="/monthly${query({ month: shiftMonth(report.month, -1), town: townFilter || undefined })}">${t('monthly.prev')}</a>
+  <a href="/monthly${query({ month: shiftMonth(report.month, 1), town: townFilter || undefined })}">${t('monthly.next')}</a>
   <a class="button" href="/monthly.csv${query({ month: report.month })}" download>${t('monthly.csv')}</a>
 </form>
 <section><h2>${t('fleet.towns')}</h2>
