@@ -142,6 +142,7 @@ export const consoleEn = {
   'monthly.title': 'Monthly progress {month}',
   'monthly.month': 'Month',
   'monthly.show': 'Show',
+  'monthly.option': '{year}-{month}',
   'monthly.prev': '← Previous month',
   'monthly.next': 'Next month →',
   'monthly.csv': 'Download CSV',

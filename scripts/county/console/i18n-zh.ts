@@ -144,6 +144,7 @@ export const consoleZh: Record<ConsoleKey, string> = {
   'monthly.title': '{month} 月度进度表',
   'monthly.month': '月份',
   'monthly.show': '查看',
+  'monthly.option': '{year}年{month}月',
   'monthly.prev': '← 上个月',
   'monthly.next': '下个月 →',
   'monthly.csv': '下载 CSV',

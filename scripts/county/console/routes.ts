@@ -61,7 +61,7 @@ function month(ctx: Ctx): string {
 
 export async function monthlyPage(ctx: Ctx): Promise<void> {
   const report = await monthlyReport(ctx.parts.store, month(ctx));
-  sendHtml(ctx, 200, renderMonthly(ctx, report, param(ctx.url, 'town'), param(ctx.url, 'page', 8)));
+  sendHtml(ctx, 200, renderMonthly(ctx, report, param(ctx.url, 'town'), param(ctx.url, 'page', 8), localMonth(ctx.parts.now(), ctx.tz)));
 }
 
 export async function monthlyCsvDownload(ctx: Ctx): Promise<void> {

@@ -21,6 +21,15 @@ export function shiftMonth(month: string, delta: number): string {
   return `${Math.floor(i / 12)}-${String((i % 12) + 1).padStart(2, '0')}`;
 }
 
+/** The months offered: the last 24 up to this month, and the one shown (a select works in every browser). */
+export function monthChoices(shown: string, thisMonth: string): string[] {
+  const months = Array.from({ length: 24 }, (_, i) => shiftMonth(thisMonth, -i));
+  return months.includes(shown) ? months : [shown, ...months];
+}
+
+/** 2026年11月 / 2026-11. */
+const monthLabel = (t: T, lang: Lang, m: string): string => t('monthly.option', { year: m.slice(0, 4), month: lang === 'zh' ? String(Number(m.slice(5))) : m.slice(5) });
+
 /** The report's CSV in the clerk's language: translated header and row kinds; zh gets a BOM for Excel. */
 export function localisedMonthlyCsv(report: MonthlyReport, t: T, lang: Lang): string {
   const csv = monthlyCsv(report);
@@ -35,7 +44,7 @@ export function localisedMonthlyCsv(report: MonthlyReport, t: T, lang: Lang): st
 const cells = (x: MonthlyTotals) =>
   html`<td class="num">${x.sessions}</td><td class="num">${hours(x.duration_s)}</td><td class="num">${hours(x.signal_s)}</td><td class="num">${x.short_sessions}</td><td class="num">${hours(x.short_duration_s)}</td>`;
 
-export function renderMonthly(ctx: PageContext, report: MonthlyReport, townFilter: string, pageRaw: string): string {
+export function renderMonthly(ctx: PageContext, report: MonthlyReport, townFilter: string, pageRaw: string, thisMonth: string): string {
   const { t } = ctx;
   const townName = (town: string | null) => town ?? t('monthly.no_town');
   const heads = html`<th>${t('col.sessions')}</th><th>${t('col.hours')}</th><th>${t('col.signal_hours')}</th><th>${t('col.short_sessions')}</th><th>${t('col.short_hours')}</th>`;
@@ -91,7 +100,7 @@ export function renderMonthly(ctx: PageContext, report: MonthlyReport, townFilte
 
   const body = html`
 <form method="get" action="/monthly" class="filters">
-  <label>${t('monthly.month')} <input type="month" name="month" value="${report.month}" required></label>
+  <label>${t('monthly.month')} <select name="month">${monthChoices(report.month, thisMonth).map((m) => html`<option value="${m}"${m === report.month ? html` selected` : ''}>${monthLabel(t, ctx.lang, m)}</option>`)}</select></label>
   ${picked ? html`<input type="hidden" name="town" value="${townFilter}">` : ''}
   <button type="submit">${t('monthly.show')}</button>
   <a href="/monthly${query({ month: shiftMonth(report.month, -1), town: townFilter || undefined })}">${t('monthly.prev')}</a>
