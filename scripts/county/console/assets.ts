@@ -116,6 +116,8 @@ export const CONSOLE_JS = `'use strict';
           });
           document.getElementById('push-summary').textContent = labels.getAttribute('data-summary')
             .replace('{ok}', d.ok).replace('{error}', d.error).replace('{pending}', d.pending);
+          // With every row on the page the list of the silent follows them; otherwise the counts do.
+          if (table.getAttribute('data-complete') !== 'yes') { if (d.pending > 0) setTimeout(poll, 1500); return; }
           var waiting = [];
           table.querySelectorAll('tr[data-status="sent"]').forEach(function (tr) { waiting.push(tr.getAttribute('data-name')); });
           var p = document.getElementById('push-pending');

@@ -236,6 +236,7 @@ export const consoleEn = {
   'push.delete': 'Delete schedule {id}',
   'push.when_days': 'every {days} at {time}',
   'push.unanswered': 'Not answered yet:',
+  'push.more': ' … and {n} more',
   'push.all_answered': 'Every station has answered.',
   'push.status.sent': 'waiting',
   'push.status.ok': 'OK',

@@ -238,6 +238,7 @@ export const consoleZh: Record<ConsoleKey, string> = {
   'push.delete': '删除计划 {id}',
   'push.when_days': '每{days} {time}',
   'push.unanswered': '尚未回复的站点：',
+  'push.more': '……等，另有 {n} 个',
   'push.all_answered': '所有站点均已回复。',
   'push.status.sent': '等待回复',
   'push.status.ok': '成功',

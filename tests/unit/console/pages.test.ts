@@ -11,7 +11,8 @@ import { html, jsonBlock } from '../../../scripts/county/console/html.js';
 import { CONSOLE_CATALOGUES, consoleTranslator } from '../../../scripts/county/console/i18n.js';
 import { judge, summarise, visitList } from '../../../scripts/county/console/pages/fleet.js';
 import { localisedMonthlyCsv, shiftMonth } from '../../../scripts/county/console/pages/monthly.js';
-import { describeArgs } from '../../../scripts/county/console/pages/push.js';
+import { describeArgs, PUSH_ROWS_SHOWN, shownRows } from '../../../scripts/county/console/pages/push.js';
+import type { PushRow } from '../../../scripts/county/store.js';
 import { lastRuns } from '../../../scripts/county/console/pages/station.js';
 import { ageParts, localMonth, localTime } from '../../../scripts/county/console/time.js';
 
@@ -91,6 +92,17 @@ describe('rendering helpers', () => {
       { schedule: 'a', ts: ago(10), phase: 'end', ok: false, message: 'schedule a end: 1/2 steps ok' },
       { schedule: 'b', ts: ago(200), phase: null, ok: true, message: 'schedule b start: 3/3 steps ok' },
     ]);
+  });
+
+  it('lists a big push’s failures and unanswered stations first, up to the page’s limit', () => {
+    const row = (i: number, status: PushRow['status']): PushRow => ({ push_id: 'p', transaction: `t${i}`, station_id: `st-${String(i).padStart(5, '0')}`, action: 'schedule.set', args: '{}', sent_at: ago(60), sent_by: 'a', status, response: null, responded_at: null });
+    const rows = Array.from({ length: 3000 }, (_, i) => row(i, i % 100 === 7 ? 'error' : i % 10 === 3 ? 'sent' : 'ok'));
+    const shown = shownRows(rows);
+    expect(shown).toHaveLength(PUSH_ROWS_SHOWN);
+    expect(shown.slice(0, 30).every((r) => r.status === 'error')).toBe(true);
+    expect(shown.slice(30, 330).every((r) => r.status === 'sent')).toBe(true);
+    expect(shown[330]!.status).toBe('ok');
+    expect(shownRows(rows.slice(0, 10)).map((r) => r.station_id)).toEqual(rows.slice(0, 10).map((r) => r.station_id));
   });
 
   it('describes a pushed schedule in words', () => {

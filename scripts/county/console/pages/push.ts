@@ -47,10 +47,21 @@ export function describeArgs(t: T, argsJson: string): string {
   return t('push.describe', { id: s.id ?? '', name: s.name ? `（${s.name}）` : '', when, minutes: s.duration_min ?? '', steps });
 }
 
+/** A push to a whole province has 20,000 rows: the page lists failures, then the silent, then the rest, up to this many. */
+export const PUSH_ROWS_SHOWN = 1000;
+const PENDING_NAMES_SHOWN = 100;
+const ORDER = { error: 0, sent: 1, ok: 2 } as const;
+
+/** The rows the page shows (and its poll updates): failures and unanswered first, by station id. */
+export function shownRows(rows: readonly PushRow[]): PushRow[] {
+  const sorted = rows.length > PUSH_ROWS_SHOWN ? [...rows].sort((a, b) => ORDER[a.status] - ORDER[b.status] || (a.station_id < b.station_id ? -1 : 1)) : [...rows];
+  return sorted.slice(0, PUSH_ROWS_SHOWN);
+}
+
 export function pushJson(rows: readonly PushRow[], tzOf: (station: string) => string): Record<string, unknown> {
   return {
     ...pushSummary(rows),
-    rows: rows.map((r) => ({ station: r.station_id, status: r.status, answer: answerText(r), responded_at: localTime(r.responded_at, tzOf(r.station_id), true) })),
+    rows: shownRows(rows).map((r) => ({ station: r.station_id, status: r.status, answer: answerText(r), responded_at: localTime(r.responded_at, tzOf(r.station_id), true) })),
   };
 }
 
@@ -59,14 +70,16 @@ export function renderPush(ctx: PageContext, rows: readonly PushRow[], names: Re
   const first = rows[0]!;
   const s = pushSummary(rows);
   const nameOf = (id: string) => names.get(id)?.name ?? id;
-  const pending = rows.filter((r) => r.status === 'sent').map((r) => nameOf(r.station_id));
+  const waiting = rows.filter((r) => r.status === 'sent');
+  const pending = waiting.slice(0, PENDING_NAMES_SHOWN).map((r) => nameOf(r.station_id));
+  const more = waiting.length > PENDING_NAMES_SHOWN ? t('push.more', { n: waiting.length - PENDING_NAMES_SHOWN }) : '';
   const status = (r: PushRow) => html`<span class="badge ${r.status === 'ok' ? 'online' : r.status === 'error' ? 'offline' : 'unknown'}">${t(`push.status.${r.status}`)}</span>`;
   const body = html`
 <p class="summary" id="push-summary" data-push="${first.push_id}">${t('push.summary', s)}</p>
 <p id="push-what">${describeArgs(t, first.args)}<br><span class="muted">${localTime(first.sent_at, ctx.tz, true)} · ${first.sent_by}</span></p>
-<p id="push-pending" class="${pending.length ? 'warn' : ''}">${pending.length ? `${t('push.unanswered')} ${pending.join(t('list.sep'))}` : t('push.all_answered')}</p>
-<table id="push-rows" data-push="${first.push_id}"><thead><tr><th>${t('col.station')}</th><th>${t('col.town')}</th><th>${t('col.state')}</th><th>${t('col.response')}</th><th>${t('col.responded_at')}</th></tr></thead>
-<tbody>${rows.map(
+<p id="push-pending" class="${pending.length ? 'warn' : ''}">${pending.length ? `${t('push.unanswered')} ${pending.join(t('list.sep'))}${more}` : t('push.all_answered')}</p>
+<table id="push-rows" data-push="${first.push_id}" data-complete="${rows.length <= PUSH_ROWS_SHOWN ? 'yes' : 'no'}"><thead><tr><th>${t('col.station')}</th><th>${t('col.town')}</th><th>${t('col.state')}</th><th>${t('col.response')}</th><th>${t('col.responded_at')}</th></tr></thead>
+<tbody>${shownRows(rows).map(
     (r) => html`<tr data-station="${r.station_id}" data-name="${nameOf(r.station_id)}" data-status="${r.status}"><td><a href="/station${query({ id: r.station_id })}">${nameOf(r.station_id)}</a> <span class="muted">${r.station_id}</span></td>
       <td>${names.get(r.station_id)?.town ?? ''}</td><td>${status(r)}</td><td>${answerText(r)}</td><td>${localTime(r.responded_at, tzOf(r.station_id), true)}</td></tr>`,
   )}</tbody></table>
