@@ -13,13 +13,18 @@ import { GapWatcher } from './gap-watcher.js';
 import { LogLimiter } from './log-limit.js';
 import { emptyWriteStats, writeBatch, type Incoming, type WriteStats } from './write-batch.js';
 import { fleetTable, monthlyCsv, monthlyReport, type FleetRow, type MonthlyReport } from './report.js';
-import { openSqliteCollectorStore } from './sqlite-store.js';
-import type { CollectorStore } from './store.js';
+import { openCollectorStore } from './open-store.js';
+import type { CollectorStore, StoreOptions } from './store.js';
 
 export interface CollectorOptions {
   url: string;
-  /** SQLite file, opened (and closed by stop()) by the collector; several collectors may share one. */
+  /**
+   * A SQLite file or a `postgres://` URL, opened (and closed by stop()) by the collector; several
+   * collectors may share one.
+   */
   db?: string;
+  /** Options of the store the collector opens (e.g. `seqWindow`). */
+  storeOptions?: StoreOptions;
   /** Or a store of the caller's (another database); stop() leaves it open. Exactly one of `db` and `store`. */
   store?: CollectorStore;
   /** Shared-subscription group; null subscribes without `$share/` (brokers without shared subscriptions, e.g. aedes). */
@@ -96,13 +101,13 @@ export function collectorSubscriptions(prefix: string, group: string | null): Re
 const emptyStats = (): CollectorStats => ({ received: 0, shed: 0, ...emptyWriteStats(), acks_published: 0, resends_requested: 0, resends_expired: 0 });
 
 export async function startCollector(opts: CollectorOptions): Promise<Collector> {
-  if ((opts.db === undefined) === (opts.store === undefined)) throw new Error('startCollector needs exactly one of db (a SQLite file) and store');
+  if ((opts.db === undefined) === (opts.store === undefined)) throw new Error('startCollector needs exactly one of db (a SQLite file or a postgres:// URL) and store');
   const log = opts.log ?? silentLogger;
   const fleet = new FleetTopics(opts.prefix ?? 'stations');
   const group = opts.group === undefined ? 'county' : opts.group;
   const subscriptions = collectorSubscriptions(fleet.prefix, group);
   const gapGraceMs = opts.gapGraceMs ?? 5_000;
-  const store = opts.store ?? openSqliteCollectorStore(opts.db!);
+  const store = opts.store ?? (await openCollectorStore(opts.db!, opts.storeOptions));
   const closeStore = async (): Promise<void> => {
     if (!opts.store) await store.close();
   };
