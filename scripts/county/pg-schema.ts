@@ -24,7 +24,8 @@ export const PG_MIGRATIONS: readonly string[] = [
     acked_seq BIGINT NOT NULL DEFAULT 0,
     quarantined BIGINT NOT NULL DEFAULT 0,
     first_seen_at TEXT NOT NULL
-  );
+  ) WITH (fillfactor = 70);
+  -- Every heartbeat rewrites its station's row: room on the page lets PostgreSQL update it in place (HOT).
   CREATE INDEX stations_unacked ON stations (station_id) WHERE watermark > acked_seq;
   CREATE INDEX stations_gap ON stations (station_id) WHERE max_seq > watermark;
   CREATE TABLE devices (
@@ -38,7 +39,6 @@ export const PG_MIGRATIONS: readonly string[] = [
     historical BOOLEAN NOT NULL, received_at TEXT NOT NULL, payload TEXT NOT NULL,
     PRIMARY KEY (station_id, seq)
   );
-  CREATE INDEX records_stream ON records (station_id, stream, seq);
   CREATE TABLE usage (
     station_id TEXT NOT NULL, seq BIGINT NOT NULL, id TEXT NOT NULL,
     start_ms BIGINT NOT NULL, end_ms BIGINT NOT NULL, duration_s BIGINT NOT NULL, signal_s BIGINT NOT NULL,
@@ -52,7 +52,6 @@ export const PG_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (station_id, seq)
   );
   CREATE INDEX events_type ON events (type, station_id, device, seq);
-  CREATE INDEX events_station_type ON events (station_id, type, seq);
   -- seqs a station no longer has (it answered a resend with count 0), one row per run
   CREATE TABLE lost (
     station_id TEXT NOT NULL, from_seq BIGINT NOT NULL, to_seq BIGINT NOT NULL, noted_at TEXT NOT NULL,
@@ -139,8 +138,11 @@ export const SQL = {
            SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[])`,
   quarantine: `INSERT INTO quarantine (station_id, seq, stream, id, received_at, watermark, payload)
                SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[]) ON CONFLICT DO NOTHING`,
-  settle: `UPDATE stations s SET max_seq = v.max_seq, quarantined = v.q, watermark = county_advance(s.station_id, s.watermark)
-             FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS v(id, max_seq, q)
+  // v.run: the batch's records are exactly the run watermark+1…max_seq (checked by the caller under the
+  // lock), so the watermark is max_seq without walking anything.
+  settle: `UPDATE stations s SET max_seq = v.max_seq, quarantined = v.q,
+                  watermark = CASE WHEN v.run THEN v.max_seq ELSE county_advance(s.station_id, s.watermark) END
+             FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bool[]) AS v(id, max_seq, q, run)
             WHERE s.station_id = v.id RETURNING s.station_id, s.watermark`,
   // The holes of [$2, $3] between stored records and known lost ranges, inserted as ranges by one statement.
   insertLost: `INSERT INTO lost (station_id, from_seq, to_seq, noted_at)
@@ -198,7 +200,10 @@ export const SQL = {
                       WHERE w.n = 1 AND w.type = 'lamp_warning' ORDER BY w.station_id, w.device`,
   inventoryDoc: 'SELECT inventory FROM stations WHERE station_id = $1',
   deviceRows: `SELECT ${DEVICE_COLUMNS} FROM devices WHERE station_id = $1 ORDER BY device_id`,
-  streamPayloads: 'SELECT payload FROM records WHERE station_id = $1 AND stream = $2 ORDER BY seq DESC LIMIT $3',
+  usagePayloads: `SELECT r.payload FROM usage u JOIN records r ON r.station_id = u.station_id AND r.seq = u.seq
+                   WHERE u.station_id = $1 ORDER BY u.seq DESC LIMIT $2`,
+  eventPayloads: `SELECT r.payload FROM events e JOIN records r ON r.station_id = e.station_id AND r.seq = e.seq
+                   WHERE e.station_id = $1 ORDER BY e.seq DESC LIMIT $2`,
   eventPayloadsOfTypes: `SELECT r.payload FROM events e JOIN records r ON r.station_id = e.station_id AND r.seq = e.seq
                           WHERE e.station_id = $1 AND e.type = ANY($2::text[]) ORDER BY e.seq DESC LIMIT $3`,
   historyRows: `SELECT ts, cpu_pct, mem_pct, disk_free_mb, agent_rss_mb, outbox_depth, online_devices FROM heartbeat_history

@@ -64,6 +64,9 @@ interface Cursor {
   max_seq: number;
   quarantined: number;
   changed: boolean;
+  /** max_seq = watermark when locked, and `added` records stored above it since (see the SQLite store). */
+  inOrder: boolean;
+  added: number;
 }
 
 type RecordWrite = Extract<CollectorWrite, { kind: 'record' }>;
@@ -111,7 +114,7 @@ export class PgCollectorStore extends PgReads implements CollectorStore {
     const all = [...new Set(writes.map((w) => w.station))].sort();
     const cursors = new Map<string, Cursor>();
     for (const r of (await c.query(SQL.lockCursors, [all])).rows as Array<Omit<Cursor, 'changed'> & { station_id: string }>) {
-      cursors.set(r.station_id, { watermark: r.watermark, max_seq: r.max_seq, quarantined: r.quarantined, changed: false });
+      cursors.set(r.station_id, { watermark: r.watermark, max_seq: r.max_seq, quarantined: r.quarantined, changed: false, inOrder: r.max_seq === r.watermark, added: 0 });
     }
     fresh.forEach((s) => this.known.add(s));
 
@@ -228,6 +231,7 @@ export class PgCollectorStore extends PgReads implements CollectorStore {
         out[r.i] = { kind: 'record', outcome: 'stored' };
         const cur = cursors.get(r.w.station)!;
         if (r.w.record.seq > cur.max_seq) cur.max_seq = r.w.record.seq;
+        if (r.w.record.seq > cur.watermark) cur.added++;
         cur.changed = true;
       } else others.push(r);
     }
@@ -260,11 +264,16 @@ export class PgCollectorStore extends PgReads implements CollectorStore {
   private async settle(c: pg.PoolClient, cursors: Map<string, Cursor>): Promise<void> {
     const changed = [...cursors].filter(([, cur]) => cur.changed);
     if (changed.length === 0) return;
-    const r = await c.query(SQL.settle, columns(changed, [([s]) => s, ([, cur]) => cur.max_seq, ([, cur]) => cur.quarantined]));
+    const r = await c.query(
+      SQL.settle,
+      columns(changed, [([s]) => s, ([, cur]) => cur.max_seq, ([, cur]) => cur.quarantined, ([, cur]) => cur.inOrder && cur.max_seq - cur.watermark === cur.added]),
+    );
     for (const row of r.rows as Array<{ station_id: string; watermark: number }>) {
       const cur = cursors.get(row.station_id)!;
       cur.watermark = row.watermark;
       cur.changed = false;
+      cur.inOrder = cur.max_seq === cur.watermark;
+      cur.added = 0;
     }
   }
 

@@ -72,6 +72,8 @@ export interface Collector {
   store: CollectorStore;
   client: MqttClient;
   stats(): CollectorStats;
+  /** Messages received and waiting to be written (the write backlog). */
+  pending(): number;
   monthlyReport(month: string): Promise<MonthlyReport>;
   monthlyCsv(month: string): Promise<string>;
   fleetTable(): Promise<FleetRow[]>;
@@ -226,6 +228,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     store,
     client,
     stats: () => ({ ...stats, malformed_by_reason: { ...stats.malformed_by_reason } }),
+    pending: () => batcher.pending,
     monthlyReport: (month) => monthlyReport(store, month),
     monthlyCsv: async (month) => monthlyCsv(await monthlyReport(store, month)),
     fleetTable: () => fleetTable(store),

@@ -52,6 +52,14 @@ interface Cursor {
   max_seq: number;
   quarantined: number;
   changed: boolean;
+  /**
+   * Nothing stored or lost above the watermark before the batch (max_seq = watermark), and the records
+   * stored since form the run watermark+1…max_seq: then the new watermark is max_seq, no query needed
+   * (the common case: a station's records arrive in order).
+   */
+  inOrder: boolean;
+  /** Records stored above the watermark for this station in the batch (a late one inside a lost range is not). */
+  added: number;
 }
 
 export class SqliteCollectorStore extends SqliteReads implements CollectorStore {
@@ -96,9 +104,9 @@ export class SqliteCollectorStore extends SqliteReads implements CollectorStore 
   private cursor(stationId: string, cursors: Map<string, Cursor>): Cursor | undefined {
     let c = cursors.get(stationId);
     if (!c) {
-      const r = this.s.cursor.get(stationId) as Omit<Cursor, 'changed'> | undefined;
+      const r = this.s.cursor.get(stationId) as Pick<Cursor, 'watermark' | 'max_seq' | 'quarantined'> | undefined;
       if (!r) return undefined;
-      cursors.set(stationId, (c = { ...r, changed: false }));
+      cursors.set(stationId, (c = { ...r, changed: false, inOrder: r.max_seq === r.watermark, added: 0 }));
     }
     return c;
   }
@@ -106,9 +114,11 @@ export class SqliteCollectorStore extends SqliteReads implements CollectorStore 
   /** Writes a station's batch state back: max_seq, the watermark advanced over what is now there, the quarantine count. */
   private settle(stationId: string, c: Cursor): void {
     if (!c.changed) return;
-    c.watermark = this.advance(stationId, c.watermark);
+    c.watermark = c.inOrder && c.max_seq - c.watermark === c.added ? c.max_seq : this.advance(stationId, c.watermark);
     this.s.settle.run(c.max_seq, c.watermark, c.quarantined, stationId);
     c.changed = false;
+    c.inOrder = c.max_seq === c.watermark;
+    c.added = 0;
   }
 
   private write(w: CollectorWrite, cursors: Map<string, Cursor>): WriteOutcome {
@@ -178,6 +188,7 @@ export class SqliteCollectorStore extends SqliteReads implements CollectorStore 
       this.s.insertEvent.run(stationId, e.seq, e.ts, e.type, e.severity, e.device ?? null);
     }
     if (rec.seq > c.max_seq) c.max_seq = rec.seq;
+    if (rec.seq > c.watermark) c.added++;
     c.changed = true;
     return 'stored';
   }
