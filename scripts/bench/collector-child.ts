@@ -27,8 +27,12 @@ async function main(): Promise<void> {
   const fleet = new FleetTopics('stations');
   let lags: number[] = [];
   const all: number[] = [];
+  /** Messages of the shared topics (each reaches one collector of the group): what a fleet offers to the group. */
+  let shared = 0;
   c.client.on('message', (topic, buf) => {
-    if (fleet.parse(topic)?.kind !== 'heartbeat') return;
+    const kind = fleet.parse(topic)?.kind;
+    if (kind === 'heartbeat' || kind === 'usage' || kind === 'events') shared++;
+    if (kind !== 'heartbeat') return;
     const m = /"ts":"([^"]+)"/.exec(buf.toString('utf8', 0, 120));
     if (m) lags.push(Date.now() - Date.parse(m[1]!));
   });
@@ -41,6 +45,7 @@ async function main(): Promise<void> {
         t: Date.now(),
         final,
         received: s.received,
+        shared,
         stored: s.stored,
         duplicates: s.duplicates,
         quarantined: s.quarantined,

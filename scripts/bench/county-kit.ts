@@ -67,6 +67,8 @@ export interface CollectorLine {
   t: number;
   final: boolean;
   received: number;
+  /** Of them, messages of the shared topics (heartbeats, usage, events). */
+  shared: number;
   stored: number;
   duplicates: number;
   quarantined: number;

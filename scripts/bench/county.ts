@@ -25,7 +25,8 @@ interface FleetLine {
   duplicates_sent: number;
 }
 
-const offered = (l: FleetLine | undefined): number => (l ? l.heartbeats + l.states + l.published_records + l.replayed + l.resent_records + l.duplicates_sent : 0);
+/** What the fleet published on the shared topics (heartbeats and durable records): each message reaches one collector. */
+const offered = (l: FleetLine | undefined): number => (l ? l.heartbeats + l.published_records + l.replayed + l.resent_records + l.duplicates_sent : 0);
 /** Below mosquitto's and each child's descriptor limit (ulimit -n 20,000 here). */
 const PER_CHILD = 9_000;
 
@@ -60,7 +61,7 @@ export async function countyBench(opts: BenchOptions): Promise<BenchResult> {
     spy.take();
     const samplers = cs.map((c) => sampleProcess(c.child.pid!, 1000));
     const brokerSampler = sampleProcess(broker.pid!, 1000);
-    const a = { off: sum(fleets, (f) => offered(f.last)), recv: sum(cs, (c) => c.last!.received), t: performance.now() };
+    const a = { off: sum(fleets, (f) => offered(f.last)), recv: sum(cs, (c) => c.last!.shared), t: performance.now() };
     const hbLags: number[] = [];
     const end = performance.now() + windowS * 1000;
     let maxPending = 0;
@@ -71,7 +72,7 @@ export async function countyBench(opts: BenchOptions): Promise<BenchResult> {
         maxPending = Math.max(maxPending, c.last?.pending ?? 0);
       }
     }
-    const b = { off: sum(fleets, (f) => offered(f.last)), recv: sum(cs, (c) => c.last!.received), t: performance.now() };
+    const b = { off: sum(fleets, (f) => offered(f.last)), recv: sum(cs, (c) => c.last!.shared), t: performance.now() };
     const ackLags = spy.take();
     const cpu = samplers.map((s) => cpuPercent(s.stop()));
     const brokerCpu = cpuPercent(brokerSampler.stop());
@@ -104,7 +105,7 @@ export async function countyBench(opts: BenchOptions): Promise<BenchResult> {
       name: store === 'postgres' ? 'county-pg' : 'county-sqlite',
       elapsed_s: round((Date.now() - t0) / 1000, 1),
       figures: [
-        figure({ metric: 'received (sustained)', value: round(recvRate, 0), unit: 'msg/s', reference: 'offered by the fleet, same window', reference_value: round(offRate, 0), goal: '≈ offered (≥ 0.98×)', pass: recvRate >= 0.98 * offRate }),
+        figure({ metric: 'received (shared topics)', value: round(recvRate, 0), unit: 'msg/s', reference: 'offered by the fleet, same window', reference_value: round(offRate, 0), goal: '≈ offered (≥ 0.98×)', pass: recvRate >= 0.98 * offRate }),
         figure({ metric: 'heartbeat lag p50', value: round(Math.max(...finals.map((f) => f?.lag_all_p50 ?? Number.NaN)), 0), unit: 'ms' }),
         figure({ metric: 'heartbeat lag p99', value: round(hbP99, 0), unit: 'ms', reference: 'collector flush period', reference_value: 20, goal: '≤ 1000 ms', pass: hbP99 <= 1000 }),
         figure({ metric: 'record → ack lag p50', value: round(p(ackLags, 50), 0), unit: 'ms', reference: 'ack interval', reference_value: 200 }),

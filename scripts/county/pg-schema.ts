@@ -110,10 +110,14 @@ export const SQL = {
   ensure: `INSERT INTO stations (station_id, first_seen_at) SELECT id, $2 FROM unnest($1::text[]) AS id ORDER BY id ON CONFLICT DO NOTHING`,
   // Row locks in one order (station id), so two collectors writing batches of the same stations queue
   // instead of deadlocking; every watermark is read and advanced under its lock.
-  lockCursors: 'SELECT station_id, watermark, max_seq, quarantined FROM stations WHERE station_id = ANY($1::text[]) ORDER BY station_id FOR UPDATE',
-  status: `UPDATE stations SET online = $1, boot = $2, status_ts = $3, status_at = $4, agent_version = coalesce($5, agent_version)
-            WHERE station_id = $6 AND NOT ($1 = false AND boot IS NOT NULL AND $2 < boot)`,
-  inventory: 'UPDATE stations SET name = $1, town = $2, county = $3, level = $4, timezone = $5, inventory = $6, inventory_at = $7 WHERE station_id = $8',
+  lockCursors: 'SELECT station_id, watermark, max_seq, quarantined, boot FROM stations WHERE station_id = ANY($1::text[]) ORDER BY station_id FOR UPDATE',
+  // Each station's resulting status of the batch (the late-Will rule applied by the caller under the lock).
+  statuses: `UPDATE stations s SET online = v.online, boot = v.boot, status_ts = v.ts, status_at = v.at, agent_version = coalesce(v.version, s.agent_version)
+               FROM unnest($1::text[], $2::bool[], $3::bigint[], $4::text[], $5::text[], $6::text[]) AS v(id, online, boot, ts, at, version)
+              WHERE s.station_id = v.id`,
+  inventories: `UPDATE stations s SET name = v.name, town = v.town, county = v.county, level = v.level, timezone = v.tz, inventory = v.doc, inventory_at = v.at
+                  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) AS v(id, name, town, county, level, tz, doc, at)
+                 WHERE s.station_id = v.id`,
   heartbeats: `UPDATE stations s SET heartbeat_ts = v.ts, heartbeat_at = v.at, outbox_depth = v.depth, heartbeat = v.doc
                  FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[]) AS v(id, ts, at, depth, doc)
                 WHERE s.station_id = v.id`,
