@@ -38,22 +38,27 @@ export async function ceilingBench(opts: BenchOptions): Promise<BenchResult> {
       opts.log(`ceiling (${store}): offering ${rate} msg/s for ${stepS} s`);
       const load = new LineChild<LoadLine>('load-child.js', ['--url', broker.url, '--rate', String(rate), '--seconds', String(stepS), '--stations', '5000', '--id-prefix', `c${rate}-`], cleanup);
       await waitFor('the load to start', () => load.lines.length > 0, 20_000, 20);
-      // Measure from 1 s in (connections up, pace settled) to the end of the step.
+      // Rates from each side's own per-second lines (their clocks, their last line before the step ended),
+      // from 1 s in (connections up, pace settled) to the end of the step.
       await sleep(1_000);
-      const a = { sent: load.last!.sent, recv: collector.last!.received, stored: collector.last!.stored, t: performance.now() };
+      const from = { load: load.lines.length, collector: collector.lines.length };
+      const a = { stored: collector.last!.stored };
       const cpu = sampleProcess(collector.child.pid!, 500);
       const brokerCpu = sampleProcess(broker.pid!, 500);
       const loadCpu = sampleProcess(load.child.pid!, 500);
       await sleep((stepS - 1.5) * 1000);
       const others = { broker: cpuPercent(brokerCpu.stop()), load: cpuPercent(loadCpu.stop()) };
-      await load.exited;
-      const b = { sent: load.lines.find((l) => l.final)?.sent ?? load.last!.sent, recv: collector.last!.received, t: performance.now() };
-      // The collector's line of the last second: received then, and the backlog left.
       const cpuPct = cpuPercent(cpu.stop());
-      const seconds = (b.t - a.t) / 1000;
-      const offered = (b.sent - a.sent) / seconds;
-      const received = (b.recv - a.recv) / seconds;
+      const rateOf = <T extends { t: number }>(lines: T[], f: (l: T) => number): number => {
+        const x = lines[0];
+        const y = lines.at(-1);
+        return x && y && y.t > x.t ? (f(y) - f(x)) / ((y.t - x.t) / 1000) : Number.NaN;
+      };
+      const offered = rateOf(load.lines.slice(from.load - 1).filter((l) => !l.final), (l) => l.sent);
+      const received = rateOf(collector.lines.slice(from.collector - 1), (l) => l.received);
       const backlog = collector.last!.pending;
+      const seconds = stepS - 1.5;
+      await load.exited;
       const sustained = received >= 0.97 * offered && backlog < rate && offered >= 0.9 * rate;
       // Drain before the next step: everything received is written.
       await drained(collector);

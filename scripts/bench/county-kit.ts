@@ -62,6 +62,20 @@ export class LineChild<T extends { final?: boolean }> {
   }
 }
 
+/** What fleet-child.ts prints (the fleet simulator's stats). */
+export interface FleetLine {
+  t: number;
+  final: boolean;
+  connected: number;
+  allocated: number;
+  published_records: number;
+  heartbeats: number;
+  states: number;
+  replayed: number;
+  resent_records: number;
+  duplicates_sent: number;
+}
+
 /** What collector-child.ts prints. */
 export interface CollectorLine {
   t: number;

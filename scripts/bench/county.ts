@@ -10,20 +10,8 @@
 import { openCollectorStore } from '../county/open-store.js';
 import { Cleanup, Mosquitto, sleep, waitFor } from '../lib/kit/index.js';
 import { cpuPercent, figure, round, sampleProcess, type BenchOptions, type BenchResult } from './common.js';
-import { AckLagSpy, benchStore, collectorsReady, LineChild, p, startCollectorChild, sum, type StoreKind } from './county-kit.js';
+import { AckLagSpy, benchStore, collectorsReady, LineChild, p, startCollectorChild, sum, type FleetLine, type StoreKind } from './county-kit.js';
 
-interface FleetLine {
-  t: number;
-  final: boolean;
-  connected: number;
-  allocated: number;
-  published_records: number;
-  heartbeats: number;
-  states: number;
-  replayed: number;
-  resent_records: number;
-  duplicates_sent: number;
-}
 
 /** What the fleet published on the shared topics (heartbeats and durable records): each message reaches one collector. */
 const offered = (l: FleetLine | undefined): number => (l ? l.heartbeats + l.published_records + l.replayed + l.resent_records + l.duplicates_sent : 0);
@@ -50,13 +38,30 @@ export async function countyBench(opts: BenchOptions): Promise<BenchResult> {
 
     const children = Math.ceil(stations / PER_CHILD);
     const spreadMs = Math.min(30_000, stations * 2);
-    const durationS = Math.ceil(spreadMs / 1000) + warmupS + windowS + 10;
+    // The fleets stop by themselves; long enough for a slow connect phase (they are stopped after the window anyway).
+    const durationS = Math.ceil(spreadMs / 1000) + 600 + warmupS + windowS;
     const fleets = Array.from({ length: children }, (_, i) => {
       const n = Math.floor(stations / children) + (i < stations % children ? 1 : 0);
       return new LineChild<FleetLine>('fleet-child.js', ['--url', broker.url, '--stations', String(n), '--rate', String(rate), '--duration', String(durationS), '--id-prefix', `f${i}-`, '--spread-ms', String(spreadMs), '--seed', `county-${i}`], cleanup);
     });
     opts.log(`county: ${stations} stations at ${rate}× in ${children} fleet process(es) → ${collectors} collector(s) on ${store}; window ${windowS} s after ${warmupS} s warm-up`);
-    await waitFor('the fleet to connect', () => sum(fleets, (f) => f.last?.connected ?? 0) >= stations, spreadMs + 120_000, 500);
+    // On a loaded machine 20,000 TLS-less connects still take minutes: wait, and say how far it got.
+    let said = 0;
+    await waitFor(
+      'the fleet to connect',
+      () => {
+        const n = sum(fleets, (f) => f.last?.connected ?? 0);
+        if (Date.now() - said > 15_000) {
+          said = Date.now();
+          opts.log(`county: ${n} of ${stations} stations connected`);
+        }
+        const dead = fleets.find((f) => f.child.exitCode !== null);
+        if (dead) throw new Error(`a fleet process exited: ${dead.errors}`);
+        return n >= stations;
+      },
+      spreadMs + 600_000,
+      500,
+    );
     await sleep(warmupS * 1000);
     spy.take();
     const samplers = cs.map((c) => sampleProcess(c.child.pid!, 1000));
@@ -78,8 +83,8 @@ export async function countyBench(opts: BenchOptions): Promise<BenchResult> {
     const brokerCpu = cpuPercent(brokerSampler.stop());
     const pgCpu = pgPid !== undefined ? 'see notes' : undefined;
 
-    // The fleets stop on their own; then everything they published must be stored and acked.
-    await Promise.all(fleets.map((f) => f.exited));
+    // The fleets stop (SIGTERM, a last stats line); then everything they published must be stored and acked.
+    await Promise.all(fleets.map((f) => f.finish(120_000)));
     const allocated = sum(fleets, (f) => f.lines.find((l) => l.final)?.allocated ?? f.last?.allocated ?? 0);
     await waitFor('every record acked', () => spy.unacked === 0, 120_000, 500).catch(() => undefined);
     const finals = await Promise.all(cs.map((c) => c.finish()));

@@ -8,13 +8,8 @@
  */
 import { Cleanup, Mosquitto, sleep, waitFor } from '../lib/kit/index.js';
 import { figure, round, type BenchOptions, type BenchResult } from './common.js';
-import { AckLagSpy, benchStore, collectorsReady, LineChild, p, startCollectorChild, type CollectorLine, type StoreKind } from './county-kit.js';
+import { AckLagSpy, benchStore, collectorsReady, LineChild, p, startCollectorChild, type CollectorLine, type FleetLine, type StoreKind } from './county-kit.js';
 
-interface FleetLine {
-  connected: number;
-  allocated: number;
-  final: boolean;
-}
 
 export async function floodBench(opts: BenchOptions): Promise<BenchResult> {
   const t0 = Date.now();

@@ -118,9 +118,11 @@ export const SQL = {
   inventories: `UPDATE stations s SET name = v.name, town = v.town, county = v.county, level = v.level, timezone = v.tz, inventory = v.doc, inventory_at = v.at
                   FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) AS v(id, name, town, county, level, tz, doc, at)
                  WHERE s.station_id = v.id`,
-  heartbeats: `UPDATE stations s SET heartbeat_ts = v.ts, heartbeat_at = v.at, outbox_depth = v.depth, heartbeat = v.doc
-                 FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[]) AS v(id, ts, at, depth, doc)
+  heartbeats: `UPDATE stations s SET heartbeat_ts = v.ts, heartbeat_at = v.at, outbox_depth = v.depth
+                 FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS v(id, ts, at, depth)
                 WHERE s.station_id = v.id`,
+  // The whole document only with the history point (every HEARTBEAT_HISTORY_STEP_MS): 1 KB less per heartbeat.
+  heartbeatDocs: `UPDATE stations s SET heartbeat = v.doc FROM unnest($1::text[], $2::text[]) AS v(id, doc) WHERE s.station_id = v.id`,
   history: `INSERT INTO heartbeat_history (station_id, bucket, ts, cpu_pct, mem_pct, disk_free_mb, agent_rss_mb, outbox_depth, online_devices)
             SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::float8[], $5::float8[], $6::float8[], $7::float8[], $8::bigint[], $9::bigint[])
             ON CONFLICT DO NOTHING`,

@@ -13,7 +13,7 @@ import type { EventRecord } from '../../agent/events.js';
 import { QUARANTINE_KEEP, SEQ_WINDOW, type CollectorStore, type CollectorWrite, type StoreOptions, type StoreOutcome, type WriteOutcome } from './store.js';
 import { MIGRATION_LOCK, PG_MIGRATIONS, SQL, VERSION_TABLE } from './pg-schema.js';
 import { makePool, PgReads } from './pg-reads.js';
-import { historyHorizon } from './store-rows.js';
+import { batchCursor, historyHorizon, ranInOrder, type BatchCursor } from './store-rows.js';
 import { columns, putDevices, putHeartbeats, putInventories, putStatuses } from './pg-writes.js';
 
 export interface PgStoreOptions extends StoreOptions {
@@ -60,15 +60,7 @@ const PRUNE_EVERY_MS = 10 * 60_000;
 /** serialization_failure, deadlock_detected: the batch is safe to run again. */
 const RETRYABLE = new Set(['40001', '40P01']);
 
-interface Cursor {
-  watermark: number;
-  max_seq: number;
-  quarantined: number;
-  changed: boolean;
-  /** max_seq = watermark when locked, and `added` records stored above it since (see the SQLite store). */
-  inOrder: boolean;
-  added: number;
-}
+type Cursor = BatchCursor;
 
 type RecordWrite = Extract<CollectorWrite, { kind: 'record' }>;
 
@@ -111,7 +103,7 @@ export class PgCollectorStore extends PgReads implements CollectorStore {
     const cursors = new Map<string, Cursor>();
     const boots = new Map<string, number | null>();
     for (const r of (await c.query(SQL.lockCursors, [all])).rows as Array<Pick<Cursor, 'watermark' | 'max_seq' | 'quarantined'> & { station_id: string; boot: number | null }>) {
-      cursors.set(r.station_id, { watermark: r.watermark, max_seq: r.max_seq, quarantined: r.quarantined, changed: false, inOrder: r.max_seq === r.watermark, added: 0 });
+      cursors.set(r.station_id, batchCursor(r));
       boots.set(r.station_id, r.boot);
     }
     fresh.forEach((s) => this.known.add(s));
@@ -233,7 +225,7 @@ export class PgCollectorStore extends PgReads implements CollectorStore {
     if (changed.length === 0) return;
     const r = await c.query(
       SQL.settle,
-      columns(changed, [([s]) => s, ([, cur]) => cur.max_seq, ([, cur]) => cur.quarantined, ([, cur]) => cur.inOrder && cur.max_seq - cur.watermark === cur.added]),
+      columns(changed, [([s]) => s, ([, cur]) => cur.max_seq, ([, cur]) => cur.quarantined, ([, cur]) => ranInOrder(cur)]),
     );
     for (const row of r.rows as Array<{ station_id: string; watermark: number }>) {
       const cur = cursors.get(row.station_id)!;

@@ -25,10 +25,13 @@ export async function putInventories(c: pg.PoolClient, ws: ReadonlyArray<Extract
   await c.query(SQL.inventories, columns(ws, [(w) => w.station, (w) => st(w).name, (w) => st(w).town, (w) => st(w).county, (w) => st(w).level, (w) => st(w).timezone, (w) => JSON.stringify(w.inventory), (w) => w.receivedAt]));
 }
 
-/** The station row takes each station's last heartbeat; the history the first of each bucket not yet written. */
+/**
+ * The station row takes each station's last heartbeat time and outbox depth; the history the first of
+ * each bucket not yet written, and the row the whole document with it (at most every 10 minutes).
+ */
 export async function putHeartbeats(c: pg.PoolClient, ws: ReadonlyArray<Extract<CollectorWrite, { kind: 'heartbeat' }>>, historyWritten: Map<string, number>): Promise<void> {
   const last = [...new Map(ws.map((w) => [w.station, w])).values()];
-  await c.query(SQL.heartbeats, columns(last, [(w) => w.station, (w) => w.heartbeat.ts, (w) => w.receivedAt, (w) => w.heartbeat.outbox.depth, (w) => JSON.stringify(w.heartbeat)]));
+  await c.query(SQL.heartbeats, columns(last, [(w) => w.station, (w) => w.heartbeat.ts, (w) => w.receivedAt, (w) => w.heartbeat.outbox.depth]));
   const seen = new Set<string>();
   const points = ws
     .map((w) => ({ w, bucket: historyBucket(Date.parse(w.receivedAt)), p: heartbeatPoint(w.heartbeat) }))
@@ -43,6 +46,8 @@ export async function putHeartbeats(c: pg.PoolClient, ws: ReadonlyArray<Extract<
     SQL.history,
     columns(points, [(x) => x.w.station, (x) => x.bucket, (x) => x.p.ts, (x) => x.p.cpu_pct, (x) => x.p.mem_pct, (x) => x.p.disk_free_mb, (x) => x.p.agent_rss_mb, (x) => x.p.outbox_depth, (x) => x.p.online_devices]),
   );
+  const docs = [...new Map(points.map((x) => [x.w.station, x.w])).values()];
+  await c.query(SQL.heartbeatDocs, columns(docs, [(w) => w.station, (w) => JSON.stringify(w.heartbeat)]));
   for (const x of points) historyWritten.set(x.w.station, x.bucket);
 }
 

@@ -11,6 +11,7 @@ import { Acker } from './acker.js';
 import { Batcher } from './batcher.js';
 import { GapWatcher } from './gap-watcher.js';
 import { LogLimiter } from './log-limit.js';
+import { StationRate } from './station-rate.js';
 import { emptyWriteStats, writeBatch, type Incoming, type WriteStats } from './write-batch.js';
 import { fleetTable, monthlyCsv, monthlyReport, type FleetRow, type MonthlyReport } from './report.js';
 import { openCollectorStore } from './open-store.js';
@@ -46,6 +47,11 @@ export interface CollectorOptions {
   maxQueuedPerStation?: number;
   /** Most messages waiting in all. Default 200 000. */
   maxQueued?: number;
+  /**
+   * Per-station admission, before anything else is done with a message: sustained messages/s and the
+   * burst above it (StationRate). Defaults 200/s and 5 000. Beyond, messages are shed.
+   */
+  stationRate?: { perSecond: number; burst: number };
   /** A gap must persist this long before the collector asks for it (in-flight reordering heals itself). Default 5 000. */
   gapGraceMs?: number;
   /** The same gap is asked for again after this long. Default 30 000. */
@@ -160,9 +166,17 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     },
   });
 
+  const admit = new StationRate(opts.stationRate ?? { perSecond: 200, burst: 5_000 });
   client.on('message', (topic, payload) => {
     stats.received++;
-    batcher.push({ topic, parsed: fleet.parse(topic), payload, receivedAt: new Date().toISOString() });
+    const parsed = fleet.parse(topic);
+    const station = parsed?.station ?? '';
+    if (!admit.take(station)) {
+      stats.shed++;
+      limiter.warn({ station }, 'station sends faster than any station does: shed (durable ones come back, unacked)');
+      return;
+    }
+    batcher.push({ topic, parsed, payload, receivedAt: new Date().toISOString() });
   });
 
   let subscribed: () => void = () => {};

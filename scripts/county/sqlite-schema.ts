@@ -119,7 +119,9 @@ export const STATEMENTS = {
   stations: `SELECT ${STATION_COLUMNS} FROM stations ${BY_TOWN}`,
   status: 'UPDATE stations SET online = ?, boot = ?, status_ts = ?, status_at = ?, agent_version = coalesce(?, agent_version) WHERE station_id = ?',
   inventory: 'UPDATE stations SET name = ?, town = ?, county = ?, level = ?, timezone = ?, inventory = ?, inventory_at = ? WHERE station_id = ?',
-  heartbeat: 'UPDATE stations SET heartbeat_ts = ?, heartbeat_at = ?, outbox_depth = ?, heartbeat = ? WHERE station_id = ?',
+  heartbeat: 'UPDATE stations SET heartbeat_ts = ?, heartbeat_at = ?, outbox_depth = ? WHERE station_id = ?',
+  // The whole document only with the history point (every HEARTBEAT_HISTORY_STEP_MS): 1 KB less per heartbeat.
+  heartbeatDoc: 'UPDATE stations SET heartbeat = ? WHERE station_id = ?',
   device: `INSERT INTO devices (station_id, device_id, kind, driver, online, power, errors, lamp_hours, state, ts, received_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (station_id, device_id) DO UPDATE SET kind = excluded.kind, driver = excluded.driver,
