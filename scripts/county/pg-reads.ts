@@ -118,11 +118,11 @@ export abstract class PgReads implements ConsoleStore {
   }
 
   async usageRecords(stationId: string, limit: number): Promise<Array<Record<string, unknown>>> {
-    return payloads(await this.rows(SQL.streamPayloads, [stationId, 'usage', limit]));
+    return payloads(await this.rows(SQL.usagePayloads, [stationId, limit]));
   }
 
   async events(stationId: string, limit: number, types?: readonly string[]): Promise<Array<Record<string, unknown>>> {
-    return payloads(types === undefined ? await this.rows(SQL.streamPayloads, [stationId, 'events', limit]) : await this.rows(SQL.eventPayloadsOfTypes, [stationId, [...types], limit]));
+    return payloads(types === undefined ? await this.rows(SQL.eventPayloads, [stationId, limit]) : await this.rows(SQL.eventPayloadsOfTypes, [stationId, [...types], limit]));
   }
 
   async heartbeatHistory(stationId: string, sinceMs: number): Promise<HeartbeatPoint[]> {

@@ -24,7 +24,8 @@ export const PG_MIGRATIONS: readonly string[] = [
     acked_seq BIGINT NOT NULL DEFAULT 0,
     quarantined BIGINT NOT NULL DEFAULT 0,
     first_seen_at TEXT NOT NULL
-  );
+  ) WITH (fillfactor = 70);
+  -- Every heartbeat rewrites its station's row: room on the page lets PostgreSQL update it in place (HOT).
   CREATE INDEX stations_unacked ON stations (station_id) WHERE watermark > acked_seq;
   CREATE INDEX stations_gap ON stations (station_id) WHERE max_seq > watermark;
   CREATE TABLE devices (
@@ -38,7 +39,6 @@ export const PG_MIGRATIONS: readonly string[] = [
     historical BOOLEAN NOT NULL, received_at TEXT NOT NULL, payload TEXT NOT NULL,
     PRIMARY KEY (station_id, seq)
   );
-  CREATE INDEX records_stream ON records (station_id, stream, seq);
   CREATE TABLE usage (
     station_id TEXT NOT NULL, seq BIGINT NOT NULL, id TEXT NOT NULL,
     start_ms BIGINT NOT NULL, end_ms BIGINT NOT NULL, duration_s BIGINT NOT NULL, signal_s BIGINT NOT NULL,
@@ -52,7 +52,6 @@ export const PG_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (station_id, seq)
   );
   CREATE INDEX events_type ON events (type, station_id, device, seq);
-  CREATE INDEX events_station_type ON events (station_id, type, seq);
   -- seqs a station no longer has (it answered a resend with count 0), one row per run
   CREATE TABLE lost (
     station_id TEXT NOT NULL, from_seq BIGINT NOT NULL, to_seq BIGINT NOT NULL, noted_at TEXT NOT NULL,
@@ -111,13 +110,19 @@ export const SQL = {
   ensure: `INSERT INTO stations (station_id, first_seen_at) SELECT id, $2 FROM unnest($1::text[]) AS id ORDER BY id ON CONFLICT DO NOTHING`,
   // Row locks in one order (station id), so two collectors writing batches of the same stations queue
   // instead of deadlocking; every watermark is read and advanced under its lock.
-  lockCursors: 'SELECT station_id, watermark, max_seq, quarantined FROM stations WHERE station_id = ANY($1::text[]) ORDER BY station_id FOR UPDATE',
-  status: `UPDATE stations SET online = $1, boot = $2, status_ts = $3, status_at = $4, agent_version = coalesce($5, agent_version)
-            WHERE station_id = $6 AND NOT ($1 = false AND boot IS NOT NULL AND $2 < boot)`,
-  inventory: 'UPDATE stations SET name = $1, town = $2, county = $3, level = $4, timezone = $5, inventory = $6, inventory_at = $7 WHERE station_id = $8',
-  heartbeats: `UPDATE stations s SET heartbeat_ts = v.ts, heartbeat_at = v.at, outbox_depth = v.depth, heartbeat = v.doc
-                 FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[]) AS v(id, ts, at, depth, doc)
+  lockCursors: 'SELECT station_id, watermark, max_seq, quarantined, boot FROM stations WHERE station_id = ANY($1::text[]) ORDER BY station_id FOR UPDATE',
+  // Each station's resulting status of the batch (the late-Will rule applied by the caller under the lock).
+  statuses: `UPDATE stations s SET online = v.online, boot = v.boot, status_ts = v.ts, status_at = v.at, agent_version = coalesce(v.version, s.agent_version)
+               FROM unnest($1::text[], $2::bool[], $3::bigint[], $4::text[], $5::text[], $6::text[]) AS v(id, online, boot, ts, at, version)
+              WHERE s.station_id = v.id`,
+  inventories: `UPDATE stations s SET name = v.name, town = v.town, county = v.county, level = v.level, timezone = v.tz, inventory = v.doc, inventory_at = v.at
+                  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) AS v(id, name, town, county, level, tz, doc, at)
+                 WHERE s.station_id = v.id`,
+  heartbeats: `UPDATE stations s SET heartbeat_ts = v.ts, heartbeat_at = v.at, outbox_depth = v.depth
+                 FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS v(id, ts, at, depth)
                 WHERE s.station_id = v.id`,
+  // The whole document only with the history point (every HEARTBEAT_HISTORY_STEP_MS): 1 KB less per heartbeat.
+  heartbeatDocs: `UPDATE stations s SET heartbeat = v.doc FROM unnest($1::text[], $2::text[]) AS v(id, doc) WHERE s.station_id = v.id`,
   history: `INSERT INTO heartbeat_history (station_id, bucket, ts, cpu_pct, mem_pct, disk_free_mb, agent_rss_mb, outbox_depth, online_devices)
             SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::float8[], $5::float8[], $6::float8[], $7::float8[], $8::bigint[], $9::bigint[])
             ON CONFLICT DO NOTHING`,
@@ -139,8 +144,11 @@ export const SQL = {
            SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[])`,
   quarantine: `INSERT INTO quarantine (station_id, seq, stream, id, received_at, watermark, payload)
                SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[]) ON CONFLICT DO NOTHING`,
-  settle: `UPDATE stations s SET max_seq = v.max_seq, quarantined = v.q, watermark = county_advance(s.station_id, s.watermark)
-             FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS v(id, max_seq, q)
+  // v.run: the batch's records are exactly the run watermark+1…max_seq (checked by the caller under the
+  // lock), so the watermark is max_seq without walking anything.
+  settle: `UPDATE stations s SET max_seq = v.max_seq, quarantined = v.q,
+                  watermark = CASE WHEN v.run THEN v.max_seq ELSE county_advance(s.station_id, s.watermark) END
+             FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bool[]) AS v(id, max_seq, q, run)
             WHERE s.station_id = v.id RETURNING s.station_id, s.watermark`,
   // The holes of [$2, $3] between stored records and known lost ranges, inserted as ranges by one statement.
   insertLost: `INSERT INTO lost (station_id, from_seq, to_seq, noted_at)
@@ -198,7 +206,10 @@ export const SQL = {
                       WHERE w.n = 1 AND w.type = 'lamp_warning' ORDER BY w.station_id, w.device`,
   inventoryDoc: 'SELECT inventory FROM stations WHERE station_id = $1',
   deviceRows: `SELECT ${DEVICE_COLUMNS} FROM devices WHERE station_id = $1 ORDER BY device_id`,
-  streamPayloads: 'SELECT payload FROM records WHERE station_id = $1 AND stream = $2 ORDER BY seq DESC LIMIT $3',
+  usagePayloads: `SELECT r.payload FROM usage u JOIN records r ON r.station_id = u.station_id AND r.seq = u.seq
+                   WHERE u.station_id = $1 ORDER BY u.seq DESC LIMIT $2`,
+  eventPayloads: `SELECT r.payload FROM events e JOIN records r ON r.station_id = e.station_id AND r.seq = e.seq
+                   WHERE e.station_id = $1 ORDER BY e.seq DESC LIMIT $2`,
   eventPayloadsOfTypes: `SELECT r.payload FROM events e JOIN records r ON r.station_id = e.station_id AND r.seq = e.seq
                           WHERE e.station_id = $1 AND e.type = ANY($2::text[]) ORDER BY e.seq DESC LIMIT $3`,
   historyRows: `SELECT ts, cpu_pct, mem_pct, disk_free_mb, agent_rss_mb, outbox_depth, online_devices FROM heartbeat_history

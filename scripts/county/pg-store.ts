@@ -13,7 +13,8 @@ import type { EventRecord } from '../../agent/events.js';
 import { QUARANTINE_KEEP, SEQ_WINDOW, type CollectorStore, type CollectorWrite, type StoreOptions, type StoreOutcome, type WriteOutcome } from './store.js';
 import { MIGRATION_LOCK, PG_MIGRATIONS, SQL, VERSION_TABLE } from './pg-schema.js';
 import { makePool, PgReads } from './pg-reads.js';
-import { heartbeatPoint, historyBucket, historyHorizon } from './store-rows.js';
+import { batchCursor, historyHorizon, ranInOrder, type BatchCursor } from './store-rows.js';
+import { columns, putDevices, putHeartbeats, putInventories, putStatuses } from './pg-writes.js';
 
 export interface PgStoreOptions extends StoreOptions {
   /** Connections in the pool (one batch at a time writes; the rest serve reads). Default 4. */
@@ -59,19 +60,9 @@ const PRUNE_EVERY_MS = 10 * 60_000;
 /** serialization_failure, deadlock_detected: the batch is safe to run again. */
 const RETRYABLE = new Set(['40001', '40P01']);
 
-interface Cursor {
-  watermark: number;
-  max_seq: number;
-  quarantined: number;
-  changed: boolean;
-}
+type Cursor = BatchCursor;
 
 type RecordWrite = Extract<CollectorWrite, { kind: 'record' }>;
-
-/** Column arrays for an unnest() insert. */
-function columns<T>(rows: readonly T[], pick: ReadonlyArray<(r: T) => unknown>): unknown[][] {
-  return pick.map((f) => rows.map(f));
-}
 
 export class PgCollectorStore extends PgReads implements CollectorStore {
   private readonly window: number;
@@ -110,25 +101,34 @@ export class PgCollectorStore extends PgReads implements CollectorStore {
     if (fresh.length > 0) await c.query(SQL.ensure, [fresh, now.toISOString()]);
     const all = [...new Set(writes.map((w) => w.station))].sort();
     const cursors = new Map<string, Cursor>();
-    for (const r of (await c.query(SQL.lockCursors, [all])).rows as Array<Omit<Cursor, 'changed'> & { station_id: string }>) {
-      cursors.set(r.station_id, { watermark: r.watermark, max_seq: r.max_seq, quarantined: r.quarantined, changed: false });
+    const boots = new Map<string, number | null>();
+    for (const r of (await c.query(SQL.lockCursors, [all])).rows as Array<Pick<Cursor, 'watermark' | 'max_seq' | 'quarantined'> & { station_id: string; boot: number | null }>) {
+      cursors.set(r.station_id, batchCursor(r));
+      boots.set(r.station_id, r.boot);
     }
     fresh.forEach((s) => this.known.add(s));
 
     const out: WriteOutcome[] = new Array(writes.length);
     const records: Array<{ i: number; w: RecordWrite }> = [];
+    // Of several statuses or inventories of a station in one batch, the last that applies is what stays.
+    const statuses = new Map<string, Extract<CollectorWrite, { kind: 'status' }>>();
+    const inventories = new Map<string, Extract<CollectorWrite, { kind: 'inventory' }>>();
     const hb: Array<Extract<CollectorWrite, { kind: 'heartbeat' }>> = [];
     const dev = new Map<string, Extract<CollectorWrite, { kind: 'device_state' }>>();
     const lost: number[] = [];
     for (let i = 0; i < writes.length; i++) {
       const w = writes[i]!;
       if (w.kind === 'status') {
-        const s = w.status;
-        const r = await c.query(SQL.status, [s.online, s.boot, s.online ? s.ts : null, w.receivedAt, s.online ? s.agent_version : null, w.station]);
-        out[i] = { kind: 'status', applied: (r.rowCount ?? 0) > 0 };
+        // A Will (offline) of an older MQTT session than the known one is late: dropped.
+        const boot = boots.get(w.station) ?? null;
+        const applied = w.status.online || boot === null || w.status.boot >= boot;
+        if (applied) {
+          statuses.set(w.station, w);
+          boots.set(w.station, w.status.boot);
+        }
+        out[i] = { kind: 'status', applied };
       } else if (w.kind === 'inventory') {
-        const st = w.inventory.station;
-        await c.query(SQL.inventory, [st.name, st.town, st.county, st.level, st.timezone, JSON.stringify(w.inventory), w.receivedAt, w.station]);
+        inventories.set(w.station, w);
         out[i] = { kind: 'inventory' };
       } else if (w.kind === 'heartbeat') {
         hb.push(w);
@@ -142,8 +142,10 @@ export class PgCollectorStore extends PgReads implements CollectorStore {
       } else if (w.kind === 'record') records.push({ i, w });
       else lost.push(i);
     }
-    if (hb.length > 0) await this.putHeartbeats(c, hb);
-    if (dev.size > 0) await this.putDevices(c, [...dev.values()]);
+    if (statuses.size > 0) await putStatuses(c, [...statuses.values()]);
+    if (inventories.size > 0) await putInventories(c, [...inventories.values()]);
+    if (hb.length > 0) await putHeartbeats(c, hb, this.historyWritten);
+    if (dev.size > 0) await putDevices(c, [...dev.values()]);
     if (records.length > 0) await this.putRecords(c, records, cursors, out);
     await this.settle(c, cursors);
     for (const i of lost) {
@@ -155,46 +157,6 @@ export class PgCollectorStore extends PgReads implements CollectorStore {
       this.lastPrune = now.getTime();
     }
     return out;
-  }
-
-  /** The station row takes each station's last heartbeat; the history the first of each bucket not yet written. */
-  private async putHeartbeats(c: pg.PoolClient, ws: ReadonlyArray<Extract<CollectorWrite, { kind: 'heartbeat' }>>): Promise<void> {
-    const last = [...new Map(ws.map((w) => [w.station, w])).values()];
-    await c.query(SQL.heartbeats, columns(last, [(w) => w.station, (w) => w.heartbeat.ts, (w) => w.receivedAt, (w) => w.heartbeat.outbox.depth, (w) => JSON.stringify(w.heartbeat)]));
-    const seen = new Set<string>();
-    const points = ws
-      .map((w) => ({ w, bucket: historyBucket(Date.parse(w.receivedAt)), p: heartbeatPoint(w.heartbeat) }))
-      .filter((x) => {
-        const k = `${x.w.station}\u0000${x.bucket}`;
-        if (seen.has(k) || this.historyWritten.get(x.w.station) === x.bucket) return false;
-        seen.add(k);
-        return true;
-      });
-    if (points.length === 0) return;
-    await c.query(
-      SQL.history,
-      columns(points, [(x) => x.w.station, (x) => x.bucket, (x) => x.p.ts, (x) => x.p.cpu_pct, (x) => x.p.mem_pct, (x) => x.p.disk_free_mb, (x) => x.p.agent_rss_mb, (x) => x.p.outbox_depth, (x) => x.p.online_devices]),
-    );
-    for (const x of points) this.historyWritten.set(x.w.station, x.bucket);
-  }
-
-  private async putDevices(c: pg.PoolClient, ws: ReadonlyArray<Extract<CollectorWrite, { kind: 'device_state' }>>): Promise<void> {
-    await c.query(
-      SQL.devices,
-      columns(ws, [
-        (w) => w.station,
-        (w) => w.device,
-        (w) => w.state.kind,
-        (w) => w.state.driver,
-        (w) => w.state.online,
-        (w) => w.state.power,
-        (w) => JSON.stringify(w.state.errors),
-        (w) => w.state.lamp_hours ?? null,
-        (w) => JSON.stringify(w.state),
-        (w) => w.state.ts,
-        (w) => w.receivedAt,
-      ]),
-    );
   }
 
   /** Quarantines the far-ahead seqs, inserts the rest in one statement, then tells stored from duplicate and conflict. */
@@ -228,6 +190,7 @@ export class PgCollectorStore extends PgReads implements CollectorStore {
         out[r.i] = { kind: 'record', outcome: 'stored' };
         const cur = cursors.get(r.w.station)!;
         if (r.w.record.seq > cur.max_seq) cur.max_seq = r.w.record.seq;
+        if (r.w.record.seq > cur.watermark) cur.added++;
         cur.changed = true;
       } else others.push(r);
     }
@@ -260,11 +223,16 @@ export class PgCollectorStore extends PgReads implements CollectorStore {
   private async settle(c: pg.PoolClient, cursors: Map<string, Cursor>): Promise<void> {
     const changed = [...cursors].filter(([, cur]) => cur.changed);
     if (changed.length === 0) return;
-    const r = await c.query(SQL.settle, columns(changed, [([s]) => s, ([, cur]) => cur.max_seq, ([, cur]) => cur.quarantined]));
+    const r = await c.query(
+      SQL.settle,
+      columns(changed, [([s]) => s, ([, cur]) => cur.max_seq, ([, cur]) => cur.quarantined, ([, cur]) => ranInOrder(cur)]),
+    );
     for (const row of r.rows as Array<{ station_id: string; watermark: number }>) {
       const cur = cursors.get(row.station_id)!;
       cur.watermark = row.watermark;
       cur.changed = false;
+      cur.inOrder = cur.max_seq === cur.watermark;
+      cur.added = 0;
     }
   }
 

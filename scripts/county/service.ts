@@ -11,15 +11,21 @@ import { Acker } from './acker.js';
 import { Batcher } from './batcher.js';
 import { GapWatcher } from './gap-watcher.js';
 import { LogLimiter } from './log-limit.js';
+import { StationRate } from './station-rate.js';
 import { emptyWriteStats, writeBatch, type Incoming, type WriteStats } from './write-batch.js';
 import { fleetTable, monthlyCsv, monthlyReport, type FleetRow, type MonthlyReport } from './report.js';
-import { openSqliteCollectorStore } from './sqlite-store.js';
-import type { CollectorStore } from './store.js';
+import { openCollectorStore } from './open-store.js';
+import type { CollectorStore, StoreOptions } from './store.js';
 
 export interface CollectorOptions {
   url: string;
-  /** SQLite file, opened (and closed by stop()) by the collector; several collectors may share one. */
+  /**
+   * A SQLite file or a `postgres://` URL, opened (and closed by stop()) by the collector; several
+   * collectors may share one.
+   */
   db?: string;
+  /** Options of the store the collector opens (e.g. `seqWindow`). */
+  storeOptions?: StoreOptions;
   /** Or a store of the caller's (another database); stop() leaves it open. Exactly one of `db` and `store`. */
   store?: CollectorStore;
   /** Shared-subscription group; null subscribes without `$share/` (brokers without shared subscriptions, e.g. aedes). */
@@ -41,6 +47,11 @@ export interface CollectorOptions {
   maxQueuedPerStation?: number;
   /** Most messages waiting in all. Default 200 000. */
   maxQueued?: number;
+  /**
+   * Per-station admission, before anything else is done with a message: sustained messages/s and the
+   * burst above it (StationRate). Defaults 200/s and 5 000. Beyond, messages are shed.
+   */
+  stationRate?: { perSecond: number; burst: number };
   /** A gap must persist this long before the collector asks for it (in-flight reordering heals itself). Default 5 000. */
   gapGraceMs?: number;
   /** The same gap is asked for again after this long. Default 30 000. */
@@ -67,6 +78,8 @@ export interface Collector {
   store: CollectorStore;
   client: MqttClient;
   stats(): CollectorStats;
+  /** Messages received and waiting to be written (the write backlog). */
+  pending(): number;
   monthlyReport(month: string): Promise<MonthlyReport>;
   monthlyCsv(month: string): Promise<string>;
   fleetTable(): Promise<FleetRow[]>;
@@ -96,13 +109,13 @@ export function collectorSubscriptions(prefix: string, group: string | null): Re
 const emptyStats = (): CollectorStats => ({ received: 0, shed: 0, ...emptyWriteStats(), acks_published: 0, resends_requested: 0, resends_expired: 0 });
 
 export async function startCollector(opts: CollectorOptions): Promise<Collector> {
-  if ((opts.db === undefined) === (opts.store === undefined)) throw new Error('startCollector needs exactly one of db (a SQLite file) and store');
+  if ((opts.db === undefined) === (opts.store === undefined)) throw new Error('startCollector needs exactly one of db (a SQLite file or a postgres:// URL) and store');
   const log = opts.log ?? silentLogger;
   const fleet = new FleetTopics(opts.prefix ?? 'stations');
   const group = opts.group === undefined ? 'county' : opts.group;
   const subscriptions = collectorSubscriptions(fleet.prefix, group);
   const gapGraceMs = opts.gapGraceMs ?? 5_000;
-  const store = opts.store ?? openSqliteCollectorStore(opts.db!);
+  const store = opts.store ?? (await openCollectorStore(opts.db!, opts.storeOptions));
   const closeStore = async (): Promise<void> => {
     if (!opts.store) await store.close();
   };
@@ -153,9 +166,17 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     },
   });
 
+  const admit = new StationRate(opts.stationRate ?? { perSecond: 200, burst: 5_000 });
   client.on('message', (topic, payload) => {
     stats.received++;
-    batcher.push({ topic, parsed: fleet.parse(topic), payload, receivedAt: new Date().toISOString() });
+    const parsed = fleet.parse(topic);
+    const station = parsed?.station ?? '';
+    if (!admit.take(station)) {
+      stats.shed++;
+      limiter.warn({ station }, 'station sends faster than any station does: shed (durable ones come back, unacked)');
+      return;
+    }
+    batcher.push({ topic, parsed, payload, receivedAt: new Date().toISOString() });
   });
 
   let subscribed: () => void = () => {};
@@ -221,6 +242,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     store,
     client,
     stats: () => ({ ...stats, malformed_by_reason: { ...stats.malformed_by_reason } }),
+    pending: () => batcher.pending,
     monthlyReport: (month) => monthlyReport(store, month),
     monthlyCsv: async (month) => monthlyCsv(await monthlyReport(store, month)),
     fleetTable: () => fleetTable(store),

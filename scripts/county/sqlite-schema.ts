@@ -90,6 +90,20 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX stations_unacked ON stations (station_id) WHERE watermark > acked_seq;
   CREATE INDEX stations_gap ON stations (station_id) WHERE max_seq > watermark;
   `,
+  // 4: records (~500-byte payloads) in a rowid table with (station_id, seq) as its unique key: WITHOUT
+  // ROWID suits small rows only, and measured 3-5× slower to insert into (docs/benchmarks.md). No
+  // (station_id, stream, seq) index any more: the usage and events tables reach a station's records by
+  // their own keys, one B-tree less to write per record.
+  `
+  CREATE TABLE records_rowid (
+    station_id TEXT NOT NULL, seq INTEGER NOT NULL, stream TEXT NOT NULL, id TEXT NOT NULL,
+    historical INTEGER NOT NULL, received_at TEXT NOT NULL, payload TEXT NOT NULL,
+    PRIMARY KEY (station_id, seq)
+  );
+  INSERT INTO records_rowid SELECT station_id, seq, stream, id, historical, received_at, payload FROM records ORDER BY station_id, seq;
+  DROP TABLE records;
+  ALTER TABLE records_rowid RENAME TO records;
+  `,
 ];
 
 /** Stations by town (stations without one last), then id: the order both county tables print. */
@@ -105,7 +119,9 @@ export const STATEMENTS = {
   stations: `SELECT ${STATION_COLUMNS} FROM stations ${BY_TOWN}`,
   status: 'UPDATE stations SET online = ?, boot = ?, status_ts = ?, status_at = ?, agent_version = coalesce(?, agent_version) WHERE station_id = ?',
   inventory: 'UPDATE stations SET name = ?, town = ?, county = ?, level = ?, timezone = ?, inventory = ?, inventory_at = ? WHERE station_id = ?',
-  heartbeat: 'UPDATE stations SET heartbeat_ts = ?, heartbeat_at = ?, outbox_depth = ?, heartbeat = ? WHERE station_id = ?',
+  heartbeat: 'UPDATE stations SET heartbeat_ts = ?, heartbeat_at = ?, outbox_depth = ? WHERE station_id = ?',
+  // The whole document only with the history point (every HEARTBEAT_HISTORY_STEP_MS): 1 KB less per heartbeat.
+  heartbeatDoc: 'UPDATE stations SET heartbeat = ? WHERE station_id = ?',
   device: `INSERT INTO devices (station_id, device_id, kind, driver, online, power, errors, lamp_hours, state, ts, received_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (station_id, device_id) DO UPDATE SET kind = excluded.kind, driver = excluded.driver,
@@ -179,8 +195,10 @@ export const STATEMENTS = {
                       WHERE w.n = 1 AND w.type = 'lamp_warning' ORDER BY w.station_id, w.device`,
   inventoryDoc: 'SELECT inventory FROM stations WHERE station_id = ?',
   deviceRows: `SELECT ${DEVICE_COLUMNS} FROM devices WHERE station_id = ? ORDER BY device_id`,
-  usagePayloads: `SELECT payload FROM records WHERE station_id = ? AND stream = 'usage' ORDER BY seq DESC LIMIT ?`,
-  eventPayloads: `SELECT payload FROM records WHERE station_id = ? AND stream = 'events' ORDER BY seq DESC LIMIT ?`,
+  usagePayloads: `SELECT r.payload FROM usage u JOIN records r ON r.station_id = u.station_id AND r.seq = u.seq
+                   WHERE u.station_id = ? ORDER BY u.seq DESC LIMIT ?`,
+  eventPayloads: `SELECT r.payload FROM events e JOIN records r ON r.station_id = e.station_id AND r.seq = e.seq
+                   WHERE e.station_id = ? ORDER BY e.seq DESC LIMIT ?`,
   eventPayloadsOfTypes: `SELECT r.payload FROM events e JOIN records r ON r.station_id = e.station_id AND r.seq = e.seq
                           WHERE e.station_id = ? AND e.type IN (SELECT value FROM json_each(?)) ORDER BY e.seq DESC LIMIT ?`,
   historyInsert: `INSERT OR IGNORE INTO heartbeat_history (station_id, bucket, ts, cpu_pct, mem_pct, disk_free_mb, agent_rss_mb, outbox_depth, online_devices)

@@ -12,7 +12,7 @@ import type { DeviceStatePayload, Heartbeat, Inventory, Status } from '../../age
 import { QUARANTINE_KEEP, SEQ_WINDOW, type CollectorStore, type CollectorWrite, type StoreOptions, type StoreOutcome, type WriteOutcome } from './store.js';
 import { MIGRATIONS } from './sqlite-schema.js';
 import { SqliteReads } from './sqlite-reads.js';
-import { heartbeatPoint, historyBucket, historyHorizon } from './store-rows.js';
+import { batchCursor, heartbeatPoint, historyBucket, historyHorizon, ranInOrder, type BatchCursor } from './store-rows.js';
 
 type Db = Database.Database;
 
@@ -46,13 +46,7 @@ export function openSqliteCollectorStore(path: string, options: StoreOptions = {
 /** How often old heartbeat history is pruned (a DELETE on an indexed bucket: cheap, but not per batch). */
 const PRUNE_EVERY_MS = 10 * 60_000;
 
-/** A station's sequence state during one batch, written back once at its end. */
-interface Cursor {
-  watermark: number;
-  max_seq: number;
-  quarantined: number;
-  changed: boolean;
-}
+type Cursor = BatchCursor;
 
 export class SqliteCollectorStore extends SqliteReads implements CollectorStore {
   /** Stations known to have a row: saves an INSERT per message on the hot path. */
@@ -96,9 +90,9 @@ export class SqliteCollectorStore extends SqliteReads implements CollectorStore 
   private cursor(stationId: string, cursors: Map<string, Cursor>): Cursor | undefined {
     let c = cursors.get(stationId);
     if (!c) {
-      const r = this.s.cursor.get(stationId) as Omit<Cursor, 'changed'> | undefined;
+      const r = this.s.cursor.get(stationId) as Pick<Cursor, 'watermark' | 'max_seq' | 'quarantined'> | undefined;
       if (!r) return undefined;
-      cursors.set(stationId, (c = { ...r, changed: false }));
+      cursors.set(stationId, (c = batchCursor(r)));
     }
     return c;
   }
@@ -106,9 +100,11 @@ export class SqliteCollectorStore extends SqliteReads implements CollectorStore 
   /** Writes a station's batch state back: max_seq, the watermark advanced over what is now there, the quarantine count. */
   private settle(stationId: string, c: Cursor): void {
     if (!c.changed) return;
-    c.watermark = this.advance(stationId, c.watermark);
+    c.watermark = ranInOrder(c) ? c.max_seq : this.advance(stationId, c.watermark);
     this.s.settle.run(c.max_seq, c.watermark, c.quarantined, stationId);
     c.changed = false;
+    c.inOrder = c.max_seq === c.watermark;
+    c.added = 0;
   }
 
   private write(w: CollectorWrite, cursors: Map<string, Cursor>): WriteOutcome {
@@ -145,11 +141,12 @@ export class SqliteCollectorStore extends SqliteReads implements CollectorStore 
   }
 
   private putHeartbeat(stationId: string, hb: Heartbeat, receivedAt: string): void {
-    this.s.heartbeat.run(hb.ts, receivedAt, hb.outbox.depth, JSON.stringify(hb), stationId);
+    this.s.heartbeat.run(hb.ts, receivedAt, hb.outbox.depth, stationId);
     const bucket = historyBucket(Date.parse(receivedAt));
     if (this.historyWritten.get(stationId) === bucket) return;
     const p = heartbeatPoint(hb);
     this.s.historyInsert.run(stationId, bucket, p.ts, p.cpu_pct, p.mem_pct, p.disk_free_mb, p.agent_rss_mb, p.outbox_depth, p.online_devices);
+    this.s.heartbeatDoc.run(JSON.stringify(hb), stationId);
     this.historyWritten.set(stationId, bucket);
   }
 
@@ -178,6 +175,7 @@ export class SqliteCollectorStore extends SqliteReads implements CollectorStore 
       this.s.insertEvent.run(stationId, e.seq, e.ts, e.type, e.severity, e.device ?? null);
     }
     if (rec.seq > c.max_seq) c.max_seq = rec.seq;
+    if (rec.seq > c.watermark) c.added++;
     c.changed = true;
     return 'stored';
   }

@@ -86,3 +86,32 @@ export function parseDoc(text: string | null): Record<string, unknown> | null {
     return null;
   }
 }
+
+/** A station's sequence state during one write batch (both stores), written back once at its end. */
+export interface BatchCursor {
+  watermark: number;
+  max_seq: number;
+  quarantined: number;
+  changed: boolean;
+  /**
+   * Nothing stored or lost above the watermark before the batch (max_seq = watermark), so if the `added`
+   * records stored above it since form the run watermark+1…max_seq, the new watermark is max_seq with
+   * no query (the common case: a station's records arrive in order).
+   */
+  inOrder: boolean;
+  /** Records stored above the watermark in the batch (a late one inside a lost range is not). */
+  added: number;
+}
+
+/** A cursor as loaded from the station row. */
+export const batchCursor = (r: Pick<BatchCursor, 'watermark' | 'max_seq' | 'quarantined'>): BatchCursor => ({
+  watermark: r.watermark,
+  max_seq: r.max_seq,
+  quarantined: r.quarantined,
+  changed: false,
+  inOrder: r.max_seq === r.watermark,
+  added: 0,
+});
+
+/** True when the batch's records make the new watermark max_seq without walking anything. */
+export const ranInOrder = (c: BatchCursor): boolean => c.inOrder && c.max_seq - c.watermark === c.added;
