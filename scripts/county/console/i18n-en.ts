@@ -12,6 +12,7 @@ export const consoleEn = {
   'yes': 'yes',
   'no': 'no',
   'list.sep': ', ',
+  'times.beijing': 'Times in Beijing time (Asia/Shanghai)',
   'times.note': 'Times in {tz}',
 
   'login.title': 'Sign in',

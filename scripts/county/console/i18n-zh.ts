@@ -14,6 +14,7 @@ export const consoleZh: Record<ConsoleKey, string> = {
   'yes': '是',
   'no': '否',
   'list.sep': '、',
+  'times.beijing': '时间均为北京时间',
   'times.note': '时间为 {tz} 时间',
 
   'login.title': '登录',

@@ -57,7 +57,7 @@ export function page(ctx: PageContext, o: PageOptions): string {
 <h1>${o.title}</h1>
 ${o.body}
 </main>
-<footer>${t('times.note', { tz: ctx.tz })}</footer>
+<footer>${ctx.tz === 'Asia/Shanghai' ? t('times.beijing') : t('times.note', { tz: ctx.tz })}</footer>
 ${scripts}
 </body></html>
 `.text
