@@ -7,9 +7,15 @@
  *   drain      20,000-record outbox replay to mosquitto with acks vs a raw mqtt.js QoS-1 loop
  *   ingest     reference collector fed by 2,000 simulated stations at 10× normal rate
  *   ledger     monthly report on a year of sessions (querySessions + toCsv + dailySummaries)
+ *   console    (only on request) the county console's fleet and monthly pages on a seeded database
  *   soak       (only on request) flapping devices, serial unplugs, broker restarts: RSS, fds, no loss
  *   requests   (only on request) disk written per admitted county request, small vs ~3,000-entry replay cache
+ *   county     (only on request) N stations at normal rates into 2 collectors on PostgreSQL (or SQLite)
+ *   ceiling    (only on request) the collector's highest sustained msg/s on one core (SQLite or PostgreSQL)
+ *   flood      (only on request) other stations' record → ack lag while one station floods, vs no flood
  * Default: footprint latency drain ingest ledger. See docs/benchmarks.md.
+ *
+ * The county benches take --store sqlite|postgres, --stations N, --collectors N, --rate X, --rates a,b,c.
  */
 import { parseArgs } from 'node:util';
 import type { BenchOptions, BenchResult, Figure } from './bench/common.js';
@@ -20,6 +26,10 @@ import { ingestBench } from './bench/ingest.js';
 import { ledger } from './bench/ledger.js';
 import { soak } from './bench/soak.js';
 import { requestsBench } from './bench/requests.js';
+import { countyBench } from './bench/county.js';
+import { ceilingBench } from './bench/ceiling.js';
+import { floodBench } from './bench/flood.js';
+import { consolePages } from './bench/console-pages.js';
 
 const BENCHES: Record<string, (o: BenchOptions) => Promise<BenchResult>> = {
   footprint,
@@ -29,6 +39,10 @@ const BENCHES: Record<string, (o: BenchOptions) => Promise<BenchResult>> = {
   ledger,
   soak,
   requests: requestsBench,
+  county: countyBench,
+  ceiling: ceilingBench,
+  flood: floodBench,
+  console: consolePages,
 };
 const DEFAULT = ['footprint', 'latency', 'drain', 'ingest', 'ledger'];
 
@@ -51,6 +65,11 @@ async function main(): Promise<void> {
       json: { type: 'boolean', default: false },
       seconds: { type: 'string', default: '60' },
       minutes: { type: 'string', default: '30' },
+      store: { type: 'string' },
+      stations: { type: 'string' },
+      collectors: { type: 'string' },
+      rate: { type: 'string' },
+      rates: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -65,7 +84,23 @@ async function main(): Promise<void> {
   if (!(seconds > 0) || !(minutes > 0)) throw new Error('--seconds and --minutes must be positive numbers');
   // Progress goes to stderr so --json stdout stays machine-readable.
   const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
-  const opts: BenchOptions = { seconds, minutes, log };
+  if (values.store !== undefined && values.store !== 'sqlite' && values.store !== 'postgres') throw new Error('--store is sqlite or postgres');
+  const num = (v: string | undefined, what: string): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!(n > 0)) throw new Error(`${what} must be a positive number`);
+    return n;
+  };
+  const opts: BenchOptions = {
+    seconds,
+    minutes,
+    log,
+    ...(values.store !== undefined ? { store: values.store } : {}),
+    ...(values.stations !== undefined ? { stations: num(values.stations, '--stations')! } : {}),
+    ...(values.collectors !== undefined ? { collectors: num(values.collectors, '--collectors')! } : {}),
+    ...(values.rate !== undefined ? { rate: num(values.rate, '--rate')! } : {}),
+    ...(values.rates !== undefined ? { rates: values.rates.split(',').map((r) => num(r, '--rates')!) } : {}),
+  };
   const results: BenchResult[] = [];
   for (const n of names) {
     log(`${n}: starting`);

@@ -46,6 +46,16 @@ export interface BenchOptions {
   /** soak: minutes. */
   minutes: number;
   log: (line: string) => void;
+  /** county, ceiling, flood: the collector's database (default per bench). */
+  store?: 'sqlite' | 'postgres';
+  /** county, flood: fleet size (default per bench). */
+  stations?: number;
+  /** county: collectors in the share group (default 2). */
+  collectors?: number;
+  /** county, flood: multiplier of the normal rates. */
+  rate?: number;
+  /** ceiling: offered rates to try, msg/s, in order. */
+  rates?: number[];
 }
 
 export function figure(f: Omit<Figure, 'ratio'> & { ratio?: number }): Figure {

@@ -3,7 +3,7 @@
  * clients do not share an event loop with the collector being measured). Prints one JSON line of
  * fleet stats per second on stdout; stops after --duration seconds or on SIGTERM.
  *
- *   node dist/scripts/bench/fleet-child.js --url mqtt://127.0.0.1:PORT --stations 2000 --rate 10 --duration 90
+ *   node dist/scripts/bench/fleet-child.js --url mqtt://127.0.0.1:PORT --stations 2000 --rate 10 --duration 90 [--id-prefix a-] [--spread-ms 5000]
  */
 import { parseArgs } from 'node:util';
 import { startFleet } from '../fleet-sim.js';
@@ -16,11 +16,22 @@ async function main(): Promise<void> {
       rate: { type: 'string', default: '10' },
       duration: { type: 'string', default: '90' },
       seed: { type: 'string', default: 'bench' },
+      // Several children feed one collector: each needs its own station ids.
+      'id-prefix': { type: 'string', default: 'st-' },
+      'spread-ms': { type: 'string' },
     },
   });
   if (!values.url) throw new Error('--url is required');
   const durationMs = Number(values.duration) * 1000;
-  const fleet = await startFleet({ url: values.url, stations: Number(values.stations), rate: Number(values.rate), seed: values.seed, durationMs });
+  const fleet = await startFleet({
+    url: values.url,
+    stations: Number(values.stations),
+    rate: Number(values.rate),
+    seed: values.seed,
+    durationMs,
+    shape: { idPrefix: values['id-prefix'] },
+    ...(values['spread-ms'] !== undefined ? { connectSpreadMs: Number(values['spread-ms']) } : {}),
+  });
   const report = (final = false): void => {
     process.stdout.write(JSON.stringify({ t: Date.now(), final, ...fleet.stats() }) + '\n');
   };

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../agent/version.js';
 import { FleetTopics } from '../../agent/county/topics.js';
 import { startCollector } from '../county/collector.js';
+import type { FleetLine } from './county-kit.js';
 import { Mosquitto, Cleanup, cpuPercent, figure, percentile, round, sampleProcess, sleep, tempDir, waitFor, type BenchOptions, type BenchResult } from './common.js';
 
 const STATIONS = 2_000;
@@ -18,18 +19,6 @@ const RATE = 10;
 const LOAD_S = 75;
 const WARMUP_S = 15;
 
-interface FleetLine {
-  t: number;
-  final: boolean;
-  connected: number;
-  allocated: number;
-  published_records: number;
-  heartbeats: number;
-  states: number;
-  replayed: number;
-  resent_records: number;
-  duplicates_sent: number;
-}
 
 /** Messages the fleet published that the collector subscribes to (status/inventory are few and retained). */
 const offered = (l: FleetLine): number => l.heartbeats + l.states + l.published_records + l.replayed + l.resent_records + l.duplicates_sent;

@@ -1,10 +1,15 @@
 /**
- * Acknowledges durable records: publishes the retained `ack {seq}` of each station's contiguous
+ * Acknowledges durable records: publishes the retained `ack` of each station's contiguous
  * watermark (never above a gap), at most once per pass, so stations can drain their outboxes. Which
  * watermarks are new is claimed atomically in the store, so collectors sharing a database never publish
  * the same ack twice. After a reconnect every known ack is published again: a broker restarted without
  * persistence forgets retained messages.
+ *
+ * With the county's command key the ack is signed like a command (agent/county/signing.ts):
+ * `{seq, ts, sig}` with `sig = HMAC-SHA256(key, "<station_id>\nack\n<canonical JSON of {seq, ts}>")`,
+ * so a station holding the key can refuse a forged one. Without a key it stays `{seq}`.
  */
+import { signRequest } from '../../agent/county/signing.js';
 import type { MqttClient } from 'mqtt';
 import type { Logger } from '../../agent/log.js';
 import type { FleetTopics } from '../../agent/county/topics.js';
@@ -17,6 +22,15 @@ export interface AckerDeps {
   log: Logger;
   /** Counts every ack handed to the client. */
   onPublished: () => void;
+  /** The county's command key (the stations' `county.command_key_file`): acks are signed with it. */
+  commandKey?: string | Buffer;
+}
+
+/** The ack payload for `station`: signed when there is a key. */
+export function ackPayload(station: string, seq: number, commandKey: string | Buffer | undefined, now = new Date()): Record<string, unknown> {
+  if (commandKey === undefined) return { seq };
+  const body: Record<string, unknown> = { seq, ts: now.toISOString() };
+  return { ...body, sig: signRequest(commandKey, station, 'ack', body) };
 }
 
 export class Acker {
@@ -67,7 +81,7 @@ export class Acker {
       this.d.log.error({ station, err: (err as Error).message }, 'no ack topic for this station id');
       return;
     }
-    this.d.client.publish(topic, JSON.stringify({ seq }), { qos: 1, retain: true }, (err) => {
+    this.d.client.publish(topic, JSON.stringify(ackPayload(station, seq, this.d.commandKey)), { qos: 1, retain: true }, (err) => {
       if (err && !this.closed) this.d.log.warn({ station, err: err.message }, 'ack publish failed; sent again on reconnect');
     });
     this.d.onPublished();

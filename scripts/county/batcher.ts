@@ -1,15 +1,16 @@
 /**
  * Collects incoming messages and hands them to an asynchronous writer in batches: one batch in flight
- * at a time, in arrival order, at most `maxBatch` per batch. A batch is written `flushMs` after its first
- * message, at once when `maxBatch` are waiting, or right after the batch before it when messages queued
- * up meanwhile. `flush()` resolves once everything queued before the call is written; nothing queued is
- * ever dropped, and `stop()` writes the rest. writeBatch is what the collector hands it: validation and
- * one store transaction per batch.
+ * at a time, at most `maxBatch` per batch. A batch is written `flushMs` after its first message, at once
+ * when `maxBatch` are waiting, or right after the batch before it when messages queued up meanwhile.
+ *
+ * Messages are queued per key (the station): each key keeps its arrival order, and a batch takes from
+ * every waiting key in turn, so one station that floods the collector fills at most its share of each
+ * batch and the others' messages never wait behind its backlog. A key may hold at most `maxPerKey`
+ * messages and all keys together `maxQueued`: beyond that a message is shed (onShed), which bounds
+ * memory and the time stop() takes. A shed durable record is not acked, so the station still holds it
+ * and it comes back (replay or sessions.resend). `flush()` resolves once everything queued before the
+ * call is written; `stop()` writes the rest.
  */
-import type { Logger } from '../../agent/log.js';
-import type { FleetTopics } from '../../agent/county/topics.js';
-import { decode, MalformedError } from './ingest.js';
-import type { CollectorStore, CollectorWrite, WriteOutcome } from './store.js';
 
 export interface BatcherOptions<T> {
   flushMs: number;
@@ -18,35 +19,67 @@ export interface BatcherOptions<T> {
   write: (batch: T[]) => Promise<void>;
   /** Called when `write` rejects (the batch counts as done, so flush() and stop() still return). */
   onError: (err: unknown, batch: T[]) => void;
+  /** The fairness key of an item (default: one queue for all). */
+  key?: (item: T) => string;
+  /** Most items one key may have waiting. Default unbounded. */
+  maxPerKey?: number;
+  /** Most items waiting in all. Default unbounded. */
+  maxQueued?: number;
+  /** Called for an item refused because a bound is reached. */
+  onShed?: (item: T, key: string) => void;
+}
+
+interface Lane<T> {
+  items: Array<{ n: number; item: T }>;
+  head: number;
 }
 
 export class Batcher<T> {
-  private queue: T[] = [];
+  private readonly lanes = new Map<string, Lane<T>>();
+  /** Keys with items waiting, in turn order. */
+  private ring: string[] = [];
+  private queued = 0;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
-  /** Items ever pushed and ever handed to `write` (and finished): flush() waits for the latter to catch up. */
+  /** Numbers handed to pushed items, and the lowest number of the batch in flight. */
   private pushed = 0;
-  private written = 0;
+  private inFlightLow: number | undefined;
   private readonly waiters: Array<{ upTo: number; resolve: () => void }> = [];
+  private readonly key: (item: T) => string;
 
-  constructor(private readonly o: BatcherOptions<T>) {}
+  constructor(private readonly o: BatcherOptions<T>) {
+    this.key = o.key ?? (() => '');
+  }
 
   /** Messages waiting (not yet handed to the writer). */
   get pending(): number {
-    return this.queue.length;
+    return this.queued;
   }
 
-  push(item: T): void {
-    this.queue.push(item);
-    this.pushed++;
-    if (this.running) return; // the loop takes it after the batch in flight
-    if (this.queue.length >= this.o.maxBatch) this.kick();
+  /** False when the item was shed (a bound was reached). */
+  push(item: T): boolean {
+    const key = this.key(item);
+    let lane = this.lanes.get(key);
+    const depth = lane ? lane.items.length - lane.head : 0;
+    if (depth >= (this.o.maxPerKey ?? Infinity) || this.queued >= (this.o.maxQueued ?? Infinity)) {
+      this.o.onShed?.(item, key);
+      return false;
+    }
+    if (!lane) {
+      this.lanes.set(key, (lane = { items: [], head: 0 }));
+      this.ring.push(key);
+    }
+    lane.items.push({ n: ++this.pushed, item });
+    this.queued++;
+    if (this.running) return true; // the loop takes it after the batch in flight
+    if (this.queued >= this.o.maxBatch) this.kick();
     else this.timer ??= setTimeout(() => this.kick(), this.o.flushMs);
+    return true;
   }
 
   /** Resolves when every item pushed before this call has been written. */
   flush(): Promise<void> {
-    if (this.written >= this.pushed) return Promise.resolve();
+    if (this.lowestUnwritten() > this.pushed) return Promise.resolve();
     const done = new Promise<void>((resolve) => this.waiters.push({ upTo: this.pushed, resolve }));
     this.kick();
     return done;
@@ -65,19 +98,61 @@ export class Batcher<T> {
     this.running ??= this.drain();
   }
 
+  /** The number of the oldest item not yet written (pushed + 1 when none). */
+  private lowestUnwritten(): number {
+    let low = this.inFlightLow ?? this.pushed + 1;
+    for (const lane of this.lanes.values()) if (lane.head < lane.items.length) low = Math.min(low, lane.items[lane.head]!.n);
+    return low;
+  }
+
+  /** Takes up to maxBatch items, a fair share from each waiting key in turn, each key in its order. */
+  private take(): { batch: T[]; low: number } {
+    const batch: T[] = [];
+    let low = Infinity;
+    while (batch.length < this.o.maxBatch && this.ring.length > 0) {
+      const ring = this.ring;
+      const share = Math.max(1, Math.ceil((this.o.maxBatch - batch.length) / ring.length));
+      const served: string[] = [];
+      let i = 0;
+      for (; i < ring.length && batch.length < this.o.maxBatch; i++) {
+        const key = ring[i]!;
+        const lane = this.lanes.get(key)!;
+        const end = Math.min(lane.items.length, lane.head + share, lane.head + this.o.maxBatch - batch.length);
+        for (; lane.head < end; lane.head++) {
+          const { n, item } = lane.items[lane.head]!;
+          batch.push(item);
+          if (n < low) low = n;
+        }
+        if (lane.head < lane.items.length) {
+          served.push(key);
+          if (lane.head > 1024 && lane.head * 2 > lane.items.length) {
+            lane.items = lane.items.slice(lane.head);
+            lane.head = 0;
+          }
+        } else this.lanes.delete(key);
+      }
+      // Keys the batch filled up before go first next time; the ones served go to the back.
+      this.ring = i < ring.length ? ring.slice(i).concat(served) : served;
+    }
+    this.queued -= batch.length;
+    return { batch, low };
+  }
+
   private async drain(): Promise<void> {
     try {
-      while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, this.o.maxBatch);
+      while (this.queued > 0) {
+        const { batch, low } = this.take();
+        this.inFlightLow = low;
         try {
           await this.o.write(batch);
         } catch (err) {
           this.o.onError(err, batch);
         }
-        this.written += batch.length;
+        this.inFlightLow = undefined;
+        const unwritten = this.lowestUnwritten();
         for (let i = this.waiters.length - 1; i >= 0; i--) {
           const w = this.waiters[i]!;
-          if (this.written >= w.upTo) {
+          if (unwritten > w.upTo) {
             this.waiters.splice(i, 1);
             w.resolve();
           }
@@ -87,100 +162,4 @@ export class Batcher<T> {
       this.running = undefined;
     }
   }
-}
-
-/** One message as it arrived. */
-export interface Incoming {
-  topic: string;
-  payload: Buffer;
-  /** Collector clock, ISO. */
-  receivedAt: string;
-}
-
-/** The counters of the write path (part of the collector's stats()). */
-export interface WriteStats {
-  stored: number;
-  duplicates: number;
-  conflicts: number;
-  malformed: number;
-  malformed_by_reason: Record<string, number>;
-  stale_status: number;
-  resend_errors: number;
-  lost_marked: number;
-  store_errors: number;
-  /** Older heartbeats of a station dropped in favour of a newer one in the same write batch. */
-  heartbeats_coalesced: number;
-}
-
-export const emptyWriteStats = (): WriteStats => ({
-  stored: 0,
-  duplicates: 0,
-  conflicts: 0,
-  malformed: 0,
-  malformed_by_reason: {},
-  stale_status: 0,
-  resend_errors: 0,
-  lost_marked: 0,
-  store_errors: 0,
-  heartbeats_coalesced: 0,
-});
-
-/**
- * Validates a batch and writes it in one store transaction. Heartbeats are most of the traffic and only
- * the latest per station matters: of several in one batch only the last is validated and written.
- * Malformed messages are counted and logged, never written. If the store refuses the batch nothing of
- * it is acked (the transaction rolled back): the stations keep the records and a later seq makes the
- * hole visible, so they come back through sessions.resend.
- */
-export async function writeBatch(store: CollectorStore, fleet: FleetTopics, batch: readonly Incoming[], stats: WriteStats, log: Logger): Promise<void> {
-  const topics = batch.map((m) => fleet.parse(m.topic));
-  const lastHeartbeat = new Map<string, number>();
-  topics.forEach((t, i) => {
-    if (t?.kind === 'heartbeat') lastHeartbeat.set(t.station, i);
-  });
-  const writes: CollectorWrite[] = [];
-  batch.forEach((m, i) => {
-    const t = topics[i];
-    if (t?.kind === 'heartbeat' && lastHeartbeat.get(t.station) !== i) {
-      stats.heartbeats_coalesced++;
-      return;
-    }
-    try {
-      const d = decode(t, m.payload, m.receivedAt);
-      if (d.kind === 'write') writes.push(d.write);
-      else if (d.kind === 'resend_refused') {
-        stats.resend_errors++;
-        log.warn({ station: d.station, error: d.error }, 'station refused sessions.resend (is it in county.allowed_commands?)');
-      }
-    } catch (err) {
-      if (!(err instanceof MalformedError)) throw err;
-      stats.malformed++;
-      stats.malformed_by_reason[err.reason] = (stats.malformed_by_reason[err.reason] ?? 0) + 1;
-      log.warn({ topic: m.topic, reason: err.reason, detail: err.message }, 'malformed payload dropped');
-    }
-  });
-  if (writes.length === 0) return;
-  let outcomes: WriteOutcome[];
-  try {
-    outcomes = await store.apply(writes);
-  } catch (err) {
-    stats.store_errors++;
-    log.error({ err: (err as Error).message, messages: batch.length }, 'could not write a batch; it will be recovered through gaps');
-    return;
-  }
-  outcomes.forEach((o, i) => {
-    const w = writes[i]!;
-    if (o.kind === 'record' && w.kind === 'record') {
-      if (o.outcome === 'stored') stats.stored++;
-      else if (o.outcome === 'duplicate') stats.duplicates++;
-      else {
-        stats.conflicts++;
-        log.error({ station: w.station, seq: w.record.seq }, 'a different record with an already stored (station_id, seq): kept the first one');
-      }
-    } else if (o.kind === 'status' && !o.applied) stats.stale_status++;
-    else if (o.kind === 'lost' && w.kind === 'lost') {
-      stats.lost_marked += o.count;
-      if (o.count > 0) log.error({ station: w.station, from_seq: w.from_seq, to_seq: w.to_seq, lost: o.count }, 'station no longer holds these records: recorded as lost');
-    }
-  });
 }

@@ -6,7 +6,7 @@
  * (validation), store.ts (the CollectorStore interface) with sqlite-store.ts, report.ts (the two tables).
  * See scripts/county/README.md.
  *
- *   node dist/scripts/county/collector.js --url mqtt://127.0.0.1:1883 --db county.db [--group g]
+ *   node dist/scripts/county/collector.js --url mqtt://127.0.0.1:1883 --db county.db|postgres://… [--group g]
  *   node dist/scripts/county/collector.js report --db county.db --month 2026-11 [--csv | --json]
  *   node dist/scripts/county/collector.js fleet --db county.db [--csv | --json]
  */
@@ -15,20 +15,21 @@ import { pathToFileURL } from 'node:url';
 import { Command, Option } from 'commander';
 import { createLogger } from '../../agent/log.js';
 import { fleetCsv, fleetTable, formatFleetTable, monthlyCsv, monthlyReport } from './report.js';
-import { openSqliteCollectorStore } from './sqlite-store.js';
+import { openCollectorStore } from './open-store.js';
 import type { CollectorStore } from './store.js';
 import { startCollector } from './service.js';
 
 export { collectorSubscriptions, startCollector, type Collector, type CollectorOptions, type CollectorStats } from './service.js';
-export type { CollectorStore } from './store.js';
+export type { CollectorStore, ConsoleStore } from './store.js';
+export { openCollectorStore, type CountyStore } from './open-store.js';
 
 function readSecret(file: string | undefined): string | undefined {
   return file === undefined ? undefined : readFileSync(file, 'utf8').trim();
 }
 
-/** `report` and `fleet`: open the database (created when missing), read, close. WAL: fine beside a running collector. */
-async function withStore(file: string, fn: (store: CollectorStore) => Promise<void>): Promise<void> {
-  const store = openSqliteCollectorStore(file);
+/** `report` and `fleet`: open the database (created when missing), read, close. Fine beside a running collector. */
+async function withStore(db: string, fn: (store: CollectorStore) => Promise<void>): Promise<void> {
+  const store = await openCollectorStore(db);
   try {
     await fn(store);
   } finally {
@@ -43,7 +44,7 @@ export async function main(argv: string[]): Promise<void> {
     .command('run', { isDefault: true })
     .description('collect from every station until stopped (SIGINT/SIGTERM)')
     .requiredOption('--url <url>', 'broker URL, mqtt:// or mqtts://')
-    .requiredOption('--db <file>', 'SQLite database (created when missing)')
+    .requiredOption('--db <file|url>', 'SQLite database file (created when missing) or postgres://user@host/db')
     .option('--group <name>', 'shared-subscription group', 'county')
     .option('--no-share', 'subscribe without $share/ (brokers without shared subscriptions)')
     .option('--prefix <prefix>', 'topic prefix', 'stations')
@@ -80,6 +81,10 @@ export async function main(argv: string[]): Promise<void> {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
       });
+      // A second signal while stopping means "now": everything not yet written is still held by the stations.
+      const now = (): never => process.exit(1);
+      process.once('SIGINT', now);
+      process.once('SIGTERM', now);
       if (printer) clearInterval(printer);
       await collector.stop();
       log.info(collector.stats(), 'collector stopped');
@@ -88,7 +93,7 @@ export async function main(argv: string[]): Promise<void> {
   program
     .command('report')
     .description("the county's monthly progress table per town and station")
-    .requiredOption('--db <file>')
+    .requiredOption('--db <file|url>')
     .requiredOption('--month <YYYY-MM>', 'calendar month in the stations\' time zone')
     .option('--csv', 'CSV (default)')
     .option('--json', 'JSON')
@@ -102,7 +107,7 @@ export async function main(argv: string[]): Promise<void> {
   program
     .command('fleet')
     .description('every station: online, last heartbeat, faults, lamp warnings, outbox depth')
-    .requiredOption('--db <file>')
+    .requiredOption('--db <file|url>')
     .option('--csv', 'CSV')
     .option('--json', 'JSON')
     .action((o: { db: string; csv?: boolean; json?: boolean }) =>

@@ -34,6 +34,11 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   return r.data;
 }
 
+/** The record schemas take any `int()`; the collector's own bound is explicit (see Seq). */
+function safeSeq(seq: number): void {
+  if (!Number.isSafeInteger(seq) || seq < 1) throw new MalformedError('unsafe_seq', `seq ${seq} is not a safe positive integer`);
+}
+
 function sameStation(topicStation: string, payloadStation: string): void {
   // A station publishing under another's topic (misconfiguration, or an ACL hole) must not mix ledgers.
   if (topicStation !== payloadStation) {
@@ -41,13 +46,22 @@ function sameStation(topicStation: string, payloadStation: string): void {
   }
 }
 
+/**
+ * A seq as the collector accepts it: a safe integer (zod 4's `int()` refuses anything beyond 2^53 − 1,
+ * which JSON.parse would have rounded), so seq arithmetic (watermark + 1, ranges) stays exact.
+ */
+const Seq = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+
 /** `sessions.resend` answers: `data` is what the agent's resendFrom returns. */
-const ResendResultSchema = z.object({ from_seq: z.number().int(), to_seq: z.number().int(), count: z.number().int().nonnegative() }).loose();
+const ResendResultSchema = z.object({ from_seq: Seq, to_seq: Seq, count: z.number().int().nonnegative() }).loose();
 
 export type Decoded =
   | { kind: 'write'; write: CollectorWrite }
-  /** The station refused `sessions.resend` (not in its county.allowed_commands, a bad signature…). */
-  | { kind: 'resend_refused'; station: string; error: string }
+  /**
+   * A `sessions.resend` answer, to be believed only for a transaction the collector sent (ResendLedger).
+   * `error` when the station refused (not in its county.allowed_commands, a bad signature…).
+   */
+  | { kind: 'resend_answer'; station: string; transaction: string | null; error: string | null; from_seq: number; to_seq: number; count: number }
   | { kind: 'ignored'; station: string | null };
 
 /**
@@ -90,20 +104,23 @@ export function decode(t: ParsedTopic | undefined, payload: Buffer, receivedAt: 
     case 'usage': {
       const record = parse(UsageRecordSchema, value, 'usage');
       sameStation(station, record.station_id);
+      safeSeq(record.seq);
       return write({ kind: 'record', station, stream: 'usage', record, raw: JSON.stringify(record), receivedAt });
     }
     case 'events': {
       const record = parse(EventRecordSchema, value, 'event');
       sameStation(station, record.station_id);
+      safeSeq(record.seq);
       return write({ kind: 'record', station, stream: 'events', record, raw: JSON.stringify(record), receivedAt });
     }
     case 'response': {
       const r = parse(ResponseSchema, value, 'response');
-      if (r.status === 'error') return { kind: 'resend_refused', station, error: `${r.error?.code ?? 'error'}: ${r.error?.message ?? ''}` };
+      const transaction = typeof r.transaction === 'string' ? r.transaction : null;
+      if (r.status === 'error') {
+        return { kind: 'resend_answer', station, transaction, error: `${r.error?.code ?? 'error'}: ${r.error?.message ?? ''}`, from_seq: 0, to_seq: 0, count: 0 };
+      }
       const d = parse(ResendResultSchema, r.data, 'response');
-      // count 0: the station no longer holds these records (its database was replaced).
-      if (d.count === 0 && d.to_seq >= d.from_seq) return write({ kind: 'lost', station, from_seq: d.from_seq, to_seq: d.to_seq });
-      return { kind: 'ignored', station };
+      return { kind: 'resend_answer', station, transaction, error: null, from_seq: d.from_seq, to_seq: d.to_seq, count: d.count };
     }
   }
 }

@@ -154,6 +154,8 @@ export interface FleetRow {
   max_seq: number;
   /** Seqs missing below max_seq (not yet resent, not known lost). */
   missing: number;
+  /** Records refused as too far above the watermark (forged or corrupt seqs; see SEQ_WINDOW). */
+  quarantined: number;
 }
 
 export async function fleetTable(store: CollectorStore, nowMs = Date.now()): Promise<FleetRow[]> {
@@ -175,12 +177,13 @@ export async function fleetTable(store: CollectorStore, nowMs = Date.now()): Pro
     watermark: s.watermark,
     max_seq: s.max_seq,
     missing: missing.get(s.station_id) ?? 0,
+    quarantined: s.quarantined,
   }));
 }
 
 /** A plain-text table for terminals; town names are often CJK (two columns wide), hence string-width. */
 export function formatFleetTable(rows: FleetRow[]): string {
-  const header = ['station', 'town', 'online', 'last heartbeat', 'faults', 'lamp warnings', 'outbox', 'acked seq', 'missing'];
+  const header = ['station', 'town', 'online', 'last heartbeat', 'faults', 'lamp warnings', 'outbox', 'acked seq', 'missing', 'quarantined'];
   const body = rows.map((r) => [
     r.station_id,
     r.town ?? '-',
@@ -191,6 +194,7 @@ export function formatFleetTable(rows: FleetRow[]): string {
     r.outbox_depth === null ? '-' : String(r.outbox_depth),
     String(r.watermark),
     String(r.missing),
+    String(r.quarantined),
   ]);
   const width = (s: string): number => stringWidth(s);
   const widths = header.map((h, i) => Math.max(width(h), ...body.map((b) => width(b[i]!))));
@@ -199,11 +203,11 @@ export function formatFleetTable(rows: FleetRow[]): string {
 }
 
 export function fleetCsv(rows: FleetRow[]): string {
-  const header = ['station_id', 'town', 'online', 'last_heartbeat', 'devices_with_faults', 'lamp_warnings', 'outbox_depth', 'watermark', 'max_seq', 'missing'];
+  const header = ['station_id', 'town', 'online', 'last_heartbeat', 'devices_with_faults', 'lamp_warnings', 'outbox_depth', 'watermark', 'max_seq', 'missing', 'quarantined'];
   const lines = [header.join(',')];
   for (const r of rows) {
     lines.push(
-      [r.station_id, r.town, r.online === null ? '' : String(r.online), r.last_heartbeat, r.devices_with_faults.join(' '), r.lamp_warnings.join(' '), r.outbox_depth, r.watermark, r.max_seq, r.missing]
+      [r.station_id, r.town, r.online === null ? '' : String(r.online), r.last_heartbeat, r.devices_with_faults.join(' '), r.lamp_warnings.join(' '), r.outbox_depth, r.watermark, r.max_seq, r.missing, r.quarantined]
         .map(csvField)
         .join(','),
     );

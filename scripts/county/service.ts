@@ -8,16 +8,24 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { silentLogger, type Logger } from '../../agent/log.js';
 import { FleetTopics } from '../../agent/county/topics.js';
 import { Acker } from './acker.js';
-import { Batcher, emptyWriteStats, writeBatch, type Incoming, type WriteStats } from './batcher.js';
+import { Batcher } from './batcher.js';
 import { GapWatcher } from './gap-watcher.js';
+import { LogLimiter } from './log-limit.js';
+import { StationRate } from './station-rate.js';
+import { emptyWriteStats, writeBatch, type Incoming, type WriteStats } from './write-batch.js';
 import { fleetTable, monthlyCsv, monthlyReport, type FleetRow, type MonthlyReport } from './report.js';
-import { openSqliteCollectorStore } from './sqlite-store.js';
-import type { CollectorStore } from './store.js';
+import { openCollectorStore } from './open-store.js';
+import type { CollectorStore, StoreOptions } from './store.js';
 
 export interface CollectorOptions {
   url: string;
-  /** SQLite file, opened (and closed by stop()) by the collector; several collectors may share one. */
+  /**
+   * A SQLite file or a `postgres://` URL, opened (and closed by stop()) by the collector; several
+   * collectors may share one.
+   */
   db?: string;
+  /** Options of the store the collector opens (e.g. `seqWindow`). */
+  storeOptions?: StoreOptions;
   /** Or a store of the caller's (another database); stop() leaves it open. Exactly one of `db` and `store`. */
   store?: CollectorStore;
   /** Shared-subscription group; null subscribes without `$share/` (brokers without shared subscriptions, e.g. aedes). */
@@ -28,8 +36,22 @@ export interface CollectorOptions {
   username?: string;
   password?: string;
   ca?: string | Buffer;
-  /** Signs `request/sessions.resend` (HMAC-SHA256) for stations that have `county.command_key_file`. */
+  /**
+   * The county's command key (what the stations' `county.command_key_file` holds): signs
+   * `request/sessions.resend` and the acks (HMAC-SHA256, agent/county/signing.ts).
+   */
   commandKey?: string | Buffer;
+  /** A resend answer is believed only this long after the request. Default 30 000. */
+  resendTimeoutMs?: number;
+  /** Most messages one station may have waiting to be written; beyond, they are shed. Default 20 000. */
+  maxQueuedPerStation?: number;
+  /** Most messages waiting in all. Default 200 000. */
+  maxQueued?: number;
+  /**
+   * Per-station admission, before anything else is done with a message: sustained messages/s and the
+   * burst above it (StationRate). Defaults 200/s and 5 000. Beyond, messages are shed.
+   */
+  stationRate?: { perSecond: number; burst: number };
   /** A gap must persist this long before the collector asks for it (in-flight reordering heals itself). Default 5 000. */
   gapGraceMs?: number;
   /** The same gap is asked for again after this long. Default 30 000. */
@@ -44,14 +66,20 @@ export interface CollectorOptions {
 
 export interface CollectorStats extends WriteStats {
   received: number;
+  /** Messages refused because their station (or the whole queue) had too many waiting. */
+  shed: number;
   acks_published: number;
   resends_requested: number;
+  /** Resend requests whose answer did not come in time (a later answer is not believed). */
+  resends_expired: number;
 }
 
 export interface Collector {
   store: CollectorStore;
   client: MqttClient;
   stats(): CollectorStats;
+  /** Messages received and waiting to be written (the write backlog). */
+  pending(): number;
   monthlyReport(month: string): Promise<MonthlyReport>;
   monthlyCsv(month: string): Promise<string>;
   fleetTable(): Promise<FleetRow[]>;
@@ -67,7 +95,9 @@ export function collectorSubscriptions(prefix: string, group: string | null): Re
     [f.filter('usage', group)]: { qos: 1 },
     [f.filter('events', group)]: { qos: 1 },
     [f.filter('heartbeat', group)]: { qos: 0 },
-    [f.filter('response', group)]: { qos: 1 },
+    // Unshared: a resend answer is believed only by the collector that asked (GapWatcher), so each
+    // collector must hear every answer; they are few (one per request).
+    [f.filter('response')]: { qos: 1 },
     // Brokers do not send retained messages to shared subscriptions (MQTT 5 §4.8.2), and each collector
     // needs the whole fleet's state anyway: these are idempotent upserts, cheap to receive twice.
     [f.filter('status')]: { qos: 1 },
@@ -76,16 +106,16 @@ export function collectorSubscriptions(prefix: string, group: string | null): Re
   };
 }
 
-const emptyStats = (): CollectorStats => ({ received: 0, ...emptyWriteStats(), acks_published: 0, resends_requested: 0 });
+const emptyStats = (): CollectorStats => ({ received: 0, shed: 0, ...emptyWriteStats(), acks_published: 0, resends_requested: 0, resends_expired: 0 });
 
 export async function startCollector(opts: CollectorOptions): Promise<Collector> {
-  if ((opts.db === undefined) === (opts.store === undefined)) throw new Error('startCollector needs exactly one of db (a SQLite file) and store');
+  if ((opts.db === undefined) === (opts.store === undefined)) throw new Error('startCollector needs exactly one of db (a SQLite file or a postgres:// URL) and store');
   const log = opts.log ?? silentLogger;
   const fleet = new FleetTopics(opts.prefix ?? 'stations');
   const group = opts.group === undefined ? 'county' : opts.group;
   const subscriptions = collectorSubscriptions(fleet.prefix, group);
   const gapGraceMs = opts.gapGraceMs ?? 5_000;
-  const store = opts.store ?? openSqliteCollectorStore(opts.db!);
+  const store = opts.store ?? (await openCollectorStore(opts.db!, opts.storeOptions));
   const closeStore = async (): Promise<void> => {
     if (!opts.store) await store.close();
   };
@@ -103,16 +133,9 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   };
   const client = mqtt.connect(opts.url, clientOptions);
 
-  const batcher = new Batcher<Incoming>({
-    flushMs: opts.flushMs ?? 20,
-    maxBatch: opts.maxBatch ?? 2_000,
-    write: (batch) => writeBatch(store, fleet, batch, stats, log),
-    onError: (err, batch) => {
-      stats.store_errors++;
-      log.error({ err: (err as Error).message, messages: batch.length }, 'could not write a batch; it will be recovered through gaps');
-    },
-  });
-  const acker = new Acker({ store, fleet, client, log, onPublished: () => stats.acks_published++ });
+  const limiter = new LogLimiter(log);
+  const key = opts.commandKey !== undefined ? { commandKey: opts.commandKey } : {};
+  const acker = new Acker({ store, fleet, client, log, onPublished: () => stats.acks_published++, ...key });
   const gapWatcher = new GapWatcher({
     store,
     fleet,
@@ -120,13 +143,40 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     log,
     gapGraceMs,
     resendRetryMs: opts.resendRetryMs ?? 30_000,
-    ...(opts.commandKey !== undefined ? { commandKey: opts.commandKey } : {}),
+    resendTimeoutMs: opts.resendTimeoutMs ?? 30_000,
+    ...key,
     onRequested: () => stats.resends_requested++,
+    onExpired: () => stats.resends_expired++,
+  });
+  // Per-station queues taken in turn: a station flooding the collector waits behind itself only.
+  const batcher = new Batcher<Incoming>({
+    flushMs: opts.flushMs ?? 20,
+    maxBatch: opts.maxBatch ?? 2_000,
+    key: (m) => m.parsed?.station ?? '',
+    maxPerKey: opts.maxQueuedPerStation ?? 20_000,
+    maxQueued: opts.maxQueued ?? 200_000,
+    onShed: (m, station) => {
+      stats.shed++;
+      limiter.warn({ station, topic: m.topic.slice(0, 200) }, 'too many messages waiting from this station: shed (durable ones come back, unacked)');
+    },
+    write: (batch) => writeBatch(store, fleet, batch, stats, log, { ledger: gapWatcher, limiter }),
+    onError: (err, batch) => {
+      stats.store_errors++;
+      log.error({ err: (err as Error).message, messages: batch.length }, 'could not write a batch; it will be recovered through gaps');
+    },
   });
 
+  const admit = new StationRate(opts.stationRate ?? { perSecond: 200, burst: 5_000 });
   client.on('message', (topic, payload) => {
     stats.received++;
-    batcher.push({ topic, payload, receivedAt: new Date().toISOString() });
+    const parsed = fleet.parse(topic);
+    const station = parsed?.station ?? '';
+    if (!admit.take(station)) {
+      stats.shed++;
+      limiter.warn({ station }, 'station sends faster than any station does: shed (durable ones come back, unacked)');
+      return;
+    }
+    batcher.push({ topic, parsed, payload, receivedAt: new Date().toISOString() });
   });
 
   let subscribed: () => void = () => {};
@@ -162,7 +212,13 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   await firstSubscribe;
 
   const ackTimer = setInterval(() => void acker.tick(), opts.ackIntervalMs ?? 200);
-  const gapTimer = setInterval(() => void gapWatcher.tick(), Math.max(50, Math.min(1_000, Math.floor(gapGraceMs / 4))));
+  const gapTimer = setInterval(
+    () => {
+      limiter.summarise();
+      void gapWatcher.tick();
+    },
+    Math.max(50, Math.min(1_000, Math.floor(gapGraceMs / 4))),
+  );
 
   let stopping: Promise<void> | undefined;
   const stop = async (): Promise<void> => {
@@ -186,6 +242,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     store,
     client,
     stats: () => ({ ...stats, malformed_by_reason: { ...stats.malformed_by_reason } }),
+    pending: () => batcher.pending,
     monthlyReport: (month) => monthlyReport(store, month),
     monthlyCsv: async (month) => monthlyCsv(await monthlyReport(store, month)),
     fleetTable: () => fleetTable(store),

@@ -45,21 +45,83 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (station_id, seq)
   ) WITHOUT ROWID;
   `,
+  // 2: the county console's needs (scripts/county/store.ts ConsoleStore).
+  `
+  ALTER TABLE stations ADD COLUMN agent_version TEXT;
+  UPDATE stations SET agent_version = json_extract(inventory, '$.agent.version') WHERE inventory IS NOT NULL;
+  -- at most one heartbeat per station and HEARTBEAT_HISTORY_STEP_MS bucket (by arrival), pruned after
+  -- HEARTBEAT_HISTORY_DAYS: a province of 20,000 stations keeps ~40 million small rows, not billions.
+  CREATE TABLE heartbeat_history (
+    station_id TEXT NOT NULL, bucket INTEGER NOT NULL, ts TEXT NOT NULL,
+    cpu_pct REAL, mem_pct REAL, disk_free_mb REAL, agent_rss_mb REAL, outbox_depth INTEGER, online_devices INTEGER,
+    PRIMARY KEY (station_id, bucket)
+  ) WITHOUT ROWID;
+  CREATE INDEX heartbeat_history_bucket ON heartbeat_history (bucket);
+  -- commands the console sent, one row per station addressed, and the station's answer
+  CREATE TABLE pushes (
+    station_id TEXT NOT NULL, transaction_id TEXT NOT NULL, push_id TEXT NOT NULL, action TEXT NOT NULL,
+    args TEXT NOT NULL, sent_at TEXT NOT NULL, sent_by TEXT NOT NULL, status TEXT NOT NULL,
+    response TEXT, responded_at TEXT,
+    PRIMARY KEY (station_id, transaction_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX pushes_push ON pushes (push_id);
+  CREATE INDEX pushes_sent ON pushes (sent_at);
+  CREATE INDEX records_stream ON records (station_id, stream, seq);
+  `,
+  // 3: losses as ranges (one row per run, never one per seq), quarantined far-ahead seqs, and partial
+  // indexes so the ack and gap passes touch only the stations that have something to do.
+  `
+  CREATE TABLE lost_ranges (
+    station_id TEXT NOT NULL, from_seq INTEGER NOT NULL, to_seq INTEGER NOT NULL, noted_at TEXT NOT NULL,
+    PRIMARY KEY (station_id, from_seq)
+  ) WITHOUT ROWID;
+  INSERT INTO lost_ranges (station_id, from_seq, to_seq, noted_at)
+    SELECT station_id, min(seq), max(seq), min(noted_at)
+      FROM (SELECT station_id, seq, noted_at, seq - row_number() OVER (PARTITION BY station_id ORDER BY seq) AS run FROM lost)
+     GROUP BY station_id, run;
+  DROP TABLE lost;
+  ALTER TABLE lost_ranges RENAME TO lost;
+  ALTER TABLE stations ADD COLUMN quarantined INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE quarantine (
+    station_id TEXT NOT NULL, seq INTEGER NOT NULL, stream TEXT NOT NULL, id TEXT NOT NULL,
+    received_at TEXT NOT NULL, watermark INTEGER NOT NULL, payload TEXT NOT NULL,
+    PRIMARY KEY (station_id, seq)
+  ) WITHOUT ROWID;
+  CREATE INDEX stations_unacked ON stations (station_id) WHERE watermark > acked_seq;
+  CREATE INDEX stations_gap ON stations (station_id) WHERE max_seq > watermark;
+  `,
+  // 4: records (~500-byte payloads) in a rowid table with (station_id, seq) as its unique key: WITHOUT
+  // ROWID suits small rows only, and measured 3-5× slower to insert into (docs/benchmarks.md). No
+  // (station_id, stream, seq) index any more: the usage and events tables reach a station's records by
+  // their own keys, one B-tree less to write per record.
+  `
+  CREATE TABLE records_rowid (
+    station_id TEXT NOT NULL, seq INTEGER NOT NULL, stream TEXT NOT NULL, id TEXT NOT NULL,
+    historical INTEGER NOT NULL, received_at TEXT NOT NULL, payload TEXT NOT NULL,
+    PRIMARY KEY (station_id, seq)
+  );
+  INSERT INTO records_rowid SELECT station_id, seq, stream, id, historical, received_at, payload FROM records ORDER BY station_id, seq;
+  DROP TABLE records;
+  ALTER TABLE records_rowid RENAME TO records;
+  `,
 ];
 
 /** Stations by town (stations without one last), then id: the order both county tables print. */
 const BY_TOWN = 'ORDER BY town IS NULL, town, station_id';
 /** The columns of a StationRow (not the stored inventory and heartbeat documents). */
 const STATION_COLUMNS = `station_id, name, town, county, level, timezone, online, boot, status_ts, heartbeat_ts, heartbeat_at,
-  outbox_depth, watermark, max_seq, acked_seq`;
+  outbox_depth, watermark, max_seq, acked_seq, quarantined`;
+const DEVICE_COLUMNS = 'station_id, device_id, kind, driver, online, power, errors, lamp_hours, ts, received_at';
 
 export const STATEMENTS = {
   ensure: 'INSERT OR IGNORE INTO stations (station_id, first_seen_at) VALUES (?, ?)',
   station: `SELECT ${STATION_COLUMNS} FROM stations WHERE station_id = ?`,
   stations: `SELECT ${STATION_COLUMNS} FROM stations ${BY_TOWN}`,
-  status: 'UPDATE stations SET online = ?, boot = ?, status_ts = ?, status_at = ? WHERE station_id = ?',
+  status: 'UPDATE stations SET online = ?, boot = ?, status_ts = ?, status_at = ?, agent_version = coalesce(?, agent_version) WHERE station_id = ?',
   inventory: 'UPDATE stations SET name = ?, town = ?, county = ?, level = ?, timezone = ?, inventory = ?, inventory_at = ? WHERE station_id = ?',
-  heartbeat: 'UPDATE stations SET heartbeat_ts = ?, heartbeat_at = ?, outbox_depth = ?, heartbeat = ? WHERE station_id = ?',
+  heartbeat: 'UPDATE stations SET heartbeat_ts = ?, heartbeat_at = ?, outbox_depth = ? WHERE station_id = ?',
+  // The whole document only with the history point (every HEARTBEAT_HISTORY_STEP_MS): 1 KB less per heartbeat.
+  heartbeatDoc: 'UPDATE stations SET heartbeat = ? WHERE station_id = ?',
   device: `INSERT INTO devices (station_id, device_id, kind, driver, online, power, errors, lamp_hours, state, ts, received_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (station_id, device_id) DO UPDATE SET kind = excluded.kind, driver = excluded.driver,
@@ -73,17 +135,36 @@ export const STATEMENTS = {
   insertUsage: `INSERT INTO usage (station_id, seq, id, start_ms, end_ms, duration_s, signal_s, short, trigger, end_reason)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   insertEvent: 'INSERT INTO events (station_id, seq, ts, type, severity, device) VALUES (?, ?, ?, ?, ?, ?)',
-  maxSeq: 'UPDATE stations SET max_seq = ? WHERE station_id = ? AND max_seq < ?',
-  has: 'SELECT 1 FROM records WHERE station_id = ? AND seq = ? UNION ALL SELECT 1 FROM lost WHERE station_id = ? AND seq = ?',
-  watermark: 'SELECT watermark FROM stations WHERE station_id = ?',
-  setWatermark: 'UPDATE stations SET watermark = ? WHERE station_id = ?',
+  cursor: 'SELECT watermark, max_seq, quarantined FROM stations WHERE station_id = ?',
+  settle: 'UPDATE stations SET max_seq = ?, watermark = ?, quarantined = ? WHERE station_id = ?',
+  hasRecord: 'SELECT 1 FROM records WHERE station_id = ? AND seq = ?',
+  // The last seq of the run of stored records that starts right above ?: walks the index in seq order
+  // and stops at the first record without a successor (ORDER BY … LIMIT 1, not min(), so it stops).
+  runEnd: `SELECT r.seq FROM records r WHERE r.station_id = ? AND r.seq > ?
+             AND NOT EXISTS (SELECT 1 FROM records n WHERE n.station_id = r.station_id AND n.seq = r.seq + 1)
+           ORDER BY r.seq LIMIT 1`,
+  lostCover: 'SELECT to_seq FROM lost WHERE station_id = ? AND from_seq <= ? ORDER BY from_seq DESC LIMIT 1',
   nextStored: 'SELECT min(seq) AS seq FROM records WHERE station_id = ? AND seq > ?',
+  nextLost: 'SELECT min(from_seq) AS seq FROM lost WHERE station_id = ? AND from_seq > ?',
   gapStations: 'SELECT station_id, watermark, max_seq FROM stations WHERE max_seq > watermark',
   pendingAcks: 'SELECT station_id, watermark FROM stations WHERE watermark > acked_seq',
   markAcked: 'UPDATE stations SET acked_seq = ? WHERE station_id = ? AND acked_seq < ?',
   ackedStations: 'SELECT station_id, acked_seq FROM stations WHERE acked_seq > 0',
-  insertLost: 'INSERT OR IGNORE INTO lost (station_id, seq, noted_at) VALUES (?, ?, ?)',
-  lost: 'SELECT station_id, seq FROM lost ORDER BY station_id, seq',
+  // The holes of [$a, $b]: what lies between the stored records and known lost ranges in it, inserted as
+  // ranges by one statement. The running max of the ends before each covered interval handles overlaps.
+  insertLost: `INSERT INTO lost (station_id, from_seq, to_seq, noted_at)
+               SELECT $s, hf, ht, $now FROM (
+                 SELECT max(t) OVER (ORDER BY f, t ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) + 1 AS hf, f - 1 AS ht
+                   FROM (SELECT seq AS f, seq AS t FROM records WHERE station_id = $s AND seq BETWEEN $a AND $b
+                         UNION ALL SELECT from_seq, to_seq FROM lost WHERE station_id = $s AND to_seq >= $a AND from_seq <= $b
+                         UNION ALL SELECT $a - 1, $a - 1
+                         UNION ALL SELECT $b + 1, $b + 1))
+                WHERE ht >= hf
+               RETURNING from_seq, to_seq`,
+  lost: 'SELECT station_id, from_seq, to_seq, noted_at FROM lost ORDER BY station_id, from_seq',
+  quarantine: `INSERT OR IGNORE INTO quarantine (station_id, seq, stream, id, received_at, watermark, payload) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+  quarantinedAll: 'SELECT station_id, seq, stream, id, received_at, watermark, payload FROM quarantine ORDER BY station_id, seq',
+  quarantinedOf: 'SELECT station_id, seq, stream, id, received_at, watermark, payload FROM quarantine WHERE station_id = ? ORDER BY seq',
   usageTotals: `SELECT u.station_id AS station_id,
                        sum(1 - u.short) AS sessions,
                        sum(CASE WHEN u.short = 0 THEN u.duration_s ELSE 0 END) AS duration_s,
@@ -95,14 +176,45 @@ export const STATEMENTS = {
                  GROUP BY u.station_id`,
   missing: `SELECT s.station_id,
                    s.max_seq - s.watermark - (SELECT count(*) FROM records r WHERE r.station_id = s.station_id AND r.seq > s.watermark)
-                     - (SELECT count(*) FROM lost l WHERE l.station_id = s.station_id AND l.seq > s.watermark) AS missing
-              FROM stations s`,
+                     - (SELECT coalesce(sum(min(l.to_seq, s.max_seq) - max(l.from_seq, s.watermark + 1) + 1), 0) FROM lost l
+                         WHERE l.station_id = s.station_id AND l.to_seq > s.watermark AND l.from_seq <= s.max_seq) AS missing
+              FROM stations s WHERE s.max_seq > s.watermark`,
   faultyDevices: `SELECT station_id, device_id FROM devices WHERE errors IS NOT NULL AND errors <> '[]' ORDER BY device_id`,
   // A lamp warning is active when the latest lamp event of that device (by seq) is the warning itself.
   lampWarnings: `SELECT station_id, device, type FROM (
                    SELECT station_id, device, type, row_number() OVER (PARTITION BY station_id, device ORDER BY seq DESC) AS n
                      FROM events WHERE type IN ('lamp_warning', 'lamp_warning_cleared'))
                   WHERE n = 1 AND type = 'lamp_warning' ORDER BY device`,
+  // ---- the console's (ConsoleStore)
+  fleetStations: `SELECT ${STATION_COLUMNS}, agent_version FROM stations ${BY_TOWN}`,
+  faultyDeviceRows: `SELECT ${DEVICE_COLUMNS} FROM devices WHERE errors IS NOT NULL AND errors <> '[]' ORDER BY station_id, device_id`,
+  lampWarningHours: `SELECT w.station_id, w.device, d.lamp_hours FROM (
+                       SELECT station_id, device, type, row_number() OVER (PARTITION BY station_id, device ORDER BY seq DESC) AS n
+                         FROM events WHERE type IN ('lamp_warning', 'lamp_warning_cleared')) w
+                       LEFT JOIN devices d ON d.station_id = w.station_id AND d.device_id = w.device
+                      WHERE w.n = 1 AND w.type = 'lamp_warning' ORDER BY w.station_id, w.device`,
+  inventoryDoc: 'SELECT inventory FROM stations WHERE station_id = ?',
+  deviceRows: `SELECT ${DEVICE_COLUMNS} FROM devices WHERE station_id = ? ORDER BY device_id`,
+  usagePayloads: `SELECT r.payload FROM usage u JOIN records r ON r.station_id = u.station_id AND r.seq = u.seq
+                   WHERE u.station_id = ? ORDER BY u.seq DESC LIMIT ?`,
+  eventPayloads: `SELECT r.payload FROM events e JOIN records r ON r.station_id = e.station_id AND r.seq = e.seq
+                   WHERE e.station_id = ? ORDER BY e.seq DESC LIMIT ?`,
+  eventPayloadsOfTypes: `SELECT r.payload FROM events e JOIN records r ON r.station_id = e.station_id AND r.seq = e.seq
+                          WHERE e.station_id = ? AND e.type IN (SELECT value FROM json_each(?)) ORDER BY e.seq DESC LIMIT ?`,
+  historyInsert: `INSERT OR IGNORE INTO heartbeat_history (station_id, bucket, ts, cpu_pct, mem_pct, disk_free_mb, agent_rss_mb, outbox_depth, online_devices)
+                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  historyPrune: 'DELETE FROM heartbeat_history WHERE bucket < ?',
+  history: `SELECT ts, cpu_pct, mem_pct, disk_free_mb, agent_rss_mb, outbox_depth, online_devices FROM heartbeat_history
+             WHERE station_id = ? AND bucket >= ? ORDER BY bucket`,
+  pushInsert: `INSERT INTO pushes (station_id, transaction_id, push_id, action, args, sent_at, sent_by, status, response, responded_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  pushRespond: `UPDATE pushes SET status = ?, response = ?, responded_at = ? WHERE station_id = ? AND transaction_id = ? AND status = 'sent'`,
+  pushKnown: 'SELECT 1 FROM pushes WHERE station_id = ? AND transaction_id = ?',
+  pushRows: `SELECT push_id, transaction_id AS "transaction", station_id, action, args, sent_at, sent_by, status, response, responded_at
+               FROM pushes WHERE push_id = ? ORDER BY station_id`,
+  recentPushes: `SELECT push_id, max(action) AS action, min(sent_at) AS sent_at, max(sent_by) AS sent_by, count(*) AS stations,
+                        sum(status = 'ok') AS ok, sum(status = 'error') AS error
+                   FROM pushes GROUP BY push_id ORDER BY min(sent_at) DESC, push_id DESC LIMIT ?`,
 } as const;
 
 export type Statements = { [K in keyof typeof STATEMENTS]: Database.Statement };

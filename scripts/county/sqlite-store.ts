@@ -1,21 +1,20 @@
 /**
  * The collector's store on SQLite (better-sqlite3). Several collectors may share one database file
  * (WAL + busy timeout); every read-modify-write runs in an IMMEDIATE transaction so two processes never
- * advance the same watermark from stale reads. better-sqlite3 is synchronous: each method does its work
- * at once and returns a settled Promise, which keeps the interface the same as an asynchronous database's.
+ * advance the same watermark from stale reads. Per batch, each station's watermark is advanced once,
+ * after its records are in, by walking runs of stored records and lost ranges (never seq by seq).
+ * The reads and the console's part are in sqlite-reads.ts.
  */
 import Database from 'better-sqlite3';
 import type { UsageRecord } from '../../agent/sessions/record.js';
 import type { EventRecord } from '../../agent/events.js';
 import type { DeviceStatePayload, Heartbeat, Inventory, Status } from '../../agent/county/payloads.js';
-import type { AckClaim, CollectorStore, CollectorWrite, GapInfo, StationRow, StoredRecordRow, StoreOutcome, UsageTotals, UsageWindow, WriteOutcome } from './store.js';
-import { MIGRATIONS, STATEMENTS, type Statements } from './sqlite-schema.js';
+import { QUARANTINE_KEEP, SEQ_WINDOW, type CollectorStore, type CollectorWrite, type StoreOptions, type StoreOutcome, type WriteOutcome } from './store.js';
+import { MIGRATIONS } from './sqlite-schema.js';
+import { SqliteReads } from './sqlite-reads.js';
+import { batchCursor, heartbeatPoint, historyBucket, historyHorizon, ranInOrder, type BatchCursor } from './store-rows.js';
 
 type Db = Database.Database;
-
-type StationDbRow = Omit<StationRow, 'online'> & { online: number | null };
-
-const toStation = (r: StationDbRow): StationRow => ({ ...r, online: r.online === null ? null : r.online === 1 });
 
 function openDb(path: string): Db {
   const db = new Database(path);
@@ -40,28 +39,32 @@ function openDb(path: string): Db {
 }
 
 /** Opens (creating and migrating when needed) the collector database at `path` (`:memory:` for tests). */
-export function openSqliteCollectorStore(path: string): SqliteCollectorStore {
-  return new SqliteCollectorStore(openDb(path));
+export function openSqliteCollectorStore(path: string, options: StoreOptions = {}): SqliteCollectorStore {
+  return new SqliteCollectorStore(openDb(path), options);
 }
 
-export class SqliteCollectorStore implements CollectorStore {
-  private readonly s: Statements;
+/** How often old heartbeat history is pruned (a DELETE on an indexed bucket: cheap, but not per batch). */
+const PRUNE_EVERY_MS = 10 * 60_000;
+
+type Cursor = BatchCursor;
+
+export class SqliteCollectorStore extends SqliteReads implements CollectorStore {
   /** Stations known to have a row: saves an INSERT per message on the hot path. */
   private readonly known = new Set<string>();
+  /** The history bucket last written per station: saves an INSERT per heartbeat within a bucket. */
+  private readonly historyWritten = new Map<string, number>();
+  private lastPrune = 0;
+  private readonly window: number;
 
-  constructor(private readonly db: Db) {
-    this.s = Object.fromEntries(Object.entries(STATEMENTS).map(([k, sql]) => [k, db.prepare(sql)])) as Statements;
+  constructor(db: Db, options: StoreOptions = {}) {
+    super(db);
+    this.window = options.seqWindow ?? SEQ_WINDOW;
   }
 
-  /** Runs `fn` in one IMMEDIATE transaction (many messages, one fsync). */
-  private tx<T>(fn: () => T): T {
-    try {
-      return this.db.transaction(fn).immediate();
-    } catch (err) {
-      // The rollback may have taken rows ensure() remembers.
-      this.known.clear();
-      throw err;
-    }
+  protected rolledBack(): void {
+    // The rollback may have taken rows these caches remember.
+    this.known.clear();
+    this.historyWritten.clear();
   }
 
   private ensure(stationId: string): void {
@@ -70,16 +73,42 @@ export class SqliteCollectorStore implements CollectorStore {
     this.known.add(stationId);
   }
 
-  private row(stationId: string): StationDbRow | undefined {
-    return this.s.station.get(stationId) as StationDbRow | undefined;
-  }
-
   async apply(writes: readonly CollectorWrite[]): Promise<WriteOutcome[]> {
-    return this.tx(() => writes.map((w) => this.write(w)));
+    const now = Date.now();
+    return this.tx(() => {
+      const cursors = new Map<string, Cursor>();
+      const out = writes.map((w) => this.write(w, cursors));
+      for (const [station, c] of cursors) this.settle(station, c);
+      if (now - this.lastPrune > PRUNE_EVERY_MS) {
+        this.s.historyPrune.run(historyHorizon(now));
+        this.lastPrune = now;
+      }
+      return out;
+    });
   }
 
-  private write(w: CollectorWrite): WriteOutcome {
-    if (w.kind === 'lost') return { kind: 'lost', count: this.markLost(w.station, w.from_seq, w.to_seq) };
+  private cursor(stationId: string, cursors: Map<string, Cursor>): Cursor | undefined {
+    let c = cursors.get(stationId);
+    if (!c) {
+      const r = this.s.cursor.get(stationId) as Pick<Cursor, 'watermark' | 'max_seq' | 'quarantined'> | undefined;
+      if (!r) return undefined;
+      cursors.set(stationId, (c = batchCursor(r)));
+    }
+    return c;
+  }
+
+  /** Writes a station's batch state back: max_seq, the watermark advanced over what is now there, the quarantine count. */
+  private settle(stationId: string, c: Cursor): void {
+    if (!c.changed) return;
+    c.watermark = ranInOrder(c) ? c.max_seq : this.advance(stationId, c.watermark);
+    this.s.settle.run(c.max_seq, c.watermark, c.quarantined, stationId);
+    c.changed = false;
+    c.inOrder = c.max_seq === c.watermark;
+    c.added = 0;
+  }
+
+  private write(w: CollectorWrite, cursors: Map<string, Cursor>): WriteOutcome {
+    if (w.kind === 'lost') return { kind: 'lost', count: this.markLost(w.station, w.from_seq, w.to_seq, cursors) };
     this.ensure(w.station);
     switch (w.kind) {
       case 'status':
@@ -94,7 +123,7 @@ export class SqliteCollectorStore implements CollectorStore {
         this.putDeviceState(w.station, w.device, w.state, w.receivedAt);
         return { kind: 'device_state' };
       case 'record':
-        return { kind: 'record', outcome: this.putRecord(w.station, w.stream, w.record, w.raw, w.receivedAt) };
+        return { kind: 'record', outcome: this.putRecord(w.station, w.stream, w.record, w.raw, w.receivedAt, this.cursor(w.station, cursors)!) };
     }
   }
 
@@ -102,7 +131,7 @@ export class SqliteCollectorStore implements CollectorStore {
   private putStatus(stationId: string, status: Status, receivedAt: string): boolean {
     const row = this.row(stationId)!;
     if (!status.online && row.boot !== null && status.boot < row.boot) return false;
-    this.s.status.run(status.online ? 1 : 0, status.boot, status.online ? status.ts : null, receivedAt, stationId);
+    this.s.status.run(status.online ? 1 : 0, status.boot, status.online ? status.ts : null, receivedAt, status.online ? status.agent_version : null, stationId);
     return true;
   }
 
@@ -112,15 +141,27 @@ export class SqliteCollectorStore implements CollectorStore {
   }
 
   private putHeartbeat(stationId: string, hb: Heartbeat, receivedAt: string): void {
-    this.s.heartbeat.run(hb.ts, receivedAt, hb.outbox.depth, JSON.stringify(hb), stationId);
+    this.s.heartbeat.run(hb.ts, receivedAt, hb.outbox.depth, stationId);
+    const bucket = historyBucket(Date.parse(receivedAt));
+    if (this.historyWritten.get(stationId) === bucket) return;
+    const p = heartbeatPoint(hb);
+    this.s.historyInsert.run(stationId, bucket, p.ts, p.cpu_pct, p.mem_pct, p.disk_free_mb, p.agent_rss_mb, p.outbox_depth, p.online_devices);
+    this.s.heartbeatDoc.run(JSON.stringify(hb), stationId);
+    this.historyWritten.set(stationId, bucket);
   }
 
   private putDeviceState(stationId: string, deviceId: string, st: DeviceStatePayload, receivedAt: string): void {
     this.s.device.run(stationId, deviceId, st.kind, st.driver, st.online ? 1 : 0, st.power, JSON.stringify(st.errors), st.lamp_hours ?? null, JSON.stringify(st), st.ts, receivedAt);
   }
 
-  /** Stores a durable record once; the watermark advances over every contiguous seq now present. */
-  private putRecord(stationId: string, stream: 'usage' | 'events', rec: UsageRecord | EventRecord, raw: string, receivedAt: string): StoreOutcome {
+  /** Stores a durable record once, or quarantines it when its seq is too far above the watermark. */
+  private putRecord(stationId: string, stream: 'usage' | 'events', rec: UsageRecord | EventRecord, raw: string, receivedAt: string, c: Cursor): StoreOutcome {
+    if (rec.seq > c.watermark + this.window) {
+      c.quarantined++;
+      c.changed = true;
+      if (c.quarantined <= QUARANTINE_KEEP) this.s.quarantine.run(stationId, rec.seq, stream, rec.id, receivedAt, c.watermark, raw);
+      return 'quarantined';
+    }
     const r = this.s.insertRecord.run(stationId, rec.seq, stream, rec.id, rec.historical ? 1 : 0, receivedAt, raw);
     if (r.changes === 0) {
       const existing = this.s.recordId.get(stationId, rec.seq) as { id: string };
@@ -133,92 +174,41 @@ export class SqliteCollectorStore implements CollectorStore {
       const e = rec as EventRecord;
       this.s.insertEvent.run(stationId, e.seq, e.ts, e.type, e.severity, e.device ?? null);
     }
-    this.s.maxSeq.run(rec.seq, stationId, rec.seq);
-    this.advance(stationId);
+    if (rec.seq > c.max_seq) c.max_seq = rec.seq;
+    if (rec.seq > c.watermark) c.added++;
+    c.changed = true;
     return 'stored';
   }
 
-  private has(stationId: string, seq: number): boolean {
-    return this.s.has.get(stationId, seq, stationId, seq) !== undefined;
-  }
-
-  private advance(stationId: string): number {
-    const start = (this.s.watermark.get(stationId) as { watermark: number }).watermark;
-    let wm = start;
-    while (this.has(stationId, wm + 1)) wm++;
-    if (wm !== start) this.s.setWatermark.run(wm, stationId);
-    return wm;
-  }
-
-  /** Records seqs the station reports it no longer holds; only seqs not stored and below max_seq. */
-  private markLost(stationId: string, fromSeq: number, toSeq: number): number {
-    const row = this.row(stationId);
-    if (!row) return 0;
-    const until = Math.min(toSeq, row.max_seq - 1);
-    const now = new Date().toISOString();
-    let n = 0;
-    for (let seq = Math.max(fromSeq, row.watermark + 1); seq <= until; seq++) {
-      if (!this.has(stationId, seq)) n += this.s.insertLost.run(stationId, seq, now).changes;
+  /** The highest seq from `wm` up with every seq stored or lost: one step per run of records or lost range. */
+  private advance(stationId: string, wm: number): number {
+    for (;;) {
+      const cover = this.s.lostCover.get(stationId, wm + 1) as { to_seq: number } | undefined;
+      if (cover && cover.to_seq > wm) {
+        wm = cover.to_seq;
+        continue;
+      }
+      if (!this.s.hasRecord.get(stationId, wm + 1)) return wm;
+      wm = (this.s.runEnd.get(stationId, wm) as { seq: number }).seq;
     }
-    this.advance(stationId);
-    return n;
   }
 
-  async claimAcks(): Promise<AckClaim[]> {
-    return this.tx(() => (this.s.pendingAcks.all() as AckClaim[]).filter((p) => this.s.markAcked.run(p.watermark, p.station_id, p.watermark).changes > 0));
-  }
-
-  async gaps(): Promise<GapInfo[]> {
-    const rows = this.s.gapStations.all() as Array<{ station_id: string; watermark: number; max_seq: number }>;
-    return rows.map((r) => {
-      const next = (this.s.nextStored.get(r.station_id, r.watermark) as { seq: number | null }).seq ?? r.max_seq + 1;
-      return { ...r, from_seq: r.watermark + 1, to_seq: next - 1 };
-    });
-  }
-
-  async ackedStations(): Promise<Array<{ station_id: string; acked_seq: number }>> {
-    return this.s.ackedStations.all() as Array<{ station_id: string; acked_seq: number }>;
-  }
-
-  async station(stationId: string): Promise<StationRow | undefined> {
-    const r = this.row(stationId);
-    return r && toStation(r);
-  }
-
-  async stations(): Promise<StationRow[]> {
-    return (this.s.stations.all() as StationDbRow[]).map(toStation);
-  }
-
-  async record(stationId: string, seq: number): Promise<StoredRecordRow | undefined> {
-    const r = this.s.record.get(stationId, seq) as (Omit<StoredRecordRow, 'historical'> & { historical: number }) | undefined;
-    return r && { ...r, historical: r.historical === 1 };
-  }
-
-  async countRecords(): Promise<number> {
-    return (this.s.countRecords.get() as { n: number }).n;
-  }
-
-  async lost(): Promise<Array<{ station_id: string; seq: number }>> {
-    return this.s.lost.all() as Array<{ station_id: string; seq: number }>;
-  }
-
-  async usageTotals(w: UsageWindow): Promise<UsageTotals[]> {
-    return this.s.usageTotals.all(w.startMs, w.endMs, w.defaultTimezone, w.timezone) as UsageTotals[];
-  }
-
-  async missing(): Promise<Array<{ station_id: string; missing: number }>> {
-    return this.s.missing.all() as Array<{ station_id: string; missing: number }>;
-  }
-
-  async faultyDevices(): Promise<Array<{ station_id: string; device_id: string }>> {
-    return this.s.faultyDevices.all() as Array<{ station_id: string; device_id: string }>;
-  }
-
-  async lampWarnings(): Promise<Array<{ station_id: string; device: string | null }>> {
-    return this.s.lampWarnings.all() as Array<{ station_id: string; device: string | null }>;
-  }
-
-  async close(): Promise<void> {
-    if (this.db.open) this.db.close();
+  /**
+   * Records seqs the station reports it no longer holds: only those above the watermark, below max_seq
+   * (and within the window), not stored and not already lost; the holes are inserted as ranges by one
+   * statement. Returns how many seqs they cover.
+   */
+  private markLost(stationId: string, fromSeq: number, toSeq: number, cursors: Map<string, Cursor>): number {
+    const c = this.cursor(stationId, cursors);
+    if (!c) return 0;
+    c.changed = true;
+    this.settle(stationId, c);
+    const a = Math.max(fromSeq, c.watermark + 1);
+    const b = Math.min(toSeq, c.max_seq - 1, c.watermark + this.window);
+    if (a > b) return 0;
+    const ranges = this.s.insertLost.all({ s: stationId, a, b, now: new Date().toISOString() }) as Array<{ from_seq: number; to_seq: number }>;
+    c.changed = true;
+    this.settle(stationId, c);
+    return ranges.reduce((n, r) => n + r.to_seq - r.from_seq + 1, 0);
   }
 }

@@ -22,7 +22,27 @@ export type CollectorWrite =
   /** Seqs the station answered a resend for with `count: 0`: it no longer holds them. */
   | { kind: 'lost'; station: string; from_seq: number; to_seq: number };
 
-export type StoreOutcome = 'stored' | 'duplicate' | 'conflict';
+/**
+ * `quarantined`: its seq is more than SEQ_WINDOW above the station's watermark (a forged or corrupt seq):
+ * kept aside (see quarantined()), counted on the station, never stored, acked or asked for as a gap.
+ */
+export type StoreOutcome = 'stored' | 'duplicate' | 'conflict' | 'quarantined';
+
+/**
+ * How far above a station's watermark a seq may be and still be stored. Further is suspect: a real
+ * station replays in seq order from its lowest unacked record, so its seqs arrive close to the
+ * watermark; one seq near 2^53 would otherwise open a gap of billions to ask for and mark lost.
+ * 100,000 records is years of a station's records (a few sessions and events a day).
+ */
+export const SEQ_WINDOW = 100_000;
+/** At most this many quarantined records are kept per station (the counter counts them all). */
+export const QUARANTINE_KEEP = 100;
+
+/** Options every implementation takes. */
+export interface StoreOptions {
+  /** Default SEQ_WINDOW. */
+  seqWindow?: number;
+}
 
 /** The outcome of each write, in the order of the writes. */
 export type WriteOutcome =
@@ -30,8 +50,31 @@ export type WriteOutcome =
   | { kind: 'status'; applied: boolean }
   | { kind: 'inventory' | 'heartbeat' | 'device_state' }
   | { kind: 'record'; outcome: StoreOutcome }
-  /** How many seqs were newly recorded as lost (only seqs not stored, above the watermark, below max_seq). */
+  /**
+   * How many seqs were newly recorded as lost (only seqs not stored nor already lost, above the
+   * watermark, below max_seq), written as ranges in one statement.
+   */
   | { kind: 'lost'; count: number };
+
+/** A run of seqs a station no longer holds (both ends included). */
+export interface LostRange {
+  station_id: string;
+  from_seq: number;
+  to_seq: number;
+  noted_at: string;
+}
+
+/** A record kept aside because its seq was too far above the station's watermark (see SEQ_WINDOW). */
+export interface QuarantinedRow {
+  station_id: string;
+  seq: number;
+  stream: 'usage' | 'events';
+  id: string;
+  received_at: string;
+  /** The watermark when it arrived. */
+  watermark: number;
+  payload: string;
+}
 
 export interface StationRow {
   station_id: string;
@@ -52,6 +95,8 @@ export interface StationRow {
   watermark: number;
   max_seq: number;
   acked_seq: number;
+  /** Records refused as too far above the watermark (SEQ_WINDOW), all time. */
+  quarantined: number;
 }
 
 export interface GapInfo {
@@ -202,8 +247,10 @@ export interface CollectorStore {
   stations(): Promise<StationRow[]>;
   record(stationId: string, seq: number): Promise<StoredRecordRow | undefined>;
   countRecords(): Promise<number>;
-  /** Seqs recorded as lost, by station and seq. */
-  lost(): Promise<Array<{ station_id: string; seq: number }>>;
+  /** Ranges of seqs recorded as lost, by station and first seq. */
+  lost(): Promise<LostRange[]>;
+  /** The quarantined records kept (at most QUARANTINE_KEEP per station), by station and seq. */
+  quarantined(stationId?: string): Promise<QuarantinedRow[]>;
 
   /** Usage totals per station with sessions in the window (stations without any are absent). */
   usageTotals(window: UsageWindow): Promise<UsageTotals[]>;

@@ -195,7 +195,7 @@ describe('county collector fed by the fleet simulator (real mosquitto)', () => {
     await waitFor(() => f.station(1).acked === 12, 10_000);
     await c.flush();
     expect(c.stats().lost_marked).toBe(1);
-    expect(await c.store.lost()).toEqual([{ station_id: 'st-0002', seq: 4 }]);
+    expect((await c.store.lost()).map((r) => [r.station_id, r.from_seq, r.to_seq])).toEqual([['st-0002', 4, 4]]);
     expect(await recordCount(c)).toBe(35);
     const expected = f.expectedMonthly('2026-10');
     expect((await c.monthlyReport('2026-10')).total.sessions).toBe(expected.total.sessions);

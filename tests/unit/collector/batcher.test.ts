@@ -4,7 +4,10 @@
  * flushMs; the writer's promises are settled by the test.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Batcher, emptyWriteStats, writeBatch, type Incoming } from '../../../scripts/county/batcher.js';
+import { Batcher } from '../../../scripts/county/batcher.js';
+import { emptyWriteStats, writeBatch, type Incoming } from '../../../scripts/county/write-batch.js';
+import type { ResendLedger, ResendTransaction } from '../../../scripts/county/gap-watcher.js';
+import { LogLimiter } from '../../../scripts/county/log-limit.js';
 import { openSqliteCollectorStore } from '../../../scripts/county/sqlite-store.js';
 import type { CollectorStore } from '../../../scripts/county/store.js';
 import { FleetTopics } from '../../../agent/county/topics.js';
@@ -114,6 +117,68 @@ describe('Batcher', () => {
     expect(errors).toEqual([{ err: new Error('disk full'), batch: [1, 2] }]);
     expect(w.calls.map((c) => c.batch)).toEqual([[1, 2], [3, 4]]);
   });
+
+  it('takes from every station in turn: a station with a backlog fills only its share, each station in its order', async () => {
+    const w = slowWriter();
+    const b = new Batcher<number>({ flushMs: 5, maxBatch: 4, write: w.write, onError: () => {}, key: (n) => (n >= 100 ? 'flood' : `s${n % 2}`) });
+    for (let i = 100; i < 120; i++) b.push(i); // one station's backlog; the first batch goes out at the 4th
+    expect(w.calls.map((c) => c.batch)).toEqual([[100, 101, 102, 103]]);
+    b.push(2);
+    b.push(1);
+    b.push(4);
+    const f = b.flush();
+    for (let k = 0; w.calls.length > k; k++) {
+      w.calls[k]!.release();
+      await vi.advanceTimersByTimeAsync(0);
+    }
+    await f;
+    // The next batches already carry the later stations: they did not wait behind the backlog of 16.
+    expect(w.calls[1]!.batch).toEqual([104, 105, 2, 4]);
+    expect(w.calls[2]!.batch).toEqual([1, 106, 107, 108]);
+    const all = w.calls.flatMap((c) => c.batch);
+    expect(all.filter((n) => n >= 100)).toEqual(Array.from({ length: 20 }, (_, i) => 100 + i));
+    expect(all).toHaveLength(23);
+    expect(b.pending).toBe(0);
+  });
+
+  it('sheds beyond maxPerKey and maxQueued, and flush() still resolves', async () => {
+    const w = slowWriter();
+    const shed: Array<[number, string]> = [];
+    const b = new Batcher<number>({ flushMs: 5, maxBatch: 100, write: w.write, onError: () => {}, key: (n) => (n >= 100 ? 'flood' : 'other'), maxPerKey: 3, maxQueued: 5, onShed: (n, k) => shed.push([n, k]) });
+    expect([100, 101, 102, 103, 104].map((n) => b.push(n))).toEqual([true, true, true, false, false]);
+    expect([1, 2, 3].map((n) => b.push(n))).toEqual([true, true, false]);
+    expect(shed).toEqual([
+      [103, 'flood'],
+      [104, 'flood'],
+      [3, 'other'],
+    ]);
+    const f = b.flush();
+    await vi.advanceTimersByTimeAsync(0);
+    w.calls[0]!.release();
+    await f;
+    expect(w.calls[0]!.batch.sort()).toEqual([1, 100, 101, 102, 2].sort());
+  });
+});
+
+describe('LogLimiter', () => {
+  it('lets perWindow lines through per message and window, then reports how many it held back', () => {
+    const lines: Array<{ level: string; fields: Record<string, unknown>; msg: string }> = [];
+    const log = { ...silentLogger, warn: (fields: Record<string, unknown>, msg: string) => lines.push({ level: 'warn', fields, msg }) } as unknown as typeof silentLogger;
+    let now = 0;
+    const l = new LogLimiter(log, 2, 1_000, () => now);
+    for (let i = 0; i < 1_000; i++) l.warn({ i }, 'bad');
+    l.warn({ i: 'x' }, 'other');
+    expect(lines.map((x) => [x.msg, x.fields['i']])).toEqual([
+      ['bad', 0],
+      ['bad', 1],
+      ['other', 'x'],
+    ]);
+    now = 1_000;
+    l.summarise();
+    expect(lines.slice(3)).toEqual([{ level: 'warn', fields: { suppressed: 998, window_s: 1 }, msg: 'bad (lines not logged)' }]);
+    l.warn({ i: 'y' }, 'bad');
+    expect(lines.at(-1)!.fields).toEqual({ i: 'y' });
+  });
 });
 
 describe('writeBatch', () => {
@@ -146,6 +211,46 @@ describe('writeBatch', () => {
     // Invalid heartbeats: only the last is validated, so only one counts as malformed.
     await writeBatch(store, fleet, [msg(topics.heartbeat, { v: 2 }), msg(topics.heartbeat, { v: 3 }), msg(topics.heartbeat, { v: 4 })], s, silentLogger);
     expect(s).toMatchObject({ heartbeats_coalesced: 2, malformed: 1 });
+  });
+
+  it('believes a resend answer only for a transaction it asked, and marks lost only inside the range asked', async () => {
+    store = openSqliteCollectorStore(':memory:');
+    await writeBatch(store, fleet, [record(1), record(10)], stats(), silentLogger);
+    const asked = new Map<string, ResendTransaction>([['tx-1', { station: station.id, from_seq: 2, to_seq: 5, expiresAt: Infinity }]]);
+    const ledger: ResendLedger = {
+      claim: (st, tx) => {
+        const t = asked.get(tx);
+        if (!t || t.station !== st) return undefined;
+        asked.delete(tx);
+        return t;
+      },
+    };
+    const answer = (transaction: string | null, from: number, to: number) =>
+      msg(topics.response('sessions.resend'), { v: 1, transaction, status: 'ok', data: { from_seq: from, to_seq: to, count: 0 }, ts: '2026-11-01T00:00:00.000Z', clock: 'synced' });
+    const s = stats();
+    // Forged (unknown transaction, no transaction, another station's), then the real one claiming far more than asked.
+    await writeBatch(store, fleet, [answer('tx-forged', 2, 9), answer(null, 2, 9)], s, silentLogger, { ledger });
+    await writeBatch(store, fleet, [msg(fleet.station('st-other').response('sessions.resend'), { v: 1, transaction: 'tx-1', status: 'ok', data: { from_seq: 2, to_seq: 9, count: 0 }, ts: '2026-11-01T00:00:00.000Z', clock: 'synced' })], s, silentLogger, { ledger });
+    expect(s).toMatchObject({ resend_unknown: 3, resend_answers: 0, lost_marked: 0 });
+    expect(await store.lost()).toEqual([]);
+    await writeBatch(store, fleet, [answer('tx-1', 1, Number.MAX_SAFE_INTEGER), answer('tx-1', 2, 9)], s, silentLogger, { ledger });
+    expect(s).toMatchObject({ resend_unknown: 4, resend_answers: 1, lost_marked: 4 });
+    expect((await store.lost()).map((r) => [r.from_seq, r.to_seq])).toEqual([[2, 5]]);
+    expect((await store.station(station.id))!.watermark).toBe(5);
+    // An answer with an unsafe seq is malformed, not believed.
+    await writeBatch(store, fleet, [msg(topics.response('sessions.resend'), '{"v":1,"transaction":"tx-2","status":"ok","data":{"from_seq":1,"to_seq":9007199254740993,"count":0},"ts":"2026-11-01T00:00:00.000Z","clock":"synced"}')], s, silentLogger, { ledger });
+    expect(s.malformed_by_reason).toEqual({ invalid_response: 1 });
+  });
+
+  it('a record whose seq is not a safe integer is malformed', async () => {
+    store = openSqliteCollectorStore(':memory:');
+    const s = stats();
+    const r = durableRecord(DEFAULT_SHAPE, station, 1, 1);
+    const text = JSON.stringify(r.payload).replace('"seq":1,', '"seq":9007199254740993,');
+    expect(text).toContain('9007199254740993');
+    await writeBatch(store, fleet, [msg(topics.stream(r.stream), text)], s, silentLogger);
+    expect(s).toMatchObject({ stored: 0, malformed: 1 });
+    expect(await store.countRecords()).toBe(0);
   });
 
   it('a batch the store refuses is counted as a store error and nothing of it is stored', async () => {

@@ -56,15 +56,14 @@ describe('monthlyCsv', () => {
 });
 
 describe('collector subscriptions', () => {
-  it('shares durable and periodic topics but not retained state (brokers send no retained messages to shared subscriptions)', () => {
+  it('shares durable and periodic topics but not retained state (brokers send no retained messages to shared subscriptions) nor responses (only the collector that asked believes an answer)', () => {
     const subs = Object.keys(collectorSubscriptions('stations', 'g'));
     expect(subs.filter((s) => s.startsWith('$share/g/stations/+/'))).toEqual([
       '$share/g/stations/+/usage',
       '$share/g/stations/+/events',
       '$share/g/stations/+/heartbeat',
-      '$share/g/stations/+/response/+',
     ]);
-    expect(subs.filter((s) => !s.startsWith('$share/'))).toEqual(['stations/+/status', 'stations/+/inventory', 'stations/+/devices/+/state']);
+    expect(subs.filter((s) => !s.startsWith('$share/'))).toEqual(['stations/+/response/+', 'stations/+/status', 'stations/+/inventory', 'stations/+/devices/+/state']);
     expect(Object.keys(collectorSubscriptions('stations', null)).some((s) => s.startsWith('$share'))).toBe(false);
   });
 });

@@ -1,0 +1,197 @@
+/**
+ * Pieces the county benchmarks share (county.ts, ceiling.ts, flood.ts): the store under test (a SQLite
+ * file, or a real PostgreSQL 15 from the test kit, durable settings), child processes that print one
+ * JSON line per second (collectors, fleets, load), and an MQTT spy that measures, per durable record,
+ * the time from its delivery to the ack that covers it (what a station waits for).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { join } from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import { PACKAGE_ROOT } from '../../agent/version.js';
+import { FleetTopics } from '../../agent/county/topics.js';
+import { Cleanup, Postgres, tempDir, waitFor } from '../lib/kit/index.js';
+import { percentile } from './stats.js';
+
+export type StoreKind = 'sqlite' | 'postgres';
+
+/** A fresh, empty collector database; removed by the cleanup. */
+export async function benchStore(kind: StoreKind, cleanup: Cleanup): Promise<{ db: string; pgPid?: number }> {
+  if (kind === 'sqlite') return { db: join(cleanup.dir(tempDir('bench-county-')), 'county.db') };
+  const server = await Postgres.start({ durable: true });
+  cleanup.add(() => server.dispose());
+  return { db: await server.createDatabase('county'), pgPid: server.pid! };
+}
+
+/** A node child running a dist/scripts/bench script that prints JSON lines. */
+export class LineChild<T extends { final?: boolean }> {
+  readonly lines: T[] = [];
+  readonly child: ChildProcess;
+  readonly exited: Promise<number | null>;
+  private stderr = '';
+
+  constructor(script: string, args: string[], cleanup: Cleanup) {
+    this.child = spawn(process.execPath, [join(PACKAGE_ROOT, 'dist', 'scripts', 'bench', script), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.exited = new Promise((r) => this.child.once('exit', (code) => r(code)));
+    createInterface({ input: this.child.stdout! }).on('line', (l) => {
+      try {
+        this.lines.push(JSON.parse(l) as T);
+      } catch {
+        /* not ours */
+      }
+    });
+    this.child.stderr!.on('data', (d: Buffer) => (this.stderr = (this.stderr + d.toString()).slice(-4000)));
+    cleanup.add(() => {
+      if (this.child.exitCode === null) this.child.kill('SIGKILL');
+    });
+  }
+
+  get last(): T | undefined {
+    return this.lines.at(-1);
+  }
+
+  get errors(): string {
+    return this.stderr;
+  }
+
+  /** SIGTERM, then the `final` line (or the exit). */
+  async finish(timeoutMs = 60_000): Promise<T | undefined> {
+    if (this.child.exitCode === null) this.child.kill('SIGTERM');
+    await waitFor(`${this.child.spawnfile} to finish`, () => this.child.exitCode !== null || this.last?.final === true, timeoutMs, 50).catch(() => undefined);
+    return this.lines.find((l) => l.final) ?? this.last;
+  }
+}
+
+/** What fleet-child.ts prints (the fleet simulator's stats). */
+export interface FleetLine {
+  t: number;
+  final: boolean;
+  connected: number;
+  allocated: number;
+  published_records: number;
+  heartbeats: number;
+  states: number;
+  replayed: number;
+  resent_records: number;
+  duplicates_sent: number;
+}
+
+/** What collector-child.ts prints. */
+export interface CollectorLine {
+  t: number;
+  final: boolean;
+  received: number;
+  /** Of them, messages of the shared topics (heartbeats, usage, events). */
+  shared: number;
+  stored: number;
+  duplicates: number;
+  quarantined: number;
+  malformed: number;
+  shed: number;
+  resend_unknown: number;
+  store_errors: number;
+  acks: number;
+  pending: number;
+  lag_p50: number | null;
+  lag_p99: number | null;
+  cpu_s: number;
+  lag_all_p50?: number | null;
+  lag_all_p99?: number | null;
+}
+
+export function startCollectorChild(url: string, db: string, cleanup: Cleanup): LineChild<CollectorLine> {
+  return new LineChild<CollectorLine>('collector-child.js', ['--url', url, '--db', db, '--group', 'bench'], cleanup);
+}
+
+/** Waits for every collector's first line (it prints once subscribed). */
+export async function collectorsReady(cs: ReadonlyArray<LineChild<CollectorLine>>): Promise<void> {
+  await waitFor(
+    'the collectors to subscribe',
+    () => {
+      const dead = cs.find((c) => c.child.exitCode !== null);
+      if (dead) throw new Error(`collector exited: ${dead.errors}`);
+      return cs.every((c) => c.lines.length > 0);
+    },
+    60_000,
+    50,
+  );
+}
+
+/** Waits until the collector has nothing left to write and received nothing new for a second. */
+export async function drained(c: LineChild<CollectorLine>, timeoutMs = 120_000): Promise<void> {
+  await waitFor(
+    'the collector to drain',
+    () => {
+      const [x, y] = c.lines.slice(-2);
+      return x !== undefined && y !== undefined && y.pending === 0 && x.received === y.received;
+    },
+    timeoutMs,
+    200,
+  ).catch(() => undefined);
+}
+
+export const sum = <T>(xs: readonly T[], f: (x: T) => number): number => xs.reduce((n, x) => n + f(x), 0);
+
+/**
+ * Record delivery → covering ack, per record, as a non-shared subscriber sees both: the time a station
+ * waits before its outbox can drop the record. The first delivery of a seq counts (replays do not).
+ */
+export class AckLagSpy {
+  private readonly pending = new Map<string, Map<number, number>>();
+  private readonly acked = new Map<string, number>();
+  private lags: number[] = [];
+  private constructor(readonly client: MqttClient) {}
+
+  static async start(url: string, prefix = 'stations'): Promise<AckLagSpy> {
+    const client = await mqtt.connectAsync(url, { reconnectPeriod: 0, clean: true });
+    const spy = new AckLagSpy(client);
+    const f = new FleetTopics(prefix);
+    client.on('message', (topic, buf) => spy.onMessage(f, topic, buf));
+    await client.subscribeAsync([f.filter('usage'), f.filter('events'), f.filter('ack')], { qos: 0 });
+    return spy;
+  }
+
+  private onMessage(f: FleetTopics, topic: string, buf: Buffer): void {
+    const t = f.parse(topic);
+    if (!t) return;
+    const m = /"seq":(\d+)/.exec(buf.toString('utf8', 0, 400));
+    if (!m) return;
+    const seq = Number(m[1]);
+    const now = performance.now();
+    if (t.kind === 'ack') {
+      this.acked.set(t.station, Math.max(seq, this.acked.get(t.station) ?? 0));
+      const p = this.pending.get(t.station);
+      if (!p) return;
+      for (const [s, at] of p) {
+        if (s > seq) continue;
+        this.lags.push(now - at);
+        p.delete(s);
+      }
+      return;
+    }
+    if (seq <= (this.acked.get(t.station) ?? 0)) return;
+    let p = this.pending.get(t.station);
+    if (!p) this.pending.set(t.station, (p = new Map()));
+    if (!p.has(seq)) p.set(seq, now);
+  }
+
+  /** Lags measured since the last take (ms), and resets them. */
+  take(): number[] {
+    const out = this.lags;
+    this.lags = [];
+    return out;
+  }
+
+  /** Records delivered and not yet covered by an ack. */
+  get unacked(): number {
+    let n = 0;
+    for (const p of this.pending.values()) n += p.size;
+    return n;
+  }
+
+  async stop(): Promise<void> {
+    await this.client.endAsync(true);
+  }
+}
+
+export const p = (xs: number[], q: number): number => (xs.length ? percentile(xs, q) : Number.NaN);

@@ -1,0 +1,113 @@
+/**
+ * One station: its devices and faults, recent usage sessions with the notes typed on site, events, the
+ * schedules seen running (from `schedule_run` events) with their last outcome, and the heartbeat history
+ * (CPU, free disk, agent memory) as charts. Times in the station's own time zone.
+ */
+import type { DeviceRow, FleetRow, HeartbeatPoint } from '../../store.js';
+import { chart } from '../charts.js';
+import { html, type Html } from '../html.js';
+import { label, type T } from '../i18n.js';
+import { page, type PageContext } from '../layout.js';
+import { localTime } from '../time.js';
+import { judge, stateBadge, type FleetRules } from './fleet.js';
+
+export interface StationData {
+  row: FleetRow;
+  devices: DeviceRow[];
+  usage: Array<Record<string, unknown>>;
+  events: Array<Record<string, unknown>>;
+  scheduleRuns: Array<Record<string, unknown>>;
+  heartbeats: HeartbeatPoint[];
+  historyDays: number;
+}
+
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+const obj = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+
+export interface ScheduleOutcome {
+  schedule: string;
+  ts: string | null;
+  phase: string | null;
+  ok: boolean | null;
+  message: string;
+}
+
+/** The latest `schedule_run` per schedule (events arrive newest first). */
+export function lastRuns(events: ReadonlyArray<Record<string, unknown>>): ScheduleOutcome[] {
+  const out = new Map<string, ScheduleOutcome>();
+  for (const e of events) {
+    const data = obj(e['data']);
+    const schedule = str(data['schedule_id']) ?? /^schedule (\S+)/.exec(str(e['message']) ?? '')?.[1] ?? '?';
+    if (out.has(schedule)) continue;
+    out.set(schedule, {
+      schedule,
+      ts: str(e['ts']),
+      phase: str(data['phase']),
+      ok: typeof data['ok'] === 'boolean' ? data['ok'] : e['severity'] === 'info' ? true : null,
+      message: str(e['message']) ?? '',
+    });
+  }
+  return [...out.values()];
+}
+
+function trigger(t: T, v: unknown): string {
+  const s = str(v) ?? '';
+  if (s.startsWith('schedule:')) return t('trigger.schedule', { id: s.slice(9) });
+  return s === 'manual' ? t('trigger.manual') : s === 'county' ? t('trigger.county') : s;
+}
+
+const minutes = (s: unknown): string => (num(s) === null ? '' : (num(s)! / 60).toFixed(1));
+const none = (t: T, rows: unknown[], table: Html): Html => (rows.length ? table : html`<p class="muted">${t('station.no_rows')}</p>`);
+
+export function renderStation(ctx: PageContext, d: StationData, nowMs: number, rules?: FleetRules): string {
+  const { t } = ctx;
+  const r = d.row;
+  const tz = r.timezone ?? ctx.tz;
+  const view = judge(r, nowMs, rules);
+  const deviceRows = d.devices.map(
+    (x) => html`<tr data-device="${x.device_id}"><td>${x.device_id}</td><td>${label(t, 'kind', x.kind)}</td><td>${x.driver ?? ''}</td>
+      <td>${x.online === null ? t('none') : x.online ? t('yes') : html`<span class="bad">${t('no')}</span>`}</td><td>${label(t, 'power', x.power)}</td>
+      <td>${x.errors.length ? html`<span class="bad">${x.errors.map((e) => `${e.text || e.code}`).join('; ')}</span>` : t('none')}</td>
+      <td class="num">${x.lamp_hours ?? ''}</td><td>${localTime(x.ts ?? x.received_at, tz)}</td></tr>`,
+  );
+  const usageRows = d.usage.map((u) => {
+    const a = obj(u['annotation']);
+    return html`<tr><td>${localTime(str(u['start']), tz)}</td><td>${localTime(str(u['end']), tz)}</td><td class="num">${minutes(u['duration_s'])}</td>
+      <td class="num">${minutes(u['signal_s'])}</td><td>${trigger(t, u['trigger'])}</td><td>${u['short'] === true ? t('yes') : ''}</td>
+      <td>${str(a['topic']) ?? ''}</td><td class="num">${num(a['attendees']) ?? ''}</td><td>${str(a['organiser']) ?? ''}</td></tr>`;
+  });
+  const eventRows = d.events.map(
+    (e) => html`<tr class="sev-${str(e['severity']) ?? ''}"><td>${localTime(str(e['ts']), tz)}</td><td>${label(t, 'event', str(e['type']))}</td>
+      <td>${label(t, 'severity', str(e['severity']))}</td><td>${str(e['device']) ?? ''}</td><td>${str(e['message']) ?? ''}</td></tr>`,
+  );
+  const runRows = lastRuns(d.scheduleRuns).map(
+    (s) => html`<tr><td>${s.schedule}</td><td>${localTime(s.ts, tz)}</td><td>${s.phase ? t(s.phase === 'end' ? 'phase.end' : 'phase.start') : ''}</td>
+      <td>${s.ok === null ? s.message : s.ok ? t('outcome.ok') : html`<span class="bad">${t('outcome.failed')}</span> ${s.message}`}</td></tr>`,
+  );
+  const labels = d.heartbeats.map((p) => localTime(p.ts, tz).slice(5));
+  const series = (name: string, pick: (p: HeartbeatPoint) => number | null) => ({ type: 'line' as const, title: name, labels, series: [{ name, data: d.heartbeats.map(pick) }] });
+  const charts = d.heartbeats.length
+    ? html`<div class="chart-row">${chart(series(t('chart.cpu'), (p) => p.cpu_pct), 'small')}${chart(series(t('chart.disk'), (p) => p.disk_free_mb), 'small')}${chart(series(t('chart.rss'), (p) => p.agent_rss_mb), 'small')}</div>`
+    : html`<p class="muted">${t('station.no_rows')}</p>`;
+
+  const body = html`
+<dl class="facts" id="station-facts" data-state="${view.state}">
+  <div><dt>${t('col.state')}</dt><dd>${stateBadge(t, view.state)}</dd></div>
+  <div><dt>${t('station.name')}</dt><dd>${r.name ?? t('none')}</dd></div>
+  <div><dt>${t('col.town')}</dt><dd>${r.town ?? t('none')}</dd></div>
+  <div><dt>${t('station.county')}</dt><dd>${r.county ?? t('none')}</dd></div>
+  <div><dt>${t('col.heartbeat')}</dt><dd>${r.heartbeat_ts ? localTime(r.heartbeat_ts, tz) : t('none')}</dd></div>
+  <div><dt>${t('col.version')}</dt><dd>${r.agent_version ?? t('none')}</dd></div>
+  <div><dt>${t('col.outbox')}</dt><dd>${r.outbox_depth ?? t('none')}</dd></div>
+  <div><dt>${t('station.timezone')}</dt><dd>${tz}</dd></div>
+</dl>
+<section><h2>${t('station.devices')}</h2>${none(t, d.devices, html`<table id="devices"><thead><tr><th>${t('col.device')}</th><th>${t('col.kind')}</th><th>${t('col.driver')}</th><th>${t('col.online')}</th>
+  <th>${t('col.power')}</th><th>${t('col.errors')}</th><th>${t('col.lamp_hours')}</th><th>${t('col.updated')}</th></tr></thead><tbody>${deviceRows}</tbody></table>`)}</section>
+<section><h2>${t('station.health', { days: d.historyDays })}</h2>${charts}</section>
+<section><h2>${t('station.schedules')}</h2>${none(t, runRows, html`<table id="schedule-runs"><thead><tr><th>${t('col.schedule')}</th><th>${t('col.last_run')}</th><th>${t('col.phase')}</th><th>${t('col.outcome')}</th></tr></thead><tbody>${runRows}</tbody></table>`)}</section>
+<section><h2>${t('station.sessions')}</h2>${none(t, d.usage, html`<table id="sessions"><thead><tr><th>${t('col.start')}</th><th>${t('col.end')}</th><th>${t('col.minutes')}</th><th>${t('col.signal_minutes')}</th>
+  <th>${t('col.trigger')}</th><th>${t('col.short')}</th><th>${t('col.topic')}</th><th>${t('col.attendees')}</th><th>${t('col.organiser')}</th></tr></thead><tbody>${usageRows}</tbody></table>`)}</section>
+<section><h2>${t('station.events')}</h2>${none(t, d.events, html`<table id="events"><thead><tr><th>${t('col.time')}</th><th>${t('col.type')}</th><th>${t('col.severity')}</th><th>${t('col.device')}</th><th>${t('col.message')}</th></tr></thead><tbody>${eventRows}</tbody></table>`)}</section>`;
+  return page(ctx, { title: `${r.name ?? r.station_id}（${r.station_id}）`, nav: 'fleet', body, charts: d.heartbeats.length > 0 });
+}

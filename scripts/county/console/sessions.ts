@@ -1,0 +1,147 @@
+/**
+ * Login sessions and the lockout, both in memory: a console restart logs everyone out, which is the
+ * safe direction. Each session carries its own CSRF token, put into every form and checked on every
+ * POST. Both maps are bounded so a flood of logins or guesses cannot grow the process.
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Role } from './accounts.js';
+
+export interface Session {
+  id: string;
+  user: string;
+  role: Role;
+  csrf: string;
+  createdMs: number;
+  seenMs: number;
+}
+
+export const token = (): string => randomBytes(32).toString('base64url');
+
+/** Constant-time comparison of two tokens (false for different lengths or a missing one). */
+export function sameToken(a: string | undefined | null, b: string | undefined | null): boolean {
+  if (typeof a !== 'string' || typeof b !== 'string' || a.length === 0) return false;
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+export interface SessionOptions {
+  /** Logged out after this long without a request. Default 30 min. */
+  idleMs?: number;
+  /** Logged out this long after the login whatever happens. Default 12 h. */
+  maxAgeMs?: number;
+  maxSessions?: number;
+  now?: () => number;
+}
+
+export class Sessions {
+  private readonly map = new Map<string, Session>();
+  private readonly idleMs: number;
+  private readonly maxAgeMs: number;
+  private readonly max: number;
+  private readonly now: () => number;
+
+  constructor(o: SessionOptions = {}) {
+    this.idleMs = o.idleMs ?? 30 * 60_000;
+    this.maxAgeMs = o.maxAgeMs ?? 12 * 3600_000;
+    this.max = o.maxSessions ?? 10_000;
+    this.now = o.now ?? Date.now;
+  }
+
+  /** A fresh session (a new id at every login: a planted id never becomes a logged-in one). */
+  create(user: string, role: Role): Session {
+    const now = this.now();
+    if (this.map.size >= this.max) {
+      // Maps iterate in insertion order: the first is the oldest login.
+      const oldest = this.map.keys().next().value;
+      if (oldest !== undefined) this.map.delete(oldest);
+    }
+    const s: Session = { id: token(), user, role, csrf: token(), createdMs: now, seenMs: now };
+    this.map.set(s.id, s);
+    return s;
+  }
+
+  get(id: string | undefined): Session | undefined {
+    if (!id || id.length > 64) return undefined;
+    const s = this.map.get(id);
+    if (!s) return undefined;
+    const now = this.now();
+    if (now - s.seenMs > this.idleMs || now - s.createdMs > this.maxAgeMs) {
+      this.map.delete(id);
+      return undefined;
+    }
+    s.seenMs = now;
+    return s;
+  }
+
+  delete(id: string | undefined): void {
+    if (id) this.map.delete(id);
+  }
+
+  /** Ends every session of `user` (their account was removed or their role changed). */
+  deleteUser(user: string): void {
+    for (const [id, s] of this.map) if (s.user === user) this.map.delete(id);
+  }
+
+  size(): number {
+    return this.map.size;
+  }
+}
+
+export interface LockoutOptions {
+  /** Failures within `windowMs` that lock the key. Default 5. */
+  maxFailures?: number;
+  windowMs?: number;
+  /** How long a locked key stays locked. Default 15 min. */
+  lockMs?: number;
+  maxKeys?: number;
+  now?: () => number;
+}
+
+/**
+ * Counts failed logins per key (the account name, and separately the client address) and locks a key
+ * after `maxFailures` within `windowMs`. While locked even the right password is refused, so guessing
+ * cannot continue by trying the real one in between.
+ */
+export class Lockout {
+  private readonly map = new Map<string, { failures: number; firstMs: number; lockedUntil: number }>();
+  readonly maxFailures: number;
+  private readonly windowMs: number;
+  readonly lockMs: number;
+  private readonly maxKeys: number;
+  private readonly now: () => number;
+
+  constructor(o: LockoutOptions = {}) {
+    this.maxFailures = o.maxFailures ?? 5;
+    this.windowMs = o.windowMs ?? 15 * 60_000;
+    this.lockMs = o.lockMs ?? 15 * 60_000;
+    this.maxKeys = o.maxKeys ?? 50_000;
+    this.now = o.now ?? Date.now;
+  }
+
+  /** Ms until `key` may try again; 0 when it may. */
+  lockedFor(key: string): number {
+    const e = this.map.get(key);
+    if (!e) return 0;
+    return Math.max(0, e.lockedUntil - this.now());
+  }
+
+  fail(key: string): void {
+    const now = this.now();
+    let e = this.map.get(key);
+    if (!e || (now - e.firstMs > this.windowMs && e.lockedUntil <= now)) {
+      if (!e && this.map.size >= this.maxKeys) {
+        const oldest = this.map.keys().next().value;
+        if (oldest !== undefined) this.map.delete(oldest);
+      }
+      e = { failures: 0, firstMs: now, lockedUntil: 0 };
+      this.map.set(key, e);
+    }
+    e.failures++;
+    if (e.failures >= this.maxFailures) e.lockedUntil = now + this.lockMs;
+  }
+
+  succeed(key: string): void {
+    this.map.delete(key);
+  }
+}

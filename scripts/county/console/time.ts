@@ -1,0 +1,67 @@
+/**
+ * Times as a county clerk reads them: in the station's (or the county's) time zone, `2026-11-03 20:15`,
+ * never raw UTC ISO. Formatters are cached: a fleet page formats tens of thousands of times.
+ */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(timeZone: string, seconds: boolean): Intl.DateTimeFormat {
+  const key = `${timeZone}|${seconds}`;
+  let f = formatters.get(key);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-CA', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      ...(seconds ? { second: '2-digit' } : {}),
+    });
+    formatters.set(key, f);
+  }
+  return f;
+}
+
+const known = new Map<string, boolean>();
+
+/** True when `tz` is a time zone this Node knows (an unknown one would throw at format time). Cached. */
+export function isTimeZone(tz: string): boolean {
+  let ok = known.get(tz);
+  if (ok === undefined) {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: tz });
+      ok = true;
+    } catch {
+      ok = false;
+    }
+    // Zone names come from stations' inventories: bounded, so a flood of odd names cannot grow the map.
+    if (known.size < 1000) known.set(tz, ok);
+  }
+  return ok;
+}
+
+/** `YYYY-MM-DD HH:mm` (or with `:ss`) in `timeZone`; '' for a missing or unparsable time. */
+export function localTime(iso: string | number | null | undefined, timeZone: string, seconds = false): string {
+  if (iso === null || iso === undefined) return '';
+  const ms = typeof iso === 'number' ? iso : Date.parse(iso);
+  if (!Number.isFinite(ms)) return '';
+  const parts: Record<string, string> = {};
+  for (const p of formatter(isTimeZone(timeZone) ? timeZone : 'Asia/Shanghai', seconds).formatToParts(ms)) parts[p.type] = p.value;
+  const time = `${parts['hour']}:${parts['minute']}${seconds ? `:${parts['second']}` : ''}`;
+  return `${parts['year']}-${parts['month']}-${parts['day']} ${time}`;
+}
+
+/** The calendar month (`YYYY-MM`) of instant `ms` in `timeZone`. */
+export function localMonth(ms: number, timeZone: string): string {
+  return localTime(ms, timeZone).slice(0, 7);
+}
+
+/** An age in whole units, largest first: {n, unit} for the catalogue's `age.*` keys. */
+export function ageParts(seconds: number): { n: number; unit: 's' | 'min' | 'h' | 'd' } {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return { n: s, unit: 's' };
+  if (s < 3600) return { n: Math.floor(s / 60), unit: 'min' };
+  if (s < 86_400) return { n: Math.floor(s / 3600), unit: 'h' };
+  return { n: Math.floor(s / 86_400), unit: 'd' };
+}

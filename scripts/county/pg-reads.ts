@@ -1,0 +1,162 @@
+/**
+ * The reading half of the PostgreSQL collector store (pg-store.ts adds the writes and opening): the
+ * collector's reports and passes, and everything the county console reads and records (ConsoleStore).
+ * Reads go through the pool, outside any batch transaction (READ COMMITTED: what is committed).
+ */
+import pg from 'pg';
+import type {
+  AckClaim,
+  ConsoleStore,
+  DeviceRow,
+  FleetRow,
+  GapInfo,
+  HeartbeatPoint,
+  LostRange,
+  PushRow,
+  QuarantinedRow,
+  StationRow,
+  StoredRecordRow,
+  UsageTotals,
+  UsageWindow,
+} from './store.js';
+import { SQL } from './pg-schema.js';
+import { fleetRows, historyBucket, parseDoc, toDeviceRow, type DeviceDbRow } from './store-rows.js';
+
+/** BIGINT (int8) as a number: seqs and counts here are safe integers (ingest.ts bounds seqs). */
+const INT8 = 20;
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+};
+
+export function makePool(url: string, max: number): pg.Pool {
+  return new pg.Pool({ connectionString: url, max, types, application_name: 'county-collector' });
+}
+
+const payloads = (rows: Array<{ payload: string }>): Array<Record<string, unknown>> =>
+  rows.map((r) => parseDoc(r.payload)).filter((d): d is Record<string, unknown> => d !== null);
+
+type PushSummary = { push_id: string; action: string; sent_at: string; sent_by: string; stations: number; ok: number; error: number };
+
+export abstract class PgReads implements ConsoleStore {
+  constructor(protected readonly pool: pg.Pool) {}
+
+  protected async rows<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+    return (await this.pool.query(sql, params)).rows as T[];
+  }
+
+  async claimAcks(): Promise<AckClaim[]> {
+    return this.rows<AckClaim>(SQL.claimAcks);
+  }
+
+  async gaps(): Promise<GapInfo[]> {
+    const rows = await this.rows<{ station_id: string; watermark: number; max_seq: number; to_seq: number }>(SQL.gaps);
+    return rows.map((r) => ({ station_id: r.station_id, watermark: r.watermark, max_seq: r.max_seq, from_seq: r.watermark + 1, to_seq: r.to_seq }));
+  }
+
+  async ackedStations(): Promise<Array<{ station_id: string; acked_seq: number }>> {
+    return this.rows(SQL.ackedStations);
+  }
+
+  async station(stationId: string): Promise<StationRow | undefined> {
+    return (await this.rows<StationRow>(SQL.station, [stationId]))[0];
+  }
+
+  async stations(): Promise<StationRow[]> {
+    return this.rows<StationRow>(SQL.stations);
+  }
+
+  async record(stationId: string, seq: number): Promise<StoredRecordRow | undefined> {
+    return (await this.rows<StoredRecordRow>(SQL.record, [stationId, seq]))[0];
+  }
+
+  async countRecords(): Promise<number> {
+    return (await this.rows<{ n: number }>(SQL.countRecords))[0]!.n;
+  }
+
+  async lost(): Promise<LostRange[]> {
+    return this.rows<LostRange>(SQL.lost);
+  }
+
+  async quarantined(stationId?: string): Promise<QuarantinedRow[]> {
+    return stationId === undefined ? this.rows<QuarantinedRow>(SQL.quarantinedAll) : this.rows<QuarantinedRow>(SQL.quarantinedOf, [stationId]);
+  }
+
+  async usageTotals(w: UsageWindow): Promise<UsageTotals[]> {
+    return this.rows<UsageTotals>(SQL.usageTotals, [w.startMs, w.endMs, w.defaultTimezone, w.timezone]);
+  }
+
+  async missing(): Promise<Array<{ station_id: string; missing: number }>> {
+    return this.rows(SQL.missing);
+  }
+
+  async faultyDevices(): Promise<Array<{ station_id: string; device_id: string }>> {
+    return this.rows(SQL.faultyDevices);
+  }
+
+  async lampWarnings(): Promise<Array<{ station_id: string; device: string | null }>> {
+    return this.rows(SQL.lampWarnings);
+  }
+
+  // ------------------------------------------------------------------ ConsoleStore
+
+  async fleet(): Promise<FleetRow[]> {
+    const [stations, faulty, lamps] = await Promise.all([
+      this.rows<StationRow & { agent_version: string | null }>(SQL.fleetStations),
+      this.rows<DeviceDbRow>(SQL.faultyDeviceRows),
+      this.rows<{ station_id: string; device: string | null; lamp_hours: number | null }>(SQL.lampWarningHours),
+    ]);
+    return fleetRows(stations, faulty.map(toDeviceRow), lamps);
+  }
+
+  async inventory(stationId: string): Promise<Record<string, unknown> | null> {
+    return parseDoc((await this.rows<{ inventory: string | null }>(SQL.inventoryDoc, [stationId]))[0]?.inventory ?? null);
+  }
+
+  async devices(stationId: string): Promise<DeviceRow[]> {
+    return (await this.rows<DeviceDbRow>(SQL.deviceRows, [stationId])).map(toDeviceRow);
+  }
+
+  async usageRecords(stationId: string, limit: number): Promise<Array<Record<string, unknown>>> {
+    return payloads(await this.rows(SQL.usagePayloads, [stationId, limit]));
+  }
+
+  async events(stationId: string, limit: number, types?: readonly string[]): Promise<Array<Record<string, unknown>>> {
+    return payloads(types === undefined ? await this.rows(SQL.eventPayloads, [stationId, limit]) : await this.rows(SQL.eventPayloadsOfTypes, [stationId, [...types], limit]));
+  }
+
+  async heartbeatHistory(stationId: string, sinceMs: number): Promise<HeartbeatPoint[]> {
+    return this.rows<HeartbeatPoint>(SQL.historyRows, [stationId, historyBucket(sinceMs)]);
+  }
+
+  async addPushes(rows: readonly PushRow[]): Promise<void> {
+    const col = <K extends keyof PushRow>(k: K) => rows.map((r) => r[k]);
+    await this.pool.query(SQL.pushInsert, [
+      col('station_id'),
+      col('transaction'),
+      col('push_id'),
+      col('action'),
+      col('args'),
+      col('sent_at'),
+      col('sent_by'),
+      col('status'),
+      col('response'),
+      col('responded_at'),
+    ]);
+  }
+
+  async recordPushResponse(stationId: string, transaction: string, status: 'ok' | 'error', response: string, respondedAt: string): Promise<boolean> {
+    // The first answer stands (a QoS 1 redelivery or a replayed response changes nothing).
+    const r = await this.pool.query(SQL.pushRespond, [status, response, respondedAt, stationId, transaction]);
+    if ((r.rowCount ?? 0) > 0) return true;
+    return (await this.rows(SQL.pushKnown, [stationId, transaction])).length > 0;
+  }
+
+  async push(pushId: string): Promise<PushRow[]> {
+    return this.rows<PushRow>(SQL.pushRows, [pushId]);
+  }
+
+  async recentPushes(limit: number): Promise<PushSummary[]> {
+    return this.rows<PushSummary>(SQL.recentPushes, [limit]);
+  }
+}

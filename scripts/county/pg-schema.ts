@@ -1,0 +1,226 @@
+/**
+ * The PostgreSQL collector database: its versioned migrations (like the agent's and the SQLite store's:
+ * an ordered list, applied in one transaction under an advisory lock, a newer schema refused) and the
+ * SQL pg-store.ts and pg-reads.ts run. Times are kept as the ISO-8601 text the stations and the
+ * collector write (the same strings as on SQLite); seqs are BIGINT, read back as numbers (they are safe
+ * integers: ingest.ts).
+ */
+
+/** The table holding the schema version (one row). */
+export const VERSION_TABLE = 'county_schema';
+/** pg_advisory_xact_lock key: collectors starting together migrate one after the other. */
+export const MIGRATION_LOCK = 7_263_001;
+
+export const PG_MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE stations (
+    station_id TEXT PRIMARY KEY,
+    name TEXT, town TEXT, county TEXT, level TEXT, timezone TEXT,
+    online BOOLEAN, boot BIGINT, status_ts TEXT, status_at TEXT, agent_version TEXT,
+    heartbeat_ts TEXT, heartbeat_at TEXT, outbox_depth BIGINT, heartbeat TEXT,
+    inventory TEXT, inventory_at TEXT,
+    watermark BIGINT NOT NULL DEFAULT 0,
+    max_seq BIGINT NOT NULL DEFAULT 0,
+    acked_seq BIGINT NOT NULL DEFAULT 0,
+    quarantined BIGINT NOT NULL DEFAULT 0,
+    first_seen_at TEXT NOT NULL
+  ) WITH (fillfactor = 70);
+  -- Every heartbeat rewrites its station's row: room on the page lets PostgreSQL update it in place (HOT).
+  CREATE INDEX stations_unacked ON stations (station_id) WHERE watermark > acked_seq;
+  CREATE INDEX stations_gap ON stations (station_id) WHERE max_seq > watermark;
+  CREATE TABLE devices (
+    station_id TEXT NOT NULL, device_id TEXT NOT NULL,
+    kind TEXT, driver TEXT, online BOOLEAN, power TEXT, errors TEXT, lamp_hours DOUBLE PRECISION,
+    state TEXT NOT NULL, ts TEXT, received_at TEXT NOT NULL,
+    PRIMARY KEY (station_id, device_id)
+  );
+  CREATE TABLE records (
+    station_id TEXT NOT NULL, seq BIGINT NOT NULL, stream TEXT NOT NULL, id TEXT NOT NULL,
+    historical BOOLEAN NOT NULL, received_at TEXT NOT NULL, payload TEXT NOT NULL,
+    PRIMARY KEY (station_id, seq)
+  );
+  CREATE TABLE usage (
+    station_id TEXT NOT NULL, seq BIGINT NOT NULL, id TEXT NOT NULL,
+    start_ms BIGINT NOT NULL, end_ms BIGINT NOT NULL, duration_s BIGINT NOT NULL, signal_s BIGINT NOT NULL,
+    short BOOLEAN NOT NULL, trigger TEXT NOT NULL, end_reason TEXT NOT NULL,
+    PRIMARY KEY (station_id, seq)
+  );
+  CREATE INDEX usage_start ON usage (start_ms);
+  CREATE TABLE events (
+    station_id TEXT NOT NULL, seq BIGINT NOT NULL, ts TEXT NOT NULL, type TEXT NOT NULL,
+    severity TEXT NOT NULL, device TEXT,
+    PRIMARY KEY (station_id, seq)
+  );
+  CREATE INDEX events_type ON events (type, station_id, device, seq);
+  -- seqs a station no longer has (it answered a resend with count 0), one row per run
+  CREATE TABLE lost (
+    station_id TEXT NOT NULL, from_seq BIGINT NOT NULL, to_seq BIGINT NOT NULL, noted_at TEXT NOT NULL,
+    PRIMARY KEY (station_id, from_seq)
+  );
+  CREATE TABLE quarantine (
+    station_id TEXT NOT NULL, seq BIGINT NOT NULL, stream TEXT NOT NULL, id TEXT NOT NULL,
+    received_at TEXT NOT NULL, watermark BIGINT NOT NULL, payload TEXT NOT NULL,
+    PRIMARY KEY (station_id, seq)
+  );
+  CREATE TABLE heartbeat_history (
+    station_id TEXT NOT NULL, bucket BIGINT NOT NULL, ts TEXT NOT NULL,
+    cpu_pct DOUBLE PRECISION, mem_pct DOUBLE PRECISION, disk_free_mb DOUBLE PRECISION, agent_rss_mb DOUBLE PRECISION,
+    outbox_depth BIGINT, online_devices BIGINT,
+    PRIMARY KEY (station_id, bucket)
+  );
+  CREATE INDEX heartbeat_history_bucket ON heartbeat_history (bucket);
+  CREATE TABLE pushes (
+    station_id TEXT NOT NULL, transaction_id TEXT NOT NULL, push_id TEXT NOT NULL, action TEXT NOT NULL,
+    args TEXT NOT NULL, sent_at TEXT NOT NULL, sent_by TEXT NOT NULL, status TEXT NOT NULL,
+    response TEXT, responded_at TEXT,
+    PRIMARY KEY (station_id, transaction_id)
+  );
+  CREATE INDEX pushes_push ON pushes (push_id);
+  -- The highest seq from wm up with every seq stored or lost: one step per run of records or lost
+  -- range, never one per seq. Runs inside the caller's transaction, under its lock on the station row.
+  CREATE FUNCTION county_advance(sid TEXT, wm BIGINT) RETURNS BIGINT LANGUAGE plpgsql AS $fn$
+  DECLARE t BIGINT;
+  BEGIN
+    LOOP
+      SELECT to_seq INTO t FROM lost WHERE station_id = sid AND from_seq <= wm + 1 ORDER BY from_seq DESC LIMIT 1;
+      IF t IS NOT NULL AND t > wm THEN
+        wm := t;
+        CONTINUE;
+      END IF;
+      PERFORM 1 FROM records WHERE station_id = sid AND seq = wm + 1;
+      IF NOT FOUND THEN
+        RETURN wm;
+      END IF;
+      SELECT r.seq INTO wm FROM records r WHERE r.station_id = sid AND r.seq > wm
+         AND NOT EXISTS (SELECT 1 FROM records n WHERE n.station_id = sid AND n.seq = r.seq + 1)
+       ORDER BY r.seq LIMIT 1;
+    END LOOP;
+  END
+  $fn$;
+  `,
+];
+
+// Byte order, as SQLite sorts, whatever the database's locale: both stores list stations alike.
+const BY_TOWN = 'ORDER BY town IS NULL, town COLLATE "C", station_id COLLATE "C"';
+const STATION_COLUMNS = `station_id, name, town, county, level, timezone, online, boot, status_ts, heartbeat_ts, heartbeat_at,
+  outbox_depth, watermark, max_seq, acked_seq, quarantined`;
+const DEVICE_COLUMNS = 'station_id, device_id, kind, driver, online, power, errors, lamp_hours, ts, received_at';
+
+export const SQL = {
+  ensure: `INSERT INTO stations (station_id, first_seen_at) SELECT id, $2 FROM unnest($1::text[]) AS id ORDER BY id ON CONFLICT DO NOTHING`,
+  // Row locks in one order (station id), so two collectors writing batches of the same stations queue
+  // instead of deadlocking; every watermark is read and advanced under its lock.
+  lockCursors: 'SELECT station_id, watermark, max_seq, quarantined, boot FROM stations WHERE station_id = ANY($1::text[]) ORDER BY station_id FOR UPDATE',
+  // Each station's resulting status of the batch (the late-Will rule applied by the caller under the lock).
+  statuses: `UPDATE stations s SET online = v.online, boot = v.boot, status_ts = v.ts, status_at = v.at, agent_version = coalesce(v.version, s.agent_version)
+               FROM unnest($1::text[], $2::bool[], $3::bigint[], $4::text[], $5::text[], $6::text[]) AS v(id, online, boot, ts, at, version)
+              WHERE s.station_id = v.id`,
+  inventories: `UPDATE stations s SET name = v.name, town = v.town, county = v.county, level = v.level, timezone = v.tz, inventory = v.doc, inventory_at = v.at
+                  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) AS v(id, name, town, county, level, tz, doc, at)
+                 WHERE s.station_id = v.id`,
+  heartbeats: `UPDATE stations s SET heartbeat_ts = v.ts, heartbeat_at = v.at, outbox_depth = v.depth
+                 FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS v(id, ts, at, depth)
+                WHERE s.station_id = v.id`,
+  // The whole document only with the history point (every HEARTBEAT_HISTORY_STEP_MS): 1 KB less per heartbeat.
+  heartbeatDocs: `UPDATE stations s SET heartbeat = v.doc FROM unnest($1::text[], $2::text[]) AS v(id, doc) WHERE s.station_id = v.id`,
+  history: `INSERT INTO heartbeat_history (station_id, bucket, ts, cpu_pct, mem_pct, disk_free_mb, agent_rss_mb, outbox_depth, online_devices)
+            SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::float8[], $5::float8[], $6::float8[], $7::float8[], $8::bigint[], $9::bigint[])
+            ON CONFLICT DO NOTHING`,
+  historyPrune: 'DELETE FROM heartbeat_history WHERE bucket < $1',
+  devices: `INSERT INTO devices (station_id, device_id, kind, driver, online, power, errors, lamp_hours, state, ts, received_at)
+            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bool[], $6::text[], $7::text[], $8::float8[], $9::text[], $10::text[], $11::text[])
+            ON CONFLICT (station_id, device_id) DO UPDATE SET kind = excluded.kind, driver = excluded.driver,
+              online = excluded.online, power = excluded.power, errors = excluded.errors, lamp_hours = excluded.lamp_hours,
+              state = excluded.state, ts = excluded.ts, received_at = excluded.received_at
+            WHERE excluded.ts >= devices.ts OR devices.ts IS NULL`,
+  records: `INSERT INTO records (station_id, seq, stream, id, historical, received_at, payload)
+            SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bool[], $6::text[], $7::text[])
+            ON CONFLICT DO NOTHING RETURNING station_id, seq`,
+  recordIds: `SELECT r.station_id, r.seq, r.id FROM records r JOIN unnest($1::text[], $2::bigint[]) AS k(id, seq)
+               ON r.station_id = k.id AND r.seq = k.seq`,
+  usage: `INSERT INTO usage (station_id, seq, id, start_ms, end_ms, duration_s, signal_s, short, trigger, end_reason)
+          SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bool[], $9::text[], $10::text[])`,
+  events: `INSERT INTO events (station_id, seq, ts, type, severity, device)
+           SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[])`,
+  quarantine: `INSERT INTO quarantine (station_id, seq, stream, id, received_at, watermark, payload)
+               SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[]) ON CONFLICT DO NOTHING`,
+  // v.run: the batch's records are exactly the run watermark+1…max_seq (checked by the caller under the
+  // lock), so the watermark is max_seq without walking anything.
+  settle: `UPDATE stations s SET max_seq = v.max_seq, quarantined = v.q,
+                  watermark = CASE WHEN v.run THEN v.max_seq ELSE county_advance(s.station_id, s.watermark) END
+             FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bool[]) AS v(id, max_seq, q, run)
+            WHERE s.station_id = v.id RETURNING s.station_id, s.watermark`,
+  // The holes of [$2, $3] between stored records and known lost ranges, inserted as ranges by one statement.
+  insertLost: `INSERT INTO lost (station_id, from_seq, to_seq, noted_at)
+               SELECT $1, hf, ht, $4 FROM (
+                 SELECT max(t) OVER (ORDER BY f, t ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) + 1 AS hf, f - 1 AS ht
+                   FROM (SELECT seq AS f, seq AS t FROM records WHERE station_id = $1 AND seq BETWEEN $2 AND $3
+                         UNION ALL SELECT from_seq, to_seq FROM lost WHERE station_id = $1 AND to_seq >= $2 AND from_seq <= $3
+                         UNION ALL SELECT $2::bigint - 1, $2::bigint - 1
+                         UNION ALL SELECT $3::bigint + 1, $3::bigint + 1) c) h
+                WHERE ht >= hf
+               ON CONFLICT DO NOTHING RETURNING from_seq, to_seq`,
+  // Claimed rows are locked in id order and rows a batch holds are skipped (acked on the next pass).
+  claimAcks: `UPDATE stations s SET acked_seq = s.watermark
+                FROM (SELECT station_id FROM stations WHERE watermark > acked_seq ORDER BY station_id FOR UPDATE SKIP LOCKED) c
+               WHERE s.station_id = c.station_id AND s.watermark > s.acked_seq
+              RETURNING s.station_id, s.watermark`,
+  gaps: `SELECT s.station_id, s.watermark, s.max_seq,
+                least(coalesce((SELECT min(seq) FROM records r WHERE r.station_id = s.station_id AND r.seq > s.watermark), s.max_seq + 1),
+                      coalesce((SELECT min(from_seq) FROM lost l WHERE l.station_id = s.station_id AND l.from_seq > s.watermark), s.max_seq + 1)) - 1 AS to_seq
+           FROM stations s WHERE s.max_seq > s.watermark ORDER BY s.station_id`,
+  ackedStations: 'SELECT station_id, acked_seq FROM stations WHERE acked_seq > 0 ORDER BY station_id',
+  station: `SELECT ${STATION_COLUMNS} FROM stations WHERE station_id = $1`,
+  stations: `SELECT ${STATION_COLUMNS} FROM stations ${BY_TOWN}`,
+  record: 'SELECT station_id, seq, stream, id, historical, received_at, payload FROM records WHERE station_id = $1 AND seq = $2',
+  countRecords: 'SELECT count(*)::bigint AS n FROM records',
+  lost: 'SELECT station_id, from_seq, to_seq, noted_at FROM lost ORDER BY station_id, from_seq',
+  quarantinedAll: 'SELECT station_id, seq, stream, id, received_at, watermark, payload FROM quarantine ORDER BY station_id, seq',
+  quarantinedOf: 'SELECT station_id, seq, stream, id, received_at, watermark, payload FROM quarantine WHERE station_id = $1 ORDER BY seq',
+  usageTotals: `SELECT u.station_id AS station_id,
+                       count(*) FILTER (WHERE NOT u.short)::bigint AS sessions,
+                       coalesce(sum(u.duration_s) FILTER (WHERE NOT u.short), 0)::bigint AS duration_s,
+                       coalesce(sum(u.signal_s) FILTER (WHERE NOT u.short), 0)::bigint AS signal_s,
+                       count(*) FILTER (WHERE u.short)::bigint AS short_sessions,
+                       coalesce(sum(u.duration_s) FILTER (WHERE u.short), 0)::bigint AS short_duration_s
+                  FROM usage u JOIN stations s ON s.station_id = u.station_id
+                 WHERE u.start_ms >= $1 AND u.start_ms < $2 AND coalesce(s.timezone, $3) = $4
+                 GROUP BY u.station_id`,
+  missing: `SELECT s.station_id,
+                   (s.max_seq - s.watermark - (SELECT count(*) FROM records r WHERE r.station_id = s.station_id AND r.seq > s.watermark)
+                     - (SELECT coalesce(sum(least(l.to_seq, s.max_seq) - greatest(l.from_seq, s.watermark + 1) + 1), 0) FROM lost l
+                         WHERE l.station_id = s.station_id AND l.to_seq > s.watermark AND l.from_seq <= s.max_seq))::bigint AS missing
+              FROM stations s WHERE s.max_seq > s.watermark ORDER BY s.station_id`,
+  faultyDevices: `SELECT station_id, device_id FROM devices WHERE errors IS NOT NULL AND errors <> '[]' ORDER BY device_id`,
+  lampWarnings: `SELECT station_id, device FROM (
+                   SELECT station_id, device, type, row_number() OVER (PARTITION BY station_id, device ORDER BY seq DESC) AS n
+                     FROM events WHERE type IN ('lamp_warning', 'lamp_warning_cleared')) w
+                  WHERE n = 1 AND type = 'lamp_warning' ORDER BY device`,
+  // ---- the console's (ConsoleStore)
+  fleetStations: `SELECT ${STATION_COLUMNS}, agent_version FROM stations ${BY_TOWN}`,
+  faultyDeviceRows: `SELECT ${DEVICE_COLUMNS} FROM devices WHERE errors IS NOT NULL AND errors <> '[]' ORDER BY station_id, device_id`,
+  lampWarningHours: `SELECT w.station_id, w.device, d.lamp_hours FROM (
+                       SELECT station_id, device, type, row_number() OVER (PARTITION BY station_id, device ORDER BY seq DESC) AS n
+                         FROM events WHERE type IN ('lamp_warning', 'lamp_warning_cleared')) w
+                       LEFT JOIN devices d ON d.station_id = w.station_id AND d.device_id = w.device
+                      WHERE w.n = 1 AND w.type = 'lamp_warning' ORDER BY w.station_id, w.device`,
+  inventoryDoc: 'SELECT inventory FROM stations WHERE station_id = $1',
+  deviceRows: `SELECT ${DEVICE_COLUMNS} FROM devices WHERE station_id = $1 ORDER BY device_id`,
+  usagePayloads: `SELECT r.payload FROM usage u JOIN records r ON r.station_id = u.station_id AND r.seq = u.seq
+                   WHERE u.station_id = $1 ORDER BY u.seq DESC LIMIT $2`,
+  eventPayloads: `SELECT r.payload FROM events e JOIN records r ON r.station_id = e.station_id AND r.seq = e.seq
+                   WHERE e.station_id = $1 ORDER BY e.seq DESC LIMIT $2`,
+  eventPayloadsOfTypes: `SELECT r.payload FROM events e JOIN records r ON r.station_id = e.station_id AND r.seq = e.seq
+                          WHERE e.station_id = $1 AND e.type = ANY($2::text[]) ORDER BY e.seq DESC LIMIT $3`,
+  historyRows: `SELECT ts, cpu_pct, mem_pct, disk_free_mb, agent_rss_mb, outbox_depth, online_devices FROM heartbeat_history
+                 WHERE station_id = $1 AND bucket >= $2 ORDER BY bucket`,
+  pushInsert: `INSERT INTO pushes (station_id, transaction_id, push_id, action, args, sent_at, sent_by, status, response, responded_at)
+               SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])`,
+  pushRespond: `UPDATE pushes SET status = $1, response = $2, responded_at = $3 WHERE station_id = $4 AND transaction_id = $5 AND status = 'sent'`,
+  pushKnown: 'SELECT 1 FROM pushes WHERE station_id = $1 AND transaction_id = $2',
+  pushRows: `SELECT push_id, transaction_id AS "transaction", station_id, action, args, sent_at, sent_by, status, response, responded_at
+               FROM pushes WHERE push_id = $1 ORDER BY station_id`,
+  recentPushes: `SELECT push_id, max(action) AS action, min(sent_at) AS sent_at, max(sent_by) AS sent_by, count(*)::bigint AS stations,
+                        count(*) FILTER (WHERE status = 'ok')::bigint AS ok, count(*) FILTER (WHERE status = 'error')::bigint AS error
+                   FROM pushes GROUP BY push_id ORDER BY min(sent_at) DESC, push_id DESC LIMIT $1`,
+} as const;

@@ -1,0 +1,71 @@
+/**
+ * The multi-row writes of the PostgreSQL store's batches (pg-store.ts): one statement per kind, the
+ * values as `unnest` column arrays, whatever the batch's size.
+ */
+import type pg from 'pg';
+import type { CollectorWrite } from './store.js';
+import { SQL } from './pg-schema.js';
+import { heartbeatPoint, historyBucket } from './store-rows.js';
+
+/** Column arrays for an unnest() insert. */
+export function columns<T>(rows: readonly T[], pick: ReadonlyArray<(r: T) => unknown>): unknown[][] {
+  return pick.map((f) => rows.map(f));
+}
+
+export async function putStatuses(c: pg.PoolClient, ws: ReadonlyArray<Extract<CollectorWrite, { kind: 'status' }>>): Promise<void> {
+  await c.query(
+    SQL.statuses,
+    columns(ws, [(w) => w.station, (w) => w.status.online, (w) => w.status.boot, (w) => (w.status.online ? w.status.ts : null), (w) => w.receivedAt, (w) => (w.status.online ? w.status.agent_version : null)]),
+  );
+}
+
+/** Each station's last inventory of the batch. */
+export async function putInventories(c: pg.PoolClient, ws: ReadonlyArray<Extract<CollectorWrite, { kind: 'inventory' }>>): Promise<void> {
+  const st = (w: (typeof ws)[number]) => w.inventory.station;
+  await c.query(SQL.inventories, columns(ws, [(w) => w.station, (w) => st(w).name, (w) => st(w).town, (w) => st(w).county, (w) => st(w).level, (w) => st(w).timezone, (w) => JSON.stringify(w.inventory), (w) => w.receivedAt]));
+}
+
+/**
+ * The station row takes each station's last heartbeat time and outbox depth; the history the first of
+ * each bucket not yet written, and the row the whole document with it (at most every 10 minutes).
+ */
+export async function putHeartbeats(c: pg.PoolClient, ws: ReadonlyArray<Extract<CollectorWrite, { kind: 'heartbeat' }>>, historyWritten: Map<string, number>): Promise<void> {
+  const last = [...new Map(ws.map((w) => [w.station, w])).values()];
+  await c.query(SQL.heartbeats, columns(last, [(w) => w.station, (w) => w.heartbeat.ts, (w) => w.receivedAt, (w) => w.heartbeat.outbox.depth]));
+  const seen = new Set<string>();
+  const points = ws
+    .map((w) => ({ w, bucket: historyBucket(Date.parse(w.receivedAt)), p: heartbeatPoint(w.heartbeat) }))
+    .filter((x) => {
+      const k = `${x.w.station}\u0000${x.bucket}`;
+      if (seen.has(k) || historyWritten.get(x.w.station) === x.bucket) return false;
+      seen.add(k);
+      return true;
+    });
+  if (points.length === 0) return;
+  await c.query(
+    SQL.history,
+    columns(points, [(x) => x.w.station, (x) => x.bucket, (x) => x.p.ts, (x) => x.p.cpu_pct, (x) => x.p.mem_pct, (x) => x.p.disk_free_mb, (x) => x.p.agent_rss_mb, (x) => x.p.outbox_depth, (x) => x.p.online_devices]),
+  );
+  const docs = [...new Map(points.map((x) => [x.w.station, x.w])).values()];
+  await c.query(SQL.heartbeatDocs, columns(docs, [(w) => w.station, (w) => JSON.stringify(w.heartbeat)]));
+  for (const x of points) historyWritten.set(x.w.station, x.bucket);
+}
+
+export async function putDevices(c: pg.PoolClient, ws: ReadonlyArray<Extract<CollectorWrite, { kind: 'device_state' }>>): Promise<void> {
+  await c.query(
+    SQL.devices,
+    columns(ws, [
+      (w) => w.station,
+      (w) => w.device,
+      (w) => w.state.kind,
+      (w) => w.state.driver,
+      (w) => w.state.online,
+      (w) => w.state.power,
+      (w) => JSON.stringify(w.state.errors),
+      (w) => w.state.lamp_hours ?? null,
+      (w) => JSON.stringify(w.state),
+      (w) => w.state.ts,
+      (w) => w.receivedAt,
+    ]),
+  );
+}

@@ -1,0 +1,172 @@
+/**
+ * The reading half of the SQLite collector store (sqlite-store.ts adds the writes): the collector's
+ * reports and passes, and everything the county console reads and records (ConsoleStore). better-sqlite3
+ * is synchronous: each method does its work at once and returns a settled Promise, which keeps the
+ * interface the same as an asynchronous database's.
+ */
+import type Database from 'better-sqlite3';
+import type {
+  AckClaim,
+  ConsoleStore,
+  DeviceRow,
+  FleetRow,
+  GapInfo,
+  HeartbeatPoint,
+  LostRange,
+  PushRow,
+  QuarantinedRow,
+  StationRow,
+  StoredRecordRow,
+  UsageTotals,
+  UsageWindow,
+} from './store.js';
+import { STATEMENTS, type Statements } from './sqlite-schema.js';
+import { fleetRows, historyBucket, parseDoc, toDeviceRow, type DeviceDbRow } from './store-rows.js';
+
+export type StationDbRow = Omit<StationRow, 'online'> & { online: number | null };
+
+export const toStation = (r: StationDbRow): StationRow => ({ ...r, online: r.online === null ? null : r.online === 1 });
+
+const payloads = (rows: unknown[]): Array<Record<string, unknown>> =>
+  (rows as Array<{ payload: string }>).map((r) => parseDoc(r.payload)).filter((d): d is Record<string, unknown> => d !== null);
+
+type PushSummary = { push_id: string; action: string; sent_at: string; sent_by: string; stations: number; ok: number; error: number };
+
+export abstract class SqliteReads implements ConsoleStore {
+  protected readonly s: Statements;
+
+  constructor(protected readonly db: Database.Database) {
+    this.s = Object.fromEntries(Object.entries(STATEMENTS).map(([k, sql]) => [k, db.prepare(sql)])) as Statements;
+  }
+
+  /** Runs `fn` in one IMMEDIATE transaction (many messages, one fsync). */
+  protected tx<T>(fn: () => T): T {
+    try {
+      return this.db.transaction(fn).immediate();
+    } catch (err) {
+      this.rolledBack();
+      throw err;
+    }
+  }
+
+  /** Forgets what a rolled-back transaction may have written (caches of the write path). */
+  protected abstract rolledBack(): void;
+
+  protected row(stationId: string): StationDbRow | undefined {
+    return this.s.station.get(stationId) as StationDbRow | undefined;
+  }
+
+  async claimAcks(): Promise<AckClaim[]> {
+    return this.tx(() => (this.s.pendingAcks.all() as AckClaim[]).filter((p) => this.s.markAcked.run(p.watermark, p.station_id, p.watermark).changes > 0));
+  }
+
+  async gaps(): Promise<GapInfo[]> {
+    const rows = this.s.gapStations.all() as Array<{ station_id: string; watermark: number; max_seq: number }>;
+    return rows.map((r) => {
+      // The first gap ends below the next seq that is stored or known lost.
+      const stored = (this.s.nextStored.get(r.station_id, r.watermark) as { seq: number | null }).seq ?? r.max_seq + 1;
+      const lost = (this.s.nextLost.get(r.station_id, r.watermark) as { seq: number | null }).seq ?? r.max_seq + 1;
+      return { ...r, from_seq: r.watermark + 1, to_seq: Math.min(stored, lost) - 1 };
+    });
+  }
+
+  async ackedStations(): Promise<Array<{ station_id: string; acked_seq: number }>> {
+    return this.s.ackedStations.all() as Array<{ station_id: string; acked_seq: number }>;
+  }
+
+  async station(stationId: string): Promise<StationRow | undefined> {
+    const r = this.row(stationId);
+    return r && toStation(r);
+  }
+
+  async stations(): Promise<StationRow[]> {
+    return (this.s.stations.all() as StationDbRow[]).map(toStation);
+  }
+
+  async record(stationId: string, seq: number): Promise<StoredRecordRow | undefined> {
+    const r = this.s.record.get(stationId, seq) as (Omit<StoredRecordRow, 'historical'> & { historical: number }) | undefined;
+    return r && { ...r, historical: r.historical === 1 };
+  }
+
+  async countRecords(): Promise<number> {
+    return (this.s.countRecords.get() as { n: number }).n;
+  }
+
+  async lost(): Promise<LostRange[]> {
+    return this.s.lost.all() as LostRange[];
+  }
+
+  async quarantined(stationId?: string): Promise<QuarantinedRow[]> {
+    return (stationId === undefined ? this.s.quarantinedAll.all() : this.s.quarantinedOf.all(stationId)) as QuarantinedRow[];
+  }
+
+  async usageTotals(w: UsageWindow): Promise<UsageTotals[]> {
+    return this.s.usageTotals.all(w.startMs, w.endMs, w.defaultTimezone, w.timezone) as UsageTotals[];
+  }
+
+  async missing(): Promise<Array<{ station_id: string; missing: number }>> {
+    return this.s.missing.all() as Array<{ station_id: string; missing: number }>;
+  }
+
+  async faultyDevices(): Promise<Array<{ station_id: string; device_id: string }>> {
+    return this.s.faultyDevices.all() as Array<{ station_id: string; device_id: string }>;
+  }
+
+  async lampWarnings(): Promise<Array<{ station_id: string; device: string | null }>> {
+    return this.s.lampWarnings.all() as Array<{ station_id: string; device: string | null }>;
+  }
+
+  // ------------------------------------------------------------------ ConsoleStore
+
+  async fleet(): Promise<FleetRow[]> {
+    const stations = (this.s.fleetStations.all() as Array<StationDbRow & { agent_version: string | null }>).map((r) => ({ ...toStation(r), agent_version: r.agent_version }));
+    const faulty = (this.s.faultyDeviceRows.all() as DeviceDbRow[]).map(toDeviceRow);
+    return fleetRows(stations, faulty, this.s.lampWarningHours.all() as Array<{ station_id: string; device: string | null; lamp_hours: number | null }>);
+  }
+
+  async inventory(stationId: string): Promise<Record<string, unknown> | null> {
+    const r = this.s.inventoryDoc.get(stationId) as { inventory: string | null } | undefined;
+    return parseDoc(r?.inventory ?? null);
+  }
+
+  async devices(stationId: string): Promise<DeviceRow[]> {
+    return (this.s.deviceRows.all(stationId) as DeviceDbRow[]).map(toDeviceRow);
+  }
+
+  async usageRecords(stationId: string, limit: number): Promise<Array<Record<string, unknown>>> {
+    return payloads(this.s.usagePayloads.all(stationId, limit));
+  }
+
+  async events(stationId: string, limit: number, types?: readonly string[]): Promise<Array<Record<string, unknown>>> {
+    const rows = types === undefined ? this.s.eventPayloads.all(stationId, limit) : this.s.eventPayloadsOfTypes.all(stationId, JSON.stringify(types), limit);
+    return payloads(rows);
+  }
+
+  async heartbeatHistory(stationId: string, sinceMs: number): Promise<HeartbeatPoint[]> {
+    return this.s.history.all(stationId, historyBucket(sinceMs)) as HeartbeatPoint[];
+  }
+
+  async addPushes(rows: readonly PushRow[]): Promise<void> {
+    this.tx(() => {
+      for (const r of rows) this.s.pushInsert.run(r.station_id, r.transaction, r.push_id, r.action, r.args, r.sent_at, r.sent_by, r.status, r.response, r.responded_at);
+    });
+  }
+
+  async recordPushResponse(stationId: string, transaction: string, status: 'ok' | 'error', response: string, respondedAt: string): Promise<boolean> {
+    // The first answer stands (a QoS 1 redelivery or a replayed response changes nothing).
+    if (this.s.pushRespond.run(status, response, respondedAt, stationId, transaction).changes > 0) return true;
+    return this.s.pushKnown.get(stationId, transaction) !== undefined;
+  }
+
+  async push(pushId: string): Promise<PushRow[]> {
+    return this.s.pushRows.all(pushId) as PushRow[];
+  }
+
+  async recentPushes(limit: number): Promise<PushSummary[]> {
+    return this.s.recentPushes.all(limit) as PushSummary[];
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * Collectors on PostgreSQL 15 (a real server from the test kit) fed by the fleet simulator over a real
+ * mosquitto: two collectors in one shared-subscription group write to one database; every durable
+ * record is stored exactly once, every station's watermark reaches its last seq over injected gaps,
+ * and the acks a station sees never go down. Plus the versioned migrations: a newer schema is refused.
+ */
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import mqtt, { type MqttClient } from 'mqtt';
+import pg from 'pg';
+import { Mosquitto, Postgres, waitFor } from '../../../scripts/lib/kit/index.js';
+import { startCollector, type Collector } from '../../../scripts/county/collector.js';
+import { openPgCollectorStore } from '../../../scripts/county/pg-store.js';
+import { PG_MIGRATIONS, VERSION_TABLE } from '../../../scripts/county/pg-schema.js';
+import { startFleet } from '../../../scripts/fleet-sim.js';
+import { ROOT } from '../../helpers/agent.js';
+
+let broker: Mosquitto;
+let server: Postgres;
+const running: Array<{ stop(): Promise<void> }> = [];
+const clients: MqttClient[] = [];
+
+beforeAll(async () => {
+  [broker, server] = await Promise.all([Mosquitto.start(), Postgres.start()]);
+}, 60_000);
+afterAll(async () => {
+  await Promise.all([broker?.dispose(), server?.dispose()]);
+});
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.endAsync(true)));
+  for (const r of running.splice(0)) await r.stop();
+});
+
+describe('collectors on PostgreSQL', () => {
+  it('two collectors in one $share group store every durable record once, and each station sees its acks only grow', async () => {
+    const prefix = `pg-${process.pid}/stations`;
+    const url = await server.createDatabase('share_group');
+    const collector = async (): Promise<Collector> => {
+      const c = await startCollector({ url: broker.url, db: url, prefix, group: 'g1', gapGraceMs: 300, resendRetryMs: 1_000, ackIntervalMs: 50 });
+      running.push(c);
+      return c;
+    };
+    const [a, b] = await Promise.all([collector(), collector()]);
+
+    const spy = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
+    clients.push(spy);
+    const acks = new Map<string, number[]>();
+    spy.on('message', (topic, payload) => {
+      const seq = (JSON.parse(payload.toString()) as { seq: number }).seq;
+      (acks.get(topic) ?? acks.set(topic, []).get(topic)!).push(seq);
+    });
+    await spy.subscribeAsync(`${prefix}/+/ack`, { qos: 1 });
+
+    const fleet = await startFleet({
+      url: broker.url,
+      prefix,
+      stations: 20,
+      recordsPerStation: 30,
+      seed: 'pg-share',
+      intervals: { recordMs: 25, heartbeatMs: 200, stateMs: 150 },
+      connectSpreadMs: 100,
+      gaps: [
+        { station: 3, seq: 7 },
+        { station: 11, seq: 20, lost: true },
+      ],
+      duplicateEvery: 5,
+    });
+    running.unshift(fleet); // stopped before the collectors
+    await fleet.allAllocated();
+    await waitFor('every record acked', () => fleet.stats().acked === 600, 30_000);
+    await Promise.all([a.flush(), b.flush()]);
+
+    const sa = a.stats();
+    const sb = b.stats();
+    // Both did part of the work, and together exactly all of it.
+    expect(sa.stored).toBeGreaterThan(0);
+    expect(sb.stored).toBeGreaterThan(0);
+    expect(sa.stored + sb.stored).toBe(599);
+    expect(sa.conflicts + sb.conflicts).toBe(0);
+    expect(sa.duplicates + sb.duplicates).toBeGreaterThan(0);
+    expect(await a.store.countRecords()).toBe(599);
+    const db = new pg.Client({ connectionString: url });
+    await db.connect();
+    try {
+      const dup = await db.query('SELECT count(*)::int AS n FROM (SELECT station_id, seq FROM records GROUP BY 1, 2 HAVING count(*) > 1) d');
+      expect(dup.rows[0].n).toBe(0);
+      const usage = await db.query('SELECT count(*)::int AS n FROM usage');
+      const events = await db.query('SELECT count(*)::int AS n FROM events');
+      expect(usage.rows[0].n + events.rows[0].n).toBe(599);
+    } finally {
+      await db.end();
+    }
+    expect((await a.store.lost()).map((r) => [r.station_id, r.from_seq, r.to_seq])).toEqual([['st-0012', 20, 20]]);
+    const rows = await b.store.stations();
+    expect(rows).toHaveLength(20);
+    expect(rows.every((r) => r.watermark === 30 && r.max_seq === 30 && r.acked_seq === 30)).toBe(true);
+
+    // What each station saw: never a lower ack after a higher one, and the last one is 30.
+    expect(acks.size).toBe(20);
+    for (const [topic, seqs] of acks) {
+      expect(seqs, topic).toEqual([...seqs].sort((x, y) => x - y));
+      expect(seqs.at(-1), topic).toBe(30);
+    }
+    const gapStation = acks.get(`${prefix}/st-0004/ack`)!;
+    expect(gapStation.some((s) => s === 6)).toBe(true);
+
+    // The command line reads the same database through --db postgres://…
+    const out = execFileSync(process.execPath, [join(ROOT, 'dist', 'scripts', 'county', 'collector.js'), 'fleet', '--db', url, '--json'], { encoding: 'utf8' });
+    const table = JSON.parse(out) as Array<{ station_id: string; watermark: number; missing: number }>;
+    expect(table.map((r) => [r.station_id, r.watermark, r.missing])).toEqual(rows.map((r) => [r.station_id, 30, 0]));
+  });
+
+  it('migrates a new database once, even with collectors starting together, and refuses a newer schema', async () => {
+    const url = await server.createDatabase('migrations');
+    const stores = await Promise.all([openPgCollectorStore(url), openPgCollectorStore(url), openPgCollectorStore(url)]);
+    await Promise.all(stores.map((s) => s.close()));
+    const db = new pg.Client({ connectionString: url });
+    await db.connect();
+    try {
+      expect((await db.query(`SELECT version FROM ${VERSION_TABLE}`)).rows).toEqual([{ version: PG_MIGRATIONS.length }]);
+      await db.query(`UPDATE ${VERSION_TABLE} SET version = $1`, [PG_MIGRATIONS.length + 1]);
+      await expect(openPgCollectorStore(url)).rejects.toThrow(`schema version ${PG_MIGRATIONS.length + 1}, newer than this collector (${PG_MIGRATIONS.length})`);
+      expect((await db.query(`SELECT version FROM ${VERSION_TABLE}`)).rows).toEqual([{ version: PG_MIGRATIONS.length + 1 }]);
+    } finally {
+      await db.end();
+    }
+  });
+});

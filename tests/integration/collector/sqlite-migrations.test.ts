@@ -1,0 +1,61 @@
+/**
+ * The SQLite collector database's migrations on a real file: a version-1 database (one `lost` row per
+ * seq) opens as the current version with its losses as ranges and its data intact, and a database newer
+ * than this collector is refused untouched.
+ */
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MIGRATIONS } from '../../../scripts/county/sqlite-schema.js';
+import { openSqliteCollectorStore } from '../../../scripts/county/sqlite-store.js';
+import { removeDir, tempDir } from '../../../scripts/lib/kit/index.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) removeDir(d);
+});
+const file = (): string => {
+  const d = tempDir('collector-migrate-');
+  dirs.push(d);
+  return join(d, 'county.db');
+};
+
+describe('SQLite collector migrations', () => {
+  it('turns the per-seq lost rows of a version-1 database into ranges, keeping everything else', async () => {
+    const path = file();
+    const v1 = new Database(path);
+    v1.exec(MIGRATIONS[0]!);
+    v1.pragma('user_version = 1');
+    v1.prepare('INSERT INTO stations (station_id, first_seen_at, watermark, max_seq, acked_seq) VALUES (?, ?, ?, ?, ?)').run('s', 'x', 12, 13, 12);
+    for (const seq of [2, 3, 4, 7, 9, 10, 11]) v1.prepare('INSERT INTO lost VALUES (?, ?, ?)').run('s', seq, `2026-01-${String(seq).padStart(2, '0')}`);
+    v1.close();
+
+    const store = openSqliteCollectorStore(path);
+    try {
+      expect(await store.lost()).toEqual([
+        { station_id: 's', from_seq: 2, to_seq: 4, noted_at: '2026-01-02' },
+        { station_id: 's', from_seq: 7, to_seq: 7, noted_at: '2026-01-07' },
+        { station_id: 's', from_seq: 9, to_seq: 11, noted_at: '2026-01-09' },
+      ]);
+      expect(await store.station('s')).toMatchObject({ watermark: 12, max_seq: 13, acked_seq: 12, quarantined: 0 });
+      expect((await store.fleet())[0]!.agent_version).toBeNull();
+    } finally {
+      await store.close();
+    }
+    const db = new Database(path, { readonly: true });
+    expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    db.close();
+  });
+
+  it('refuses a database newer than this collector and leaves it as it was', () => {
+    const path = file();
+    openSqliteCollectorStore(path).close();
+    const db = new Database(path);
+    db.pragma(`user_version = ${MIGRATIONS.length + 1}`);
+    db.close();
+    expect(() => openSqliteCollectorStore(path)).toThrow(`schema version ${MIGRATIONS.length + 1}, newer than this collector (${MIGRATIONS.length})`);
+    const again = new Database(path, { readonly: true });
+    expect(again.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length + 1);
+    again.close();
+  });
+});

@@ -1,0 +1,140 @@
+/**
+ * Console accounts and sign-in state: scrypt hashes (node:crypto) that verify only the right password,
+ * an accounts file that refuses malformed lines, sessions that expire, a lockout that refuses even the
+ * right password once an account has failed N times (fake clocks: no waiting).
+ */
+import { describe, it, expect } from 'vitest';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { scryptSync } from 'node:crypto';
+import { AccountFile, hashPassword, parseAccounts, readAccounts, removeAccount, upsertAccount, verifyPassword } from '../../../scripts/county/console/accounts.js';
+import { Lockout, sameToken, Sessions } from '../../../scripts/county/console/sessions.js';
+import { tempDir } from '../../helpers/temp.js';
+
+describe('console accounts', () => {
+  it('hashes with scrypt: the right password verifies, a wrong one does not, salts differ', async () => {
+    const a = await hashPassword('correct horse');
+    const b = await hashPassword('correct horse');
+    expect(a).toMatch(/^scrypt\$32768\$8\$1\$/);
+    expect(a).not.toBe(b);
+    expect(await verifyPassword('correct horse', a)).toBe(true);
+    expect(await verifyPassword('correct horsf', a)).toBe(false);
+    // The stored key is scrypt(password, salt) with the stored parameters: checked against node:crypto directly.
+    const [, n, r, p, salt, key] = a.split('$');
+    const again = scryptSync('correct horse', Buffer.from(salt!, 'base64'), 32, { N: Number(n), r: Number(r), p: Number(p), maxmem: 64 * 1024 * 1024 });
+    expect(again.toString('base64')).toBe(key);
+  });
+
+  it('refuses short passwords and hashes with absurd parameters', async () => {
+    await expect(hashPassword('short')).rejects.toThrow(/at least 8/);
+    const h = await hashPassword('long enough');
+    expect(await verifyPassword('long enough', h.replace('$32768$', '$1073741824$'))).toBe(false);
+    expect(await verifyPassword('x'.repeat(300), h)).toBe(false);
+  });
+
+  it('parses the file, naming the bad line', async () => {
+    const h = await hashPassword('long enough');
+    expect(parseAccounts(`# comment\n\nalice:operator:${h}\nbob:viewer:${h}\n`).map((a) => [a.name, a.role])).toEqual([
+      ['alice', 'operator'],
+      ['bob', 'viewer'],
+    ]);
+    expect(() => parseAccounts(`alice:admin:${h}`)).toThrow(/line 1/);
+    expect(() => parseAccounts(`ok:viewer:${h}\nAlice:viewer:${h}`)).toThrow(/line 2/);
+    expect(() => parseAccounts(`a:viewer:${h}\na:operator:${h}`)).toThrow(/twice/);
+    expect(() => parseAccounts('a:viewer:plaintext')).toThrow(/line 1/);
+  });
+
+  it('adds, replaces and removes accounts in an owner-only file that the server re-reads', async () => {
+    const dir = tempDir('accounts-');
+    const file = join(dir, 'users');
+    await upsertAccount(file, 'alice', 'viewer', 'first password');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const accounts = new AccountFile(file);
+    expect((await accounts.verify('alice', 'first password'))?.role).toBe('viewer');
+    await upsertAccount(file, 'alice', 'operator', 'second password');
+    await upsertAccount(file, 'bob', 'viewer', 'bobs password');
+    expect(readAccounts(file).map((a) => `${a.name}:${a.role}`)).toEqual(['alice:operator', 'bob:viewer']);
+    expect(await accounts.verify('alice', 'first password')).toBeNull();
+    expect((await accounts.verify('alice', 'second password'))?.role).toBe('operator');
+    expect(await accounts.verify('nobody', 'second password')).toBeNull();
+    expect(removeAccount(file, 'bob')).toBe(true);
+    expect(removeAccount(file, 'bob')).toBe(false);
+    expect(readFileSync(file, 'utf8')).not.toContain('bob');
+  });
+
+  it('keeps the last good accounts while the file is broken', async () => {
+    const dir = tempDir('accounts-');
+    const file = join(dir, 'users');
+    await upsertAccount(file, 'alice', 'viewer', 'first password');
+    const accounts = new AccountFile(file);
+    writeFileSync(file, 'garbage line that is not an account\n');
+    expect((await accounts.verify('alice', 'first password'))?.name).toBe('alice');
+  });
+});
+
+describe('console sessions and lockout', () => {
+  it('expires a session after the idle time and after the maximum age', () => {
+    let now = 0;
+    const sessions = new Sessions({ idleMs: 1_000, maxAgeMs: 5_000, now: () => now });
+    const s = sessions.create('alice', 'operator');
+    expect(s.id).not.toBe(s.csrf);
+    now = 900;
+    expect(sessions.get(s.id)?.user).toBe('alice');
+    now = 1_800;
+    expect(sessions.get(s.id)?.user).toBe('alice');
+    now = 2_900;
+    expect(sessions.get(s.id)).toBeUndefined();
+    const t = sessions.create('bob', 'viewer');
+    for (now = 3_000; now <= 8_000; now += 900) sessions.get(t.id);
+    expect(sessions.get(t.id)).toBeUndefined();
+  });
+
+  it('bounds the number of sessions, dropping the oldest', () => {
+    const sessions = new Sessions({ maxSessions: 2 });
+    const a = sessions.create('a', 'viewer');
+    const b = sessions.create('b', 'viewer');
+    const c = sessions.create('c', 'viewer');
+    expect(sessions.get(a.id)).toBeUndefined();
+    expect(sessions.get(b.id)?.user).toBe('b');
+    expect(sessions.get(c.id)?.user).toBe('c');
+  });
+
+  it('locks a key after N failures for the lock time, and a success clears the count', () => {
+    let now = 0;
+    const lock = new Lockout({ maxFailures: 3, windowMs: 60_000, lockMs: 10_000, now: () => now });
+    lock.fail('alice');
+    lock.fail('alice');
+    expect(lock.lockedFor('alice')).toBe(0);
+    lock.fail('alice');
+    expect(lock.lockedFor('alice')).toBe(10_000);
+    expect(lock.lockedFor('bob')).toBe(0);
+    now = 9_999;
+    expect(lock.lockedFor('alice')).toBe(1);
+    now = 10_000;
+    expect(lock.lockedFor('alice')).toBe(0);
+    lock.fail('bob');
+    lock.fail('bob');
+    lock.succeed('bob');
+    lock.fail('bob');
+    expect(lock.lockedFor('bob')).toBe(0);
+  });
+
+  it('forgets failures older than the window', () => {
+    let now = 0;
+    const lock = new Lockout({ maxFailures: 2, windowMs: 1_000, lockMs: 10_000, now: () => now });
+    lock.fail('x');
+    now = 2_000;
+    lock.fail('x');
+    expect(lock.lockedFor('x')).toBe(0);
+    lock.fail('x');
+    expect(lock.lockedFor('x')).toBe(10_000);
+  });
+
+  it('compares tokens in constant time and refuses missing ones', () => {
+    expect(sameToken('abc', 'abc')).toBe(true);
+    expect(sameToken('abc', 'abd')).toBe(false);
+    expect(sameToken('abc', 'abcd')).toBe(false);
+    expect(sameToken('', '')).toBe(false);
+    expect(sameToken(undefined, 'abc')).toBe(false);
+  });
+});

@@ -1,0 +1,159 @@
+/**
+ * What the pages say, from plain rows: who needs a visit and why, town counts, escaping of what stations
+ * report, times in the station's zone, the Chinese CSV built from the CLI report's own CSV, and the
+ * zh/en catalogues.
+ */
+import { describe, it, expect } from 'vitest';
+import type { FleetRow } from '../../../scripts/county/store.js';
+import type { MonthlyReport } from '../../../scripts/county/report.js';
+import { monthlyCsv } from '../../../scripts/county/report.js';
+import { html, jsonBlock } from '../../../scripts/county/console/html.js';
+import { CONSOLE_CATALOGUES, consoleTranslator } from '../../../scripts/county/console/i18n.js';
+import { judge, summarise, visitList } from '../../../scripts/county/console/pages/fleet.js';
+import { localisedMonthlyCsv, shiftMonth } from '../../../scripts/county/console/pages/monthly.js';
+import { describeArgs, PUSH_ROWS_SHOWN, shownRows } from '../../../scripts/county/console/pages/push.js';
+import type { PushRow } from '../../../scripts/county/store.js';
+import { lastRuns } from '../../../scripts/county/console/pages/station.js';
+import { ageParts, localMonth, localTime } from '../../../scripts/county/console/time.js';
+
+const NOW = Date.parse('2026-11-30T12:00:00.000Z');
+const ago = (s: number) => new Date(NOW - s * 1000).toISOString();
+
+function row(id: string, over: Partial<FleetRow> = {}): FleetRow {
+  return {
+    station_id: id,
+    name: null,
+    town: '城关镇',
+    county: null,
+    level: 'village',
+    timezone: 'Asia/Shanghai',
+    online: true,
+    boot: 1,
+    status_ts: ago(3600),
+    heartbeat_ts: ago(30),
+    heartbeat_at: ago(30),
+    outbox_depth: 0,
+    watermark: 10,
+    max_seq: 10,
+    acked_seq: 10,
+    quarantined: 0,
+    agent_version: '0.1.0',
+    faults: [],
+    lamp_warnings: [],
+    ...over,
+  };
+}
+
+describe('fleet judgement', () => {
+  it('tells online, offline, silent and never-seen stations apart, with the reasons for a visit', () => {
+    const views = [
+      row('ok'),
+      row('off', { online: false, heartbeat_at: ago(2 * 86_400) }),
+      row('silent', { heartbeat_at: ago(20 * 60) }),
+      row('never', { online: null, heartbeat_at: null, heartbeat_ts: null }),
+      row('fault', { faults: [{ station_id: 'fault', device_id: 'proj', kind: 'projector', driver: 'pjlink', online: true, power: 'off', errors: [{ code: 'lamp', severity: 'error', text: 'lamp failure' }], lamp_hours: 10, ts: null, received_at: ago(5) }] }),
+      row('lamp', { lamp_warnings: [{ device: 'proj', lamp_hours: 2950 }] }),
+      row('backlog', { outbox_depth: 150 }),
+    ].map((r) => judge(r, NOW));
+    expect(views.map((v) => v.state)).toEqual(['online', 'offline', 'silent', 'unknown', 'online', 'online', 'online']);
+    expect(views.map((v) => v.reasons.map((r) => r.kind))).toEqual([[], ['offline'], ['silent'], ['offline'], ['fault'], ['lamp'], ['outbox']]);
+    expect(visitList(views).map((v) => v.row.station_id)).toEqual(['never', 'off', 'silent', 'fault', 'lamp', 'backlog']);
+    const { towns, total } = summarise(views);
+    expect(total).toEqual({ town: null, stations: 7, online: 4, offline: 3, faults: 1, lamps: 1 });
+    expect(towns).toHaveLength(1);
+  });
+});
+
+describe('rendering helpers', () => {
+  it('escapes what stations report and keeps JSON blocks from closing their script element', () => {
+    const name = '<img src=x onerror=alert(1)>"村"';
+    expect(html`<td>${name}</td>`.text).toBe('<td>&lt;img src=x onerror=alert(1)&gt;&quot;村&quot;</td>');
+    const block = jsonBlock('c1', { title: '</script><script>alert(1)</script>' }).text;
+    expect(block).not.toContain('</script><script>');
+    expect(JSON.parse(block.replace(/^<script[^>]*>/, '').replace(/<\/script>$/, ''))).toEqual({ title: '</script><script>alert(1)</script>' });
+  });
+
+  it('shows times in the station’s zone, never raw UTC', () => {
+    expect(localTime('2026-10-31T16:30:00.000Z', 'Asia/Shanghai')).toBe('2026-11-01 00:30');
+    expect(localTime('2026-10-31T16:30:05.000Z', 'Asia/Urumqi', true)).toBe('2026-10-31 22:30:05');
+    expect(localTime(null, 'Asia/Shanghai')).toBe('');
+    expect(localMonth(Date.parse('2026-10-31T16:30:00.000Z'), 'Asia/Shanghai')).toBe('2026-11');
+    expect(ageParts(59)).toEqual({ n: 59, unit: 's' });
+    expect(ageParts(3 * 3600 + 5)).toEqual({ n: 3, unit: 'h' });
+  });
+
+  it('reads the last run of each schedule from schedule_run events (newest first)', () => {
+    const runs = lastRuns([
+      { type: 'schedule_run', ts: ago(10), severity: 'warning', message: 'schedule a end: 1/2 steps ok', data: { schedule_id: 'a', phase: 'end', ok: false } },
+      { type: 'schedule_run', ts: ago(100), severity: 'info', message: 'schedule a start: 2/2 steps ok', data: { schedule_id: 'a', phase: 'start', ok: true } },
+      { type: 'schedule_run', ts: ago(200), severity: 'info', message: 'schedule b start: 3/3 steps ok' },
+    ]);
+    expect(runs).toEqual([
+      { schedule: 'a', ts: ago(10), phase: 'end', ok: false, message: 'schedule a end: 1/2 steps ok' },
+      { schedule: 'b', ts: ago(200), phase: null, ok: true, message: 'schedule b start: 3/3 steps ok' },
+    ]);
+  });
+
+  it('lists a big push’s failures and unanswered stations first, up to the page’s limit', () => {
+    const row = (i: number, status: PushRow['status']): PushRow => ({ push_id: 'p', transaction: `t${i}`, station_id: `st-${String(i).padStart(5, '0')}`, action: 'schedule.set', args: '{}', sent_at: ago(60), sent_by: 'a', status, response: null, responded_at: null });
+    const rows = Array.from({ length: 3000 }, (_, i) => row(i, i % 100 === 7 ? 'error' : i % 10 === 3 ? 'sent' : 'ok'));
+    const shown = shownRows(rows);
+    expect(shown).toHaveLength(PUSH_ROWS_SHOWN);
+    expect(shown.slice(0, 30).every((r) => r.status === 'error')).toBe(true);
+    expect(shown.slice(30, 330).every((r) => r.status === 'sent')).toBe(true);
+    expect(shown[330]!.status).toBe('ok');
+    expect(shownRows(rows.slice(0, 10)).map((r) => r.station_id)).toEqual(rows.slice(0, 10).map((r) => r.station_id));
+  });
+
+  it('describes a pushed schedule in words', () => {
+    const args = JSON.stringify({ schedule: { id: 'c', name: '冬训', cron: '30 19 * * 2,4', duration_min: 90, steps: [{ device: 'projector', action: 'power', value: 'on' }] } });
+    expect(describeArgs(consoleTranslator('zh'), args)).toBe('计划 c（冬训）：每周二、周四 19:30，90 分钟；步骤：projector 电源 开');
+    expect(describeArgs(consoleTranslator('en'), JSON.stringify({ delete: 'c' }))).toBe('Delete schedule c');
+  });
+});
+
+describe('monthly CSV in Chinese', () => {
+  it('steps months across year ends', () => {
+    expect(shiftMonth('2026-12', 1)).toBe('2027-01');
+    expect(shiftMonth('2026-01', -1)).toBe('2025-12');
+    expect(shiftMonth('2026-06', -1)).toBe('2026-05');
+  });
+
+  it('is the CLI report’s CSV with Chinese headers and row kinds, numbers untouched', () => {
+    const report: MonthlyReport = {
+      month: '2026-11',
+      stations: [{ station_id: 'a', name: '张家庄村, 东', town: '城关镇', sessions: 2, duration_s: 5400, signal_s: 3600, short_sessions: 1, short_duration_s: 60, no_activity: false }],
+      towns: [{ town: '城关镇', sessions: 2, duration_s: 5400, signal_s: 3600, short_sessions: 1, short_duration_s: 60, stations: 1, stations_no_activity: 0 }],
+      total: { sessions: 2, duration_s: 5400, signal_s: 3600, short_sessions: 1, short_duration_s: 60, stations: 1, stations_no_activity: 0 },
+    };
+    const zh = localisedMonthlyCsv(report, consoleTranslator('zh'), 'zh');
+    expect(zh.startsWith('\uFEFF月份,行类型,乡镇,站点编号,站点名称,使用次数,使用时长（小时）,')).toBe(true);
+    const cli = monthlyCsv(report).split('\n');
+    const ours = zh.slice(1).split('\n');
+    expect(ours).toHaveLength(cli.length);
+    expect(ours[1]).toBe(cli[1]!.replace(',station,', ',站点,'));
+    expect(ours[1]).toContain('"张家庄村, 东"');
+    expect(ours[2]).toBe(cli[2]!.replace(',town,', ',乡镇,'));
+    expect(ours[3]).toBe(cli[3]!.replace(',total,', ',合计,'));
+    expect(localisedMonthlyCsv(report, consoleTranslator('en'), 'en')).toBe(monthlyCsv(report));
+  });
+});
+
+describe('console catalogues', () => {
+  it('have the same keys and placeholders in zh and en, none empty', () => {
+    expect(Object.keys(CONSOLE_CATALOGUES.zh).sort()).toEqual(Object.keys(CONSOLE_CATALOGUES.en).sort());
+    const names = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+    for (const key of Object.keys(CONSOLE_CATALOGUES.en) as Array<keyof typeof CONSOLE_CATALOGUES.en>) {
+      expect(CONSOLE_CATALOGUES.zh[key].trim(), key).not.toBe('');
+      expect(names(CONSOLE_CATALOGUES.zh[key]), key).toEqual(names(CONSOLE_CATALOGUES.en[key]));
+    }
+  });
+
+  it('leaves no English word untranslated in Chinese (codes, units and command-line options aside)', () => {
+    const allowed = /^(LED|CPU|MB|CSV|cron|English|Asia|Shanghai|id|csv)$/;
+    for (const [k, v] of Object.entries(CONSOLE_CATALOGUES.zh)) {
+      const words = v.replace(/\{\w+\}/g, '').replace(/--[a-z-]+/g, '').match(/[A-Za-z]{2,}/g) ?? [];
+      expect(words.filter((w) => !allowed.test(w)), k).toEqual([]);
+    }
+  });
+});
