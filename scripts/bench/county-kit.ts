@@ -94,6 +94,8 @@ export interface CollectorLine {
   pending: number;
   lag_p50: number | null;
   lag_p99: number | null;
+  /** The heartbeat lags of that second (ms). */
+  lag_ms: number[];
   cpu_s: number;
   lag_all_p50?: number | null;
   lag_all_p99?: number | null;
@@ -140,6 +142,7 @@ export class AckLagSpy {
   private readonly pending = new Map<string, Map<number, number>>();
   private readonly acked = new Map<string, number>();
   private lags: number[] = [];
+  private hbLags: number[] = [];
   private constructor(readonly client: MqttClient) {}
 
   static async start(url: string, prefix = 'stations'): Promise<AckLagSpy> {
@@ -147,13 +150,20 @@ export class AckLagSpy {
     const spy = new AckLagSpy(client);
     const f = new FleetTopics(prefix);
     client.on('message', (topic, buf) => spy.onMessage(f, topic, buf));
-    await client.subscribeAsync([f.filter('usage'), f.filter('events'), f.filter('ack')], { qos: 0 });
+    await client.subscribeAsync([f.filter('usage'), f.filter('events'), f.filter('ack'), f.filter('heartbeat')], { qos: 0 });
     return spy;
   }
 
   private onMessage(f: FleetTopics, topic: string, buf: Buffer): void {
     const t = f.parse(topic);
     if (!t) return;
+    if (t.kind === 'heartbeat') {
+      // The same lag as the collector's (arrival − the heartbeat's ts) at a subscriber that stores nothing:
+      // what the load generator and the broker add, the reference for the collector's figure.
+      const ts = /"ts":"([^"]+)"/.exec(buf.toString('utf8', 0, 120));
+      if (ts) this.hbLags.push(Date.now() - Date.parse(ts[1]!));
+      return;
+    }
     const m = /"seq":(\d+)/.exec(buf.toString('utf8', 0, 400));
     if (!m) return;
     const seq = Number(m[1]);
@@ -179,6 +189,13 @@ export class AckLagSpy {
   take(): number[] {
     const out = this.lags;
     this.lags = [];
+    return out;
+  }
+
+  /** Heartbeat lags seen by the spy since the last call (ms), and resets them. */
+  takeHeartbeats(): number[] {
+    const out = this.hbLags;
+    this.hbLags = [];
     return out;
   }
 

@@ -207,7 +207,8 @@ describe('collector under attack (real mosquitto)', () => {
       },
     });
     const log = createLogger('warn', sink);
-    const c = await startCollector({ url: broker.url, db: join(dir(), 'county.db'), prefix, gapGraceMs: 300, resendRetryMs: 1_000, ackIntervalMs: 50, log });
+    // A small bucket, so the flood is both admitted (and handled: malformed, quarantined, not believed) and shed at the door.
+    const c = await startCollector({ url: broker.url, db: join(dir(), 'county.db'), prefix, gapGraceMs: 300, resendRetryMs: 1_000, ackIntervalMs: 50, log, stationRate: { perSecond: 200, burst: 600 } });
     running.push(c);
     const f: Fleet = await startFleet({
       url: broker.url,
@@ -254,6 +255,7 @@ describe('collector under attack (real mosquitto)', () => {
     expect(s.malformed).toBeGreaterThan(0);
     expect(s.quarantined).toBeGreaterThan(0);
     expect(s.resend_unknown).toBeGreaterThan(0);
+    expect(s.shed).toBeGreaterThan(0);
     expect(await c.store.lost()).toEqual([]);
     expect(await c.store.station('st-evil')).toMatchObject({ watermark: 0, max_seq: 0 });
     for (let i = 0; i < 10; i++) expect(await c.store.station(f.station(i).id)).toMatchObject({ watermark: 20, acked_seq: 20 });
@@ -262,6 +264,7 @@ describe('collector under attack (real mosquitto)', () => {
     expect(count('malformed payload dropped')).toBeLessThanOrEqual(10);
     expect(count('resend answer for no request of ours ignored')).toBeLessThanOrEqual(10);
     expect(count('record seq far above the station watermark: quarantined')).toBeLessThanOrEqual(10);
+    expect(count('station sends faster than any station does: shed (durable ones come back, unacked)')).toBeLessThanOrEqual(10);
     expect(lines.length).toBeLessThan(100);
   });
 });
