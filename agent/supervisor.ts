@@ -18,6 +18,7 @@ import type { EventBus } from './bus.js';
 import type { Clock } from './clock.js';
 import type { Store } from './store/store.js';
 import type { CommandSource } from './commands.js';
+import { backoffDelay } from './backoff.js';
 
 export interface BackoffPolicy {
   initialMs: number;
@@ -28,14 +29,13 @@ export interface BackoffPolicy {
 
 export const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 1000, maxMs: 60_000, authMs: 300_000 };
 
+/** Equal jitter: a device is never retried sooner than half the bound (agent/backoff.ts). */
+export function deviceRetryDelay(attempt: number, policy: BackoffPolicy, random: () => number = Math.random): number {
+  return backoffDelay(attempt, { baseMs: policy.initialMs, maxMs: policy.maxMs, jitter: 'equal' }, random);
+}
+
 /** Consecutive failed polls before a device that was online is marked offline. */
 const FAILS_BEFORE_OFFLINE = 2;
-
-export function backoffDelay(attempt: number, policy: BackoffPolicy, random: () => number = Math.random): number {
-  const base = Math.min(policy.maxMs, policy.initialMs * 2 ** Math.min(attempt, 20));
-  // "Equal jitter": half fixed, half random, so 250 stations never retry in lockstep.
-  return Math.round(base / 2 + (random() * base) / 2);
-}
 
 export interface SupervisorDeps {
   devices: DeviceConfig[];
@@ -149,7 +149,7 @@ class DeviceRunner {
           if (this.stopped) break;
           const e = toAgentError(err, ErrorCodes.disconnected);
           this.markFailure(e);
-          const delay = e.code === ErrorCodes.auth ? this.sup.backoff.authMs : backoffDelay(this.attempt++, this.sup.backoff);
+          const delay = e.code === ErrorCodes.auth ? this.sup.backoff.authMs : deviceRetryDelay(this.attempt++, this.sup.backoff);
           this.log.warn({ code: e.code, err: e.message, retry_ms: delay }, 'device open failed');
           this.watchForReplug();
           await this.sleep(delay);
@@ -180,7 +180,7 @@ class DeviceRunner {
           if (this.failures >= FAILS_BEFORE_OFFLINE || linkLost) {
             await this.closeDriver();
             this.markFailure(e, linkLost);
-            const delay = backoffDelay(this.attempt++, this.sup.backoff);
+            const delay = deviceRetryDelay(this.attempt++, this.sup.backoff);
             await this.sleep(Math.min(delay, this.config.poll_s * 1000));
             continue;
           }

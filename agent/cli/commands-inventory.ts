@@ -10,7 +10,7 @@ import { hostInfo, hostInventoryRow } from '../host.js';
 import type { MessageKey } from '../i18n/index.js';
 import type { CliContext } from './context.js';
 import { devicesFromDb } from './commands-core.js';
-import { toCsv } from './csv.js';
+import { toCsv } from '../csv.js';
 import { renderTable } from './table.js';
 import { ErrorCodes } from '../../drivers/errors.js';
 

@@ -20,6 +20,7 @@ import { MQTT_BOOT_KEY, type LinkMeta } from './meta.js';
 import { describeError } from './broker-errors.js';
 import type { StatusWill } from './payloads.js';
 import type { LinkTiming } from './timing.js';
+import { backoffDelay } from '../backoff.js';
 
 export interface SessionHandlers {
   /** CONNACK arrived: a new session exists. */
@@ -274,20 +275,10 @@ export class MqttSession implements Connection {
   private scheduleReconnect(): void {
     if (this.stopped) return;
     const t = this.deps.timing;
-    const delay = reconnectDelay(this.attempt, t.backoffBaseMs, t.backoffMaxMs, t.random);
+    const delay = backoffDelay(this.attempt, { baseMs: t.backoffBaseMs, maxMs: t.backoffMaxMs, jitter: 'full' }, t.random);
     this.attempt++;
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
     this.log.debug({ delay_ms: delay, attempt: this.attempt }, 'reconnect scheduled');
   }
-}
-
-/**
- * Full jitter over a capped exponential bound (attempt 0 → up to base, then 2×, 4× … up to max), so a
- * fleet that lost the broker together spreads its reconnects over the whole window instead of arriving
- * in lockstep. Never below 100 ms, so a broker refusing instantly is not hammered.
- */
-export function reconnectDelay(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
-  const bound = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30));
-  return Math.max(Math.min(100, bound), Math.round(random() * bound));
 }

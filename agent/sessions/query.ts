@@ -7,6 +7,7 @@ import { zoneOffsetMs } from '../time-zone.js';
 import type { DailySummary } from '../store/sessions.js';
 import type { Store } from '../store/store.js';
 import type { Annotation, UsageRecord } from './record.js';
+import { toCsv as writeCsv } from '../csv.js';
 
 export interface SessionRange {
   /** `YYYY-MM-DD` (station day, inclusive) or an ISO-8601 time. */
@@ -96,43 +97,31 @@ function zhTrigger(t: string): string {
   return ({ manual: '手动', county: '县级下发', unknown: '未知' } as Record<string, string>)[t] ?? t;
 }
 
-function cell(v: string | number | boolean | null | undefined): string {
-  let s = v === null || v === undefined ? '' : String(v);
-  // A note typed on site must not become a spreadsheet formula.
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
 /**
  * CSV an administrator can hand in: station-local times, minutes, Chinese headers and labels with
  * `lang: 'zh'` (with a BOM, so Excel on a Chinese Windows opens it as UTF-8).
  */
 export function toCsv(records: readonly UsageRecord[], lang: 'zh' | 'en' = 'en', timeZone = 'Asia/Shanghai'): string {
   const zh = lang === 'zh';
-  const lines = [HEADERS[lang].map(cell).join(',')];
-  for (const r of records) {
+  const rows = records.map((r) => {
     const a = r.annotation ?? {};
-    lines.push(
-      [
-        r.id,
-        r.seq,
-        stationTime(r.start, timeZone),
-        stationTime(r.end, timeZone),
-        (r.duration_s / 60).toFixed(1),
-        (r.signal_s / 60).toFixed(1),
-        r.devices.map((d) => d.id).join(' '),
-        zh ? zhTrigger(r.trigger) : r.trigger,
-        zh ? (ZH_END[r.end_reason] ?? r.end_reason) : r.end_reason,
-        zh ? (r.short ? '是' : '否') : r.short,
-        a.topic,
-        a.attendees,
-        a.organiser,
-        a.note,
-        zh ? (ZH_CLOCK[r.clock] ?? r.clock) : r.clock,
-      ]
-        .map(cell)
-        .join(','),
-    );
-  }
-  return (zh ? '\uFEFF' : '') + lines.join('\r\n') + '\r\n';
+    return [
+      r.id,
+      r.seq,
+      stationTime(r.start, timeZone),
+      stationTime(r.end, timeZone),
+      (r.duration_s / 60).toFixed(1),
+      (r.signal_s / 60).toFixed(1),
+      r.devices.map((d) => d.id).join(' '),
+      zh ? zhTrigger(r.trigger) : r.trigger,
+      zh ? (ZH_END[r.end_reason] ?? r.end_reason) : r.end_reason,
+      zh ? (r.short ? '是' : '否') : r.short,
+      a.topic,
+      a.attendees,
+      a.organiser,
+      a.note,
+      zh ? (ZH_CLOCK[r.clock] ?? r.clock) : r.clock,
+    ];
+  });
+  return writeCsv(HEADERS[lang], rows, { bom: zh, trailingEol: true });
 }

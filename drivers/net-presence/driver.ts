@@ -10,11 +10,11 @@
  * shell). Without a `ping` binary the driver reports one clear fault instead of failing every poll.
  */
 import { execFile } from 'node:child_process';
-import { Socket } from 'node:net';
 import type { z } from 'zod';
 import { AgentError, ErrorCodes } from '../errors.js';
 import type { NetPresenceDevice } from '../../config/schema.js';
 import { SetTopBoxPlaying } from '../settopbox-playing.js';
+import { tcpProbe } from '../transport/tcp-probe.js';
 import type { DeviceCommand, DeviceDriver, DeviceFault, DeviceReading, DriverContext, DriverDefinition } from '../types.js';
 
 export type NetPresenceConfig = z.infer<typeof NetPresenceDevice>;
@@ -27,26 +27,6 @@ export interface NetPresenceTuning {
 }
 
 export type ProbeResult = { reachable: boolean } | { error: AgentError };
-
-export function tcpProbe(host: string, port: number, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = new Socket();
-    let done = false;
-    const finish = (ok: boolean): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      s.destroy();
-      resolve(ok);
-    };
-    const timer = setTimeout(() => finish(false), timeoutMs);
-    s.once('connect', () => finish(true));
-    // ECONNREFUSED still proves a host answered, but the configured service is what we watch: a
-    // box whose player service is down is not "present" for the station.
-    s.once('error', () => finish(false));
-    s.connect({ host, port });
-  });
-}
 
 /** One echo request; exit 0 = reply, 1 = no reply (iputils and busybox), anything else = ping's own failure. */
 export function icmpProbe(host: string, timeoutMs: number, command = 'ping'): Promise<ProbeResult> {
@@ -119,7 +99,9 @@ export class NetPresenceDriver implements DeviceDriver {
     const errors: DeviceFault[] = [];
     let reachable: boolean | null;
     if (port !== undefined) {
-      reachable = await tcpProbe(host, port, this.timeoutMs);
+      // ECONNREFUSED still proves a host answered, but the configured service is what we watch: a box
+      // whose player service is down is not "present" for the station.
+      reachable = (await tcpProbe(host, port, this.timeoutMs)) === null;
     } else {
       const r = await icmpProbe(host, this.timeoutMs, this.pingCommand);
       if ('error' in r) {

@@ -1,5 +1,5 @@
 import { describe, it, expect, afterEach, vi } from 'vitest';
-import { DeviceSupervisor, backoffDelay, DEFAULT_BACKOFF } from '../../agent/supervisor.js';
+import { DeviceSupervisor } from '../../agent/supervisor.js';
 import { EventBus } from '../../agent/bus.js';
 import { Store } from '../../agent/store/store.js';
 import { AgentError } from '../../drivers/errors.js';
@@ -149,18 +149,5 @@ describe('device supervisor', () => {
     await expect(sup.execute('p1', { action: 'volume', value: 3 })).rejects.toMatchObject({ code: 'unsupported' });
     await expect(sup.execute('nope', { action: 'power', value: 'on' })).rejects.toMatchObject({ code: 'not_found' });
     await expect(sup.waitFor('p1', (s) => s.power === 'warming', 100)).rejects.toMatchObject({ code: 'timeout' });
-  });
-});
-
-describe('backoff', () => {
-  it('grows exponentially up to the cap, with jitter between half and the full delay', () => {
-    const p = DEFAULT_BACKOFF;
-    expect(backoffDelay(0, p, () => 0)).toBe(500);
-    expect(backoffDelay(0, p, () => 1)).toBe(1000);
-    expect(backoffDelay(3, p, () => 1)).toBe(8000);
-    expect(backoffDelay(30, p, () => 1)).toBe(60_000);
-    expect(backoffDelay(30, p, () => 0)).toBe(30_000);
-    const spread = new Set(Array.from({ length: 50 }, () => backoffDelay(5, p)));
-    expect(spread.size).toBeGreaterThan(10);
   });
 });

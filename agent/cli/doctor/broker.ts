@@ -9,7 +9,8 @@ import { connect as tlsConnect, type PeerCertificate } from 'node:tls';
 import type { MessageKey, Translate } from '../../i18n/index.js';
 import { rowMaker, type Check, type DoctorCheck, type DoctorContext, type RowMaker } from './check.js';
 import { authRow, type BrokerSecrets, type BrokerTarget } from './broker-auth.js';
-import { tcpProbe, withTimeout } from './probes.js';
+import { withTimeout } from './probes.js';
+import { tcpProbe } from '../../../drivers/transport/tcp-probe.js';
 import { errnoOf, osWhy } from './os-errors.js';
 import { localTime } from '../time.js';
 

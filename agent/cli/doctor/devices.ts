@@ -8,7 +8,7 @@ import type { Translate } from '../../i18n/index.js';
 import { CMD, rowMaker, type Check, type DoctorCheck, type DoctorContext } from './check.js';
 import { deviceFinding, serialOf, whereOf } from './device-cause.js';
 import { osWhy } from './os-errors.js';
-import { tcpProbe } from './probes.js';
+import { tcpProbe } from '../../../drivers/transport/tcp-probe.js';
 
 export { serialOf };
 

@@ -1,5 +1,6 @@
 /** Loopback ports for the test kit, the bench and the demo's helpers. Everything binds 127.0.0.1 only. */
-import { connect, createServer } from 'node:net';
+import { createServer } from 'node:net';
+import { tcpProbe } from '../../../drivers/transport/tcp-probe.js';
 
 /** A TCP port free on 127.0.0.1 right now (the OS picks it). */
 export function freePort(): Promise<number> {
@@ -16,13 +17,6 @@ export function freePort(): Promise<number> {
 }
 
 /** True when something accepts a TCP connection on `host:port` (the connection is closed at once). */
-export function tcpOpen(port: number, host = '127.0.0.1'): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(port, host);
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
+export async function tcpOpen(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return (await tcpProbe(host, port, 2_000)) === null;
 }
