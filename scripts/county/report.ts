@@ -4,7 +4,8 @@
  * CollectorStore interface, so the CLI, the tests and the benchmarks print the same thing whatever
  * database holds the data.
  */
-import stringWidth from 'string-width';
+import { toCsv, type CsvValue } from '../../agent/csv.js';
+import { renderTable } from '../../agent/cli/table.js';
 import { zoneOffsetMs, zonedMidnight } from '../../agent/time-zone.js';
 import type { CollectorStore } from './store.js';
 
@@ -102,11 +103,6 @@ export async function monthlyReport(store: CollectorStore, month: string): Promi
 
 const hours = (s: number): string => (s / 3600).toFixed(2);
 
-function csvField(v: string | number | null): string {
-  const s = v === null ? '' : String(v);
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
 export const MONTHLY_CSV_HEADER = [
   'month',
   'row',
@@ -127,17 +123,13 @@ export const MONTHLY_CSV_HEADER = [
  * final `total` row. Hours have two decimals; sums are taken in seconds first, so rounding never drifts.
  */
 export function monthlyCsv(report: MonthlyReport): string {
-  const lines = [MONTHLY_CSV_HEADER.join(',')];
+  const rows: CsvValue[][] = [];
   const line = (row: string, town: string | null, id: string, name: string | null, t: MonthlyTotals, stations: number, inactive: number) =>
-    lines.push(
-      [report.month, row, town, id, name, t.sessions, hours(t.duration_s), hours(t.signal_s), t.short_sessions, hours(t.short_duration_s), stations, inactive]
-        .map(csvField)
-        .join(','),
-    );
+    rows.push([report.month, row, town, id, name, t.sessions, hours(t.duration_s), hours(t.signal_s), t.short_sessions, hours(t.short_duration_s), stations, inactive]);
   for (const s of report.stations) line('station', s.town, s.station_id, s.name, s, 1, s.no_activity ? 1 : 0);
   for (const t of report.towns) line('town', t.town, '', null, t, t.stations, t.stations_no_activity);
   line('total', null, '', null, report.total, report.total.stations, report.total.stations_no_activity);
-  return lines.join('\n') + '\n';
+  return toCsv(MONTHLY_CSV_HEADER, rows, { eol: '\n', trailingEol: true });
 }
 
 export interface FleetRow {
@@ -181,7 +173,7 @@ export async function fleetTable(store: CollectorStore, nowMs = Date.now()): Pro
   }));
 }
 
-/** A plain-text table for terminals; town names are often CJK (two columns wide), hence string-width. */
+/** A plain-text table for terminals (stationctl's renderer: town names are often CJK, two columns wide). */
 export function formatFleetTable(rows: FleetRow[]): string {
   const header = ['station', 'town', 'online', 'last heartbeat', 'faults', 'lamp warnings', 'outbox', 'acked seq', 'missing', 'quarantined'];
   const body = rows.map((r) => [
@@ -196,21 +188,23 @@ export function formatFleetTable(rows: FleetRow[]): string {
     String(r.missing),
     String(r.quarantined),
   ]);
-  const width = (s: string): number => stringWidth(s);
-  const widths = header.map((h, i) => Math.max(width(h), ...body.map((b) => width(b[i]!))));
-  const fmt = (cells: string[]): string => cells.map((c, i) => c + ' '.repeat(widths[i]! - width(c))).join('  ').trimEnd();
-  return [fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...body.map(fmt)].join('\n') + '\n';
+  return `${renderTable(header, body, Infinity)}\n`;
 }
 
 export function fleetCsv(rows: FleetRow[]): string {
   const header = ['station_id', 'town', 'online', 'last_heartbeat', 'devices_with_faults', 'lamp_warnings', 'outbox_depth', 'watermark', 'max_seq', 'missing', 'quarantined'];
-  const lines = [header.join(',')];
-  for (const r of rows) {
-    lines.push(
-      [r.station_id, r.town, r.online === null ? '' : String(r.online), r.last_heartbeat, r.devices_with_faults.join(' '), r.lamp_warnings.join(' '), r.outbox_depth, r.watermark, r.max_seq, r.missing, r.quarantined]
-        .map(csvField)
-        .join(','),
-    );
-  }
-  return lines.join('\n') + '\n';
+  const body = rows.map((r) => [
+    r.station_id,
+    r.town,
+    r.online === null ? '' : String(r.online),
+    r.last_heartbeat,
+    r.devices_with_faults.join(' '),
+    r.lamp_warnings.join(' '),
+    r.outbox_depth,
+    r.watermark,
+    r.max_seq,
+    r.missing,
+    r.quarantined,
+  ]);
+  return toCsv(header, body, { eol: '\n', trailingEol: true });
 }
