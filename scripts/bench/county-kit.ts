@@ -30,8 +30,8 @@ export class LineChild<T extends { final?: boolean }> {
   readonly exited: Promise<number | null>;
   private stderr = '';
 
-  constructor(script: string, args: string[], cleanup: Cleanup) {
-    this.child = spawn(process.execPath, [join(PACKAGE_ROOT, 'dist', 'scripts', 'bench', script), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  constructor(script: string, args: string[], cleanup: Cleanup, nodeArgs: readonly string[] = []) {
+    this.child = spawn(process.execPath, [...nodeArgs, join(PACKAGE_ROOT, 'dist', 'scripts', 'bench', script), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.exited = new Promise((r) => this.child.once('exit', (code) => r(code)));
     createInterface({ input: this.child.stdout! }).on('line', (l) => {
       try {
@@ -101,8 +101,14 @@ export interface CollectorLine {
   lag_all_p99?: number | null;
 }
 
+/**
+ * Node options for the collector processes only, from `BENCH_COLLECTOR_NODE_ARGS` (space-separated), e.g.
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof` to see where a collector's time goes (NODE_OPTIONS refuses --cpu-prof).
+ */
+const collectorNodeArgs = (): string[] => (process.env['BENCH_COLLECTOR_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
+
 export function startCollectorChild(url: string, db: string, cleanup: Cleanup): LineChild<CollectorLine> {
-  return new LineChild<CollectorLine>('collector-child.js', ['--url', url, '--db', db, '--group', 'bench'], cleanup);
+  return new LineChild<CollectorLine>('collector-child.js', ['--url', url, '--db', db, '--group', 'bench'], cleanup, collectorNodeArgs());
 }
 
 /** Waits for every collector's first line (it prints once subscribed). */

@@ -20,7 +20,7 @@ import type {
   UsageWindow,
 } from './store.js';
 import { SQL } from './pg-schema.js';
-import { fleetRows, historyBucket, parseDoc, toDeviceRow, type DeviceDbRow } from './store-rows.js';
+import { fleetRows, historyBucket, parseDoc, toDeviceRow, usageTotalsParams, type DeviceDbRow } from './store-rows.js';
 
 /** BIGINT (int8) as a number: seqs and counts here are safe integers (ingest.ts bounds seqs). */
 const INT8 = 20;
@@ -83,7 +83,7 @@ export abstract class PgReads implements ConsoleStore {
   }
 
   async usageTotals(w: UsageWindow): Promise<UsageTotals[]> {
-    return this.rows<UsageTotals>(SQL.usageTotals, [w.startMs, w.endMs, w.defaultTimezone, w.timezone]);
+    return this.rows<UsageTotals>(SQL.usageTotals, usageTotalsParams(w));
   }
 
   async missing(): Promise<Array<{ station_id: string; missing: number }>> {

@@ -6,6 +6,21 @@
  * integers: ingest.ts).
  */
 
+/** The UTC calendar month of a session start (UTC ms), as UTC ms: integer arithmetic, no float rounding. */
+const MONTH_OF_START = `(extract(epoch FROM date_trunc('month', timestamp '1970-01-01' + start_ms * interval '1 millisecond')) * 1000)::bigint`;
+
+/** usage_month rows summed from `source` (the rows an insert returned; migration 2 backfilled the same way). */
+const usageMonthSelect = (source: string): string =>
+  `SELECT station_id, ${MONTH_OF_START} AS month_ms,
+          count(*) FILTER (WHERE NOT short), coalesce(sum(duration_s) FILTER (WHERE NOT short), 0), coalesce(sum(signal_s) FILTER (WHERE NOT short), 0),
+          count(*) FILTER (WHERE short), coalesce(sum(duration_s) FILTER (WHERE short), 0)
+     FROM ${source} GROUP BY 1, 2`;
+
+/** The latest lamp event (by seq) of each device among `source`'s rows (the rows an insert returned). */
+const lampLatestSelect = (source: string): string =>
+  `SELECT DISTINCT ON (station_id, device) station_id, coalesce('=' || device, ''), device, seq, type
+     FROM ${source} WHERE type IN ('lamp_warning', 'lamp_warning_cleared') ORDER BY station_id, device, seq DESC`;
+
 /** The table holding the schema version (one row). */
 export const VERSION_TABLE = 'county_schema';
 /** pg_advisory_xact_lock key: collectors starting together migrate one after the other. */
@@ -98,7 +113,41 @@ export const PG_MIGRATIONS: readonly string[] = [
   END
   $fn$;
   `,
+  // 2: what the console reads, kept up to date as records are stored instead of recomputed from every
+  // record ever stored on each page (docs/benchmarks.md "County console pages"): usage totals per station
+  // and UTC calendar month, and the latest lamp event (by seq) of each device. Both are maintained by the
+  // statements that insert the usage and event rows (SQL.usage, SQL.events), from the rows actually
+  // inserted, so a duplicate counts nothing. The month and the latest lamp event are computed here as by
+  // usageMonthSelect and lampLatestSelect below (a released migration is never edited, so it spells them
+  // out; tests/integration/collector/postgres.test.ts checks that the two agree).
+  `
+  CREATE TABLE usage_month (
+    station_id TEXT NOT NULL, month_ms BIGINT NOT NULL,
+    sessions BIGINT NOT NULL, duration_s BIGINT NOT NULL, signal_s BIGINT NOT NULL,
+    short_sessions BIGINT NOT NULL, short_duration_s BIGINT NOT NULL,
+    PRIMARY KEY (station_id, month_ms)
+  );
+  INSERT INTO usage_month (station_id, month_ms, sessions, duration_s, signal_s, short_sessions, short_duration_s)
+    SELECT station_id, (extract(epoch FROM date_trunc('month', timestamp '1970-01-01' + start_ms * interval '1 millisecond')) * 1000)::bigint,
+           count(*) FILTER (WHERE NOT short), coalesce(sum(duration_s) FILTER (WHERE NOT short), 0), coalesce(sum(signal_s) FILTER (WHERE NOT short), 0),
+           count(*) FILTER (WHERE short), coalesce(sum(duration_s) FILTER (WHERE short), 0)
+      FROM usage GROUP BY 1, 2;
+  -- device_key: '' for an event without a device, '=' || device otherwise (a primary key has no NULLs).
+  CREATE TABLE lamp_latest (
+    station_id TEXT NOT NULL, device_key TEXT NOT NULL, device TEXT, seq BIGINT NOT NULL, type TEXT NOT NULL,
+    PRIMARY KEY (station_id, device_key)
+  );
+  INSERT INTO lamp_latest (station_id, device_key, device, seq, type)
+    SELECT DISTINCT ON (station_id, device) station_id, coalesce('=' || device, ''), device, seq, type
+      FROM events WHERE type IN ('lamp_warning', 'lamp_warning_cleared') ORDER BY station_id, device, seq DESC;
+  `,
 ];
+
+/** The usage rows starting in [lo, hi), as totals each multiplied by `sign` (+1 or −1). */
+const edgeRows = (lo: string, hi: string, sign: string): string =>
+  `SELECT station_id, ${sign}::bigint * (NOT short)::int, ${sign}::bigint * CASE WHEN short THEN 0 ELSE duration_s END,
+          ${sign}::bigint * CASE WHEN short THEN 0 ELSE signal_s END, ${sign}::bigint * short::int, ${sign}::bigint * CASE WHEN short THEN duration_s ELSE 0 END
+     FROM usage WHERE start_ms >= ${lo}::bigint AND start_ms < ${hi}::bigint`;
 
 // Byte order, as SQLite sorts, whatever the database's locale: both stores list stations alike.
 const BY_TOWN = 'ORDER BY town IS NULL, town COLLATE "C", station_id COLLATE "C"';
@@ -138,10 +187,25 @@ export const SQL = {
             ON CONFLICT DO NOTHING RETURNING station_id, seq`,
   recordIds: `SELECT r.station_id, r.seq, r.id FROM records r JOIN unnest($1::text[], $2::bigint[]) AS k(id, seq)
                ON r.station_id = k.id AND r.seq = k.seq`,
-  usage: `INSERT INTO usage (station_id, seq, id, start_ms, end_ms, duration_s, signal_s, short, trigger, end_reason)
-          SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bool[], $9::text[], $10::text[])`,
-  events: `INSERT INTO events (station_id, seq, ts, type, severity, device)
-           SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[])`,
+  // The usage rows and, from exactly the rows inserted, the month totals (one statement, one round trip).
+  usage: `WITH u AS (
+            INSERT INTO usage (station_id, seq, id, start_ms, end_ms, duration_s, signal_s, short, trigger, end_reason)
+            SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bool[], $9::text[], $10::text[])
+            RETURNING station_id, start_ms, short, duration_s, signal_s)
+          INSERT INTO usage_month AS m (station_id, month_ms, sessions, duration_s, signal_s, short_sessions, short_duration_s)
+          ${usageMonthSelect('u')}
+          ON CONFLICT (station_id, month_ms) DO UPDATE SET sessions = m.sessions + excluded.sessions, duration_s = m.duration_s + excluded.duration_s,
+            signal_s = m.signal_s + excluded.signal_s, short_sessions = m.short_sessions + excluded.short_sessions,
+            short_duration_s = m.short_duration_s + excluded.short_duration_s`,
+  // The event rows and each device's latest lamp event: a later seq replaces an earlier one, never the reverse.
+  events: `WITH e AS (
+             INSERT INTO events (station_id, seq, ts, type, severity, device)
+             SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[])
+             RETURNING station_id, seq, type, device)
+           INSERT INTO lamp_latest AS l (station_id, device_key, device, seq, type)
+           ${lampLatestSelect('e')}
+           ON CONFLICT (station_id, device_key) DO UPDATE SET seq = excluded.seq, type = excluded.type
+           WHERE excluded.seq > l.seq`,
   quarantine: `INSERT INTO quarantine (station_id, seq, stream, id, received_at, watermark, payload)
                SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[]) ON CONFLICT DO NOTHING`,
   // v.run: the batch's records are exactly the run watermark+1…max_seq (checked by the caller under the
@@ -177,33 +241,35 @@ export const SQL = {
   lost: 'SELECT station_id, from_seq, to_seq, noted_at FROM lost ORDER BY station_id, from_seq',
   quarantinedAll: 'SELECT station_id, seq, stream, id, received_at, watermark, payload FROM quarantine ORDER BY station_id, seq',
   quarantinedOf: 'SELECT station_id, seq, stream, id, received_at, watermark, payload FROM quarantine WHERE station_id = $1 ORDER BY seq',
-  usageTotals: `SELECT u.station_id AS station_id,
-                       count(*) FILTER (WHERE NOT u.short)::bigint AS sessions,
-                       coalesce(sum(u.duration_s) FILTER (WHERE NOT u.short), 0)::bigint AS duration_s,
-                       coalesce(sum(u.signal_s) FILTER (WHERE NOT u.short), 0)::bigint AS signal_s,
-                       count(*) FILTER (WHERE u.short)::bigint AS short_sessions,
-                       coalesce(sum(u.duration_s) FILTER (WHERE u.short), 0)::bigint AS short_duration_s
-                  FROM usage u JOIN stations s ON s.station_id = u.station_id
-                 WHERE u.start_ms >= $1 AND u.start_ms < $2 AND coalesce(s.timezone, $3) = $4
-                 GROUP BY u.station_id`,
+  // The month totals of the UTC months the window mostly covers, corrected by the usage rows of its two
+  // edges (added where the window reaches past those months, subtracted where they reach past the window):
+  // tens of thousands of rows for a province's month instead of every session of it (monthSplit()).
+  // One statement, so one snapshot: the totals and the rows they are corrected with agree.
+  usageTotals: `SELECT t.station_id, sum(t.sessions)::bigint AS sessions, sum(t.duration_s)::bigint AS duration_s, sum(t.signal_s)::bigint AS signal_s,
+                       sum(t.short_sessions)::bigint AS short_sessions, sum(t.short_duration_s)::bigint AS short_duration_s
+                  FROM (SELECT station_id, sessions, duration_s, signal_s, short_sessions, short_duration_s
+                          FROM usage_month WHERE month_ms >= $3 AND month_ms < $4
+                        UNION ALL
+                        ${edgeRows('$5', '$6', '$7')}
+                        UNION ALL
+                        ${edgeRows('$8', '$9', '$10')}) t
+                  JOIN stations s ON s.station_id = t.station_id
+                 WHERE coalesce(s.timezone, $1) = $2
+                 GROUP BY t.station_id
+                HAVING sum(t.sessions) + sum(t.short_sessions) > 0`,
   missing: `SELECT s.station_id,
                    (s.max_seq - s.watermark - (SELECT count(*) FROM records r WHERE r.station_id = s.station_id AND r.seq > s.watermark)
                      - (SELECT coalesce(sum(least(l.to_seq, s.max_seq) - greatest(l.from_seq, s.watermark + 1) + 1), 0) FROM lost l
                          WHERE l.station_id = s.station_id AND l.to_seq > s.watermark AND l.from_seq <= s.max_seq))::bigint AS missing
               FROM stations s WHERE s.max_seq > s.watermark ORDER BY s.station_id`,
   faultyDevices: `SELECT station_id, device_id FROM devices WHERE errors IS NOT NULL AND errors <> '[]' ORDER BY device_id`,
-  lampWarnings: `SELECT station_id, device FROM (
-                   SELECT station_id, device, type, row_number() OVER (PARTITION BY station_id, device ORDER BY seq DESC) AS n
-                     FROM events WHERE type IN ('lamp_warning', 'lamp_warning_cleared')) w
-                  WHERE n = 1 AND type = 'lamp_warning' ORDER BY device`,
+  lampWarnings: `SELECT station_id, device FROM lamp_latest WHERE type = 'lamp_warning' ORDER BY device`,
   // ---- the console's (ConsoleStore)
   fleetStations: `SELECT ${STATION_COLUMNS}, agent_version FROM stations ${BY_TOWN}`,
   faultyDeviceRows: `SELECT ${DEVICE_COLUMNS} FROM devices WHERE errors IS NOT NULL AND errors <> '[]' ORDER BY station_id, device_id`,
-  lampWarningHours: `SELECT w.station_id, w.device, d.lamp_hours FROM (
-                       SELECT station_id, device, type, row_number() OVER (PARTITION BY station_id, device ORDER BY seq DESC) AS n
-                         FROM events WHERE type IN ('lamp_warning', 'lamp_warning_cleared')) w
-                       LEFT JOIN devices d ON d.station_id = w.station_id AND d.device_id = w.device
-                      WHERE w.n = 1 AND w.type = 'lamp_warning' ORDER BY w.station_id, w.device`,
+  lampWarningHours: `SELECT l.station_id, l.device, d.lamp_hours FROM lamp_latest l
+                       LEFT JOIN devices d ON d.station_id = l.station_id AND d.device_id = l.device
+                      WHERE l.type = 'lamp_warning' ORDER BY l.station_id, l.device`,
   inventoryDoc: 'SELECT inventory FROM stations WHERE station_id = $1',
   deviceRows: `SELECT ${DEVICE_COLUMNS} FROM devices WHERE station_id = $1 ORDER BY device_id`,
   usagePayloads: `SELECT r.payload FROM usage u JOIN records r ON r.station_id = u.station_id AND r.seq = u.seq

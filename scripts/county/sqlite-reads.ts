@@ -21,7 +21,7 @@ import type {
   UsageWindow,
 } from './store.js';
 import { STATEMENTS, type Statements } from './sqlite-schema.js';
-import { fleetRows, historyBucket, parseDoc, toDeviceRow, type DeviceDbRow } from './store-rows.js';
+import { fleetRows, historyBucket, parseDoc, toDeviceRow, usageTotalsParams, type DeviceDbRow } from './store-rows.js';
 
 export type StationDbRow = Omit<StationRow, 'online'> & { online: number | null };
 
@@ -101,7 +101,8 @@ export abstract class SqliteReads implements ConsoleStore {
   }
 
   async usageTotals(w: UsageWindow): Promise<UsageTotals[]> {
-    return this.s.usageTotals.all(w.startMs, w.endMs, w.defaultTimezone, w.timezone) as UsageTotals[];
+    const [defaultZone, zone, from, to, lo1, hi1, sign1, lo2, hi2, sign2] = usageTotalsParams(w);
+    return this.s.usageTotals.all({ defaultZone, zone, from, to, lo1, hi1, sign1, lo2, hi2, sign2 }) as UsageTotals[];
   }
 
   async missing(): Promise<Array<{ station_id: string; missing: number }>> {

@@ -104,7 +104,40 @@ export const MIGRATIONS: readonly string[] = [
   DROP TABLE records;
   ALTER TABLE records_rowid RENAME TO records;
   `,
+  // 5: what the console reads, kept up to date as records are stored instead of recomputed from every
+  // record on each page (as on PostgreSQL, docs/benchmarks.md "County console pages"): usage totals per
+  // station and UTC calendar month, and the latest lamp event (by seq) of each device, both maintained by
+  // the write path from the rows it actually inserts (usageMonth, lampLatest below compute the month and
+  // the key as this backfill does; tests/integration/collector/sqlite-migrations.test.ts checks it).
+  // device_key: '' for an event without a device, '=' || device otherwise (NULLs are never equal in a key).
+  `
+  CREATE TABLE usage_month (
+    station_id TEXT NOT NULL, month_ms INTEGER NOT NULL,
+    sessions INTEGER NOT NULL, duration_s INTEGER NOT NULL, signal_s INTEGER NOT NULL,
+    short_sessions INTEGER NOT NULL, short_duration_s INTEGER NOT NULL,
+    PRIMARY KEY (station_id, month_ms)
+  ) WITHOUT ROWID;
+  INSERT INTO usage_month (station_id, month_ms, sessions, duration_s, signal_s, short_sessions, short_duration_s)
+    SELECT station_id, CAST(strftime('%s', start_ms / 1000.0, 'unixepoch', 'start of month') AS INTEGER) * 1000,
+           sum(1 - short), sum(CASE WHEN short = 0 THEN duration_s ELSE 0 END), sum(CASE WHEN short = 0 THEN signal_s ELSE 0 END),
+           sum(short), sum(CASE WHEN short = 1 THEN duration_s ELSE 0 END)
+      FROM usage GROUP BY 1, 2;
+  CREATE TABLE lamp_latest (
+    station_id TEXT NOT NULL, device_key TEXT NOT NULL, device TEXT, seq INTEGER NOT NULL, type TEXT NOT NULL,
+    PRIMARY KEY (station_id, device_key)
+  ) WITHOUT ROWID;
+  INSERT INTO lamp_latest (station_id, device_key, device, seq, type)
+    SELECT station_id, coalesce('=' || device, ''), device, seq, type FROM (
+      SELECT station_id, device, seq, type, row_number() OVER (PARTITION BY station_id, device ORDER BY seq DESC) AS n
+        FROM events WHERE type IN ('lamp_warning', 'lamp_warning_cleared'))
+     WHERE n = 1;
+  `,
 ];
+
+/** The usage rows starting in [lo, hi), as totals each multiplied by `sign` (+1 or −1). */
+const edgeRows = (lo: string, hi: string, sign: string): string =>
+  `SELECT station_id, ${sign} * (1 - short), ${sign} * (1 - short) * duration_s, ${sign} * (1 - short) * signal_s, ${sign} * short, ${sign} * short * duration_s
+     FROM usage WHERE start_ms >= ${lo} AND start_ms < ${hi}`;
 
 /** Stations by town (stations without one last), then id: the order both county tables print. */
 const BY_TOWN = 'ORDER BY town IS NULL, town, station_id';
@@ -135,6 +168,16 @@ export const STATEMENTS = {
   insertUsage: `INSERT INTO usage (station_id, seq, id, start_ms, end_ms, duration_s, signal_s, short, trigger, end_reason)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   insertEvent: 'INSERT INTO events (station_id, seq, ts, type, severity, device) VALUES (?, ?, ?, ?, ?, ?)',
+  // A newly inserted usage row into its station's UTC-month totals (the month as migration 5 computes it).
+  usageMonth: `INSERT INTO usage_month AS m (station_id, month_ms, sessions, duration_s, signal_s, short_sessions, short_duration_s)
+               VALUES ($s, CAST(strftime('%s', $start / 1000.0, 'unixepoch', 'start of month') AS INTEGER) * 1000,
+                       1 - $short, $duration * (1 - $short), $signal * (1 - $short), $short, $duration * $short)
+               ON CONFLICT (station_id, month_ms) DO UPDATE SET sessions = m.sessions + excluded.sessions, duration_s = m.duration_s + excluded.duration_s,
+                 signal_s = m.signal_s + excluded.signal_s, short_sessions = m.short_sessions + excluded.short_sessions,
+                 short_duration_s = m.short_duration_s + excluded.short_duration_s`,
+  // A newly inserted lamp event, if it is its device's latest by seq (whatever the arrival order).
+  lampLatest: `INSERT INTO lamp_latest AS l (station_id, device_key, device, seq, type) VALUES ($s, coalesce('=' || $device, ''), $device, $seq, $type)
+               ON CONFLICT (station_id, device_key) DO UPDATE SET seq = excluded.seq, type = excluded.type WHERE excluded.seq > l.seq`,
   cursor: 'SELECT watermark, max_seq, quarantined FROM stations WHERE station_id = ?',
   settle: 'UPDATE stations SET max_seq = ?, watermark = ?, quarantined = ? WHERE station_id = ?',
   hasRecord: 'SELECT 1 FROM records WHERE station_id = ? AND seq = ?',
@@ -165,15 +208,20 @@ export const STATEMENTS = {
   quarantine: `INSERT OR IGNORE INTO quarantine (station_id, seq, stream, id, received_at, watermark, payload) VALUES (?, ?, ?, ?, ?, ?, ?)`,
   quarantinedAll: 'SELECT station_id, seq, stream, id, received_at, watermark, payload FROM quarantine ORDER BY station_id, seq',
   quarantinedOf: 'SELECT station_id, seq, stream, id, received_at, watermark, payload FROM quarantine WHERE station_id = ? ORDER BY seq',
-  usageTotals: `SELECT u.station_id AS station_id,
-                       sum(1 - u.short) AS sessions,
-                       sum(CASE WHEN u.short = 0 THEN u.duration_s ELSE 0 END) AS duration_s,
-                       sum(CASE WHEN u.short = 0 THEN u.signal_s ELSE 0 END) AS signal_s,
-                       sum(u.short) AS short_sessions,
-                       sum(CASE WHEN u.short = 1 THEN u.duration_s ELSE 0 END) AS short_duration_s
-                  FROM usage u JOIN stations s ON s.station_id = u.station_id
-                 WHERE u.start_ms >= ? AND u.start_ms < ? AND coalesce(s.timezone, ?) = ?
-                 GROUP BY u.station_id`,
+  // The month totals of the UTC months the window mostly covers, corrected by the usage rows of its two
+  // edges (store-rows.ts monthSplit(); the same statement as on PostgreSQL).
+  usageTotals: `SELECT t.station_id AS station_id, sum(t.sessions) AS sessions, sum(t.duration_s) AS duration_s, sum(t.signal_s) AS signal_s,
+                       sum(t.short_sessions) AS short_sessions, sum(t.short_duration_s) AS short_duration_s
+                  FROM (SELECT station_id, sessions, duration_s, signal_s, short_sessions, short_duration_s
+                          FROM usage_month WHERE month_ms >= $from AND month_ms < $to
+                        UNION ALL
+                        ${edgeRows('$lo1', '$hi1', '$sign1')}
+                        UNION ALL
+                        ${edgeRows('$lo2', '$hi2', '$sign2')}) t
+                  JOIN stations s ON s.station_id = t.station_id
+                 WHERE coalesce(s.timezone, $defaultZone) = $zone
+                 GROUP BY t.station_id
+                HAVING sum(t.sessions) + sum(t.short_sessions) > 0`,
   missing: `SELECT s.station_id,
                    s.max_seq - s.watermark - (SELECT count(*) FROM records r WHERE r.station_id = s.station_id AND r.seq > s.watermark)
                      - (SELECT coalesce(sum(min(l.to_seq, s.max_seq) - max(l.from_seq, s.watermark + 1) + 1), 0) FROM lost l
@@ -181,18 +229,13 @@ export const STATEMENTS = {
               FROM stations s WHERE s.max_seq > s.watermark`,
   faultyDevices: `SELECT station_id, device_id FROM devices WHERE errors IS NOT NULL AND errors <> '[]' ORDER BY device_id`,
   // A lamp warning is active when the latest lamp event of that device (by seq) is the warning itself.
-  lampWarnings: `SELECT station_id, device, type FROM (
-                   SELECT station_id, device, type, row_number() OVER (PARTITION BY station_id, device ORDER BY seq DESC) AS n
-                     FROM events WHERE type IN ('lamp_warning', 'lamp_warning_cleared'))
-                  WHERE n = 1 AND type = 'lamp_warning' ORDER BY device`,
+  lampWarnings: `SELECT station_id, device FROM lamp_latest WHERE type = 'lamp_warning' ORDER BY device`,
   // ---- the console's (ConsoleStore)
   fleetStations: `SELECT ${STATION_COLUMNS}, agent_version FROM stations ${BY_TOWN}`,
   faultyDeviceRows: `SELECT ${DEVICE_COLUMNS} FROM devices WHERE errors IS NOT NULL AND errors <> '[]' ORDER BY station_id, device_id`,
-  lampWarningHours: `SELECT w.station_id, w.device, d.lamp_hours FROM (
-                       SELECT station_id, device, type, row_number() OVER (PARTITION BY station_id, device ORDER BY seq DESC) AS n
-                         FROM events WHERE type IN ('lamp_warning', 'lamp_warning_cleared')) w
-                       LEFT JOIN devices d ON d.station_id = w.station_id AND d.device_id = w.device
-                      WHERE w.n = 1 AND w.type = 'lamp_warning' ORDER BY w.station_id, w.device`,
+  lampWarningHours: `SELECT l.station_id, l.device, d.lamp_hours FROM lamp_latest l
+                       LEFT JOIN devices d ON d.station_id = l.station_id AND d.device_id = l.device
+                      WHERE l.type = 'lamp_warning' ORDER BY l.station_id, l.device`,
   inventoryDoc: 'SELECT inventory FROM stations WHERE station_id = ?',
   deviceRows: `SELECT ${DEVICE_COLUMNS} FROM devices WHERE station_id = ? ORDER BY device_id`,
   usagePayloads: `SELECT r.payload FROM usage u JOIN records r ON r.station_id = u.station_id AND r.seq = u.seq

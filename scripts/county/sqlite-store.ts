@@ -169,10 +169,14 @@ export class SqliteCollectorStore extends SqliteReads implements CollectorStore 
     }
     if (stream === 'usage') {
       const u = rec as UsageRecord;
-      this.s.insertUsage.run(stationId, u.seq, u.id, Date.parse(u.start), Date.parse(u.end), u.duration_s, u.signal_s, u.short ? 1 : 0, u.trigger, u.end_reason);
+      const start = Date.parse(u.start);
+      const short = u.short ? 1 : 0;
+      this.s.insertUsage.run(stationId, u.seq, u.id, start, Date.parse(u.end), u.duration_s, u.signal_s, short, u.trigger, u.end_reason);
+      this.s.usageMonth.run({ s: stationId, start, short, duration: u.duration_s, signal: u.signal_s });
     } else {
       const e = rec as EventRecord;
       this.s.insertEvent.run(stationId, e.seq, e.ts, e.type, e.severity, e.device ?? null);
+      if (e.type === 'lamp_warning' || e.type === 'lamp_warning_cleared') this.s.lampLatest.run({ s: stationId, device: e.device ?? null, seq: e.seq, type: e.type });
     }
     if (rec.seq > c.max_seq) c.max_seq = rec.seq;
     if (rec.seq > c.watermark) c.added++;

@@ -115,3 +115,49 @@ export const batchCursor = (r: Pick<BatchCursor, 'watermark' | 'max_seq' | 'quar
 
 /** True when the batch's records make the new watermark max_seq without walking anything. */
 export const ranInOrder = (c: BatchCursor): boolean => c.inOrder && c.max_seq - c.watermark === c.added;
+
+/** The first instant (UTC ms) of the UTC calendar month `add` months after the one holding `ms`. */
+export function utcMonthStart(ms: number, add = 0): number {
+  const d = new Date(ms);
+  const m = new Date(0);
+  // setUTCFullYear, not Date.UTC: Date.UTC reads years 0–99 as 1900–1999.
+  m.setUTCFullYear(d.getUTCFullYear(), d.getUTCMonth() + add, 1);
+  return m.getTime();
+}
+
+/** Usage rows starting in [lo, hi), counted `sign` times (+1 added, −1 taken away). */
+export interface UsageEdge {
+  lo: number;
+  hi: number;
+  sign: 1 | -1;
+}
+
+/**
+ * How a window [startMs, endMs) is summed from the per-station UTC-month totals: the months whose
+ * `month_ms` is in [fromMonthMs, toMonthMs) (those the window covers more than half of), plus or minus the
+ * usage rows of the two edges between those months and the window. A calendar month in a station's zone
+ * is then one month's totals and two edges of at most 14 hours; a window shorter than half a month is
+ * read from the rows alone.
+ */
+export function monthSplit(startMs: number, endMs: number): { fromMonthMs: number; toMonthMs: number; edges: [UsageEdge, UsageEdge] } {
+  let from: number | undefined;
+  let to = 0;
+  if (Number.isFinite(startMs) && Number.isFinite(endMs)) {
+    for (let m = utcMonthStart(startMs); m < endMs; m = utcMonthStart(m, 1)) {
+      const next = utcMonthStart(m, 1);
+      if ((Math.min(next, endMs) - Math.max(m, startMs)) * 2 > next - m) {
+        from ??= m;
+        to = next;
+      }
+    }
+  }
+  if (from === undefined) return { fromMonthMs: startMs, toMonthMs: startMs, edges: [{ lo: startMs, hi: endMs, sign: 1 }, { lo: endMs, hi: endMs, sign: 1 }] };
+  const edge = (a: number, b: number): UsageEdge => (a <= b ? { lo: a, hi: b, sign: 1 } : { lo: b, hi: a, sign: -1 });
+  return { fromMonthMs: from, toMonthMs: to, edges: [edge(startMs, from), edge(to, endMs)] };
+}
+
+/** The parameters of both stores' usageTotals statement, in its order. */
+export function usageTotalsParams(w: { startMs: number; endMs: number; timezone: string; defaultTimezone: string }): Array<string | number> {
+  const { fromMonthMs, toMonthMs, edges } = monthSplit(w.startMs, w.endMs);
+  return [w.defaultTimezone, w.timezone, fromMonthMs, toMonthMs, ...edges.flatMap((e) => [e.lo, e.hi, e.sign])];
+}

@@ -8,19 +8,33 @@ import { afterAll, beforeAll } from 'vitest';
 import { openPgCollectorStore } from '../../scripts/county/pg-store.js';
 import { openSqliteCollectorStore } from '../../scripts/county/sqlite-store.js';
 import { Postgres, removeDir, tempDir } from '../../scripts/lib/kit/index.js';
-import { collectorStoreContract } from './collector-store.contract.js';
+import { collectorStoreContract, type StoreUnderTest } from './collector-store.contract.js';
+import { rollupContract } from './collector-store-rollups.contract.js';
 
-collectorStoreContract('SQLite', async () => {
-  const dir = tempDir('collector-store-');
-  const store = openSqliteCollectorStore(join(dir, 'county.db'));
+/** A store, and more stores on the same database (a second collector), all closed by dispose(). */
+function opened(first: StoreUnderTest, openAnother: () => Promise<StoreUnderTest>, remove: () => Promise<void> | void) {
+  const others: StoreUnderTest[] = [];
   return {
-    store,
+    store: first,
+    another: async () => {
+      const s = await openAnother();
+      others.push(s);
+      return s;
+    },
     dispose: async () => {
-      await store.close();
-      removeDir(dir);
+      for (const s of [first, ...others]) await s.close();
+      await remove();
     },
   };
-});
+}
+
+const sqlite = async () => {
+  const dir = tempDir('collector-store-');
+  const path = join(dir, 'county.db');
+  return opened(openSqliteCollectorStore(path), async () => openSqliteCollectorStore(path), () => removeDir(dir));
+};
+collectorStoreContract('SQLite', sqlite);
+rollupContract('SQLite', sqlite);
 
 let server: Postgres | undefined;
 let n = 0;
@@ -31,14 +45,10 @@ afterAll(async () => {
   await server?.dispose();
 });
 
-collectorStoreContract('PostgreSQL', async () => {
+const postgres = async () => {
   const name = `contract_${++n}`;
-  const store = await openPgCollectorStore(await server!.createDatabase(name));
-  return {
-    store,
-    dispose: async () => {
-      await store.close();
-      await server!.dropDatabase(name);
-    },
-  };
-});
+  const url = await server!.createDatabase(name);
+  return opened(await openPgCollectorStore(url), () => openPgCollectorStore(url), () => server!.dropDatabase(name));
+};
+collectorStoreContract('PostgreSQL', postgres);
+rollupContract('PostgreSQL', postgres);

@@ -15,6 +15,7 @@ import { openPgCollectorStore } from '../../../scripts/county/pg-store.js';
 import { PG_MIGRATIONS, VERSION_TABLE } from '../../../scripts/county/pg-schema.js';
 import { startFleet } from '../../../scripts/fleet-sim.js';
 import { ROOT } from '../../helpers/agent.js';
+import { rollupWrites, snapshot } from './rollup-fixture.js';
 
 let broker: Mosquitto;
 let server: Postgres;
@@ -109,6 +110,29 @@ describe('collectors on PostgreSQL', () => {
     const out = execFileSync(process.execPath, [join(ROOT, 'dist', 'scripts', 'county', 'collector.js'), 'fleet', '--db', url, '--json'], { encoding: 'utf8' });
     const table = JSON.parse(out) as Array<{ station_id: string; watermark: number; missing: number }>;
     expect(table.map((r) => [r.station_id, r.watermark, r.missing])).toEqual(rows.map((r) => [r.station_id, 30, 0]));
+  });
+
+  it('migration 2 fills the usage month totals and the latest lamp events as the write path keeps them', async () => {
+    const url = await server.createDatabase('rollups');
+    const written = await openPgCollectorStore(url);
+    await written.apply(rollupWrites());
+    const expected = await snapshot(written);
+    await written.close();
+    expect((expected as { lamps: string[] }).lamps).toEqual(['ra "p1"', 'ra "p2"', 'ra (none)', 'rb "p2"', 'rb (none)']);
+    // The same records in a version-1 database: no roll-ups yet, the migration makes them from the rows.
+    const db = new pg.Client({ connectionString: url });
+    await db.connect();
+    try {
+      await db.query(`DROP TABLE usage_month, lamp_latest; UPDATE ${VERSION_TABLE} SET version = 1`);
+    } finally {
+      await db.end();
+    }
+    const migrated = await openPgCollectorStore(url);
+    try {
+      expect(await snapshot(migrated)).toEqual(expected);
+    } finally {
+      await migrated.close();
+    }
   });
 
   it('migrates a new database once, even with collectors starting together, and refuses a newer schema', async () => {

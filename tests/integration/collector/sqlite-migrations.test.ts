@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../../../scripts/county/sqlite-schema.js';
 import { openSqliteCollectorStore } from '../../../scripts/county/sqlite-store.js';
 import { removeDir, tempDir } from '../../../scripts/lib/kit/index.js';
+import { rollupWrites, snapshot } from './rollup-fixture.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -45,6 +46,26 @@ describe('SQLite collector migrations', () => {
     const db = new Database(path, { readonly: true });
     expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
     db.close();
+  });
+
+  it('migration 5 fills the usage month totals and the latest lamp events as the write path keeps them', async () => {
+    const path = file();
+    const written = openSqliteCollectorStore(path);
+    await written.apply(rollupWrites());
+    const expected = await snapshot(written);
+    await written.close();
+    expect((expected as { lamps: string[] }).lamps).toEqual(['ra "p1"', 'ra "p2"', 'ra (none)', 'rb "p2"', 'rb (none)']);
+    // The same records in a version-4 database: no roll-ups yet, the migration makes them from the rows.
+    const db = new Database(path);
+    db.exec('DROP TABLE usage_month; DROP TABLE lamp_latest');
+    db.pragma('user_version = 4');
+    db.close();
+    const migrated = openSqliteCollectorStore(path);
+    try {
+      expect(await snapshot(migrated)).toEqual(expected);
+    } finally {
+      await migrated.close();
+    }
   });
 
   it('refuses a database newer than this collector and leaves it as it was', () => {

@@ -1,0 +1,93 @@
+/**
+ * Records for checking a migration's backfill of the roll-ups (usage totals per UTC month, latest lamp
+ * event per device) against what the write path keeps: starts on month boundaries, one millisecond
+ * before them, before 1970 and in the year 50; lamp warnings cleared, re-warned and without a device.
+ * `snapshot()` reads everything the roll-ups answer, so a database written by the collector and the same
+ * database rebuilt by the migration can be compared.
+ */
+import type { CollectorWrite, UsageWindow } from '../../../scripts/county/store.js';
+import { DEFAULT_TIMEZONE } from '../../../scripts/county/report.js';
+import type { StoreUnderTest } from '../../contract/collector-store.contract.js';
+import { DEFAULT_SHAPE, durableRecord, stationIdentity } from '../../../scripts/fleet/generate.js';
+import type { UsageRecord } from '../../../agent/sessions/record.js';
+import type { EventRecord } from '../../../agent/events.js';
+
+const STARTS = [
+  '2026-10-01T00:00:00.000Z',
+  '2026-09-30T23:59:59.999Z',
+  '2026-10-31T15:59:59.999Z',
+  '2026-10-31T16:00:00.000Z',
+  '2026-11-15T12:34:56.789Z',
+  '2026-12-31T23:59:59.999Z',
+  '2027-01-01T00:00:00.000Z',
+  '1969-12-31T23:59:59.999Z',
+  '1970-01-01T00:00:00.000Z',
+  '0050-06-15T00:00:00.000Z',
+];
+
+const template: UsageRecord = (() => {
+  const st = stationIdentity(DEFAULT_SHAPE, 0);
+  for (let seq = 1; ; seq++) {
+    const r = durableRecord(DEFAULT_SHAPE, st, seq, 1);
+    if (r.stream === 'usage') return r.payload;
+  }
+})();
+
+export function rollupWrites(): CollectorWrite[] {
+  const out: CollectorWrite[] = [];
+  for (const station of ['ra', 'rb']) {
+    STARTS.forEach((start, i) => {
+      const record: UsageRecord = { ...template, id: `01ROLLUP-${station}-${i}`, seq: i + 1, station_id: station, start, end: start, duration_s: 100 * (i + 1), signal_s: 10 * i, short: i % 3 === 0 };
+      out.push({ kind: 'record', station, stream: 'usage', record, raw: JSON.stringify(record), receivedAt: start });
+    });
+    const lamps: Array<[EventRecord['type'], string | undefined]> = [
+      ['lamp_warning', 'p1'],
+      ['lamp_warning_cleared', 'p1'],
+      ['lamp_warning', 'p2'],
+      ['lamp_warning', undefined],
+      ['lamp_warning', ''],
+      ['lamp_warning_cleared', ''],
+      [station === 'ra' ? 'lamp_warning' : 'device_fault', 'p1'],
+    ];
+    lamps.forEach(([type, device], i) => {
+      const seq = STARTS.length + 1 + i;
+      const record: EventRecord = {
+        v: 1,
+        seq,
+        id: `01ROLLUP-EV-${station}-${seq}`,
+        station_id: station,
+        ts: '2026-11-01T00:00:00.000Z',
+        clock: 'synced',
+        type,
+        severity: 'warning',
+        ...(device !== undefined ? { device } : {}),
+        message: 'lamp',
+        boot: 1,
+      };
+      out.push({ kind: 'record', station, stream: 'events', record, raw: JSON.stringify(record), receivedAt: record.ts });
+    });
+  }
+  return out;
+}
+
+const WINDOWS: Array<[string, string]> = [
+  ['2026-10-01T00:00:00.000Z', '2026-11-01T00:00:00.000Z'],
+  ['2026-10-31T16:00:00.000Z', '2026-11-30T16:00:00.000Z'],
+  ['2026-09-30T16:00:00.000Z', '2026-10-31T16:00:00.000Z'],
+  ['2026-12-01T00:00:00.000Z', '2027-02-01T00:00:00.000Z'],
+  ['1969-12-01T00:00:00.000Z', '1970-01-01T00:00:00.000Z'],
+  ['1969-12-15T00:00:00.000Z', '1970-01-15T00:00:00.000Z'],
+  ['0050-06-01T00:00:00.000Z', '0050-07-01T00:00:00.000Z'],
+  ['0001-01-01T00:00:00.000Z', '9999-01-01T00:00:00.000Z'],
+];
+
+/** Everything the roll-ups answer: totals of several windows, the active lamp warnings. */
+export async function snapshot(store: StoreUnderTest): Promise<unknown> {
+  const totals: unknown[] = [];
+  for (const [a, b] of WINDOWS) {
+    const w: UsageWindow = { startMs: Date.parse(a), endMs: Date.parse(b), timezone: DEFAULT_TIMEZONE, defaultTimezone: DEFAULT_TIMEZONE };
+    totals.push([a, b, [...(await store.usageTotals(w))].sort((x, y) => x.station_id.localeCompare(y.station_id))]);
+  }
+  const lamps = (await store.lampWarnings()).map((l) => `${l.station_id} ${l.device === null ? '(none)' : JSON.stringify(l.device)}`).sort();
+  return { totals, lamps };
+}
