@@ -1,15 +1,19 @@
 /**
- * Collects incoming messages and hands them to an asynchronous writer in batches: one batch in flight
- * at a time, at most `maxBatch` per batch. A batch is written `flushMs` after its first message, at once
- * when `maxBatch` are waiting, or right after the batch before it when messages queued up meanwhile.
+ * Collects incoming messages and hands them to an asynchronous writer in batches: at most `concurrency`
+ * batches in flight (default 1), at most `maxBatch` items per batch. A batch is written `flushMs` after its
+ * first message, at once when `maxBatch` are waiting, or right after a batch in flight finishes when
+ * messages queued up meanwhile. With two in flight the next batch is being prepared (validated, sent)
+ * while the store still commits the one before: the store's wait and the collector's work overlap.
  *
  * Messages are queued per key (the station): each key keeps its arrival order, and a batch takes from
  * every waiting key in turn, so one station that floods the collector fills at most its share of each
- * batch and the others' messages never wait behind its backlog. A key may hold at most `maxPerKey`
- * messages and all keys together `maxQueued`: beyond that a message is shed (onShed), which bounds
- * memory and the time stop() takes. A shed durable record is not acked, so the station still holds it
- * and it comes back (replay or sessions.resend). `flush()` resolves once everything queued before the
- * call is written; `stop()` writes the rest.
+ * batch and the others' messages never wait behind its backlog. A key with items in a batch in flight
+ * is skipped until that batch is written, so a station's messages are written in arrival order even
+ * with several batches in flight. A key may hold at most `maxPerKey` messages and all keys together
+ * `maxQueued`: beyond that a message is shed (onShed), which bounds memory and the time stop() takes. A
+ * shed durable record is not acked, so the station still holds it and it comes back (replay or
+ * sessions.resend). `flush()` resolves once everything queued before the call is written; `stop()`
+ * writes the rest.
  */
 
 export interface BatcherOptions<T> {
@@ -27,11 +31,19 @@ export interface BatcherOptions<T> {
   maxQueued?: number;
   /** Called for an item refused because a bound is reached. */
   onShed?: (item: T, key: string) => void;
+  /** Batches written at once (each of other keys). Default 1. */
+  concurrency?: number;
 }
 
 interface Lane<T> {
   items: Array<{ n: number; item: T }>;
   head: number;
+}
+
+interface InFlight {
+  /** The lowest item number in the batch. */
+  low: number;
+  keys: Set<string>;
 }
 
 export class Batcher<T> {
@@ -40,15 +52,18 @@ export class Batcher<T> {
   private ring: string[] = [];
   private queued = 0;
   private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  /** Numbers handed to pushed items, and the lowest number of the batch in flight. */
+  /** Numbers handed to pushed items. */
   private pushed = 0;
-  private inFlightLow: number | undefined;
+  private readonly inFlight = new Set<InFlight>();
+  /** Keys with items in a batch in flight: not taken again until it is written. */
+  private readonly busy = new Set<string>();
   private readonly waiters: Array<{ upTo: number; resolve: () => void }> = [];
   private readonly key: (item: T) => string;
+  private readonly concurrency: number;
 
   constructor(private readonly o: BatcherOptions<T>) {
     this.key = o.key ?? (() => '');
+    this.concurrency = Math.max(1, o.concurrency ?? 1);
   }
 
   /** Messages waiting (not yet handed to the writer). */
@@ -71,7 +86,11 @@ export class Batcher<T> {
     }
     lane.items.push({ n: ++this.pushed, item });
     this.queued++;
-    if (this.running) return true; // the loop takes it after the batch in flight
+    if (this.inFlight.size > 0) {
+      // A batch finishing takes what queued meanwhile; a free slot starts at maxBatch, not per message.
+      if (this.inFlight.size < this.concurrency && this.queued >= this.o.maxBatch) this.kick();
+      return true;
+    }
     if (this.queued >= this.o.maxBatch) this.kick();
     else this.timer ??= setTimeout(() => this.kick(), this.o.flushMs);
     return true;
@@ -92,31 +111,69 @@ export class Batcher<T> {
     this.timer = undefined;
   }
 
+  /** Starts batches while a slot is free and something can be taken. */
   private kick(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    this.running ??= this.drain();
+    while (this.inFlight.size < this.concurrency && this.queued > 0) {
+      const { batch, low, keys } = this.take();
+      if (batch.length === 0) return; // every waiting key is in a batch in flight
+      const f: InFlight = { low, keys };
+      this.inFlight.add(f);
+      keys.forEach((k) => this.busy.add(k));
+      void this.write(batch, f);
+    }
+  }
+
+  private async write(batch: T[], f: InFlight): Promise<void> {
+    try {
+      await this.o.write(batch);
+    } catch (err) {
+      this.o.onError(err, batch);
+    }
+    this.inFlight.delete(f);
+    f.keys.forEach((k) => this.busy.delete(k));
+    const unwritten = this.lowestUnwritten();
+    for (let i = this.waiters.length - 1; i >= 0; i--) {
+      const w = this.waiters[i]!;
+      if (unwritten > w.upTo) {
+        this.waiters.splice(i, 1);
+        w.resolve();
+      }
+    }
+    if (this.queued > 0) this.kick();
   }
 
   /** The number of the oldest item not yet written (pushed + 1 when none). */
   private lowestUnwritten(): number {
-    let low = this.inFlightLow ?? this.pushed + 1;
+    let low = this.pushed + 1;
+    for (const f of this.inFlight) low = Math.min(low, f.low);
     for (const lane of this.lanes.values()) if (lane.head < lane.items.length) low = Math.min(low, lane.items[lane.head]!.n);
     return low;
   }
 
-  /** Takes up to maxBatch items, a fair share from each waiting key in turn, each key in its order. */
-  private take(): { batch: T[]; low: number } {
+  /** Takes up to maxBatch items, a fair share from each waiting key not in flight in turn, each key in its order. */
+  private take(): { batch: T[]; low: number; keys: Set<string> } {
     const batch: T[] = [];
+    const keys = new Set<string>();
     let low = Infinity;
-    while (batch.length < this.o.maxBatch && this.ring.length > 0) {
+    for (;;) {
       const ring = this.ring;
-      const share = Math.max(1, Math.ceil((this.o.maxBatch - batch.length) / ring.length));
+      // Keys whose items are all in flight wait; the others share what is left of the batch.
+      const ready = this.busy.size === 0 ? ring.length : ring.reduce((n, k) => n + (this.busy.has(k) ? 0 : 1), 0);
+      if (batch.length >= this.o.maxBatch || ready === 0) break;
+      const share = Math.max(1, Math.ceil((this.o.maxBatch - batch.length) / ready));
       const served: string[] = [];
+      const skipped: string[] = [];
       let i = 0;
       for (; i < ring.length && batch.length < this.o.maxBatch; i++) {
         const key = ring[i]!;
+        if (this.busy.has(key)) {
+          skipped.push(key);
+          continue;
+        }
         const lane = this.lanes.get(key)!;
+        keys.add(key);
         const end = Math.min(lane.items.length, lane.head + share, lane.head + this.o.maxBatch - batch.length);
         for (; lane.head < end; lane.head++) {
           const { n, item } = lane.items[lane.head]!;
@@ -131,35 +188,10 @@ export class Batcher<T> {
           }
         } else this.lanes.delete(key);
       }
-      // Keys the batch filled up before go first next time; the ones served go to the back.
-      this.ring = i < ring.length ? ring.slice(i).concat(served) : served;
+      // Keys the batch filled up before, and keys in flight, go first next time; the ones served go to the back.
+      this.ring = skipped.concat(ring.slice(i), served);
     }
     this.queued -= batch.length;
-    return { batch, low };
-  }
-
-  private async drain(): Promise<void> {
-    try {
-      while (this.queued > 0) {
-        const { batch, low } = this.take();
-        this.inFlightLow = low;
-        try {
-          await this.o.write(batch);
-        } catch (err) {
-          this.o.onError(err, batch);
-        }
-        this.inFlightLow = undefined;
-        const unwritten = this.lowestUnwritten();
-        for (let i = this.waiters.length - 1; i >= 0; i--) {
-          const w = this.waiters[i]!;
-          if (unwritten > w.upTo) {
-            this.waiters.splice(i, 1);
-            w.resolve();
-          }
-        }
-      }
-    } finally {
-      this.running = undefined;
-    }
+    return { batch, low, keys };
   }
 }

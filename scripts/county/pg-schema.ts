@@ -140,6 +140,37 @@ export const PG_MIGRATIONS: readonly string[] = [
   INSERT INTO lamp_latest (station_id, device_key, device, seq, type)
     SELECT DISTINCT ON (station_id, device) station_id, coalesce('=' || device, ''), device, seq, type
       FROM events WHERE type IN ('lamp_warning', 'lamp_warning_cleared') ORDER BY station_id, device, seq DESC;
+  -- The inventory and heartbeat documents (1-3 KB) move out of the station row into their own table:
+  -- every heartbeat and every batch of records rewrites the row, and PostgreSQL copies the whole row
+  -- each time (and reads it on every fleet page). The rows are rebuilt compact, and without the partial
+  -- indexes on the seq columns: an update that changes a column an index uses cannot be a heap-only
+  -- (HOT) update, so every batch inserted new index entries for each station it touched. The ack and gap
+  -- passes scan the (now small) table instead.
+  CREATE TABLE station_docs (
+    station_id TEXT PRIMARY KEY,
+    inventory TEXT, inventory_at TEXT, heartbeat TEXT
+  );
+  INSERT INTO station_docs (station_id, inventory, inventory_at, heartbeat)
+    SELECT station_id, inventory, inventory_at, heartbeat FROM stations WHERE inventory IS NOT NULL OR heartbeat IS NOT NULL;
+  CREATE TABLE stations_compact (
+    station_id TEXT NOT NULL,
+    name TEXT, town TEXT, county TEXT, level TEXT, timezone TEXT,
+    online BOOLEAN, boot BIGINT, status_ts TEXT, status_at TEXT, agent_version TEXT,
+    heartbeat_ts TEXT, heartbeat_at TEXT, outbox_depth BIGINT,
+    watermark BIGINT NOT NULL DEFAULT 0,
+    max_seq BIGINT NOT NULL DEFAULT 0,
+    acked_seq BIGINT NOT NULL DEFAULT 0,
+    quarantined BIGINT NOT NULL DEFAULT 0,
+    first_seen_at TEXT NOT NULL
+  ) WITH (fillfactor = 50);
+  INSERT INTO stations_compact (station_id, name, town, county, level, timezone, online, boot, status_ts, status_at, agent_version,
+                                heartbeat_ts, heartbeat_at, outbox_depth, watermark, max_seq, acked_seq, quarantined, first_seen_at)
+    SELECT station_id, name, town, county, level, timezone, online, boot, status_ts, status_at, agent_version,
+           heartbeat_ts, heartbeat_at, outbox_depth, watermark, max_seq, acked_seq, quarantined, first_seen_at
+      FROM stations ORDER BY station_id;
+  DROP TABLE stations;
+  ALTER TABLE stations_compact RENAME TO stations;
+  ALTER TABLE stations ADD CONSTRAINT stations_pkey PRIMARY KEY (station_id);
   `,
 ];
 
@@ -164,14 +195,14 @@ export const SQL = {
   statuses: `UPDATE stations s SET online = v.online, boot = v.boot, status_ts = v.ts, status_at = v.at, agent_version = coalesce(v.version, s.agent_version)
                FROM unnest($1::text[], $2::bool[], $3::bigint[], $4::text[], $5::text[], $6::text[]) AS v(id, online, boot, ts, at, version)
               WHERE s.station_id = v.id`,
-  inventories: `UPDATE stations s SET name = v.name, town = v.town, county = v.county, level = v.level, timezone = v.tz, inventory = v.doc, inventory_at = v.at
-                  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) AS v(id, name, town, county, level, tz, doc, at)
+  inventories: `UPDATE stations s SET name = v.name, town = v.town, county = v.county, level = v.level, timezone = v.tz
+                  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS v(id, name, town, county, level, tz)
                  WHERE s.station_id = v.id`,
-  heartbeats: `UPDATE stations s SET heartbeat_ts = v.ts, heartbeat_at = v.at, outbox_depth = v.depth
-                 FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS v(id, ts, at, depth)
-                WHERE s.station_id = v.id`,
+  inventoryDocs: `INSERT INTO station_docs AS d (station_id, inventory, inventory_at) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+                  ON CONFLICT (station_id) DO UPDATE SET inventory = excluded.inventory, inventory_at = excluded.inventory_at`,
   // The whole document only with the history point (every HEARTBEAT_HISTORY_STEP_MS): 1 KB less per heartbeat.
-  heartbeatDocs: `UPDATE stations s SET heartbeat = v.doc FROM unnest($1::text[], $2::text[]) AS v(id, doc) WHERE s.station_id = v.id`,
+  heartbeatDocs: `INSERT INTO station_docs AS d (station_id, heartbeat) SELECT * FROM unnest($1::text[], $2::text[])
+                  ON CONFLICT (station_id) DO UPDATE SET heartbeat = excluded.heartbeat`,
   history: `INSERT INTO heartbeat_history (station_id, bucket, ts, cpu_pct, mem_pct, disk_free_mb, agent_rss_mb, outbox_depth, online_devices)
             SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::float8[], $5::float8[], $6::float8[], $7::float8[], $8::bigint[], $9::bigint[])
             ON CONFLICT DO NOTHING`,
@@ -208,8 +239,18 @@ export const SQL = {
            WHERE excluded.seq > l.seq`,
   quarantine: `INSERT INTO quarantine (station_id, seq, stream, id, received_at, watermark, payload)
                SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[]) ON CONFLICT DO NOTHING`,
-  // v.run: the batch's records are exactly the run watermark+1…max_seq (checked by the caller under the
-  // lock), so the watermark is max_seq without walking anything.
+  // The end of a batch, one statement and one new row version per station touched: its last heartbeat
+  // (v.ts null: none in the batch), and when its records changed (v.max_seq not null) max_seq, the
+  // quarantine count and the watermark. v.run: the batch's records are exactly the run
+  // watermark+1…max_seq (checked by the caller under the lock), so the watermark is max_seq without
+  // walking anything.
+  finish: `UPDATE stations s SET heartbeat_ts = coalesce(v.ts, s.heartbeat_ts), heartbeat_at = coalesce(v.at, s.heartbeat_at),
+                  outbox_depth = CASE WHEN v.ts IS NULL THEN s.outbox_depth ELSE v.depth END,
+                  max_seq = coalesce(v.max_seq, s.max_seq), quarantined = coalesce(v.q, s.quarantined),
+                  watermark = CASE WHEN v.max_seq IS NULL THEN s.watermark WHEN v.run THEN v.max_seq ELSE county_advance(s.station_id, s.watermark) END
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bool[]) AS v(id, ts, at, depth, max_seq, q, run)
+            WHERE s.station_id = v.id RETURNING s.station_id, s.watermark`,
+  // The same for one station's cursor alone (after marking a loss).
   settle: `UPDATE stations s SET max_seq = v.max_seq, quarantined = v.q,
                   watermark = CASE WHEN v.run THEN v.max_seq ELSE county_advance(s.station_id, s.watermark) END
              FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bool[]) AS v(id, max_seq, q, run)
@@ -253,8 +294,7 @@ export const SQL = {
                         ${edgeRows('$5', '$6', '$7')}
                         UNION ALL
                         ${edgeRows('$8', '$9', '$10')}) t
-                  JOIN stations s ON s.station_id = t.station_id
-                 WHERE coalesce(s.timezone, $1) = $2
+                 WHERE t.station_id IN (SELECT station_id FROM stations WHERE coalesce(timezone, $1) = $2)
                  GROUP BY t.station_id
                 HAVING sum(t.sessions) + sum(t.short_sessions) > 0`,
   missing: `SELECT s.station_id,
@@ -270,7 +310,7 @@ export const SQL = {
   lampWarningHours: `SELECT l.station_id, l.device, d.lamp_hours FROM lamp_latest l
                        LEFT JOIN devices d ON d.station_id = l.station_id AND d.device_id = l.device
                       WHERE l.type = 'lamp_warning' ORDER BY l.station_id, l.device`,
-  inventoryDoc: 'SELECT inventory FROM stations WHERE station_id = $1',
+  inventoryDoc: 'SELECT inventory FROM station_docs WHERE station_id = $1',
   deviceRows: `SELECT ${DEVICE_COLUMNS} FROM devices WHERE station_id = $1 ORDER BY device_id`,
   usagePayloads: `SELECT r.payload FROM usage u JOIN records r ON r.station_id = u.station_id AND r.seq = u.seq
                    WHERE u.station_id = $1 ORDER BY u.seq DESC LIMIT $2`,

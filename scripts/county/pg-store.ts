@@ -14,7 +14,7 @@ import { QUARANTINE_KEEP, SEQ_WINDOW, type CollectorStore, type CollectorWrite, 
 import { MIGRATION_LOCK, PG_MIGRATIONS, SQL, VERSION_TABLE } from './pg-schema.js';
 import { makePool, PgReads } from './pg-reads.js';
 import { batchCursor, historyHorizon, ranInOrder, type BatchCursor } from './store-rows.js';
-import { columns, putDevices, putHeartbeats, putInventories, putStatuses } from './pg-writes.js';
+import { columns, putDevices, putHeartbeatHistory, putInventories, putStatuses } from './pg-writes.js';
 
 export interface PgStoreOptions extends StoreOptions {
   /** Connections in the pool (one batch at a time writes; the rest serve reads). Default 4. */
@@ -114,6 +114,7 @@ export class PgCollectorStore extends PgReads implements CollectorStore {
     const statuses = new Map<string, Extract<CollectorWrite, { kind: 'status' }>>();
     const inventories = new Map<string, Extract<CollectorWrite, { kind: 'inventory' }>>();
     const hb: Array<Extract<CollectorWrite, { kind: 'heartbeat' }>> = [];
+    const lastHeartbeat = new Map<string, Extract<CollectorWrite, { kind: 'heartbeat' }>>();
     const dev = new Map<string, Extract<CollectorWrite, { kind: 'device_state' }>>();
     const lost: number[] = [];
     for (let i = 0; i < writes.length; i++) {
@@ -132,6 +133,7 @@ export class PgCollectorStore extends PgReads implements CollectorStore {
         out[i] = { kind: 'inventory' };
       } else if (w.kind === 'heartbeat') {
         hb.push(w);
+        lastHeartbeat.set(w.station, w);
         out[i] = { kind: 'heartbeat' };
       } else if (w.kind === 'device_state') {
         // One row per device in a statement; of several, the newest state wins (as the upsert's WHERE would).
@@ -144,10 +146,10 @@ export class PgCollectorStore extends PgReads implements CollectorStore {
     }
     if (statuses.size > 0) await putStatuses(c, [...statuses.values()]);
     if (inventories.size > 0) await putInventories(c, [...inventories.values()]);
-    if (hb.length > 0) await putHeartbeats(c, hb, this.historyWritten);
+    if (hb.length > 0) await putHeartbeatHistory(c, hb, this.historyWritten);
     if (dev.size > 0) await putDevices(c, [...dev.values()]);
     if (records.length > 0) await this.putRecords(c, records, cursors, out);
-    await this.settle(c, cursors);
+    await this.finish(c, cursors, lastHeartbeat);
     for (const i of lost) {
       const w = writes[i] as Extract<CollectorWrite, { kind: 'lost' }>;
       out[i] = { kind: 'lost', count: await this.markLost(c, w.station, w.from_seq, w.to_seq, cursors.get(w.station)) };
@@ -219,6 +221,46 @@ export class PgCollectorStore extends PgReads implements CollectorStore {
     }
   }
 
+  /**
+   * The batch's one update of each station row it changed: the last heartbeat, and max_seq, the
+   * quarantine count and the advanced watermark of the stations whose records changed.
+   */
+  private async finish(c: pg.PoolClient, cursors: Map<string, Cursor>, heartbeats: Map<string, Extract<CollectorWrite, { kind: 'heartbeat' }>>): Promise<void> {
+    const ids = [...new Set([...heartbeats.keys(), ...[...cursors].filter(([, cur]) => cur.changed).map(([s]) => s)])];
+    if (ids.length === 0) return;
+    const cur = (s: string): Cursor | undefined => {
+      const x = cursors.get(s);
+      return x?.changed ? x : undefined;
+    };
+    const r = await c.query(
+      SQL.finish,
+      columns(ids, [
+        (s) => s,
+        (s) => heartbeats.get(s)?.heartbeat.ts ?? null,
+        (s) => heartbeats.get(s)?.receivedAt ?? null,
+        (s) => heartbeats.get(s)?.heartbeat.outbox.depth ?? null,
+        (s) => cur(s)?.max_seq ?? null,
+        (s) => cur(s)?.quarantined ?? null,
+        (s) => {
+          const x = cur(s);
+          return x ? ranInOrder(x) : null;
+        },
+      ]),
+    );
+    this.settled(cursors, r.rows as Array<{ station_id: string; watermark: number }>);
+  }
+
+  private settled(cursors: Map<string, Cursor>, rows: ReadonlyArray<{ station_id: string; watermark: number }>): void {
+    for (const row of rows) {
+      const cur = cursors.get(row.station_id);
+      if (!cur) continue;
+      cur.watermark = row.watermark;
+      cur.changed = false;
+      cur.inOrder = cur.max_seq === cur.watermark;
+      cur.added = 0;
+    }
+  }
+
   /** Writes back max_seq and the quarantine count and advances the watermark of every changed station, in one statement. */
   private async settle(c: pg.PoolClient, cursors: Map<string, Cursor>): Promise<void> {
     const changed = [...cursors].filter(([, cur]) => cur.changed);
@@ -227,13 +269,7 @@ export class PgCollectorStore extends PgReads implements CollectorStore {
       SQL.settle,
       columns(changed, [([s]) => s, ([, cur]) => cur.max_seq, ([, cur]) => cur.quarantined, ([, cur]) => ranInOrder(cur)]),
     );
-    for (const row of r.rows as Array<{ station_id: string; watermark: number }>) {
-      const cur = cursors.get(row.station_id)!;
-      cur.watermark = row.watermark;
-      cur.changed = false;
-      cur.inOrder = cur.max_seq === cur.watermark;
-      cur.added = 0;
-    }
+    this.settled(cursors, r.rows as Array<{ station_id: string; watermark: number }>);
   }
 
   /** Marks the holes of the asked range as lost ranges (one statement), then advances the watermark. */

@@ -19,19 +19,19 @@ export async function putStatuses(c: pg.PoolClient, ws: ReadonlyArray<Extract<Co
   );
 }
 
-/** Each station's last inventory of the batch. */
+/** Each station's last inventory of the batch: its identity on the station row, the document beside it. */
 export async function putInventories(c: pg.PoolClient, ws: ReadonlyArray<Extract<CollectorWrite, { kind: 'inventory' }>>): Promise<void> {
   const st = (w: (typeof ws)[number]) => w.inventory.station;
-  await c.query(SQL.inventories, columns(ws, [(w) => w.station, (w) => st(w).name, (w) => st(w).town, (w) => st(w).county, (w) => st(w).level, (w) => st(w).timezone, (w) => JSON.stringify(w.inventory), (w) => w.receivedAt]));
+  await c.query(SQL.inventories, columns(ws, [(w) => w.station, (w) => st(w).name, (w) => st(w).town, (w) => st(w).county, (w) => st(w).level, (w) => st(w).timezone]));
+  await c.query(SQL.inventoryDocs, columns(ws, [(w) => w.station, (w) => JSON.stringify(w.inventory), (w) => w.receivedAt]));
 }
 
 /**
- * The station row takes each station's last heartbeat time and outbox depth; the history the first of
- * each bucket not yet written, and the row the whole document with it (at most every 10 minutes).
+ * The history takes the first heartbeat of each bucket not yet written, and the documents table the
+ * whole heartbeat with it (at most every 10 minutes). The station row's heartbeat time and outbox depth
+ * are written with the batch's other changes to the row (SQL.finish).
  */
-export async function putHeartbeats(c: pg.PoolClient, ws: ReadonlyArray<Extract<CollectorWrite, { kind: 'heartbeat' }>>, historyWritten: Map<string, number>): Promise<void> {
-  const last = [...new Map(ws.map((w) => [w.station, w])).values()];
-  await c.query(SQL.heartbeats, columns(last, [(w) => w.station, (w) => w.heartbeat.ts, (w) => w.receivedAt, (w) => w.heartbeat.outbox.depth]));
+export async function putHeartbeatHistory(c: pg.PoolClient, ws: ReadonlyArray<Extract<CollectorWrite, { kind: 'heartbeat' }>>, historyWritten: Map<string, number>): Promise<void> {
   const seen = new Set<string>();
   const points = ws
     .map((w) => ({ w, bucket: historyBucket(Date.parse(w.receivedAt)), p: heartbeatPoint(w.heartbeat) }))

@@ -105,7 +105,8 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE records_rowid RENAME TO records;
   `,
   // 5: what the console reads, kept up to date as records are stored instead of recomputed from every
-  // record on each page (as on PostgreSQL, docs/benchmarks.md "County console pages"): usage totals per
+  // record on each page (as on PostgreSQL, docs/benchmarks.md "County console pages"), and a compact
+  // station row (the documents in station_docs): usage totals per
   // station and UTC calendar month, and the latest lamp event (by seq) of each device, both maintained by
   // the write path from the rows it actually inserts (usageMonth, lampLatest below compute the month and
   // the key as this backfill does; tests/integration/collector/sqlite-migrations.test.ts checks it).
@@ -131,6 +132,34 @@ export const MIGRATIONS: readonly string[] = [
       SELECT station_id, device, seq, type, row_number() OVER (PARTITION BY station_id, device ORDER BY seq DESC) AS n
         FROM events WHERE type IN ('lamp_warning', 'lamp_warning_cleared'))
      WHERE n = 1;
+  -- The inventory and heartbeat documents (1-3 KB) move out of the station row, which every heartbeat
+  -- and every batch of records rewrites (SQLite writes the whole row each time) and every fleet page reads.
+  CREATE TABLE station_docs (
+    station_id TEXT PRIMARY KEY,
+    inventory TEXT, inventory_at TEXT, heartbeat TEXT
+  );
+  INSERT INTO station_docs (station_id, inventory, inventory_at, heartbeat)
+    SELECT station_id, inventory, inventory_at, heartbeat FROM stations WHERE inventory IS NOT NULL OR heartbeat IS NOT NULL;
+  CREATE TABLE stations_compact (
+    station_id TEXT PRIMARY KEY,
+    name TEXT, town TEXT, county TEXT, level TEXT, timezone TEXT,
+    online INTEGER, boot INTEGER, status_ts TEXT, status_at TEXT, agent_version TEXT,
+    heartbeat_ts TEXT, heartbeat_at TEXT, outbox_depth INTEGER,
+    watermark INTEGER NOT NULL DEFAULT 0,
+    max_seq INTEGER NOT NULL DEFAULT 0,
+    acked_seq INTEGER NOT NULL DEFAULT 0,
+    quarantined INTEGER NOT NULL DEFAULT 0,
+    first_seen_at TEXT NOT NULL
+  );
+  INSERT INTO stations_compact (station_id, name, town, county, level, timezone, online, boot, status_ts, status_at, agent_version,
+                                heartbeat_ts, heartbeat_at, outbox_depth, watermark, max_seq, acked_seq, quarantined, first_seen_at)
+    SELECT station_id, name, town, county, level, timezone, online, boot, status_ts, status_at, agent_version,
+           heartbeat_ts, heartbeat_at, outbox_depth, watermark, max_seq, acked_seq, quarantined, first_seen_at
+      FROM stations ORDER BY station_id;
+  DROP TABLE stations;
+  ALTER TABLE stations_compact RENAME TO stations;
+  CREATE INDEX stations_unacked ON stations (station_id) WHERE watermark > acked_seq;
+  CREATE INDEX stations_gap ON stations (station_id) WHERE max_seq > watermark;
   `,
 ];
 
@@ -151,10 +180,12 @@ export const STATEMENTS = {
   station: `SELECT ${STATION_COLUMNS} FROM stations WHERE station_id = ?`,
   stations: `SELECT ${STATION_COLUMNS} FROM stations ${BY_TOWN}`,
   status: 'UPDATE stations SET online = ?, boot = ?, status_ts = ?, status_at = ?, agent_version = coalesce(?, agent_version) WHERE station_id = ?',
-  inventory: 'UPDATE stations SET name = ?, town = ?, county = ?, level = ?, timezone = ?, inventory = ?, inventory_at = ? WHERE station_id = ?',
+  inventory: 'UPDATE stations SET name = ?, town = ?, county = ?, level = ?, timezone = ? WHERE station_id = ?',
+  inventoryDocPut: `INSERT INTO station_docs (station_id, inventory, inventory_at) VALUES (?, ?, ?)
+                    ON CONFLICT (station_id) DO UPDATE SET inventory = excluded.inventory, inventory_at = excluded.inventory_at`,
   heartbeat: 'UPDATE stations SET heartbeat_ts = ?, heartbeat_at = ?, outbox_depth = ? WHERE station_id = ?',
   // The whole document only with the history point (every HEARTBEAT_HISTORY_STEP_MS): 1 KB less per heartbeat.
-  heartbeatDoc: 'UPDATE stations SET heartbeat = ? WHERE station_id = ?',
+  heartbeatDoc: 'INSERT INTO station_docs (station_id, heartbeat) VALUES (?, ?) ON CONFLICT (station_id) DO UPDATE SET heartbeat = excluded.heartbeat',
   device: `INSERT INTO devices (station_id, device_id, kind, driver, online, power, errors, lamp_hours, state, ts, received_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (station_id, device_id) DO UPDATE SET kind = excluded.kind, driver = excluded.driver,
@@ -218,8 +249,7 @@ export const STATEMENTS = {
                         ${edgeRows('$lo1', '$hi1', '$sign1')}
                         UNION ALL
                         ${edgeRows('$lo2', '$hi2', '$sign2')}) t
-                  JOIN stations s ON s.station_id = t.station_id
-                 WHERE coalesce(s.timezone, $defaultZone) = $zone
+                 WHERE t.station_id IN (SELECT station_id FROM stations WHERE coalesce(timezone, $defaultZone) = $zone)
                  GROUP BY t.station_id
                 HAVING sum(t.sessions) + sum(t.short_sessions) > 0`,
   missing: `SELECT s.station_id,
@@ -236,7 +266,7 @@ export const STATEMENTS = {
   lampWarningHours: `SELECT l.station_id, l.device, d.lamp_hours FROM lamp_latest l
                        LEFT JOIN devices d ON d.station_id = l.station_id AND d.device_id = l.device
                       WHERE l.type = 'lamp_warning' ORDER BY l.station_id, l.device`,
-  inventoryDoc: 'SELECT inventory FROM stations WHERE station_id = ?',
+  inventoryDoc: 'SELECT inventory FROM station_docs WHERE station_id = ?',
   deviceRows: `SELECT ${DEVICE_COLUMNS} FROM devices WHERE station_id = ? ORDER BY device_id`,
   usagePayloads: `SELECT r.payload FROM usage u JOIN records r ON r.station_id = u.station_id AND r.seq = u.seq
                    WHERE u.station_id = ? ORDER BY u.seq DESC LIMIT ?`,

@@ -137,7 +137,8 @@ export class SqliteCollectorStore extends SqliteReads implements CollectorStore 
 
   private putInventory(stationId: string, inv: Inventory, receivedAt: string): void {
     const st = inv.station;
-    this.s.inventory.run(st.name, st.town, st.county, st.level, st.timezone, JSON.stringify(inv), receivedAt, stationId);
+    this.s.inventory.run(st.name, st.town, st.county, st.level, st.timezone, stationId);
+    this.s.inventoryDocPut.run(stationId, JSON.stringify(inv), receivedAt);
   }
 
   private putHeartbeat(stationId: string, hb: Heartbeat, receivedAt: string): void {
@@ -146,7 +147,7 @@ export class SqliteCollectorStore extends SqliteReads implements CollectorStore 
     if (this.historyWritten.get(stationId) === bucket) return;
     const p = heartbeatPoint(hb);
     this.s.historyInsert.run(stationId, bucket, p.ts, p.cpu_pct, p.mem_pct, p.disk_free_mb, p.agent_rss_mb, p.outbox_depth, p.online_devices);
-    this.s.heartbeatDoc.run(JSON.stringify(hb), stationId);
+    this.s.heartbeatDoc.run(stationId, JSON.stringify(hb));
     this.historyWritten.set(stationId, bucket);
   }
 

@@ -15,7 +15,7 @@ import { openPgCollectorStore } from '../../../scripts/county/pg-store.js';
 import { PG_MIGRATIONS, VERSION_TABLE } from '../../../scripts/county/pg-schema.js';
 import { startFleet } from '../../../scripts/fleet-sim.js';
 import { ROOT } from '../../helpers/agent.js';
-import { rollupWrites, snapshot } from './rollup-fixture.js';
+import { legacyRows, rollupWrites, snapshot } from './rollup-fixture.js';
 
 let broker: Mosquitto;
 let server: Postgres;
@@ -112,18 +112,30 @@ describe('collectors on PostgreSQL', () => {
     expect(table.map((r) => [r.station_id, r.watermark, r.missing])).toEqual(rows.map((r) => [r.station_id, 30, 0]));
   });
 
-  it('migration 2 fills the usage month totals and the latest lamp events as the write path keeps them', async () => {
-    const url = await server.createDatabase('rollups');
-    const written = await openPgCollectorStore(url);
+  it('migration 2 fills the usage month totals and the latest lamp events, and moves the documents, as the write path keeps them', async () => {
+    const written = await openPgCollectorStore(await server.createDatabase('rollups_written'));
     await written.apply(rollupWrites());
     const expected = await snapshot(written);
     await written.close();
     expect((expected as { lamps: string[] }).lamps).toEqual(['ra "p1"', 'ra "p2"', 'ra (none)', 'rb "p2"', 'rb (none)']);
-    // The same records in a version-1 database: no roll-ups yet, the migration makes them from the rows.
+    // The same records in a version-1 database, as the collector of that version stored them.
+    const url = await server.createDatabase('rollups_v1');
     const db = new pg.Client({ connectionString: url });
     await db.connect();
     try {
-      await db.query(`DROP TABLE usage_month, lamp_latest; UPDATE ${VERSION_TABLE} SET version = 1`);
+      await db.query(PG_MIGRATIONS[0]!);
+      await db.query(`CREATE TABLE ${VERSION_TABLE} (version INTEGER NOT NULL); INSERT INTO ${VERSION_TABLE} VALUES (1)`);
+      const rows = legacyRows();
+      for (const st of rows.stations) {
+        const inv = st.inventory === null ? null : (JSON.parse(st.inventory) as { station: Record<string, string> }).station;
+        await db.query(
+          'INSERT INTO stations (station_id, first_seen_at, watermark, max_seq, acked_seq, town, timezone, inventory, inventory_at, heartbeat) VALUES ($1, $2, $3, $3, $3, $4, $5, $6, $7, $8)',
+          [st.station_id, 'x', st.max_seq, inv?.['town'] ?? null, inv?.['timezone'] ?? null, st.inventory, 'y', '{"v":1}'],
+        );
+      }
+      for (const r of rows.records) await db.query('INSERT INTO records VALUES ($1, $2, $3, $4, false, $5, $6)', [r[0], r[1], r[2], r[3], 'z', r[4]]);
+      for (const u of rows.usage) await db.query('INSERT INTO usage VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)', u);
+      for (const e of rows.events) await db.query('INSERT INTO events VALUES ($1, $2, $3, $4, $5, $6)', e);
     } finally {
       await db.end();
     }

@@ -1,9 +1,10 @@
 /**
  * Records for checking a migration's backfill of the roll-ups (usage totals per UTC month, latest lamp
- * event per device) against what the write path keeps: starts on month boundaries, one millisecond
- * before them, before 1970 and in the year 50; lamp warnings cleared, re-warned and without a device.
- * `snapshot()` reads everything the roll-ups answer, so a database written by the collector and the same
- * database rebuilt by the migration can be compared.
+ * event per device) and the documents moved out of the station row against what the write path keeps:
+ * starts on month boundaries, one millisecond before them, before 1970 and in the year 50; lamp warnings
+ * cleared, re-warned and without a device. The same data as store writes (`rollupWrites()`, for a
+ * database written by today's collector) and as the rows an older schema held (`legacyRows()`, inserted
+ * by the test into a database at the older version); `snapshot()` reads what both must then answer alike.
  */
 import type { CollectorWrite, UsageWindow } from '../../../scripts/county/store.js';
 import { DEFAULT_TIMEZONE } from '../../../scripts/county/report.js';
@@ -33,8 +34,10 @@ const template: UsageRecord = (() => {
   }
 })();
 
+export const INVENTORY = { station: { id: 'ra', name: 'ra', town: 't', county: 'k', level: 'village', timezone: 'Asia/Shanghai' }, agent: { version: '0.1.0' } };
+
 export function rollupWrites(): CollectorWrite[] {
-  const out: CollectorWrite[] = [];
+  const out: CollectorWrite[] = [{ kind: 'inventory', station: 'ra', inventory: INVENTORY, receivedAt: '2026-11-01T00:00:00.000Z' } as unknown as CollectorWrite];
   for (const station of ['ra', 'rb']) {
     STARTS.forEach((start, i) => {
       const record: UsageRecord = { ...template, id: `01ROLLUP-${station}-${i}`, seq: i + 1, station_id: station, start, end: start, duration_s: 100 * (i + 1), signal_s: 10 * i, short: i % 3 === 0 };
@@ -70,6 +73,35 @@ export function rollupWrites(): CollectorWrite[] {
   return out;
 }
 
+/** The same records as the rows of the usage, events, records and stations tables (columns as in every schema version). */
+export function legacyRows(): {
+  stations: Array<{ station_id: string; inventory: string | null; max_seq: number }>;
+  records: Array<[string, number, string, string, string]>;
+  usage: Array<[string, number, string, number, number, number, number, boolean, string, string]>;
+  events: Array<[string, number, string, string, string, string | null]>;
+} {
+  const writes = rollupWrites().filter((w): w is Extract<CollectorWrite, { kind: 'record' }> => w.kind === 'record');
+  const stations = [...new Set(writes.map((w) => w.station))].map((station_id) => ({
+    station_id,
+    inventory: station_id === 'ra' ? JSON.stringify(INVENTORY) : null,
+    max_seq: Math.max(...writes.filter((w) => w.station === station_id).map((w) => w.record.seq)),
+  }));
+  const records = writes.map((w): [string, number, string, string, string] => [w.station, w.record.seq, w.stream, w.record.id, w.raw]);
+  const usage = writes
+    .filter((w) => w.stream === 'usage')
+    .map((w): [string, number, string, number, number, number, number, boolean, string, string] => {
+      const u = w.record as UsageRecord;
+      return [w.station, u.seq, u.id, Date.parse(u.start), Date.parse(u.end), u.duration_s, u.signal_s, u.short, u.trigger, u.end_reason];
+    });
+  const events = writes
+    .filter((w) => w.stream === 'events')
+    .map((w): [string, number, string, string, string, string | null] => {
+      const e = w.record as EventRecord;
+      return [w.station, e.seq, e.ts, e.type, e.severity, e.device ?? null];
+    });
+  return { stations, records, usage, events };
+}
+
 const WINDOWS: Array<[string, string]> = [
   ['2026-10-01T00:00:00.000Z', '2026-11-01T00:00:00.000Z'],
   ['2026-10-31T16:00:00.000Z', '2026-11-30T16:00:00.000Z'],
@@ -81,7 +113,7 @@ const WINDOWS: Array<[string, string]> = [
   ['0001-01-01T00:00:00.000Z', '9999-01-01T00:00:00.000Z'],
 ];
 
-/** Everything the roll-ups answer: totals of several windows, the active lamp warnings. */
+/** Everything the roll-ups answer (totals of several windows, the active lamp warnings), the inventory and the seq state. */
 export async function snapshot(store: StoreUnderTest): Promise<unknown> {
   const totals: unknown[] = [];
   for (const [a, b] of WINDOWS) {
@@ -89,5 +121,6 @@ export async function snapshot(store: StoreUnderTest): Promise<unknown> {
     totals.push([a, b, [...(await store.usageTotals(w))].sort((x, y) => x.station_id.localeCompare(y.station_id))]);
   }
   const lamps = (await store.lampWarnings()).map((l) => `${l.station_id} ${l.device === null ? '(none)' : JSON.stringify(l.device)}`).sort();
-  return { totals, lamps };
+  const stations = (await store.stations()).map((r) => [r.station_id, r.town, r.timezone, r.watermark, r.max_seq]);
+  return { totals, lamps, inventory: await store.inventory('ra'), stations };
 }

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../../../scripts/county/sqlite-schema.js';
 import { openSqliteCollectorStore } from '../../../scripts/county/sqlite-store.js';
 import { removeDir, tempDir } from '../../../scripts/lib/kit/index.js';
-import { rollupWrites, snapshot } from './rollup-fixture.js';
+import { legacyRows, rollupWrites, snapshot } from './rollup-fixture.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -48,18 +48,28 @@ describe('SQLite collector migrations', () => {
     db.close();
   });
 
-  it('migration 5 fills the usage month totals and the latest lamp events as the write path keeps them', async () => {
-    const path = file();
-    const written = openSqliteCollectorStore(path);
+  it('migration 5 fills the usage month totals and the latest lamp events, and moves the documents, as the write path keeps them', async () => {
+    const written = openSqliteCollectorStore(file());
     await written.apply(rollupWrites());
     const expected = await snapshot(written);
     await written.close();
     expect((expected as { lamps: string[] }).lamps).toEqual(['ra "p1"', 'ra "p2"', 'ra (none)', 'rb "p2"', 'rb (none)']);
-    // The same records in a version-4 database: no roll-ups yet, the migration makes them from the rows.
-    const db = new Database(path);
-    db.exec('DROP TABLE usage_month; DROP TABLE lamp_latest');
-    db.pragma('user_version = 4');
-    db.close();
+    // The same records in a version-4 database, as the collector of that version stored them.
+    const path = file();
+    const v4 = new Database(path);
+    for (const m of MIGRATIONS.slice(0, 4)) v4.exec(m);
+    v4.pragma('user_version = 4');
+    const rows = legacyRows();
+    for (const st of rows.stations) {
+      const inv = st.inventory === null ? null : (JSON.parse(st.inventory) as { station: Record<string, string> }).station;
+      v4.prepare('INSERT INTO stations (station_id, first_seen_at, watermark, max_seq, acked_seq, town, timezone, inventory, inventory_at, heartbeat) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
+        st.station_id, 'x', st.max_seq, st.max_seq, st.max_seq, inv?.['town'] ?? null, inv?.['timezone'] ?? null, st.inventory, 'y', '{"v":1}',
+      );
+    }
+    for (const r of rows.records) v4.prepare('INSERT INTO records VALUES (?, ?, ?, ?, 0, ?, ?)').run(r[0], r[1], r[2], r[3], 'z', r[4]);
+    for (const u of rows.usage) v4.prepare('INSERT INTO usage VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(...u.map((x) => (typeof x === 'boolean' ? Number(x) : x)));
+    for (const e of rows.events) v4.prepare('INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)').run(...e);
+    v4.close();
     const migrated = openSqliteCollectorStore(path);
     try {
       expect(await snapshot(migrated)).toEqual(expected);

@@ -4,6 +4,7 @@
  * flushMs; the writer's promises are settled by the test.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import fc from 'fast-check';
 import { Batcher } from '../../../scripts/county/batcher.js';
 import { emptyWriteStats, writeBatch, type Incoming } from '../../../scripts/county/write-batch.js';
 import type { ResendLedger, ResendTransaction } from '../../../scripts/county/gap-watcher.js';
@@ -139,6 +140,93 @@ describe('Batcher', () => {
     expect(all.filter((n) => n >= 100)).toEqual(Array.from({ length: 20 }, (_, i) => 100 + i));
     expect(all).toHaveLength(23);
     expect(b.pending).toBe(0);
+  });
+
+  it('with two batches in flight, a station whose messages are in flight waits for them: each station in its order, nothing lost', async () => {
+    const calls: Array<{ batch: string[]; release: () => void }> = [];
+    let inFlight = 0;
+    let most = 0;
+    const write = (batch: string[]) =>
+      new Promise<void>((resolve) => {
+        most = Math.max(most, ++inFlight);
+        calls.push({ batch: [...batch], release: () => (inFlight--, resolve()) });
+      });
+    const b = new Batcher<string>({ flushMs: 20, maxBatch: 4, concurrency: 2, key: (m) => m[0]!, write, onError: () => {} });
+    for (const m of ['a1', 'a2', 'b1']) b.push(m);
+    await vi.advanceTimersByTimeAsync(20);
+    expect(calls.map((c) => c.batch)).toEqual([['a1', 'a2', 'b1']]);
+    // A second batch starts once maxBatch are waiting, without the station of the first batch.
+    for (const m of ['a3', 'a4', 'c1', 'c2']) b.push(m);
+    expect(calls.map((c) => c.batch)).toEqual([['a1', 'a2', 'b1'], ['c1', 'c2']]);
+    // No third while two are in flight.
+    for (const m of ['d1', 'd2', 'd3', 'd4']) b.push(m);
+    expect(calls).toHaveLength(2);
+    const f = b.flush();
+    let flushed = false;
+    void f.then(() => (flushed = true));
+    // The second finishes first: the next takes d, and a still waits for the first.
+    calls[1]!.release();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(calls.map((c) => c.batch).slice(2)).toEqual([['d1', 'd2', 'd3', 'd4']]);
+    calls[0]!.release();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(calls.map((c) => c.batch).slice(3)).toEqual([['a3', 'a4']]);
+    calls[2]!.release();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(flushed).toBe(false);
+    calls[3]!.release();
+    await f;
+    expect(most).toBe(2);
+    expect(b.pending).toBe(0);
+  });
+
+  it('any interleaving of arrivals, timers and completions: each message written once, each station in order, never in two batches at once', async () => {
+    type Op = { push: number } | { release: number } | { tick: true };
+    const op: fc.Arbitrary<Op> = fc.oneof(fc.record({ push: fc.integer({ min: 0, max: 4 }) }), fc.record({ release: fc.nat() }), fc.constant({ tick: true as const }));
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { maxLength: 120 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 5 }), async (ops, concurrency, maxBatch) => {
+        const open: Array<{ batch: Array<[number, number]>; release: () => void }> = [];
+        const written: Array<[number, number]> = [];
+        const inFlightKeys = new Set<number>();
+        let most = 0;
+        const write = (batch: Array<[number, number]>) =>
+          new Promise<void>((resolve) => {
+            const keys = new Set(batch.map(([k]) => k));
+            for (const k of keys) expect(inFlightKeys.has(k)).toBe(false);
+            keys.forEach((k) => inFlightKeys.add(k));
+            const call = {
+              batch,
+              release: () => {
+                keys.forEach((k) => inFlightKeys.delete(k));
+                written.push(...batch);
+                resolve();
+              },
+            };
+            open.push(call);
+            most = Math.max(most, open.length);
+          });
+        const b = new Batcher<[number, number]>({ flushMs: 10, maxBatch, concurrency, key: ([k]) => String(k), write, onError: () => {} });
+        const next = [0, 0, 0, 0, 0];
+        const releaseAt = async (i: number): Promise<void> => {
+          const [call] = open.splice(i % open.length, 1);
+          call!.release();
+          await vi.advanceTimersByTimeAsync(0);
+        };
+        for (const o of ops) {
+          if ('push' in o) b.push([o.push, next[o.push]!++]);
+          else if ('tick' in o) await vi.advanceTimersByTimeAsync(10);
+          else if (open.length > 0) await releaseAt(o.release);
+        }
+        const f = b.flush();
+        while (open.length > 0) await releaseAt(0);
+        await f;
+        expect(most).toBeLessThanOrEqual(concurrency);
+        expect(written).toHaveLength(next.reduce((x, y) => x + y, 0));
+        for (let k = 0; k < 5; k++) expect(written.filter(([s]) => s === k).map(([, n]) => n)).toEqual(Array.from({ length: next[k]! }, (_, i) => i));
+        await b.stop();
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it('sheds beyond maxPerKey and maxQueued, and flush() still resolves', async () => {
