@@ -61,6 +61,11 @@ export interface CollectorOptions {
   /** Incoming messages are written in one transaction per this period or `maxBatch` messages. Default 20. */
   flushMs?: number;
   maxBatch?: number;
+  /**
+   * Batches written at once (default 2): the next batch is validated and sent while the store commits the
+   * one before. A station's messages are never in two batches at once (Batcher), so they keep their order.
+   */
+  concurrency?: number;
   log?: Logger;
 }
 
@@ -115,7 +120,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   const group = opts.group === undefined ? 'county' : opts.group;
   const subscriptions = collectorSubscriptions(fleet.prefix, group);
   const gapGraceMs = opts.gapGraceMs ?? 5_000;
-  const store = opts.store ?? (await openCollectorStore(opts.db!, opts.storeOptions));
+  const store = opts.store ?? (await openCollectorStore(opts.db!, opts.storeOptions, { thread: true }));
   const closeStore = async (): Promise<void> => {
     if (!opts.store) await store.close();
   };
@@ -152,6 +157,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   const batcher = new Batcher<Incoming>({
     flushMs: opts.flushMs ?? 20,
     maxBatch: opts.maxBatch ?? 2_000,
+    concurrency: opts.concurrency ?? 2,
     key: (m) => m.parsed?.station ?? '',
     maxPerKey: opts.maxQueuedPerStation ?? 20_000,
     maxQueued: opts.maxQueued ?? 200_000,

@@ -1,12 +1,13 @@
 /**
  * The collector store conformance suite against each implementation: SQLite on a real file in a
- * temporary folder, and PostgreSQL 15 (Debian's) as a real server started for this file on a free
+ * temporary folder (in this thread, and on a worker thread as the collector runs it), and PostgreSQL 15 (Debian's) as a real server started for this file on a free
  * loopback port in a temporary folder, one fresh database per test. Both are removed afterwards.
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { openPgCollectorStore } from '../../scripts/county/pg-store.js';
 import { openSqliteCollectorStore } from '../../scripts/county/sqlite-store.js';
+import { openSqliteThreadStore } from '../../scripts/county/sqlite-thread-store.js';
 import { Postgres, removeDir, tempDir } from '../../scripts/lib/kit/index.js';
 import { collectorStoreContract, type StoreUnderTest } from './collector-store.contract.js';
 import { rollupContract } from './collector-store-rollups.contract.js';
@@ -35,6 +36,15 @@ const sqlite = async () => {
 };
 collectorStoreContract('SQLite', sqlite);
 rollupContract('SQLite', sqlite);
+
+// What the running collector uses: the same store on a worker thread (needs the build: dist/…/sqlite-worker.js).
+const sqliteThread = async () => {
+  const dir = tempDir('collector-store-');
+  const path = join(dir, 'county.db');
+  return opened(await openSqliteThreadStore(path), () => openSqliteThreadStore(path), () => removeDir(dir));
+};
+collectorStoreContract('SQLite on a worker thread', sqliteThread);
+rollupContract('SQLite on a worker thread', sqliteThread);
 
 let server: Postgres | undefined;
 let n = 0;

@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../../../scripts/county/sqlite-schema.js';
 import { openSqliteCollectorStore } from '../../../scripts/county/sqlite-store.js';
+import { openSqliteThreadStore } from '../../../scripts/county/sqlite-thread-store.js';
 import { removeDir, tempDir } from '../../../scripts/lib/kit/index.js';
 import { legacyRows, rollupWrites, snapshot } from './rollup-fixture.js';
 
@@ -78,13 +79,15 @@ describe('SQLite collector migrations', () => {
     }
   });
 
-  it('refuses a database newer than this collector and leaves it as it was', () => {
+  it('refuses a database newer than this collector and leaves it as it was', async () => {
     const path = file();
     openSqliteCollectorStore(path).close();
     const db = new Database(path);
     db.pragma(`user_version = ${MIGRATIONS.length + 1}`);
     db.close();
     expect(() => openSqliteCollectorStore(path)).toThrow(`schema version ${MIGRATIONS.length + 1}, newer than this collector (${MIGRATIONS.length})`);
+    // The same on the collector's worker thread: the open rejects with the same message, the thread ends.
+    await expect(openSqliteThreadStore(path)).rejects.toThrow(`schema version ${MIGRATIONS.length + 1}, newer than this collector (${MIGRATIONS.length})`);
     const again = new Database(path, { readonly: true });
     expect(again.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length + 1);
     again.close();
