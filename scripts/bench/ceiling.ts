@@ -7,7 +7,7 @@
  * one second of load; the first rate that is not ends the climb. Between steps the collector drains.
  */
 import { Cleanup, Mosquitto, sleep, waitFor } from '../lib/kit/index.js';
-import { cpuPercent, figure, round, sampleProcess, type BenchOptions, type BenchResult, type Figure } from './common.js';
+import { cpuPercent, figure, round, sampleProcess, treeCpuSeconds, type BenchOptions, type BenchResult, type Figure } from './common.js';
 import { benchStore, collectorsReady, drained, LineChild, startCollectorChild, type StoreKind } from './county-kit.js';
 
 interface LoadLine {
@@ -29,7 +29,7 @@ export async function ceilingBench(opts: BenchOptions): Promise<BenchResult> {
   try {
     const broker = await Mosquitto.start({ extra: ['max_queued_messages 10000000', 'max_inflight_messages 0', 'max_connections -1'] });
     cleanup.add(() => broker.dispose());
-    const { db } = await benchStore(store, cleanup);
+    const { db, pgPid } = await benchStore(store, cleanup);
     const collector = startCollectorChild(broker.url, db, cleanup);
     await collectorsReady([collector]);
     let best = 0;
@@ -46,8 +46,10 @@ export async function ceilingBench(opts: BenchOptions): Promise<BenchResult> {
       const cpu = sampleProcess(collector.child.pid!, 500);
       const brokerCpu = sampleProcess(broker.pid!, 500);
       const loadCpu = sampleProcess(load.child.pid!, 500);
+      const db0 = pgPid === undefined ? undefined : { cpu: treeCpuSeconds(pgPid), t: Date.now() };
       await sleep((stepS - 1.5) * 1000);
       const others = { broker: cpuPercent(brokerCpu.stop()), load: cpuPercent(loadCpu.stop()) };
+      const dbCpu = db0 === undefined ? Number.NaN : ((treeCpuSeconds(pgPid!) - db0.cpu) / ((Date.now() - db0.t) / 1000)) * 100;
       const cpuPct = cpuPercent(cpu.stop());
       const rateOf = <T extends { t: number }>(lines: T[], f: (l: T) => number): number => {
         const x = lines[0];
@@ -64,7 +66,7 @@ export async function ceilingBench(opts: BenchOptions): Promise<BenchResult> {
       await drained(collector);
       const storedRate = (collector.last!.stored - a.stored) / seconds;
       notes.push(
-        `${rate} msg/s: offered ${round(offered, 0)}, received ${round(received, 0)} msg/s, stored ${round(storedRate, 0)} records/s, backlog at end ${backlog}, cpu: collector ${round(cpuPct, 0)} %, mosquitto ${round(others.broker, 0)} %, load generator ${round(others.load, 0)} % → ${sustained ? 'sustained' : 'falls behind'}`,
+        `${rate} msg/s: offered ${round(offered, 0)}, received ${round(received, 0)} msg/s, stored ${round(storedRate, 0)} records/s, backlog at end ${backlog}, cpu: collector ${round(cpuPct, 0)} %, ${Number.isNaN(dbCpu) ? '' : `postgres ${round(dbCpu, 0)} %, `}mosquitto ${round(others.broker, 0)} %, load generator ${round(others.load, 0)} % → ${sustained ? 'sustained' : 'falls behind'}`,
       );
       if (!sustained) {
         if (offered < 0.9 * rate) notes.push(`the load generator itself reached only ${round(offered, 0)} of ${rate} msg/s on this machine`);

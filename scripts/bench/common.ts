@@ -100,6 +100,25 @@ export function cpuSeconds(pid: number): number {
   }
 }
 
+/**
+ * utime + stime of `pid` and of its live children, in seconds: a PostgreSQL server's postmaster with its
+ * backends, WAL writer and checkpointer (what the database costs the machine).
+ */
+export function treeCpuSeconds(pid: number): number {
+  let total = cpuSeconds(pid);
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(rest[1]) === pid) total += (Number(rest[11]) + Number(rest[12])) / CLK_TCK;
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return total;
+}
+
 /** Bytes `pid` caused to be written to storage so far (`write_bytes` of /proc/<pid>/io), NaN when unreadable. */
 export function writeBytes(pid: number): number {
   try {

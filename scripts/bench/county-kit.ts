@@ -58,6 +58,8 @@ export class LineChild<T extends { final?: boolean }> {
   async finish(timeoutMs = 60_000): Promise<T | undefined> {
     if (this.child.exitCode === null) this.child.kill('SIGTERM');
     await waitFor(`${this.child.spawnfile} to finish`, () => this.child.exitCode !== null || this.last?.final === true, timeoutMs, 50).catch(() => undefined);
+    // The process exits right after its final line; give it that moment (a --cpu-prof profile is written then).
+    await Promise.race([this.exited, new Promise((r) => setTimeout(r, 15_000).unref())]);
     return this.lines.find((l) => l.final) ?? this.last;
   }
 }

@@ -1,9 +1,11 @@
 /**
  * Collects incoming messages and hands them to an asynchronous writer in batches: at most `concurrency`
  * batches in flight (default 1), at most `maxBatch` items per batch. A batch is written `flushMs` after its
- * first message, at once when `maxBatch` are waiting, or right after a batch in flight finishes when
- * messages queued up meanwhile. With two in flight the next batch is being prepared (validated, sent)
- * while the store still commits the one before: the store's wait and the collector's work overlap.
+ * first message, at once when `maxBatch` are waiting, or right after the batch before it finishes when
+ * messages queued up meanwhile. A second batch goes out while one is in flight only when a full
+ * `maxBatch` is waiting: under a load the store cannot take one batch at a time, the next full batch is
+ * prepared (validated, sent) while the store still commits the one before, and below that the batches
+ * stay as large as the load makes them (each costs the store a transaction and its sync).
  *
  * Messages are queued per key (the station): each key keeps its arrival order, and a batch takes from
  * every waiting key in turn, so one station that floods the collector fills at most its share of each
@@ -87,7 +89,8 @@ export class Batcher<T> {
     lane.items.push({ n: ++this.pushed, item });
     this.queued++;
     if (this.inFlight.size > 0) {
-      // A batch finishing takes what queued meanwhile; a free slot starts at maxBatch, not per message.
+      // A batch finishing takes what queued meanwhile; another slot is used only for a full batch, so the
+      // batches stay as large as the load makes them (each costs the store a transaction and its sync).
       if (this.inFlight.size < this.concurrency && this.queued >= this.o.maxBatch) this.kick();
       return true;
     }
@@ -100,7 +103,7 @@ export class Batcher<T> {
   flush(): Promise<void> {
     if (this.lowestUnwritten() > this.pushed) return Promise.resolve();
     const done = new Promise<void>((resolve) => this.waiters.push({ upTo: this.pushed, resolve }));
-    this.kick();
+    this.kick(true);
     return done;
   }
 
@@ -111,11 +114,12 @@ export class Batcher<T> {
     this.timer = undefined;
   }
 
-  /** Starts batches while a slot is free and something can be taken. */
-  private kick(): void {
+  /** Starts batches while a slot is free and something can be taken (a second one only when a full batch waits, or for flush()). */
+  private kick(all = false): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     while (this.inFlight.size < this.concurrency && this.queued > 0) {
+      if (this.inFlight.size > 0 && this.queued < this.o.maxBatch && !all) return;
       const { batch, low, keys } = this.take();
       if (batch.length === 0) return; // every waiting key is in a batch in flight
       const f: InFlight = { low, keys };
@@ -141,7 +145,10 @@ export class Batcher<T> {
         w.resolve();
       }
     }
-    if (this.queued > 0) this.kick();
+    // What queued meanwhile goes now when nothing else is being written, when a full batch is waiting, or
+    // when someone waits for it (flush(), stop()).
+    const waited = this.waiters.length > 0;
+    if (this.queued > 0 && (this.inFlight.size === 0 || this.queued >= this.o.maxBatch || waited)) this.kick(waited);
   }
 
   /** The number of the oldest item not yet written (pushed + 1 when none). */

@@ -14,7 +14,7 @@ import { QUARANTINE_KEEP, SEQ_WINDOW, type CollectorStore, type CollectorWrite, 
 import { MIGRATION_LOCK, PG_MIGRATIONS, SQL, VERSION_TABLE } from './pg-schema.js';
 import { makePool, PgReads } from './pg-reads.js';
 import { batchCursor, historyHorizon, ranInOrder, type BatchCursor } from './store-rows.js';
-import { columns, putDevices, putHeartbeatHistory, putInventories, putStatuses } from './pg-writes.js';
+import { putDevices, putHeartbeatHistory, putInventories, putStatuses, rowsParam, run } from './pg-writes.js';
 
 export interface PgStoreOptions extends StoreOptions {
   /** Connections in the pool (one batch at a time writes; the rest serve reads). Default 4. */
@@ -98,11 +98,11 @@ export class PgCollectorStore extends PgReads implements CollectorStore {
     const now = new Date();
     const touched = [...new Set(writes.filter((w) => w.kind !== 'lost').map((w) => w.station))].sort();
     const fresh = touched.filter((s) => !this.known.has(s));
-    if (fresh.length > 0) await c.query(SQL.ensure, [fresh, now.toISOString()]);
+    if (fresh.length > 0) await run(c, SQL.ensure, [fresh, now.toISOString()]);
     const all = [...new Set(writes.map((w) => w.station))].sort();
     const cursors = new Map<string, Cursor>();
     const boots = new Map<string, number | null>();
-    for (const r of (await c.query(SQL.lockCursors, [all])).rows as Array<Pick<Cursor, 'watermark' | 'max_seq' | 'quarantined'> & { station_id: string; boot: number | null }>) {
+    for (const r of (await run(c, SQL.lockCursors, [all])).rows as Array<Pick<Cursor, 'watermark' | 'max_seq' | 'quarantined'> & { station_id: string; boot: number | null }>) {
       cursors.set(r.station_id, batchCursor(r));
       boots.set(r.station_id, r.boot);
     }
@@ -155,7 +155,7 @@ export class PgCollectorStore extends PgReads implements CollectorStore {
       out[i] = { kind: 'lost', count: await this.markLost(c, w.station, w.from_seq, w.to_seq, cursors.get(w.station)) };
     }
     if (now.getTime() - this.lastPrune > PRUNE_EVERY_MS) {
-      await c.query(SQL.historyPrune, [historyHorizon(now.getTime())]);
+      await run(c, SQL.historyPrune, [historyHorizon(now.getTime())]);
       this.lastPrune = now.getTime();
     }
     return out;
@@ -175,12 +175,13 @@ export class PgCollectorStore extends PgReads implements CollectorStore {
       } else keep.push(r);
     }
     if (quarantine.length > 0) {
-      await c.query(SQL.quarantine, columns(quarantine, [(q) => q.w.station, (q) => q.w.record.seq, (q) => q.w.stream, (q) => q.w.record.id, (q) => q.w.receivedAt, (q) => q.watermark, (q) => q.w.raw]));
+      await run(c, SQL.quarantine, rowsParam(quarantine, [(q) => q.w.station, (q) => q.w.record.seq, (q) => q.w.stream, (q) => q.w.record.id, (q) => q.w.receivedAt, (q) => q.watermark, (q) => q.w.raw]));
     }
     if (keep.length === 0) return;
-    const inserted = await c.query(
+    const inserted = await run(
+      c,
       SQL.records,
-      columns(keep, [(r) => r.w.station, (r) => r.w.record.seq, (r) => r.w.stream, (r) => r.w.record.id, (r) => r.w.record.historical === true, (r) => r.w.receivedAt, (r) => r.w.raw]),
+      rowsParam(keep, [(r) => r.w.station, (r) => r.w.record.seq, (r) => r.w.stream, (r) => r.w.record.id, (r) => r.w.record.historical === true, (r) => r.w.receivedAt, (r) => r.w.raw]),
     );
     const isNew = new Set((inserted.rows as Array<{ station_id: string; seq: number }>).map((r) => `${r.station_id}\u0000${r.seq}`));
     const stored: RecordWrite[] = [];
@@ -198,7 +199,7 @@ export class PgCollectorStore extends PgReads implements CollectorStore {
     }
     if (others.length > 0) {
       const ids = new Map(
-        ((await c.query(SQL.recordIds, columns(others, [(r) => r.w.station, (r) => r.w.record.seq]))).rows as Array<{ station_id: string; seq: number; id: string }>).map((r) => [
+        ((await run(c, SQL.recordIds, rowsParam(others, [(r) => r.w.station, (r) => r.w.record.seq]))).rows as Array<{ station_id: string; seq: number; id: string }>).map((r) => [
           `${r.station_id}\u0000${r.seq}`,
           r.id,
         ]),
@@ -211,13 +212,14 @@ export class PgCollectorStore extends PgReads implements CollectorStore {
     const usage = stored.filter((w) => w.stream === 'usage').map((w) => ({ s: w.station, u: w.record as UsageRecord }));
     const events = stored.filter((w) => w.stream === 'events').map((w) => ({ s: w.station, e: w.record as EventRecord }));
     if (usage.length > 0) {
-      await c.query(
+      await run(
+        c,
         SQL.usage,
-        columns(usage, [(x) => x.s, (x) => x.u.seq, (x) => x.u.id, (x) => Date.parse(x.u.start), (x) => Date.parse(x.u.end), (x) => x.u.duration_s, (x) => x.u.signal_s, (x) => x.u.short, (x) => x.u.trigger, (x) => x.u.end_reason]),
+        rowsParam(usage, [(x) => x.s, (x) => x.u.seq, (x) => x.u.id, (x) => Date.parse(x.u.start), (x) => Date.parse(x.u.end), (x) => x.u.duration_s, (x) => x.u.signal_s, (x) => x.u.short, (x) => x.u.trigger, (x) => x.u.end_reason]),
       );
     }
     if (events.length > 0) {
-      await c.query(SQL.events, columns(events, [(x) => x.s, (x) => x.e.seq, (x) => x.e.ts, (x) => x.e.type, (x) => x.e.severity, (x) => x.e.device ?? null]));
+      await run(c, SQL.events, rowsParam(events, [(x) => x.s, (x) => x.e.seq, (x) => x.e.ts, (x) => x.e.type, (x) => x.e.severity, (x) => x.e.device ?? null]));
     }
   }
 
@@ -232,9 +234,10 @@ export class PgCollectorStore extends PgReads implements CollectorStore {
       const x = cursors.get(s);
       return x?.changed ? x : undefined;
     };
-    const r = await c.query(
+    const r = await run(
+      c,
       SQL.finish,
-      columns(ids, [
+      rowsParam(ids, [
         (s) => s,
         (s) => heartbeats.get(s)?.heartbeat.ts ?? null,
         (s) => heartbeats.get(s)?.receivedAt ?? null,
@@ -265,9 +268,10 @@ export class PgCollectorStore extends PgReads implements CollectorStore {
   private async settle(c: pg.PoolClient, cursors: Map<string, Cursor>): Promise<void> {
     const changed = [...cursors].filter(([, cur]) => cur.changed);
     if (changed.length === 0) return;
-    const r = await c.query(
+    const r = await run(
+      c,
       SQL.settle,
-      columns(changed, [([s]) => s, ([, cur]) => cur.max_seq, ([, cur]) => cur.quarantined, ([, cur]) => ranInOrder(cur)]),
+      rowsParam(changed, [([s]) => s, ([, cur]) => cur.max_seq, ([, cur]) => cur.quarantined, ([, cur]) => ranInOrder(cur)]),
     );
     this.settled(cursors, r.rows as Array<{ station_id: string; watermark: number }>);
   }
@@ -278,7 +282,7 @@ export class PgCollectorStore extends PgReads implements CollectorStore {
     const a = Math.max(fromSeq, cur.watermark + 1);
     const b = Math.min(toSeq, cur.max_seq - 1, cur.watermark + this.window);
     if (a > b) return 0;
-    const ranges = (await c.query(SQL.insertLost, [station, a, b, new Date().toISOString()])).rows as Array<{ from_seq: number; to_seq: number }>;
+    const ranges = (await run(c, SQL.insertLost, [station, a, b, new Date().toISOString()])).rows as Array<{ from_seq: number; to_seq: number }>;
     cur.changed = true;
     await this.settle(c, new Map([[station, cur]]));
     return ranges.reduce((n, r) => n + r.to_seq - r.from_seq + 1, 0);

@@ -8,6 +8,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { silentLogger, type Logger } from '../../agent/log.js';
 import { FleetTopics } from '../../agent/county/topics.js';
 import { Acker } from './acker.js';
+import { coalesceWrites } from './coalesce-writes.js';
 import { Batcher } from './batcher.js';
 import { GapWatcher } from './gap-watcher.js';
 import { LogLimiter } from './log-limit.js';
@@ -137,6 +138,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     ...(opts.ca !== undefined ? { ca: opts.ca } : {}),
   };
   const client = mqtt.connect(opts.url, clientOptions);
+  coalesceWrites(client);
 
   const limiter = new LogLimiter(log);
   const key = opts.commandKey !== undefined ? { commandKey: opts.commandKey } : {};

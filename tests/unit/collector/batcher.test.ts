@@ -180,6 +180,28 @@ describe('Batcher', () => {
     expect(b.pending).toBe(0);
   });
 
+  it('with two slots, a second batch goes out only when a full batch waits: below that the batches grow with the load', async () => {
+    const w = slowWriter();
+    const b = new Batcher<number>({ flushMs: 20, maxBatch: 4, concurrency: 2, key: (n) => `s${n}`, write: w.write, onError: () => {} });
+    b.push(1);
+    await vi.advanceTimersByTimeAsync(20);
+    expect(w.calls.map((c) => c.batch)).toEqual([[1]]);
+    for (const n of [2, 3, 4]) b.push(n);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(w.calls).toHaveLength(1);
+    // The first finishes: what waited goes at once, as one batch.
+    w.calls[0]!.release();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(w.calls.map((c) => c.batch)).toEqual([[1], [2, 3, 4]]);
+    // A full batch does not wait for the one in flight.
+    for (const n of [5, 6, 7, 8]) b.push(n);
+    expect(w.calls.map((c) => c.batch)).toEqual([[1], [2, 3, 4], [5, 6, 7, 8]]);
+    expect(w.maxInFlight()).toBe(2);
+    w.calls[1]!.release();
+    w.calls[2]!.release();
+    await b.stop();
+  });
+
   it('any interleaving of arrivals, timers and completions: each message written once, each station in order, never in two batches at once', async () => {
     type Op = { push: number } | { release: number } | { tick: true };
     const op: fc.Arbitrary<Op> = fc.oneof(fc.record({ push: fc.integer({ min: 0, max: 4 }) }), fc.record({ release: fc.nat() }), fc.constant({ tick: true as const }));
