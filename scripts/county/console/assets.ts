@@ -36,7 +36,7 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:now
 .columns section{margin:0}
 .visit ol{margin:0;padding-left:26px;max-height:560px;overflow:auto}.visit li{margin:0;padding:5px 0;border-bottom:1px dashed #e4e8ee}
 .reasons{font-size:13.5px;margin-top:1px}
-.own{font-weight:400;color:#374151}.own-tag{display:inline-block;padding:0 5px;border:1px dashed #8a94a3;border-radius:3px;font-size:11.5px;color:#4b5563;background:#f6f8fb}
+.own{font-weight:400}.own-tag{display:inline-block;padding:0 5px;border:1px dashed #8a94a3;border-radius:3px;font-size:11.5px;color:#4b5563;background:#f6f8fb}
 .reasons .offline,.reasons .fault{color:#b21f24}.reasons .lamp,.reasons .silent,.reasons .outbox{color:#8a4d00}
 form.filters{display:flex;flex-wrap:wrap;gap:12px;align-items:center;margin:8px 0}
 input,select,button{font:inherit;padding:4px 8px;border:1px solid #b8c2cc;border-radius:4px;background:#fff}
