@@ -288,7 +288,7 @@ describe('county console in Chromium', () => {
     expect(trial.code, trial.stderr).toBe(0);
     await waitFor(() => a.sim.power === 1, 15_000);
     await untilPage('/station?id=village-a', async () => ((await page.locator('#schedule-runs').textContent()) ?? '').includes('evening-class'), 30_000);
-  });
+  }, 90_000); // waits on three real agents, the broker and the browser in turn: room for a loaded CI box
 
   it('gives a viewer no push form and refuses a forged push', async () => {
     await browser.context.clearCookies();
