@@ -1,6 +1,6 @@
 /**
  * The layering rules of docs/architecture.md, checked on the built JavaScript (dist/) by
- * tests/unit/layers.test.ts. dist/ holds exactly the runtime imports: `import type` is erased by
+ * tests/static/layers.test.ts. dist/ holds exactly the runtime imports: `import type` is erased by
  * tsc, so "config imports only drivers' types" means no runtime import from config/ into drivers/
  * other than the base layer. Type-only imports across layers are checked on the sources by the same test.
  */

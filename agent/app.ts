@@ -92,7 +92,6 @@ export class App {
   }
 
   async stop(): Promise<void> {
-    this.bus.emit('agent.stopping');
     while (this.started.length > 0) {
       const part = this.started.pop()!;
       try {

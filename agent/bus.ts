@@ -9,10 +9,8 @@ import type { DurableRecord } from './store/outbox.js';
 export interface AgentEvents {
   /** A device's published state changed (any field but last_seen). */
   'device.state': [state: DeviceState, previous: DeviceState | undefined];
-  /** A durable record (usage or event) was committed to the ledger. */
+  /** A durable record (usage or event) was committed to the outbox. */
   'record.appended': [record: DurableRecord];
-  /** Something worth telling the county and the log, not yet a durable record (the sink decides). */
-  'agent.stopping': [];
 }
 
 type Listener<K extends keyof AgentEvents> = (...args: AgentEvents[K]) => void;
@@ -24,14 +22,14 @@ export class EventBus {
 
   on<K extends keyof AgentEvents>(event: K, owner: object, fn: Listener<K>): void {
     const list = this.listeners.get(event) ?? [];
-    list.push({ owner, fn: fn as (...args: never[]) => void });
+    list.push({ owner, fn: fn as unknown as (...args: never[]) => void });
     this.listeners.set(event, list);
   }
 
   emit<K extends keyof AgentEvents>(event: K, ...args: AgentEvents[K]): void {
     for (const { fn } of this.listeners.get(event) ?? []) {
       try {
-        (fn as Listener<K>)(...args);
+        (fn as unknown as Listener<K>)(...args);
       } catch (err) {
         this.log.error({ err, event }, 'event listener failed');
       }

@@ -34,3 +34,11 @@ export function zonedMidnight(y: number, m: number, d: number, timeZone: string)
   const first = guess - zoneOffsetMs(guess, timeZone);
   return guess - zoneOffsetMs(first, timeZone);
 }
+
+/**
+ * Wall time `YYYY-MM-DD HH:MM:SS` (or `…HH:MM` without `seconds`) of instant `utcMs` in `timeZone`: every
+ * time a person reads (stationctl, the hand-in CSV, the county console) is shown this way, never as UTC.
+ */
+export function wallTime(utcMs: number, timeZone: string, seconds = true): string {
+  return new Date(utcMs + zoneOffsetMs(utcMs, timeZone)).toISOString().slice(0, seconds ? 19 : 16).replace('T', ' ');
+}

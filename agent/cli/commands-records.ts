@@ -15,7 +15,7 @@ import { querySessions, toCsv as sessionsToCsv } from '../sessions/query.js';
 import { listSchedules, type ScheduleListing } from '../scheduler/listing.js';
 import { renderTable } from './table.js';
 import { formatDuration, localTime, parseWhen } from './time.js';
-import { faultText, isKnownFault } from './faults.js';
+import { eventWords } from './event-words.js';
 
 export interface SessionsQuery {
   since?: string;
@@ -77,54 +77,15 @@ export function renderEvents(ctx: CliContext, events: EventRecord[], tz: string)
 }
 
 /**
- * The event's detail in the reader's language. The stored `message` is English (it is wire data for the
- * county); for Chinese the line is rebuilt from the event's structured `data`, so the output stays
- * Chinese. A device's own fault text (from its protocol) is shown as its code.
+ * The event's detail in the reader's language (agent/cli/event-words.ts, shared with the county console).
+ * What the catalogue cannot put in words is shown as stationctl always did: the stored message in
+ * English; in Chinese an unknown fault by its code, anything else as '-'.
  */
-export function eventDetail(ctx: CliContext, e: EventRecord, tz?: string): string {
-  // The stored message is fine English, except where it holds a UTC time: that line is rebuilt in station time.
-  if (ctx.opts.lang === 'en' && e.type !== 'power_loss_recovered') return e.message;
-  const { t } = ctx;
-  const d = (e.data ?? {}) as Record<string, unknown>;
-  const n = (v: unknown) => (typeof v === 'number' ? String(Math.round(v)) : '?');
-  switch (e.type) {
-    case 'schedule_run': {
-      const steps = Array.isArray(d['steps']) ? (d['steps'] as Array<{ status?: string }>) : [];
-      return t('event_detail.schedule_run', {
-        schedule: String(d['schedule_id'] ?? '?'),
-        phase: t(d['phase'] === 'end' ? 'event_detail.phase_end' : 'event_detail.phase_start'),
-        ok: steps.filter((s) => s.status === 'ok').length,
-        total: steps.length,
-      });
-    }
-    case 'lamp_warning':
-    case 'lamp_warning_cleared':
-      return t('event_detail.hours', { hours: n(d['lamp_hours']), limit: n(d['lamp_warn_hours']) });
-    case 'filter_warning':
-    case 'filter_warning_cleared':
-      return t('event_detail.hours', { hours: n(d['filter_hours']), limit: n(d['filter_warn_hours']) });
-    case 'device_fault':
-    case 'device_fault_cleared': {
-      const code = String(d['code'] ?? '?');
-      const severity = e.severity === 'warning' ? 'warning' : 'error';
-      return isKnownFault(code) ? faultText(t, { code, severity, text: '' }) : t('event_detail.fault', { code });
-    }
-    case 'device_offline':
-      return t('event_detail.offline', { minutes: n(d['offline_warn_min']) });
-    case 'power_loss_recovered':
-      return t('event_detail.power_loss', { seq: n(d['seq']), end: typeof d['end'] === 'string' ? localTime(d['end'], tz ?? ctx.config().station.timezone) : '?' });
-    case 'clock_jump':
-      return t('event_detail.clock_jump', { seconds: n(typeof d['jump_ms'] === 'number' ? d['jump_ms'] / 1000 : undefined) });
-    case 'annotation':
-      return t('event_detail.annotation', { seq: n(d['seq']) });
-    case 'outbox_summarised':
-      return t('event_detail.outbox', { removed: n(d['removed']) });
-    case 'agent_start':
-    case 'agent_stop':
-      return t('event_detail.agent', { version: String(d['version'] ?? '?'), boot: n(e.boot) });
-    default:
-      return '-';
-  }
+export function eventDetail(ctx: CliContext, e: EventRecord, tz: string): string {
+  const w = eventWords(ctx.t, ctx.opts.lang, e, tz);
+  if (!w.own) return w.text || '-';
+  if (ctx.opts.lang === 'en') return e.message;
+  return w.code !== undefined ? ctx.t('event_detail.fault', { code: w.code }) : '-';
 }
 
 export function renderSchedule(ctx: CliContext, entries: ScheduleEntry[], tz: string): string {

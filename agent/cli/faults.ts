@@ -47,3 +47,20 @@ export function faultText(t: Translate, f: DeviceFault): string {
   if (!key) return t('fault.unknown', { code: f.code });
   return t(key, { cmd: 'ping' });
 }
+
+/**
+ * What a reader is shown for something a station sent: our words for it, or, when the catalogue has none
+ * (a code this agent does not know, an event without its data), the station's own text, which a reader
+ * must be able to tell apart: it is in the station's language (English), not ours.
+ */
+export type Words = { own: false; text: string } | { own: true; text: string; code?: string };
+
+/**
+ * A fault (a device state's `errors[]` entry, as read off the wire) in the reader's words: the
+ * catalogue's text for a known code, in either language (as doctor shows it); otherwise the station's text.
+ */
+export function faultWords(t: Translate, f: { code: string; severity: string; text: string }): Words {
+  const severity = f.severity === 'warning' ? 'warning' : 'error';
+  if (faultKey({ code: f.code, severity })) return { own: false, text: faultText(t, { code: f.code, severity, text: f.text }) };
+  return { own: true, text: f.text || f.code, code: f.code };
+}

@@ -1,6 +1,6 @@
 /** Dates as a technician types them (`2024-05-01`, `7d`, ISO times) and shows them (station time zone). */
 import { AgentError, ErrorCodes } from '../../drivers/errors.js';
-import { zoneOffsetMs as offsetMs, zonedMidnight } from '../time-zone.js';
+import { wallTime, zonedMidnight } from '../time-zone.js';
 
 export { zonedMidnight };
 
@@ -29,8 +29,7 @@ export function localTime(iso: string | null | undefined, timeZone: string, seco
   if (!iso) return '-';
   const ms = Date.parse(iso);
   if (Number.isNaN(ms)) return iso;
-  const local = new Date(ms + offsetMs(ms, timeZone));
-  return local.toISOString().slice(0, seconds ? 19 : 16).replace('T', ' ');
+  return wallTime(ms, timeZone, seconds);
 }
 
 export function formatDuration(s: number): string {

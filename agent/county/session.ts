@@ -106,7 +106,7 @@ export class MqttSession implements Connection {
   }
 
   /**
-   * Stops within ~2 s: tells the county we are going (a clean DISCONNECT suppresses the Will, so the
+   * Stops within 1.5 s: tells the county we are going (a clean DISCONNECT suppresses the Will, so the
    * offline status is published explicitly), then ends the client whatever the broker does.
    */
   async stop(): Promise<void> {

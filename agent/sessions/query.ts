@@ -3,7 +3,7 @@
  * hand-in. Works on a read-only Store too, so `stationctl sessions` answers while the daemon is down.
  */
 import { AgentError, ErrorCodes } from '../../drivers/errors.js';
-import { zoneOffsetMs } from '../time-zone.js';
+import { wallTime, zonedMidnight } from '../time-zone.js';
 import type { DailySummary } from '../store/sessions.js';
 import type { Store } from '../store/store.js';
 import type { Annotation, UsageRecord } from './record.js';
@@ -18,25 +18,14 @@ export interface SessionRange {
 
 const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
 
-export { zoneOffsetMs } from '../time-zone.js';
-
 /** The station day (`YYYY-MM-DD` in the station's zone) an instant falls in. */
 export function stationDay(iso: string, timeZone: string): string {
-  const ms = Date.parse(iso);
-  return new Date(ms + zoneOffsetMs(ms, timeZone)).toISOString().slice(0, 10);
+  return wallTime(Date.parse(iso), timeZone).slice(0, 10);
 }
 
 /** Local wall time `YYYY-MM-DD HH:MM:SS` in the station's zone, as an administrator reads it. */
 export function stationTime(iso: string, timeZone: string): string {
-  const ms = Date.parse(iso);
-  return new Date(ms + zoneOffsetMs(ms, timeZone)).toISOString().slice(0, 19).replace('T', ' ');
-}
-
-function dayStartUtc(y: number, m: number, d: number, timeZone: string): number {
-  const guess = Date.UTC(y, m - 1, d);
-  const first = guess - zoneOffsetMs(guess, timeZone);
-  // Re-check at the result: the offset may differ there (DST change that day).
-  return guess - zoneOffsetMs(first, timeZone);
+  return wallTime(Date.parse(iso), timeZone);
 }
 
 /** Turns a range into [since, until) ISO-UTC bounds; a clear error for anything else. */
@@ -50,7 +39,7 @@ export function resolveRange(range: SessionRange, timeZone: string): { since: st
       if (check.getUTCMonth() !== mo - 1 || check.getUTCDate() !== d) {
         throw new AgentError(ErrorCodes.invalid_args, `${key}: ${value} is not a calendar date`);
       }
-      return new Date(dayStartUtc(y, mo, d + (key === 'until' ? 1 : 0), timeZone)).toISOString();
+      return new Date(zonedMidnight(y, mo, d + (key === 'until' ? 1 : 0), timeZone)).toISOString();
     }
     const ms = Date.parse(value);
     if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(ms)) {

@@ -36,6 +36,7 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:now
 .columns section{margin:0}
 .visit ol{margin:0;padding-left:26px;max-height:560px;overflow:auto}.visit li{margin:0;padding:5px 0;border-bottom:1px dashed #e4e8ee}
 .reasons{font-size:13.5px;margin-top:1px}
+.own{font-weight:400}.own-tag{display:inline-block;padding:0 5px;border:1px dashed #8a94a3;border-radius:3px;font-size:11.5px;color:#4b5563;background:#f6f8fb}
 .reasons .offline,.reasons .fault{color:#b21f24}.reasons .lamp,.reasons .silent,.reasons .outbox{color:#8a4d00}
 form.filters{display:flex;flex-wrap:wrap;gap:12px;align-items:center;margin:8px 0}
 input,select,button{font:inherit;padding:4px 8px;border:1px solid #b8c2cc;border-radius:4px;background:#fff}
@@ -99,6 +100,23 @@ export const CONSOLE_JS = `'use strict';
     var id = table.getAttribute('data-push');
     var started = Date.now();
     var badge = { sent: 'unknown', ok: 'online', error: 'offline' };
+    // An answer in the console's words (the station's text on hover), or the station's own words, marked.
+    var answer = function (cell, a) {
+      cell.textContent = '';
+      if (!a.own) {
+        var plain = document.createElement('span');
+        plain.textContent = a.text;
+        if (a.title) plain.title = a.title;
+        cell.append(plain);
+        return;
+      }
+      var own = document.createElement('span'), tag = document.createElement('span'), q = document.createElement('q');
+      own.className = 'own'; own.title = labels.getAttribute('data-own-title');
+      tag.className = 'own-tag'; tag.textContent = labels.getAttribute('data-own-tag');
+      q.textContent = a.text;
+      own.append(tag, ' ', q);
+      cell.append(own);
+    };
     var poll = function () {
       fetch('/push.json?id=' + encodeURIComponent(id), { credentials: 'same-origin', cache: 'no-store' })
         .then(function (r) { return r.ok ? r.json() : null; })
@@ -111,7 +129,7 @@ export const CONSOLE_JS = `'use strict';
             var span = tr.cells[2].querySelector('span');
             span.className = 'badge ' + badge[row.status];
             span.textContent = labels.getAttribute('data-' + row.status);
-            tr.cells[3].textContent = row.answer;
+            answer(tr.cells[3], row.answer);
             tr.cells[4].textContent = row.responded_at;
           });
           document.getElementById('push-summary').textContent = labels.getAttribute('data-summary')

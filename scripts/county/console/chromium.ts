@@ -32,6 +32,9 @@ export async function launchChromium(options: { width?: number; height?: number;
       executablePath: CHROMIUM,
       headless: true,
       args: CHROMIUM_FLAGS,
+      // The UI language too: form controls (a time field's AM/PM) follow it, not the page's locale; on
+      // Linux Chromium takes it from the environment.
+      env: { ...process.env, LANGUAGE: (options.locale ?? 'zh-CN').replace('-', '_') },
       viewport: { width: options.width ?? 1366, height: options.height ?? 900 },
       locale: options.locale ?? 'zh-CN',
       timezoneId: 'UTC',

@@ -138,5 +138,5 @@ export async function pushPage(ctx: Ctx): Promise<void> {
 }
 
 export async function pushProgress(ctx: Ctx): Promise<void> {
-  sendJson(ctx, 200, pushJson(await pushRows(ctx), () => ctx.tz));
+  sendJson(ctx, 200, pushJson(ctx.t, await pushRows(ctx), () => ctx.tz));
 }

@@ -59,7 +59,7 @@ export async function takeScreenshots(outDir: string, stations = 500): Promise<s
     await shot('login');
     await page.fill('input[name=password]', 'screenshot-pass');
     await Promise.all([page.waitForURL('**/fleet'), page.click('button[type=submit].primary')]);
-    await shot('fleet');
+    await shot('fleet', 1500);
     const faulty = ids.find((s) => s.index % 7 === 3 && s.index % 23 !== 5)!;
     await page.goto(`${server.url}/station?id=${faulty.id}`);
     await chartsDrawn();
@@ -101,7 +101,7 @@ export async function takeScreenshots(outDir: string, stations = 500): Promise<s
       if (i % 9 === 4) continue; // not answered (yet)
       const failed = i % 13 === 6;
       const body = failed
-        ? { v: 1, transaction: row.transaction, status: 'error', error: { code: 'invalid_args', message: 'no device amp-1 at this station' }, ts: new Date().toISOString(), clock: 'synced' }
+        ? { v: 1, transaction: row.transaction, status: 'error', error: { code: 'invalid_args', message: 'schedule winter-class: no device amp-1' }, ts: new Date().toISOString(), clock: 'synced' }
         : { v: 1, transaction: row.transaction, status: 'ok', data: { ids: ['winter-class'] }, ts: new Date().toISOString(), clock: 'synced' };
       await store.recordPushResponse(row.station_id, row.transaction, failed ? 'error' : 'ok', JSON.stringify(body), new Date(Date.parse(row.sent_at) + 800 + i * 350).toISOString());
     }

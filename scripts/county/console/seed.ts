@@ -3,7 +3,8 @@
  * store's own write path (`CollectorStore.apply`, as the collector would): the fleet simulator's content
  * (scripts/fleet/generate.ts, a pure function of seed, station and seq) under Chinese town and village
  * names, a month and more of sessions (some with the notes typed on site), a few stations offline or
- * silent, faulty projectors, lamp warnings, schedule runs and a heartbeat history.
+ * silent, faulty projectors, relay boards that do not answer, lamp warnings, schedule runs (events with
+ * the data a real agent sends) and a heartbeat history.
  *
  *   node dist/scripts/county/console/seed.js --db county.db --stations 500 [--days 40] [--history-hours 72]
  */
@@ -66,6 +67,11 @@ function stationWrites(shape: FleetShape, id: StationIdentity, o: Required<Omit<
   for (const d of SIM_DEVICES) {
     const state = deviceState(id, d, false, lastMs);
     if (d.kind === 'projector') state.lamp_hours = lamp ? 2_900 + (id.index % 180) : 600 + (id.index % 1_900);
+    // Now and then a relay board that does not answer: the agent marks it unreachable, with the bus's reason.
+    if (d.kind === 'amplifier' && id.index % 19 === 11) {
+      Object.assign(state, { online: false, power: 'unknown' });
+      state.errors = [{ code: 'unreachable', severity: 'error', text: 'unit 1 did not answer read coils within 500 ms on /dev/ttyUSB0 (unit id, wiring or unit power?)' }];
+    }
     writes.push({ kind: 'device_state', station: id.id, device: d.id, state, receivedAt: at });
   }
   const records = o.days * o.perDay;
@@ -85,16 +91,27 @@ function stationWrites(shape: FleetShape, id: StationIdentity, o: Required<Omit<
       if (Date.parse(rec.payload.end) > lastMs) break;
       writes.push({ kind: 'record', station: id.id, stream: 'usage', record: rec.payload, raw: JSON.stringify(rec.payload), receivedAt: rec.payload.end });
     } else {
-      if (rec.payload.type === 'lamp_warning' || rec.payload.type === 'lamp_warning_cleared') {
-        rec.payload.type = lamp ? 'lamp_warning' : 'lamp_warning_cleared';
-        rec.payload.severity = lamp ? 'warning' : 'info';
-        rec.payload.message = lamp ? 'lamp hours above the warning threshold' : 'lamp replaced';
+      // The simulator's events carry no data; a real agent's do (agent/alerts.ts, scheduler.ts), and the
+      // console puts them in words from that data: give them what an agent would have sent.
+      const ev = rec.payload;
+      if (ev.type === 'lamp_warning' || ev.type === 'lamp_warning_cleared') {
+        const hours = lamp ? 3_000 + (id.index % 40) : 20 + (seq % 200);
+        ev.type = lamp ? 'lamp_warning' : 'lamp_warning_cleared';
+        ev.severity = lamp ? 'warning' : 'info';
+        ev.message = lamp ? `projector-1: lamp at ${hours} h (warning from 3000 h)` : `projector-1: lamp at ${hours} h, below 3000 h again`;
+        ev.data = { lamp_hours: hours, lamp_warn_hours: 3_000 };
       }
-      if (rec.payload.type === 'schedule_run') {
+      // A relay board that stops answering is a device offline to the agent (its link codes raise no fault event).
+      if (ev.type === 'device_fault') Object.assign(ev, { type: 'device_offline', severity: 'warning', message: 'amp-1 has been offline for more than 10 min', data: { offline_warn_min: 10 } });
+      else if (ev.type === 'device_fault_cleared') Object.assign(ev, { type: 'device_online', severity: 'info', message: 'amp-1 is back online' });
+      if (ev.type === 'schedule_run') {
         const ok = r() < 0.9;
-        rec.payload.severity = ok ? 'info' : 'warning';
-        rec.payload.message = `schedule tuesday-class start: ${ok ? 3 : 2}/3 steps ok`;
-        rec.payload.data = { schedule_id: 'tuesday-class', phase: 'start', ok, steps: [] };
+        const steps = ['projector-1', 'led-1', 'amp-1'].map((device, i) =>
+          ok || i < 2 ? { device, action: 'power', value: 'on', status: 'ok', ms: 900 } : { device, action: 'power', value: 'on', status: 'timeout', ms: 5_000, error: { code: 'timeout', message: 'amp-1 power timed out after 5 s' } },
+        );
+        ev.severity = ok ? 'info' : 'warning';
+        ev.message = `schedule tuesday-class start: ${ok ? 3 : 2}/3 steps ok`;
+        ev.data = { schedule_id: 'tuesday-class', phase: 'start', ok, steps };
       }
       if (Date.parse(rec.payload.ts) > lastMs) break;
       writes.push({ kind: 'record', station: id.id, stream: 'events', record: rec.payload, raw: JSON.stringify(rec.payload), receivedAt: rec.payload.ts });

@@ -1,27 +1,9 @@
 /**
  * Times as a county clerk reads them: in the station's (or the county's) time zone, `2026-11-03 20:15`,
- * never raw UTC ISO. Formatters are cached: a fleet page formats tens of thousands of times.
+ * never raw UTC ISO (agent/time-zone.ts, whose formatters are cached: a fleet page formats tens of
+ * thousands of times).
  */
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatter(timeZone: string, seconds: boolean): Intl.DateTimeFormat {
-  const key = `${timeZone}|${seconds}`;
-  let f = formatters.get(key);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-CA', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      ...(seconds ? { second: '2-digit' } : {}),
-    });
-    formatters.set(key, f);
-  }
-  return f;
-}
+import { wallTime } from '../../../agent/time-zone.js';
 
 const known = new Map<string, boolean>();
 
@@ -46,10 +28,7 @@ export function localTime(iso: string | number | null | undefined, timeZone: str
   if (iso === null || iso === undefined) return '';
   const ms = typeof iso === 'number' ? iso : Date.parse(iso);
   if (!Number.isFinite(ms)) return '';
-  const parts: Record<string, string> = {};
-  for (const p of formatter(isTimeZone(timeZone) ? timeZone : 'Asia/Shanghai', seconds).formatToParts(ms)) parts[p.type] = p.value;
-  const time = `${parts['hour']}:${parts['minute']}${seconds ? `:${parts['second']}` : ''}`;
-  return `${parts['year']}-${parts['month']}-${parts['day']} ${time}`;
+  return wallTime(ms, isTimeZone(timeZone) ? timeZone : 'Asia/Shanghai', seconds);
 }
 
 /** The calendar month (`YYYY-MM`) of instant `ms` in `timeZone`. */

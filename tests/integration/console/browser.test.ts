@@ -273,7 +273,10 @@ describe('county console in Chromium', () => {
     // The page follows the answers as they arrive (its script polls); nothing is reloaded here.
     await page.locator('#push-rows tr[data-station="village-a"][data-status="ok"]').waitFor({ timeout: 15_000 });
     await page.locator('#push-rows tr[data-station="village-b"][data-status="error"]').waitFor({ timeout: 15_000 });
-    expect(await page.locator('#push-rows tr[data-station="village-b"]').textContent()).toContain('not_allowed');
+    // The station's refusal in the console's words, its own English on hover.
+    const refusal = page.locator('#push-rows tr[data-station="village-b"] td').nth(3);
+    expect(await refusal.textContent()).toBe('站点配置不允许县级下发此命令');
+    expect(await refusal.locator('span[title]').getAttribute('title')).toMatch(/^action schedule\.set is not in county\.allowed_commands$/);
     expect(await page.locator('#push-rows tr[data-station="village-c"]').getAttribute('data-status')).toBe('sent');
     await waitFor(async () => (await page.textContent('#push-summary')) === '成功 1，失败 1，尚未回复 1', 5_000);
     expect(await page.textContent('#push-pending')).toBe('尚未回复的站点： 王家沟村');
@@ -285,7 +288,7 @@ describe('county console in Chromium', () => {
     expect(trial.code, trial.stderr).toBe(0);
     await waitFor(() => a.sim.power === 1, 15_000);
     await untilPage('/station?id=village-a', async () => ((await page.locator('#schedule-runs').textContent()) ?? '').includes('evening-class'), 30_000);
-  });
+  }, 90_000); // waits on three real agents, the broker and the browser in turn: room for a loaded CI box
 
   it('gives a viewer no push form and refuses a forged push', async () => {
     await browser.context.clearCookies();
@@ -302,11 +305,36 @@ describe('county console in Chromium', () => {
     expect(list.map((s) => s.id)).toContain('evening-class');
   });
 
+  it('shows a real agent’s projector fault in Chinese, in the words stationctl uses', async () => {
+    // The simulator reports a lamp error in ERST (position 2 = lamp, 2 = error; PJLink class 1 spec §4.6);
+    // the agent sends its code `lamp` with the driver's English text, and raises a device_fault event.
+    b.sim.setError('lamp', 2);
+    const faults = page.locator('#devices tr[data-device="projector"] td').nth(5);
+    await untilPage('/station?id=village-b', async () => (await faults.textContent()) === '灯泡故障' && ((await page.locator('#events').textContent()) ?? '').includes('灯泡故障'), 30_000);
+    // The station's own text stays at hand, on hover.
+    expect(await faults.locator('span[title]').getAttribute('title')).toBe('lamp error');
+    const fault = page.locator('#events tr', { hasText: '灯泡故障' }).first();
+    const cells = await fault.locator('td').allTextContents();
+    expect(cells.slice(1)).toEqual(['设备故障', '错误', 'projector', '灯泡故障']);
+    // No English sentence on the page: only names (device ids, drivers, the time zone) are ASCII words.
+    const text = (await page.locator('main').innerText()).replace(/\b(projector|pjlink|village-b|Asia|Shanghai|CPU|MB)\b/g, '');
+    expect(text.match(/[A-Za-z]{2,}/g)).toBeNull();
+    // The same words as the station's own stationctl.
+    const events = await ctl(['--config', b.file, '--lang', 'zh', 'events']);
+    expect(events.code, events.stderr).toBe(0);
+    expect(events.stdout).toMatch(/设备故障: 灯泡故障/);
+    await page.goto(`${base}/fleet`);
+    expect(await page.locator('#visit li', { hasText: '李家湾村' }).textContent()).toContain('projector：灯泡故障');
+    expect(await page.locator('#stations tr[data-station="village-b"] td').nth(6).textContent()).toBe('projector：灯泡故障');
+  });
+
   it('switches to English, and no page broke its content security policy', async () => {
     await page.goto(`${base}/fleet`);
     await Promise.all([page.waitForLoadState(), page.click('header a.lang')]);
     expect(await page.textContent('h1')).toBe('Fleet');
     expect(await page.textContent('#fleet-summary')).toContain('9 stations');
+    await page.goto(`${base}/station?id=village-b`);
+    expect(await page.locator('#devices tr[data-device="projector"] td').nth(5).textContent()).toBe('lamp failure');
     expect(cspErrors).toEqual([]);
   });
 });

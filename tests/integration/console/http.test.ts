@@ -195,20 +195,32 @@ describe('console over HTTP', () => {
       expect(body['args']).toEqual({ schedule: { id: 'evening', cron: '0 20 * * 2', duration_min: 45, enabled: true, steps: [{ device: 'projector-1', action: 'power', value: 'on' }] } });
     }
 
-    // Two stations answer, as an agent does; the rest stay unanswered.
-    for (const [i, { topic, body }] of heard.slice(0, 2).entries()) {
+    // Three stations answer, as an agent does (one with an error code this console has no words for);
+    // the rest stay unanswered.
+    const answers = [
+      { status: 'ok', data: { ids: ['evening'] } },
+      { status: 'error', error: { code: 'not_allowed', message: 'action schedule.set is not in county.allowed_commands' } },
+      { status: 'error', error: { code: 'quota_exceeded', message: 'too many schedules' } },
+    ];
+    for (const [i, { topic, body }] of heard.slice(0, 3).entries()) {
       const s = fleet.parse(topic)!.station;
-      const answer = i === 0 ? { status: 'ok', data: { ids: ['evening'] } } : { status: 'error', error: { code: 'not_allowed', message: 'action schedule.set is not in county.allowed_commands' } };
+      const answer = answers[i]!;
       station.publish(fleet.station(s).response('schedule.set'), JSON.stringify({ v: 1, transaction: body['transaction'], ...answer, ts: new Date().toISOString(), clock: 'synced' }), { qos: 1 });
     }
-    const progress = async () => (await (await c.req(`/push.json?id=${pushId}`)).json()) as { ok: number; error: number; pending: number; rows: Array<{ status: string; answer: string }> };
-    await waitFor(async () => (await progress()).error === 1, 10_000);
+    type Answer = { text: string; own: boolean; title: string };
+    const progress = async () => (await (await c.req(`/push.json?id=${pushId}`)).json()) as { ok: number; error: number; pending: number; rows: Array<{ status: string; answer: Answer }> };
+    await waitFor(async () => (await progress()).error === 2, 10_000);
     const p = await progress();
-    expect(p).toMatchObject({ ok: 1, error: 1, pending: town.length - 2 });
-    expect(p.rows.find((r) => r.status === 'error')!.answer).toContain('not_allowed');
+    expect(p).toMatchObject({ ok: 1, error: 2, pending: town.length - 3 });
+    // A known code in the console's words, the station's English on hover; an unknown one as its own words.
+    const errors = p.rows.filter((r) => r.status === 'error').map((r) => r.answer);
+    expect(errors).toContainEqual({ text: '站点配置不允许县级下发此命令', own: false, title: 'action schedule.set is not in county.allowed_commands' });
+    expect(errors).toContainEqual({ text: 'quota_exceeded: too many schedules', own: true, title: '' });
     const html = await (await c.req(`/push?id=${pushId}`)).text();
     expect(html).toContain('已向');
     expect(html).toContain('尚未回复的站点');
+    expect(html).toContain('<span title="action schedule.set is not in county.allowed_commands">站点配置不允许县级下发此命令</span>');
+    expect(html).toMatch(/<span class="own-tag">站点原文<\/span> <q>quota_exceeded: too many schedules<\/q>/);
   });
 
   it('signs out: the session no longer opens pages', async () => {

@@ -255,7 +255,8 @@ export class CountyConsumer {
     while (this.stored.has(n + 1)) n++;
     if (n > this.acked) {
       this.acked = n;
-      void this.client.publishAsync(`${base}/ack`, this.ackPayload(base.slice(base.lastIndexOf('/') + 1), n), { qos: 1, retain: true });
+      // Fire and forget, as a county does; an ack still in flight when the consumer closes is simply not sent.
+      this.client.publish(`${base}/ack`, this.ackPayload(base.slice(base.lastIndexOf('/') + 1), n), { qos: 1, retain: true }, () => undefined);
     }
   }
 

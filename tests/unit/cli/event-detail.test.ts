@@ -27,8 +27,10 @@ describe('event lines', () => {
     expect(lines[1]).toBe('3010 小时（提醒阈值 3000 小时）');
     // A fault the catalogue knows is named in words; only an unknown code is shown as the code.
     expect(lines[2]).toBe('灯泡故障');
-    expect(eventDetail(ctx, { ...events[2]!, data: { code: 'xyz' } })).toBe('故障代码 xyz');
+    expect(eventDetail(ctx, { ...events[2]!, data: { code: 'xyz' } }, 'Asia/Shanghai')).toBe('故障代码 xyz');
     expect(lines[3]).toBe('离线超过 10 分钟');
+    // An event without the data its line needs (another agent version) is not a line of question marks.
+    expect(eventDetail(ctx, { ...events[3]!, data: undefined }, 'Asia/Shanghai')).toBe('-');
     expect(lines[4]).toBe('版本 0.1.0，第 3 次启动');
     expect(lines[5]).toBe('使用记录 #12 按最后检查点 2026-11-28 20:34 结束');
     // Only ids and codes may be ASCII.

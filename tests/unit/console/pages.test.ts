@@ -83,14 +83,14 @@ describe('rendering helpers', () => {
   });
 
   it('reads the last run of each schedule from schedule_run events (newest first)', () => {
-    const runs = lastRuns([
-      { type: 'schedule_run', ts: ago(10), severity: 'warning', message: 'schedule a end: 1/2 steps ok', data: { schedule_id: 'a', phase: 'end', ok: false } },
-      { type: 'schedule_run', ts: ago(100), severity: 'info', message: 'schedule a start: 2/2 steps ok', data: { schedule_id: 'a', phase: 'start', ok: true } },
+    const events = [
+      { type: 'schedule_run', ts: ago(10), severity: 'warning', message: 'schedule a end: 1/2 steps ok', data: { schedule_id: 'a', phase: 'end', ok: false, steps: [{ status: 'ok' }, { status: 'timeout' }] } },
+      { type: 'schedule_run', ts: ago(100), severity: 'info', message: 'schedule a start: 2/2 steps ok', data: { schedule_id: 'a', phase: 'start', ok: true, steps: [] } },
       { type: 'schedule_run', ts: ago(200), severity: 'info', message: 'schedule b start: 3/3 steps ok' },
-    ]);
-    expect(runs).toEqual([
-      { schedule: 'a', ts: ago(10), phase: 'end', ok: false, message: 'schedule a end: 1/2 steps ok' },
-      { schedule: 'b', ts: ago(200), phase: null, ok: true, message: 'schedule b start: 3/3 steps ok' },
+    ];
+    expect(lastRuns(events)).toEqual([
+      { schedule: 'a', ts: ago(10), phase: 'end', ok: false, steps: { ok: 1, total: 2 }, event: events[0] },
+      { schedule: 'b', ts: ago(200), phase: null, ok: true, steps: null, event: events[2] },
     ]);
   });
 

@@ -3,10 +3,11 @@
  * visit today": offline or silent stations, device faults, lamps near their limit, records piling up).
  * Pure functions over the store's FleetRows, so the same judgement is unit-tested and rendered.
  */
-import type { FleetRow } from '../../store.js';
+import type { DeviceRow, FleetRow } from '../../store.js';
 import { html, query, type Html } from '../html.js';
 import { label, type T } from '../i18n.js';
 import { page, pageNumber, pager, type PageContext } from '../layout.js';
+import { faultsHtml, tHtml } from '../station-words.js';
 import { ageParts, localTime } from '../time.js';
 
 export type StationState = 'online' | 'offline' | 'silent' | 'unknown';
@@ -27,7 +28,7 @@ const VISIT_LIST_MAX = 50;
 export type VisitReason =
   | { kind: 'offline'; ageS: number | null }
   | { kind: 'silent'; ageS: number }
-  | { kind: 'fault'; device: string; text: string }
+  | { kind: 'fault'; device: string; errors: DeviceRow['errors'] }
   | { kind: 'lamp'; device: string; hours: number | null }
   | { kind: 'outbox'; n: number };
 
@@ -48,7 +49,7 @@ export function judge(row: FleetRow, nowMs: number, rules: FleetRules = DEFAULT_
   const reasons: VisitReason[] = [];
   if (state === 'offline' || state === 'unknown') reasons.push({ kind: 'offline', ageS });
   if (state === 'silent') reasons.push({ kind: 'silent', ageS: ageS! });
-  for (const d of row.faults) reasons.push({ kind: 'fault', device: d.device_id, text: d.errors.map((e) => e.text || e.code).join('; ') });
+  for (const d of row.faults) reasons.push({ kind: 'fault', device: d.device_id, errors: d.errors });
   for (const l of row.lamp_warnings) reasons.push({ kind: 'lamp', device: l.device ?? '?', hours: l.lamp_hours });
   if ((row.outbox_depth ?? 0) >= rules.outboxWarn) reasons.push({ kind: 'outbox', n: row.outbox_depth! });
   return { row, state, ageS, reasons };
@@ -107,14 +108,15 @@ export const age = (t: T, s: number): string => {
   return t(`age.${unit}`, { n });
 };
 
-function reasonText(t: T, r: VisitReason): string {
+function reasonText(ctx: PageContext, r: VisitReason): Html | string {
+  const { t } = ctx;
   switch (r.kind) {
     case 'offline':
       return r.ageS === null ? t('visit.never') : t('visit.offline', { age: age(t, r.ageS) });
     case 'silent':
       return t('visit.silent', { age: age(t, r.ageS) });
     case 'fault':
-      return t('visit.fault', { device: r.device, text: r.text });
+      return tHtml(t, 'visit.fault', { device: r.device, text: faultsHtml(ctx, r.errors) });
     case 'lamp':
       return t('visit.lamp', { device: r.device, hours: r.hours ?? '?' });
     case 'outbox':
@@ -151,7 +153,7 @@ export function renderFleet(ctx: PageContext, rows: readonly FleetRow[], q: Flee
 
   const visitItems = visits.slice(0, VISIT_LIST_MAX).map(
     (v) => html`<li>${stateBadge(t, v.state)} ${stationLink(v.row)} <span class="muted">${townName(t, v.row.town)} · ${v.row.station_id}</span>
-      <div class="reasons">${v.reasons.map((r, i) => html`${i ? t('list.sep') : ''}<span class="${r.kind}">${reasonText(t, r)}</span>`)}</div></li>`,
+      <div class="reasons">${v.reasons.map((r, i) => html`${i ? t('list.sep') : ''}<span class="${r.kind}">${reasonText(ctx, r)}</span>`)}</div></li>`,
   );
   const townRows = towns.map(
     (s) => html`<tr><td><a href="/fleet${query({ town: s.town ?? '', state: q.state === 'all' ? undefined : q.state })}">${townName(t, s.town)}</a></td>
@@ -164,8 +166,8 @@ export function renderFleet(ctx: PageContext, rows: readonly FleetRow[], q: Flee
       <td>${townName(t, r.town)}</td><td>${stateBadge(t, v.state)}</td>
       <td>${r.heartbeat_ts ? html`${localTime(r.heartbeat_ts, tzOf(r))}<div class="muted">${age(t, v.ageS ?? 0)}</div>` : t('none')}</td>
       <td>${r.agent_version ?? t('none')}</td><td class="num${(r.outbox_depth ?? 0) >= rules.outboxWarn ? ' warn' : ''}">${r.outbox_depth ?? t('none')}</td>
-      <td>${r.faults.length ? html`<span class="bad">${r.faults.map((d) => d.device_id).join('、')}</span>` : t('none')}</td>
-      <td>${r.lamp_warnings.length ? html`<span class="warn">${r.lamp_warnings.map((l) => `${l.device ?? '?'} ${l.lamp_hours ?? '?'} h`).join('、')}</span>` : t('none')}</td></tr>`;
+      <td>${r.faults.length ? html`<span class="bad">${r.faults.map((d, i) => html`${i ? t('list.sep') : ''}${tHtml(t, 'visit.fault', { device: d.device_id, text: faultsHtml(ctx, d.errors) })}`)}</span>` : t('none')}</td>
+      <td>${r.lamp_warnings.length ? html`<span class="warn">${r.lamp_warnings.map((l) => t('fleet.lamp', { device: l.device ?? '?', hours: l.lamp_hours ?? '?' })).join(t('list.sep'))}</span>` : t('none')}</td></tr>`;
   });
   const townOptions = towns.map((s) => html`<option value="${s.town ?? ''}"${(s.town ?? '') === q.town && q.town !== '' ? ' selected' : ''}>${townName(t, s.town)}</option>`);
   const stateOptions = STATE_FILTERS.map(

@@ -3,9 +3,10 @@
  * polls /push.json) and the stations that have not answered.
  */
 import type { PushRow } from '../../store.js';
-import { html, query } from '../html.js';
-import { label, type ConsoleKey, type T } from '../i18n.js';
+import { html, query, type Html } from '../html.js';
+import { CONSOLE_CATALOGUES, label, type ConsoleKey, type T } from '../i18n.js';
 import { page, type PageContext } from '../layout.js';
+import { ownWords } from '../station-words.js';
 import { localTime } from '../time.js';
 
 export function pushSummary(rows: readonly PushRow[]): { ok: number; error: number; pending: number } {
@@ -14,16 +15,31 @@ export function pushSummary(rows: readonly PushRow[]): { ok: number; error: numb
   return { ok, error, pending: rows.length - ok - error };
 }
 
-/** The answer shown for a row: the error code and message, or the changed schedule ids. */
-export function answerText(row: PushRow): string {
-  if (row.response === null) return '';
+/**
+ * A station's answer in the reader's words: an error by its code (the station's English message on
+ * hover), an unknown code as the station's own words (marked), or the changed schedule ids.
+ */
+export function answerWords(t: T, row: PushRow): { text: string; own: boolean; title: string } {
+  const none = { text: '', own: false, title: '' };
+  if (row.response === null) return none;
   try {
-    const r = JSON.parse(row.response) as { data?: { ids?: unknown }; error?: { code?: string; message?: string } };
-    if (r.error) return `${r.error.code ?? ''}: ${r.error.message ?? ''}`.slice(0, 300);
-    return Array.isArray(r.data?.ids) ? r.data.ids.join(', ') : '';
+    const r = JSON.parse(row.response) as { data?: { ids?: unknown }; error?: { code?: unknown; message?: unknown } };
+    if (r.error) {
+      const code = typeof r.error.code === 'string' ? r.error.code : '';
+      const message = (typeof r.error.message === 'string' ? r.error.message : '').slice(0, 300);
+      const key = `answer.${code}`;
+      if (Object.hasOwn(CONSOLE_CATALOGUES.en, key)) return { text: t(key as ConsoleKey), own: false, title: message };
+      return { text: `${code}: ${message}`.slice(0, 300), own: true, title: '' };
+    }
+    return Array.isArray(r.data?.ids) ? { ...none, text: r.data.ids.join(', ').slice(0, 300) } : none;
   } catch {
-    return '';
+    return none;
   }
+}
+
+function answerHtml(t: T, row: PushRow): Html {
+  const a = answerWords(t, row);
+  return a.own ? ownWords(t, a.text) : a.title ? html`<span title="${a.title}">${a.text}</span>` : html`${a.text}`;
 }
 
 const WEEKLY = /^(\d{1,2}) (\d{1,2}) \* \* ([0-6](?:,[0-6])*)$/;
@@ -58,10 +74,10 @@ export function shownRows(rows: readonly PushRow[]): PushRow[] {
   return sorted.slice(0, PUSH_ROWS_SHOWN);
 }
 
-export function pushJson(rows: readonly PushRow[], tzOf: (station: string) => string): Record<string, unknown> {
+export function pushJson(t: T, rows: readonly PushRow[], tzOf: (station: string) => string): Record<string, unknown> {
   return {
     ...pushSummary(rows),
-    rows: shownRows(rows).map((r) => ({ station: r.station_id, status: r.status, answer: answerText(r), responded_at: localTime(r.responded_at, tzOf(r.station_id), true) })),
+    rows: shownRows(rows).map((r) => ({ station: r.station_id, status: r.status, answer: answerWords(t, r), responded_at: localTime(r.responded_at, tzOf(r.station_id), true) })),
   };
 }
 
@@ -81,10 +97,11 @@ export function renderPush(ctx: PageContext, rows: readonly PushRow[], names: Re
 <table id="push-rows" data-push="${first.push_id}" data-complete="${rows.length <= PUSH_ROWS_SHOWN ? 'yes' : 'no'}"><thead><tr><th>${t('col.station')}</th><th>${t('col.town')}</th><th>${t('col.state')}</th><th>${t('col.response')}</th><th>${t('col.responded_at')}</th></tr></thead>
 <tbody>${shownRows(rows).map(
     (r) => html`<tr data-station="${r.station_id}" data-name="${nameOf(r.station_id)}" data-status="${r.status}"><td><a href="/station${query({ id: r.station_id })}">${nameOf(r.station_id)}</a> <span class="muted">${r.station_id}</span></td>
-      <td>${names.get(r.station_id)?.town ?? ''}</td><td>${status(r)}</td><td>${answerText(r)}</td><td>${localTime(r.responded_at, tzOf(r.station_id), true)}</td></tr>`,
+      <td>${names.get(r.station_id)?.town ?? ''}</td><td>${status(r)}</td><td>${answerHtml(t, r)}</td><td>${localTime(r.responded_at, tzOf(r.station_id), true)}</td></tr>`,
   )}</tbody></table>
 <template id="push-labels" data-sent="${t('push.status.sent')}" data-ok="${t('push.status.ok')}" data-error="${t('push.status.error')}"
-  data-summary="${t('push.summary', { ok: '{ok}', error: '{error}', pending: '{pending}' })}" data-unanswered="${t('push.unanswered')}" data-all="${t('push.all_answered')}" data-sep="${t('list.sep')}"></template>`;
+  data-summary="${t('push.summary', { ok: '{ok}', error: '{error}', pending: '{pending}' })}" data-unanswered="${t('push.unanswered')}" data-all="${t('push.all_answered')}" data-sep="${t('list.sep')}"
+  data-own-tag="${t('own.tag')}" data-own-title="${t('own.title')}"></template>`;
   const action = first.action === 'schedule.set' ? t('cmd.schedule.set') : first.action;
   return page(ctx, { title: t('push.title', { action, n: rows.length }), nav: 'schedules', body, script: true });
 }

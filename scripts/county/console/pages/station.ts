@@ -8,6 +8,7 @@ import { chart } from '../charts.js';
 import { html, type Html } from '../html.js';
 import { label, type T } from '../i18n.js';
 import { page, type PageContext } from '../layout.js';
+import { eventHtml, faultsHtml } from '../station-words.js';
 import { localTime } from '../time.js';
 import { judge, stateBadge, type FleetRules } from './fleet.js';
 
@@ -30,7 +31,10 @@ export interface ScheduleOutcome {
   ts: string | null;
   phase: string | null;
   ok: boolean | null;
-  message: string;
+  /** Steps that went well, of all, when the event lists them. */
+  steps: { ok: number; total: number } | null;
+  /** The event itself: its words when the outcome cannot be read from its data. */
+  event: Record<string, unknown>;
 }
 
 /** The latest `schedule_run` per schedule (events arrive newest first). */
@@ -40,12 +44,14 @@ export function lastRuns(events: ReadonlyArray<Record<string, unknown>>): Schedu
     const data = obj(e['data']);
     const schedule = str(data['schedule_id']) ?? /^schedule (\S+)/.exec(str(e['message']) ?? '')?.[1] ?? '?';
     if (out.has(schedule)) continue;
+    const steps = Array.isArray(data['steps']) && data['steps'].length > 0 ? (data['steps'] as unknown[]) : null;
     out.set(schedule, {
       schedule,
       ts: str(e['ts']),
       phase: str(data['phase']),
       ok: typeof data['ok'] === 'boolean' ? data['ok'] : e['severity'] === 'info' ? true : null,
-      message: str(e['message']) ?? '',
+      steps: steps && { ok: steps.filter((x) => obj(x)['status'] === 'ok').length, total: steps.length },
+      event: e,
     });
   }
   return [...out.values()];
@@ -54,7 +60,7 @@ export function lastRuns(events: ReadonlyArray<Record<string, unknown>>): Schedu
 function trigger(t: T, v: unknown): string {
   const s = str(v) ?? '';
   if (s.startsWith('schedule:')) return t('trigger.schedule', { id: s.slice(9) });
-  return s === 'manual' ? t('trigger.manual') : s === 'county' ? t('trigger.county') : s;
+  return label(t, 'trigger', s);
 }
 
 const minutes = (s: unknown): string => (num(s) === null ? '' : (num(s)! / 60).toFixed(1));
@@ -68,7 +74,7 @@ export function renderStation(ctx: PageContext, d: StationData, nowMs: number, r
   const deviceRows = d.devices.map(
     (x) => html`<tr data-device="${x.device_id}"><td>${x.device_id}</td><td>${label(t, 'kind', x.kind)}</td><td>${x.driver ?? ''}</td>
       <td>${x.online === null ? t('none') : x.online ? t('yes') : html`<span class="bad">${t('no')}</span>`}</td><td>${label(t, 'power', x.power)}</td>
-      <td>${x.errors.length ? html`<span class="bad">${x.errors.map((e) => `${e.text || e.code}`).join('; ')}</span>` : t('none')}</td>
+      <td>${x.errors.length ? html`<span class="bad">${faultsHtml(ctx, x.errors)}</span>` : t('none')}</td>
       <td class="num">${x.lamp_hours ?? ''}</td><td>${localTime(x.ts ?? x.received_at, tz)}</td></tr>`,
   );
   const usageRows = d.usage.map((u) => {
@@ -79,11 +85,11 @@ export function renderStation(ctx: PageContext, d: StationData, nowMs: number, r
   });
   const eventRows = d.events.map(
     (e) => html`<tr class="sev-${str(e['severity']) ?? ''}"><td>${localTime(str(e['ts']), tz)}</td><td>${label(t, 'event', str(e['type']))}</td>
-      <td>${label(t, 'severity', str(e['severity']))}</td><td>${str(e['device']) ?? ''}</td><td>${str(e['message']) ?? ''}</td></tr>`,
+      <td>${label(t, 'severity', str(e['severity']))}</td><td>${str(e['device']) ?? ''}</td><td>${eventHtml(ctx, e, tz)}</td></tr>`,
   );
   const runRows = lastRuns(d.scheduleRuns).map(
     (s) => html`<tr><td>${s.schedule}</td><td>${localTime(s.ts, tz)}</td><td>${s.phase ? t(s.phase === 'end' ? 'phase.end' : 'phase.start') : ''}</td>
-      <td>${s.ok === null ? s.message : s.ok ? t('outcome.ok') : html`<span class="bad">${t('outcome.failed')}</span> ${s.message}`}</td></tr>`,
+      <td>${s.ok === null ? eventHtml(ctx, s.event, tz) : s.ok ? t('outcome.ok') : html`<span class="bad">${t('outcome.failed')}</span>${s.steps ? t('outcome.steps', s.steps) : ''}`}</td></tr>`,
   );
   const labels = d.heartbeats.map((p) => localTime(p.ts, tz).slice(5));
   const series = (name: string, pick: (p: HeartbeatPoint) => number | null) => ({ type: 'line' as const, title: name, labels, series: [{ name, data: d.heartbeats.map(pick) }] });
