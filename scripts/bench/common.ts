@@ -101,16 +101,27 @@ export function cpuSeconds(pid: number): number {
 }
 
 /**
- * utime + stime of `pid` and of its live children, in seconds: a PostgreSQL server's postmaster with its
- * backends, WAL writer and checkpointer (what the database costs the machine).
+ * CPU seconds of `pid` and its children: its own utime + stime, the cutime + cstime of the children it has
+ * already reaped, and utime + stime of the live ones. A PostgreSQL server's postmaster with its backends,
+ * WAL writer, checkpointer and autovacuum workers (what the database costs the machine); counting the
+ * reaped ones keeps the sum from dropping when a backend or an autovacuum worker exits.
  */
 export function treeCpuSeconds(pid: number): number {
-  let total = cpuSeconds(pid);
+  const fields = (p: string): string[] => {
+    const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  };
+  let total: number;
+  try {
+    const own = fields(String(pid));
+    total = (Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14])) / CLK_TCK;
+  } catch {
+    return Number.NaN;
+  }
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const rest = fields(name);
       if (Number(rest[1]) === pid) total += (Number(rest[11]) + Number(rest[12])) / CLK_TCK;
     } catch {
       /* gone meanwhile */

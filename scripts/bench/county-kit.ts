@@ -9,8 +9,8 @@ import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { PACKAGE_ROOT } from '../../agent/version.js';
-import { FleetTopics } from '../../agent/county/topics.js';
-import { Cleanup, Postgres, tempDir, waitFor } from '../lib/kit/index.js';
+import { FleetTopics, Topics } from '../../agent/county/topics.js';
+import { Cleanup, Mosquitto, Postgres, sleep, tempDir, waitFor } from '../lib/kit/index.js';
 import { percentile } from './stats.js';
 
 export type StoreKind = 'sqlite' | 'postgres';
@@ -21,6 +21,51 @@ export async function benchStore(kind: StoreKind, cleanup: Cleanup): Promise<{ d
   const server = await Postgres.start({ durable: true });
   cleanup.add(() => server.dispose());
   return { db: await server.createDatabase('county'), pgPid: server.pid! };
+}
+
+/** The broker settings the county benches run with: queues that never drop, no in-flight window. */
+export const BENCH_BROKER = ['max_queued_messages 1000000', 'max_inflight_messages 0', 'max_connections -1'];
+
+/**
+ * An edge mosquitto bridged to the county's broker (`url`), as a province runs one broker per region in
+ * front of its county brokers: one mosquitto process holds at most `ulimit -n` (20,000 here) connections,
+ * so a fleet of 20,000 stations is split over two. What stations publish goes up (`out`), the county's
+ * acks and requests come down (`in`); each topic is listed once, so nothing loops. Resolves once a
+ * request published at the county broker reaches a subscriber at the edge.
+ */
+export async function startEdgeBroker(url: string, cleanup: Cleanup, prefix = 'stations'): Promise<Mosquitto> {
+  const county = new URL(url);
+  const f = new FleetTopics(prefix);
+  const up = ['status', 'inventory', 'heartbeat', 'usage', 'events', 'device_state', 'response'] as const;
+  const down = ['ack', 'request'] as const;
+  const edge = await Mosquitto.start({
+    extra: [
+      ...BENCH_BROKER,
+      'connection county',
+      `address ${county.hostname}:${county.port}`,
+      'cleansession true',
+      'try_private true',
+      ...up.map((k) => `topic ${f.filter(k)} out 1`),
+      ...down.map((k) => `topic ${f.filter(k)} in 1`),
+    ],
+  });
+  cleanup.add(() => edge.dispose());
+  const below = await mqtt.connectAsync(edge.url, { reconnectPeriod: 0, clean: true });
+  const above = await mqtt.connectAsync(url, { reconnectPeriod: 0, clean: true });
+  try {
+    let arrived = false;
+    const probe = new Topics(prefix, 'bridge-probe').request('ping');
+    below.on('message', () => (arrived = true));
+    await below.subscribeAsync(probe, { qos: 0 });
+    await waitFor('the edge broker to bridge to the county broker', async () => {
+      await above.publishAsync(probe, 'ping', { qos: 0 });
+      await sleep(100);
+      return arrived;
+    }, 30_000, 0);
+  } finally {
+    await Promise.all([below.endAsync(), above.endAsync()]);
+  }
+  return edge;
 }
 
 /** A node child running a dist/scripts/bench script that prints JSON lines. */
@@ -151,11 +196,15 @@ export class AckLagSpy {
   private readonly acked = new Map<string, number>();
   private lags: number[] = [];
   private hbLags: number[] = [];
-  private constructor(readonly client: MqttClient) {}
+  private constructor(
+    readonly client: MqttClient,
+    private readonly times: (station: string) => boolean,
+  ) {}
 
-  static async start(url: string, prefix = 'stations'): Promise<AckLagSpy> {
+  /** `times`: the stations whose record → ack lag this spy measures (default all; heartbeats: all). */
+  static async start(url: string, prefix = 'stations', times: (station: string) => boolean = () => true): Promise<AckLagSpy> {
     const client = await mqtt.connectAsync(url, { reconnectPeriod: 0, clean: true });
-    const spy = new AckLagSpy(client);
+    const spy = new AckLagSpy(client, times);
     const f = new FleetTopics(prefix);
     client.on('message', (topic, buf) => spy.onMessage(f, topic, buf));
     await client.subscribeAsync([f.filter('usage'), f.filter('events'), f.filter('ack'), f.filter('heartbeat')], { qos: 0 });
@@ -172,6 +221,7 @@ export class AckLagSpy {
       if (ts) this.hbLags.push(Date.now() - Date.parse(ts[1]!));
       return;
     }
+    if (!this.times(t.station)) return;
     const m = /"seq":(\d+)/.exec(buf.toString('utf8', 0, 400));
     if (!m) return;
     const seq = Number(m[1]);

@@ -10,13 +10,15 @@
 import { openCollectorStore } from '../county/open-store.js';
 import { Cleanup, Mosquitto, sleep, waitFor } from '../lib/kit/index.js';
 import { cpuPercent, figure, round, sampleProcess, type BenchOptions, type BenchResult } from './common.js';
-import { AckLagSpy, benchStore, collectorsReady, LineChild, p, startCollectorChild, sum, type FleetLine, type StoreKind } from './county-kit.js';
+import { AckLagSpy, BENCH_BROKER, benchStore, collectorsReady, LineChild, p, startCollectorChild, startEdgeBroker, sum, type FleetLine, type StoreKind } from './county-kit.js';
 
 
 /** What the fleet published on the shared topics (heartbeats and durable records): each message reaches one collector. */
 const offered = (l: FleetLine | undefined): number => (l ? l.heartbeats + l.published_records + l.replayed + l.resent_records + l.duplicates_sent : 0);
 /** Below mosquitto's and each child's descriptor limit (ulimit -n 20,000 here). */
 const PER_CHILD = 9_000;
+/** Stations one mosquitto takes here (the rest of its 20,000 descriptors: listeners, collectors, spies, the bridge). */
+const PER_BROKER = 18_000;
 
 export async function countyBench(opts: BenchOptions): Promise<BenchResult> {
   const t0 = Date.now();
@@ -28,13 +30,20 @@ export async function countyBench(opts: BenchOptions): Promise<BenchResult> {
   const warmupS = 15;
   const cleanup = new Cleanup();
   try {
-    const broker = await Mosquitto.start({ extra: ['max_queued_messages 1000000', 'max_inflight_messages 0', 'max_connections -1'] });
+    const broker = await Mosquitto.start({ extra: BENCH_BROKER });
     cleanup.add(() => broker.dispose());
+    // More stations than one broker takes: every other fleet process connects to an edge broker bridged to
+    // this one, and a second spy there measures the record → ack lag its stations see (bridge included).
+    const edge = stations > PER_BROKER ? await startEdgeBroker(broker.url, cleanup) : undefined;
     const { db, pgPid } = await benchStore(store, cleanup);
     const cs = Array.from({ length: collectors }, () => startCollectorChild(broker.url, db, cleanup));
     await collectorsReady(cs);
-    const spy = await AckLagSpy.start(broker.url);
+    // Fleet process i's stations are `f<i>-…`; the even ones are behind the edge broker when there is one.
+    const onEdge = (station: string): boolean => edge !== undefined && Number(/^f(\d+)-/.exec(station)?.[1]) % 2 === 0;
+    const spy = await AckLagSpy.start(broker.url, 'stations', (s) => !onEdge(s));
     cleanup.add(() => spy.stop());
+    const edgeSpy = edge ? await AckLagSpy.start(edge.url, 'stations', onEdge) : undefined;
+    if (edgeSpy) cleanup.add(() => edgeSpy.stop());
 
     const children = Math.ceil(stations / PER_CHILD);
     const spreadMs = Math.min(30_000, stations * 2);
@@ -42,9 +51,10 @@ export async function countyBench(opts: BenchOptions): Promise<BenchResult> {
     const durationS = Math.ceil(spreadMs / 1000) + 600 + warmupS + windowS;
     const fleets = Array.from({ length: children }, (_, i) => {
       const n = Math.floor(stations / children) + (i < stations % children ? 1 : 0);
-      return new LineChild<FleetLine>('fleet-child.js', ['--url', broker.url, '--stations', String(n), '--rate', String(rate), '--duration', String(durationS), '--id-prefix', `f${i}-`, '--spread-ms', String(spreadMs), '--seed', `county-${i}`], cleanup);
+      const url = edge && i % 2 === 0 ? edge.url : broker.url;
+      return new LineChild<FleetLine>('fleet-child.js', ['--url', url, '--stations', String(n), '--rate', String(rate), '--duration', String(durationS), '--id-prefix', `f${i}-`, '--spread-ms', String(spreadMs), '--seed', `county-${i}`], cleanup);
     });
-    opts.log(`county: ${stations} stations at ${rate}× in ${children} fleet process(es) → ${collectors} collector(s) on ${store}; window ${windowS} s after ${warmupS} s warm-up`);
+    opts.log(`county: ${stations} stations at ${rate}× in ${children} fleet process(es)${edge ? ' (every other one through an edge broker)' : ''} → ${collectors} collector(s) on ${store}; window ${windowS} s after ${warmupS} s warm-up`);
     // On a loaded machine 20,000 TLS-less connects still take minutes: wait, and say how far it got.
     let said = 0;
     await waitFor(
@@ -65,6 +75,7 @@ export async function countyBench(opts: BenchOptions): Promise<BenchResult> {
     await sleep(warmupS * 1000);
     spy.take();
     spy.takeHeartbeats();
+    edgeSpy?.take();
     const samplers = cs.map((c) => sampleProcess(c.child.pid!, 1000));
     const brokerSampler = sampleProcess(broker.pid!, 1000);
     const a = { off: sum(fleets, (f) => offered(f.last)), recv: sum(cs, (c) => c.last!.shared), t: performance.now() };
@@ -77,7 +88,7 @@ export async function countyBench(opts: BenchOptions): Promise<BenchResult> {
     }
     const hbLags = cs.flatMap((c, i) => c.lines.slice(from[i]).flatMap((l) => l.lag_ms));
     const b = { off: sum(fleets, (f) => offered(f.last)), recv: sum(cs, (c) => c.last!.shared), t: performance.now() };
-    const ackLags = spy.take();
+    const ackLags = [...spy.take(), ...(edgeSpy?.take() ?? [])];
     const spyHb = spy.takeHeartbeats();
     const cpu = samplers.map((s) => cpuPercent(s.stop()));
     const brokerCpu = cpuPercent(brokerSampler.stop());
@@ -86,7 +97,7 @@ export async function countyBench(opts: BenchOptions): Promise<BenchResult> {
     // The fleets stop (SIGTERM, a last stats line); then everything they published must be stored and acked.
     await Promise.all(fleets.map((f) => f.finish(120_000)));
     const allocated = sum(fleets, (f) => f.lines.find((l) => l.final)?.allocated ?? f.last?.allocated ?? 0);
-    await waitFor('every record acked', () => spy.unacked === 0, 120_000, 500).catch(() => undefined);
+    await waitFor('every record acked', () => spy.unacked === 0 && (edgeSpy?.unacked ?? 0) === 0, 120_000, 500).catch(() => undefined);
     const finals = await Promise.all(cs.map((c) => c.finish()));
     const s = await openCollectorStore(db);
     let stored = 0;
@@ -119,7 +130,7 @@ export async function countyBench(opts: BenchOptions): Promise<BenchResult> {
         ...cs.map((_, i) => figure({ metric: `collector ${i + 1} cpu`, value: round(cpu[i]!, 1), unit: '% of a core', reference: 'mosquitto cpu', reference_value: round(brokerCpu, 1) })),
       ],
       notes: [
-        `${stations} stations at ${rate}× normal (heartbeat ${60 / rate} s, record ${600 / rate} s, state ${300 / rate} s) in ${children} process(es), ${collectors} collector process(es) in one $share group on ${store}${pgCpu ? ' (PostgreSQL 15, fsync on)' : ' (WAL, synchronous=FULL)'}; window ${round(windowRealS, 0)} s`,
+        `${stations} stations at ${rate}× normal (heartbeat ${60 / rate} s, record ${600 / rate} s, state ${300 / rate} s) in ${children} process(es)${edge ? ' (the even-numbered ones through an edge mosquitto bridged to the county one; their record → ack lag timed at the edge)' : ''}, ${collectors} collector process(es) in one $share group on ${store}${pgCpu ? ' (PostgreSQL 15, fsync on)' : ' (WAL, synchronous=FULL)'}; window ${round(windowRealS, 0)} s`,
         `${hbLags.length} heartbeats and ${ackLags.length} records timed (delivery → ack) in the window; stations with max_seq ≠ watermark at the end: ${withGaps}; sum of watermarks ${contiguous}; max write backlog ${maxPending} msgs`,
         `collectors: ${finals.map((f) => `received ${f?.received}, stored ${f?.stored}, duplicates ${f?.duplicates}, store errors ${f?.store_errors}, shed ${f?.shed}`).join(' | ')}`,
       ],
