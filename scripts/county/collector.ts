@@ -10,7 +10,6 @@
  *   node dist/scripts/county/collector.js report --db county.db --month 2026-11 [--csv | --json]
  *   node dist/scripts/county/collector.js fleet --db county.db [--csv | --json]
  */
-import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command, Option } from 'commander';
 import { createLogger } from '../../agent/log.js';
@@ -18,14 +17,11 @@ import { fleetCsv, fleetTable, formatFleetTable, monthlyCsv, monthlyReport } fro
 import { openCollectorStore } from './open-store.js';
 import type { CollectorStore } from './store.js';
 import { startCollector } from './service.js';
+import { addBrokerOptions, brokerAccess } from './broker-access.js';
 
 export { collectorSubscriptions, startCollector, type Collector, type CollectorOptions, type CollectorStats } from './service.js';
 export type { CollectorStore, ConsoleStore } from './store.js';
 export { openCollectorStore, type CountyStore } from './open-store.js';
-
-function readSecret(file: string | undefined): string | undefined {
-  return file === undefined ? undefined : readFileSync(file, 'utf8').trim();
-}
 
 /** `report` and `fleet`: open the database (created when missing), read, close. Fine beside a running collector. */
 async function withStore(db: string, fn: (store: CollectorStore) => Promise<void>): Promise<void> {
@@ -40,32 +36,23 @@ async function withStore(db: string, fn: (store: CollectorStore) => Promise<void
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('collector').description('county reference collector for station-agent').showHelpAfterError();
 
-  program
+  const run = program
     .command('run', { isDefault: true })
     .description('collect from every station until stopped (SIGINT/SIGTERM)')
     .requiredOption('--url <url>', 'broker URL, mqtt:// or mqtts://')
     .requiredOption('--db <file|url>', 'SQLite database file (created when missing) or postgres://user@host/db')
     .option('--group <name>', 'shared-subscription group', 'county')
-    .option('--no-share', 'subscribe without $share/ (brokers without shared subscriptions)')
-    .option('--prefix <prefix>', 'topic prefix', 'stations')
-    .option('--username <name>')
-    .option('--password-file <file>')
-    .option('--ca-file <file>')
-    .option('--command-key-file <file>', 'HMAC key for signed county requests')
+    .option('--no-share', 'subscribe without $share/ (brokers without shared subscriptions)');
+  addBrokerOptions(run, 'HMAC key for signed county requests')
     .option('--print-s <seconds>', 'print the fleet table every N seconds (0 = never)', '60')
     .addOption(new Option('--log-level <level>').choices(['debug', 'info', 'warn', 'error', 'silent']).default('info'))
     .action(async (o: Record<string, string | boolean | undefined>) => {
       const log = createLogger(o['logLevel'] as 'info', process.stderr);
-      const ca = o['caFile'] ? readFileSync(o['caFile'] as string) : undefined;
       const collector = await startCollector({
         url: o['url'] as string,
         db: o['db'] as string,
         group: o['share'] === false ? null : (o['group'] as string),
-        prefix: o['prefix'] as string,
-        ...(o['username'] ? { username: o['username'] as string } : {}),
-        ...(o['passwordFile'] ? { password: readSecret(o['passwordFile'] as string)! } : {}),
-        ...(ca ? { ca } : {}),
-        ...(o['commandKeyFile'] ? { commandKey: readSecret(o['commandKeyFile'] as string)! } : {}),
+        ...brokerAccess(o),
         log,
       });
       const printS = Number(o['printS']);

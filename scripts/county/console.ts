@@ -7,7 +7,6 @@
  *   node dist/scripts/county/console.js user remove --users console-users alice
  *   node dist/scripts/county/console.js user list --users console-users
  */
-import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command, Option } from 'commander';
 import { createLogger } from '../../agent/log.js';
@@ -16,8 +15,8 @@ import { openConsoleDb } from './console/open-store.js';
 import { Pusher } from './console/pusher.js';
 import { startConsole } from './console/server.js';
 import { isTimeZone } from './console/time.js';
+import { addBrokerOptions, brokerAccess } from './broker-access.js';
 
-const readSecret = (file: string): string => readFileSync(file, 'utf8').trim();
 
 /** `host:port` or `[v6]:port`; the console binds where it is told, loopback by default. */
 export function parseListen(value: string): { host: string; port: number } {
@@ -66,18 +65,14 @@ async function readPassword(prompt: string): Promise<string> {
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('console').description('county web console for station-agent').showHelpAfterError();
 
-  program
+  const serve = program
     .command('serve', { isDefault: true })
     .description('serve the console until stopped (SIGINT/SIGTERM)')
-    .requiredOption('--db <file|url>', 'the collector database: a SQLite file (or postgres://… with a PostgreSQL build)')
+    .requiredOption('--db <file|url>', 'the collector database: a SQLite file or postgres://user@host/db')
     .requiredOption('--users <file>', 'accounts file (console.js user add)')
     .option('--http <host:port>', 'where to listen; keep it on loopback behind a TLS reverse proxy', '127.0.0.1:8080')
-    .option('--url <url>', 'broker URL (mqtt:// or mqtts://) for sending schedules; without it the console only reads')
-    .option('--prefix <prefix>', 'topic prefix', 'stations')
-    .option('--username <name>')
-    .option('--password-file <file>')
-    .option('--ca-file <file>')
-    .option('--command-key-file <file>', "the county's command key (HMAC) that signs what the console sends")
+    .option('--url <url>', 'broker URL (mqtt:// or mqtts://) for sending schedules; without it the console only reads');
+  addBrokerOptions(serve, "the county's command key (HMAC) that signs what the console sends")
     .option('--timezone <tz>', "the county's time zone", 'Asia/Shanghai')
     .option('--secure-cookies', 'mark cookies Secure and send HSTS (users reach the console over https)')
     .option('--trust-proxy', 'take the client address from X-Real-IP (set by the reverse proxy)')
@@ -96,16 +91,7 @@ export async function main(argv: string[]): Promise<void> {
       const accounts = new AccountFile(o['users'] as string);
       const store = await openConsoleDb(o['db'] as string);
       const pusher = o['url']
-        ? await Pusher.start({
-            url: o['url'] as string,
-            prefix: o['prefix'] as string,
-            store,
-            log,
-            ...(o['username'] ? { username: o['username'] as string } : {}),
-            ...(o['passwordFile'] ? { password: readSecret(o['passwordFile'] as string) } : {}),
-            ...(o['caFile'] ? { ca: readFileSync(o['caFile'] as string) } : {}),
-            ...(o['commandKeyFile'] ? { commandKey: readSecret(o['commandKeyFile'] as string) } : {}),
-          })
+        ? await Pusher.start({ url: o['url'] as string, store, log, ...brokerAccess(o) })
         : undefined;
       if (!/^(127\.|localhost$|::1$)/.test(listen.host)) log.warn({ host: listen.host }, 'the console listens beyond loopback: put it behind a TLS reverse proxy');
       const server = await startConsole({

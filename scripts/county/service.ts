@@ -3,8 +3,7 @@
  * what arrives into the store, the acker and the gap watcher on their timers. Several collectors can
  * share the load through an MQTT shared subscription and one database. See scripts/county/README.md.
  */
-import { randomBytes } from 'node:crypto';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import mqtt, { type MqttClient } from 'mqtt';
 import { silentLogger, type Logger } from '../../agent/log.js';
 import { FleetTopics } from '../../agent/county/topics.js';
 import { Acker } from './acker.js';
@@ -17,8 +16,14 @@ import { emptyWriteStats, writeBatch, type Incoming, type WriteStats } from './w
 import { fleetTable, monthlyCsv, monthlyReport, type FleetRow, type MonthlyReport } from './report.js';
 import { openCollectorStore } from './open-store.js';
 import type { CollectorStore, StoreOptions } from './store.js';
+import { countyClientOptions, type BrokerAccess } from './broker-access.js';
 
-export interface CollectorOptions {
+/**
+ * Topic prefix (default `stations`), account and CA from BrokerAccess; its `commandKey` (what the
+ * stations' `county.command_key_file` holds) signs `request/sessions.resend` and the acks (HMAC-SHA256,
+ * agent/county/signing.ts).
+ */
+export interface CollectorOptions extends BrokerAccess {
   url: string;
   /**
    * A SQLite file or a `postgres://` URL, opened (and closed by stop()) by the collector; several
@@ -31,17 +36,7 @@ export interface CollectorOptions {
   store?: CollectorStore;
   /** Shared-subscription group; null subscribes without `$share/` (brokers without shared subscriptions, e.g. aedes). */
   group?: string | null;
-  /** Default `stations`. */
-  prefix?: string;
   clientId?: string;
-  username?: string;
-  password?: string;
-  ca?: string | Buffer;
-  /**
-   * The county's command key (what the stations' `county.command_key_file` holds): signs
-   * `request/sessions.resend` and the acks (HMAC-SHA256, agent/county/signing.ts).
-   */
-  commandKey?: string | Buffer;
   /** A resend answer is believed only this long after the request. Default 30 000. */
   resendTimeoutMs?: number;
   /** Most messages one station may have waiting to be written; beyond, they are shed. Default 20 000. */
@@ -127,17 +122,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   };
   const stats = emptyStats();
 
-  const clientOptions: IClientOptions = {
-    clientId: opts.clientId ?? `county-collector-${randomBytes(4).toString('hex')}`,
-    clean: true,
-    reconnectPeriod: 2_000,
-    connectTimeout: 10_000,
-    keepalive: 30,
-    ...(opts.username !== undefined ? { username: opts.username } : {}),
-    ...(opts.password !== undefined ? { password: opts.password } : {}),
-    ...(opts.ca !== undefined ? { ca: opts.ca } : {}),
-  };
-  const client = mqtt.connect(opts.url, clientOptions);
+  const client = mqtt.connect(opts.url, countyClientOptions('collector', opts));
   coalesceWrites(client);
 
   const limiter = new LogLimiter(log);

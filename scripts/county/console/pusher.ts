@@ -6,14 +6,14 @@
  * them, and storing one twice is harmless). The console holds the county's key only, never a station's
  * secret, and sends only CONSOLE_ACTIONS.
  */
-import { randomBytes } from 'node:crypto';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import mqtt, { type MqttClient } from 'mqtt';
 import { ulid } from 'ulid';
 import { ResponseSchema } from '../../../agent/county/payloads.js';
 import { signRequest } from '../../../agent/county/signing.js';
 import { FleetTopics } from '../../../agent/county/topics.js';
 import { silentLogger, type Logger } from '../../../agent/log.js';
 import type { ConsoleStore, PushRow } from '../store.js';
+import { countyClientOptions, type BrokerAccess } from '../broker-access.js';
 
 /** The only requests the console sends. */
 export const CONSOLE_ACTIONS = ['schedule.set'] as const;
@@ -22,14 +22,9 @@ export type ConsoleAction = (typeof CONSOLE_ACTIONS)[number];
 export const TRANSACTION_PREFIX = 'console-';
 const MAX_RESPONSE_BYTES = 64 * 1024;
 
-export interface PusherOptions {
+/** Broker access as the collector's; without a `commandKey` nothing can be sent. */
+export interface PusherOptions extends BrokerAccess {
   url: string;
-  prefix?: string;
-  username?: string;
-  password?: string;
-  ca?: string | Buffer;
-  /** The county's command key (file content, trimmed); without it nothing can be sent. */
-  commandKey?: string | Buffer;
   store: ConsoleStore;
   log?: Logger;
   now?: () => number;
@@ -46,17 +41,7 @@ export class Pusher {
   static async start(o: PusherOptions): Promise<Pusher> {
     const log = o.log ?? silentLogger;
     const fleet = new FleetTopics(o.prefix ?? 'stations');
-    const options: IClientOptions = {
-      clientId: `county-console-${randomBytes(4).toString('hex')}`,
-      clean: true,
-      reconnectPeriod: 2_000,
-      connectTimeout: 10_000,
-      keepalive: 30,
-      ...(o.username !== undefined ? { username: o.username } : {}),
-      ...(o.password !== undefined ? { password: o.password } : {}),
-      ...(o.ca !== undefined ? { ca: o.ca } : {}),
-    };
-    const client = mqtt.connect(o.url, options);
+    const client = mqtt.connect(o.url, countyClientOptions('console', o));
     const pusher = new Pusher(client, fleet, o, log);
     client.on('message', (topic, payload) => void pusher.onResponse(topic, payload));
     client.on('error', (err) => log.warn({ err: err.message }, 'console mqtt error'));

@@ -1,0 +1,61 @@
+/**
+ * How the county's programs reach the broker: the collector and the console take the same command-line
+ * options (topic prefix, account, CA, command key) and connect with the same MQTT client settings.
+ * One place, so the two stay alike.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import type { IClientOptions } from 'mqtt';
+
+/** What a county program needs besides the broker URL. Secrets are file contents, trimmed. */
+export interface BrokerAccess {
+  prefix?: string;
+  username?: string;
+  password?: string;
+  ca?: string | Buffer;
+  /** The county's command key (HMAC): signs requests and acks. */
+  commandKey?: string | Buffer;
+}
+
+/** Adds `--prefix`, `--username`, `--password-file`, `--ca-file` and `--command-key-file` to `command`. */
+export function addBrokerOptions(command: Command, commandKeyHelp: string): Command {
+  return command
+    .option('--prefix <prefix>', 'topic prefix', 'stations')
+    .option('--username <name>')
+    .option('--password-file <file>')
+    .option('--ca-file <file>')
+    .option('--command-key-file <file>', commandKeyHelp);
+}
+
+const readSecret = (file: string): string => readFileSync(file, 'utf8').trim();
+
+/** Reads the files the options of addBrokerOptions name. */
+export function brokerAccess(o: Record<string, string | boolean | undefined>): BrokerAccess {
+  const text = (k: string): string | undefined => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
+  const username = text('username');
+  const passwordFile = text('passwordFile');
+  const caFile = text('caFile');
+  const keyFile = text('commandKeyFile');
+  return {
+    prefix: text('prefix') ?? 'stations',
+    ...(username !== undefined ? { username } : {}),
+    ...(passwordFile !== undefined ? { password: readSecret(passwordFile) } : {}),
+    ...(caFile !== undefined ? { ca: readFileSync(caFile) } : {}),
+    ...(keyFile !== undefined ? { commandKey: readSecret(keyFile) } : {}),
+  };
+}
+
+/** MQTT client settings of a county program: clean session, steady reconnect, a random id under `role`. */
+export function countyClientOptions(role: string, access: BrokerAccess & { clientId?: string }): IClientOptions {
+  return {
+    clientId: access.clientId ?? `county-${role}-${randomBytes(4).toString('hex')}`,
+    clean: true,
+    reconnectPeriod: 2_000,
+    connectTimeout: 10_000,
+    keepalive: 30,
+    ...(access.username !== undefined ? { username: access.username } : {}),
+    ...(access.password !== undefined ? { password: access.password } : {}),
+    ...(access.ca !== undefined ? { ca: access.ca } : {}),
+  };
+}
