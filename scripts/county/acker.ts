@@ -15,6 +15,9 @@ import type { Logger } from '../../agent/log.js';
 import type { FleetTopics } from '../../agent/county/topics.js';
 import type { CollectorStore } from './store.js';
 
+/** How long a pass waits for the broker to take its acks before it gives the claim up (PostgreSQL: rolls it back). */
+export const ACK_PUBACK_MS = 5_000;
+
 export interface AckerDeps {
   store: CollectorStore;
   fleet: FleetTopics;
@@ -58,32 +61,45 @@ export class Acker {
   /** Publishes every known ack again (after a reconnect). */
   async restore(): Promise<void> {
     try {
-      for (const r of await this.d.store.ackedStations()) this.publish(r.station_id, r.acked_seq);
+      for (const r of await this.d.store.ackedStations()) void this.publish(r.station_id, r.acked_seq).catch(() => undefined);
     } catch (err) {
       this.d.log.error({ err: (err as Error).message }, 'could not restore acks');
     }
   }
 
+  /**
+   * Claims the new watermarks and publishes them, and the claim holds only once the broker has taken
+   * every ack (PUBACK) within ACK_PUBACK_MS. On PostgreSQL the claimed stations stay locked meanwhile, so
+   * another collector's later ack of the same station reaches the broker after this one.
+   */
   private async pass(): Promise<void> {
     if (this.closed || !this.d.client.connected) return;
     try {
-      for (const p of await this.d.store.claimAcks()) this.publish(p.station_id, p.watermark);
+      await this.d.store.publishAcks(async (claims) => {
+        await Promise.all(claims.map((p) => this.publish(p.station_id, p.watermark)));
+      });
     } catch (err) {
-      this.d.log.error({ err: (err as Error).message }, 'ack pass failed');
+      this.d.log.error({ err: (err as Error).message }, 'ack pass failed; the acks are claimed again on the next pass');
     }
   }
 
-  private publish(station: string, seq: number): void {
+  /** Publishes one retained ack; resolves when the broker has it (or with a logged failure: restore() sends it again). */
+  private publish(station: string, seq: number): Promise<void> {
     let topic: string;
     try {
       topic = this.d.fleet.station(station).ack;
     } catch (err) {
       this.d.log.error({ station, err: (err as Error).message }, 'no ack topic for this station id');
-      return;
+      return Promise.resolve();
     }
-    this.d.client.publish(topic, JSON.stringify(ackPayload(station, seq, this.d.commandKey)), { qos: 1, retain: true }, (err) => {
-      if (err && !this.closed) this.d.log.warn({ station, err: err.message }, 'ack publish failed; sent again on reconnect');
-    });
     this.d.onPublished();
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no PUBACK for the ack of ${station} within ${ACK_PUBACK_MS} ms`)), ACK_PUBACK_MS);
+      this.d.client.publish(topic, JSON.stringify(ackPayload(station, seq, this.d.commandKey)), { qos: 1, retain: true }, (err) => {
+        clearTimeout(timer);
+        if (err && !this.closed) this.d.log.warn({ station, err: err.message }, 'ack publish failed; sent again on reconnect');
+        resolve();
+      });
+    });
   }
 }

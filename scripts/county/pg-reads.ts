@@ -49,6 +49,23 @@ export abstract class PgReads implements ConsoleStore {
     return this.rows<AckClaim>(SQL.claimAcks);
   }
 
+  async publishAcks(publish: (claims: AckClaim[]) => Promise<void>): Promise<AckClaim[]> {
+    const c = await this.pool.connect();
+    try {
+      await c.query('BEGIN');
+      // The UPDATE keeps the claimed rows locked until COMMIT; another collector's claim skips them.
+      const claims = (await c.query(SQL.claimAcks)).rows as AckClaim[];
+      if (claims.length > 0) await publish(claims);
+      await c.query('COMMIT');
+      return claims;
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      c.release();
+    }
+  }
+
   async gaps(): Promise<GapInfo[]> {
     const rows = await this.rows<{ station_id: string; watermark: number; max_seq: number; to_seq: number }>(SQL.gaps);
     return rows.map((r) => ({ station_id: r.station_id, watermark: r.watermark, max_seq: r.max_seq, from_seq: r.watermark + 1, to_seq: r.to_seq }));

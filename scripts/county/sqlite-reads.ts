@@ -20,6 +20,7 @@ import type {
   UsageTotals,
   UsageWindow,
 } from './store.js';
+import { claimThenPublish } from './store.js';
 import { STATEMENTS, type Statements } from './sqlite-schema.js';
 import { fleetRows, historyBucket, parseDoc, toDeviceRow, usageTotalsParams, type DeviceDbRow } from './store-rows.js';
 
@@ -58,6 +59,10 @@ export abstract class SqliteReads implements ConsoleStore {
 
   async claimAcks(): Promise<AckClaim[]> {
     return this.tx(() => (this.s.pendingAcks.all() as AckClaim[]).filter((p) => this.s.markAcked.run(p.watermark, p.station_id, p.watermark).changes > 0));
+  }
+
+  publishAcks(publish: (claims: AckClaim[]) => Promise<void>): Promise<AckClaim[]> {
+    return claimThenPublish(this, publish);
   }
 
   async gaps(): Promise<GapInfo[]> {

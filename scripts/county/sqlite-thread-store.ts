@@ -34,6 +34,7 @@ import type {
   UsageWindow,
   WriteOutcome,
 } from './store.js';
+import { claimThenPublish } from './store.js';
 import type { WorkerCall, WorkerReply } from './sqlite-worker.js';
 
 /** The worker's script: beside this module in the build; from the sources (tests), the build's copy. */
@@ -104,6 +105,10 @@ export class SqliteThreadStore implements CollectorStore, ConsoleStore {
   }
   claimAcks(): Promise<AckClaim[]> {
     return this.call('claimAcks');
+  }
+
+  publishAcks(publish: (claims: AckClaim[]) => Promise<void>): Promise<AckClaim[]> {
+    return claimThenPublish(this, publish);
   }
   gaps(): Promise<GapInfo[]> {
     return this.call('gaps');

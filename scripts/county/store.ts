@@ -237,6 +237,14 @@ export interface CollectorStore {
    * those: the acks this collector must publish. A station another collector claimed first is not returned.
    */
   claimAcks(): Promise<AckClaim[]>;
+  /**
+   * Claims as claimAcks does, hands the claims to `publish` and resolves with them once it is done. On
+   * PostgreSQL the claim is one transaction that keeps the claimed station rows locked until `publish`
+   * resolves (and is undone when it rejects), so collectors sharing the database publish a station's
+   * acks in the order they were claimed: a station never sees a lower ack after a higher one. SQLite
+   * claims, then publishes (one collector per file keeps its own order).
+   */
+  publishAcks(publish: (claims: AckClaim[]) => Promise<void>): Promise<AckClaim[]>;
   /** The first gap of every station that has one. */
   gaps(): Promise<GapInfo[]>;
   /** Every station acked at least once, with its last ack (published again after a reconnect). */
@@ -262,4 +270,11 @@ export interface CollectorStore {
   lampWarnings(): Promise<Array<{ station_id: string; device: string | null }>>;
 
   close(): Promise<void>;
+}
+
+/** publishAcks for a store that cannot hold its claim open: claim, then publish. */
+export async function claimThenPublish(store: Pick<CollectorStore, 'claimAcks'>, publish: (claims: AckClaim[]) => Promise<void>): Promise<AckClaim[]> {
+  const claims = await store.claimAcks();
+  if (claims.length > 0) await publish(claims);
+  return claims;
 }

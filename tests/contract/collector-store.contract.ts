@@ -102,6 +102,20 @@ export function collectorStoreContract(name: string, open: OpenStore): void {
       expect(await store.claimAcks()).toEqual([{ station_id: station.id, watermark: 4 }]);
     });
 
+    it('publishAcks hands the new watermarks to publish and keeps them claimed once it is done', async () => {
+      store = await fresh();
+      await put(1);
+      await put(2);
+      const handed: unknown[] = [];
+      expect(await store.publishAcks(async (claims) => void handed.push(...claims))).toEqual([{ station_id: station.id, watermark: 2 }]);
+      expect(handed).toEqual([{ station_id: station.id, watermark: 2 }]);
+      expect(await store.claimAcks()).toEqual([]);
+      expect((await row()).acked_seq).toBe(2);
+      // Nothing new: publish is not called.
+      expect(await store.publishAcks(async () => void handed.push('called'))).toEqual([]);
+      expect(handed).toHaveLength(1);
+    });
+
     it('lost seqs let the watermark step over them, and never over what is above max_seq', async () => {
       store = await fresh();
       await put(1);

@@ -12,6 +12,7 @@ import pg from 'pg';
 import { Mosquitto, Postgres, waitFor } from '../../../scripts/lib/kit/index.js';
 import { startCollector, type Collector } from '../../../scripts/county/collector.js';
 import { openPgCollectorStore } from '../../../scripts/county/pg-store.js';
+import type { CollectorWrite } from '../../../scripts/county/store.js';
 import { PG_MIGRATIONS, VERSION_TABLE } from '../../../scripts/county/pg-schema.js';
 import { startFleet } from '../../../scripts/fleet-sim.js';
 import { ROOT } from '../../helpers/agent.js';
@@ -34,6 +35,53 @@ afterEach(async () => {
 });
 
 describe('collectors on PostgreSQL', () => {
+  it('an ack claim holds its stations until the broker has the acks: a newer ack cannot overtake it, and a failed publish gives the claim back', async () => {
+    const url = await server.createDatabase('ack_claims');
+    const [a, b] = await Promise.all([openPgCollectorStore(url), openPgCollectorStore(url)]);
+    const watch = new pg.Client({ connectionString: url });
+    await watch.connect();
+    const waitingOnLocks = async (): Promise<number> =>
+      (await watch.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")).rows[0].n as number;
+    /** The next usage record of station `ra` after `after`. */
+    const nextOf = (after: number): CollectorWrite[] => {
+      const w = rollupWrites().find((x) => x.kind === 'record' && x.station === 'ra' && x.stream === 'usage') as Extract<CollectorWrite, { kind: 'record' }>;
+      const record = { ...w.record, seq: after + 1, id: `01ROLLUP-NEXT-${after + 1}` } as typeof w.record;
+      return [{ ...w, record, raw: JSON.stringify(record) } as CollectorWrite];
+    };
+    try {
+      await a.apply(rollupWrites());
+      const wm = (await a.station('ra'))!.watermark;
+      let release!: () => void;
+      const pubacks = new Promise<void>((r) => (release = r));
+      let handed: Array<{ station_id: string; watermark: number }> = [];
+      const first = a.publishAcks(async (claims) => {
+        handed = claims;
+        await pubacks;
+      });
+      await waitFor('the claim to reach publish', () => handed.length === 2);
+      expect(handed).toContainEqual({ station_id: 'ra', watermark: wm });
+
+      // Meanwhile collector B stores ra's next record; its ack (wm + 1) must not reach the broker before A's (wm).
+      let applied = false;
+      const applying = b.apply(nextOf(wm)).then(() => (applied = true));
+      await waitFor("B's batch to wait for ra's row, or to finish", async () => applied || (await waitingOnLocks()) > 0);
+      expect(applied).toBe(false);
+      expect(await b.claimAcks()).toEqual([]);
+      release();
+      expect((await first).map((c) => c.station_id).sort()).toEqual(['ra', 'rb']);
+      await applying;
+      expect(await b.claimAcks()).toEqual([{ station_id: 'ra', watermark: wm + 1 }]);
+
+      // A publish that fails (no PUBACK in time) undoes the claim: the next pass, here B's, claims it again.
+      await a.apply(nextOf(wm + 1));
+      await expect(a.publishAcks(async () => Promise.reject(new Error('no PUBACK')))).rejects.toThrow('no PUBACK');
+      expect(await b.claimAcks()).toEqual([{ station_id: 'ra', watermark: wm + 2 }]);
+    } finally {
+      await watch.end();
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
   it('two collectors in one $share group store every durable record once, and each station sees its acks only grow', async () => {
     const prefix = `pg-${process.pid}/stations`;
     const url = await server.createDatabase('share_group');
