@@ -2,12 +2,13 @@
  * Running commands inside a Debian root (chroot in a private mount namespace, /proc mounted), long-running
  * processes, and a PJLink station for an agent to poll: for the package tests and the package measurements.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { PACKAGE_ROOT } from '../../agent/version.js';
 import { waitFor } from '../lib/kit/wait.js';
+import { spawnCaptured, type Captured } from '../lib/kit/process.js';
 
 export { waitFor };
 
@@ -45,35 +46,16 @@ export function sh(root: string, line: string, opts: { user?: string; env?: Reco
   return inRoot(root, ['/bin/sh', '-c', line], opts);
 }
 
-export interface Background {
-  proc: ChildProcess;
-  output(): string;
-  exited: Promise<number | string>;
-  /**
-   * SIGTERM and waits for the exit. `pid`: the process to signal, when it is not the spawned one (an
-   * agent inside a root under another user: unshare's --kill-child does not reach across the change).
-   */
+/** A spawned command with its output kept; `stop(pid)` signals `pid` instead when it is not the spawned one (an
+ * agent inside a root under another user: unshare's --kill-child does not reach across the change). */
+export interface Background extends Omit<Captured, 'stop'> {
+  /** SIGTERM and waits for the exit. */
   stop(pid?: number): Promise<number | string>;
 }
 
 export function background(command: string, args: readonly string[], env: NodeJS.ProcessEnv): Background {
-  const proc = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | string>((res) => proc.on('exit', (code, sig) => res(code ?? sig ?? -1)));
-  return {
-    proc,
-    output: () => out,
-    exited,
-    stop: async (pid?: number) => {
-      if (proc.exitCode === null && proc.signalCode === null) {
-        if (pid) process.kill(pid, 'SIGTERM');
-        else proc.kill('SIGTERM');
-      }
-      return exited;
-    },
-  };
+  const c = spawnCaptured(command, args, env);
+  return { ...c, stop: (pid?: number) => c.stop('SIGTERM', pid) };
 }
 
 /** A long-running command inside the root (the agent, as its unit would run it). */

@@ -2,11 +2,12 @@
  * Runs the built daemon (dist/agent/main.js) and stationctl as real child processes against a config
  * written into a temp folder (tempDir/removeDir of scripts/lib/kit). The test command builds before it tests.
  */
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { waitFor } from '../../scripts/lib/kit/wait.js';
+import { spawnCaptured, type Captured } from '../../scripts/lib/kit/process.js';
 import { AGENT_NODE_FLAGS } from '../../agent/version.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -27,32 +28,11 @@ export function writeConfig(dir: string, extra: Record<string, unknown> = {}, na
   return file;
 }
 
-export interface RunningAgent {
-  proc: ChildProcess;
-  output(): string;
-  /** Resolves with the exit code (or signal name). */
-  exited: Promise<number | string>;
-  stop(signal?: NodeJS.Signals): Promise<number | string>;
-}
+/** The agent as a child process: its output, its exit, `stop(signal)`. */
+export type RunningAgent = Captured;
 
 export function startAgent(configFile: string, env: NodeJS.ProcessEnv = {}): RunningAgent {
-  const proc = spawn(process.execPath, [...AGENT_NODE_FLAGS, AGENT_JS, '--config', configFile], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | string>((res) => proc.on('exit', (code, sig) => res(code ?? sig ?? -1)));
-  return {
-    proc,
-    output: () => out,
-    exited,
-    stop: async (signal = 'SIGTERM') => {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
-      return exited;
-    },
-  };
+  return spawnCaptured(process.execPath, [...AGENT_NODE_FLAGS, AGENT_JS, '--config', configFile], { ...process.env, ...env });
 }
 
 /** Waits until the agent answers `status` on its control socket. */

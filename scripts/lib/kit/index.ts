@@ -9,3 +9,4 @@ export { freePort, tcpOpen } from './net.js';
 export { sleep, waitFor } from './wait.js';
 export { Cleanup, removeDir, tempDir } from './temp.js';
 export { Postgres, PG_BIN, type PostgresOptions } from './postgres.js';
+export { spawnCaptured, terminate, type Captured } from './process.js';
