@@ -13,11 +13,10 @@ import { DEFAULT_SHAPE, durableRecord, stationIdentity } from '../../scripts/fle
 import type { EventRecord } from '../../agent/events.js';
 import type { UsageRecord } from '../../agent/sessions/record.js';
 import type { StoreUnderTest } from './collector-store.contract.js';
+import { eventWrite, type RecordWrite } from './event-writes.js';
 
 /** Opens a fresh, empty store; another() opens a second store (a second collector) on the same database. */
 export type OpenStorePair = () => Promise<{ store: StoreUnderTest; another(): Promise<StoreUnderTest>; dispose(): Promise<void> }>;
-
-type RecordWrite = Extract<CollectorWrite, { kind: 'record' }>;
 
 const at = (ms: number): string => new Date(ms).toISOString();
 
@@ -46,20 +45,7 @@ function usage(station: string, seq: number, startIso: string, o: { short?: bool
 }
 
 function lamp(station: string, seq: number, type: EventRecord['type'], device: string | undefined, id?: string): RecordWrite {
-  const record: EventRecord = {
-    v: 1,
-    seq,
-    id: id ?? `01EVENT-${station}-${String(seq).padStart(6, '0')}`,
-    station_id: station,
-    ts: at(Date.parse('2026-11-01T00:00:00.000Z') + seq * 1000),
-    clock: 'synced',
-    type,
-    severity: 'warning',
-    ...(device !== undefined ? { device } : {}),
-    message: 'lamp',
-    boot: 1,
-  };
-  return { kind: 'record', station, stream: 'events', record, raw: JSON.stringify(record), receivedAt: at(0) };
+  return eventWrite(station, seq, type, device, { ...(id !== undefined ? { id } : {}), ts: at(Date.parse('2026-11-01T00:00:00.000Z') + seq * 1000), receivedAt: at(0) });
 }
 
 function inventoryWrite(station: string, timezone: string): CollectorWrite {

@@ -10,6 +10,7 @@ import { HEARTBEAT_HISTORY_DAYS, HEARTBEAT_HISTORY_STEP_MS, QUARANTINE_KEEP, SEQ
 import { fleetTable } from '../../scripts/county/report.js';
 import { DEFAULT_SHAPE, deviceState, durableRecord, heartbeat, inventory, SIM_DEVICES, stationIdentity } from '../../scripts/fleet/generate.js';
 import type { EventRecord } from '../../agent/events.js';
+import { eventWrite } from './event-writes.js';
 import type { UsageRecord } from '../../agent/sessions/record.js';
 
 export type StoreUnderTest = CollectorStore & ConsoleStore;
@@ -205,20 +206,7 @@ export function collectorStoreContract(name: string, open: OpenStore): void {
     it('a lamp warning shows in the fleet table until a later (by seq) clear, whatever the arrival order', async () => {
       store = await fresh();
       const ev = async (seq: number, type: EventRecord['type'], device: string): Promise<void> => {
-        const e: EventRecord = {
-          v: 1,
-          seq,
-          id: `01JAAAAAAAAAAAAAAAAAAAAA${String(seq).padStart(2, '0')}`,
-          station_id: 's',
-          ts: '2026-11-01T00:00:00.000Z',
-          clock: 'synced',
-          type,
-          severity: 'warning',
-          device,
-          message: 'lamp',
-          boot: 1,
-        };
-        await one({ kind: 'record', station: 's', stream: 'events', record: e, raw: JSON.stringify(e), receivedAt: 'now' });
+        await one(eventWrite('s', seq, type, device, { id: `01JAAAAAAAAAAAAAAAAAAAAA${String(seq).padStart(2, '0')}`, receivedAt: 'now' }));
       };
       await ev(2, 'lamp_warning_cleared', 'projector-1');
       await ev(1, 'lamp_warning', 'projector-1');
@@ -255,22 +243,8 @@ export function collectorStoreContract(name: string, open: OpenStore): void {
       const id = stationIdentity(DEFAULT_SHAPE, index);
       return { kind: 'device_state', station: id.id, device: device.id, state: deviceState(id, device, true, nowMs), receivedAt: at(nowMs) };
     };
-    const lampEvent = (stationId: string, seq: number, type: 'lamp_warning' | 'lamp_warning_cleared', device: string): CollectorWrite => {
-      const e: EventRecord = {
-        v: 1,
-        seq,
-        id: `01JAAAAAAAAAAAAAAAAAAAAA${String(seq).padStart(2, '0')}`,
-        station_id: stationId,
-        ts: at(seq * 1000),
-        clock: 'synced',
-        type,
-        severity: 'warning',
-        device,
-        message: 'lamp',
-        boot: 1,
-      };
-      return { kind: 'record', station: stationId, stream: 'events', record: e, raw: JSON.stringify(e), receivedAt: at(seq * 1000) };
-    };
+    const lampEvent = (stationId: string, seq: number, type: 'lamp_warning' | 'lamp_warning_cleared', device: string): CollectorWrite =>
+      eventWrite(stationId, seq, type, device, { id: `01JAAAAAAAAAAAAAAAAAAAAA${String(seq).padStart(2, '0')}`, ts: at(seq * 1000) });
 
     it('fleet rows carry the agent version, the faulty devices and the active lamp warnings with lamp hours', async () => {
       store = await fresh();

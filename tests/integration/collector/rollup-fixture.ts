@@ -12,6 +12,7 @@ import type { StoreUnderTest } from '../../contract/collector-store.contract.js'
 import { DEFAULT_SHAPE, durableRecord, stationIdentity } from '../../../scripts/fleet/generate.js';
 import type { UsageRecord } from '../../../agent/sessions/record.js';
 import type { EventRecord } from '../../../agent/events.js';
+import { eventWrite } from '../../contract/event-writes.js';
 
 const STARTS = [
   '2026-10-01T00:00:00.000Z',
@@ -54,20 +55,7 @@ export function rollupWrites(): CollectorWrite[] {
     ];
     lamps.forEach(([type, device], i) => {
       const seq = STARTS.length + 1 + i;
-      const record: EventRecord = {
-        v: 1,
-        seq,
-        id: `01ROLLUP-EV-${station}-${seq}`,
-        station_id: station,
-        ts: '2026-11-01T00:00:00.000Z',
-        clock: 'synced',
-        type,
-        severity: 'warning',
-        ...(device !== undefined ? { device } : {}),
-        message: 'lamp',
-        boot: 1,
-      };
-      out.push({ kind: 'record', station, stream: 'events', record, raw: JSON.stringify(record), receivedAt: record.ts });
+      out.push(eventWrite(station, seq, type, device, { id: `01ROLLUP-EV-${station}-${seq}` }));
     });
   }
   return out;
