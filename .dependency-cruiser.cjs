@@ -1,62 +1,46 @@
 /**
  * The layering rules of docs/architecture.md, checked on the built JavaScript (dist/) by
- * tests/static/layers.test.ts. dist/ holds exactly the runtime imports: `import type` is erased by
- * tsc, so "config imports only drivers' types" means no runtime import from config/ into drivers/
- * other than the base layer. Type-only imports across layers are checked on the sources by the same test.
+ * tests/static/layers.test.ts: dist/ holds exactly the runtime imports. The same test reads every
+ * import of the sources, type-only ones included, against the same layers and for cycles.
+ *
+ *   protocol/  the ground floor and the wire contract both products share: imports nothing of ours
+ *   config/    imports protocol/
+ *   drivers/   imports config/ and protocol/
+ *   agent/     imports drivers/, config/ and protocol/   (the station)
+ *   county/    imports protocol/ only                    (the county)
+ *   scripts/   tools: may import anything
  */
 /** Daemon internals stationctl must not load: it talks to the daemon through the control socket. */
 const DAEMON_ONLY = [
   '^dist/agent/(app|main|supervisor|alerts|bus|commands|device-commands|systemd)\\.js$',
   '^dist/agent/control/server\\.js$',
-  '^dist/agent/county/(?!payloads\\.js$|topics\\.js$|signing\\.js$)',
+  '^dist/agent/county/',
   '^dist/agent/sessions/(tracker|commands)\\.js$',
   '^dist/agent/scheduler/(scheduler|steps|commands)\\.js$',
 ];
 
+const layer = (name, from, allowed, comment) => ({
+  name,
+  severity: 'error',
+  comment,
+  from: { path: `^dist/${from}/` },
+  to: { path: '^dist/', pathNot: `^dist/(${[from, ...allowed].join('|')})/` },
+});
+
 module.exports = {
   forbidden: [
     { name: 'no-circular', severity: 'error', comment: 'No import cycle anywhere.', from: {}, to: { circular: true } },
-    {
-      name: 'base-layer-imports-nothing',
-      severity: 'error',
-      comment: 'The base layer (drivers/errors.js, drivers/checksum.js): everything may import it, it imports nothing of ours.',
-      from: { path: '^dist/drivers/(errors|checksum)\\.js$' },
-      to: { path: '^dist/' },
-    },
-    {
-      name: 'drivers-not-up',
-      severity: 'error',
-      comment: 'Drivers never import the daemon or the scripts.',
-      from: { path: '^dist/drivers/' },
-      to: { path: '^dist/(agent|scripts)/' },
-    },
+    layer('protocol-is-the-ground-floor', 'protocol', [], 'protocol/ (errors, checksums, faults, the device vocabulary, the wire contract) imports nothing of ours.'),
+    layer('config-over-protocol', 'config', ['protocol'], 'config/ imports only protocol/.'),
+    layer('drivers-over-config', 'drivers', ['config', 'protocol'], 'Drivers never import the daemon, the county or the scripts.'),
+    layer('agent-is-the-station', 'agent', ['drivers', 'config', 'protocol'], 'The station (daemon and stationctl) never imports the county or the scripts.'),
+    layer('county-meets-the-station-only-in-protocol', 'county', ['protocol'], 'The county never imports agent/, drivers/ or config/: both sides meet only in protocol/.'),
     {
       name: 'drivers-no-mqtt-no-sqlite',
       severity: 'error',
       comment: 'Drivers never open MQTT or SQLite (docs/design.md §3).',
       from: { path: '^dist/drivers/' },
       to: { path: 'node_modules/(mqtt|better-sqlite3)/' },
-    },
-    {
-      name: 'config-only-driver-types',
-      severity: 'error',
-      comment: 'config/ imports only the drivers\' types (drivers/types.js) and the base layer (errors, checksum).',
-      from: { path: '^dist/config/' },
-      to: { path: '^dist/drivers/', pathNot: '^dist/drivers/(types|errors|checksum)\\.js$' },
-    },
-    {
-      name: 'config-not-up',
-      severity: 'error',
-      comment: 'config/ never imports the daemon or the scripts.',
-      from: { path: '^dist/config/' },
-      to: { path: '^dist/(agent|scripts)/' },
-    },
-    {
-      name: 'agent-not-scripts',
-      severity: 'error',
-      comment: 'The daemon and stationctl never import the scripts (simulators, county side, bench).',
-      from: { path: '^dist/agent/' },
-      to: { path: '^dist/scripts/' },
     },
     {
       name: 'cli-only-through-socket-or-store',
@@ -69,14 +53,14 @@ module.exports = {
       name: 'sql-only-in-stores',
       severity: 'error',
       comment:
-        'The store owns all SQL: only agent/store/store.js opens the station database (its repositories get the connection from it) and the county collector\'s SQLite store (behind CollectorStore) opens its own; the footprint floor only loads the module.',
-      from: { path: '^dist/', pathNot: '^dist/(agent/store/store\\.js$|scripts/county/sqlite-store\\.js$|scripts/bench/floor\\.js$)' },
+        'The store owns all SQL: only agent/store/store.js opens the station database (its repositories get the connection from it) and the county\'s SQLite store (behind CollectorStore) opens its own; the footprint floor only loads the module.',
+      from: { path: '^dist/', pathNot: '^dist/(agent/store/store\\.js$|county/sqlite-store\\.js$|scripts/bench/floor\\.js$)' },
       to: { path: 'node_modules/better-sqlite3/' },
     },
     {
       name: 'county-mqtt-only-in-session',
       severity: 'error',
-      comment: 'Within the county link only the MQTT session (agent/county/session.ts) uses mqtt.js; the lanes publish through it.',
+      comment: 'Within the county link only the MQTT connection (agent/county/session.ts) uses mqtt.js; the lanes publish through it.',
       from: { path: '^dist/agent/county/', pathNot: '^dist/agent/county/session\\.js$' },
       to: { path: 'node_modules/mqtt/' },
     },
@@ -84,7 +68,7 @@ module.exports = {
   options: {
     doNotFollow: { path: 'node_modules' },
     includeOnly: '^(dist/|node_modules/(mqtt|better-sqlite3)/)',
-    exclude: { path: '\\.map$' },
+    exclude: { path: '(\\.map$|^dist/county/console/static/)' },
     moduleSystems: ['es6', 'cjs'],
   },
 };

@@ -8,7 +8,8 @@ import type { Logger } from 'pino';
 import type { DeviceKind, DeviceState } from '../drivers/types.js';
 import type { EventBus } from './bus.js';
 import type { Clock } from './clock.js';
-import type { EventLog, EventType } from './events.js';
+import type { EventLog } from './events.js';
+import type { EventType } from '../protocol/event-record.js';
 import type { AlertRow } from './store/alerts.js';
 import type { Store } from './store/store.js';
 

@@ -3,7 +3,7 @@
  * Each command has a zod schema for its arguments; the same `{code, message}` error reaches both.
  */
 import type { z } from 'zod';
-import { AgentError, ErrorCodes, toAgentError } from '../drivers/errors.js';
+import { AgentError, ErrorCodes, toAgentError } from '../protocol/errors.js';
 import { formatIssues } from '../config/issues.js';
 
 export type CommandSource = 'socket' | 'county' | 'schedule' | 'internal';

@@ -9,7 +9,7 @@ import { readFile, readdir, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as si from 'systeminformation';
 import { listSerialPorts, type SerialPortInfo as ListedPort } from '../drivers/transport/serial-list.js';
-import type { HostHealth, HostInfo } from './county/payloads.js';
+import type { HostHealth, HostInfo } from '../protocol/payloads.js';
 
 export type SerialPortInfo = HostInfo['serial_ports'][number];
 // The wire schema and the port lister must agree field for field.

@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
-import { AgentError, ErrorCodes } from '../drivers/errors.js';
+import { AgentError, ErrorCodes } from '../protocol/errors.js';
 import { ConfigError, EXIT_CONFIG } from '../config/errors.js';
 import { createLogger } from './log.js';
 import { App } from './app.js';

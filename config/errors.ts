@@ -1,5 +1,5 @@
 /** A configuration problem: the daemon exits 78 (EX_CONFIG) and systemd does not restart it. */
-import { AgentError, ErrorCodes } from '../drivers/errors.js';
+import { AgentError, ErrorCodes } from '../protocol/errors.js';
 
 export const EXIT_CONFIG = 78;
 

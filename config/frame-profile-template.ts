@@ -9,7 +9,7 @@
  *   ascii  a JavaScript regular expression over the reply (terminator removed), named groups capture
  *   hex    "AA 55 (?<power>..) .."  hex bytes, `..` = any byte, named groups around whole bytes
  */
-import { crc16Modbus, sum8, xor8 } from '../drivers/checksum.js';
+import { crc16Modbus, sum8, xor8 } from '../protocol/checksum.js';
 
 export const CHECKSUM_KINDS = ['none', 'sum8', 'xor8', 'crc16_modbus'] as const;
 export type ChecksumKind = (typeof CHECKSUM_KINDS)[number];

@@ -9,7 +9,7 @@ import { parseDocument, LineCounter } from 'yaml';
 import { ConfigError } from './errors.js';
 import { ConfigSchema, type Config, type DeviceConfig } from './schema.js';
 import { FrameProfileSchema } from './frame-profile.js';
-import { validateCron } from './cron.js';
+import { validateCron } from '../protocol/cron.js';
 import { formatIssues } from './issues.js';
 import { configFiles } from './files.js';
 

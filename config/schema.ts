@@ -4,12 +4,11 @@
  * silently falls back to a default.
  */
 import { z } from 'zod';
-import { DEVICE_KINDS, type DeviceKind } from '../drivers/types.js';
+import { DEVICE_KINDS, type DeviceKind } from '../protocol/devices.js';
+import { Id, ScheduleSchema } from '../protocol/schedule.js';
 import { FrameProfileSchema } from './frame-profile.js';
 
 /** Safe in MQTT topics and file names: no `/`, `+`, `#`, spaces or upper case. */
-export const ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
-const Id = z.string().regex(ID_PATTERN, 'must match ^[a-z0-9][a-z0-9_-]{0,63}$ (lower case, digits, _ and -)');
 
 export const BAUD_RATES = [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200] as const;
 
@@ -19,7 +18,6 @@ const PollS = z.number().min(0.2).max(3600);
 /** Bounds on counts: a station has a handful of devices; these stop a broken or hostile file early. */
 export const MAX_DEVICES = 64;
 export const MAX_SCHEDULES = 100;
-export const MAX_STEPS = 32;
 
 const FilePath = z.string().min(1).max(4096);
 
@@ -156,33 +154,6 @@ export const DeviceSchema = z
     }
   });
 export type DeviceConfig = z.infer<typeof DeviceSchema>;
-
-const StepSchema = z
-  .object({
-    device: Id,
-    action: z.enum(['power', 'input', 'mute', 'volume', 'brightness', 'blank']),
-    value: z.union([z.string(), z.number(), z.boolean()]),
-    /** Wait until the device reports this power state before the next step (e.g. projector `on`). */
-    wait_for: z.enum(['on', 'off']).optional(),
-    timeout_s: z.number().positive().max(900).default(120),
-  })
-  .strict();
-export type ScheduleStep = z.infer<typeof StepSchema>;
-
-export const ScheduleSchema = z
-  .object({
-    id: Id,
-    name: z.string().max(100).optional(),
-    /** Five-field cron (minute hour day month weekday) in the station's time zone. */
-    cron: z.string().min(9).max(100),
-    duration_min: z.number().positive().max(24 * 60),
-    enabled: z.boolean().default(true),
-    steps: z.array(StepSchema).min(1).max(MAX_STEPS),
-    /** Run at the end; default: every device switched on by `steps`, powered off in reverse order. */
-    end_steps: z.array(StepSchema).max(MAX_STEPS).optional(),
-  })
-  .strict();
-export type ScheduleConfig = z.infer<typeof ScheduleSchema>;
 
 export const CountySchema = z
   .object({

@@ -8,7 +8,7 @@
  * another command).
  */
 import type { Logger } from 'pino';
-import { AgentError, ErrorCodes } from './errors.js';
+import { AgentError, ErrorCodes } from '../protocol/errors.js';
 import type { Framer } from './framing/types.js';
 import { toHex } from './framing/hex.js';
 import { RequestQueue } from './request-queue.js';

@@ -3,8 +3,8 @@
  * (PJLink, ESC/VP21, NEC, Modbus): a second command sent before the first is answered is either lost
  * or answered out of order, so every exchange on a link goes through one queue.
  */
-import { AgentError, ErrorCodes } from './errors.js';
-import { Faults } from './faults.js';
+import { AgentError, ErrorCodes } from '../protocol/errors.js';
+import { Faults } from '../protocol/faults.js';
 
 export interface RequestOptions {
   /**

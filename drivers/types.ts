@@ -5,17 +5,8 @@
 import type { Logger } from 'pino';
 import type { MediaPathSource } from './mediamtx/client.js';
 
-export const DEVICE_KINDS = ['projector', 'settopbox', 'led_display', 'amplifier'] as const;
-export type DeviceKind = (typeof DEVICE_KINDS)[number];
-
-export const POWER_STATES = ['on', 'off', 'warming', 'cooling', 'unknown'] as const;
-export type PowerState = (typeof POWER_STATES)[number];
-
-export interface DeviceFault {
-  code: string;
-  severity: 'warning' | 'error';
-  text: string;
-}
+export type { DeviceFault, DeviceKind, PowerState } from '../protocol/devices.js';
+import type { DeviceFault, DeviceKind, PowerState } from '../protocol/devices.js';
 
 /**
  * What one poll (or a command's reply) taught us. An absent field means "this driver does not know";

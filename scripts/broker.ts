@@ -1,7 +1,7 @@
 /**
  * An in-process MQTT broker (aedes) for the demo, so `npm run demo` needs no mosquitto. Not for the
  * county: aedes keeps everything in memory and does not implement `$share/` subscriptions, so collectors
- * run against it with `share: false` (see scripts/county/README.md).
+ * run against it with `share: false` (see county/README.md).
  *
  *   node dist/scripts/broker.js [--port 1883] [--host 127.0.0.1]
  */

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Screenshots of the county console for docs/screenshots/ (scripts/county/console/screenshots.ts): a
+# Screenshots of the county console for docs/screenshots/ (scripts/console/screenshots.ts): a
 # seeded 500-station county in Debian's Chromium. Installs what it needs when missing: chromium (via the
 # test tools), a Chinese font (fonts-noto-cjk), without which Chromium draws the pages as boxes, and
 # Chromium's translations (chromium-l10n), without which its form controls speak English.
@@ -20,4 +20,4 @@ if [ ! -e /usr/lib/chromium/locales/zh-CN.pak ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium-l10n >/dev/null
 fi
 npm run -s build
-node dist/scripts/county/console/screenshots.js docs/screenshots
+node dist/scripts/console/screenshots.js docs/screenshots

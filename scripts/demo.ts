@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { parse, stringify } from 'yaml';
 import mqtt from 'mqtt';
 import { PACKAGE_ROOT, AGENT_NODE_FLAGS } from '../agent/version.js';
-import { FleetTopics } from '../agent/county/topics.js';
+import { FleetTopics } from '../protocol/topics.js';
 import { PjlinkSimulator } from './sims/pjlink.js';
 import { Escvp21Simulator } from './sims/escvp21.js';
 import { ModbusRelaySimulator } from './sims/modbus-relay.js';

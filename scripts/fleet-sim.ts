@@ -15,7 +15,7 @@ import { expectedMonthly } from './fleet/expected.js';
 import { DEFAULT_SHAPE, rng, stationIdentity, type FleetShape } from './fleet/generate.js';
 import { SimStation } from './fleet/station.js';
 import { NORMAL_INTERVALS, type Fleet, type FleetOptions, type FleetStats } from './fleet/types.js';
-import { Topics } from '../agent/county/topics.js';
+import { Topics } from '../protocol/topics.js';
 
 export { NORMAL_INTERVALS } from './fleet/types.js';
 export type { ExpectedMonthly, ExpectedStation, Fleet, FleetGap, FleetOptions, FleetStats, StationView } from './fleet/types.js';

@@ -17,9 +17,9 @@ import {
   RequestSchema,
   ResponseSchema,
   StatusSchema,
-} from '../agent/county/payloads.js';
-import { EventRecordSchema } from '../agent/events.js';
-import { UsageRecordSchema } from '../agent/sessions/record.js';
+} from '../protocol/payloads.js';
+import { EventRecordSchema } from '../protocol/event-record.js';
+import { UsageRecordSchema } from '../protocol/usage-record.js';
 
 /** file stem → [schema, title, which side validates it]. */
 export const MQTT_SCHEMAS: Record<string, { schema: z.ZodType; title: string; io: 'input' | 'output' }> = {

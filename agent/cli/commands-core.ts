@@ -9,10 +9,10 @@ import type { StatusReport } from '../control/protocol.js';
 import { statusReport, storedDevices, storedStatusParts } from '../status.js';
 import type { Store } from '../store/store.js';
 import type { CliContext } from './context.js';
-import { renderTable, wrap } from './table.js';
+import { renderTable, wrap } from '../../protocol/table.js';
 import type { MessageKey } from '../i18n/index.js';
 import { registerDeviceCommand } from './device-command.js';
-import { faultText } from './faults.js';
+import { faultText } from '../../protocol/words/faults.js';
 
 /** The daemon's `devices` answer, from the database (nothing online) while it is down. */
 export const devicesFromDb = storedDevices;

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import stringWidth from 'string-width';
 import { runDoctor, type CheckStatus, type DoctorCheck } from './doctor/index.js';
 import type { CliContext } from './context.js';
-import { pad, truncate, wrap } from './table.js';
+import { pad, truncate, wrap } from '../../protocol/table.js';
 import type { MessageKey } from '../i18n/index.js';
 
 const WIDTH = 80;

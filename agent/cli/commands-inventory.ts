@@ -5,14 +5,14 @@
  */
 import type { Command } from 'commander';
 import type { DeviceState } from '../../drivers/types.js';
-import type { HostInfo } from '../county/payloads.js';
+import type { HostInfo } from '../../protocol/payloads.js';
 import { hostInfo, hostInventoryRow } from '../host.js';
 import type { MessageKey } from '../i18n/index.js';
 import type { CliContext } from './context.js';
 import { devicesFromDb } from './commands-core.js';
-import { toCsv } from '../csv.js';
-import { renderTable } from './table.js';
-import { ErrorCodes } from '../../drivers/errors.js';
+import { toCsv } from '../../protocol/csv.js';
+import { renderTable } from '../../protocol/table.js';
+import { ErrorCodes } from '../../protocol/errors.js';
 
 export interface InventoryDevice {
   id: string;

@@ -5,9 +5,9 @@ import { basename } from 'node:path';
 import { listSerialPorts, type SerialPortInfo } from '../../drivers/transport/serial-list.js';
 import type { Config } from '../../config/schema.js';
 import type { CliContext } from './context.js';
-import { renderTable } from './table.js';
+import { renderTable } from '../../protocol/table.js';
 import { DEFAULT_MODBUS_UNITS, DEFAULT_MODBUS_UNIT_TIMEOUT_MS, parseUnitRange, probePort, renderProbe, type ProbeResult } from './probe.js';
-import { AgentError, ErrorCodes } from '../../drivers/errors.js';
+import { AgentError, ErrorCodes } from '../../protocol/errors.js';
 
 export interface PortRow extends SerialPortInfo {
   /** false for a configured path that does not exist (adapter unplugged, typo). */

@@ -4,18 +4,19 @@
  * a technician must be able to show even with the agent stopped.
  */
 import type { Command } from 'commander';
-import type { ScheduleConfig } from '../../config/schema.js';
-import type { UsageRecord } from '../sessions/record.js';
-import { listEvents, type EventRecord } from '../events.js';
+import type { ScheduleConfig } from '../../protocol/schedule.js';
+import type { UsageRecord } from '../../protocol/usage-record.js';
+import { listEvents } from '../events.js';
+import { type EventRecord } from '../../protocol/event-record.js';
 import type { Store } from '../store/store.js';
-import { AgentError, ErrorCodes } from '../../drivers/errors.js';
+import { AgentError, ErrorCodes } from '../../protocol/errors.js';
 import type { MessageKey, Translate } from '../i18n/index.js';
 import type { CliContext } from './context.js';
 import { querySessions, toCsv as sessionsToCsv } from '../sessions/query.js';
 import { listSchedules, type ScheduleListing } from '../scheduler/listing.js';
-import { renderTable } from './table.js';
+import { renderTable } from '../../protocol/table.js';
 import { formatDuration, localTime, parseWhen } from './time.js';
-import { eventWords } from './event-words.js';
+import { eventWords } from '../../protocol/words/events.js';
 
 export interface SessionsQuery {
   since?: string;

@@ -1,12 +1,12 @@
 /** What every stationctl command shares: options, language, config, the daemon or the database. */
 import { loadConfig } from '../../config/load.js';
 import type { Config } from '../../config/schema.js';
-import { AgentError, ErrorCodes, asErrorCode } from '../../drivers/errors.js';
+import { AgentError, ErrorCodes, asErrorCode } from '../../protocol/errors.js';
 import { ConfigError } from '../../config/errors.js';
 import { callDaemon } from '../control/client.js';
 import { Store } from '../store/store.js';
 import { translator, type Lang, type Translate } from '../i18n/index.js';
-import { wrap } from './table.js';
+import { wrap } from '../../protocol/table.js';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 3 } as const;
 

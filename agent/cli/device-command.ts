@@ -6,12 +6,12 @@
  */
 import type { Command } from 'commander';
 import type { DeviceFault, DeviceState, PowerState } from '../../drivers/types.js';
-import { AgentError, ErrorCodes } from '../../drivers/errors.js';
+import { AgentError, ErrorCodes } from '../../protocol/errors.js';
 import { followDevice } from '../control/client.js';
 import type { DeviceCommandResult } from '../control/protocol.js';
 import type { MessageKey } from '../i18n/index.js';
 import type { CliContext } from './context.js';
-import { faultText } from './faults.js';
+import { faultText } from '../../protocol/words/faults.js';
 
 /** Long enough for a lamp's third ignition attempt (100 s) and a long cool-down. */
 const DEFAULT_FOLLOW_S = 180;

@@ -15,9 +15,9 @@ import { replyFramer as modbusReplyFramer } from '../../drivers/modbus/bus.js';
 import { CompiledProfile, ReplyFramer } from '../../drivers/frame-profile/engine.js';
 import { FrameProfileSchema, type FrameProfile } from '../../config/frame-profile.js';
 import { PROFILES_DIR } from '../../config/load.js';
-import { AgentError, ErrorCodes } from '../../drivers/errors.js';
+import { AgentError, ErrorCodes } from '../../protocol/errors.js';
 import type { CliContext } from './context.js';
-import { renderTable } from './table.js';
+import { renderTable } from '../../protocol/table.js';
 
 export interface ProbeAnswer {
   protocol: 'escvp21' | 'nec' | 'modbus_relay' | 'frame_profile';

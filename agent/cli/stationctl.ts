@@ -5,7 +5,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { AgentError, ErrorCodes } from '../../drivers/errors.js';
+import { AgentError, ErrorCodes } from '../../protocol/errors.js';
 import { ConfigError } from '../../config/errors.js';
 import { detectLang } from '../i18n/index.js';
 import { AGENT_VERSION } from '../version.js';

@@ -1,8 +1,8 @@
 /** Dates as a technician types them (`2024-05-01`, `7d`, ISO times) and shows them (station time zone). */
-import { AgentError, ErrorCodes } from '../../drivers/errors.js';
-import { wallTime, zonedMidnight } from '../time-zone.js';
+import { AgentError, ErrorCodes } from '../../protocol/errors.js';
+import { localTime, zonedMidnight } from '../../protocol/time-zone.js';
 
-export { zonedMidnight };
+export { localTime, zonedMidnight };
 
 /**
  * `YYYY-MM-DD` (a day in the station's time zone; `endOfDay` for an inclusive --until), `Nd`/`Nh`
@@ -19,17 +19,6 @@ export function parseWhen(text: string, timeZone: string, endOfDay = false, now 
   const ms = Date.parse(text);
   if (!Number.isNaN(ms) && /^\d{4}-\d{2}-\d{2}T/.test(text)) return new Date(ms).toISOString();
   throw new AgentError(ErrorCodes.invalid_args, `cannot read the date "${text}" (use YYYY-MM-DD, 7d, 12h or an ISO time)`);
-}
-
-/**
- * `2024-05-01 20:03` (`…:07` with `seconds`) in the station's time zone: every time a person reads from
- * stationctl is shown this way, never as a UTC ISO string.
- */
-export function localTime(iso: string | null | undefined, timeZone: string, seconds = false): string {
-  if (!iso) return '-';
-  const ms = Date.parse(iso);
-  if (Number.isNaN(ms)) return iso;
-  return wallTime(ms, timeZone, seconds);
 }
 
 export function formatDuration(s: number): string {

@@ -1,6 +1,6 @@
 /** stationctl's side of the control socket. */
 import { createConnection } from 'node:net';
-import { AgentError, ErrorCodes } from '../../drivers/errors.js';
+import { AgentError, ErrorCodes } from '../../protocol/errors.js';
 
 import type { DeviceState } from '../../drivers/types.js';
 import type { ControlResponse } from './protocol.js';

@@ -11,7 +11,7 @@ import { createServer, createConnection, type Server, type Socket } from 'node:n
 import { chmodSync, mkdirSync, unlinkSync, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
-import { AgentError, ErrorCodes } from '../../drivers/errors.js';
+import { AgentError, ErrorCodes } from '../../protocol/errors.js';
 import type { CommandRegistry } from '../commands.js';
 import { MAX_LINE, type ControlResponse } from './protocol.js';
 

@@ -7,8 +7,8 @@
  * passes the published watermark and logs what this refuses.
  */
 import type { CommandKey } from './command-key.js';
-import { AckSchema } from './payloads.js';
-import { verifyAck } from './signing.js';
+import { AckSchema } from '../../protocol/payloads.js';
+import { verifyAck } from '../../protocol/signing.js';
 
 /** An ack is `{"seq":…,"ts":…,"sig":…}`: a hundred bytes or so. */
 export const MAX_ACK_BYTES = 1024;

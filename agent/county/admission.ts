@@ -7,15 +7,15 @@
  */
 import type { Logger } from 'pino';
 import type { CountyConfig } from '../../config/schema.js';
-import { ErrorCodes } from '../../drivers/errors.js';
+import { ErrorCodes } from '../../protocol/errors.js';
 import type { Clock } from '../clock.js';
 import type { CommandRegistry } from '../commands.js';
 import type { CommandKey } from './command-key.js';
 import { envelope, QOS1, type Connection } from './connection.js';
-import { LogLimiter } from './log-limit.js';
-import type { CountyResponse } from './payloads.js';
+import { LogLimiter } from '../../protocol/log-limit.js';
+import type { CountyResponse } from '../../protocol/payloads.js';
 import { ReplayCache, RequestGuard, type SeenTransactions } from './requests.js';
-import type { Topics } from './topics.js';
+import type { Topics } from '../../protocol/topics.js';
 
 export interface AdmissionDeps {
   county: CountyConfig;
@@ -49,7 +49,7 @@ export class RequestAdmission {
   private readonly problems: LogLimiter;
 
   constructor(private readonly deps: AdmissionDeps) {
-    this.problems = new LogLimiter(deps.log, 'county request problems not logged individually');
+    this.problems = new LogLimiter(deps.log, { perWindow: 20, now: () => deps.clock.now().getTime() });
   }
 
   /**

@@ -20,9 +20,9 @@ import { AckGate } from './ack-gate.js';
 import type { CommandKey } from './command-key.js';
 import { QOS1, type Connection } from './connection.js';
 import { markHistorical } from './historical.js';
-import { LogLimiter } from './log-limit.js';
+import { LogLimiter } from '../../protocol/log-limit.js';
 import { OutboxBudget, type SummaryEvent } from './outbox-budget.js';
-import type { Topics } from './topics.js';
+import type { Topics } from '../../protocol/topics.js';
 import type { LinkTiming } from './timing.js';
 
 export type { SummaryEvent } from './outbox-budget.js';
@@ -87,7 +87,7 @@ export class DurableLane {
       summarised: () => (this.ahead = []), // rows read ahead may be among the ones just summarised
     });
     this.gate = new AckGate(deps.stationId);
-    this.ackLog = new LogLimiter(deps.log, 'county acks ignored but not logged individually');
+    this.ackLog = new LogLimiter(deps.log, { perWindow: 20 });
     this.published = deps.outbox.publishedSeq();
   }
 

@@ -14,7 +14,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.js';
 import type { DeviceState } from '../../drivers/types.js';
-import { AgentError, ErrorCodes } from '../../drivers/errors.js';
+import { AgentError, ErrorCodes } from '../../protocol/errors.js';
 import type { EventBus } from '../bus.js';
 import type { Clock } from '../clock.js';
 import type { CommandRegistry } from '../commands.js';
@@ -24,11 +24,11 @@ import { loadCommandKey } from './command-key.js';
 import { DurableLane, type SummaryEvent } from './durable-lane.js';
 import { LiveLane } from './live-lane.js';
 import type { LinkMeta } from './meta.js';
-import type { HostHealth, HostInfo } from './payloads.js';
+import type { HostHealth, HostInfo } from '../../protocol/payloads.js';
 import type { SeenTransactions } from './requests.js';
 import { MqttSession } from './session.js';
 import { resolveTiming, type CountyLinkTuning, type LinkTiming } from './timing.js';
-import { Topics } from './topics.js';
+import { Topics } from '../../protocol/topics.js';
 
 export interface CountyLinkDeps {
   /** Must have a `county` section. */

@@ -7,13 +7,13 @@
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.js';
 import type { DeviceState } from '../../drivers/types.js';
-import { AgentError, ErrorCodes } from '../../drivers/errors.js';
+import { AgentError, ErrorCodes } from '../../protocol/errors.js';
 import type { Clock } from '../clock.js';
 import type { Outbox } from '../store/outbox.js';
 import { envelope, type Connection } from './connection.js';
 import { agentBoot, type LinkMeta } from './meta.js';
-import type { DeviceStatePayload, Heartbeat, HostHealth, HostInfo, Inventory, StatusOnline } from './payloads.js';
-import type { Topics } from './topics.js';
+import type { DeviceStatePayload, Heartbeat, HostHealth, HostInfo, Inventory, StatusOnline } from '../../protocol/payloads.js';
+import type { Topics } from '../../protocol/topics.js';
 
 export interface LiveLaneDeps {
   config: Config;

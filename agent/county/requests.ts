@@ -5,8 +5,8 @@
  * and publishes what this decides.
  */
 import { z } from 'zod';
-import { RequestSchema, RequestErrorCodes, TransactionSchema } from './payloads.js';
-import { verifyRequest } from './signing.js';
+import { RequestSchema, RequestErrorCodes, TransactionSchema } from '../../protocol/payloads.js';
+import { verifyRequest } from '../../protocol/signing.js';
 
 export const MAX_REQUEST_BYTES = 64 * 1024;
 /** A request whose `ts` is further than this from the station clock is refused as stale. */

@@ -14,11 +14,11 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { CountyConfig } from '../../config/schema.js';
 import type { Clock } from '../clock.js';
-import { AgentError, ErrorCodes } from '../../drivers/errors.js';
+import { AgentError, ErrorCodes } from '../../protocol/errors.js';
 import { QOS1, type Connection } from './connection.js';
 import { MQTT_BOOT_KEY, type LinkMeta } from './meta.js';
 import { describeError } from './broker-errors.js';
-import type { StatusWill } from './payloads.js';
+import type { StatusWill } from '../../protocol/payloads.js';
 import type { LinkTiming } from './timing.js';
 import { backoffDelay } from '../backoff.js';
 

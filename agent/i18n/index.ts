@@ -1,8 +1,8 @@
+import { fill, type Lang, type Translate as WordsTranslate } from '../../protocol/words/index.js';
 import { en, type MessageKey } from './en.js';
 import { zh } from './zh.js';
 
-export type Lang = 'zh' | 'en';
-export type { MessageKey };
+export type { Lang, MessageKey };
 export const CATALOGUES: Record<Lang, Record<MessageKey, string>> = { en, zh };
 
 /** `--lang` wins; otherwise LC_ALL / LC_MESSAGES / LANG starting with zh selects Chinese. */
@@ -12,9 +12,10 @@ export function detectLang(explicit?: string, env: NodeJS.ProcessEnv = process.e
   return locale.toLowerCase().startsWith('zh') ? 'zh' : 'en';
 }
 
-export type Translate = (key: MessageKey, params?: Record<string, string | number>) => string;
+/** stationctl's translator: its own messages and the shared words (protocol/words). */
+export type Translate = WordsTranslate<MessageKey>;
 
 export function translator(lang: Lang): Translate {
   const catalogue = CATALOGUES[lang];
-  return (key, params = {}) => catalogue[key].replace(/\{(\w+)\}/g, (m, name: string) => (name in params ? String(params[name]) : m));
+  return (key, params) => fill(catalogue[key], params);
 }

@@ -4,15 +4,9 @@
  * schedules; validated, persisted, re-armed at once).
  */
 import { z } from 'zod';
-import { ID_PATTERN, ScheduleSchema } from '../../config/schema.js';
+import { ID_PATTERN, ScheduleSetArgs } from '../../protocol/schedule.js';
 import type { CommandRegistry } from '../commands.js';
 import type { Scheduler } from './scheduler.js';
-
-export const ScheduleSetArgs = z.union([
-  z.object({ schedule: ScheduleSchema }).strict(),
-  z.object({ delete: z.string().regex(ID_PATTERN) }).strict(),
-  z.object({ replace: z.array(ScheduleSchema).max(200) }).strict(),
-]);
 
 export function registerScheduleCommands(registry: CommandRegistry, scheduler: Scheduler): void {
   registry.register({

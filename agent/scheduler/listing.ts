@@ -3,8 +3,8 @@
  * what to arm) and stationctl's read-only fallback when the daemon is down: config schedules, then the
  * county's from the store, each with its next runs and last run. Reads only; nothing here starts a run.
  */
-import { nextRuns } from '../../config/cron.js';
-import { ScheduleSchema, type ScheduleConfig } from '../../config/schema.js';
+import { nextRuns } from '../../protocol/cron.js';
+import { ScheduleSchema, type ScheduleConfig } from '../../protocol/schedule.js';
 import type { Store } from '../store/store.js';
 import type { StepOutcome } from './steps.js';
 

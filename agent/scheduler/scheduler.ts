@@ -8,15 +8,15 @@
  * 20:00 started at 20:40 would interrupt whatever the room is used for by then.
  */
 import { Cron } from 'croner';
-import { validateCron } from '../../config/cron.js';
+import { validateCron } from '../../protocol/cron.js';
 import type { Logger } from 'pino';
 import { ulid } from 'ulid';
-import { ScheduleSchema, type ScheduleConfig } from '../../config/schema.js';
+import { ScheduleSchema, type ScheduleConfig } from '../../protocol/schedule.js';
 import type { Clock } from '../clock.js';
-import { AgentError, ErrorCodes } from '../../drivers/errors.js';
+import { AgentError, ErrorCodes } from '../../protocol/errors.js';
 import type { EventLog } from '../events.js';
 import type { Store } from '../store/store.js';
-import type { Trigger } from '../sessions/record.js';
+import type { Trigger } from '../../protocol/usage-record.js';
 import { allSchedules, listSchedules, type PhaseOutcome, type RunOutcome, type ScheduleListing, type SourcedSchedule } from './listing.js';
 import { defaultEndSteps, runSteps, type DeviceControl, type StepOutcome } from './steps.js';
 

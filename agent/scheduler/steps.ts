@@ -4,10 +4,10 @@
  * outcome is reported; one failed device does not stop the others (the amplifier still comes on when
  * the projector lamp is dead), but later steps on a failed device are skipped.
  */
-import type { ScheduleStep } from '../../config/schema.js';
+import type { ScheduleStep } from '../../protocol/schedule.js';
 import type { DeviceCommand, DeviceState } from '../../drivers/types.js';
 import type { CommandSource } from '../commands.js';
-import { AgentError, ErrorCodes, toAgentError } from '../../drivers/errors.js';
+import { AgentError, ErrorCodes, toAgentError } from '../../protocol/errors.js';
 
 /** What the scheduler needs from the device supervisor (DeviceSupervisor satisfies it). */
 export interface DeviceControl {

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import type { CommandRegistry } from '../commands.js';
-import { AnnotationSchema } from './record.js';
+import { AnnotationSchema } from '../../protocol/usage-record.js';
 import { toCsv } from './query.js';
 import type { SessionTracker } from './tracker.js';
 

@@ -9,7 +9,7 @@
  */
 import type { DeviceKind, DeviceState } from '../../drivers/types.js';
 import { wallJumpMs, type ClockObservation } from '../clock.js';
-import { SESSION_RULE_VERSION, type EndReason, type Trigger, type UsageRecord } from './record.js';
+import { SESSION_RULE_VERSION, type EndReason, type Trigger, type UsageRecord } from '../../protocol/usage-record.js';
 
 export interface SessionRules {
   min_s: number;

@@ -2,12 +2,12 @@
  * Read side of the usage ledger for stationctl: listing by period, station days, CSV for the monthly
  * hand-in. Works on a read-only Store too, so `stationctl sessions` answers while the daemon is down.
  */
-import { AgentError, ErrorCodes } from '../../drivers/errors.js';
-import { wallTime, zonedMidnight } from '../time-zone.js';
+import { AgentError, ErrorCodes } from '../../protocol/errors.js';
+import { wallTime, zonedMidnight } from '../../protocol/time-zone.js';
 import type { DailySummary } from '../store/sessions.js';
 import type { Store } from '../store/store.js';
-import type { Annotation, UsageRecord } from './record.js';
-import { toCsv as writeCsv } from '../csv.js';
+import type { Annotation, UsageRecord } from '../../protocol/usage-record.js';
+import { toCsv as writeCsv } from '../../protocol/csv.js';
 
 export interface SessionRange {
   /** `YYYY-MM-DD` (station day, inclusive) or an ISO-8601 time. */

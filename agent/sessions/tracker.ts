@@ -11,12 +11,12 @@ import type { DeviceCommand, DeviceState } from '../../drivers/types.js';
 import type { EventBus } from '../bus.js';
 import { observe, type Clock } from '../clock.js';
 import type { CommandSource } from '../commands.js';
-import { AgentError, ErrorCodes } from '../../drivers/errors.js';
+import { AgentError, ErrorCodes } from '../../protocol/errors.js';
 import type { EventLog } from '../events.js';
 import type { DurableRecord, Outbox } from '../store/outbox.js';
 import type { Store } from '../store/store.js';
 import { SessionEngine, type SessionDraft, type SessionEffect, type SessionRules, type TrackedDevice } from './engine.js';
-import { AnnotationSchema, UsageRecordSchema, type Annotation, type Trigger, type UsageRecord } from './record.js';
+import { AnnotationSchema, UsageRecordSchema, type Annotation, type Trigger, type UsageRecord } from '../../protocol/usage-record.js';
 import { querySessions, stationDay, type SessionRange } from './query.js';
 
 export interface SessionTrackerDeps {

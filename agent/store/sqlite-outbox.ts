@@ -6,7 +6,7 @@
  * Built by the Store (`store.outbox`), which owns the connection.
  */
 import { ulid } from 'ulid';
-import { AgentError, ErrorCodes } from '../../drivers/errors.js';
+import { AgentError, ErrorCodes } from '../../protocol/errors.js';
 import type { MetaRepository } from './meta.js';
 import { lazy, type Db } from './prepared.js';
 import { MAX_SEQ, summaryOf, type DurableRecord, type Outbox, type OutboxDepth, type OutboxSummary, type RemovedRecord, type StoredRecord, type Stream } from './outbox.js';

@@ -10,7 +10,7 @@
 import Database from 'better-sqlite3';
 import { accessSync, chmodSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { AgentError, ErrorCodes } from '../../drivers/errors.js';
+import { AgentError, ErrorCodes } from '../../protocol/errors.js';
 import { AlertRepository } from './alerts.js';
 import { DeviceStateRepository } from './device-states.js';
 import { EventRepository } from './events.js';

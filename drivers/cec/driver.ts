@@ -10,7 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { z } from 'zod';
-import { AgentError, ErrorCodes } from '../errors.js';
+import { AgentError, ErrorCodes } from '../../protocol/errors.js';
 import type { CecDevice } from '../../config/schema.js';
 import { SetTopBoxPlaying } from '../settopbox-playing.js';
 import type { DeviceCommand, DeviceDriver, DeviceFault, DeviceReading, DriverContext, DriverDefinition, PowerState } from '../types.js';

@@ -14,8 +14,8 @@
  * and not retried in a tight loop (as PJLink's ERRA).
  */
 import type { z } from 'zod';
-import { AgentError, ErrorCodes } from '../errors.js';
-import { Faults } from '../faults.js';
+import { AgentError, ErrorCodes } from '../../protocol/errors.js';
+import { Faults } from '../../protocol/faults.js';
 import type { Escvp21Device } from '../../config/schema.js';
 import { FramedLink, type LinkIo } from '../framed-link.js';
 import { transportFromConfig } from '../transport/from-config.js';

@@ -5,7 +5,7 @@
  * a garbled or foreign reply never becomes a state.
  */
 import type { z } from 'zod';
-import { AgentError, ErrorCodes } from '../errors.js';
+import { AgentError, ErrorCodes } from '../../protocol/errors.js';
 import type { FrameProfileDevice } from '../../config/schema.js';
 import type { FrameProfile } from '../../config/frame-profile.js';
 import { FramedLink } from '../framed-link.js';

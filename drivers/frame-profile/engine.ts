@@ -3,7 +3,7 @@
  * length or silence gap, all with a byte cap), verifies checksums and turns captures into a reading.
  * Pure: the driver adds the transport and timing.
  */
-import { AgentError, ErrorCodes } from '../errors.js';
+import { AgentError, ErrorCodes } from '../../protocol/errors.js';
 import type { DeviceReading, PowerState } from '../types.js';
 import { MAPPABLE_FIELDS, type FrameProfile, type MapSpecValue, type MappableField } from '../../config/frame-profile.js';
 import {

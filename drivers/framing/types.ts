@@ -4,7 +4,7 @@
  * baud rate, a peer streaming garbage), the bytes held never exceed `maxBuffered`, and the framer
  * resynchronises on the next plausible frame start instead of wedging.
  *
- * node-serialport's parsers have no cap (see STYLE.md): ours must.
+ * node-serialport's parsers have no cap, so line noise can grow their memory without bound: ours must not.
  */
 export interface Framer<F = Buffer> {
   /** Feeds bytes in; returns the frames completed by them, in order. */

@@ -8,7 +8,7 @@
  * keys, and a fetched config must never be written back (since v1.20.1 passwords come back as
  * "<redacted>" and would be stored literally).
  */
-import { AgentError, ErrorCodes, type ErrorCode } from '../errors.js';
+import { AgentError, ErrorCodes, type ErrorCode } from '../../protocol/errors.js';
 import type { RawPath, RawPathConf, RawList, PathConfPatch } from './types.js';
 
 export type { PathConfPatch, RawPath, RawPathConf } from './types.js';

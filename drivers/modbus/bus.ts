@@ -4,8 +4,8 @@
  * requests for different units never overlap on the half-duplex line.
  */
 import type { Logger } from 'pino';
-import { AgentError, ErrorCodes } from '../errors.js';
-import { Faults } from '../faults.js';
+import { AgentError, ErrorCodes } from '../../protocol/errors.js';
+import { Faults } from '../../protocol/faults.js';
 import type { SerialConfig } from '../../config/schema.js';
 import { FramedLink } from '../framed-link.js';
 import { LengthFramer } from '../framing/length.js';

@@ -4,8 +4,8 @@
  * Source: docs/reference/protocols.md §5.4 (frames there recomputed; "compute the CRC in code, never copy
  * frames from documents").
  */
-import { AgentError, ErrorCodes } from '../errors.js';
-import { crc16Modbus } from '../checksum.js';
+import { AgentError, ErrorCodes } from '../../protocol/errors.js';
+import { crc16Modbus } from '../../protocol/checksum.js';
 
 export { crc16Modbus };
 

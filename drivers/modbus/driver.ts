@@ -7,7 +7,7 @@
  * ctx.shared under the port's path, so they share one transport and one request queue.
  */
 import type { z } from 'zod';
-import { AgentError, ErrorCodes } from '../errors.js';
+import { AgentError, ErrorCodes } from '../../protocol/errors.js';
 import type { ModbusRelayDevice } from '../../config/schema.js';
 import { withSetTopBoxPlaying } from '../settopbox-playing.js';
 import type { DeviceCommand, DeviceDriver, DeviceReading, DriverContext, DriverDefinition, Lease } from '../types.js';

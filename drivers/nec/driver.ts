@@ -4,7 +4,7 @@
  * power-on/off sequence is "busy", not a device fault.
  */
 import type { z } from 'zod';
-import { AgentError, ErrorCodes } from '../errors.js';
+import { AgentError, ErrorCodes } from '../../protocol/errors.js';
 import type { NecDevice } from '../../config/schema.js';
 import { FramedLink } from '../framed-link.js';
 import { transportFromConfig } from '../transport/from-config.js';

@@ -11,7 +11,7 @@
  */
 import { execFile } from 'node:child_process';
 import type { z } from 'zod';
-import { AgentError, ErrorCodes } from '../errors.js';
+import { AgentError, ErrorCodes } from '../../protocol/errors.js';
 import type { NetPresenceDevice } from '../../config/schema.js';
 import { SetTopBoxPlaying } from '../settopbox-playing.js';
 import { tcpProbe } from '../transport/tcp-probe.js';

@@ -9,7 +9,7 @@
  *
  * The checksum is the sum of every byte after the 2-byte header plus 0x5555, truncated to 16 bits.
  */
-import { AgentError, ErrorCodes } from '../errors.js';
+import { AgentError, ErrorCodes } from '../../protocol/errors.js';
 
 export const NOVA_REQ_HEADER = [0x55, 0xaa] as const;
 export const NOVA_REPLY_HEADER = [0xaa, 0x55] as const;

@@ -12,7 +12,7 @@
  * answer a timed-out request late.
  */
 import type { z } from 'zod';
-import { AgentError, ErrorCodes } from '../errors.js';
+import { AgentError, ErrorCodes } from '../../protocol/errors.js';
 import type { NovastarDevice } from '../../config/schema.js';
 import { FramedLink } from '../framed-link.js';
 import type { Framer } from '../framing/types.js';

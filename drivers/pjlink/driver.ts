@@ -8,8 +8,8 @@
  * never reported through onDisconnect; an unreachable projector shows up as a failing open()/poll().
  */
 import type { z } from 'zod';
-import { AgentError, ErrorCodes } from '../errors.js';
-import { Faults } from '../faults.js';
+import { AgentError, ErrorCodes } from '../../protocol/errors.js';
+import { Faults } from '../../protocol/faults.js';
 import type { PjlinkDevice } from '../../config/schema.js';
 import { FramedLink } from '../framed-link.js';
 import { DelimiterFramer } from '../framing/delimiter.js';

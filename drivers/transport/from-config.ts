@@ -1,5 +1,5 @@
 /** The transport a device's config names: `serial: {…}` or `host` + `port`. */
-import { AgentError, ErrorCodes } from '../errors.js';
+import { AgentError, ErrorCodes } from '../../protocol/errors.js';
 import type { SerialConfig } from '../../config/schema.js';
 import { SerialTransport } from './serial.js';
 import { TcpTransport } from './tcp.js';

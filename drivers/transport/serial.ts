@@ -12,8 +12,8 @@
  */
 import { access } from 'node:fs/promises';
 import { SerialPort } from 'serialport';
-import { AgentError, ErrorCodes } from '../errors.js';
-import { Faults } from '../faults.js';
+import { AgentError, ErrorCodes } from '../../protocol/errors.js';
+import { Faults } from '../../protocol/faults.js';
 import type { Transport } from './types.js';
 
 export interface SerialTransportOptions {

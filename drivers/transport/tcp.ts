@@ -9,8 +9,8 @@
  *   through onClose, so nothing writes into a half-closed socket.
  */
 import { Socket } from 'node:net';
-import { AgentError, ErrorCodes } from '../errors.js';
-import { Faults, type Fault } from '../faults.js';
+import { AgentError, ErrorCodes } from '../../protocol/errors.js';
+import { Faults, type Fault } from '../../protocol/faults.js';
 import type { Transport } from './types.js';
 
 export interface TcpTransportOptions {

@@ -8,9 +8,9 @@
  *   node dist/scripts/bench/collector-child.js --url mqtt://127.0.0.1:PORT --db county.db|postgres://… [--group g]
  */
 import { parseArgs } from 'node:util';
-import { FleetTopics } from '../../agent/county/topics.js';
+import { FleetTopics } from '../../protocol/topics.js';
 import { createLogger } from '../../agent/log.js';
-import { startCollector } from '../county/collector.js';
+import { startCollector } from '../../county/collector.js';
 import { percentile } from './stats.js';
 
 async function main(): Promise<void> {

@@ -1,6 +1,6 @@
 /**
  * 6. console pages: the county console's fleet page and monthly progress page on a seeded county
- * database (scripts/county/console/seed.ts: the fleet simulator's content under Chinese names, 2 durable
+ * database (scripts/console/seed.ts: the fleet simulator's content under Chinese names, 2 durable
  * records a day per station from the first day of the previous month until now, so the report's month —
  * the previous one — is complete: about 42 sessions per station, twice a busy real station). The console
  * runs in this process (startConsole); each page is requested RUNS times by a signed-in client and timed
@@ -12,14 +12,14 @@
  */
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { monthlyReport } from '../county/report.js';
-import { AccountFile, upsertAccount } from '../county/console/accounts.js';
-import type { ConsoleDb } from '../county/console/context.js';
-import { openConsoleDb } from '../county/console/open-store.js';
-import { seedConsoleDb } from '../county/console/seed.js';
-import { startConsole } from '../county/console/server.js';
-import { localMonth } from '../county/console/time.js';
-import { zonedMidnight } from '../../agent/time-zone.js';
+import { monthlyReport } from '../../county/report.js';
+import { AccountFile, upsertAccount } from '../../county/console/accounts.js';
+import type { ConsoleDb } from '../../county/console/context.js';
+import { openConsoleDb } from '../../county/console/open-store.js';
+import { seedConsoleDb } from '../console/seed.js';
+import { startConsole } from '../../county/console/server.js';
+import { localMonth } from '../../county/console/time.js';
+import { zonedMidnight } from '../../protocol/time-zone.js';
 import { Postgres } from '../lib/kit/postgres.js';
 import { Cleanup, figure, percentile, round, tempDir, type BenchOptions, type BenchResult, type Figure } from './common.js';
 

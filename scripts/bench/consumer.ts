@@ -5,8 +5,8 @@
  * signed with `commandKey` when the bench gives the stations one.
  */
 import mqtt, { type MqttClient } from 'mqtt';
-import { signAck, signRequest } from '../../agent/county/signing.js';
-import { Topics } from '../../agent/county/topics.js';
+import { signAck, signRequest } from '../../protocol/signing.js';
+import { Topics } from '../../protocol/topics.js';
 
 export interface ConsumerOptions {
   url: string;

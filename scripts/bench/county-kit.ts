@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { PACKAGE_ROOT } from '../../agent/version.js';
-import { FleetTopics, Topics } from '../../agent/county/topics.js';
+import { FleetTopics, Topics } from '../../protocol/topics.js';
 import { Cleanup, Mosquitto, Postgres, sleep, tempDir, waitFor } from '../lib/kit/index.js';
 import { percentile } from './stats.js';
 

@@ -7,7 +7,7 @@
  * window, heartbeat lag (publish → collector), record → ack lag (what a station waits for), every
  * durable record stored once, each collector's CPU.
  */
-import { openCollectorStore } from '../county/open-store.js';
+import { openCollectorStore } from '../../county/open-store.js';
 import { Cleanup, Mosquitto, sleep, waitFor } from '../lib/kit/index.js';
 import { cpuPercent, figure, round, sampleProcess, type BenchOptions, type BenchResult } from './common.js';
 import { AckLagSpy, BENCH_BROKER, benchStore, collectorsReady, LineChild, p, startCollectorChild, startEdgeBroker, sum, type FleetLine, type StoreKind } from './county-kit.js';

@@ -9,8 +9,8 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../agent/version.js';
-import { FleetTopics } from '../../agent/county/topics.js';
-import { startCollector } from '../county/collector.js';
+import { FleetTopics } from '../../protocol/topics.js';
+import { startCollector } from '../../county/collector.js';
 import type { FleetLine } from './county-kit.js';
 import { Mosquitto, Cleanup, cpuPercent, figure, percentile, round, sampleProcess, sleep, tempDir, waitFor, type BenchOptions, type BenchResult } from './common.js';
 

@@ -6,7 +6,7 @@
  */
 import mqtt from 'mqtt';
 import { callDaemon } from '../../agent/control/client.js';
-import { Topics } from '../../agent/county/topics.js';
+import { Topics } from '../../protocol/topics.js';
 import { PjlinkSimulator } from '../sims/pjlink.js';
 import { Mosquitto, Cleanup, baseStation, figure, percentile, round, sleep, startAgent, tempDir, waitFor, type BenchOptions, type BenchResult } from './common.js';
 

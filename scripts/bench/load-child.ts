@@ -10,7 +10,7 @@
  */
 import { parseArgs } from 'node:util';
 import mqtt, { type MqttClient } from 'mqtt';
-import { Topics } from '../../agent/county/topics.js';
+import { Topics } from '../../protocol/topics.js';
 import { DEFAULT_SHAPE, durableRecord, heartbeat, stationIdentity } from '../fleet/generate.js';
 
 const SEQ = '987654321987';

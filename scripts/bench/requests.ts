@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
-import { FleetTopics } from '../../agent/county/topics.js';
+import { FleetTopics } from '../../protocol/topics.js';
 import { Cleanup, Mosquitto, figure, round, startAgent, tempDir, waitFor, writeBytes, type BenchOptions, type BenchResult } from './common.js';
 
 const STATION = 'bench-requests';

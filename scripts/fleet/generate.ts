@@ -3,9 +3,9 @@
  * regenerated at will, so tests compute the totals the collector must report (expected.ts) without
  * trusting either side's bookkeeping.
  */
-import type { UsageRecord } from '../../agent/sessions/record.js';
-import type { EventRecord, EventType } from '../../agent/events.js';
-import type { DeviceStatePayload, Heartbeat, Inventory } from '../../agent/county/payloads.js';
+import type { UsageRecord } from '../../protocol/usage-record.js';
+import type { EventRecord, EventType } from '../../protocol/event-record.js';
+import type { DeviceStatePayload, Heartbeat, Inventory } from '../../protocol/payloads.js';
 
 /** xmur3 string hash → 32-bit seed. */
 function hash(str: string): number {

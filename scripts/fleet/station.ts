@@ -10,7 +10,7 @@ import { MemoryOutbox } from '../../agent/store/memory-outbox.js';
 import type { StoredRecord } from '../../agent/store/outbox.js';
 import { deviceState, durableRecord, hasFault, heartbeat, inventory, rng, SIM_DEVICES, type FleetShape, type StationIdentity } from './generate.js';
 import type { FleetStats } from './types.js';
-import { Topics } from '../../agent/county/topics.js';
+import { Topics } from '../../protocol/topics.js';
 
 /** What every station of a fleet shares. */
 export interface FleetContext {

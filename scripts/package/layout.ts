@@ -26,8 +26,8 @@ export const CONFIG_PATH = '/etc/station-agent/config.yaml';
 export const DOC_DIR = '/usr/share/doc/station-agent';
 export const MAINTAINER = 'station-agent developers <dev@station-agent.invalid>';
 
-/** dist/ folders the agent and stationctl run from; dist/scripts (sims, bench, county tools) stays out. */
-export const APP_DIST_DIRS = ['agent', 'drivers', 'config'] as const;
+/** dist/ folders the agent and stationctl run from; dist/county and dist/scripts (sims, bench) stay out. */
+export const APP_DIST_DIRS = ['protocol', 'config', 'drivers', 'agent'] as const;
 /** Native modules compiled for the target against the bundled Node's headers, and the addon each loads. */
 export const NATIVE_MODULES = [
   { name: 'better-sqlite3', addon: 'better_sqlite3.node' },

@@ -5,21 +5,9 @@
 import { Escvp21Simulator } from './escvp21.js';
 import { NecSimulator } from './nec.js';
 import { PjlinkSimulator } from './pjlink.js';
-import { numFlag, type Chunking } from './shared.js';
+import { numFlag, type Chunking, type SimEntry } from './shared.js';
 import { STATION_SIMS } from './station-sims.js';
 
-export interface RunningSim {
-  /** One line for the console, e.g. "pjlink projector on 127.0.0.1:4352 (auth on, class 2)". */
-  readonly describe: string;
-  stop(): Promise<void>;
-}
-
-export interface SimEntry {
-  readonly name: string;
-  readonly summary: string;
-  readonly usage: string;
-  start(flags: Map<string, string>): Promise<RunningSim>;
-}
 
 function chunking(flags: Map<string, string>): Chunking {
   const c = flags.get('chunking') ?? 'whole';

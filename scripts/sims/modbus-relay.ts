@@ -7,7 +7,7 @@
  * Faults: `silent` units never answer (unpowered board, wrong id); `corruptCrc` units answer with a
  * damaged CRC (noise on a long RS-485 run, missing termination).
  */
-import { AgentError, ErrorCodes } from '../../drivers/errors.js';
+import { AgentError, ErrorCodes } from '../../protocol/errors.js';
 import { LengthFramer } from '../../drivers/framing/length.js';
 import {
   FC_READ_COILS,

@@ -309,3 +309,17 @@ export abstract class SerialOrTcpSim {
     return this.serialEndpoint?.send(data) ?? Promise.resolve();
   }
 }
+
+/** A simulator in the table behind `npm run sim` (scripts/sims/index.ts). */
+export interface RunningSim {
+  /** One line for the console, e.g. "pjlink projector on 127.0.0.1:4352 (auth on, class 2)". */
+  readonly describe: string;
+  stop(): Promise<void>;
+}
+
+export interface SimEntry {
+  readonly name: string;
+  readonly summary: string;
+  readonly usage: string;
+  start(flags: Map<string, string>): Promise<RunningSim>;
+}

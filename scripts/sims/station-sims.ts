@@ -4,7 +4,7 @@
  * (The fake cec-client is not a server: put scripts/sims/bin first on PATH, see fake-cec-client.ts.)
  */
 import { PaAmplifierSimulator, PowerSequencerSimulator } from './frame-profile-device.js';
-import type { SimEntry } from './index.js';
+import type { SimEntry } from './shared.js';
 import { MediaMtxFake, type FakeStreamState } from './mediamtx-fake.js';
 import { ModbusRelaySimulator } from './modbus-relay.js';
 import { NovastarSimulator } from './novastar.js';

@@ -7,11 +7,11 @@
  * Run against every implementation by collector-store.test.ts.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CollectorWrite, UsageTotals, UsageWindow } from '../../scripts/county/store.js';
-import { DEFAULT_TIMEZONE, monthBounds } from '../../scripts/county/report.js';
+import type { CollectorWrite, UsageTotals, UsageWindow } from '../../county/store.js';
+import { DEFAULT_TIMEZONE, monthBounds } from '../../county/report.js';
 import { DEFAULT_SHAPE, durableRecord, stationIdentity } from '../../scripts/fleet/generate.js';
-import type { EventRecord } from '../../agent/events.js';
-import type { UsageRecord } from '../../agent/sessions/record.js';
+import type { EventRecord } from '../../protocol/event-record.js';
+import type { UsageRecord } from '../../protocol/usage-record.js';
 import type { StoreUnderTest } from './collector-store.contract.js';
 import { eventWrite, type RecordWrite } from './event-writes.js';
 

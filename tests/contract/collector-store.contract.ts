@@ -1,17 +1,17 @@
 /**
- * The collector store's conformance suite (scripts/county/store.ts: CollectorStore and ConsoleStore),
+ * The collector store's conformance suite (county/store.ts: CollectorStore and ConsoleStore),
  * run against every implementation by collector-store.test.ts: SQLite on a real file and PostgreSQL 15
  * on a real server. Writes go through apply(), the one write path the collector uses; everything is
  * asserted through the interfaces only.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CollectorStore, CollectorWrite, ConsoleStore, PushRow, WriteOutcome } from '../../scripts/county/store.js';
-import { HEARTBEAT_HISTORY_DAYS, HEARTBEAT_HISTORY_STEP_MS, QUARANTINE_KEEP, SEQ_WINDOW } from '../../scripts/county/store.js';
-import { fleetTable } from '../../scripts/county/report.js';
+import type { CollectorStore, CollectorWrite, ConsoleStore, PushRow, WriteOutcome } from '../../county/store.js';
+import { HEARTBEAT_HISTORY_DAYS, HEARTBEAT_HISTORY_STEP_MS, QUARANTINE_KEEP, SEQ_WINDOW } from '../../county/store.js';
+import { fleetTable } from '../../county/report.js';
 import { DEFAULT_SHAPE, deviceState, durableRecord, heartbeat, inventory, SIM_DEVICES, stationIdentity } from '../../scripts/fleet/generate.js';
-import type { EventRecord } from '../../agent/events.js';
+import type { EventRecord } from '../../protocol/event-record.js';
 import { eventWrite } from './event-writes.js';
-import type { UsageRecord } from '../../agent/sessions/record.js';
+import type { UsageRecord } from '../../protocol/usage-record.js';
 
 export type StoreUnderTest = CollectorStore & ConsoleStore;
 

@@ -5,9 +5,9 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
-import { openPgCollectorStore } from '../../scripts/county/pg-store.js';
-import { openSqliteCollectorStore } from '../../scripts/county/sqlite-store.js';
-import { openSqliteThreadStore } from '../../scripts/county/sqlite-thread-store.js';
+import { openPgCollectorStore } from '../../county/pg-store.js';
+import { openSqliteCollectorStore } from '../../county/sqlite-store.js';
+import { openSqliteThreadStore } from '../../county/sqlite-thread-store.js';
 import { Postgres, removeDir, tempDir } from '../../scripts/lib/kit/index.js';
 import { collectorStoreContract, type StoreUnderTest } from './collector-store.contract.js';
 import { rollupContract } from './collector-store-rollups.contract.js';

@@ -12,10 +12,11 @@
  *   state in the reading, not an error, so the supervisor does not spin a reconnect loop.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ErrorCodes } from '../../drivers/errors.js';
+import { ErrorCodes } from '../../protocol/errors.js';
 import { SharedResourcePool } from '../../drivers/shared.js';
 import { DRIVERS } from '../../drivers/registry.js';
-import { POWER_STATES, type DeviceCommand, type DeviceDriver, type DeviceReading, type DriverContext } from '../../drivers/types.js';
+import { POWER_STATES } from '../../protocol/devices.js';
+import { type DeviceCommand, type DeviceDriver, type DeviceReading, type DriverContext } from '../../drivers/types.js';
 import { waitFor } from '../../scripts/lib/kit/wait.js';
 import { captureLogger, type CapturedLog } from './log-capture.js';
 

@@ -2,8 +2,8 @@
  * One builder of an event record as a collector store write, for the store's contract suites and the
  * migration fixtures (lamp warnings and clears are what the fleet page and its roll-up follow).
  */
-import type { CollectorWrite } from '../../scripts/county/store.js';
-import type { EventRecord } from '../../agent/events.js';
+import type { CollectorWrite } from '../../county/store.js';
+import type { EventRecord } from '../../protocol/event-record.js';
 
 export type RecordWrite = Extract<CollectorWrite, { kind: 'record' }>;
 

@@ -6,7 +6,7 @@
  * and the real far end (a TCP server socket, the device side of a socat PTY pair).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ErrorCodes, type ErrorCode } from '../../drivers/errors.js';
+import { ErrorCodes, type ErrorCode } from '../../protocol/errors.js';
 import { FramedLink } from '../../drivers/framed-link.js';
 import { DelimiterFramer } from '../../drivers/framing/delimiter.js';
 import type { Transport } from '../../drivers/transport/types.js';

@@ -4,7 +4,7 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { SerialPort } from 'serialport';
-import { ErrorCodes } from '../../drivers/errors.js';
+import { ErrorCodes } from '../../protocol/errors.js';
 import { SerialTransport } from '../../drivers/transport/serial.js';
 import { TcpTransport } from '../../drivers/transport/tcp.js';
 import { PtyPair } from '../../scripts/lib/kit/pty.js';

@@ -4,7 +4,7 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Store, DB_FILE } from '../../agent/store/store.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../agent/store/migrations.js';
-import { AgentError } from '../../drivers/errors.js';
+import { AgentError } from '../../protocol/errors.js';
 import { tempDir, removeDir } from '../../scripts/lib/kit/index.js';
 
 const dirs: string[] = [];

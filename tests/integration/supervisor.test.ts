@@ -2,7 +2,7 @@ import { describe, it, expect, afterEach, vi } from 'vitest';
 import { DeviceSupervisor } from '../../agent/supervisor.js';
 import { EventBus } from '../../agent/bus.js';
 import { Store } from '../../agent/store/store.js';
-import { AgentError } from '../../drivers/errors.js';
+import { AgentError } from '../../protocol/errors.js';
 import { silentLogger } from '../../agent/log.js';
 import type { DeviceConfig } from '../../config/schema.js';
 import type { DeviceDriver, DeviceReading, DeviceState, DriverDefinition } from '../../drivers/types.js';

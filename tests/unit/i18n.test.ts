@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { CATALOGUES, detectLang, translator } from '../../agent/i18n/index.js';
-import { renderTable, pad } from '../../agent/cli/table.js';
+import { renderTable, pad } from '../../protocol/table.js';
 import stringWidth from 'string-width';
 
 describe('i18n', () => {

@@ -3,7 +3,7 @@
  * so this runs before the `Check`s and hands them the live status and device states.
  */
 import type { DeviceState } from '../../../drivers/types.js';
-import { AgentError, ErrorCodes } from '../../../drivers/errors.js';
+import { AgentError, ErrorCodes } from '../../../protocol/errors.js';
 import type { DeviceDiagnosis, StatusReport } from '../../control/protocol.js';
 import type { Translate } from '../../i18n/index.js';
 import { CMD, rowMaker, type DaemonCall, type DoctorCheck } from './check.js';

@@ -8,7 +8,7 @@
 import mqtt, { type IClientOptions } from 'mqtt';
 import type { Config } from '../../../config/schema.js';
 import type { MessageKey, Translate } from '../../i18n/index.js';
-import { Topics } from '../../county/topics.js';
+import { Topics } from '../../../protocol/topics.js';
 import { rowMaker, type DoctorCheck } from './check.js';
 import { withTimeout } from './probes.js';
 

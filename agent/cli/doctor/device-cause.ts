@@ -9,7 +9,7 @@ import type { DeviceConfig } from '../../../config/schema.js';
 import type { DeviceFault, DeviceState } from '../../../drivers/types.js';
 import type { DeviceDiagnosis } from '../../control/protocol.js';
 import { CATALOGUES, type MessageKey, type Translate } from '../../i18n/index.js';
-import { faultKey, faultText } from '../faults.js';
+import { faultKey, faultText } from '../../../protocol/words/faults.js';
 import type { CheckStatus } from './check.js';
 
 export interface DeviceFinding {

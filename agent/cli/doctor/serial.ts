@@ -11,7 +11,7 @@ import { userInfo } from 'node:os';
 import type { Config } from '../../../config/schema.js';
 import type { DeviceState } from '../../../drivers/types.js';
 import { SerialTransport } from '../../../drivers/transport/serial.js';
-import { AgentError, ErrorCodes } from '../../../drivers/errors.js';
+import { AgentError, ErrorCodes } from '../../../protocol/errors.js';
 import type { MessageKey, Translate } from '../../i18n/index.js';
 import { rowMaker, type Check, type DoctorCheck, type DoctorContext } from './check.js';
 import { serialOf } from './device-cause.js';

@@ -6,8 +6,8 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import stringWidth from 'string-width';
 import { Store } from '../../../agent/store/store.js';
-import { UsageRecordSchema, type UsageRecord } from '../../../agent/sessions/record.js';
-import { EventRecordSchema, type EventRecord } from '../../../agent/events.js';
+import { UsageRecordSchema, type UsageRecord } from '../../../protocol/usage-record.js';
+import { EventRecordSchema, type EventRecord } from '../../../protocol/event-record.js';
 import { tempDir, removeDir } from '../../../scripts/lib/kit/index.js';
 import { writeConfig, ctl, startAgent, waitReady, type RunningAgent } from '../../helpers/agent.js';
 import { join } from 'node:path';

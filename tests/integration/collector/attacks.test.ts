@@ -11,15 +11,15 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import mqtt, { type MqttClient } from 'mqtt';
 import { Mosquitto, removeDir, tempDir, waitFor } from '../../../scripts/lib/kit/index.js';
-import { startCollector, type Collector } from '../../../scripts/county/collector.js';
-import { openSqliteCollectorStore } from '../../../scripts/county/sqlite-store.js';
+import { startCollector, type Collector } from '../../../county/collector.js';
+import { openSqliteCollectorStore } from '../../../county/sqlite-store.js';
 import { startFleet, type Fleet } from '../../../scripts/fleet-sim.js';
 import { DEFAULT_SHAPE, durableRecord, stationIdentity } from '../../../scripts/fleet/generate.js';
-import { verifyRequest } from '../../../agent/county/signing.js';
+import { verifyRequest } from '../../../protocol/signing.js';
 import { createLogger } from '../../../agent/log.js';
 import { ROOT } from '../../helpers/agent.js';
 
-const COLLECTOR_JS = join(ROOT, 'dist', 'scripts', 'county', 'collector.js');
+const COLLECTOR_JS = join(ROOT, 'dist', 'county', 'collector.js');
 const NEAR_2_53 = Number.MAX_SAFE_INTEGER - 1;
 
 let broker: Mosquitto;

@@ -1,5 +1,5 @@
 /**
- * coalesceWrites (scripts/county/coalesce-writes.ts) on a real mosquitto: a subscriber's PUBACKs for a
+ * coalesceWrites (county/coalesce-writes.ts) on a real mosquitto: a subscriber's PUBACKs for a
  * burst of QoS 1 messages leave in a few socket writes instead of one each, and every one of them still
  * reaches the broker (mosquitto sends a subscriber at most 20 unacknowledged QoS 1 messages, so all 300
  * arriving proves every PUBACK arrived).
@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Duplex } from 'node:stream';
 import { Mosquitto, waitFor } from '../../../scripts/lib/kit/index.js';
-import { coalesceWrites } from '../../../scripts/county/coalesce-writes.js';
+import { coalesceWrites } from '../../../county/coalesce-writes.js';
 
 let broker: Mosquitto;
 beforeAll(async () => {

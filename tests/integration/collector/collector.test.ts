@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { Mosquitto, waitFor } from '../../../scripts/lib/kit/index.js';
-import { startCollector, type Collector } from '../../../scripts/county/collector.js';
-import { MONTHLY_CSV_HEADER } from '../../../scripts/county/report.js';
+import { startCollector, type Collector } from '../../../county/collector.js';
+import { MONTHLY_CSV_HEADER } from '../../../county/report.js';
 import { startFleet, type Fleet, type FleetOptions } from '../../../scripts/fleet-sim.js';
 
 let broker: Mosquitto;

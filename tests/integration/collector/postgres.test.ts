@@ -10,10 +10,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import mqtt, { type MqttClient } from 'mqtt';
 import pg from 'pg';
 import { Mosquitto, Postgres, waitFor } from '../../../scripts/lib/kit/index.js';
-import { startCollector, type Collector } from '../../../scripts/county/collector.js';
-import { openPgCollectorStore } from '../../../scripts/county/pg-store.js';
-import type { CollectorWrite } from '../../../scripts/county/store.js';
-import { PG_MIGRATIONS, VERSION_TABLE } from '../../../scripts/county/pg-schema.js';
+import { startCollector, type Collector } from '../../../county/collector.js';
+import { openPgCollectorStore } from '../../../county/pg-store.js';
+import type { CollectorWrite } from '../../../county/store.js';
+import { PG_MIGRATIONS, VERSION_TABLE } from '../../../county/pg-schema.js';
 import { startFleet } from '../../../scripts/fleet-sim.js';
 import { ROOT } from '../../helpers/agent.js';
 import { legacyRows, rollupWrites, snapshot } from './rollup-fixture.js';
@@ -155,7 +155,7 @@ describe('collectors on PostgreSQL', () => {
     expect(gapStation.some((s) => s === 6)).toBe(true);
 
     // The command line reads the same database through --db postgres://…
-    const out = execFileSync(process.execPath, [join(ROOT, 'dist', 'scripts', 'county', 'collector.js'), 'fleet', '--db', url, '--json'], { encoding: 'utf8' });
+    const out = execFileSync(process.execPath, [join(ROOT, 'dist', 'county', 'collector.js'), 'fleet', '--db', url, '--json'], { encoding: 'utf8' });
     const table = JSON.parse(out) as Array<{ station_id: string; watermark: number; missing: number }>;
     expect(table.map((r) => [r.station_id, r.watermark, r.missing])).toEqual(rows.map((r) => [r.station_id, 30, 0]));
   });

@@ -6,12 +6,12 @@
  * database written by today's collector) and as the rows an older schema held (`legacyRows()`, inserted
  * by the test into a database at the older version); `snapshot()` reads what both must then answer alike.
  */
-import type { CollectorWrite, UsageWindow } from '../../../scripts/county/store.js';
-import { DEFAULT_TIMEZONE } from '../../../scripts/county/report.js';
+import type { CollectorWrite, UsageWindow } from '../../../county/store.js';
+import { DEFAULT_TIMEZONE } from '../../../county/report.js';
 import type { StoreUnderTest } from '../../contract/collector-store.contract.js';
 import { DEFAULT_SHAPE, durableRecord, stationIdentity } from '../../../scripts/fleet/generate.js';
-import type { UsageRecord } from '../../../agent/sessions/record.js';
-import type { EventRecord } from '../../../agent/events.js';
+import type { UsageRecord } from '../../../protocol/usage-record.js';
+import type { EventRecord } from '../../../protocol/event-record.js';
 import { eventWrite } from '../../contract/event-writes.js';
 
 const STARTS = [

@@ -6,9 +6,9 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MIGRATIONS } from '../../../scripts/county/sqlite-schema.js';
-import { openSqliteCollectorStore } from '../../../scripts/county/sqlite-store.js';
-import { openSqliteThreadStore } from '../../../scripts/county/sqlite-thread-store.js';
+import { MIGRATIONS } from '../../../county/sqlite-schema.js';
+import { openSqliteCollectorStore } from '../../../county/sqlite-store.js';
+import { openSqliteThreadStore } from '../../../county/sqlite-thread-store.js';
 import { removeDir, tempDir } from '../../../scripts/lib/kit/index.js';
 import { legacyRows, rollupWrites, snapshot } from './rollup-fixture.js';
 

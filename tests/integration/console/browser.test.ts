@@ -1,7 +1,7 @@
 /**
  * The county console in real Chromium (Debian's, driven by playwright-core) against a collector fed by
  * real agents (the built daemon, each with a simulated PJLink projector) and the fleet simulator over a
- * real mosquitto. The console runs as its own process (`node dist/scripts/county/console.js`) on the
+ * real mosquitto. The console runs as its own process (`node dist/county/console.js`) on the
  * collector's SQLite file, with accounts made by its `user add` command.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { callDaemon } from '../../../agent/control/client.js';
 import { AGENT_VERSION } from '../../../agent/version.js';
-import { startCollector, type Collector } from '../../../scripts/county/collector.js';
-import { launchChromium, type Chromium } from '../../../scripts/county/console/chromium.js';
-import type { ConsoleDb } from '../../../scripts/county/console/context.js';
-import { openConsoleDb } from '../../../scripts/county/console/open-store.js';
+import { startCollector, type Collector } from '../../../county/collector.js';
+import { launchChromium, type Chromium } from '../../../scripts/lib/kit/chromium.js';
+import type { ConsoleDb } from '../../../county/console/context.js';
+import { openConsoleDb } from '../../../county/console/open-store.js';
 import { DEFAULT_SHAPE, durableRecord, hasFault } from '../../../scripts/fleet/generate.js';
 import { startFleet, type Fleet } from '../../../scripts/fleet-sim.js';
 import { PjlinkSimulator } from '../../../scripts/sims/pjlink.js';
@@ -22,7 +22,7 @@ import { Mosquitto, sleep, waitFor } from '../../../scripts/lib/kit/index.js';
 import { ctl, ROOT, startAgent, waitReady, writeConfig, type RunningAgent } from '../../helpers/agent.js';
 import { tempDir } from '../../helpers/temp.js';
 
-const CONSOLE_JS = join(ROOT, 'dist', 'scripts', 'county', 'console.js');
+const CONSOLE_JS = join(ROOT, 'dist', 'county', 'console.js');
 const KEY = 'county-command-key-e2e-0123456789abcdef';
 const SEED = 'console-e2e';
 const cleanups: Array<() => unknown> = [];

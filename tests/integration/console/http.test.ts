@@ -7,16 +7,16 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import { verifyRequest } from '../../../agent/county/signing.js';
-import { FleetTopics } from '../../../agent/county/topics.js';
-import { monthlyReport } from '../../../scripts/county/report.js';
-import { AccountFile, upsertAccount } from '../../../scripts/county/console/accounts.js';
-import { openConsoleDb } from '../../../scripts/county/console/open-store.js';
-import { Pusher } from '../../../scripts/county/console/pusher.js';
-import { seedConsoleDb } from '../../../scripts/county/console/seed.js';
-import { startConsole, type ConsoleServer } from '../../../scripts/county/console/server.js';
-import type { ConsoleDb } from '../../../scripts/county/console/context.js';
-import { localMonth } from '../../../scripts/county/console/time.js';
+import { verifyRequest } from '../../../protocol/signing.js';
+import { FleetTopics } from '../../../protocol/topics.js';
+import { monthlyReport } from '../../../county/report.js';
+import { AccountFile, upsertAccount } from '../../../county/console/accounts.js';
+import { openConsoleDb } from '../../../county/console/open-store.js';
+import { Pusher } from '../../../county/console/pusher.js';
+import { seedConsoleDb } from '../../../scripts/console/seed.js';
+import { startConsole, type ConsoleServer } from '../../../county/console/server.js';
+import type { ConsoleDb } from '../../../county/console/context.js';
+import { localMonth } from '../../../county/console/time.js';
 import { Mosquitto, waitFor } from '../../../scripts/lib/kit/index.js';
 import { tempDir } from '../../helpers/temp.js';
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Mosquitto, waitFor } from '../../../scripts/lib/kit/index.js';
-import { UsageRecordSchema } from '../../../agent/sessions/record.js';
-import { EventRecordSchema } from '../../../agent/events.js';
+import { UsageRecordSchema } from '../../../protocol/usage-record.js';
+import { EventRecordSchema } from '../../../protocol/event-record.js';
 import { CountyConsumer, makeStation, type Station } from './harness.js';
 
 const cleanups: Array<() => Promise<void>> = [];

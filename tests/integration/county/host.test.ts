@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { HostInfoSchema, HostHealthSchema } from '../../../agent/county/payloads.js';
+import { HostInfoSchema, HostHealthSchema } from '../../../protocol/payloads.js';
 import { HostHealthSampler, gatherHostInfo, hostInfo, hostInventoryRow } from '../../../agent/host.js';
 import { tempDir } from '../../helpers/temp.js';
 

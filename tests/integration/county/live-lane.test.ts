@@ -7,7 +7,7 @@ import {
   InventorySchema,
   StatusOnlineSchema,
   StatusWillSchema,
-} from '../../../agent/county/payloads.js';
+} from '../../../protocol/payloads.js';
 import { CountyConsumer, makeStation, projector, writeSecret, type Station } from './harness.js';
 import { tempDir } from '../../helpers/temp.js';
 

@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { Mosquitto, waitFor } from '../../../scripts/lib/kit/index.js';
-import { ResponseSchema } from '../../../agent/county/payloads.js';
-import { signRequest } from '../../../agent/county/signing.js';
+import { ResponseSchema } from '../../../protocol/payloads.js';
+import { signRequest } from '../../../protocol/signing.js';
 import { CountyConsumer, makeStation, writeSecret, type Station } from './harness.js';
 import { tempDir } from '../../helpers/temp.js';
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import { callDaemon } from '../../../agent/control/client.js';
-import { signAck } from '../../../agent/county/signing.js';
+import { signAck } from '../../../protocol/signing.js';
 import { PjlinkSimulator } from '../../../scripts/sims/pjlink.js';
 import { Mosquitto, removeDir, tempDir, waitFor } from '../../../scripts/lib/kit/index.js';
 import { startAgent, waitReady, writeConfig, type RunningAgent } from '../../helpers/agent.js';

@@ -6,7 +6,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StatusOnlineSchema, StatusWillSchema } from '../../../agent/county/payloads.js';
+import { StatusOnlineSchema, StatusWillSchema } from '../../../protocol/payloads.js';
 import { Mosquitto, waitFor } from '../../../scripts/lib/kit/index.js';
 import { CountyConsumer } from './harness.js';
 import { tempDir } from '../../helpers/temp.js';

@@ -11,7 +11,7 @@ import { MediaMtxClient, createMediaMtxClient } from '../../../drivers/mediamtx/
 import { StreamWatch } from '../../../drivers/mediamtx/stream-watch.js';
 import { MediaMtxFake } from '../../../scripts/sims/mediamtx-fake.js';
 import { OpenApiContract, findOpenApiFile } from '../../../scripts/sims/mediamtx-contract.js';
-import { AgentError } from '../../../drivers/errors.js';
+import { AgentError } from '../../../protocol/errors.js';
 import { parse as parseYaml } from 'yaml';
 
 const contract = OpenApiContract.load();

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { findSimulator, SIMULATORS, type RunningSim } from '../../../scripts/sims/index.js';
+import { findSimulator, SIMULATORS } from '../../../scripts/sims/index.js';
+import type { RunningSim } from '../../../scripts/sims/shared.js';
 import { parseFlags } from '../../../scripts/sims/shared.js';
 import { PjlinkDriver } from '../../../drivers/pjlink/driver.js';
 import { NecDriver } from '../../../drivers/nec/driver.js';

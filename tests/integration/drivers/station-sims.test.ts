@@ -1,6 +1,7 @@
 /** The simulator table entries for amplifiers, LED and set-top boxes start, describe themselves and stop. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { findSimulator, type RunningSim } from '../../../scripts/sims/index.js';
+import { findSimulator } from '../../../scripts/sims/index.js';
+import type { RunningSim } from '../../../scripts/sims/shared.js';
 import { PtyPair } from '../../../scripts/lib/kit/index.js';
 
 const running: RunningSim[] = [];

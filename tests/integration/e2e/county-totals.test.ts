@@ -6,9 +6,9 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import { join } from 'node:path';
 import { PjlinkSimulator } from '../../../scripts/sims/pjlink.js';
-import { startCollector, type Collector } from '../../../scripts/county/collector.js';
+import { startCollector, type Collector } from '../../../county/collector.js';
 import { callDaemon } from '../../../agent/control/client.js';
-import type { UsageRecord } from '../../../agent/sessions/record.js';
+import type { UsageRecord } from '../../../protocol/usage-record.js';
 import { Mosquitto, tempDir, removeDir, sleep, waitFor } from '../../../scripts/lib/kit/index.js';
 import { writeConfig, startAgent, waitReady, ctl } from '../../helpers/agent.js';
 

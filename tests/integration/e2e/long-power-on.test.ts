@@ -12,7 +12,7 @@ import mqtt from 'mqtt';
 import { Escvp21Simulator } from '../../../scripts/sims/escvp21.js';
 import { Mosquitto, PtyPair, tempDir, removeDir, waitFor } from '../../../scripts/lib/kit/index.js';
 import { callDaemon } from '../../../agent/control/client.js';
-import { Topics } from '../../../agent/county/topics.js';
+import { Topics } from '../../../protocol/topics.js';
 import type { DeviceState } from '../../../drivers/types.js';
 import { writeConfig, startAgent, waitReady, ctl } from '../../helpers/agent.js';
 

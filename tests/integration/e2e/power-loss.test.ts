@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { PjlinkSimulator } from '../../../scripts/sims/pjlink.js';
 import { ModbusRelaySimulator } from '../../../scripts/sims/modbus-relay.js';
 import { callDaemon } from '../../../agent/control/client.js';
-import type { UsageRecord } from '../../../agent/sessions/record.js';
+import type { UsageRecord } from '../../../protocol/usage-record.js';
 import { PtyPair, tempDir, removeDir, waitFor } from '../../../scripts/lib/kit/index.js';
 import { writeConfig, startAgent, waitReady } from '../../helpers/agent.js';
 

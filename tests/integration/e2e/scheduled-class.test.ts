@@ -10,7 +10,7 @@ import { PjlinkSimulator } from '../../../scripts/sims/pjlink.js';
 import { ModbusRelaySimulator } from '../../../scripts/sims/modbus-relay.js';
 import { PtyPair, tempDir, removeDir, waitFor } from '../../../scripts/lib/kit/index.js';
 import { callDaemon } from '../../../agent/control/client.js';
-import type { UsageRecord } from '../../../agent/sessions/record.js';
+import type { UsageRecord } from '../../../protocol/usage-record.js';
 import { writeConfig, startAgent, waitReady, ctl } from '../../helpers/agent.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];

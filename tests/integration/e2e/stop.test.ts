@@ -17,7 +17,7 @@ import type { ReplyShaper } from '../../../scripts/sims/shared.js';
 import { PtyPair, tempDir, removeDir, waitFor } from '../../../scripts/lib/kit/index.js';
 import { callDaemon } from '../../../agent/control/client.js';
 import type { DeviceState } from '../../../drivers/types.js';
-import type { UsageRecord } from '../../../agent/sessions/record.js';
+import type { UsageRecord } from '../../../protocol/usage-record.js';
 import { writeConfig, startAgent, waitReady } from '../../helpers/agent.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];

@@ -12,7 +12,7 @@ import { silentLogger } from '../../../agent/log.js';
 import type { Outbox } from '../../../agent/store/outbox.js';
 import { Store } from '../../../agent/store/store.js';
 import { SessionTracker } from '../../../agent/sessions/tracker.js';
-import type { UsageRecord } from '../../../agent/sessions/record.js';
+import type { UsageRecord } from '../../../protocol/usage-record.js';
 
 export const T0 = Date.parse('2024-03-05T12:00:00.000Z'); // 20:00 in Asia/Shanghai, a Tuesday
 

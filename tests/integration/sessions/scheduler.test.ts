@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import type { ScheduleConfig } from '../../../config/schema.js';
+import type { ScheduleConfig } from '../../../protocol/schedule.js';
 import { silentLogger } from '../../../agent/log.js';
 import { CommandRegistry } from '../../../agent/commands.js';
 import { Scheduler } from '../../../agent/scheduler/scheduler.js';
-import { validateCron } from '../../../config/cron.js';
+import { validateCron } from '../../../protocol/cron.js';
 import { registerScheduleCommands } from '../../../agent/scheduler/commands.js';
 import { tempDir, removeDir } from '../../../scripts/lib/kit/index.js';
 import { FakeDevices } from '../../unit/scheduler/fake-devices.js';

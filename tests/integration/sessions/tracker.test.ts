@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { tempDir, removeDir } from '../../../scripts/lib/kit/index.js';
-import { UsageRecordSchema } from '../../../agent/sessions/record.js';
+import { UsageRecordSchema } from '../../../protocol/usage-record.js';
 import { dailySummaries, querySessions, toCsv } from '../../../agent/sessions/query.js';
 import { CommandRegistry } from '../../../agent/commands.js';
 import { registerSessionCommands } from '../../../agent/sessions/commands.js';

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { eventDetail } from '../../../agent/cli/commands-records.js';
 import { CliContext } from '../../../agent/cli/context.js';
-import type { EventRecord } from '../../../agent/events.js';
+import type { EventRecord } from '../../../protocol/event-record.js';
 
 const base = { v: 1 as const, seq: 7, id: '01HXXXXXXXXXXXXXXXXXXXXXXX', station_id: 's', ts: '2026-11-28T12:00:00.000Z', clock: 'synced' as const, boot: 3 };
 const events: EventRecord[] = [

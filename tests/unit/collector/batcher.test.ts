@@ -5,13 +5,13 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
-import { Batcher } from '../../../scripts/county/batcher.js';
-import { emptyWriteStats, writeBatch, type Incoming } from '../../../scripts/county/write-batch.js';
-import type { ResendLedger, ResendTransaction } from '../../../scripts/county/gap-watcher.js';
-import { LogLimiter } from '../../../scripts/county/log-limit.js';
-import { openSqliteCollectorStore } from '../../../scripts/county/sqlite-store.js';
-import type { CollectorStore } from '../../../scripts/county/store.js';
-import { FleetTopics } from '../../../agent/county/topics.js';
+import { Batcher } from '../../../county/batcher.js';
+import { emptyWriteStats, writeBatch, type Incoming } from '../../../county/write-batch.js';
+import type { ResendLedger, ResendTransaction } from '../../../county/gap-watcher.js';
+import { LogLimiter } from '../../../protocol/log-limit.js';
+import { openSqliteCollectorStore } from '../../../county/sqlite-store.js';
+import type { CollectorStore } from '../../../county/store.js';
+import { FleetTopics } from '../../../protocol/topics.js';
 import { silentLogger } from '../../../agent/log.js';
 import { DEFAULT_SHAPE, durableRecord, stationIdentity } from '../../../scripts/fleet/generate.js';
 
@@ -275,7 +275,7 @@ describe('LogLimiter', () => {
     const lines: Array<{ level: string; fields: Record<string, unknown>; msg: string }> = [];
     const log = { ...silentLogger, warn: (fields: Record<string, unknown>, msg: string) => lines.push({ level: 'warn', fields, msg }) } as unknown as typeof silentLogger;
     let now = 0;
-    const l = new LogLimiter(log, 2, 1_000, () => now);
+    const l = new LogLimiter(log, { perWindow: 2, windowMs: 1_000, now: () => now });
     for (let i = 0; i < 1_000; i++) l.warn({ i }, 'bad');
     l.warn({ i: 'x' }, 'other');
     expect(lines.map((x) => [x.msg, x.fields['i']])).toEqual([

@@ -4,8 +4,8 @@
  * are checked against the records themselves by the collector-store contract suite.
  */
 import { describe, expect, it } from 'vitest';
-import { monthSplit, utcMonthStart } from '../../../scripts/county/store-rows.js';
-import { monthBounds } from '../../../scripts/county/report.js';
+import { monthSplit, utcMonthStart } from '../../../county/store-rows.js';
+import { monthBounds } from '../../../county/report.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 const split = (a: string, b: string) => {

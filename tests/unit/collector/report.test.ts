@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { monthBounds, monthlyCsv, tzOffsetMs, type MonthlyReport } from '../../../scripts/county/report.js';
-import { collectorSubscriptions } from '../../../scripts/county/collector.js';
+import { monthBounds, monthlyCsv, tzOffsetMs, type MonthlyReport } from '../../../county/report.js';
+import { collectorSubscriptions } from '../../../county/collector.js';
 
 describe('monthBounds', () => {
   it('uses the station time zone: a Beijing month starts at 16:00 UTC the day before', () => {

@@ -1,6 +1,6 @@
 /** The collector's per-station admission (token bucket) on a fake clock. */
 import { describe, expect, it } from 'vitest';
-import { StationRate } from '../../../scripts/county/station-rate.js';
+import { StationRate } from '../../../county/station-rate.js';
 
 describe('StationRate', () => {
   it('lets a burst through, then the sustained rate, per station', () => {

@@ -7,8 +7,8 @@ import { describe, it, expect } from 'vitest';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { scryptSync } from 'node:crypto';
-import { AccountFile, hashPassword, parseAccounts, readAccounts, removeAccount, upsertAccount, verifyPassword } from '../../../scripts/county/console/accounts.js';
-import { Lockout, sameToken, Sessions } from '../../../scripts/county/console/sessions.js';
+import { AccountFile, hashPassword, parseAccounts, readAccounts, removeAccount, upsertAccount, verifyPassword } from '../../../county/console/accounts.js';
+import { Lockout, sameToken, Sessions } from '../../../county/console/sessions.js';
 import { tempDir } from '../../helpers/temp.js';
 
 describe('console accounts', () => {

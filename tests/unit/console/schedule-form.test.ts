@@ -3,9 +3,9 @@
  * ScheduleSetArgs) accepts; what it would refuse is refused on the form, with the field named.
  */
 import { describe, it, expect } from 'vitest';
-import { ScheduleSetArgs } from '../../../agent/scheduler/commands.js';
-import { buildScheduleArgs, emptyForm, formCron, readScheduleForm } from '../../../scripts/county/console/schedule-form.js';
-import { HttpError } from '../../../scripts/county/console/http.js';
+import { ScheduleSetArgs } from '../../../protocol/schedule.js';
+import { buildScheduleArgs, emptyForm, formCron, readScheduleForm } from '../../../county/console/schedule-form.js';
+import { HttpError } from '../../../county/console/http.js';
 
 function form(fields: Record<string, string | string[]>): URLSearchParams {
   const f = new URLSearchParams();

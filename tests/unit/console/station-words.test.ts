@@ -4,17 +4,17 @@
  * text, marked; and whole pages in Chinese with no English sentence left but names.
  */
 import { describe, it, expect } from 'vitest';
-import { eventWords } from '../../../agent/cli/event-words.js';
-import { faultWords } from '../../../agent/cli/faults.js';
+import { eventWords } from '../../../protocol/words/events.js';
+import { faultWords } from '../../../protocol/words/faults.js';
 import { translator } from '../../../agent/i18n/index.js';
-import type { DeviceRow, FleetRow, PushRow } from '../../../scripts/county/store.js';
-import { consoleTranslator, label, type Lang } from '../../../scripts/county/console/i18n.js';
-import type { PageContext } from '../../../scripts/county/console/layout.js';
-import { renderFleet } from '../../../scripts/county/console/pages/fleet.js';
-import { answerWords } from '../../../scripts/county/console/pages/push.js';
-import { renderStation } from '../../../scripts/county/console/pages/station.js';
-import { eventHtml, faultHtml, tHtml } from '../../../scripts/county/console/station-words.js';
-import { html } from '../../../scripts/county/console/html.js';
+import type { DeviceRow, FleetRow, PushRow } from '../../../county/store.js';
+import { consoleTranslator, label, type Lang } from '../../../county/console/i18n.js';
+import type { PageContext } from '../../../county/console/layout.js';
+import { renderFleet } from '../../../county/console/pages/fleet.js';
+import { answerWords } from '../../../county/console/pages/push.js';
+import { renderStation } from '../../../county/console/pages/station.js';
+import { eventHtml, faultHtml, tHtml } from '../../../county/console/station-words.js';
+import { html } from '../../../county/console/html.js';
 
 const NOW = Date.parse('2026-11-30T12:00:00.000Z');
 const ago = (s: number) => new Date(NOW - s * 1000).toISOString();

@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { ConfigSchema } from '../../../config/schema.js';
 import { RequestAdmission, writeCommandsAllowedUnsigned } from '../../../agent/county/admission.js';
 import { loadCommandKey, NO_COMMAND_KEY } from '../../../agent/county/command-key.js';
-import { Topics } from '../../../agent/county/topics.js';
+import { Topics } from '../../../protocol/topics.js';
 import { CommandRegistry } from '../../../agent/commands.js';
 import { FakeConnection, MemorySeen, syncedClock } from './fake-connection.js';
 
@@ -132,7 +132,7 @@ describe('request admission', () => {
     vi.setSystemTime(Date.now() + 60_001);
     admission.handle('slow.op', Buffer.from('not json'));
     expect(lines.slice(20).map((l) => [l['msg'], l['suppressed']])).toEqual([
-      ['county request problems not logged individually', 5],
+      ['county request refused: payload is not valid JSON (lines not logged)', 5],
       ['county request refused: payload is not valid JSON', undefined],
     ]);
   });

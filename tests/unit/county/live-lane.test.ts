@@ -8,8 +8,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ConfigSchema } from '../../../config/schema.js';
 import type { DeviceState } from '../../../drivers/types.js';
 import { LiveLane } from '../../../agent/county/live-lane.js';
-import type { HostHealth, HostInfo, Inventory } from '../../../agent/county/payloads.js';
-import { Topics } from '../../../agent/county/topics.js';
+import type { HostHealth, HostInfo, Inventory } from '../../../protocol/payloads.js';
+import { Topics } from '../../../protocol/topics.js';
 import { silentLogger } from '../../../agent/log.js';
 import { FakeConnection, memoryMeta, syncedClock } from './fake-connection.js';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { MAX_REQUEST_BYTES, ReplayCache, RequestGuard, sniffTransaction } from '../../../agent/county/requests.js';
-import { canonicalJson, signAck, signRequest, signingInput, verifyAck, verifyRequest } from '../../../agent/county/signing.js';
+import { canonicalJson, signAck, signRequest, signingInput, verifyAck, verifyRequest } from '../../../protocol/signing.js';
 import { Store } from '../../../agent/store/store.js';
 import { MemorySeen } from './fake-connection.js';
 

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { MQTT_SCHEMAS, generateMqttSchemas } from '../../../scripts/gen-mqtt-schemas.js';
-import { signAck, signRequest } from '../../../agent/county/signing.js';
+import { signAck, signRequest } from '../../../protocol/signing.js';
 
 const DOCS = resolve(import.meta.dirname, '..', '..', '..', 'docs');
 const DIR = join(DOCS, 'schemas');

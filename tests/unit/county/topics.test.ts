@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FleetTopics, Topics, assertTopicSegment } from '../../../agent/county/topics.js';
+import { FleetTopics, Topics, assertTopicSegment } from '../../../protocol/topics.js';
 
 describe('Topics', () => {
   const t = new Topics('stations', 'village-01');

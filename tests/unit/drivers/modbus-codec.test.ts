@@ -13,7 +13,7 @@ import {
   unpackBits,
   withCrc,
 } from '../../../drivers/modbus/codec.js';
-import { AgentError } from '../../../drivers/errors.js';
+import { AgentError } from '../../../protocol/errors.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { RequestQueue } from '../../../drivers/request-queue.js';
-import { AgentError } from '../../../drivers/errors.js';
+import { AgentError } from '../../../protocol/errors.js';
 
 // Pure logic: fake timers stand for the task durations and the queue's timeouts, so the tests say
 // exactly when something happens instead of sleeping and hoping.

@@ -6,7 +6,7 @@ import { encodeReadCoils, encodeWriteCoil, withCrc } from '../../../drivers/modb
 import { encodeReply, replyParser, requestParser, encodeRequest } from '../../../drivers/novastar/codec.js';
 import { ReplyFramer, CompiledProfile } from '../../../drivers/frame-profile/engine.js';
 import { FrameProfileSchema } from '../../../config/frame-profile.js';
-import { AgentError } from '../../../drivers/errors.js';
+import { AgentError } from '../../../protocol/errors.js';
 
 function splits(buf: Buffer, cuts: number[]): Buffer[] {
   const points = [...new Set(cuts.map((c) => c % (buf.length + 1)))].sort((a, b) => a - b);

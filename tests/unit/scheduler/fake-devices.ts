@@ -4,7 +4,7 @@
  */
 import type { DeviceCommand, DeviceKind, DeviceState } from '../../../drivers/types.js';
 import type { DeviceControl } from '../../../agent/scheduler/steps.js';
-import { AgentError } from '../../../drivers/errors.js';
+import { AgentError } from '../../../protocol/errors.js';
 
 export class FakeDevices implements DeviceControl {
   readonly states = new Map<string, DeviceState>();

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import type { ScheduleStep } from '../../../config/schema.js';
+import type { ScheduleStep } from '../../../protocol/schedule.js';
 import { defaultEndSteps, runSteps, stepCommand } from '../../../agent/scheduler/steps.js';
 import { FakeDevices } from './fake-devices.js';
 

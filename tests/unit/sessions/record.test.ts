@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { z } from 'zod';
-import { UsageRecordSchema, TRIGGER_PATTERN } from '../../../agent/sessions/record.js';
+import { UsageRecordSchema, TRIGGER_PATTERN } from '../../../protocol/usage-record.js';
 
 const valid = {
   v: 1,

@@ -1,0 +1,105 @@
+/**
+ * Acknowledges durable records: publishes the retained `ack` of each station's contiguous
+ * watermark (never above a gap), at most once per pass, so stations can drain their outboxes. Which
+ * watermarks are new is claimed atomically in the store, so collectors sharing a database never publish
+ * the same ack twice. After a reconnect every known ack is published again: a broker restarted without
+ * persistence forgets retained messages.
+ *
+ * With the county's command key the ack is signed like a command (agent/county/signing.ts):
+ * `{seq, ts, sig}` with `sig = HMAC-SHA256(key, "<station_id>\nack\n<canonical JSON of {seq, ts}>")`,
+ * so a station holding the key can refuse a forged one. Without a key it stays `{seq}`.
+ */
+import { signRequest } from '../protocol/signing.js';
+import type { MqttClient } from 'mqtt';
+import type { Logger } from './log.js';
+import type { FleetTopics } from '../protocol/topics.js';
+import type { CollectorStore } from './store.js';
+
+/** How long a pass waits for the broker to take its acks before it gives the claim up (PostgreSQL: rolls it back). */
+export const ACK_PUBACK_MS = 5_000;
+
+export interface AckerDeps {
+  store: CollectorStore;
+  fleet: FleetTopics;
+  client: MqttClient;
+  log: Logger;
+  /** Counts every ack handed to the client. */
+  onPublished: () => void;
+  /** The county's command key (the stations' `county.command_key_file`): acks are signed with it. */
+  commandKey?: string | Buffer;
+}
+
+/** The ack payload for `station`: signed when there is a key. */
+export function ackPayload(station: string, seq: number, commandKey: string | Buffer | undefined, now = new Date()): Record<string, unknown> {
+  if (commandKey === undefined) return { seq };
+  const body: Record<string, unknown> = { seq, ts: now.toISOString() };
+  return { ...body, sig: signRequest(commandKey, station, 'ack', body) };
+}
+
+export class Acker {
+  private current: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(private readonly d: AckerDeps) {}
+
+  /** No more passes; failures of acks already handed to the client are no longer reported. */
+  close(): void {
+    this.closed = true;
+  }
+
+  /** One pass: claims the new watermarks and publishes them. A pass still running is joined, not doubled. */
+  tick(): Promise<void> {
+    return (this.current ??= this.pass().finally(() => (this.current = undefined)));
+  }
+
+  /** Waits for a pass in flight, then runs one more (shutdown: what the last batch stored gets acked). */
+  async final(): Promise<void> {
+    await this.current;
+    await this.tick();
+  }
+
+  /** Publishes every known ack again (after a reconnect). */
+  async restore(): Promise<void> {
+    try {
+      for (const r of await this.d.store.ackedStations()) void this.publish(r.station_id, r.acked_seq).catch(() => undefined);
+    } catch (err) {
+      this.d.log.error({ err: (err as Error).message }, 'could not restore acks');
+    }
+  }
+
+  /**
+   * Claims the new watermarks and publishes them, and the claim holds only once the broker has taken
+   * every ack (PUBACK) within ACK_PUBACK_MS. On PostgreSQL the claimed stations stay locked meanwhile, so
+   * another collector's later ack of the same station reaches the broker after this one.
+   */
+  private async pass(): Promise<void> {
+    if (this.closed || !this.d.client.connected) return;
+    try {
+      await this.d.store.publishAcks(async (claims) => {
+        await Promise.all(claims.map((p) => this.publish(p.station_id, p.watermark)));
+      });
+    } catch (err) {
+      this.d.log.error({ err: (err as Error).message }, 'ack pass failed; the acks are claimed again on the next pass');
+    }
+  }
+
+  /** Publishes one retained ack; resolves when the broker has it (or with a logged failure: restore() sends it again). */
+  private publish(station: string, seq: number): Promise<void> {
+    let topic: string;
+    try {
+      topic = this.d.fleet.station(station).ack;
+    } catch (err) {
+      this.d.log.error({ station, err: (err as Error).message }, 'no ack topic for this station id');
+      return Promise.resolve();
+    }
+    this.d.onPublished();
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no PUBACK for the ack of ${station} within ${ACK_PUBACK_MS} ms`)), ACK_PUBACK_MS);
+      this.d.client.publish(topic, JSON.stringify(ackPayload(station, seq, this.d.commandKey)), { qos: 1, retain: true }, (err) => {
+        clearTimeout(timer);
+        if (err && !this.closed) this.d.log.warn({ station, err: err.message }, 'ack publish failed; sent again on reconnect');
+        resolve();
+      });
+    });
+  }
+}

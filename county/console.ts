@@ -1,0 +1,157 @@
+/**
+ * The county web console's command line (docs/county.md "The web console"):
+ *
+ *   node dist/county/console.js --db county.db --users console-users --http 127.0.0.1:8080 \
+ *        [--url mqtt://broker:1883 --command-key-file county.key] [--timezone Asia/Shanghai] [--secure-cookies]
+ *   node dist/county/console.js user add --users console-users alice --role operator   (password on stdin)
+ *   node dist/county/console.js user remove --users console-users alice
+ *   node dist/county/console.js user list --users console-users
+ */
+import { pathToFileURL } from 'node:url';
+import { Command, Option } from 'commander';
+import { createLogger } from './log.js';
+import { AccountFile, ROLES, checkPassword, readAccounts, removeAccount, upsertAccount, type Role } from './console/accounts.js';
+import { openConsoleDb } from './console/open-store.js';
+import { Pusher } from './console/pusher.js';
+import { startConsole } from './console/server.js';
+import { isTimeZone } from './console/time.js';
+import { addBrokerOptions, brokerAccess } from './broker-access.js';
+
+
+/** `host:port` or `[v6]:port`; the console binds where it is told, loopback by default. */
+export function parseListen(value: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(value);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new Error(`--http must be host:port (e.g. 127.0.0.1:8080), got ${JSON.stringify(value)}`);
+  return { host: m[1] ?? m[2]!, port };
+}
+
+/** The password: typed without echo on a terminal, else the first line of stdin (scripts, tests). */
+async function readPassword(prompt: string): Promise<string> {
+  const stdin = process.stdin;
+  if (!stdin.isTTY) {
+    let text = '';
+    for await (const chunk of stdin) {
+      text += String(chunk);
+      if (text.length > 4096) break;
+    }
+    return text.split(/\r?\n/)[0] ?? '';
+  }
+  process.stderr.write(prompt);
+  stdin.setRawMode(true);
+  stdin.resume();
+  return new Promise((resolve, reject) => {
+    let pw = '';
+    const done = (result: string | Error) => {
+      stdin.setRawMode(false);
+      stdin.pause();
+      stdin.off('data', onData);
+      process.stderr.write('\n');
+      if (result instanceof Error) reject(result);
+      else resolve(result);
+    };
+    const onData = (chunk: Buffer) => {
+      for (const ch of chunk.toString('utf8')) {
+        if (ch === '\r' || ch === '\n') return done(pw);
+        if (ch === '\u0003') return done(new Error('cancelled'));
+        if (ch === '\u007f' || ch === '\b') pw = pw.slice(0, -1);
+        else if (pw.length < 4096) pw += ch;
+      }
+    };
+    stdin.on('data', onData);
+  });
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command('console').description('county web console for station-agent').showHelpAfterError();
+
+  const serve = program
+    .command('serve', { isDefault: true })
+    .description('serve the console until stopped (SIGINT/SIGTERM)')
+    .requiredOption('--db <file|url>', 'the collector database: a SQLite file or postgres://user@host/db')
+    .requiredOption('--users <file>', 'accounts file (console.js user add)')
+    .option('--http <host:port>', 'where to listen; keep it on loopback behind a TLS reverse proxy', '127.0.0.1:8080')
+    .option('--url <url>', 'broker URL (mqtt:// or mqtts://) for sending schedules; without it the console only reads');
+  addBrokerOptions(serve, "the county's command key (HMAC) that signs what the console sends")
+    .option('--timezone <tz>', "the county's time zone", 'Asia/Shanghai')
+    .option('--secure-cookies', 'mark cookies Secure and send HSTS (users reach the console over https)')
+    .option('--trust-proxy', 'take the client address from X-Real-IP (set by the reverse proxy)')
+    .option('--max-failures <n>', 'failed sign-ins before an account is locked', '5')
+    .option('--lockout-min <minutes>', 'how long a locked account stays locked', '15')
+    .addOption(new Option('--log-level <level>').choices(['debug', 'info', 'warn', 'error', 'silent']).default('info'))
+    .action(async (o: Record<string, string | boolean | undefined>) => {
+      const log = createLogger(o['logLevel'] as 'info', process.stderr);
+      const listen = parseListen(o['http'] as string);
+      const timezone = o['timezone'] as string;
+      if (!isTimeZone(timezone)) throw new Error(`unknown time zone ${timezone}`);
+      const maxFailures = Number(o['maxFailures']);
+      const lockoutMin = Number(o['lockoutMin']);
+      if (!Number.isInteger(maxFailures) || maxFailures < 1 || maxFailures > 100) throw new Error('--max-failures must be 1–100');
+      if (!(lockoutMin > 0 && lockoutMin <= 24 * 60)) throw new Error('--lockout-min must be 1–1440');
+      const accounts = new AccountFile(o['users'] as string);
+      const store = await openConsoleDb(o['db'] as string);
+      const pusher = o['url']
+        ? await Pusher.start({ url: o['url'] as string, store, log, ...brokerAccess(o) })
+        : undefined;
+      if (!/^(127\.|localhost$|::1$)/.test(listen.host)) log.warn({ host: listen.host }, 'the console listens beyond loopback: put it behind a TLS reverse proxy');
+      const server = await startConsole({
+        store,
+        accounts,
+        host: listen.host,
+        port: listen.port,
+        timezone,
+        log,
+        ...(pusher ? { pusher } : {}),
+        secureCookies: o['secureCookies'] === true,
+        trustProxy: o['trustProxy'] === true,
+        lockout: { maxFailures, lockMs: lockoutMin * 60_000 },
+      });
+      // The URL on stdout: scripts and tests that asked for port 0 learn where to connect.
+      process.stdout.write(`console listening on ${server.url}\n`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await server.close();
+      await pusher?.stop();
+      await store.close();
+    });
+
+  const user = program.command('user').description('console accounts (scrypt-hashed passwords in the accounts file)');
+  user
+    .command('add')
+    .description('add an account or change its role and password (password typed, or the first line of stdin)')
+    .requiredOption('--users <file>')
+    .argument('<name>')
+    .addOption(new Option('--role <role>').choices([...ROLES]).default('viewer'))
+    .action(async (name: string, o: { users: string; role: Role }) => {
+      const password = await readPassword(`password for ${name}: `);
+      const problem = checkPassword(password);
+      if (problem) throw new Error(problem);
+      await upsertAccount(o.users, name, o.role, password);
+      process.stdout.write(`${name} (${o.role}) saved in ${o.users}\n`);
+    });
+  user
+    .command('remove')
+    .requiredOption('--users <file>')
+    .argument('<name>')
+    .action((name: string, o: { users: string }) => {
+      if (!removeAccount(o.users, name)) throw new Error(`no account ${name} in ${o.users}`);
+      process.stdout.write(`${name} removed\n`);
+    });
+  user
+    .command('list')
+    .requiredOption('--users <file>')
+    .action((o: { users: string }) => {
+      for (const a of readAccounts(o.users)) process.stdout.write(`${a.name}\t${a.role}\n`);
+    });
+
+  await program.parseAsync(argv, { from: 'user' });
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.argv.slice(2)).catch((err: unknown) => {
+    process.stderr.write(`console: ${(err as Error).message}\n`);
+    process.exit(1);
+  });
+}

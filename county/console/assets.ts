@@ -1,0 +1,162 @@
+/**
+ * The console's static assets: its stylesheet and its one script (charts from the pages' JSON blocks,
+ * the push progress poll), kept here as strings so the build carries them; ECharts itself is copied into the
+ * build at build time (pinned in county/package.json), never loaded from a CDN: a county network may be closed.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+export const CONSOLE_CSS = `
+*{box-sizing:border-box}
+body{margin:0;font:15px/1.55 "Noto Sans CJK SC","Source Han Sans SC","Microsoft YaHei","PingFang SC","WenQuanYi Micro Hei",system-ui,sans-serif;color:#1f2933;background:#f3f5f8}
+a{color:#0b5cad;text-decoration:none}a:hover{text-decoration:underline}
+header.top{display:flex;align-items:center;gap:24px;padding:0 24px;height:52px;background:#0d4a8f;color:#fff}
+header.top .brand{font-size:18px;font-weight:600;letter-spacing:1px}
+header.top nav{display:flex;gap:4px;flex:1}
+header.top nav a{color:#dce8f7;padding:14px 14px}header.top nav a.active{color:#fff;background:#0a3a71;font-weight:600}
+header.top .user{display:flex;align-items:center;gap:12px;color:#dce8f7;font-size:14px}
+header.top .user a,header.top .user button.link{color:#fff}
+button.link{background:none;border:0;padding:0;font:inherit;cursor:pointer;text-decoration:underline}
+form.inline{display:inline}
+main{max-width:1280px;margin:0 auto;padding:16px 24px 40px}
+h1{font-size:22px;margin:8px 0 12px}h2{font-size:17px;margin:20px 0 8px}
+section{background:#fff;border:1px solid #dde3ea;border-radius:6px;padding:4px 16px 16px;margin:12px 0}
+table{border-collapse:collapse;width:100%;background:#fff;font-size:14px}
+th,td{border-bottom:1px solid #e4e8ee;padding:6px 8px;text-align:left;vertical-align:top}
+th{background:#eef2f7;font-weight:600;white-space:nowrap}
+tfoot th,tfoot td{font-weight:600;background:#f6f8fb}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+.muted{color:#6b7785;font-size:12.5px}
+.bad{color:#c0262d;font-weight:600}.warn{color:#b25e00;font-weight:600}
+.badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:13px;white-space:nowrap}
+.badge.online{background:#e3f4e8;color:#146c2e}.badge.offline{background:#fde6e6;color:#b21f24}
+.badge.silent{background:#fff1d6;color:#8a4d00}.badge.unknown{background:#eceff3;color:#4b5563}
+.summary{font-size:16px;background:#fff;border-left:4px solid #0d4a8f;padding:8px 12px;margin:8px 0}
+.columns{display:grid;grid-template-columns:minmax(0,3fr) minmax(0,2fr);gap:16px}
+.columns section{margin:0}
+.visit ol{margin:0;padding-left:26px;max-height:560px;overflow:auto}.visit li{margin:0;padding:5px 0;border-bottom:1px dashed #e4e8ee}
+.reasons{font-size:13.5px;margin-top:1px}
+.own{font-weight:400}.own-tag{display:inline-block;padding:0 5px;border:1px dashed #8a94a3;border-radius:3px;font-size:11.5px;color:#4b5563;background:#f6f8fb}
+.reasons .offline,.reasons .fault{color:#b21f24}.reasons .lamp,.reasons .silent,.reasons .outbox{color:#8a4d00}
+form.filters{display:flex;flex-wrap:wrap;gap:12px;align-items:center;margin:8px 0}
+input,select,button{font:inherit;padding:4px 8px;border:1px solid #b8c2cc;border-radius:4px;background:#fff}
+button,a.button{cursor:pointer;background:#eef2f7;border:1px solid #b8c2cc;border-radius:4px;padding:4px 14px;color:#1f2933}
+button.primary{background:#0d4a8f;color:#fff;border-color:#0d4a8f;padding:6px 22px}
+fieldset{border:1px solid #dde3ea;border-radius:6px;margin:10px 0;padding:8px 12px}
+fieldset.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(260px,1fr));gap:10px}
+fieldset label{display:inline-flex;gap:6px;align-items:center;margin-right:14px}
+.days{grid-column:1/-1;display:flex;gap:10px;align-items:center}
+table.steps input,table.steps select{width:100%}
+.problems{background:#fde6e6;border:1px solid #f3b6b8;color:#8c1a1f;padding:8px 12px;border-radius:6px}
+.note{background:#fff7e0;border:1px solid #f0d58a;padding:8px 12px;border-radius:6px}
+dl.facts{display:grid;grid-template-columns:repeat(auto-fill,minmax(220px,1fr));gap:8px 16px;background:#fff;border:1px solid #dde3ea;border-radius:6px;padding:12px 16px;margin:0}
+dl.facts dt{color:#6b7785;font-size:13px}dl.facts dd{margin:0;font-size:15px}
+.chart-row{display:grid;grid-template-columns:repeat(3,minmax(0,1fr));gap:12px}
+.chart-pair{display:grid;grid-template-columns:repeat(auto-fit,minmax(480px,1fr));gap:12px}
+figure.chart{margin:8px 0}.chart-box{width:100%;height:300px}
+form.login{display:grid;gap:12px;max-width:360px;background:#fff;border:1px solid #dde3ea;border-radius:6px;padding:20px}
+form.login label{display:grid;gap:4px}
+p.pager{display:flex;gap:16px;align-items:center}
+tr.inactive td{background:#fffaf0}tr.picked td{background:#e8f0fb;font-weight:600}
+footer{text-align:center;color:#6b7785;font-size:12.5px;padding:16px}
+@media (max-width:900px){.columns,.chart-row{grid-template-columns:1fr}header.top{flex-wrap:wrap;height:auto}}
+`;
+
+export const CONSOLE_JS = `'use strict';
+(function () {
+  function spec(id) { var el = document.getElementById(id); return el ? JSON.parse(el.textContent) : null; }
+  function option(s) {
+    var many = !s.horizontal && s.type === 'bar' && s.labels.length > 8;
+    var cat = { type: 'category', data: s.labels, axisLabel: many ? { interval: 0, rotate: 35 } : { hideOverlap: true } };
+    var val = { type: 'value', scale: s.type === 'line' };
+    return {
+      color: ['#2f6fbd', '#f0a030', '#4c9a5f', '#c0392b', '#7f5fb0'],
+      title: { text: s.title, left: 0, textStyle: { fontSize: 14, fontWeight: 600 } },
+      tooltip: { trigger: 'axis' },
+      legend: s.series.length > 1 ? { top: 0, right: 0 } : undefined,
+      grid: { left: 8, right: 16, top: 40, bottom: 8, containLabel: true },
+      xAxis: s.horizontal ? val : cat,
+      yAxis: s.horizontal ? Object.assign({}, cat, { inverse: true }) : val,
+      series: s.series.map(function (x) {
+        return { name: x.name, type: s.type, data: x.data, stack: x.stack, showSymbol: false, connectNulls: false, barMaxWidth: 28 };
+      })
+    };
+  }
+  var charts = [];
+  if (window.echarts) {
+    document.querySelectorAll('[data-chart]').forEach(function (el) {
+      var s = spec(el.getAttribute('data-chart'));
+      if (!s) return;
+      el.style.height = (Number(el.getAttribute('data-height')) || 300) + 'px';
+      var c = window.echarts.init(el, null, { renderer: 'canvas' });
+      c.setOption(option(s));
+      charts.push(c);
+    });
+    window.addEventListener('resize', function () { charts.forEach(function (c) { c.resize(); }); });
+  }
+  var table = document.getElementById('push-rows');
+  if (table) {
+    var labels = document.getElementById('push-labels');
+    var id = table.getAttribute('data-push');
+    var started = Date.now();
+    var badge = { sent: 'unknown', ok: 'online', error: 'offline' };
+    // An answer in the console's words (the station's text on hover), or the station's own words, marked.
+    var answer = function (cell, a) {
+      cell.textContent = '';
+      if (!a.own) {
+        var plain = document.createElement('span');
+        plain.textContent = a.text;
+        if (a.title) plain.title = a.title;
+        cell.append(plain);
+        return;
+      }
+      var own = document.createElement('span'), tag = document.createElement('span'), q = document.createElement('q');
+      own.className = 'own'; own.title = labels.getAttribute('data-own-title');
+      tag.className = 'own-tag'; tag.textContent = labels.getAttribute('data-own-tag');
+      q.textContent = a.text;
+      own.append(tag, ' ', q);
+      cell.append(own);
+    };
+    var poll = function () {
+      fetch('/push.json?id=' + encodeURIComponent(id), { credentials: 'same-origin', cache: 'no-store' })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (d) {
+          if (!d) return;
+          d.rows.forEach(function (row) {
+            var tr = table.querySelector('tr[data-station="' + CSS.escape(row.station) + '"]');
+            if (!tr || tr.getAttribute('data-status') === row.status) return;
+            tr.setAttribute('data-status', row.status);
+            var span = tr.cells[2].querySelector('span');
+            span.className = 'badge ' + badge[row.status];
+            span.textContent = labels.getAttribute('data-' + row.status);
+            answer(tr.cells[3], row.answer);
+            tr.cells[4].textContent = row.responded_at;
+          });
+          document.getElementById('push-summary').textContent = labels.getAttribute('data-summary')
+            .replace('{ok}', d.ok).replace('{error}', d.error).replace('{pending}', d.pending);
+          // With every row on the page the list of the silent follows them; otherwise the counts do.
+          if (table.getAttribute('data-complete') !== 'yes') { if (d.pending > 0) setTimeout(poll, 1500); return; }
+          var waiting = [];
+          table.querySelectorAll('tr[data-status="sent"]').forEach(function (tr) { waiting.push(tr.getAttribute('data-name')); });
+          var p = document.getElementById('push-pending');
+          p.textContent = waiting.length ? labels.getAttribute('data-unanswered') + ' ' + waiting.join(labels.getAttribute('data-sep')) : labels.getAttribute('data-all');
+          p.className = waiting.length ? 'warn' : '';
+          if (d.pending > 0 && Date.now() - started < 15 * 60 * 1000) setTimeout(poll, 1500);
+        })
+        .catch(function () { setTimeout(poll, 5000); });
+    };
+    setTimeout(poll, 500);
+  }
+})();
+`;
+
+let echarts: Buffer | undefined;
+
+/** ECharts' minified build (read once; ~1 MB, cached by the browser). */
+export function echartsBundle(): Buffer {
+  // The build copies echarts into static/ beside this module (it is no runtime dependency of the county
+  // package); run from the sources (the tests), the development install's copy serves.
+  const built = fileURLToPath(new URL('./static/echarts.min.js', import.meta.url));
+  return (echarts ??= readFileSync(existsSync(built) ? built : createRequire(import.meta.url).resolve('echarts/dist/echarts.min.js')));
+}

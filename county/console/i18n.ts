@@ -1,0 +1,36 @@
+/**
+ * The console's zh/en messages, the same catalogue approach as agent/i18n: one typed key set, `{name}`
+ * parameters. Chinese by default (the county office); English by the switch in the header.
+ *
+ * Names of what stations send (device kinds, power states, event types, severities, session triggers)
+ * come from the shared words (protocol/words), so a clerk reads the words a technician reads in stationctl.
+ */
+import { fill, WORDS, type Lang, type WordKey } from '../../protocol/words/index.js';
+import { consoleEn, type OwnConsoleKey } from './i18n-en.js';
+import { consoleZh } from './i18n-zh.js';
+
+export type { Lang };
+export type ConsoleKey = OwnConsoleKey | WordKey;
+
+export const CONSOLE_CATALOGUES: Record<Lang, Record<ConsoleKey, string>> = {
+  en: { ...WORDS.en, ...consoleEn },
+  zh: { ...WORDS.zh, ...consoleZh },
+};
+
+export type T = (key: ConsoleKey, params?: Record<string, string | number>) => string;
+
+export function consoleTranslator(lang: Lang): T {
+  const catalogue = CONSOLE_CATALOGUES[lang];
+  return (key, params) => {
+    return fill(catalogue[key], params);
+  };
+}
+
+/** A translated label for a value from a closed set (`kind.projector`), or the value itself when unknown. */
+export function label(t: T, prefix: 'kind' | 'power' | 'severity' | 'event' | 'trigger' | 'state' | 'role' | 'action', value: string | null | undefined): string {
+  if (value === null || value === undefined) return t('none');
+  const key = `${prefix}.${value}`;
+  return Object.hasOwn(CONSOLE_CATALOGUES.en, key) ? t(key as ConsoleKey) : value;
+}
+
+export const isLang = (v: unknown): v is Lang => v === 'zh' || v === 'en';

@@ -1,0 +1,192 @@
+/**
+ * The county console's HTTP server: sign-in, the pages (routes.ts), static assets. Binds to loopback
+ * unless told otherwise; every request is bounded (URL, headers, body, time), every page carries the
+ * security headers, every POST is checked for origin and CSRF token. See docs/county.md "The web console".
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { silentLogger, type Logger } from '../log.js';
+import { DEFAULT_TIMEZONE } from '../report.js';
+import type { AccountFile } from './accounts.js';
+import { CONSOLE_CSS, CONSOLE_JS, echartsBundle } from './assets.js';
+import { sendHtml, type ConsoleDb, type ConsoleParts, type Ctx } from './context.js';
+import { cookies, field, HttpError, localPath, param, readForm, redirect, requestUrl, sameOrigin, send, setCookie } from './http.js';
+import { consoleTranslator, isLang, type Lang } from './i18n.js';
+import { DEFAULT_RULES, type FleetRules } from './pages/fleet.js';
+import { renderError, renderLogin } from './pages/login.js';
+import type { Pusher } from './pusher.js';
+import * as routes from './routes.js';
+import { Lockout, sameToken, Sessions, token, type LockoutOptions, type SessionOptions } from './sessions.js';
+
+export interface ConsoleOptions {
+  store: ConsoleDb;
+  accounts: AccountFile;
+  /** Default 127.0.0.1: the console is put behind a TLS reverse proxy, not on the network itself. */
+  host?: string;
+  port?: number;
+  /** The county's time zone (stations without one are shown in it). Default Asia/Shanghai. */
+  timezone?: string;
+  /** Cookies marked Secure (`__Host-` prefix) and HSTS: set when users reach the console over TLS. */
+  secureCookies?: boolean;
+  pusher?: Pusher;
+  lockout?: LockoutOptions;
+  sessions?: SessionOptions;
+  /**
+   * Take the client address from X-Real-IP (set by the reverse proxy). Without it, behind a proxy every
+   * sign-in comes from the proxy's address, and the per-address lockout would lock everyone out at once.
+   */
+  trustProxy?: boolean;
+  rules?: Partial<FleetRules>;
+  historyDays?: number;
+  log?: Logger;
+  now?: () => number;
+}
+
+export interface ConsoleServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+const STATIC: Record<string, { type: string; body: () => string | Buffer; maxAge: number }> = {
+  '/static/console.css': { type: 'text/css; charset=utf-8', body: () => CONSOLE_CSS, maxAge: 3600 },
+  '/static/console.js': { type: 'text/javascript; charset=utf-8', body: () => CONSOLE_JS, maxAge: 3600 },
+  '/static/echarts.min.js': { type: 'text/javascript; charset=utf-8', body: echartsBundle, maxAge: 86_400 },
+};
+
+type Route = (ctx: Ctx) => Promise<void>;
+const PAGES: Record<string, Route> = {
+  'GET /fleet': routes.fleetPage,
+  'GET /station': routes.stationPage,
+  'GET /monthly': routes.monthlyPage,
+  'GET /monthly.csv': routes.monthlyCsvDownload,
+  'GET /schedules': routes.schedulesPage,
+  'POST /schedules': routes.pushSchedule,
+  'GET /push': routes.pushPage,
+  'GET /push.json': routes.pushProgress,
+};
+
+export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
+  const secure = o.secureCookies ?? false;
+  const parts: ConsoleParts = {
+    store: o.store,
+    accounts: o.accounts,
+    sessions: new Sessions({ ...o.sessions, ...(o.now ? { now: o.now } : {}) }),
+    lockout: new Lockout({ ...o.lockout, ...(o.now ? { now: o.now } : {}) }),
+    // One address may hold several accounts (a town office): it gets more tries than one account.
+    addressLockout: new Lockout({ ...o.lockout, maxFailures: 4 * (o.lockout?.maxFailures ?? 5), ...(o.now ? { now: o.now } : {}) }),
+    pusher: o.pusher,
+    rules: { ...DEFAULT_RULES, ...o.rules },
+    historyDays: o.historyDays ?? 3,
+    secure,
+    log: o.log ?? silentLogger,
+    now: o.now ?? Date.now,
+  };
+  const tz = o.timezone ?? DEFAULT_TIMEZONE;
+  const SESSION = secure ? '__Host-sa_session' : 'sa_session';
+  const LOGIN = secure ? '__Host-sa_login' : 'sa_login';
+  const cookie = (name: string, value: string, maxAgeS?: number) => setCookie(name, value, { secure, ...(maxAgeS !== undefined ? { maxAgeS } : {}) });
+
+  async function login(ctx: Ctx, jar: Map<string, string>): Promise<void> {
+    const form = await readForm(ctx.req, 4096);
+    const back = localPath(field(form, 'back', 512));
+    const user = field(form, 'user', 64).toLowerCase();
+    const fresh = token();
+    const again = (status: number, key: 'login.failed' | 'login.locked' | 'login.expired', params?: Record<string, number>) =>
+      sendHtml(ctx, status, renderLogin(ctx, fresh, back, { key, ...(params ? { params } : {}) }, user), { 'Set-Cookie': cookie(LOGIN, fresh) });
+    if (!sameOrigin(ctx.req) || !sameToken(field(form, '_csrf', 128), jar.get(LOGIN))) return again(403, 'login.expired');
+    const realIp = o.trustProxy ? ctx.req.headers['x-real-ip'] : undefined;
+    const addr = typeof realIp === 'string' && realIp.length <= 64 ? realIp : (ctx.req.socket.remoteAddress ?? '');
+    const locks = [
+      [parts.lockout, user],
+      [parts.addressLockout, addr],
+    ] as const;
+    const locked = Math.max(...locks.map(([l, k]) => l.lockedFor(k)));
+    if (locked > 0) return again(429, 'login.locked', { min: Math.ceil(locked / 60_000) });
+    const password = form.get('password') ?? '';
+    const account = password.length <= 256 ? await parts.accounts.verify(user, password) : null;
+    if (!account) {
+      locks.forEach(([l, k]) => l.fail(k));
+      parts.log.warn({ user, addr }, 'console sign-in refused');
+      return again(401, 'login.failed');
+    }
+    parts.lockout.succeed(user);
+    parts.sessions.delete(jar.get(SESSION));
+    const s = parts.sessions.create(account.name, account.role);
+    parts.log.info({ user: account.name, role: account.role }, 'console sign-in');
+    redirect(ctx.res, back, { 'Set-Cookie': [cookie(SESSION, s.id), cookie(LOGIN, '', 0)] });
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = process.hrtime.bigint();
+    const url = requestUrl(req);
+    const jar = cookies(req);
+    const langCookie = jar.get('sa_lang');
+    const lang: Lang = isLang(langCookie) ? langCookie : 'zh';
+    const session = parts.sessions.get(jar.get(SESSION));
+    const ctx: Ctx = { req, res, url, parts, t: consoleTranslator(lang), lang, path: url.pathname + url.search, session, tz, started };
+    const route = `${req.method} ${url.pathname}`;
+    try {
+      const asset = req.method === 'GET' ? STATIC[url.pathname] : undefined;
+      if (asset) return send(res, 200, asset.body(), asset.type, { 'Cache-Control': `public, max-age=${asset.maxAge}`, 'X-Content-Type-Options': 'nosniff' });
+      if (route === 'GET /healthz') return send(res, 200, 'ok\n', 'text/plain; charset=utf-8');
+      if (route === 'GET /lang') {
+        const to = param(url, 'to', 2);
+        return redirect(res, localPath(param(url, 'back', 512)), isLang(to) ? { 'Set-Cookie': setCookie('sa_lang', to, { secure, maxAgeS: 365 * 86_400 }) } : {});
+      }
+      if (route === 'GET /login') {
+        if (session) return redirect(res, '/fleet');
+        // Kept when present: a second tab (or the browser's favicon request) must not void the first form.
+        const have = jar.get(LOGIN);
+        const fresh = have && /^[A-Za-z0-9_-]{43}$/.test(have) ? have : token();
+        return sendHtml(ctx, 200, renderLogin(ctx, fresh, localPath(param(url, 'back', 512))), { 'Set-Cookie': cookie(LOGIN, fresh) });
+      }
+      if (route === 'POST /login') return await login(ctx, jar);
+      if (!session) {
+        if (req.method === 'GET' && (route === 'GET /' || PAGES[route]) && !url.pathname.endsWith('.json')) return redirect(res, `/login?back=${encodeURIComponent(ctx.path)}`);
+        throw PAGES[route] || route === 'POST /logout' ? new HttpError(403, 'error.forbidden') : new HttpError(404, 'error.not_found');
+      }
+      if (route === 'POST /logout') {
+        await routes.checkedForm(ctx);
+        parts.sessions.delete(session.id);
+        return redirect(res, '/login', { 'Set-Cookie': cookie(SESSION, '', 0) });
+      }
+      if (route === 'GET /') return redirect(res, '/fleet');
+      const page = PAGES[route];
+      if (!page) throw new HttpError(404, 'error.not_found');
+      await page(ctx);
+    } catch (err) {
+      if (res.headersSent) return void res.destroy();
+      if (err instanceof HttpError) {
+        if (url.pathname.endsWith('.json')) return send(res, err.status, JSON.stringify({ error: err.key }), 'application/json; charset=utf-8');
+        return sendHtml(ctx, err.status, renderError(ctx, err.key), err.status === 413 ? { Connection: 'close' } : {});
+      }
+      parts.log.error({ err: (err as Error).message, route }, 'console request failed');
+      sendHtml(ctx, 500, renderError(ctx, 'error.server'));
+    }
+  }
+
+  const server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      // Only a bad URL gets here (before the context exists).
+      if (!res.headersSent) send(res, err instanceof HttpError ? err.status : 500, 'bad request\n', 'text/plain; charset=utf-8');
+    });
+  });
+  server.maxHeadersCount = 100;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port ?? 8080, o.host ?? '127.0.0.1', () => resolve());
+  });
+  const { port, address } = server.address() as AddressInfo;
+  const host = address.includes(':') ? `[${address}]` : address;
+  parts.log.info({ url: `http://${host}:${port}`, accounts: o.accounts.count() }, 'console listening');
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

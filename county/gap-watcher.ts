@@ -1,0 +1,152 @@
+/**
+ * Asks stations for the seqs the collector is missing, and remembers what it asked. A gap
+ * (`max_seq > watermark`) must persist `gapGraceMs` before it is asked for (in-flight reordering heals
+ * itself), and the same gap is asked for again every `resendRetryMs` while it stays. Each request is an
+ * outstanding transaction that expires after `resendTimeoutMs`: a `sessions.resend` answer is believed
+ * only when it answers one of them (same station, not expired, once), and a `count: 0` answer can mark
+ * lost only inside the range that was asked for (see writeBatch). A forged answer, a replayed one or one
+ * for another collector's request changes nothing. Every collector subscribes to responses unshared
+ * (collectorSubscriptions), so the one that asked always hears the answer.
+ */
+import { randomBytes } from 'node:crypto';
+import type { MqttClient } from 'mqtt';
+import type { Logger } from './log.js';
+import type { FleetTopics } from '../protocol/topics.js';
+import { signRequest } from '../protocol/signing.js';
+import type { CollectorStore } from './store.js';
+
+export interface GapWatcherOptions {
+  store: CollectorStore;
+  fleet: FleetTopics;
+  client: MqttClient;
+  log: Logger;
+  gapGraceMs: number;
+  resendRetryMs: number;
+  /** How long a request's answer is accepted. */
+  resendTimeoutMs: number;
+  /** Signs `request/sessions.resend` (HMAC-SHA256) for stations that have `county.command_key_file`. */
+  commandKey?: string | Buffer;
+  /** Counts every request handed to the client. */
+  onRequested: () => void;
+  /** Counts requests that expired unanswered. */
+  onExpired: () => void;
+  now?: () => number;
+}
+
+interface Watch {
+  from: number;
+  since: number;
+  lastAsked: number | null;
+}
+
+/** A request in flight: what an answer to it may speak about. */
+export interface ResendTransaction {
+  station: string;
+  from_seq: number;
+  to_seq: number;
+  expiresAt: number;
+}
+
+/** What writeBatch asks before it believes a resend answer. */
+export interface ResendLedger {
+  /** The transaction if `station` was asked it and it has not expired; consumed (an answer counts once). */
+  claim(station: string, transaction: string): ResendTransaction | undefined;
+}
+
+export class GapWatcher implements ResendLedger {
+  private readonly watches = new Map<string, Watch>();
+  /** Outstanding transactions by id; at most one per station (a new request supersedes the old). */
+  private readonly outstanding = new Map<string, ResendTransaction>();
+  private readonly byStation = new Map<string, string>();
+  private current: Promise<void> | undefined;
+  private closed = false;
+  private readonly now: () => number;
+
+  constructor(private readonly o: GapWatcherOptions) {
+    this.now = o.now ?? Date.now;
+  }
+
+  /** No more passes (shutdown). */
+  close(): void {
+    this.closed = true;
+  }
+
+  /** Requests in flight (bounded by the number of stations with a gap). */
+  get pending(): number {
+    return this.outstanding.size;
+  }
+
+  claim(station: string, transaction: string): ResendTransaction | undefined {
+    const t = this.outstanding.get(transaction);
+    if (!t || t.station !== station) return undefined;
+    this.forget(transaction);
+    return t.expiresAt > this.now() ? t : undefined;
+  }
+
+  private forget(transaction: string): void {
+    const t = this.outstanding.get(transaction);
+    if (!t) return;
+    this.outstanding.delete(transaction);
+    if (this.byStation.get(t.station) === transaction) this.byStation.delete(t.station);
+  }
+
+  /** Drops expired transactions (an answer arriving later is not believed). */
+  expire(): void {
+    const now = this.now();
+    for (const [id, t] of this.outstanding) {
+      if (t.expiresAt > now) continue;
+      this.forget(id);
+      this.o.onExpired();
+    }
+  }
+
+  /** One pass over the open gaps. A pass still running is joined, not doubled. */
+  tick(): Promise<void> {
+    return (this.current ??= this.pass().finally(() => (this.current = undefined)));
+  }
+
+  private async pass(): Promise<void> {
+    this.expire();
+    if (this.closed || !this.o.client.connected) return;
+    let open;
+    try {
+      open = await this.o.store.gaps();
+    } catch (err) {
+      this.o.log.error({ err: (err as Error).message }, 'gap pass failed');
+      return;
+    }
+    const now = this.now();
+    const seen = new Set<string>();
+    for (const g of open) {
+      seen.add(g.station_id);
+      let w = this.watches.get(g.station_id);
+      if (!w || w.from !== g.from_seq) this.watches.set(g.station_id, (w = { from: g.from_seq, since: now, lastAsked: null }));
+      if (now - w.since < this.o.gapGraceMs) continue;
+      if (w.lastAsked !== null && now - w.lastAsked < this.o.resendRetryMs) continue;
+      w.lastAsked = now;
+      this.requestResend(g.station_id, g.from_seq, g.to_seq, now);
+    }
+    for (const s of this.watches.keys()) if (!seen.has(s)) this.watches.delete(s);
+  }
+
+  private requestResend(station: string, from: number, to: number, now: number): void {
+    let topic: string;
+    try {
+      topic = this.o.fleet.station(station).request('sessions.resend');
+    } catch (err) {
+      this.o.log.error({ station, err: (err as Error).message }, 'no request topic for this station id');
+      return;
+    }
+    // Unguessable, so an answer cannot be forged for a request not yet seen.
+    const transaction = `resend:${from}:${to}:${randomBytes(12).toString('hex')}`;
+    const request: Record<string, unknown> = { transaction, args: { from_seq: from, to_seq: to }, ts: new Date(now).toISOString() };
+    if (this.o.commandKey !== undefined) request['sig'] = signRequest(this.o.commandKey, station, 'sessions.resend', request);
+    const previous = this.byStation.get(station);
+    if (previous !== undefined) this.forget(previous);
+    this.outstanding.set(transaction, { station, from_seq: from, to_seq: to, expiresAt: now + this.o.resendTimeoutMs });
+    this.byStation.set(station, transaction);
+    this.o.client.publish(topic, JSON.stringify(request), { qos: 1 });
+    this.o.onRequested();
+    this.o.log.info({ station, from_seq: from, to_seq: to }, 'asked the station for missing records');
+  }
+}

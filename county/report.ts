@@ -1,0 +1,210 @@
+/**
+ * The county's two views of the collector database: the monthly progress table (per town and station,
+ * due by the 20th) and the fleet table (who is online, what is broken). They read through the
+ * CollectorStore interface, so the CLI, the tests and the benchmarks print the same thing whatever
+ * database holds the data.
+ */
+import { toCsv, type CsvValue } from '../protocol/csv.js';
+import { renderTable } from '../protocol/table.js';
+import { zoneOffsetMs, zonedMidnight } from '../protocol/time-zone.js';
+import type { CollectorStore } from './store.js';
+
+export const DEFAULT_TIMEZONE = 'Asia/Shanghai';
+const MONTH = /^(\d{4})-(0[1-9]|1[0-2])$/;
+
+/** Offset of `tz` from UTC at instant `utcMs`, in ms (Asia/Shanghai: +8 h). */
+export const tzOffsetMs = zoneOffsetMs;
+
+const localMidnightUtc = (year: number, month1: number, tz: string): number => zonedMidnight(year, month1, 1, tz);
+
+/** [start, end) in UTC ms of calendar month `YYYY-MM` in time zone `tz`. */
+export function monthBounds(month: string, tz: string = DEFAULT_TIMEZONE): { startMs: number; endMs: number } {
+  const m = MONTH.exec(month);
+  if (!m) throw new Error(`month must be YYYY-MM, got ${JSON.stringify(month)}`);
+  const y = Number(m[1]);
+  const mo = Number(m[2]);
+  return { startMs: localMidnightUtc(y, mo, tz), endMs: mo === 12 ? localMidnightUtc(y + 1, 1, tz) : localMidnightUtc(y, mo + 1, tz) };
+}
+
+export interface MonthlyTotals {
+  /** Sessions that are not `short` (the ones the county counts). */
+  sessions: number;
+  duration_s: number;
+  signal_s: number;
+  short_sessions: number;
+  short_duration_s: number;
+}
+
+export interface MonthlyStationRow extends MonthlyTotals {
+  station_id: string;
+  name: string | null;
+  town: string | null;
+  /** No counted (non-short) session this month. */
+  no_activity: boolean;
+}
+
+export interface MonthlyTownRow extends MonthlyTotals {
+  town: string | null;
+  stations: number;
+  stations_no_activity: number;
+}
+
+export interface MonthlyReport {
+  month: string;
+  stations: MonthlyStationRow[];
+  towns: MonthlyTownRow[];
+  total: MonthlyTotals & { stations: number; stations_no_activity: number };
+}
+
+const zero = (): MonthlyTotals => ({ sessions: 0, duration_s: 0, signal_s: 0, short_sessions: 0, short_duration_s: 0 });
+function add(into: MonthlyTotals, t: MonthlyTotals): void {
+  into.sessions += t.sessions;
+  into.duration_s += t.duration_s;
+  into.signal_s += t.signal_s;
+  into.short_sessions += t.short_sessions;
+  into.short_duration_s += t.short_duration_s;
+}
+
+/**
+ * Sessions are counted in the month of their start in the station's own time zone (inventory
+ * `station.timezone`, Asia/Shanghai until an inventory arrives): a class at 01:00 on the 1st in Beijing
+ * belongs to the new month although it is still the previous month in UTC. Every known station appears,
+ * so the stations with no activity are listed, not just counted.
+ */
+export async function monthlyReport(store: CollectorStore, month: string): Promise<MonthlyReport> {
+  monthBounds(month); // refuse a malformed month before reading anything
+  const stations = await store.stations();
+  const zones = new Set(stations.map((s) => s.timezone ?? DEFAULT_TIMEZONE));
+  const sums = new Map<string, MonthlyTotals>();
+  for (const timezone of zones) {
+    const { startMs, endMs } = monthBounds(month, timezone);
+    for (const { station_id, ...t } of await store.usageTotals({ startMs, endMs, timezone, defaultTimezone: DEFAULT_TIMEZONE })) sums.set(station_id, t);
+  }
+  const rows: MonthlyStationRow[] = stations.map((s) => {
+    const t = sums.get(s.station_id) ?? zero();
+    return { station_id: s.station_id, name: s.name, town: s.town, ...t, no_activity: t.sessions === 0 };
+  });
+  const towns = new Map<string | null, MonthlyTownRow>();
+  const total = { ...zero(), stations: 0, stations_no_activity: 0 };
+  for (const r of rows) {
+    let t = towns.get(r.town);
+    if (!t) towns.set(r.town, (t = { town: r.town, ...zero(), stations: 0, stations_no_activity: 0 }));
+    add(t, r);
+    add(total, r);
+    t.stations++;
+    total.stations++;
+    if (r.no_activity) {
+      t.stations_no_activity++;
+      total.stations_no_activity++;
+    }
+  }
+  return { month, stations: rows, towns: [...towns.values()], total };
+}
+
+const hours = (s: number): string => (s / 3600).toFixed(2);
+
+export const MONTHLY_CSV_HEADER = [
+  'month',
+  'row',
+  'town',
+  'station_id',
+  'station_name',
+  'sessions',
+  'hours',
+  'signal_hours',
+  'short_sessions',
+  'short_hours',
+  'stations',
+  'stations_no_activity',
+] as const;
+
+/**
+ * The county's monthly progress table: one `station` row per station, then one `town` row per town and a
+ * final `total` row. Hours have two decimals; sums are taken in seconds first, so rounding never drifts.
+ */
+export function monthlyCsv(report: MonthlyReport): string {
+  const rows: CsvValue[][] = [];
+  const line = (row: string, town: string | null, id: string, name: string | null, t: MonthlyTotals, stations: number, inactive: number) =>
+    rows.push([report.month, row, town, id, name, t.sessions, hours(t.duration_s), hours(t.signal_s), t.short_sessions, hours(t.short_duration_s), stations, inactive]);
+  for (const s of report.stations) line('station', s.town, s.station_id, s.name, s, 1, s.no_activity ? 1 : 0);
+  for (const t of report.towns) line('town', t.town, '', null, t, t.stations, t.stations_no_activity);
+  line('total', null, '', null, report.total, report.total.stations, report.total.stations_no_activity);
+  return toCsv(MONTHLY_CSV_HEADER, rows, { eol: '\n', trailingEol: true });
+}
+
+export interface FleetRow {
+  station_id: string;
+  town: string | null;
+  online: boolean | null;
+  last_heartbeat: string | null;
+  /** Seconds since the last heartbeat arrived (collector clock); null when none. */
+  heartbeat_age_s: number | null;
+  devices_with_faults: string[];
+  lamp_warnings: string[];
+  outbox_depth: number | null;
+  watermark: number;
+  max_seq: number;
+  /** Seqs missing below max_seq (not yet resent, not known lost). */
+  missing: number;
+  /** Records refused as too far above the watermark (forged or corrupt seqs; see SEQ_WINDOW). */
+  quarantined: number;
+}
+
+export async function fleetTable(store: CollectorStore, nowMs = Date.now()): Promise<FleetRow[]> {
+  const stations = await store.stations();
+  const missing = new Map((await store.missing()).map((m) => [m.station_id, m.missing]));
+  const faults = new Map<string, string[]>();
+  for (const d of await store.faultyDevices()) (faults.get(d.station_id) ?? faults.set(d.station_id, []).get(d.station_id)!).push(d.device_id);
+  const lamps = new Map<string, string[]>();
+  for (const e of await store.lampWarnings()) (lamps.get(e.station_id) ?? lamps.set(e.station_id, []).get(e.station_id)!).push(e.device ?? '?');
+  return stations.map((s) => ({
+    station_id: s.station_id,
+    town: s.town,
+    online: s.online,
+    last_heartbeat: s.heartbeat_ts,
+    heartbeat_age_s: s.heartbeat_at === null ? null : Math.max(0, Math.round((nowMs - Date.parse(s.heartbeat_at)) / 1000)),
+    devices_with_faults: faults.get(s.station_id) ?? [],
+    lamp_warnings: lamps.get(s.station_id) ?? [],
+    outbox_depth: s.outbox_depth,
+    watermark: s.watermark,
+    max_seq: s.max_seq,
+    missing: missing.get(s.station_id) ?? 0,
+    quarantined: s.quarantined,
+  }));
+}
+
+/** A plain-text table for terminals (stationctl's renderer: town names are often CJK, two columns wide). */
+export function formatFleetTable(rows: FleetRow[]): string {
+  const header = ['station', 'town', 'online', 'last heartbeat', 'faults', 'lamp warnings', 'outbox', 'acked seq', 'missing', 'quarantined'];
+  const body = rows.map((r) => [
+    r.station_id,
+    r.town ?? '-',
+    r.online === null ? '?' : r.online ? 'yes' : 'NO',
+    r.last_heartbeat === null ? '-' : `${r.last_heartbeat} (${r.heartbeat_age_s}s ago)`,
+    r.devices_with_faults.join(' ') || '-',
+    r.lamp_warnings.join(' ') || '-',
+    r.outbox_depth === null ? '-' : String(r.outbox_depth),
+    String(r.watermark),
+    String(r.missing),
+    String(r.quarantined),
+  ]);
+  return `${renderTable(header, body, Infinity)}\n`;
+}
+
+export function fleetCsv(rows: FleetRow[]): string {
+  const header = ['station_id', 'town', 'online', 'last_heartbeat', 'devices_with_faults', 'lamp_warnings', 'outbox_depth', 'watermark', 'max_seq', 'missing', 'quarantined'];
+  const body = rows.map((r) => [
+    r.station_id,
+    r.town,
+    r.online === null ? '' : String(r.online),
+    r.last_heartbeat,
+    r.devices_with_faults.join(' '),
+    r.lamp_warnings.join(' '),
+    r.outbox_depth,
+    r.watermark,
+    r.max_seq,
+    r.missing,
+    r.quarantined,
+  ]);
+  return toCsv(header, body, { eol: '\n', trailingEol: true });
+}

@@ -1,0 +1,163 @@
+/**
+ * Row shapes both stores share (SQLite and PostgreSQL): what a heartbeat keeps in the history, the
+ * bucket it falls in, a device row from its stored columns, and the fleet rows assembled from the
+ * station list, the faulty devices and the active lamp warnings. Pure: no database here.
+ */
+import type { Heartbeat } from '../protocol/payloads.js';
+import { HEARTBEAT_HISTORY_DAYS, HEARTBEAT_HISTORY_STEP_MS, type DeviceRow, type FleetRow, type HeartbeatPoint, type StationRow } from './store.js';
+
+/** The history bucket of a heartbeat, by its arrival (collector clock): a wrong station clock cannot spread rows. */
+export const historyBucket = (receivedAtMs: number): number => Math.floor(receivedAtMs / HEARTBEAT_HISTORY_STEP_MS);
+
+/** Buckets older than this (for `nowMs`) are pruned. */
+export const historyHorizon = (nowMs: number): number => historyBucket(nowMs - HEARTBEAT_HISTORY_DAYS * 86_400_000);
+
+/** The columns a history point keeps, in HeartbeatPoint order after `ts`. */
+export function heartbeatPoint(hb: Heartbeat): HeartbeatPoint {
+  return {
+    ts: hb.ts,
+    cpu_pct: hb.host.cpu_pct,
+    mem_pct: hb.host.mem_pct,
+    disk_free_mb: hb.host.disk_free_mb,
+    agent_rss_mb: hb.agent?.rss_mb ?? null,
+    outbox_depth: hb.outbox.depth,
+    online_devices: hb.devices.online,
+  };
+}
+
+/** A devices row as stored (`online` 0/1 or boolean, `errors` JSON text). */
+export interface DeviceDbRow {
+  station_id: string;
+  device_id: string;
+  kind: string | null;
+  driver: string | null;
+  online: number | boolean | null;
+  power: string | null;
+  errors: string | null;
+  lamp_hours: number | null;
+  ts: string | null;
+  received_at: string;
+}
+
+export function toDeviceRow(r: DeviceDbRow): DeviceRow {
+  let errors: DeviceRow['errors'] = [];
+  try {
+    const parsed: unknown = r.errors === null ? [] : JSON.parse(r.errors);
+    if (Array.isArray(parsed)) errors = parsed as DeviceRow['errors'];
+  } catch {
+    /* stored by us from a validated payload: cannot happen, and an empty list is the safe reading */
+  }
+  return {
+    station_id: r.station_id,
+    device_id: r.device_id,
+    kind: r.kind,
+    driver: r.driver,
+    online: r.online === null ? null : r.online === true || r.online === 1,
+    power: r.power,
+    errors,
+    lamp_hours: r.lamp_hours === null ? null : Number(r.lamp_hours),
+    ts: r.ts,
+    received_at: r.received_at,
+  };
+}
+
+/** Fleet rows in `stations` order, with each station's faulty devices and active lamp warnings. */
+export function fleetRows(
+  stations: ReadonlyArray<StationRow & { agent_version: string | null }>,
+  faulty: readonly DeviceRow[],
+  lamps: ReadonlyArray<{ station_id: string; device: string | null; lamp_hours: number | null }>,
+): FleetRow[] {
+  const faults = new Map<string, DeviceRow[]>();
+  for (const d of faulty) (faults.get(d.station_id) ?? faults.set(d.station_id, []).get(d.station_id)!).push(d);
+  const warn = new Map<string, FleetRow['lamp_warnings']>();
+  for (const l of lamps) {
+    (warn.get(l.station_id) ?? warn.set(l.station_id, []).get(l.station_id)!).push({ device: l.device, lamp_hours: l.lamp_hours === null ? null : Number(l.lamp_hours) });
+  }
+  return stations.map((s) => ({ ...s, faults: faults.get(s.station_id) ?? [], lamp_warnings: warn.get(s.station_id) ?? [] }));
+}
+
+/** Parses a stored JSON document; a row that does not parse (cannot happen: we wrote it) reads as null. */
+export function parseDoc(text: string | null): Record<string, unknown> | null {
+  if (text === null) return null;
+  try {
+    const v: unknown = JSON.parse(text);
+    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A station's sequence state during one write batch (both stores), written back once at its end. */
+export interface BatchCursor {
+  watermark: number;
+  max_seq: number;
+  quarantined: number;
+  changed: boolean;
+  /**
+   * Nothing stored or lost above the watermark before the batch (max_seq = watermark), so if the `added`
+   * records stored above it since form the run watermark+1…max_seq, the new watermark is max_seq with
+   * no query (the common case: a station's records arrive in order).
+   */
+  inOrder: boolean;
+  /** Records stored above the watermark in the batch (a late one inside a lost range is not). */
+  added: number;
+}
+
+/** A cursor as loaded from the station row. */
+export const batchCursor = (r: Pick<BatchCursor, 'watermark' | 'max_seq' | 'quarantined'>): BatchCursor => ({
+  watermark: r.watermark,
+  max_seq: r.max_seq,
+  quarantined: r.quarantined,
+  changed: false,
+  inOrder: r.max_seq === r.watermark,
+  added: 0,
+});
+
+/** True when the batch's records make the new watermark max_seq without walking anything. */
+export const ranInOrder = (c: BatchCursor): boolean => c.inOrder && c.max_seq - c.watermark === c.added;
+
+/** The first instant (UTC ms) of the UTC calendar month `add` months after the one holding `ms`. */
+export function utcMonthStart(ms: number, add = 0): number {
+  const d = new Date(ms);
+  const m = new Date(0);
+  // setUTCFullYear, not Date.UTC: Date.UTC reads years 0–99 as 1900–1999.
+  m.setUTCFullYear(d.getUTCFullYear(), d.getUTCMonth() + add, 1);
+  return m.getTime();
+}
+
+/** Usage rows starting in [lo, hi), counted `sign` times (+1 added, −1 taken away). */
+export interface UsageEdge {
+  lo: number;
+  hi: number;
+  sign: 1 | -1;
+}
+
+/**
+ * How a window [startMs, endMs) is summed from the per-station UTC-month totals: the months whose
+ * `month_ms` is in [fromMonthMs, toMonthMs) (those the window covers more than half of), plus or minus the
+ * usage rows of the two edges between those months and the window. A calendar month in a station's zone
+ * is then one month's totals and two edges of at most 14 hours; a window shorter than half a month is
+ * read from the rows alone.
+ */
+export function monthSplit(startMs: number, endMs: number): { fromMonthMs: number; toMonthMs: number; edges: [UsageEdge, UsageEdge] } {
+  let from: number | undefined;
+  let to = 0;
+  if (Number.isFinite(startMs) && Number.isFinite(endMs)) {
+    for (let m = utcMonthStart(startMs); m < endMs; m = utcMonthStart(m, 1)) {
+      const next = utcMonthStart(m, 1);
+      if ((Math.min(next, endMs) - Math.max(m, startMs)) * 2 > next - m) {
+        from ??= m;
+        to = next;
+      }
+    }
+  }
+  if (from === undefined) return { fromMonthMs: startMs, toMonthMs: startMs, edges: [{ lo: startMs, hi: endMs, sign: 1 }, { lo: endMs, hi: endMs, sign: 1 }] };
+  const edge = (a: number, b: number): UsageEdge => (a <= b ? { lo: a, hi: b, sign: 1 } : { lo: b, hi: a, sign: -1 });
+  return { fromMonthMs: from, toMonthMs: to, edges: [edge(startMs, from), edge(to, endMs)] };
+}
+
+/** The parameters of both stores' usageTotals statement, in its order. */
+export function usageTotalsParams(w: { startMs: number; endMs: number; timezone: string; defaultTimezone: string }): Array<string | number> {
+  const { fromMonthMs, toMonthMs, edges } = monthSplit(w.startMs, w.endMs);
+  return [w.defaultTimezone, w.timezone, fromMonthMs, toMonthMs, ...edges.flatMap((e) => [e.lo, e.hi, e.sign])];
+}

@@ -1,0 +1,299 @@
+/**
+ * The county contract's payloads (docs/design.md §5), one zod schema each: the single source of truth for the
+ * types the link publishes, the validation of what the county sends, and docs/schemas/*.json
+ * (scripts/gen-mqtt-schemas.ts). Upstream payloads are `.strict()` so a stray field is a bug we see in
+ * tests; downstream ones tolerate unknown keys so a newer county does not break an older station.
+ */
+import { z } from 'zod';
+import { DEVICE_KINDS, POWER_STATES } from './devices.js';
+
+export const IsoTime = z.string().describe('ISO-8601 UTC with milliseconds, e.g. 2026-03-01T12:00:00.000Z');
+export const ClockState = z
+  .enum(['synced', 'unsynced', 'corrected'])
+  .describe('whether the station clock was NTP-synchronised when `ts` was taken');
+const Boot = z.number().int().nonnegative();
+/**
+ * A per-station seq, or 0 for "none". Explicitly a safe integer: above 2^53 JSON numbers lose
+ * precision in JavaScript, so a seq there could never be stored, compared or acknowledged exactly.
+ */
+export const SeqOrZero = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const Hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'lower-case hex HMAC-SHA256');
+
+/** `status` (retained, QoS 1), published on every connect. */
+export const StatusOnlineSchema = z
+  .object({
+    v: z.literal(1),
+    online: z.literal(true),
+    station_id: z.string(),
+    boot: Boot.describe('MQTT session counter: +1 per successful connect; the Will carries the same value'),
+    agent_boot: Boot.describe('agent start counter, also carried by every durable record as `boot`'),
+    agent_version: z.string(),
+    started_at: IsoTime.describe('when the agent process started'),
+    ts: IsoTime,
+    clock: ClockState,
+  })
+  .strict();
+export type StatusOnline = z.infer<typeof StatusOnlineSchema>;
+
+/** The Last Will on `status` (retained, QoS 1): the broker publishes it when the connection dies. */
+export const StatusWillSchema = z
+  .object({
+    v: z.literal(1),
+    online: z.literal(false),
+    station_id: z.string(),
+    boot: Boot.describe('the MQTT session that ended; drop an offline status whose boot is lower than the last online one'),
+    reason: z
+      .literal('agent_stop')
+      .optional()
+      .describe('present when the agent stopped cleanly; absent when the broker published the Last Will'),
+  })
+  .strict();
+export type StatusWill = z.infer<typeof StatusWillSchema>;
+
+export const StatusSchema = z.discriminatedUnion('online', [StatusOnlineSchema, StatusWillSchema]);
+export type Status = z.infer<typeof StatusSchema>;
+
+export const DeviceFaultSchema = z
+  .object({ code: z.string(), severity: z.enum(['warning', 'error']), text: z.string() })
+  .strict();
+
+const nullable = <T extends z.ZodType>(t: T) => t.nullable().optional();
+
+/** The device state of docs/design.md §4 as the supervisor holds it. Absent = the driver cannot tell; null = asked, no answer. */
+export const DeviceStateSchema = z
+  .object({
+    id: z.string(),
+    kind: z.enum(DEVICE_KINDS),
+    driver: z.string(),
+    online: z.boolean(),
+    power: z.enum(POWER_STATES),
+    last_seen: IsoTime.nullable(),
+    errors: z.array(DeviceFaultSchema),
+    model: nullable(z.string()),
+    manufacturer: nullable(z.string()),
+    serial_number: nullable(z.string()),
+    firmware: nullable(z.string()),
+    input: nullable(z.string()),
+    signal: nullable(z.boolean()),
+    av_mute: nullable(z.boolean()),
+    lamp_hours: nullable(z.number()),
+    filter_hours: nullable(z.number()),
+    playing: nullable(z.boolean()),
+    reachable: nullable(z.boolean()),
+    brightness: nullable(z.number()),
+    blank: nullable(z.boolean()),
+    volume: nullable(z.number()),
+    muted: nullable(z.boolean()),
+  })
+  .strict();
+
+/** `devices/<device_id>/state` (retained, QoS 1): the device state plus the envelope fields. */
+export const DeviceStatePayloadSchema = DeviceStateSchema.extend({
+  v: z.literal(1),
+  ts: IsoTime,
+  clock: ClockState,
+}).strict();
+export type DeviceStatePayload = z.infer<typeof DeviceStatePayloadSchema>;
+
+/** Mirrors drivers/transport/serial-list.ts `SerialPortInfo` (a compile-time check in agent/host.ts keeps them equal). */
+export const SerialPortInfoSchema = z
+  .object({
+    path: z.string().describe('/dev/ttyUSB0 …'),
+    by_id: z.array(z.string()).describe('stable /dev/serial/by-id links to this port'),
+    by_path: z.array(z.string()).describe('/dev/serial/by-path links (stable per physical USB socket)'),
+    vendor_id: z.string().nullable().describe('USB vendor id, 4 lower-case hex digits'),
+    product_id: z.string().nullable(),
+    serial_number: z.string().nullable(),
+    manufacturer: z.string().nullable(),
+    product: z.string().nullable(),
+    driver: z.string().nullable().describe('kernel driver, e.g. ftdi_sio, ch341-uart, cdc_acm'),
+  })
+  .strict();
+
+export const HostInfoSchema = z
+  .object({
+    hostname: z.string(),
+    os: z
+      .object({ platform: z.string(), distro: z.string(), release: z.string(), kernel: z.string(), arch: z.string() })
+      .strict(),
+    system: z
+      .object({ manufacturer: z.string().nullable(), model: z.string().nullable(), serial: z.string().nullable() })
+      .strict(),
+    cpu: z
+      .object({ model: z.string(), cores: z.number().int(), physical_cores: z.number().int().nullable(), speed_ghz: z.number().nullable() })
+      .strict(),
+    mem_total_mb: z.number().int(),
+    disks: z
+      .array(
+        z
+          .object({
+            device: z.string(),
+            type: z.string().nullable().describe('HD, SSD, NVMe …'),
+            model: z.string().nullable(),
+            serial: z.string().nullable(),
+            size_gb: z.number(),
+          })
+          .strict(),
+      )
+      .describe('physical disks; may be empty in containers and VMs'),
+    filesystems: z
+      .array(z.object({ mount: z.string(), type: z.string(), size_gb: z.number() }).strict())
+      .describe('mounted local file systems'),
+    network: z
+      .array(z.object({ iface: z.string(), mac: z.string().nullable(), ip4: z.string().nullable() }).strict())
+      .describe('non-loopback interfaces'),
+    serial_ports: z.array(SerialPortInfoSchema),
+  })
+  .strict();
+export type HostInfo = z.infer<typeof HostInfoSchema>;
+
+export const InventoryDeviceSchema = z
+  .object({
+    id: z.string(),
+    name: z.string().nullable(),
+    kind: z.enum(DEVICE_KINDS),
+    driver: z.string(),
+    online: z.boolean(),
+    manufacturer: z.string().nullable(),
+    model: z.string().nullable(),
+    serial_number: z.string().nullable(),
+    firmware: z.string().nullable(),
+  })
+  .strict();
+
+/** `inventory` (retained, QoS 1): the county's equipment survey row (设备摸底). On connect and on change. */
+export const InventorySchema = z
+  .object({
+    v: z.literal(1),
+    station: z
+      .object({
+        id: z.string(),
+        name: z.string(),
+        town: z.string().nullable(),
+        county: z.string().nullable(),
+        level: z.enum(['village', 'town', 'county']),
+        timezone: z.string(),
+      })
+      .strict(),
+    agent: z.object({ version: z.string(), agent_boot: Boot, started_at: IsoTime }).strict(),
+    host: HostInfoSchema,
+    devices: z.array(InventoryDeviceSchema),
+    ts: IsoTime,
+    clock: ClockState,
+  })
+  .strict();
+export type Inventory = z.infer<typeof InventorySchema>;
+
+export const HostHealthSchema = z
+  .object({
+    cpu_pct: z.number().min(0).max(100).nullable().describe('average over all cores since the previous heartbeat'),
+    load_1: z.number().nonnegative(),
+    mem_pct: z.number().min(0).max(100),
+    mem_available_mb: z.number().int(),
+    disk_free_mb: z.number().int().nullable().describe('free space on the file system holding data_dir'),
+    disk_free_pct: z.number().min(0).max(100).nullable(),
+    temperature_c: z.number().nullable().describe('hottest thermal zone; null when the host exposes none'),
+    host_uptime_s: z.number().int().nonnegative(),
+  })
+  .strict();
+export type HostHealth = z.infer<typeof HostHealthSchema>;
+
+/** `heartbeat` (not retained, QoS 0): every `county.heartbeat_s`. */
+export const HeartbeatSchema = z
+  .object({
+    v: z.literal(1),
+    ts: IsoTime,
+    clock: ClockState,
+    clock_offset_ms: z.number().nullable().describe('offset from true time when known; null when the agent cannot tell'),
+    boot: Boot,
+    uptime_s: z.number().int().nonnegative().describe('agent uptime'),
+    agent: z
+      .object({
+        rss_mb: z.number().nonnegative().describe('resident memory of the agent process'),
+        heap_used_mb: z.number().nonnegative().describe('V8 heap in use'),
+      })
+      .strict()
+      .optional()
+      .describe("the agent's own memory, so a fleet-wide leak shows up at the county (absent from agents before 0.1.0)"),
+    host: HostHealthSchema,
+    devices: z
+      .object({
+        total: z.number().int(),
+        online: z.number().int(),
+        on: z.number().int().describe('power on or warming'),
+        faults: z.number().int().describe('devices reporting at least one error'),
+        list: z.array(z.object({ id: z.string(), online: z.boolean(), power: z.enum(POWER_STATES) }).strict()),
+      })
+      .strict(),
+    outbox: z
+      .object({
+        depth: z.number().int().describe('durable records not yet covered by the county ack'),
+        first_seq: SeqOrZero.nullable(),
+        oldest_ts: IsoTime.nullable(),
+        last_seq: SeqOrZero.describe('highest seq allocated so far (0 = none)'),
+      })
+      .strict(),
+    open_session: z.string().nullable().describe('id of the usage session open right now'),
+  })
+  .strict();
+export type Heartbeat = z.infer<typeof HeartbeatSchema>;
+
+/**
+ * `ack` (down, retained, QoS 1): every durable record with `seq <= N` is stored by the county. Believed
+ * only up to the highest seq the station has published, and, when the station has a command key, only
+ * when signed (docs/mqtt.md "Ack signing").
+ */
+export const AckSchema = z
+  .object({
+    seq: SeqOrZero.describe('the watermark: every durable record with seq <= this is stored by the county'),
+    ts: IsoTime.optional().describe('when the county published this watermark; required with a command key (signed with seq)'),
+    sig: Hex64.optional().describe('required when the station has a command key; see docs/mqtt.md "Ack signing"'),
+  })
+  .loose();
+export type Ack = z.infer<typeof AckSchema>;
+
+export const TransactionSchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
+
+/** `request/<action>` (down, not retained, QoS 1). */
+export const RequestSchema = z
+  .object({
+    transaction: TransactionSchema,
+    args: z.record(z.string(), z.unknown()).optional().describe('the action\'s arguments; {} when omitted'),
+    ts: IsoTime.optional().describe('when the county issued it; required when the station has a command key'),
+    sig: Hex64
+      .optional()
+      .describe('required when the station has a command key; see docs/mqtt.md "Command signing"'),
+  })
+  .loose();
+export type CountyRequest = z.infer<typeof RequestSchema>;
+
+export const ErrorBodySchema = z.object({ code: z.string(), message: z.string() }).strict();
+
+/** `response/<action>` (up, not retained, QoS 1). */
+export const ResponseSchema = z
+  .object({
+    v: z.literal(1),
+    transaction: z.string().nullable().describe('echoed from the request; null when it could not be read'),
+    status: z.enum(['ok', 'error']),
+    data: z.unknown().optional(),
+    error: ErrorBodySchema.optional(),
+    ts: IsoTime,
+    clock: ClockState,
+  })
+  .strict();
+export type CountyResponse = z.infer<typeof ResponseSchema>;
+
+/** Error codes a county request can get back, on top of the command's own (ErrorCodes). */
+export const RequestErrorCodes = {
+  malformed: 'malformed',
+  too_large: 'too_large',
+  not_allowed: 'not_allowed',
+  bad_signature: 'bad_signature',
+  stale: 'stale',
+  replayed: 'replayed',
+  busy: 'busy',
+} as const;
