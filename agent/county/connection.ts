@@ -1,6 +1,6 @@
 /**
- * What the lanes and request admission see of the MQTT session: the current client (null between
- * sessions) and whether it is connected, plus the envelope every county message carries. A callback
+ * What the lanes and request admission see of the MQTT connection: the current client (null between
+ * connections) and whether it is connected, plus the envelope every county message carries. A callback
  * compares the client it published on with the current one, so one from a dropped client is ignored.
  */
 import type { Clock } from '../clock.js';
@@ -13,7 +13,7 @@ export interface PublishClient {
 export interface Connection {
   readonly client: PublishClient | null;
   readonly connected: boolean;
-  /** The MQTT session counter of the current (or last) session: `boot` in status and the Will. */
+  /** The MQTT connection counter of the current (or last) connection: `boot` in status and the Will. */
   readonly boot: number;
   /**
    * Subscribes to `topic` again, so the broker sends its retained message once more (MQTT 3.1.1

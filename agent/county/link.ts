@@ -4,7 +4,7 @@
  * the county's `ack` watermark covers it), plus county requests into the command registry.
  *
  * This file only wires the parts, each with one job:
- *   session.ts       the MQTT session: connect, Will, backoff, half-open watchdog, clean stop
+ *   mqtt-connection.ts the MQTT connection: connect, Will, backoff, half-open watchdog, clean stop
  *   live-lane.ts     status, inventory, device states, heartbeat, rebirth, diagnostics
  *   durable-lane.ts  the outbox's records, acks, replay pacing, resend, the outbox budget
  *   admission.ts     county requests: guard (requests.ts), concurrency limit, responses
@@ -26,14 +26,14 @@ import { LiveLane } from './live-lane.js';
 import type { LinkMeta } from './meta.js';
 import type { HostHealth, HostInfo } from '../../protocol/payloads.js';
 import type { SeenTransactions } from './requests.js';
-import { MqttSession } from './session.js';
+import { MqttConnection } from './mqtt-connection.js';
 import { resolveTiming, type CountyLinkTuning, type LinkTiming } from './timing.js';
 import { Topics } from '../../protocol/topics.js';
 
 export interface CountyLinkDeps {
   /** Must have a `county` section. */
   config: Config;
-  /** The store's meta table: the MQTT session counter, `agent_boot`. */
+  /** The store's meta table: the MQTT connection counter, `agent_boot`. */
   meta: LinkMeta;
   outbox: Outbox;
   /** The store's seen-transaction table: the replay cache of county requests. */
@@ -66,7 +66,7 @@ export class CountyLink {
   readonly timing: LinkTiming;
   private readonly topics: Topics;
   private readonly log: Logger;
-  private readonly session: MqttSession;
+  private readonly session: MqttConnection;
   private readonly live: LiveLane;
   private readonly durable: DurableLane;
   private readonly admission: RequestAdmission;
@@ -83,7 +83,7 @@ export class CountyLink {
     this.log = log;
     const timing = resolveTiming(deps.tuning, county.heartbeat_s);
     this.timing = timing;
-    this.session = new MqttSession({
+    this.session = new MqttConnection({
       county,
       stationId,
       statusTopic: topics.status,

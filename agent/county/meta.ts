@@ -9,7 +9,7 @@ export interface LinkMeta {
   setMeta(key: string, value: string): void;
 }
 
-/** Meta key of the MQTT session counter (`boot` in status and the Will). */
+/** Meta key of the MQTT connection counter (`boot` in status and the Will). */
 export const MQTT_BOOT_KEY = 'mqtt_boot';
 /** Meta key of the agent start counter (`boot` in durable records), incremented by the daemon. */
 export const AGENT_BOOT_KEY = 'agent_boot';

@@ -8,14 +8,14 @@ import type { T } from './i18n.js';
 import type { PageContext } from './layout.js';
 import type { FleetRules } from './pages/fleet.js';
 import type { Pusher } from './pusher.js';
-import type { Lockout, Sessions } from './sessions.js';
+import type { Lockout, SignIns } from './sign-ins.js';
 
 export type ConsoleDb = CollectorStore & ConsoleStore;
 
 export interface ConsoleParts {
   store: ConsoleDb;
   accounts: AccountFile;
-  sessions: Sessions;
+  signIns: SignIns;
   /** Failed sign-ins per account name. */
   lockout: Lockout;
   /** Failed sign-ins per client address. */

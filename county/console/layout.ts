@@ -1,7 +1,7 @@
 /** The frame every console page shares: header with navigation, user and language switch; footer. */
 import { html, query, type Html } from './html.js';
 import { label, type Lang, type T } from './i18n.js';
-import type { Session } from './sessions.js';
+import type { SignIn } from './sign-ins.js';
 
 export type NavKey = 'fleet' | 'monthly' | 'schedules' | 'none';
 
@@ -10,7 +10,7 @@ export interface PageContext {
   lang: Lang;
   /** The path and query of this page (the language switch comes back to it). */
   path: string;
-  session: Session | undefined;
+  signIn: SignIn | undefined;
   /** The county's time zone (footer note; default for stations without one). */
   tz: string;
 }
@@ -26,15 +26,15 @@ export interface PageOptions {
 }
 
 /** The CSRF field every form carries (bound to the session). */
-export const csrfField = (ctx: PageContext): Html => html`<input type="hidden" name="_csrf" value="${ctx.session?.csrf ?? ''}">`;
+export const csrfField = (ctx: PageContext): Html => html`<input type="hidden" name="_csrf" value="${ctx.signIn?.csrf ?? ''}">`;
 
 export function page(ctx: PageContext, o: PageOptions): string {
   const { t } = ctx;
   const item = (key: Exclude<NavKey, 'none'>, href: string) =>
     html`<a href="${href}"${o.nav === key ? html` class="active" aria-current="page"` : ''}>${t(`nav.${key}`)}</a>`;
   const other: Lang = ctx.lang === 'zh' ? 'en' : 'zh';
-  const user = ctx.session
-    ? html`<span class="who">${ctx.session.user}（${label(t, 'role', ctx.session.role)}）</span>
+  const user = ctx.signIn
+    ? html`<span class="who">${ctx.signIn.user}（${label(t, 'role', ctx.signIn.role)}）</span>
         <form method="post" action="/logout" class="inline">${csrfField(ctx)}<button type="submit" class="link">${t('nav.logout')}</button></form>`
     : '';
   const scripts = o.charts
@@ -50,7 +50,7 @@ export function page(ctx: PageContext, o: PageOptions): string {
 <body>
 <header class="top">
   <div class="brand">${t('app.title')}</div>
-  <nav>${ctx.session ? [item('fleet', '/fleet'), item('monthly', '/monthly'), item('schedules', '/schedules')] : ''}</nav>
+  <nav>${ctx.signIn ? [item('fleet', '/fleet'), item('monthly', '/monthly'), item('schedules', '/schedules')] : ''}</nav>
   <div class="user">${user}<a class="lang" href="/lang${query({ to: other, back: ctx.path })}" lang="${other}">${t('nav.lang')}</a></div>
 </header>
 <main>

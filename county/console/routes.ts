@@ -8,7 +8,7 @@ import { pushJson, renderPush } from './pages/push.js';
 import { renderSchedules, type SchedulesData } from './pages/schedules.js';
 import { renderStation } from './pages/station.js';
 import { buildScheduleArgs, emptyForm, readScheduleForm, type FormProblem, type ScheduleFormValues } from './schedule-form.js';
-import { sameToken } from './sessions.js';
+import { sameToken } from './sign-ins.js';
 import { stationFleetRow } from './station-row.js';
 import { localMonth } from './time.js';
 
@@ -80,7 +80,7 @@ async function schedulesData(ctx: Ctx): Promise<SchedulesData> {
     towns: [...new Set(stations.map((s) => s.town))],
     stationIds: stations.length <= STATION_DATALIST_MAX ? stations.map((s) => s.station_id) : [],
     recent: await ctx.parts.store.recentPushes(20),
-    canSend: ctx.session?.role === 'operator',
+    canSend: ctx.signIn?.role === 'operator',
     canSign: ctx.parts.pusher?.canSign ?? false,
   };
 }
@@ -92,7 +92,7 @@ export async function schedulesPage(ctx: Ctx): Promise<void> {
 /** Every POST: from our own origin, with the session's CSRF token. */
 export async function checkedForm(ctx: Ctx): Promise<URLSearchParams> {
   const form = await readForm(ctx.req);
-  if (!sameOrigin(ctx.req) || !sameToken(field(form, '_csrf', 128), ctx.session?.csrf)) throw new HttpError(403, 'error.csrf');
+  if (!sameOrigin(ctx.req) || !sameToken(field(form, '_csrf', 128), ctx.signIn?.csrf)) throw new HttpError(403, 'error.csrf');
   return form;
 }
 
@@ -108,7 +108,7 @@ async function targets(ctx: Ctx, v: ScheduleFormValues): Promise<string[] | Form
 export async function pushSchedule(ctx: Ctx): Promise<void> {
   const form = await checkedForm(ctx);
   // Checked on the server whatever the page showed: a viewer's forged POST ends here.
-  if (ctx.session?.role !== 'operator') throw new HttpError(403, 'error.forbidden');
+  if (ctx.signIn?.role !== 'operator') throw new HttpError(403, 'error.forbidden');
   const pusher = ctx.parts.pusher;
   if (!pusher?.canSign) throw new HttpError(403, 'error.forbidden');
   const v = readScheduleForm(form);
@@ -119,7 +119,7 @@ export async function pushSchedule(ctx: Ctx): Promise<void> {
     sendHtml(ctx, 400, renderSchedules(ctx, await schedulesData(ctx), v, problems));
     return;
   }
-  const pushId = await pusher.send('schedule.set', built.args, to, ctx.session.user);
+  const pushId = await pusher.send('schedule.set', built.args, to, ctx.signIn.user);
   redirect(ctx.res, `/push?id=${pushId}`);
 }
 

@@ -16,7 +16,7 @@ import { DEFAULT_RULES, type FleetRules } from './pages/fleet.js';
 import { renderError, renderLogin } from './pages/login.js';
 import type { Pusher } from './pusher.js';
 import * as routes from './routes.js';
-import { Lockout, sameToken, Sessions, token, type LockoutOptions, type SessionOptions } from './sessions.js';
+import { Lockout, sameToken, SignIns, token, type LockoutOptions, type SignInOptions } from './sign-ins.js';
 
 export interface ConsoleOptions {
   store: ConsoleDb;
@@ -30,7 +30,7 @@ export interface ConsoleOptions {
   secureCookies?: boolean;
   pusher?: Pusher;
   lockout?: LockoutOptions;
-  sessions?: SessionOptions;
+  signIns?: SignInOptions;
   /**
    * Take the client address from X-Real-IP (set by the reverse proxy). Without it, behind a proxy every
    * sign-in comes from the proxy's address, and the per-address lockout would lock everyone out at once.
@@ -71,7 +71,7 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
   const parts: ConsoleParts = {
     store: o.store,
     accounts: o.accounts,
-    sessions: new Sessions({ ...o.sessions, ...(o.now ? { now: o.now } : {}) }),
+    signIns: new SignIns({ ...o.signIns, ...(o.now ? { now: o.now } : {}) }),
     lockout: new Lockout({ ...o.lockout, ...(o.now ? { now: o.now } : {}) }),
     // One address may hold several accounts (a town office): it gets more tries than one account.
     addressLockout: new Lockout({ ...o.lockout, maxFailures: 4 * (o.lockout?.maxFailures ?? 5), ...(o.now ? { now: o.now } : {}) }),
@@ -111,8 +111,8 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
       return again(401, 'login.failed');
     }
     parts.lockout.succeed(user);
-    parts.sessions.delete(jar.get(SESSION));
-    const s = parts.sessions.create(account.name, account.role);
+    parts.signIns.delete(jar.get(SESSION));
+    const s = parts.signIns.create(account.name, account.role);
     parts.log.info({ user: account.name, role: account.role }, 'console sign-in');
     redirect(ctx.res, back, { 'Set-Cookie': [cookie(SESSION, s.id), cookie(LOGIN, '', 0)] });
   }
@@ -123,8 +123,8 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
     const jar = cookies(req);
     const langCookie = jar.get('sa_lang');
     const lang: Lang = isLang(langCookie) ? langCookie : 'zh';
-    const session = parts.sessions.get(jar.get(SESSION));
-    const ctx: Ctx = { req, res, url, parts, t: consoleTranslator(lang), lang, path: url.pathname + url.search, session, tz, started };
+    const signIn = parts.signIns.get(jar.get(SESSION));
+    const ctx: Ctx = { req, res, url, parts, t: consoleTranslator(lang), lang, path: url.pathname + url.search, signIn, tz, started };
     const route = `${req.method} ${url.pathname}`;
     try {
       const asset = req.method === 'GET' ? STATIC[url.pathname] : undefined;
@@ -135,20 +135,20 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
         return redirect(res, localPath(param(url, 'back', 512)), isLang(to) ? { 'Set-Cookie': setCookie('sa_lang', to, { secure, maxAgeS: 365 * 86_400 }) } : {});
       }
       if (route === 'GET /login') {
-        if (session) return redirect(res, '/fleet');
+        if (signIn) return redirect(res, '/fleet');
         // Kept when present: a second tab (or the browser's favicon request) must not void the first form.
         const have = jar.get(LOGIN);
         const fresh = have && /^[A-Za-z0-9_-]{43}$/.test(have) ? have : token();
         return sendHtml(ctx, 200, renderLogin(ctx, fresh, localPath(param(url, 'back', 512))), { 'Set-Cookie': cookie(LOGIN, fresh) });
       }
       if (route === 'POST /login') return await login(ctx, jar);
-      if (!session) {
+      if (!signIn) {
         if (req.method === 'GET' && (route === 'GET /' || PAGES[route]) && !url.pathname.endsWith('.json')) return redirect(res, `/login?back=${encodeURIComponent(ctx.path)}`);
         throw PAGES[route] || route === 'POST /logout' ? new HttpError(403, 'error.forbidden') : new HttpError(404, 'error.not_found');
       }
       if (route === 'POST /logout') {
         await routes.checkedForm(ctx);
-        parts.sessions.delete(session.id);
+        parts.signIns.delete(signIn.id);
         return redirect(res, '/login', { 'Set-Cookie': cookie(SESSION, '', 0) });
       }
       if (route === 'GET /') return redirect(res, '/fleet');

@@ -8,7 +8,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { scryptSync } from 'node:crypto';
 import { AccountFile, hashPassword, parseAccounts, readAccounts, removeAccount, upsertAccount, verifyPassword } from '../../../county/console/accounts.js';
-import { Lockout, sameToken, Sessions } from '../../../county/console/sessions.js';
+import { Lockout, sameToken, SignIns } from '../../../county/console/sign-ins.js';
 import { tempDir } from '../../helpers/temp.js';
 
 describe('console accounts', () => {
@@ -75,28 +75,28 @@ describe('console accounts', () => {
 describe('console sessions and lockout', () => {
   it('expires a session after the idle time and after the maximum age', () => {
     let now = 0;
-    const sessions = new Sessions({ idleMs: 1_000, maxAgeMs: 5_000, now: () => now });
-    const s = sessions.create('alice', 'operator');
+    const signIns = new SignIns({ idleMs: 1_000, maxAgeMs: 5_000, now: () => now });
+    const s = signIns.create('alice', 'operator');
     expect(s.id).not.toBe(s.csrf);
     now = 900;
-    expect(sessions.get(s.id)?.user).toBe('alice');
+    expect(signIns.get(s.id)?.user).toBe('alice');
     now = 1_800;
-    expect(sessions.get(s.id)?.user).toBe('alice');
+    expect(signIns.get(s.id)?.user).toBe('alice');
     now = 2_900;
-    expect(sessions.get(s.id)).toBeUndefined();
-    const t = sessions.create('bob', 'viewer');
-    for (now = 3_000; now <= 8_000; now += 900) sessions.get(t.id);
-    expect(sessions.get(t.id)).toBeUndefined();
+    expect(signIns.get(s.id)).toBeUndefined();
+    const t = signIns.create('bob', 'viewer');
+    for (now = 3_000; now <= 8_000; now += 900) signIns.get(t.id);
+    expect(signIns.get(t.id)).toBeUndefined();
   });
 
   it('bounds the number of sessions, dropping the oldest', () => {
-    const sessions = new Sessions({ maxSessions: 2 });
-    const a = sessions.create('a', 'viewer');
-    const b = sessions.create('b', 'viewer');
-    const c = sessions.create('c', 'viewer');
-    expect(sessions.get(a.id)).toBeUndefined();
-    expect(sessions.get(b.id)?.user).toBe('b');
-    expect(sessions.get(c.id)?.user).toBe('c');
+    const signIns = new SignIns({ maxSignIns: 2 });
+    const a = signIns.create('a', 'viewer');
+    const b = signIns.create('b', 'viewer');
+    const c = signIns.create('c', 'viewer');
+    expect(signIns.get(a.id)).toBeUndefined();
+    expect(signIns.get(b.id)?.user).toBe('b');
+    expect(signIns.get(c.id)?.user).toBe('c');
   });
 
   it('locks a key after N failures for the lock time, and a success clears the count', () => {

@@ -20,7 +20,7 @@ const NOW = Date.parse('2026-11-30T12:00:00.000Z');
 const ago = (s: number) => new Date(NOW - s * 1000).toISOString();
 const zh = translator('zh');
 const en = translator('en');
-const ctxOf = (lang: Lang): PageContext => ({ t: consoleTranslator(lang), lang, path: '/', session: undefined, tz: 'Asia/Shanghai' });
+const ctxOf = (lang: Lang): PageContext => ({ t: consoleTranslator(lang), lang, path: '/', signIn: undefined, tz: 'Asia/Shanghai' });
 
 /** What a reader sees: the text of the page, without tags, attributes (tooltips) or the page's frame. */
 function visibleText(page: string): string {

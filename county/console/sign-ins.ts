@@ -1,12 +1,12 @@
 /**
- * Login sessions and the lockout, both in memory: a console restart logs everyone out, which is the
- * safe direction. Each session carries its own CSRF token, put into every form and checked on every
+ * Console sign-ins and the lockout, both in memory: a console restart signs everyone out, which is the
+ * safe direction. Each sign-in carries its own CSRF token, put into every form and checked on every
  * POST. Both maps are bounded so a flood of logins or guesses cannot grow the process.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Role } from './accounts.js';
 
-export interface Session {
+export interface SignIn {
   id: string;
   user: string;
   role: Role;
@@ -25,43 +25,43 @@ export function sameToken(a: string | undefined | null, b: string | undefined | 
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-export interface SessionOptions {
+export interface SignInOptions {
   /** Logged out after this long without a request. Default 30 min. */
   idleMs?: number;
   /** Logged out this long after the login whatever happens. Default 12 h. */
   maxAgeMs?: number;
-  maxSessions?: number;
+  maxSignIns?: number;
   now?: () => number;
 }
 
-export class Sessions {
-  private readonly map = new Map<string, Session>();
+export class SignIns {
+  private readonly map = new Map<string, SignIn>();
   private readonly idleMs: number;
   private readonly maxAgeMs: number;
   private readonly max: number;
   private readonly now: () => number;
 
-  constructor(o: SessionOptions = {}) {
+  constructor(o: SignInOptions = {}) {
     this.idleMs = o.idleMs ?? 30 * 60_000;
     this.maxAgeMs = o.maxAgeMs ?? 12 * 3600_000;
-    this.max = o.maxSessions ?? 10_000;
+    this.max = o.maxSignIns ?? 10_000;
     this.now = o.now ?? Date.now;
   }
 
   /** A fresh session (a new id at every login: a planted id never becomes a logged-in one). */
-  create(user: string, role: Role): Session {
+  create(user: string, role: Role): SignIn {
     const now = this.now();
     if (this.map.size >= this.max) {
       // Maps iterate in insertion order: the first is the oldest login.
       const oldest = this.map.keys().next().value;
       if (oldest !== undefined) this.map.delete(oldest);
     }
-    const s: Session = { id: token(), user, role, csrf: token(), createdMs: now, seenMs: now };
+    const s: SignIn = { id: token(), user, role, csrf: token(), createdMs: now, seenMs: now };
     this.map.set(s.id, s);
     return s;
   }
 
-  get(id: string | undefined): Session | undefined {
+  get(id: string | undefined): SignIn | undefined {
     if (!id || id.length > 64) return undefined;
     const s = this.map.get(id);
     if (!s) return undefined;

@@ -1,13 +1,13 @@
 /**
- * The county link's MQTT session (docs/design.md §5, docs/mqtt.md): one mqtt.js client at a time, with
+ * The county link's MQTT connection (docs/design.md §5, docs/mqtt.md): one mqtt.js client at a time, with
  * the Last Will, the secrets and TLS of `county`, a watchdog for half-open connections and a clean stop.
  *
  * Reconnects are driven here, not by mqtt.js (its fixed reconnectPeriod would make a fleet reconnect in
  * lockstep): each attempt is a fresh client, after a capped exponential backoff with full jitter. The
  * agent's own outbox makes the in-flight packets a dropped client loses harmless: they are replayed.
  *
- * What a session carries is not decided here: the handlers (the link) publish the birth, open the
- * durable lane once subscribed, route messages and drop per-session state when the session ends.
+ * What a connection carries is not decided here: the handlers (the link) publish the birth, open the
+ * durable lane once subscribed, route messages and drop per-connection state when the connection ends.
  */
 import { readFile } from 'node:fs/promises';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
@@ -22,8 +22,8 @@ import type { StatusWill } from '../../protocol/payloads.js';
 import type { LinkTiming } from './timing.js';
 import { backoffDelay } from '../backoff.js';
 
-export interface SessionHandlers {
-  /** CONNACK arrived: a new session exists. */
+export interface ConnectionHandlers {
+  /** CONNACK arrived: a new connection exists. */
   connected(): void;
   /** The broker answered the subscription (granted or not). */
   subscribed(): void;
@@ -31,29 +31,29 @@ export interface SessionHandlers {
   message(topic: string, payload: Buffer): void;
   /** Each watchdog tick while connected. */
   tick(): void;
-  /** The session ended (connection lost or stop): drop its timers and state. */
+  /** The connection ended (lost or stopped): drop its timers and state. */
   ended(): void;
 }
 
-export interface MqttSessionDeps {
+export interface MqttConnectionDeps {
   county: CountyConfig;
   stationId: string;
   /** Where the status (online, the Will, the clean offline) is published. */
   statusTopic: string;
   /** Subscribed on every connect, QoS 1. */
   subscriptions: readonly string[];
-  /** Holds the MQTT session counter. */
+  /** Holds the MQTT connection counter. */
   meta: LinkMeta;
   clock: Clock;
   log: Logger;
   timing: Pick<LinkTiming, 'keepaliveS' | 'connectTimeoutMs' | 'backoffBaseMs' | 'backoffMaxMs' | 'stableMs' | 'random'>;
-  handlers: SessionHandlers;
+  handlers: ConnectionHandlers;
 }
 
-export class MqttSession implements Connection {
+export class MqttConnection implements Connection {
   private current: MqttClient | null = null;
   private isConnected = false;
-  private sessionBoot = 0;
+  private connectionBoot = 0;
   private stopped = true;
   private attempt = 0;
   private connectedAtMs = 0;
@@ -65,7 +65,7 @@ export class MqttSession implements Connection {
 
   private readonly log: Logger;
 
-  constructor(private readonly deps: MqttSessionDeps) {
+  constructor(private readonly deps: MqttConnectionDeps) {
     this.log = deps.log;
   }
 
@@ -76,7 +76,7 @@ export class MqttSession implements Connection {
     return this.isConnected;
   }
   get boot(): number {
-    return this.sessionBoot;
+    return this.connectionBoot;
   }
 
   refetchRetained(topic: string): void {
@@ -131,7 +131,7 @@ export class MqttSession implements Connection {
       };
       const hard = setTimeout(finish, 1_500);
       if (!wasConnected) return finish();
-      const will: StatusWill = { v: 1, online: false, station_id: this.deps.stationId, boot: this.sessionBoot, reason: 'agent_stop' };
+      const will: StatusWill = { v: 1, online: false, station_id: this.deps.stationId, boot: this.connectionBoot, reason: 'agent_stop' };
       client.publish(this.deps.statusTopic, JSON.stringify(will), { qos: 1, retain: true }, () => {
         client.end(false, {}, finish);
       });
@@ -208,9 +208,9 @@ export class MqttSession implements Connection {
 
   private onConnect(client: MqttClient, boot: number): void {
     if (client !== this.current || this.stopped) return;
-    // The session counter moves only once a session exists, so failed attempts do not inflate it.
+    // The connection counter moves only once a connection exists, so failed attempts do not inflate it.
     this.deps.meta.setMeta(MQTT_BOOT_KEY, String(boot));
-    this.sessionBoot = boot;
+    this.connectionBoot = boot;
     this.isConnected = true;
     this.connectedAtMs = Date.now();
     this.lastConnectAt = this.deps.clock.now().toISOString();
