@@ -1,7 +1,7 @@
 /**
- * Scripts build and read MQTT topics only through Topics / FleetTopics (agent/county/topics.ts), so a
- * change of the topic layout lands in one file. This scans every TypeScript file under scripts/ for a
- * topic put together or taken apart by hand.
+ * The county and the tools build and read MQTT topics only through Topics / FleetTopics
+ * (protocol/topics.ts), so a change of the topic layout lands in one file. This scans every TypeScript
+ * file under county/ and scripts/ for a topic put together or taken apart by hand.
  */
 import { describe, it, expect } from 'vitest';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
@@ -44,7 +44,7 @@ function tsFiles(dir: string): string[] {
   });
 }
 
-describe('scripts build topics only through Topics', () => {
+describe('the county and the tools build topics only through Topics', () => {
   it('the detector sees topics built by hand, and not look-alikes', () => {
     for (const bad of [
       'client.publish(`${prefix}/${station}/ack`, x);',
@@ -70,9 +70,11 @@ describe('scripts build topics only through Topics', () => {
     }
   });
 
-  it('no file under scripts/ puts a topic together or apart by hand', () => {
+  it('no file under county/ or scripts/ puts a topic together or apart by hand', () => {
+    const files = [...tsFiles('county'), ...tsFiles('scripts')];
+    expect(files.filter((f) => f.startsWith('county/')).length).toBeGreaterThan(30);
     const bad: string[] = [];
-    for (const file of tsFiles('scripts')) {
+    for (const file of files) {
       for (const hit of handBuiltTopics(readFileSync(join(ROOT, file), 'utf8'))) bad.push(`${file}:${hit}`);
     }
     expect(bad).toEqual([]);
