@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { Command, Option } from 'commander';
 import { createLogger } from './log.js';
 import { AccountFile, ROLES, checkPassword, readAccounts, removeAccount, upsertAccount, type Role } from './console/accounts.js';
-import { openConsoleDb } from './console/open-store.js';
+import { openCollectorStore } from './open-store.js';
 import { Pusher } from './console/pusher.js';
 import { startConsole } from './console/server.js';
 import { isTimeZone } from './console/time.js';
@@ -89,7 +89,7 @@ export async function main(argv: string[]): Promise<void> {
       if (!Number.isInteger(maxFailures) || maxFailures < 1 || maxFailures > 100) throw new Error('--max-failures must be 1–100');
       if (!(lockoutMin > 0 && lockoutMin <= 24 * 60)) throw new Error('--lockout-min must be 1–1440');
       const accounts = new AccountFile(o['users'] as string);
-      const store = await openConsoleDb(o['db'] as string);
+      const store = await openCollectorStore(o['db'] as string);
       const pusher = o['url']
         ? await Pusher.start({ url: o['url'] as string, store, log, ...brokerAccess(o) })
         : undefined;

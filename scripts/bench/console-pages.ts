@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { monthlyReport } from '../../county/report.js';
 import { AccountFile, upsertAccount } from '../../county/console/accounts.js';
 import type { ConsoleDb } from '../../county/console/context.js';
-import { openConsoleDb } from '../../county/console/open-store.js';
+import { openCollectorStore } from '../../county/open-store.js';
 import { seedConsoleDb } from '../console/seed.js';
 import { startConsole } from '../../county/console/server.js';
 import { localMonth } from '../../county/console/time.js';
@@ -108,14 +108,14 @@ export async function consolePages(o: BenchOptions): Promise<BenchResult> {
   const notes: string[] = [];
   try {
     const dir = cleanup.dir(tempDir('bench-console-'));
-    const sqlite = await openConsoleDb(join(dir, 'county.db'));
+    const sqlite = await openCollectorStore(join(dir, 'county.db'));
     cleanup.add(() => sqlite.close());
     const s = await scenario('sqlite 500', sqlite, 500, dir, o.log);
     figures.push(...s.figures);
     notes.push(...s.notes);
     const server = await Postgres.start({ durable: true });
     cleanup.add(() => server.dispose());
-    const pg = await openConsoleDb(await server.createDatabase('county'));
+    const pg = await openCollectorStore(await server.createDatabase('county'));
     cleanup.add(() => pg.close());
     const p = await scenario('postgres 20000', pg, 20_000, dir, o.log);
     figures.push(...p.figures);

@@ -15,7 +15,7 @@ import { removeDir, tempDir } from '../lib/kit/temp.js';
 import { waitFor } from '../lib/kit/wait.js';
 import { AccountFile, upsertAccount } from '../../county/console/accounts.js';
 import { launchChromium } from '../lib/kit/chromium.js';
-import { openConsoleDb } from '../../county/console/open-store.js';
+import { openCollectorStore } from '../../county/open-store.js';
 import { Pusher } from '../../county/console/pusher.js';
 import { seedConsoleDb } from './seed.js';
 import { startConsole } from '../../county/console/server.js';
@@ -25,7 +25,7 @@ export async function takeScreenshots(outDir: string, stations = 500): Promise<s
   const dir = tempDir('console-shots-');
   const done: Array<() => Promise<unknown> | unknown> = [() => removeDir(dir)];
   try {
-    const store = await openConsoleDb(join(dir, 'county.db'));
+    const store = await openCollectorStore(join(dir, 'county.db'));
     done.push(() => store.close());
     const ids = await seedConsoleDb(store, { stations, days: 40, historyHours: 72 });
     const users = join(dir, 'users');

@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { Command } from 'commander';
 import { DEFAULT_SHAPE, deviceState, durableRecord, heartbeat, inventory, rng, SIM_DEVICES, type FleetShape, type StationIdentity } from '../fleet/generate.js';
 import type { CollectorWrite, CollectorStore } from '../../county/store.js';
-import { openConsoleDb } from '../../county/console/open-store.js';
+import { openCollectorStore } from '../../county/open-store.js';
 
 const TOWNS = ['城关镇', '东山乡', '西河镇', '南塘乡', '北岭镇', '青石镇', '白沙乡', '红旗镇', '柳林乡', '桃源镇', '马坊乡', '高庄镇', '杨柳乡', '石门镇', '龙泉乡'];
 const VILLAGES = ['张家庄', '李家湾', '王家沟', '刘家坪', '陈家寨', '杨树村', '赵家岭', '黄土坡', '周家河', '吴家店', '新庄', '后营', '前进', '和平', '胜利', '红星', '大王庄', '小河口', '上坪', '下湾'];
@@ -163,7 +163,7 @@ async function main(argv: string[]): Promise<void> {
     .option('--history-hours <n>', 'hours of heartbeat history', '72')
     .parse(argv, { from: 'user' });
   const o = program.opts<{ db: string; stations: string; days: string; perDay: string; historyHours: string }>();
-  const store = await openConsoleDb(o.db);
+  const store = await openCollectorStore(o.db);
   try {
     const t0 = Date.now();
     await seedConsoleDb(store, { stations: Number(o.stations), days: Number(o.days), perDay: Number(o.perDay), historyHours: Number(o.historyHours) });

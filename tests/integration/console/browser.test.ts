@@ -14,7 +14,7 @@ import { AGENT_VERSION } from '../../../agent/version.js';
 import { startCollector, type Collector } from '../../../county/collector.js';
 import { launchChromium, type Chromium } from '../../../scripts/lib/kit/chromium.js';
 import type { ConsoleDb } from '../../../county/console/context.js';
-import { openConsoleDb } from '../../../county/console/open-store.js';
+import { openCollectorStore } from '../../../county/open-store.js';
 import { DEFAULT_SHAPE, durableRecord, hasFault } from '../../../scripts/fleet/generate.js';
 import { startFleet, type Fleet } from '../../../scripts/fleet-sim.js';
 import { PjlinkSimulator } from '../../../scripts/sims/pjlink.js';
@@ -107,7 +107,7 @@ beforeAll(async () => {
   writeFileSync(keyFile, `${KEY}\n`, { mode: 0o600 });
   collector = await startCollector({ url: broker.url, db, gapGraceMs: 500, ackIntervalMs: 50, commandKey: KEY });
   cleanups.push(() => collector.stop());
-  reader = await openConsoleDb(db);
+  reader = await openCollectorStore(db);
   cleanups.push(() => reader.close());
   fleet = await startFleet({ url: broker.url, stations: 6, seed: SEED, recordsPerStation: 5, intervals: { heartbeatMs: 2_000, recordMs: 200, stateMs: 5_000 } });
   cleanups.push(() => fleet.stop({ abrupt: true }));

@@ -11,7 +11,7 @@ import { verifyRequest } from '../../../protocol/signing.js';
 import { FleetTopics } from '../../../protocol/topics.js';
 import { monthlyReport } from '../../../county/report.js';
 import { AccountFile, upsertAccount } from '../../../county/console/accounts.js';
-import { openConsoleDb } from '../../../county/console/open-store.js';
+import { openCollectorStore } from '../../../county/open-store.js';
 import { Pusher } from '../../../county/console/pusher.js';
 import { seedConsoleDb } from '../../../scripts/console/seed.js';
 import { startConsole, type ConsoleServer } from '../../../county/console/server.js';
@@ -60,7 +60,7 @@ class Client {
 
 beforeAll(async () => {
   const dir = tempDir('console-http-');
-  store = await openConsoleDb(join(dir, 'county.db'));
+  store = await openCollectorStore(join(dir, 'county.db'));
   cleanups.push(() => store.close());
   await seedConsoleDb(store, { stations: 40, days: 20, historyHours: 2 });
   const users = join(dir, 'users');
