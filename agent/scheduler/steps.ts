@@ -4,7 +4,7 @@
  * outcome is reported; one failed device does not stop the others (the amplifier still comes on when
  * the projector lamp is dead), but later steps on a failed device are skipped.
  */
-import type { ScheduleStep } from '../../protocol/schedule.js';
+import { STEP_VALUE_RULES, stepValueFits, type ScheduleStep } from '../../protocol/schedule.js';
 import type { DeviceCommand, DeviceState } from '../../drivers/types.js';
 import type { CommandSource } from '../commands.js';
 import { AgentError, ErrorCodes, toAgentError } from '../../protocol/errors.js';
@@ -39,32 +39,25 @@ export interface StepRunOptions {
 const asOnOff = (v: ScheduleStep['value']): boolean | undefined =>
   v === true || v === 'on' ? true : v === false || v === 'off' ? false : undefined;
 
-/** Turns a config step into a device command; a clear error for a value that does not fit the action. */
+/**
+ * Turns a step into a device command. A parsed step always fits (protocol/schedule.ts refuses a value
+ * its action cannot take where the step enters); this is the last guard for a step built in code.
+ */
 export function stepCommand(step: ScheduleStep): DeviceCommand {
-  const bad = (expected: string) =>
-    new AgentError(ErrorCodes.invalid_args, `${step.device} ${step.action}: expected ${expected}, got ${JSON.stringify(step.value)}`);
+  if (!stepValueFits(step.action, step.value)) {
+    throw new AgentError(ErrorCodes.invalid_args, `${step.device} ${step.action}: expected ${STEP_VALUE_RULES[step.action]}, got ${JSON.stringify(step.value)}`);
+  }
   switch (step.action) {
-    case 'power': {
-      if (step.value === 'toggle') return { action: 'power', value: 'toggle' };
-      const on = asOnOff(step.value);
-      if (on === undefined) throw bad('on, off or toggle');
-      return { action: 'power', value: on ? 'on' : 'off' };
-    }
+    case 'power':
+      return { action: 'power', value: step.value === 'toggle' ? 'toggle' : asOnOff(step.value) ? 'on' : 'off' };
     case 'input':
-      if (typeof step.value === 'boolean') throw bad('an input code');
       return { action: 'input', value: String(step.value) };
     case 'mute':
-    case 'blank': {
-      const on = asOnOff(step.value);
-      if (on === undefined) throw bad('on or off');
-      return { action: step.action, value: on };
-    }
+    case 'blank':
+      return { action: step.action, value: asOnOff(step.value) === true };
     case 'volume':
-    case 'brightness': {
-      const n = typeof step.value === 'number' ? step.value : typeof step.value === 'string' ? Number(step.value) : NaN;
-      if (!Number.isInteger(n) || n < 0 || n > 100) throw bad('an integer 0-100');
-      return { action: step.action, value: n };
-    }
+    case 'brightness':
+      return { action: step.action, value: Number(step.value) };
   }
 }
 

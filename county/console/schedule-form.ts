@@ -1,16 +1,15 @@
 /**
  * The schedule form (播放计划): bounded fields in, a `schedule.set` args object out, validated with the
- * agent's own schema (agent/scheduler/commands.ts ScheduleSetArgs) and cron check (config/cron.ts), so
+ * contract's own schema (protocol/schedule.ts ScheduleSetArgs, step values typed by action) and cron check (protocol/cron.ts), so
  * what the console accepts is exactly what a station accepts. Days + start time make the cron for the
  * clerk; a cron expression may be given instead.
  */
 import { validateCron } from '../../protocol/cron.js';
-import { ScheduleSetArgs } from '../../protocol/schedule.js';
+import { ScheduleSetArgs, STEP_ACTIONS, type StepAction } from '../../protocol/schedule.js';
 import { field } from './http.js';
 import type { ConsoleKey } from './i18n.js';
 
 export const STEP_ROWS = 6;
-export const STEP_ACTIONS = ['power', 'input', 'mute', 'volume', 'brightness', 'blank'] as const;
 export const TARGETS = ['station', 'town', 'all'] as const;
 export const DAYS = ['1', '2', '3', '4', '5', '6', '0'] as const;
 
@@ -98,12 +97,34 @@ export function formCron(v: ScheduleFormValues): string | FormProblem {
   return `${Number(m[2])} ${Number(m[1])} * * ${days}`;
 }
 
+const STEP_VALUE_KEYS: Record<StepAction, ConsoleKey> = {
+  power: 'form.step_value.power',
+  mute: 'form.step_value.mute',
+  blank: 'form.step_value.blank',
+  volume: 'form.step_value.volume',
+  brightness: 'form.step_value.brightness',
+  input: 'form.step_value.input',
+};
+
+/** A schema issue in the clerk's words: a step's value names the step, what it takes and what was typed. */
+function problemOf(path: readonly PropertyKey[], message: string, steps: ReadonlyArray<{ action: string; value: string | number }>): FormProblem {
+  const [top, list, index, field] = path;
+  if (top === 'schedule' && list === 'steps' && typeof index === 'number' && field === 'value' && path.length === 4) {
+    const step = steps[index];
+    if (step && (STEP_ACTIONS as readonly string[]).includes(step.action)) {
+      return { key: STEP_VALUE_KEYS[step.action as StepAction], params: { n: String(index + 1), value: String(step.value) } };
+    }
+  }
+  return { key: 'form.field', params: { field: path.map(String).join('.') || 'schedule', message } };
+}
+
 export type BuiltArgs = { ok: true; args: Record<string, unknown> } | { ok: false; problems: FormProblem[] };
 
 /** The `schedule.set` args of the form, or what is wrong with it. */
 export function buildScheduleArgs(v: ScheduleFormValues, timezone: string): BuiltArgs {
   const problems: FormProblem[] = [];
   let args: Record<string, unknown>;
+  let steps: Array<{ action: string; value: string | number }> = [];
   if (v.mode === 'delete') {
     args = { delete: v.id };
   } else {
@@ -116,7 +137,7 @@ export function buildScheduleArgs(v: ScheduleFormValues, timezone: string): Buil
         problems.push({ key: 'form.field', params: { field: 'cron', message: (err as Error).message } });
       }
     }
-    const steps = v.steps
+    steps = v.steps
       .filter((s) => s.device !== '')
       .map((s) => ({ device: s.device, action: s.action, value: stepValue(s.action, s.value), ...(s.wait_for ? { wait_for: s.wait_for } : {}) }));
     if (steps.length === 0) problems.push({ key: 'form.steps' });
@@ -136,9 +157,7 @@ export function buildScheduleArgs(v: ScheduleFormValues, timezone: string): Buil
   const branch = v.mode === 'delete' ? ScheduleSetArgs.options[1] : ScheduleSetArgs.options[0];
   const parsed = branch.safeParse(args);
   if (!parsed.success) {
-    for (const issue of parsed.error.issues.slice(0, 20)) {
-      problems.push({ key: 'form.field', params: { field: issue.path.join('.') || v.mode, message: issue.message } });
-    }
+    for (const issue of parsed.error.issues.slice(0, 20)) problems.push(problemOf(issue.path, issue.message, steps));
   } else if (!ScheduleSetArgs.safeParse(args).success) {
     problems.push({ key: 'form.field', params: { field: v.mode, message: 'not a valid schedule.set' } });
   }

@@ -6,7 +6,8 @@
 import { html, query, type Html } from '../html.js';
 import { label, type T } from '../i18n.js';
 import { csrfField, page, type PageContext } from '../layout.js';
-import { DAYS, STEP_ACTIONS, TARGETS, type FormProblem, type ScheduleFormValues } from '../schedule-form.js';
+import { STEP_ACTIONS } from '../../../protocol/schedule.js';
+import { DAYS, TARGETS, type FormProblem, type ScheduleFormValues } from '../schedule-form.js';
 import { localTime } from '../time.js';
 
 export interface RecentPush {

@@ -56,6 +56,26 @@ describe('schedule form', () => {
     expect(ScheduleSetArgs.safeParse(built.ok && built.args).success).toBe(true);
   });
 
+  it('refuses a step value its action cannot take, naming the step, what it takes and what was typed', () => {
+    const cases: Array<[string, string, string]> = [
+      ['power', '开', 'form.step_value.power'],
+      ['power', '', 'form.step_value.power'],
+      ['volume', 'loud', 'form.step_value.volume'],
+      ['volume', '101', 'form.step_value.volume'],
+      ['brightness', '-1', 'form.step_value.brightness'],
+      ['mute', 'toggle', 'form.step_value.mute'],
+      ['blank', '黑', 'form.step_value.blank'],
+      ['input', 'HDMI 1', 'form.step_value.input'],
+    ];
+    for (const [action, value, key] of cases) {
+      const built = buildScheduleArgs(readScheduleForm(form({ ...CLASS, step_action_1: action, step_value_1: value })), 'Asia/Shanghai');
+      expect(built, `${action} ${value}`).toEqual({ ok: false, problems: [{ key, params: { n: '2', value } }] });
+    }
+    for (const [action, value] of [['power', 'toggle'], ['power', 'off'], ['mute', 'on'], ['input', '31'], ['input', 'HDMI1'], ['brightness', '100'], ['volume', '0']]) {
+      expect(buildScheduleArgs(readScheduleForm(form({ ...CLASS, step_action_1: action!, step_value_1: value! })), 'Asia/Shanghai').ok, `${action} ${value}`).toBe(true);
+    }
+  });
+
   it('takes a cron expression instead of days and time, and checks it', () => {
     expect(formCron({ ...emptyForm(), cron: '0 20 * * 1-5' })).toBe('0 20 * * 1-5');
     const bad = buildScheduleArgs(readScheduleForm(form({ ...CLASS, cron: '0 25 * * *' })), 'Asia/Shanghai');
