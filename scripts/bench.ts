@@ -16,9 +16,12 @@
  * Default: footprint latency drain ingest ledger. See docs/benchmarks.md.
  *
  * The county benches take --store sqlite|postgres, --stations N, --collectors N, --rate X, --rates a,b,c.
+ * footprint and soak take --node <root>/node/bin/node: the agent and its floor run from an unpacked
+ * station package on its bundled Node (what stations run) instead of this checkout on this Node.
  */
 import { parseArgs } from 'node:util';
-import type { BenchOptions, BenchResult, Figure } from './bench/common.js';
+import { resolve } from 'node:path';
+import { packagedRuntime, type BenchOptions, type BenchResult, type Figure } from './bench/common.js';
 import { footprint } from './bench/footprint.js';
 import { latency } from './bench/latency.js';
 import { drain } from './bench/drain.js';
@@ -70,11 +73,12 @@ async function main(): Promise<void> {
       collectors: { type: 'string' },
       rate: { type: 'string' },
       rates: { type: 'string' },
+      node: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
-    process.stdout.write(`usage: npm run bench -- [${Object.keys(BENCHES).join('|')}…] [--json] [--seconds N] [--minutes N]\n`);
+    process.stdout.write(`usage: npm run bench -- [${Object.keys(BENCHES).join('|')}…] [--json] [--seconds N] [--minutes N] [--node <unpacked package>/node/bin/node]\n`);
     return;
   }
   const names = positionals.length ? positionals : DEFAULT;
@@ -92,6 +96,7 @@ async function main(): Promise<void> {
     return n;
   };
   const opts: BenchOptions = {
+    ...(values.node !== undefined ? { runtime: packagedRuntime(resolve(values.node)) } : {}),
     seconds,
     minutes,
     log,

@@ -3,9 +3,9 @@
  * process with a generated config. The mosquitto launcher, socat PTY pairs, bounded waits and temp
  * folders are the test kit's (scripts/lib/kit/), the same the tests use. Everything listens on 127.0.0.1 only.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { openSync, readFileSync, readdirSync, writeFileSync, existsSync, closeSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { PACKAGE_ROOT, AGENT_NODE_FLAGS } from '../../agent/version.js';
 import { waitFor } from '../lib/kit/wait.js';
@@ -40,7 +40,33 @@ export interface BenchResult {
   error?: string;
 }
 
+/**
+ * The Node and the built tree an agent runs from: this checkout's dist/ on the Node running the bench
+ * (development), or an unpacked station package (`<root>/node/bin/node` beside `<root>/dist` and
+ * `<root>/node_modules`, native modules built for its Node): what stations run.
+ */
+export interface AgentRuntime {
+  node: string;
+  root: string;
+  /** For the figures: `node v22.23.5 (packaged)`. */
+  label: string;
+}
+
+export const DEV_RUNTIME: AgentRuntime = { node: process.execPath, root: PACKAGE_ROOT, label: `node ${process.version} (development)` };
+
+/** The runtime of an unpacked package, from the path of its node (`--node <root>/node/bin/node`). */
+export function packagedRuntime(node: string): AgentRuntime {
+  const root = resolve(node, '..', '..', '..');
+  for (const need of [node, join(root, 'dist', 'agent', 'main.js'), join(root, 'node_modules')]) {
+    if (!existsSync(need)) throw new Error(`--node ${node}: ${need} is missing; give the node of an unpacked station package (<root>/node/bin/node beside dist/ and node_modules/)`);
+  }
+  const version = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
+  return { node, root, label: `node ${version} (packaged)` };
+}
+
 export interface BenchOptions {
+  /** footprint, soak: the agent's runtime (default: development). */
+  runtime?: AgentRuntime;
   /** footprint: measured seconds. */
   seconds: number;
   /** soak: minutes. */
@@ -197,10 +223,10 @@ export interface AgentHandle {
 }
 
 /**
- * Writes `config` (data_dir and control socket filled in under `dir`) and starts dist/agent/main.js,
- * or `agentJs` (another build's, to measure before and after a change on the same machine).
+ * Writes `config` (data_dir and control socket filled in under `dir`) and starts the runtime's
+ * dist/agent/main.js, or `agentJs` (another build's, to measure before and after a change on the same machine).
  */
-export async function startAgent(dir: string, config: Record<string, unknown>, agentJs = join(PACKAGE_ROOT, 'dist', 'agent', 'main.js')): Promise<AgentHandle> {
+export async function startAgent(dir: string, config: Record<string, unknown>, agentJs?: string, runtime: AgentRuntime = DEV_RUNTIME): Promise<AgentHandle> {
   const dataDir = (config['data_dir'] as string | undefined) ?? join(dir, 'data');
   const socket = join(dir, 'control.sock');
   const full = { ...config, data_dir: dataDir, control: { socket }, log: config['log'] ?? { level: 'warn' } };
@@ -208,7 +234,7 @@ export async function startAgent(dir: string, config: Record<string, unknown>, a
   writeFileSync(configFile, stringify(full));
   const logFile = join(dir, 'agent.log');
   const fd = openSync(logFile, 'a');
-  const child = spawn(process.execPath, [...AGENT_NODE_FLAGS, agentJs, '--config', configFile], {
+  const child = spawn(runtime.node, [...AGENT_NODE_FLAGS, agentJs ?? join(runtime.root, 'dist', 'agent', 'main.js'), '--config', configFile], {
     stdio: ['ignore', fd, fd],
   });
   closeSync(fd);

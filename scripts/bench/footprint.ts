@@ -4,6 +4,7 @@
  * only loads the same dependencies and idles (floor.ts), sampled over the same window.
  */
 import { spawn } from 'node:child_process';
+import { copyFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../../agent/version.js';
 import { Escvp21Simulator } from '../sims/escvp21.js';
@@ -13,6 +14,7 @@ import { PjlinkSimulator } from '../sims/pjlink.js';
 import {
   Mosquitto,
   Cleanup,
+  DEV_RUNTIME,
   baseStation,
   cpuPercent,
   figure,
@@ -24,11 +26,25 @@ import {
   startAgent,
   tempDir,
   waitFor,
+  type AgentRuntime,
   type BenchOptions,
   type BenchResult,
 } from './common.js';
 
 const WARMUP_MS = 10_000;
+
+/**
+ * The floor's script for a runtime: this checkout's build, or a copy placed inside the unpacked package
+ * (its imports resolve in the package's own node_modules, built for its Node), removed afterwards.
+ */
+function floorScript(runtime: AgentRuntime, cleanup: Cleanup): string {
+  const built = join(PACKAGE_ROOT, 'dist', 'scripts', 'bench', 'floor.js');
+  if (runtime.root === PACKAGE_ROOT) return built;
+  const copy = join(runtime.root, 'dist', 'bench-floor.js');
+  copyFileSync(built, copy);
+  cleanup.add(() => rmSync(copy, { force: true }));
+  return copy;
+}
 
 export async function footprint(opts: BenchOptions): Promise<BenchResult> {
   const t0 = Date.now();
@@ -51,6 +67,7 @@ export async function footprint(opts: BenchOptions): Promise<BenchResult> {
     cleanup.add(() => broker.dispose());
 
     const dir = cleanup.dir(tempDir('bench-footprint-'));
+    const runtime = opts.runtime ?? DEV_RUNTIME;
     const agent = await startAgent(dir, {
       station: baseStation('bench-footprint'),
       county: { url: broker.url, heartbeat_s: 60 },
@@ -60,10 +77,10 @@ export async function footprint(opts: BenchOptions): Promise<BenchResult> {
         { id: 'led', kind: 'led_display', driver: 'novastar', host: '127.0.0.1', port: novaPort, poll_s: 2 },
         { id: 'amplifier', kind: 'amplifier', driver: 'frame_profile', host: '127.0.0.1', port: ampPort, profile: 'pa-amplifier-hex', poll_s: 2 },
       ],
-    });
+    }, undefined, runtime);
     cleanup.add(() => agent.stop());
 
-    const floor = spawn(process.execPath, [join(PACKAGE_ROOT, 'dist', 'scripts', 'bench', 'floor.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const floor = spawn(runtime.node, [floorScript(runtime, cleanup)], { stdio: ['ignore', 'pipe', 'inherit'] });
     cleanup.add(() => floor.kill('SIGTERM'));
     let floorReady = false;
     floor.stdout.on('data', () => (floorReady = true));
@@ -97,6 +114,7 @@ export async function footprint(opts: BenchOptions): Promise<BenchResult> {
         figure({ metric: 'cpu', value: round(agentCpu, 3), unit: '% of a core', reference: 'floor', reference_value: round(floorCpu, 3), goal: '≤ 0.5 %', pass: agentCpu <= 0.5 }),
       ],
       notes: [
+        `runtime: ${runtime.label}; the floor runs on the same Node with the same node_modules`,
         `4 devices on TCP simulators (PJLink, ESC/VP.net, NovaStar, frame-profile PA amplifier), poll_s 2, county link to mosquitto, heartbeat_s 60`,
         `${opts.seconds} s sampled after ${WARMUP_MS / 1000} s warm-up; RSS = VmRSS, CPU = utime+stime delta / wall time (CLK_TCK 100, so ±1 tick = ${round(1 / opts.seconds, 3)} % over the window)`,
       ],

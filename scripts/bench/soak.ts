@@ -18,6 +18,7 @@ import { AckingConsumer } from './consumer.js';
 import {
   Mosquitto,
   Cleanup,
+  DEV_RUNTIME,
   PtyPair,
   baseStation,
   figure,
@@ -72,7 +73,7 @@ export async function soak(opts: BenchOptions): Promise<BenchResult> {
         { id: 'led', kind: 'led_display', driver: 'modbus_relay', serial: { path: busPty.a, baud_rate: 9600 }, unit_id: 2, coil: 0, poll_s: 2 },
       ],
       sessions: { min_s: 5, merge_gap_s: 3, idle_cutoff_s: 60, checkpoint_s: 10 },
-    });
+    }, undefined, opts.runtime);
     cleanup.add(() => agent.stop());
     const sampler = sampleProcess(agent.pid, 5_000);
 
@@ -187,6 +188,7 @@ export async function soak(opts: BenchOptions): Promise<BenchResult> {
         figure({ metric: 'outbox depth at end', value: d, unit: 'records' }),
       ],
       notes: [
+        `runtime: ${(opts.runtime ?? DEV_RUNTIME).label}`,
         `${opts.minutes} min: ${counts.flips} power flips, ${counts.unplugs} PTY unplug/replug, ${counts.tcpDrops} PJLink endpoint drops, ${counts.brokerRestarts} broker restarts (down 2 s each, no persistence); warm-up ${warmupMs / 1000} s; samples every 5 s`,
         `consumer asked sessions.resend ${consumer.resendRequests} time(s) (gaps from messages published while its subscription was not yet back after a broker restart)`,
         `rss after warm-up: start ${round(rss.start, 1)} MB, end ${round(rss.end, 1)} MB, min ${round(rss.min, 1)}, max ${round(rss.max, 1)}; fds start ${fds.start}, end ${fds.end}`,
