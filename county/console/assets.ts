@@ -35,7 +35,7 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:now
 .summary{font-size:16px;background:#fff;border-left:4px solid #0d4a8f;padding:8px 12px;margin:8px 0}
 .columns{display:grid;grid-template-columns:minmax(0,3fr) minmax(0,2fr);gap:16px}
 .columns section{margin:0}
-.visit ol{margin:0;padding-left:26px;max-height:560px;overflow:auto}.visit li{margin:0;padding:5px 0;border-bottom:1px dashed #e4e8ee}
+.visit ol{margin:0;padding-left:26px;max-height:560px;overflow:auto}.visit li{margin:0;padding:5px 0;border-bottom:1px dashed #e4e8ee;overflow-wrap:anywhere}
 .reasons{font-size:13.5px;margin-top:1px}
 .own{font-weight:400}.own-tag{display:inline-block;padding:0 5px;border:1px dashed #8a94a3;border-radius:3px;font-size:11.5px;color:#4b5563;background:#f6f8fb}
 .reasons .offline,.reasons .fault{color:#b21f24}.reasons .lamp,.reasons .silent,.reasons .outbox{color:#8a4d00}
@@ -46,21 +46,26 @@ button.primary{background:#0d4a8f;color:#fff;border-color:#0d4a8f;padding:6px 22
 fieldset{border:1px solid #dde3ea;border-radius:6px;margin:10px 0;padding:8px 12px}
 fieldset.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(260px,1fr));gap:10px}
 fieldset label{display:inline-flex;gap:6px;align-items:center;margin-right:14px}
-.days{grid-column:1/-1;display:flex;gap:10px;align-items:center}
+.days{grid-column:1/-1;display:flex;flex-wrap:wrap;gap:10px;align-items:center}
 table.steps input,table.steps select{width:100%}
 .problems{background:#fde6e6;border:1px solid #f3b6b8;color:#8c1a1f;padding:8px 12px;border-radius:6px}
 .note{background:#fff7e0;border:1px solid #f0d58a;padding:8px 12px;border-radius:6px}
 dl.facts{display:grid;grid-template-columns:repeat(auto-fill,minmax(220px,1fr));gap:8px 16px;background:#fff;border:1px solid #dde3ea;border-radius:6px;padding:12px 16px;margin:0}
 dl.facts dt{color:#6b7785;font-size:13px}dl.facts dd{margin:0;font-size:15px}
 .chart-row{display:grid;grid-template-columns:repeat(3,minmax(0,1fr));gap:12px}
-.chart-pair{display:grid;grid-template-columns:repeat(auto-fit,minmax(480px,1fr));gap:12px}
+.chart-pair{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(480px,100%),1fr));gap:12px}
 figure.chart{margin:8px 0}.chart-box{width:100%;height:300px}
 form.login{display:grid;gap:12px;max-width:360px;background:#fff;border:1px solid #dde3ea;border-radius:6px;padding:20px}
 form.login label{display:grid;gap:4px}
 p.pager{display:flex;gap:16px;align-items:center}
 tr.inactive td{background:#fffaf0}tr.picked td{background:#e8f0fb;font-weight:600}
 footer{text-align:center;color:#6b7785;font-size:12.5px;padding:16px}
-@media (max-width:900px){.columns,.chart-row{grid-template-columns:1fr}header.top{flex-wrap:wrap;height:auto}}
+@media (max-width:900px){.columns,.chart-row{grid-template-columns:minmax(0,1fr)}header.top{flex-wrap:wrap;height:auto}}
+@media (max-width:640px){header.top{padding:4px 12px;gap:4px 16px}header.top nav{flex-wrap:wrap;flex-basis:100%;order:3}header.top nav a{padding:8px 10px;white-space:nowrap}header.top .user{flex-wrap:wrap;gap:4px 12px}
+main{padding:12px 10px 32px}section{padding:4px 10px 12px}
+table{display:block;max-width:100%;overflow-x:auto}
+fieldset{padding:8px}fieldset label{margin-right:8px;flex-wrap:wrap}fieldset.grid{grid-template-columns:1fr}
+form.filters{gap:8px}p.pager{flex-wrap:wrap}}
 `;
 
 export const CONSOLE_JS = `'use strict';
