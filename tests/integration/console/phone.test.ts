@@ -48,13 +48,14 @@ afterAll(async () => {
 
 /** How far the page sticks out past the screen, and the menu links that wrapped inside themselves. */
 async function layout(): Promise<{ overflow: number; brokenLinks: string[] }> {
-  return page.evaluate(() => {
+  // Runs in the page (a string: this project compiles without the DOM's types).
+  return page.evaluate(`(() => {
     const overflow = document.documentElement.scrollWidth - window.innerWidth;
     const brokenLinks = [...document.querySelectorAll('header a, header button')]
-      .filter((a) => a.getClientRects().length > 1 || (a as HTMLElement).offsetHeight > 2.2 * parseFloat(getComputedStyle(a).lineHeight || '20'))
-      .map((a) => a.textContent ?? '');
+      .filter((a) => a.getClientRects().length > 1 || a.offsetHeight > 2.2 * parseFloat(getComputedStyle(a).lineHeight || '20'))
+      .map((a) => a.textContent || '');
     return { overflow, brokenLinks };
-  });
+  })()`);
 }
 
 async function check(path: string): Promise<void> {
