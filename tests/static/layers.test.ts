@@ -21,7 +21,7 @@ const LAYERS: Record<string, readonly string[]> = {
   county: ['protocol'],
 };
 /** Packages protocol/ may load: it describes the contract and does no I/O. */
-const PROTOCOL_PACKAGES = new Set(['zod', 'croner', 'string-width', 'node:crypto']);
+const PROTOCOL_PACKAGES = new Set(['zod', 'croner', 'string-width', 'canonicalize', 'node:crypto']);
 
 function tsFiles(dir: string): string[] {
   return readdirSync(join(ROOT, dir)).flatMap((name) => {
