@@ -14,17 +14,25 @@ export interface BrokerAccess {
   username?: string;
   password?: string;
   ca?: string | Buffer;
+  /** A client certificate and key signed by the county CA, for a broker with `require_certificate true`. */
+  cert?: Buffer;
+  key?: Buffer;
   /** The county's command key (HMAC): signs requests and acks. */
   commandKey?: string | Buffer;
 }
 
-/** Adds `--prefix`, `--username`, `--password-file`, `--ca-file` and `--command-key-file` to `command`. */
+/**
+ * Adds `--prefix`, `--username`, `--password-file`, `--ca-file`, `--cert-file`, `--key-file` and
+ * `--command-key-file` to `command` (the same keys, `-` → `_`, in the config file's sections).
+ */
 export function addBrokerOptions(command: Command, commandKeyHelp: string): Command {
   return command
     .option('--prefix <prefix>', 'topic prefix', 'stations')
     .option('--username <name>')
     .option('--password-file <file>')
     .option('--ca-file <file>')
+    .option('--cert-file <file>', 'client certificate signed by the county CA (brokers with require_certificate)')
+    .option('--key-file <file>', "the client certificate's key")
     .option('--command-key-file <file>', commandKeyHelp);
 }
 
@@ -37,12 +45,16 @@ export function brokerAccess(o: Record<string, string | boolean | undefined>): B
   const passwordFile = text('passwordFile');
   const caFile = text('caFile');
   const keyFile = text('commandKeyFile');
+  const certFile = text('certFile');
+  const clientKeyFile = text('keyFile');
+  if ((certFile === undefined) !== (clientKeyFile === undefined)) throw new Error('--cert-file and --key-file go together / 客户端证书与私钥须成对提供');
   return {
     prefix: text('prefix') ?? 'stations',
     ...(username !== undefined ? { username } : {}),
     ...(passwordFile !== undefined ? { password: readSecret(passwordFile) } : {}),
     ...(caFile !== undefined ? { ca: readFileSync(caFile) } : {}),
     ...(keyFile !== undefined ? { commandKey: readSecret(keyFile) } : {}),
+    ...(certFile !== undefined && clientKeyFile !== undefined ? { cert: readFileSync(certFile), key: readFileSync(clientKeyFile) } : {}),
   };
 }
 
@@ -57,5 +69,6 @@ export function countyClientOptions(role: string, access: BrokerAccess & { clien
     ...(access.username !== undefined ? { username: access.username } : {}),
     ...(access.password !== undefined ? { password: access.password } : {}),
     ...(access.ca !== undefined ? { ca: access.ca } : {}),
+    ...(access.cert !== undefined && access.key !== undefined ? { cert: access.cert, key: access.key } : {}),
   };
 }

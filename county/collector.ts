@@ -7,6 +7,8 @@
  * See county/README.md.
  *
  *   node dist/county/collector.js --url mqtt://127.0.0.1:1883 --db county.db|postgres://… [--group g]
+ *   node dist/county/collector.js --config /etc/station-county/county.yaml   (flags override the file)
+ *   node dist/county/collector.js config-check --config /etc/station-county/county.yaml
  *   node dist/county/collector.js report --db county.db --month 2026-11 [--csv | --json]
  *   node dist/county/collector.js fleet --db county.db [--csv | --json]
  */
@@ -18,6 +20,7 @@ import { openCollectorStore } from './open-store.js';
 import type { CollectorStore } from './store.js';
 import { startCollector } from './service.js';
 import { addBrokerOptions, brokerAccess } from './broker-access.js';
+import { addConfigOption, failAndExit, loadCountyConfig, CountyConfigError } from './config.js';
 
 export { collectorSubscriptions, startCollector, type Collector, type CollectorOptions, type CollectorStats } from './service.js';
 export type { CollectorStore, ConsoleStore } from './store.js';
@@ -43,11 +46,18 @@ export async function main(argv: string[]): Promise<void> {
     .requiredOption('--db <file|url>', 'SQLite database file (created when missing) or postgres://user@host/db')
     .option('--group <name>', 'shared-subscription group', 'county')
     .option('--no-share', 'subscribe without $share/ (brokers without shared subscriptions)');
+  addConfigOption(run, 'collector');
   addBrokerOptions(run, 'HMAC key for signed county requests')
     .option('--print-s <seconds>', 'print the fleet table every N seconds (0 = never)', '60')
     .addOption(new Option('--log-level <level>').choices(['debug', 'info', 'warn', 'error', 'silent']).default('info'))
     .action(async (o: Record<string, string | boolean | undefined>) => {
       const log = createLogger(o['logLevel'] as 'info', process.stderr);
+      // Listening before the broker connects: a stop asked for while starting (systemd, a test that saw
+      // "collector connected") is honoured once started, instead of killing the process mid-write.
+      const stopAsked = new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
       const collector = await startCollector({
         url: o['url'] as string,
         db: o['db'] as string,
@@ -64,10 +74,7 @@ export async function main(argv: string[]): Promise<void> {
         }
       };
       const printer = printS > 0 ? setInterval(() => void print(), printS * 1000) : undefined;
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
+      await stopAsked;
       // A second signal while stopping means "now": everything not yet written is still held by the stations.
       const now = (): never => process.exit(1);
       process.once('SIGINT', now);
@@ -77,9 +84,10 @@ export async function main(argv: string[]): Promise<void> {
       log.info(collector.stats(), 'collector stopped');
     });
 
-  program
+  const report = program
     .command('report')
-    .description("the county's monthly progress table per town and station")
+    .description("the county's monthly progress table per town and station");
+  addConfigOption(report, undefined)
     .requiredOption('--db <file|url>')
     .requiredOption('--month <YYYY-MM>', 'calendar month in the stations\' time zone')
     .option('--csv', 'CSV (default)')
@@ -91,9 +99,8 @@ export async function main(argv: string[]): Promise<void> {
       }),
     );
 
-  program
-    .command('fleet')
-    .description('every station: online, last heartbeat, faults, lamp warnings, outbox depth')
+  const fleet = program.command('fleet').description('every station: online, last heartbeat, faults, lamp warnings, outbox depth');
+  addConfigOption(fleet, undefined)
     .requiredOption('--db <file|url>')
     .option('--csv', 'CSV')
     .option('--json', 'JSON')
@@ -104,12 +111,21 @@ export async function main(argv: string[]): Promise<void> {
       }),
     );
 
+  program
+    .command('config-check')
+    .description('exit 0 when the config file is complete for running the collector and the console, 78 with the reasons otherwise')
+    .requiredOption('--config <file>', 'YAML config file (county.example.yaml)')
+    .action(async (o: { config: string }) => {
+      const config = loadCountyConfig(o.config);
+      const { configProblems } = await import('./config-check.js');
+      const problems = configProblems(config);
+      if (problems.length > 0) throw new CountyConfigError(config.file, problems);
+      process.stdout.write(`${config.file}: 配置完整 / complete\n`);
+    });
+
   await program.parseAsync(argv, { from: 'user' });
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main(process.argv.slice(2)).catch((err: unknown) => {
-    process.stderr.write(`collector: ${(err as Error).message}\n`);
-    process.exit(1);
-  });
+  main(process.argv.slice(2)).catch((err: unknown) => failAndExit('collector', err));
 }

@@ -3,6 +3,7 @@
  *
  *   node dist/county/console.js --db county.db --users console-users --http 127.0.0.1:8080 \
  *        [--url mqtt://broker:1883 --command-key-file county.key] [--timezone Asia/Shanghai] [--secure-cookies]
+ *   node dist/county/console.js --config /etc/station-county/county.yaml   (flags override the file)
  *   node dist/county/console.js user add --users console-users alice --role operator   (password on stdin)
  *   node dist/county/console.js user remove --users console-users alice
  *   node dist/county/console.js user list --users console-users
@@ -16,6 +17,7 @@ import { Pusher } from './console/pusher.js';
 import { startConsole } from './console/server.js';
 import { isTimeZone } from './console/time.js';
 import { addBrokerOptions, brokerAccess } from './broker-access.js';
+import { addConfigOption, failAndExit } from './config.js';
 
 
 /** `host:port` or `[v6]:port`; the console binds where it is told, loopback by default. */
@@ -62,12 +64,16 @@ async function readPassword(prompt: string): Promise<string> {
   });
 }
 
+/** `user add|remove|list --config FILE` take only the accounts file from it. */
+const USERS_ONLY = { withDb: false, keys: ['users'] } as const;
+
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('console').description('county web console for station-agent').showHelpAfterError();
 
   const serve = program
     .command('serve', { isDefault: true })
-    .description('serve the console until stopped (SIGINT/SIGTERM)')
+    .description('serve the console until stopped (SIGINT/SIGTERM)');
+  addConfigOption(serve, 'console')
     .requiredOption('--db <file|url>', 'the collector database: a SQLite file or postgres://user@host/db')
     .requiredOption('--users <file>', 'accounts file (console.js user add)')
     .option('--http <host:port>', 'where to listen; keep it on loopback behind a TLS reverse proxy', '127.0.0.1:8080')
@@ -118,9 +124,10 @@ export async function main(argv: string[]): Promise<void> {
     });
 
   const user = program.command('user').description('console accounts (scrypt-hashed passwords in the accounts file)');
-  user
+  const userAdd = user
     .command('add')
-    .description('add an account or change its role and password (password typed, or the first line of stdin)')
+    .description('add an account or change its role and password (password typed, or the first line of stdin)');
+  addConfigOption(userAdd, 'console', USERS_ONLY)
     .requiredOption('--users <file>')
     .argument('<name>')
     .addOption(new Option('--role <role>').choices([...ROLES]).default('viewer'))
@@ -131,16 +138,14 @@ export async function main(argv: string[]): Promise<void> {
       await upsertAccount(o.users, name, o.role, password);
       process.stdout.write(`${name} (${o.role}) saved in ${o.users}\n`);
     });
-  user
-    .command('remove')
+  addConfigOption(user.command('remove'), 'console', USERS_ONLY)
     .requiredOption('--users <file>')
     .argument('<name>')
     .action((name: string, o: { users: string }) => {
       if (!removeAccount(o.users, name)) throw new Error(`no account ${name} in ${o.users}`);
       process.stdout.write(`${name} removed\n`);
     });
-  user
-    .command('list')
+  addConfigOption(user.command('list'), 'console', USERS_ONLY)
     .requiredOption('--users <file>')
     .action((o: { users: string }) => {
       for (const a of readAccounts(o.users)) process.stdout.write(`${a.name}\t${a.role}\n`);
@@ -150,8 +155,5 @@ export async function main(argv: string[]): Promise<void> {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main(process.argv.slice(2)).catch((err: unknown) => {
-    process.stderr.write(`console: ${(err as Error).message}\n`);
-    process.exit(1);
-  });
+  main(process.argv.slice(2)).catch((err: unknown) => failAndExit('console', err));
 }

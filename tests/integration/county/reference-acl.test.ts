@@ -1,6 +1,9 @@
 /**
  * The reference broker setup in scripts/mosquitto/ (config + ACL), run for real with only its paths
- * rewritten: each station reaches its own subtree only; the collector reaches all.
+ * rewritten: each station reaches its own subtree only; a collector account reads the upward topics
+ * and publishes acks and sessions.resend. One account is the test's own: `test-observer` reads
+ * everything, so a forged message the ACL let through would be seen (tests/integration/county-install/
+ * broker-accounts.test.ts covers the county accounts themselves).
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -16,13 +19,16 @@ const CONF = readFileSync(join(ROOT, 'scripts/mosquitto/mosquitto.conf'), 'utf8'
 const ACL = readFileSync(join(ROOT, 'scripts/mosquitto/acl.conf'), 'utf8');
 // village-03 is a station PC under an attacker's control (village-01 runs a real CountyLink; with
 // use_username_as_clientid a second village-01 login would take over its session).
-const USERS = { 'village-01': 'pw-01', 'village-02': 'pw-02', 'village-03': 'pw-03', 'county-collector': 'pw-county' };
+const USERS = { 'village-01': 'pw-01', 'village-02': 'pw-02', 'village-03': 'pw-03', 'county-collector-1': 'pw-county', 'test-observer': 'pw-obs' };
 
 let pki: TestPki;
 let broker: Mosquitto;
 let county: CountyConsumer;
 let s1: Station;
 const clients: MqttClient[] = [];
+interface Seen { topic: string; payload: unknown; retain: boolean }
+let observer: MqttClient;
+const observed: Seen[] = [];
 
 beforeAll(async () => {
   pki = makeTestPki('acl');
@@ -30,7 +36,7 @@ beforeAll(async () => {
     tls: { caFile: pki.caFile, certFile: pki.serverCert, keyFile: pki.serverKey },
     configText: (port, dir) => {
       writePasswordFile(join(dir, 'passwd'), USERS);
-      writeSecret(dir, 'station-acl.conf', ACL);
+      writeSecret(dir, 'station-acl.conf', `${ACL}\nuser test-observer\ntopic read stations/#\n`);
       return (
         CONF.replace(/^listener 8883$/m, `listener ${port} 127.0.0.1`)
           .replaceAll('/etc/mosquitto/certs/county-ca.crt', pki.caFile)
@@ -45,16 +51,19 @@ beforeAll(async () => {
   });
   county = await CountyConsumer.connect(broker.url, {
     autoAck: true,
-    options: { username: 'county-collector', password: 'pw-county', ca: readFileSync(pki.caFile) },
+    options: { username: 'county-collector-1', password: 'pw-county', ca: readFileSync(pki.caFile) },
   });
   const dir = tempDir();
   s1 = makeStation({
     url: broker.url,
     stationId: 'village-01',
-    county: { username: 'village-01', password_file: writeSecret(dir, 'pw', 'pw-01\n'), ca_file: pki.caFile, allowed_commands: ['diag.run'] },
+    county: { username: 'village-01', password_file: writeSecret(dir, 'pw', 'pw-01\n'), ca_file: pki.caFile, allowed_commands: ['sessions.resend'] },
   });
   await s1.link.start();
   await county.waitFor('stations/village-01/status');
+  observer = await rawClient('test-observer', 'pw-obs');
+  observer.on('message', (topic, payload, packet) => observed.push({ topic, payload: JSON.parse(payload.toString()) as unknown, retain: packet.retain }));
+  await observer.subscribeAsync('stations/#', { qos: 1 });
 });
 
 afterAll(async () => {
@@ -77,14 +86,15 @@ describe('reference mosquitto config and ACL', () => {
     s1.appendUsage(3);
     await waitFor(() => county.stored.size === 3, 5_000);
     await waitFor(() => s1.ledger.depth().count === 0, 5_000);
-    await county.publish('stations/village-01/request/diag.run', JSON.stringify({ transaction: 'acl-1', args: {} }));
-    const res = await county.waitFor('stations/village-01/response/diag.run');
+    // The one request a collector account may publish (scripts/mosquitto/acl.conf: least privilege).
+    await county.publish('stations/village-01/request/sessions.resend', JSON.stringify({ transaction: 'acl-1', args: { from_seq: 1, to_seq: 3 } }));
+    const res = await county.waitFor('stations/village-01/response/sessions.resend');
     expect(res.payload).toMatchObject({ transaction: 'acl-1', status: 'ok' });
   });
 
   it('refuses a station publishing into another station\'s subtree, or forging its own ack and requests', async () => {
     const intruder = await rawClient('village-03', 'pw-03');
-    county.clear();
+    observed.length = 0;
     const forged = [
       ['stations/village-02/usage', { v: 1, seq: 1, id: 'forged-usage-record' }],
       ['stations/village-02/status', { v: 1, online: false, boot: 99 }],
@@ -102,24 +112,22 @@ describe('reference mosquitto config and ACL', () => {
     // subscriber in the order it received them (MQTT 3.1.1 §4.6, ordered topics), so once the marker
     // has arrived, any forged message the ACL let through would have arrived before it.
     await intruder.publishAsync('stations/village-03/heartbeat', JSON.stringify({ marker: true }), { qos: 1 });
-    await county.waitFor('stations/village-03/heartbeat', (r) => r.payload?.['marker'] === true);
+    await waitFor(() => observed.some((r) => r.topic === 'stations/village-03/heartbeat'), 5_000);
     // Only the real station's live lane and the intruder's own heartbeat may have got through.
     const legit = /^stations\/(village-01\/(heartbeat|status|inventory|devices\/[^/]+\/state)|village-03\/heartbeat)$/;
-    const leaked = county.received.filter((r) => !legit.test(r.topic)).map((r) => r.topic);
-    expect(leaked).toEqual([]);
+    expect(observed.filter((r) => !legit.test(r.topic)).map((r) => r.topic)).toEqual([]);
     expect(s1.ledger.depth().count).toBe(0);
-    // What a station finds retained on ack topics is the county's own watermark only. (Subscribing
-    // again makes the broker send the retained messages again; a second county-collector login would
-    // take the county's session over: the client id is the user name.)
-    county.clear();
-    await county.client.subscribeAsync('stations/+/ack', { qos: 1 });
-    await waitFor(() => county.received.some((r) => r.retain && r.topic === 'stations/village-01/ack'), 5_000);
-    const retained = county.received.filter((r) => r.retain && r.topic.endsWith('/ack'));
+    // What a station finds retained on ack topics is the county's own watermark only (subscribing
+    // again makes the broker send the retained messages again).
+    observed.length = 0;
+    await observer.subscribeAsync('stations/+/ack', { qos: 1 });
+    await waitFor(() => observed.some((r) => r.retain && r.topic === 'stations/village-01/ack'), 5_000);
+    const retained = observed.filter((r) => r.retain && r.topic.endsWith('/ack'));
     expect(retained.map((r) => [r.topic, r.payload])).toEqual([['stations/village-01/ack', { seq: 3 }]]);
   });
 
   it('lets only the county account publish acks and requests: no station, not even for itself', async () => {
-    county.clear();
+    observed.length = 0;
     // (Not as village-01: a second login with its name would take the real station's session over.)
     for (const [user, pw] of [['village-02', 'pw-02'], ['village-03', 'pw-03']] as const) {
       const c = await rawClient(user, pw);
@@ -128,11 +136,12 @@ describe('reference mosquitto config and ACL', () => {
         await c.publishAsync(`stations/${target}/request/schedule.set`, JSON.stringify({ transaction: `${user}-${target}`, args: {} }), { qos: 1 });
       }
     }
-    // The county's own publish after them is the marker: anything let through would have arrived before it.
-    await county.publish('stations/village-02/request/diag.run', JSON.stringify({ transaction: 'county-marker', args: {} }));
-    await county.waitFor('stations/village-02/request/diag.run');
-    const downward = county.received.filter((r) => /\/(ack|request\/[^/]+)$/.test(r.topic)).map((r) => r.topic);
-    expect(downward).toEqual(['stations/village-02/request/diag.run']);
+    // The county's own publish after them (each awaited to its PUBACK, so already routed) is the
+    // marker: anything let through would have arrived before it.
+    await county.publish('stations/village-02/request/sessions.resend', JSON.stringify({ transaction: 'county-marker', args: { from_seq: 1 } }));
+    await waitFor(() => observed.some((r) => r.topic === 'stations/village-02/request/sessions.resend'), 5_000);
+    const downward = observed.filter((r) => /\/(ack|request\/[^/]+)$/.test(r.topic)).map((r) => r.topic);
+    expect(downward).toEqual(['stations/village-02/request/sessions.resend']);
   });
 
   it('refuses a station reading another station\'s subtree', async () => {
@@ -145,8 +154,8 @@ describe('reference mosquitto config and ACL', () => {
     await county.waitFor('stations/village-02/usage');
     // The broker has routed the victim's message (the county got it); a marker the peeker may read,
     // published now, is queued to the peeker behind anything that message put there.
-    await county.publish('stations/village-03/request/diag.run', JSON.stringify({ transaction: 'marker', args: {} }));
-    await waitFor(() => seen.includes('stations/village-03/request/diag.run'), 5_000);
+    await county.publish('stations/village-03/request/sessions.resend', JSON.stringify({ transaction: 'marker', args: { from_seq: 1 } }));
+    await waitFor(() => seen.includes('stations/village-03/request/sessions.resend'), 5_000);
     expect(seen.filter((t) => t.startsWith('stations/village-02/'))).toEqual([]);
     expect(granted.length).toBe(2);
   });

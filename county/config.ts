@@ -1,0 +1,213 @@
+/**
+ * The county commands' config file (`--config /etc/station-county/county.yaml`, county.example.yaml):
+ * top-level `db`, a `collector:` and a `console:` section whose keys are the commands' long flags with
+ * `-` → `_`. The file only supplies values; what the command line says wins. A bad file is refused with
+ * every problem and its key path, in Chinese and English, and the command exits 78 (EX_CONFIG) — the
+ * code systemd and the package's postinst read as "fix the config", not "restart me".
+ */
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { LineCounter, parseDocument } from 'yaml';
+import { z } from 'zod';
+import { isPostgresUrl } from './open-store.js';
+
+/** EX_CONFIG (sysexits.h): the exit code of a config that cannot be used. */
+export const EXIT_CONFIG = 78;
+/** The county's config is a page of settings: anything near this is a mistake or an attack. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+/** toJS() expands YAML aliases; a few nested ones make gigabytes ("billion laughs"). */
+const MAX_YAML_ALIASES = 32;
+
+export class CountyConfigError extends Error {
+  constructor(
+    readonly file: string,
+    readonly issues: readonly string[],
+  ) {
+    super(`配置文件有误 / config file problem: ${file}\n${issues.map((i) => `  - ${i}`).join('\n')}`);
+    this.name = 'CountyConfigError';
+  }
+}
+
+const NO_CONTROL = /^[^\u0000-\u001f\u007f]*$/;
+const text = (max: number) => z.string().min(1).max(max).regex(NO_CONTROL, '不能含控制字符 / must not contain control characters');
+const FilePath = text(4096);
+const LogLevel = z.enum(['debug', 'info', 'warn', 'error', 'silent']);
+
+/** What both programs need to reach the broker (broker-access.ts). */
+const BrokerKeys = {
+  url: text(2048).regex(/^mqtts?:\/\/[^\s]+$/i, '须以 mqtt:// 或 mqtts:// 开头 / must start with mqtt:// or mqtts://'),
+  prefix: text(64).regex(/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/, '主题前缀只能含字母、数字、_ - / / topic prefix: letters, digits, _ - and /'),
+  username: text(128),
+  password_file: FilePath,
+  ca_file: FilePath,
+  cert_file: FilePath,
+  key_file: FilePath,
+  command_key_file: FilePath,
+};
+
+export const CollectorSection = z
+  .object({
+    ...BrokerKeys,
+    group: text(64).regex(/^[A-Za-z0-9_-]+$/, '共享订阅组名只能含字母、数字、_ - / group: letters, digits, _ and -'),
+    share: z.boolean(),
+    print_s: z.number().int().min(0).max(86_400),
+    log_level: LogLevel,
+  })
+  .partial()
+  .strict();
+
+export const ConsoleSection = z
+  .object({
+    ...BrokerKeys,
+    users: FilePath,
+    http: text(300),
+    timezone: text(64),
+    secure_cookies: z.boolean(),
+    trust_proxy: z.boolean(),
+    max_failures: z.number().int().min(1).max(100),
+    lockout_min: z.number().min(1).max(1440),
+    log_level: LogLevel,
+  })
+  .partial()
+  .strict();
+
+export const CountyConfigSchema = z
+  .object({
+    /** A SQLite file, or postgres:// / postgresql:// (e.g. the local socket: postgresql:///station_county?host=/var/run/postgresql). */
+    db: text(4096).optional(),
+    collector: CollectorSection.optional(),
+    console: ConsoleSection.optional(),
+  })
+  .strict();
+
+export type CountyConfig = z.infer<typeof CountyConfigSchema> & { /** The file it came from, absolute. */ file: string };
+export type SectionName = 'collector' | 'console';
+
+/** Keys that name files: relative values are relative to the config file, as an administrator expects. */
+const PATH_KEYS = new Set(['password_file', 'ca_file', 'cert_file', 'key_file', 'command_key_file', 'users']);
+
+const ZH_ISSUE: Record<string, string> = {
+  invalid_type: '类型不对',
+  too_small: '太小或太短',
+  too_big: '太大或太长',
+  invalid_value: '不是允许的值',
+  invalid_format: '格式不对',
+};
+
+function keyPath(path: readonly PropertyKey[]): string {
+  return path.map((p) => String(p)).join('.') || '(root)';
+}
+
+/** zod issues as `key.path: 中文 / English`. */
+function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
+  return issues.flatMap((i) => {
+    if (i.code === 'unrecognized_keys') {
+      return i.keys.map((k) => `${keyPath([...i.path, k])}: 未知的键 / unknown key`);
+    }
+    const zh = ZH_ISSUE[i.code];
+    // Our own messages are already bilingual (they contain " / ").
+    const message = i.message.includes(' / ') || !zh ? i.message : `${zh} / ${i.message}`;
+    return [`${keyPath(i.path)}: ${message}`];
+  });
+}
+
+/**
+ * Reads the file bounded: opened without blocking (a FIFO would otherwise hang us), refused unless it is
+ * a regular file (not a FIFO, not /dev/zero), at most MAX_CONFIG_BYTES — checked on the open descriptor,
+ * then never more than that read.
+ */
+export function readConfigText(file: string): string {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new CountyConfigError(file, [`无法打开 / cannot open (${code})`]);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new CountyConfigError(file, ['不是普通文件（FIFO、设备、目录都不行）/ not a regular file (a FIFO, device or folder is refused)']);
+    if (st.size > MAX_CONFIG_BYTES) {
+      throw new CountyConfigError(file, [`文件太大（${st.size} 字节，上限 ${MAX_CONFIG_BYTES}）/ file too large (${st.size} bytes, at most ${MAX_CONFIG_BYTES})`]);
+    }
+    const buf = Buffer.alloc(MAX_CONFIG_BYTES + 1);
+    let n = 0;
+    for (let r = 1; r > 0 && n < buf.length; n += r) r = readSync(fd, buf, n, buf.length - n, null);
+    if (n > MAX_CONFIG_BYTES) throw new CountyConfigError(file, [`文件太大（上限 ${MAX_CONFIG_BYTES} 字节）/ file too large (at most ${MAX_CONFIG_BYTES} bytes)`]);
+    return buf.subarray(0, n).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Parses and validates config text; `file` names it in messages and anchors relative paths. */
+export function parseCountyConfig(textIn: string, file: string): CountyConfig {
+  const abs = resolve(file);
+  const doc = parseDocument(textIn, { lineCounter: new LineCounter(), uniqueKeys: true });
+  if (doc.errors.length > 0) throw new CountyConfigError(abs, doc.errors.map((e) => `YAML: ${e.message.split('\n')[0]}`));
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES }) ?? {};
+  } catch (err) {
+    throw new CountyConfigError(abs, [`YAML 别名展开过多 / YAML aliases expand too far: ${(err as Error).message.split('\n')[0]}`]);
+  }
+  const parsed = CountyConfigSchema.safeParse(raw);
+  if (!parsed.success) throw new CountyConfigError(abs, formatIssues(parsed.error.issues));
+  const config: CountyConfig = { ...parsed.data, file: abs };
+  const base = dirname(abs);
+  const at = (p: string): string => (isAbsolute(p) ? p : resolve(base, p));
+  if (config.db !== undefined && !isPostgresUrl(config.db)) config.db = at(config.db);
+  for (const name of ['collector', 'console'] as const) {
+    const section = config[name] as Record<string, unknown> | undefined;
+    if (!section) continue;
+    for (const [k, v] of Object.entries(section)) if (PATH_KEYS.has(k) && typeof v === 'string') section[k] = at(v);
+  }
+  return config;
+}
+
+export function loadCountyConfig(file: string): CountyConfig {
+  return parseCountyConfig(readConfigText(file), file);
+}
+
+/** `password_file` → `passwordFile`: commander's attribute name of the long flag `--password-file`. */
+export const attributeName = (key: string): string => key.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+
+/**
+ * The values the file gives `command`: `db` (when `withDb`) and the keys of `section` (or only `keys`
+ * of it), as commander option values — numbers as the strings a flag would give.
+ */
+export function configValues(config: CountyConfig, section: SectionName | undefined, options: { withDb?: boolean; keys?: readonly string[] } = {}): Record<string, string | boolean> {
+  const out: Record<string, string | boolean> = {};
+  if (options.withDb !== false && config.db !== undefined) out['db'] = config.db;
+  const values = section ? ((config[section] ?? {}) as Record<string, string | number | boolean>) : {};
+  for (const [k, v] of Object.entries(values)) {
+    if (options.keys && !options.keys.includes(k)) continue;
+    out[attributeName(k)] = typeof v === 'number' ? String(v) : v;
+  }
+  return out;
+}
+
+/**
+ * Adds `--config <file>` to `command`. When it is given, the file's values become the options' values
+ * unless the same option was typed on the command line (before or after `--config`): flags override the
+ * file. It runs while commander parses, so options the file supplies satisfy requiredOption().
+ */
+export function addConfigOption(command: Command, section: SectionName | undefined, options: { withDb?: boolean; keys?: readonly string[] } = {}): Command {
+  command.option('--config <file>', 'YAML config file (county.example.yaml); flags override it / 配置文件，命令行参数优先');
+  command.on('option:config', (file: string) => {
+    const values = configValues(loadCountyConfig(file), section, options);
+    for (const [attr, value] of Object.entries(values)) {
+      if (!command.options.some((o) => o.attributeName() === attr)) continue;
+      if (command.getOptionValueSource(attr) === 'cli') continue;
+      command.setOptionValueWithSource(attr, value, 'config');
+    }
+  });
+  return command;
+}
+
+/** The exit of a county command's main(): 78 with the bilingual message for a config problem, else 1. */
+export function failAndExit(program: string, err: unknown): never {
+  process.stderr.write(`${program}: ${(err as Error).message}\n`);
+  process.exit(err instanceof CountyConfigError ? EXIT_CONFIG : 1);
+}
