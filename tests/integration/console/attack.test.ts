@@ -9,6 +9,7 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
 import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openConsoleDb } from '../../../county/console/open-store.js';
@@ -155,6 +156,40 @@ describe('console sign-ins end when their account changes (row 2)', () => {
     expect(page).not.toContain('操作员）');
     expect((await c.post('/schedules', pushFields(await c.csrf('/schedules')))).status).toBe(403);
     expect(await pushCount()).toBe(pushes);
+  });
+
+  it('sends nothing for a push whose form was still arriving when the account was demoted', async () => {
+    expect((await user(['role', 'oper', 'operator'])).code).toBe(0);
+    const c = new Client(running.url);
+    expect(await c.login('oper', 'second-operator-secret')).toBe(303);
+    const body = new URLSearchParams(pushFields(await c.csrf('/schedules'))).toString();
+    const pushes = await pushCount();
+    const ENDED = 'console sign-in ended: the account was changed or removed';
+    const ended = () => running.proc.output().split(ENDED).length - 1;
+    const endedBefore = ended();
+    const { hostname, port } = new URL(running.url);
+    const socket = connect({ host: hostname, port: Number(port) });
+    cleanups.push(() => socket.destroy());
+    let answer = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (d: string) => (answer += d));
+    const closed = new Promise((r) => socket.once('close', r));
+    const half = Math.floor(body.length / 2);
+    socket.write(
+      `POST /schedules HTTP/1.1\r\nHost: ${hostname}:${port}\r\nOrigin: ${running.url}\r\nCookie: ${[...c.jar].map(([k, v]) => `${k}=${v}`).join('; ')}\r\n` +
+        `Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.slice(0, half)}`,
+    );
+    // The request has begun (headers read, sign-in checked) while its form is still arriving.
+    expect((await user(['role', 'oper', 'viewer'])).code).toBe(0);
+    socket.end(body.slice(half));
+    await closed;
+    expect(answer).toMatch(/^HTTP\/1\.1 403 /);
+    expect(await pushCount()).toBe(pushes);
+    // Refused by the check after the form was read, not at the start: the sign-in was still standing when
+    // the request began, and ends at its next request.
+    expect(ended()).toBe(endedBefore);
+    expect((await c.req('/fleet')).status).toBe(303);
+    await waitFor(() => ended() === endedBefore + 1, 5_000);
   });
 
   it('ends the sign-in when the account is removed, and the account can no longer sign in', async () => {
