@@ -16,7 +16,7 @@ import { openConsoleDb } from '../../../county/console/open-store.js';
 import type { ConsoleDb } from '../../../county/console/context.js';
 import { seedConsoleDb } from '../../../scripts/console/seed.js';
 import { consoleCli, evaluated, guesses, signInBurst, startConsoleProcess, type RunningConsole } from '../../../scripts/bench/sign-in-burst.js';
-import { Mosquitto, waitFor } from '../../../scripts/lib/kit/index.js';
+import { Mosquitto, spawnCaptured, waitFor } from '../../../scripts/lib/kit/index.js';
 import { ROOT } from '../../helpers/agent.js';
 import { tempDir } from '../../helpers/temp.js';
 
@@ -244,5 +244,42 @@ describe('county files (row 10)', () => {
     }
     // The well-kept files of the main console were not warned about.
     expect(running.proc.output()).not.toContain('readable or writable by other users');
+  });
+
+  it('takes group write and others’ access off an existing county.db, -wal and -shm when opened', async () => {
+    const db = join(dir, 'old.db');
+    const first = await openConsoleDb(db);
+    for (const f of [db, `${db}-wal`, `${db}-shm`]) chmodSync(f, 0o666);
+    const second = await openConsoleDb(db);
+    try {
+      for (const f of [db, `${db}-wal`, `${db}-shm`]) expect([f, (statSync(f).mode & 0o777).toString(8)]).toEqual([f, '640']);
+      expect((await second.stations()).length).toBe(0);
+    } finally {
+      await second.close();
+      await first.close();
+    }
+  });
+
+  it('the collector warns when its command key or broker password file is readable by others', async () => {
+    const key = join(dir, 'collector.key');
+    writeFileSync(key, `${KEY}\n`, { mode: 0o640 });
+    chmodSync(key, 0o644);
+    const pass = join(dir, 'collector.pass');
+    writeFileSync(pass, 'broker-secret\n', { mode: 0o600 });
+    const collector = spawnCaptured(
+      process.execPath,
+      [join(ROOT, 'dist', 'county', 'collector.js'), '--url', broker.url, '--db', join(dir, 'collector.db'), '--command-key-file', key, '--username', 'county-collector', '--password-file', pass, '--print-s', '0'],
+      process.env,
+    );
+    cleanups.push(() => collector.stop());
+    await waitFor(() => collector.output().includes('--command-key-file file') || collector.proc.exitCode !== null, 15_000);
+    const line = collector.output().split('\n').find((l) => l.includes('readable or writable by other users'));
+    expect(line, collector.output()).toContain(`"option":"--command-key-file"`);
+    expect(line).toContain(`"file":"${key}"`);
+    expect(line).toContain('mode 0644');
+    expect(line).toContain('"level":40');
+    // The owner-only password file is not warned about.
+    expect(collector.output()).not.toContain('"option":"--password-file"');
+    await collector.stop();
   });
 });
