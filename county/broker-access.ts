@@ -4,9 +4,10 @@
  * One place, so the two stay alike.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { IClientOptions } from 'mqtt';
+import type { Logger } from './log.js';
 
 /** What a county program needs besides the broker URL. Secrets are file contents, trimmed. */
 export interface BrokerAccess {
@@ -38,8 +39,26 @@ export function addBrokerOptions(command: Command, commandKeyHelp: string): Comm
 
 const readSecret = (file: string): string => readFileSync(file, 'utf8').trim();
 
-/** Reads the files the options of addBrokerOptions name. */
-export function brokerAccess(o: Record<string, string | boolean | undefined>): BrokerAccess {
+/**
+ * Logs a warning when a secret file (`option` names it) may be read or written by other users: anyone on
+ * the machine could then sign county commands, join the broker as the county, or read every password hash.
+ * A warning, not a refusal, as the station agent does (config/warnings.ts): the county's IT may mean it.
+ */
+export function warnOpenSecret(file: string, option: string, log: Pick<Logger, 'warn'>): void {
+  let mode: number;
+  try {
+    mode = statSync(file).mode & 0o777;
+  } catch {
+    return; // reading it is the caller's error to report
+  }
+  if ((mode & 0o007) !== 0) {
+    const octal = `0${mode.toString(8).padStart(3, '0')}`;
+    log.warn({ option, file, mode: octal }, `${option} file ${file} is readable or writable by other users (mode ${octal}): chmod o-rwx ${file}`);
+  }
+}
+
+/** Reads the files the options of addBrokerOptions name, warning on `log` about secret files others may read. */
+export function brokerAccess(o: Record<string, string | boolean | undefined>, log?: Pick<Logger, 'warn'>): BrokerAccess {
   const text = (k: string): string | undefined => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
   const username = text('username');
   const passwordFile = text('passwordFile');
@@ -48,6 +67,8 @@ export function brokerAccess(o: Record<string, string | boolean | undefined>): B
   const certFile = text('certFile');
   const clientKeyFile = text('keyFile');
   if ((certFile === undefined) !== (clientKeyFile === undefined)) throw new Error('--cert-file and --key-file go together / 客户端证书与私钥须成对提供');
+  if (log && passwordFile !== undefined) warnOpenSecret(passwordFile, '--password-file', log);
+  if (log && keyFile !== undefined) warnOpenSecret(keyFile, '--command-key-file', log);
   return {
     prefix: text('prefix') ?? 'stations',
     ...(username !== undefined ? { username } : {}),

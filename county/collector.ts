@@ -62,7 +62,7 @@ export async function main(argv: string[]): Promise<void> {
         url: o['url'] as string,
         db: o['db'] as string,
         group: o['share'] === false ? null : (o['group'] as string),
-        ...brokerAccess(o),
+        ...brokerAccess(o, log),
         log,
       });
       const printS = Number(o['printS']);

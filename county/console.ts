@@ -5,18 +5,22 @@
  *        [--url mqtt://broker:1883 --command-key-file county.key] [--timezone Asia/Shanghai] [--secure-cookies]
  *   node dist/county/console.js --config /etc/station-county/county.yaml   (flags override the file)
  *   node dist/county/console.js user add --users console-users alice --role operator   (password on stdin)
+ *   node dist/county/console.js user passwd --users console-users alice                 (password on stdin)
+ *   node dist/county/console.js user role --users console-users alice viewer
  *   node dist/county/console.js user remove --users console-users alice
+ * A running console re-reads the accounts file at its next request: a changed or removed account's
+ * sign-ins end then (docs/county.md "Accounts and sign-in").
  *   node dist/county/console.js user list --users console-users
  */
 import { pathToFileURL } from 'node:url';
-import { Command, Option } from 'commander';
+import { Argument, Command, Option } from 'commander';
 import { createLogger } from './log.js';
-import { AccountFile, ROLES, checkPassword, readAccounts, removeAccount, upsertAccount, type Role } from './console/accounts.js';
+import { AccountFile, ROLES, readAccounts, removeAccount, setPassword, setRole, upsertAccount, type Role } from './console/accounts.js';
 import { openCollectorStore } from './open-store.js';
 import { Pusher } from './console/pusher.js';
 import { startConsole } from './console/server.js';
 import { isTimeZone } from './console/time.js';
-import { addBrokerOptions, brokerAccess } from './broker-access.js';
+import { addBrokerOptions, brokerAccess, warnOpenSecret } from './broker-access.js';
 import { addConfigOption, failAndExit } from './config.js';
 
 
@@ -95,9 +99,10 @@ export async function main(argv: string[]): Promise<void> {
       if (!Number.isInteger(maxFailures) || maxFailures < 1 || maxFailures > 100) throw new Error('--max-failures must be 1–100');
       if (!(lockoutMin > 0 && lockoutMin <= 24 * 60)) throw new Error('--lockout-min must be 1–1440');
       const accounts = new AccountFile(o['users'] as string);
+      warnOpenSecret(o['users'] as string, '--users', log);
       const store = await openCollectorStore(o['db'] as string);
       const pusher = o['url']
-        ? await Pusher.start({ url: o['url'] as string, store, log, ...brokerAccess(o) })
+        ? await Pusher.start({ url: o['url'] as string, store, log, ...brokerAccess(o, log) })
         : undefined;
       if (!/^(127\.|localhost$|::1$)/.test(listen.host)) log.warn({ host: listen.host }, 'the console listens beyond loopback: put it behind a TLS reverse proxy');
       const server = await startConsole({
@@ -133,12 +138,29 @@ export async function main(argv: string[]): Promise<void> {
     .addOption(new Option('--role <role>').choices([...ROLES]).default('viewer'))
     .action(async (name: string, o: { users: string; role: Role }) => {
       const password = await readPassword(`password for ${name}: `);
-      const problem = checkPassword(password);
-      if (problem) throw new Error(problem);
       await upsertAccount(o.users, name, o.role, password);
       process.stdout.write(`${name} (${o.role}) saved in ${o.users}\n`);
     });
+  addConfigOption(user.command('passwd'), 'console', USERS_ONLY)
+    .description("change an account's password (typed, or the first line of stdin); its sign-ins end")
+    .requiredOption('--users <file>')
+    .argument('<name>')
+    .action(async (name: string, o: { users: string }) => {
+      const password = await readPassword(`new password for ${name}: `);
+      await setPassword(o.users, name, password);
+      process.stdout.write(`${name}: password changed in ${o.users}\n`);
+    });
+  addConfigOption(user.command('role'), 'console', USERS_ONLY)
+    .description("change an account's role; its sign-ins end")
+    .requiredOption('--users <file>')
+    .argument('<name>')
+    .addArgument(new Argument('<role>').choices([...ROLES]))
+    .action((name: string, role: Role, o: { users: string }) => {
+      setRole(o.users, name, role);
+      process.stdout.write(`${name} is now ${role} in ${o.users}\n`);
+    });
   addConfigOption(user.command('remove'), 'console', USERS_ONLY)
+    .description('remove an account; its sign-ins end')
     .requiredOption('--users <file>')
     .argument('<name>')
     .action((name: string, o: { users: string }) => {

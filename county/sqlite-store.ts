@@ -5,6 +5,7 @@
  * after its records are in, by walking runs of stored records and lost ranges (never seq by seq).
  * The reads and the console's part are in sqlite-reads.ts.
  */
+import { chmodSync, closeSync, fchmodSync, openSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { UsageRecord } from '../protocol/usage-record.js';
 import type { EventRecord } from '../protocol/event-record.js';
@@ -16,7 +17,41 @@ import { batchCursor, heartbeatPoint, historyBucket, historyHorizon, ranInOrder,
 
 type Db = Database.Database;
 
+/** The records the county pays on: the collector's user writes, its group (the console's) reads, no one else. */
+export const DB_MODE = 0o640;
+
+const errno = (err: unknown): string | undefined => (err as NodeJS.ErrnoException).code;
+
+/**
+ * Creates the database file 0640 whatever the umask (SQLite would make it 0644 under the usual umask 022),
+ * and takes write from the group and everything from others on an existing one and its -wal and -shm.
+ * SQLite gives a -wal or -shm it creates the main file's mode, so they follow.
+ */
+function secureDbFiles(path: string): void {
+  if (path === '' || path === ':memory:' || path.startsWith('file:')) return;
+  try {
+    const fd = openSync(path, 'wx', DB_MODE);
+    try {
+      fchmodSync(fd, DB_MODE); // openSync's mode passes through the umask
+    } finally {
+      closeSync(fd);
+    }
+  } catch (err) {
+    if (errno(err) !== 'EEXIST') throw err;
+  }
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      const mode = statSync(file).mode & 0o777;
+      if ((mode & 0o027) !== 0) chmodSync(file, mode & ~0o027);
+    } catch (err) {
+      // Not there yet, or another user's file shared with us: nothing to tighten here.
+      if (errno(err) !== 'ENOENT' && errno(err) !== 'EPERM') throw err;
+    }
+  }
+}
+
 function openDb(path: string): Db {
+  secureDbFiles(path);
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   // Records are acked to stations once stored: losing a committed row after an ack would lose it for good.

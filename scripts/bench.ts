@@ -13,6 +13,8 @@
  *   county     (only on request) N stations at normal rates into 2 collectors on PostgreSQL (or SQLite)
  *   ceiling    (only on request) the collector's highest sustained msg/s on one core (SQLite or PostgreSQL)
  *   flood      (only on request) other stations' record → ack lag while one station floods, vs no flood
+ *   sign-in-burst (only on request) 300 sign-in guesses at once at a console process: how many were checked,
+ *              vs the same burst at a build before the fix (--baseline <dist folder>)
  * Default: footprint latency drain ingest ledger. See docs/benchmarks.md.
  *
  * The county benches take --store sqlite|postgres, --stations N, --collectors N, --rate X, --rates a,b,c.
@@ -33,6 +35,7 @@ import { countyBench } from './bench/county.js';
 import { ceilingBench } from './bench/ceiling.js';
 import { floodBench } from './bench/flood.js';
 import { consolePages } from './bench/console-pages.js';
+import { signInBurstBench } from './bench/sign-in-burst.js';
 
 const BENCHES: Record<string, (o: BenchOptions) => Promise<BenchResult>> = {
   footprint,
@@ -46,6 +49,7 @@ const BENCHES: Record<string, (o: BenchOptions) => Promise<BenchResult>> = {
   ceiling: ceilingBench,
   flood: floodBench,
   console: consolePages,
+  'sign-in-burst': signInBurstBench,
 };
 const DEFAULT = ['footprint', 'latency', 'drain', 'ingest', 'ledger'];
 
@@ -74,6 +78,7 @@ async function main(): Promise<void> {
       rate: { type: 'string' },
       rates: { type: 'string' },
       node: { type: 'string' },
+      baseline: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -105,6 +110,7 @@ async function main(): Promise<void> {
     ...(values.collectors !== undefined ? { collectors: num(values.collectors, '--collectors')! } : {}),
     ...(values.rate !== undefined ? { rate: num(values.rate, '--rate')! } : {}),
     ...(values.rates !== undefined ? { rates: values.rates.split(',').map((r) => num(r, '--rates')!) } : {}),
+    ...(values.baseline !== undefined ? { baseline: values.baseline } : {}),
   };
   const results: BenchResult[] = [];
   for (const n of names) {

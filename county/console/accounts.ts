@@ -1,11 +1,12 @@
 /**
  * Console accounts: a text file of `name:role:scrypt$N$r$p$salt$hash` lines (salt and hash base64), so
  * the county's IT keeps it like an htpasswd file. Passwords are hashed with node:crypto scrypt; the file
- * is re-read when it changes, so adding a user needs no restart. Roles: `viewer` reads, `operator` also
- * pushes schedules.
+ * is re-read when it changes, so adding a user needs no restart, and changing or removing one ends its
+ * sign-ins at their next request (server.ts). Roles: `viewer` reads, `operator` also pushes schedules.
  */
 import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { checkNewPassword, PASSWORD_MAX, PASSWORD_MIN } from './password-policy.js';
 
 export const ROLES = ['viewer', 'operator'] as const;
 export type Role = (typeof ROLES)[number];
@@ -17,8 +18,7 @@ export interface Account {
 }
 
 export const USER_NAME = /^[a-z0-9][a-z0-9_.-]{0,31}$/;
-export const PASSWORD_MIN = 8;
-export const PASSWORD_MAX = 256;
+export { PASSWORD_MAX, PASSWORD_MIN };
 const MAX_FILE_BYTES = 1024 * 1024;
 const MAX_ACCOUNTS = 1000;
 /** 2^15 × 8 × 128 B = 32 MiB and ~50 ms per hash: slow for a guesser, fine for a login. */
@@ -99,9 +99,10 @@ export function writeAccounts(file: string, accounts: readonly Account[]): void 
   renameSync(tmp, file);
 }
 
-/** Adds the account or replaces its role and password. */
+/** Adds the account or replaces its role and password; the password must pass the policy (password-policy.ts). */
 export async function upsertAccount(file: string, name: string, role: Role, password: string): Promise<void> {
   if (!USER_NAME.test(name)) throw new Error(`user name must match ${USER_NAME.source}`);
+  await checkNewPassword(name, password);
   let accounts: Account[] = [];
   try {
     accounts = readAccounts(file);
@@ -112,6 +113,26 @@ export async function upsertAccount(file: string, name: string, role: Role, pass
   writeAccounts(file, [...accounts.filter((a) => a.name !== name), { name, role, hash }]);
 }
 
+function existing(file: string, name: string): Account[] {
+  const accounts = readAccounts(file);
+  if (!accounts.some((a) => a.name === name)) throw new Error(`no account ${name} in ${file}`);
+  return accounts;
+}
+
+/** A new password for an existing account (its role kept); its sign-ins end. */
+export async function setPassword(file: string, name: string, password: string): Promise<void> {
+  existing(file, name);
+  await checkNewPassword(name, password);
+  const hash = await hashPassword(password);
+  // Read again after the slow hash: another change in between is kept.
+  writeAccounts(file, existing(file, name).map((a) => (a.name === name ? { ...a, hash } : a)));
+}
+
+/** A new role for an existing account; its sign-ins end (they carry the old role). */
+export function setRole(file: string, name: string, role: Role): void {
+  writeAccounts(file, existing(file, name).map((a) => (a.name === name ? { ...a, role } : a)));
+}
+
 export function removeAccount(file: string, name: string): boolean {
   const accounts = readAccounts(file);
   const left = accounts.filter((a) => a.name !== name);
@@ -120,7 +141,10 @@ export function removeAccount(file: string, name: string): boolean {
   return true;
 }
 
-/** The accounts file as the server sees it: re-read when its modification time or size changes. */
+/**
+ * The accounts file as the server sees it: re-read when its inode, modification time (ns) or size
+ * changes. `user add|passwd|role|remove` replace the file by a rename, so each change is a new inode.
+ */
 export class AccountFile {
   private accounts = new Map<string, Account>();
   private stamp = '';
@@ -132,20 +156,35 @@ export class AccountFile {
   }
 
   private refresh(): void {
-    const st = statSync(this.file);
-    const stamp = `${st.mtimeMs}:${st.size}`;
+    const st = statSync(this.file, { bigint: true });
+    const stamp = `${st.ino}:${st.mtimeNs}:${st.ctimeNs}:${st.size}`;
     if (stamp === this.stamp) return;
     this.accounts = new Map(readAccounts(this.file).map((a) => [a.name, a]));
     this.stamp = stamp;
   }
 
-  /** The account when `password` is right, else null (same work either way). */
-  async verify(name: string, password: string): Promise<Account | null> {
+  private tryRefresh(): void {
     try {
       this.refresh();
     } catch {
       // A file being edited by hand may be unreadable for a moment: keep the last good accounts.
     }
+  }
+
+  /**
+   * Whether a sign-in of `name` made with `role` and password `hash` still stands: the account exists
+   * with the same role and the same password hash. Checked at every request (a stat of the file), so a
+   * changed or removed account loses its sign-ins at once, with no signal or restart.
+   */
+  stillValid(name: string, role: Role, hash: string): boolean {
+    this.tryRefresh();
+    const a = this.accounts.get(name);
+    return a !== undefined && a.role === role && a.hash === hash;
+  }
+
+  /** The account when `password` is right, else null (same work either way). */
+  async verify(name: string, password: string): Promise<Account | null> {
+    this.tryRefresh();
     const account = this.accounts.get(name);
     const hash = account?.hash ?? (await (this.decoy ??= hashPassword(randomBytes(12).toString('hex'))));
     const ok = await verifyPassword(password, hash);

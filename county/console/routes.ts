@@ -119,6 +119,9 @@ export async function pushSchedule(ctx: Ctx): Promise<void> {
     sendHtml(ctx, 400, renderSchedules(ctx, await schedulesData(ctx), v, problems));
     return;
   }
+  // Checked again after the awaits above (the form, the store): an account changed or removed while this
+  // request was being read sends nothing (issue row 2).
+  if (!ctx.parts.accounts.stillValid(ctx.signIn.user, ctx.signIn.role, ctx.signIn.hash)) throw new HttpError(403, 'error.forbidden');
   const pushId = await pusher.send('schedule.set', built.args, to, ctx.signIn.user);
   redirect(ctx.res, `/push?id=${pushId}`);
 }

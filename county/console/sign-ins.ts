@@ -10,6 +10,8 @@ export interface SignIn {
   id: string;
   user: string;
   role: Role;
+  /** The account's password hash at sign-in: a changed password ends the sign-in (server.ts). */
+  hash: string;
   csrf: string;
   createdMs: number;
   seenMs: number;
@@ -49,14 +51,14 @@ export class SignIns {
   }
 
   /** A fresh session (a new id at every login: a planted id never becomes a logged-in one). */
-  create(user: string, role: Role): SignIn {
+  create(user: string, role: Role, hash: string): SignIn {
     const now = this.now();
     if (this.map.size >= this.max) {
       // Maps iterate in insertion order: the first is the oldest login.
       const oldest = this.map.keys().next().value;
       if (oldest !== undefined) this.map.delete(oldest);
     }
-    const s: SignIn = { id: token(), user, role, csrf: token(), createdMs: now, seenMs: now };
+    const s: SignIn = { id: token(), user, role, hash, csrf: token(), createdMs: now, seenMs: now };
     this.map.set(s.id, s);
     return s;
   }
@@ -99,9 +101,14 @@ export interface LockoutOptions {
 }
 
 /**
- * Counts failed logins per key (the account name, and separately the client address) and locks a key
+ * Counts sign-in attempts per key (the account name, and separately the client address) and locks a key
  * after `maxFailures` within `windowMs`. While locked even the right password is refused, so guessing
  * cannot continue by trying the real one in between.
+ *
+ * An attempt is counted when it starts, before its password is checked (`attempt`), not when the check
+ * has failed: the check awaits scrypt, and a burst of guesses sent at once would otherwise all pass the
+ * lock before the first failure is counted (issue row 1: 300 at once, all 300 checked). A right password
+ * takes its count back (`succeed` for the account, `forgive` for the address).
  */
 export class Lockout {
   private readonly map = new Map<string, { failures: number; firstMs: number; lockedUntil: number }>();
@@ -126,7 +133,8 @@ export class Lockout {
     return Math.max(0, e.lockedUntil - this.now());
   }
 
-  fail(key: string): void {
+  /** Counts one attempt at `key` (call after lockedFor said 0, before awaiting the password check). */
+  attempt(key: string): void {
     const now = this.now();
     let e = this.map.get(key);
     if (!e || (now - e.firstMs > this.windowMs && e.lockedUntil <= now)) {
@@ -141,7 +149,20 @@ export class Lockout {
     if (e.failures >= this.maxFailures) e.lockedUntil = now + this.lockMs;
   }
 
+  /** The account's password was right: its count starts again. */
   succeed(key: string): void {
     this.map.delete(key);
+  }
+
+  /**
+   * Takes back one attempt at `key` that turned out right (the address of a successful sign-in): one
+   * address may sign in many accounts, only its wrong guesses count against it.
+   */
+  forgive(key: string): void {
+    const e = this.map.get(key);
+    if (!e) return;
+    e.failures = Math.max(0, e.failures - 1);
+    if (e.failures < this.maxFailures) e.lockedUntil = 0;
+    if (e.failures === 0) this.map.delete(key);
   }
 }

@@ -82,6 +82,8 @@ export interface BenchOptions {
   rate?: number;
   /** ceiling: offered rates to try, msg/s, in order. */
   rates?: number[];
+  /** sign-in-burst: a dist folder built from the code before the fix, measured as the reference. */
+  baseline?: string;
 }
 
 export function figure(f: Omit<Figure, 'ratio'> & { ratio?: number }): Figure {

@@ -7,7 +7,7 @@ import { describe, it, expect } from 'vitest';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { scryptSync } from 'node:crypto';
-import { AccountFile, hashPassword, parseAccounts, readAccounts, removeAccount, upsertAccount, verifyPassword } from '../../../county/console/accounts.js';
+import { AccountFile, hashPassword, parseAccounts, readAccounts, removeAccount, setPassword, setRole, upsertAccount, verifyPassword } from '../../../county/console/accounts.js';
 import { Lockout, sameToken, SignIns } from '../../../county/console/sign-ins.js';
 import { tempDir } from '../../helpers/temp.js';
 
@@ -26,7 +26,7 @@ describe('console accounts', () => {
   });
 
   it('refuses short passwords and hashes with absurd parameters', async () => {
-    await expect(hashPassword('short')).rejects.toThrow(/at least 8/);
+    await expect(hashPassword('short')).rejects.toThrow(/at least 10/);
     const h = await hashPassword('long enough');
     expect(await verifyPassword('long enough', h.replace('$32768$', '$1073741824$'))).toBe(false);
     expect(await verifyPassword('x'.repeat(300), h)).toBe(false);
@@ -62,6 +62,29 @@ describe('console accounts', () => {
     expect(readFileSync(file, 'utf8')).not.toContain('bob');
   });
 
+  it('changes a password or a role in place, and a sign-in stands only while its account is unchanged', async () => {
+    const dir = tempDir('accounts-');
+    const file = join(dir, 'users');
+    await upsertAccount(file, 'alice', 'operator', 'first password');
+    await upsertAccount(file, 'bob', 'viewer', 'bobs password');
+    const accounts = new AccountFile(file);
+    const first = (await accounts.verify('alice', 'first password'))!;
+    expect(accounts.stillValid('alice', 'operator', first.hash)).toBe(true);
+    await setPassword(file, 'alice', 'second password');
+    expect(accounts.stillValid('alice', 'operator', first.hash)).toBe(false);
+    const second = (await accounts.verify('alice', 'second password'))!;
+    expect(second.role).toBe('operator');
+    setRole(file, 'alice', 'viewer');
+    expect(accounts.stillValid('alice', 'operator', second.hash)).toBe(false);
+    expect(accounts.stillValid('alice', 'viewer', second.hash)).toBe(true);
+    expect(readAccounts(file).map((a) => `${a.name}:${a.role}`)).toEqual(['alice:viewer', 'bob:viewer']);
+    removeAccount(file, 'alice');
+    expect(accounts.stillValid('alice', 'viewer', second.hash)).toBe(false);
+    await expect(setPassword(file, 'carol', 'some long password')).rejects.toThrow(/no account carol/);
+    expect(() => setRole(file, 'carol', 'viewer')).toThrow(/no account carol/);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+  });
+
   it('keeps the last good accounts while the file is broken', async () => {
     const dir = tempDir('accounts-');
     const file = join(dir, 'users');
@@ -76,7 +99,7 @@ describe('console sessions and lockout', () => {
   it('expires a session after the idle time and after the maximum age', () => {
     let now = 0;
     const signIns = new SignIns({ idleMs: 1_000, maxAgeMs: 5_000, now: () => now });
-    const s = signIns.create('alice', 'operator');
+    const s = signIns.create('alice', 'operator', 'h');
     expect(s.id).not.toBe(s.csrf);
     now = 900;
     expect(signIns.get(s.id)?.user).toBe('alice');
@@ -84,16 +107,16 @@ describe('console sessions and lockout', () => {
     expect(signIns.get(s.id)?.user).toBe('alice');
     now = 2_900;
     expect(signIns.get(s.id)).toBeUndefined();
-    const t = signIns.create('bob', 'viewer');
+    const t = signIns.create('bob', 'viewer', 'h');
     for (now = 3_000; now <= 8_000; now += 900) signIns.get(t.id);
     expect(signIns.get(t.id)).toBeUndefined();
   });
 
   it('bounds the number of sessions, dropping the oldest', () => {
     const signIns = new SignIns({ maxSignIns: 2 });
-    const a = signIns.create('a', 'viewer');
-    const b = signIns.create('b', 'viewer');
-    const c = signIns.create('c', 'viewer');
+    const a = signIns.create('a', 'viewer', 'h');
+    const b = signIns.create('b', 'viewer', 'h');
+    const c = signIns.create('c', 'viewer', 'h');
     expect(signIns.get(a.id)).toBeUndefined();
     expect(signIns.get(b.id)?.user).toBe('b');
     expect(signIns.get(c.id)?.user).toBe('c');
@@ -102,31 +125,48 @@ describe('console sessions and lockout', () => {
   it('locks a key after N failures for the lock time, and a success clears the count', () => {
     let now = 0;
     const lock = new Lockout({ maxFailures: 3, windowMs: 60_000, lockMs: 10_000, now: () => now });
-    lock.fail('alice');
-    lock.fail('alice');
+    lock.attempt('alice');
+    lock.attempt('alice');
     expect(lock.lockedFor('alice')).toBe(0);
-    lock.fail('alice');
+    lock.attempt('alice');
     expect(lock.lockedFor('alice')).toBe(10_000);
     expect(lock.lockedFor('bob')).toBe(0);
     now = 9_999;
     expect(lock.lockedFor('alice')).toBe(1);
     now = 10_000;
     expect(lock.lockedFor('alice')).toBe(0);
-    lock.fail('bob');
-    lock.fail('bob');
+    lock.attempt('bob');
+    lock.attempt('bob');
     lock.succeed('bob');
-    lock.fail('bob');
+    lock.attempt('bob');
     expect(lock.lockedFor('bob')).toBe(0);
+  });
+
+  it('counts attempts as they start, so a burst in flight locks at the limit; a right one is taken back', () => {
+    const lock = new Lockout({ maxFailures: 3, windowMs: 60_000, lockMs: 10_000, now: () => 0 });
+    // Three attempts begun, none finished: the fourth is refused before any password is checked.
+    for (let i = 0; i < 3; i++) {
+      expect(lock.lockedFor('office')).toBe(0);
+      lock.attempt('office');
+    }
+    expect(lock.lockedFor('office')).toBe(10_000);
+    // One of the three was right: the address is open again for exactly one more attempt.
+    lock.forgive('office');
+    expect(lock.lockedFor('office')).toBe(0);
+    lock.attempt('office');
+    expect(lock.lockedFor('office')).toBe(10_000);
+    lock.forgive('nobody');
+    expect(lock.lockedFor('nobody')).toBe(0);
   });
 
   it('forgets failures older than the window', () => {
     let now = 0;
     const lock = new Lockout({ maxFailures: 2, windowMs: 1_000, lockMs: 10_000, now: () => now });
-    lock.fail('x');
+    lock.attempt('x');
     now = 2_000;
-    lock.fail('x');
+    lock.attempt('x');
     expect(lock.lockedFor('x')).toBe(0);
-    lock.fail('x');
+    lock.attempt('x');
     expect(lock.lockedFor('x')).toBe(10_000);
   });
 
