@@ -26,9 +26,9 @@ export { collectorSubscriptions, startCollector, type Collector, type CollectorO
 export type { CollectorStore, ConsoleStore } from './store.js';
 export { openCollectorStore, type CountyStore } from './open-store.js';
 
-/** `report` and `fleet`: open the database (created when missing), read, close. Fine beside a running collector. */
+/** `report` and `fleet`: open the database (which must exist), read, close. Fine beside a running collector. */
 async function withStore(db: string, fn: (store: CollectorStore) => Promise<void>): Promise<void> {
-  const store = await openCollectorStore(db);
+  const store = await openCollectorStore(db, {}, { mustExist: true });
   try {
     await fn(store);
   } finally {
@@ -43,7 +43,8 @@ export async function main(argv: string[]): Promise<void> {
     .command('run', { isDefault: true })
     .description('collect from every station until stopped (SIGINT/SIGTERM)')
     .requiredOption('--url <url>', 'broker URL, mqtt:// or mqtts://')
-    .requiredOption('--db <file|url>', 'SQLite database file (created when missing) or postgres://user@host/db')
+    .requiredOption('--db <file|url>', 'SQLite database file or postgres://user@host/db')
+    .option('--create', 'create the SQLite database file when it does not exist (the first run); without it a missing file is an error')
     .option('--group <name>', 'shared-subscription group', 'county')
     .option('--no-share', 'subscribe without $share/ (brokers without shared subscriptions)');
   addConfigOption(run, 'collector');
@@ -61,6 +62,7 @@ export async function main(argv: string[]): Promise<void> {
       const collector = await startCollector({
         url: o['url'] as string,
         db: o['db'] as string,
+        createDb: o['create'] === true,
         group: o['share'] === false ? null : (o['group'] as string),
         ...brokerAccess(o, log),
         log,

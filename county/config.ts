@@ -51,6 +51,7 @@ export const CollectorSection = z
     ...BrokerKeys,
     group: text(64).regex(/^[A-Za-z0-9_-]+$/, '共享订阅组名只能含字母、数字、_ - / group: letters, digits, _ and -'),
     share: z.boolean(),
+    create: z.boolean(),
     print_s: z.number().int().min(0).max(86_400),
     log_level: LogLevel,
   })
@@ -61,6 +62,7 @@ export const ConsoleSection = z
   .object({
     ...BrokerKeys,
     users: FilePath,
+    create: z.boolean(),
     http: text(300),
     timezone: text(64),
     secure_cookies: z.boolean(),

@@ -79,6 +79,7 @@ export async function main(argv: string[]): Promise<void> {
     .description('serve the console until stopped (SIGINT/SIGTERM)');
   addConfigOption(serve, 'console')
     .requiredOption('--db <file|url>', 'the collector database: a SQLite file or postgres://user@host/db')
+    .option('--create', 'create the SQLite database file when it does not exist; without it a missing file is an error')
     .requiredOption('--users <file>', 'accounts file (console.js user add)')
     .option('--http <host:port>', 'where to listen; keep it on loopback behind a TLS reverse proxy', '127.0.0.1:8080')
     .option('--url <url>', 'broker URL (mqtt:// or mqtts://) for sending schedules; without it the console only reads');
@@ -100,7 +101,7 @@ export async function main(argv: string[]): Promise<void> {
       if (!(lockoutMin > 0 && lockoutMin <= 24 * 60)) throw new Error('--lockout-min must be 1–1440');
       const accounts = new AccountFile(o['users'] as string);
       warnOpenSecret(o['users'] as string, '--users', log);
-      const store = await openCollectorStore(o['db'] as string);
+      const store = await openCollectorStore(o['db'] as string, {}, { mustExist: o['create'] !== true });
       const pusher = o['url']
         ? await Pusher.start({ url: o['url'] as string, store, log, ...brokerAccess(o, log) })
         : undefined;

@@ -4,6 +4,7 @@
  * embedded default). Both implement CollectorStore and ConsoleStore, so the collector, its reports and
  * the county console do not care which.
  */
+import { existsSync } from 'node:fs';
 import { openPgCollectorStore } from './pg-store.js';
 import { openSqliteCollectorStore } from './sqlite-store.js';
 import { openSqliteThreadStore } from './sqlite-thread-store.js';
@@ -19,9 +20,23 @@ export interface OpenOptions {
    * loop keeps reading the broker while a batch commits. The command line's reports read in-thread.
    */
   thread?: boolean;
+  /**
+   * Refuse a SQLite file that does not exist yet (the command line, unless --create): a mistyped path
+   * must not silently start an empty county.
+   */
+  mustExist?: boolean;
+}
+
+/** The database is not there: said in the clerk's words, with the fix. */
+export class MissingDatabaseError extends Error {
+  constructor(readonly path: string) {
+    super(`数据库文件 ${path} 不存在：请检查路径；第一次运行采集服务时加 --create（或在配置文件 collector: 中写 create: true）/ the database file ${path} does not exist: check the path; on the collector's first run add --create (or create: true in the config file's collector: section)`);
+    this.name = 'MissingDatabaseError';
+  }
 }
 
 export async function openCollectorStore(db: string, options: StoreOptions = {}, open: OpenOptions = {}): Promise<CountyStore> {
   if (isPostgresUrl(db)) return openPgCollectorStore(db, options);
+  if (open.mustExist && !existsSync(db)) throw new MissingDatabaseError(db);
   return open.thread ? openSqliteThreadStore(db, options) : openSqliteCollectorStore(db, options);
 }

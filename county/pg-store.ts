@@ -42,6 +42,28 @@ async function migrate(pool: pg.Pool): Promise<void> {
   }
 }
 
+/**
+ * A refused sign-in in words a county's administrator can act on: which role, and where its password
+ * goes (PGPASSWORD or ~/.pgpass) or the password-less local socket. pg says "SASL: … client password
+ * must be a string" when none was given, and 28P01/28000 when PostgreSQL refused it.
+ */
+export function authProblem(err: unknown, url: string): Error | undefined {
+  const e = err as { code?: unknown; message?: unknown };
+  const message = typeof e.message === 'string' ? e.message : '';
+  if (e.code !== '28P01' && e.code !== '28000' && !/SASL|password must be a string|password authentication failed/i.test(message)) return undefined;
+  let role = process.env['PGUSER'] ?? process.env['USER'] ?? '?';
+  try {
+    role = decodeURIComponent(new URL(url).username) || role;
+  } catch {
+    /* not a URL we can read: keep the environment's role */
+  }
+  return new Error(
+    `PostgreSQL 拒绝了角色 ${role} 的登录：请把密码放在环境变量 PGPASSWORD 或 ~/.pgpass 中，或经本机套接字用 peer 认证连接（postgresql:///station_county?host=/var/run/postgresql）/ ` +
+      `PostgreSQL refused the sign-in of role ${role}: put its password in PGPASSWORD or ~/.pgpass, or connect over the local socket with peer authentication (postgresql:///station_county?host=/var/run/postgresql). (${message.slice(0, 200)})`,
+    { cause: err },
+  );
+}
+
 /** Connects to `url` (postgres://…), migrating the schema when needed. */
 export async function openPgCollectorStore(url: string, options: PgStoreOptions = {}): Promise<PgCollectorStore> {
   const pool = makePool(url, options.poolSize ?? 4);
@@ -51,7 +73,7 @@ export async function openPgCollectorStore(url: string, options: PgStoreOptions 
     await migrate(pool);
   } catch (err) {
     await pool.end();
-    throw err;
+    throw authProblem(err, url) ?? err;
   }
   return new PgCollectorStore(pool, options);
 }

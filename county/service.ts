@@ -32,6 +32,8 @@ export interface CollectorOptions extends BrokerAccess {
   db?: string;
   /** Options of the store the collector opens (e.g. `seqWindow`). */
   storeOptions?: StoreOptions;
+  /** Create a SQLite `db` that does not exist yet (default true; the command line says --create). */
+  createDb?: boolean;
   /** Or a store of the caller's (another database); stop() leaves it open. Exactly one of `db` and `store`. */
   store?: CollectorStore;
   /** Shared-subscription group; null subscribes without `$share/` (brokers without shared subscriptions, e.g. aedes). */
@@ -116,7 +118,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   const group = opts.group === undefined ? 'county' : opts.group;
   const subscriptions = collectorSubscriptions(fleet.prefix, group);
   const gapGraceMs = opts.gapGraceMs ?? 5_000;
-  const store = opts.store ?? (await openCollectorStore(opts.db!, opts.storeOptions, { thread: true }));
+  const store = opts.store ?? (await openCollectorStore(opts.db!, opts.storeOptions, { thread: true, mustExist: opts.createDb === false }));
   const closeStore = async (): Promise<void> => {
     if (!opts.store) await store.close();
   };

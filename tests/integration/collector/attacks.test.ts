@@ -79,7 +79,7 @@ describe('collector under attack (real mosquitto)', () => {
   it('a forged seq near 2^53 and a forged count-0 resend answer: the collector process keeps serving, stops on SIGTERM, and marks nothing lost', async () => {
     const prefix = freshPrefix();
     const db = join(dir(), 'county.db');
-    const proc = spawn(process.execPath, [COLLECTOR_JS, '--url', broker.url, '--db', db, '--prefix', prefix, '--print-s', '0', '--log-level', 'warn'], {
+    const proc = spawn(process.execPath, [COLLECTOR_JS, '--create', '--url', broker.url, '--db', db, '--prefix', prefix, '--print-s', '0', '--log-level', 'warn'], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     children.push(proc);

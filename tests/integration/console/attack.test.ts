@@ -224,7 +224,7 @@ describe('county files (row 10)', () => {
     // As the county's IT might start it from a shell: umask 022, under which SQLite alone makes 0644.
     const proc = spawn(
       '/bin/sh',
-      ['-c', 'umask 022 && exec "$0" "$@"', process.execPath, CONSOLE_JS, '--http', '127.0.0.1:0', '--db', db, '--users', openUsers, '--url', broker.url, '--username', 'county-console', '--password-file', openPass, '--command-key-file', openKey],
+      ['-c', 'umask 022 && exec "$0" "$@"', process.execPath, CONSOLE_JS, '--http', '127.0.0.1:0', '--create', '--db', db, '--users', openUsers, '--url', broker.url, '--username', 'county-console', '--password-file', openPass, '--command-key-file', openKey],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let out = '';
@@ -273,7 +273,7 @@ describe('county files (row 10)', () => {
     writeFileSync(pass, 'broker-secret\n', { mode: 0o600 });
     const collector = spawnCaptured(
       process.execPath,
-      [join(ROOT, 'dist', 'county', 'collector.js'), '--url', broker.url, '--db', join(dir, 'collector.db'), '--command-key-file', key, '--username', 'county-collector', '--password-file', pass, '--print-s', '0'],
+      [join(ROOT, 'dist', 'county', 'collector.js'), '--create', '--url', broker.url, '--db', join(dir, 'collector.db'), '--command-key-file', key, '--username', 'county-collector', '--password-file', pass, '--print-s', '0'],
       process.env,
     );
     cleanups.push(() => collector.stop());

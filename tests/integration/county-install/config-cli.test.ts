@@ -51,6 +51,7 @@ const collectorYaml = (extra = ''): string =>
     '  command_key_file: command.key',
     '  group: from-file',
     '  print_s: 0',
+    '  create: true',
     extra,
   ].join('\n') + '\n';
 
@@ -89,7 +90,7 @@ describe('county commands with --config', () => {
 
   it('the console serves from the file, and user add takes the accounts file from it', async () => {
     const { dir, file } = configDir(() =>
-      [collectorYaml(), 'console:', '  users: console-users', '  http: 127.0.0.1:0', '  timezone: Asia/Shanghai', `  url: ${broker.url}`,
+      [collectorYaml(), 'console:', '  users: console-users', '  create: true', '  http: 127.0.0.1:0', '  timezone: Asia/Shanghai', `  url: ${broker.url}`,
         '  username: county-console', '  password_file: console.pass', '  command_key_file: command.key', ''].join('\n'),
     );
     const add = spawn(process.execPath, [CONSOLE, 'user', 'add', '--config', file, 'wangli', '--role', 'operator'], { stdio: ['pipe', 'pipe', 'pipe'] });
