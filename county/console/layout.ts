@@ -46,7 +46,7 @@ export function page(ctx: PageContext, o: PageOptions): string {
     '<!doctype html>\n' +
     html`<html lang="${ctx.lang === 'zh' ? 'zh-CN' : 'en'}">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${o.title} · ${t('app.title')}</title><link rel="stylesheet" href="/static/console.css"></head>
+<title>${o.title} · ${t('app.title')}</title><link rel="icon" type="image/svg+xml" href="/static/favicon.svg"><link rel="stylesheet" href="/static/console.css"></head>
 <body>
 <header class="top">
   <div class="brand">${t('app.title')}</div>

@@ -4,6 +4,8 @@
  * input, role checks on the server, the Chinese CSV, and a push whose requests are signed for each
  * station (checked with the agent's verifyRequest) and whose answers are recorded.
  */
+import { get as httpGet, type IncomingHttpHeaders } from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -79,6 +81,17 @@ afterAll(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
+/** A GET with exactly these headers and the body as sent (fetch would decode a gzipped body itself). */
+function rawGet(path: string, headers: Record<string, string>): Promise<{ headers: IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    httpGet(server.url + path, { headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+    }).on('error', reject);
+  });
+}
+
 describe('console over HTTP', () => {
   it('listens on loopback and sends signed-out visitors to the sign-in page', async () => {
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -87,8 +100,25 @@ describe('console over HTTP', () => {
     expect(res.status).toBe(303);
     expect(res.headers.get('location')).toBe('/login?back=%2Ffleet%3Ftown%3Dx');
     expect((await c.req('/push.json?id=x')).status).toBe(403);
-    expect((await c.req('/favicon.ico')).status).toBe(404);
+    expect((await c.req('/nothing-here')).status).toBe(404);
     expect((await c.post('/schedules', { target: 'all' })).status).toBe(403);
+  });
+
+  it('serves its icon, and its assets gzipped to a client that takes gzip (ECharts to a township line)', async () => {
+    const page = await (await new Client(server.url).req('/login')).text();
+    expect(page).toContain('<link rel="icon" type="image/svg+xml" href="/static/favicon.svg">');
+    const icon = await fetch(`${server.url}/favicon.ico`);
+    expect(icon.status).toBe(200);
+    expect(icon.headers.get('content-type')).toBe('image/svg+xml');
+    expect(await icon.text()).toMatch(/^<svg /);
+    const plain = await rawGet('/static/echarts.min.js', {});
+    const zipped = await rawGet('/static/echarts.min.js', { 'accept-encoding': 'gzip, deflate, br' });
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(zipped.headers['content-encoding']).toBe('gzip');
+    expect(zipped.headers['vary']).toBe('Accept-Encoding');
+    expect(gunzipSync(zipped.body)).toEqual(plain.body);
+    expect(plain.body.length).toBeGreaterThan(1_000_000);
+    expect(zipped.body.length).toBeLessThan(plain.body.length / 2);
   });
 
   it('serves pages with a strict CSP and cookies that scripts cannot read', async () => {
