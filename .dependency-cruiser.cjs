@@ -58,10 +58,10 @@ module.exports = {
       to: { path: 'node_modules/better-sqlite3/' },
     },
     {
-      name: 'county-mqtt-only-in-session',
+      name: 'county-mqtt-only-in-mqtt-connection',
       severity: 'error',
-      comment: 'Within the county link only the MQTT connection (agent/county/session.ts) uses mqtt.js; the lanes publish through it.',
-      from: { path: '^dist/agent/county/', pathNot: '^dist/agent/county/session\\.js$' },
+      comment: 'Within the county link only the MQTT connection (agent/county/mqtt-connection.ts) uses mqtt.js; the lanes publish through it.',
+      from: { path: '^dist/agent/county/', pathNot: '^dist/agent/county/mqtt-connection\\.js$' },
       to: { path: 'node_modules/mqtt/' },
     },
   ],
