@@ -212,7 +212,8 @@ async function main(): Promise<void> {
   const acked = loadAcks();
   const saveAcks = () => writeFileSync(ACKS_FILE, JSON.stringify(Object.fromEntries(acked)), { mode: 0o600 });
   let classDone: (() => void) | undefined;
-  const answered = new Map<string, () => void>();
+  let runEnded: (() => void) | undefined;
+  const answered = new Map<string, (reply: { status: string; error?: { code?: string } }) => void>();
   client.on('message', (topic, buf) => {
     let msg: any;
     try {
@@ -231,7 +232,10 @@ async function main(): Promise<void> {
     else if (t.kind === 'device_state') {
       if (t.device === 'projector') mediamtx.setStream('stb', msg.online && msg.power === 'on' ? 'publishing' : 'offline');
       county(`${station} ${t.device}: ${msg.online ? msg.power : 'offline'}${msg.input ? ` input ${msg.input}` : ''}${msg.signal != null ? ` signal ${msg.signal}` : ''}${msg.playing != null ? ` playing ${msg.playing}` : ''}${msg.volume != null ? ` volume ${msg.volume}` : ''}`);
-    } else if (kind === 'events') county(`${station} event #${msg.seq} ${msg.type}: ${msg.message}${msg.historical ? ' (replayed)' : ''}`);
+    } else if (kind === 'events') {
+      county(`${station} event #${msg.seq} ${msg.type}: ${msg.message}${msg.historical ? ' (replayed)' : ''}`);
+      if (!msg.historical && msg.type === 'schedule_run' && msg.data?.schedule_id === DEMO_SCHEDULE_ID && msg.data?.phase === 'end') runEnded?.();
+    }
     else if (kind === 'usage') {
       county(
         c.green(
@@ -242,7 +246,7 @@ async function main(): Promise<void> {
       if (!msg.historical && msg.trigger === `schedule:${DEMO_SCHEDULE_ID}`) classDone?.();
     } else if (t.kind === 'response') {
       county(`${station} response ${t.action}: ${msg.status}${msg.error ? ` ${msg.error.message}` : ''}`);
-      answered.get(msg.transaction)?.();
+      answered.get(msg.transaction)?.(msg);
     }
     // Acknowledge durable records: the watermark only moves over contiguous seqs (here: in order).
     if ((kind === 'usage' || kind === 'events') && typeof msg.seq === 'number') {
@@ -295,18 +299,27 @@ async function main(): Promise<void> {
     ],
   };
   const topics = fleet.station(config.station.id);
-  const ask = async (action: string, transaction: string, args: unknown): Promise<void> => {
-    const reply = new Promise<void>((r) => answered.set(transaction, r));
+  const ask = async (action: string, transaction: string, args: unknown): Promise<{ status: string; error?: { code?: string } }> => {
+    const reply = new Promise<{ status: string; error?: { code?: string } }>((r) => answered.set(transaction, r));
     client.publish(topics.request(action), JSON.stringify({ transaction, args, ts: new Date().toISOString() }), { qos: 1 });
-    await reply;
+    return reply;
   };
   const done = new Promise<void>((r) => (classDone = r));
+  const left = Math.max(0, SCENE_LIMIT_MS - (performance.now() - STARTED));
+  const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), left).unref());
+  // A demo stopped mid-class leaves its run to the agent, which resumes it at start (to power the room
+  // off at its end): the trial run waits for that run's end, reported as a schedule_run event.
+  const previousRunEnded = new Promise<void>((r) => (runEnded = r));
   county(`pushes the weekly class "${schedule.name}": cron "${schedule.cron}" (Tuesdays 20:00 station time), ${schedule.duration_min} min`);
   await ask('schedule.set', `demo-${RUN_ID}-set`, { schedule });
   county(`asks for a trial run of it now (schedule.run, ${CLASS_MIN * 60} s): the agent's scheduler runs the class's steps`);
-  await ask('schedule.run', `demo-${RUN_ID}-run`, { id: schedule.id, duration_min: CLASS_MIN });
-  const left = Math.max(0, SCENE_LIMIT_MS - (performance.now() - STARTED));
-  const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), left).unref());
+  const run = await ask('schedule.run', `demo-${RUN_ID}-run`, { id: schedule.id, duration_min: CLASS_MIN });
+  if (run.status === 'error' && run.error?.code === 'busy') {
+    demo(c.yellow('the class of the last demo (stopped mid-class) is still finishing: the trial run follows once it ends'));
+    if ((await Promise.race([previousRunEnded, timeout])) !== 'timeout') {
+      await ask('schedule.run', `demo-${RUN_ID}-run-again`, { id: schedule.id, duration_min: CLASS_MIN });
+    }
+  }
   const complete = (await Promise.race([done, timeout])) !== 'timeout';
   if (!complete) {
     demo(c.yellow(`the class did not produce a usage record within ${SCENE_LIMIT_MS / 1000} s of start; see the agent log`));

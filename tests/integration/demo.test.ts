@@ -4,7 +4,8 @@
  * it picks free ones, says so, and the scene still runs to the usage record at the county, driven by
  * the agent's own scheduler (a trial run of the pushed weekly class), whatever the clock says. Then the
  * user stops it with Ctrl-C and runs it again on the same folder: the kept ledger, replay cache and
- * unacked records must not stop the second scene, and the county's acks go on where they stopped.
+ * unacked records must not stop the second scene, and the county's acks go on where they stopped; and
+ * a Ctrl-C in the middle of the class leaves a run the agent resumes, which the next scene waits out.
  */
 import { describe, it, expect, afterEach } from 'vitest';
 import { spawn } from 'node:child_process';
@@ -30,10 +31,10 @@ async function occupy(port: number): Promise<void> {
 }
 
 /**
- * One `npm run demo --dir dir`. `interrupt`: no --exit-when-done; once the scene is complete, SIGINT as
- * Ctrl-C sends it. Returns the exit code, the output without colours and how long the run took.
+ * One `npm run demo --dir dir`. With `interruptOn`: no --exit-when-done; once the output matches it,
+ * SIGINT as Ctrl-C sends it. Returns the exit code, the output without colours and how long the run took.
  */
-async function runDemo(dir: string, how: 'exit-when-done' | 'interrupt'): Promise<{ code: number | null; text: string; ms: number }> {
+async function runDemo(dir: string, how: 'exit-when-done' | { interruptOn: RegExp }): Promise<{ code: number | null; text: string; ms: number }> {
   const started = performance.now();
   const args = [join(ROOT, 'dist', 'scripts', 'demo.js'), '--dir', dir, ...(how === 'exit-when-done' ? ['--exit-when-done'] : [])];
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -42,8 +43,8 @@ async function runDemo(dir: string, how: 'exit-when-done' | 'interrupt'): Promis
   let out = '';
   const onData = (d: Buffer): void => {
     out += d.toString();
-    // Ctrl-C once the scene is complete: the demo then stops its agent, simulators and broker.
-    if (how === 'interrupt' && /scene complete in \d+ s/.test(out) && !proc.killed) proc.kill('SIGINT');
+    // Ctrl-C: the demo then stops its agent, simulators and broker.
+    if (how !== 'exit-when-done' && how.interruptOn.test(out.replace(/\x1b\[[0-9;]*m/g, '')) && !proc.killed) proc.kill('SIGINT');
   };
   proc.stdout!.on('data', onData);
   proc.stderr!.on('data', onData);
@@ -65,7 +66,7 @@ describe('npm run demo', () => {
     const dir = tempDir('demo-');
     cleanups.push(() => removeDir(dir));
 
-    const first = await runDemo(dir, 'interrupt');
+    const first = await runDemo(dir, { interruptOn: /scene complete in \d+ s/ });
     expect(first.code, first.text).toBe(0);
     expect(first.text).toMatch(/port 11883 \(MQTT broker\) is taken: using \d+ instead/);
     expect(first.text).toMatch(/port 14352 \(PJLink projector\) is taken: using \d+ instead/);
@@ -92,4 +93,24 @@ describe('npm run demo', () => {
       process.stdout.write(`demo ${name} run: ${Math.round(run.ms / 1000)} s\n`);
     }
   }, 300_000);
+
+  it('runs the scene again after a Ctrl-C in the middle of the class', async () => {
+    const dir = tempDir('demo-');
+    cleanups.push(() => removeDir(dir));
+    // Stopped once the class's steps ran: the agent keeps the run and resumes it at its next start.
+    const first = await runDemo(dir, { interruptOn: /schedule demo-class start: \d+\/\d+ steps ok/ });
+    expect(first.code, first.text).toBe(0);
+    expect(first.text).not.toMatch(/scene complete/);
+
+    const second = await runDemo(dir, 'exit-when-done');
+    expect(second.code, second.text).toBe(0);
+    // The resumed run holds the schedule until its end; the trial run follows it.
+    expect(second.text).toMatch(/response schedule\.run: error schedule demo-class is already running/);
+    expect(second.text).toMatch(/the class of the last demo \(stopped mid-class\) is still finishing/);
+    expect(second.text).toMatch(/response schedule\.run: ok/);
+    // Completed by this run's class (ended devices_off), not by the first run's cut-short session.
+    expect(second.text).toMatch(/scene complete in \d+ s/);
+    classUsageSeq(second.text);
+    process.stdout.write(`demo after a mid-class Ctrl-C: ${Math.round(first.ms / 1000)} s, then ${Math.round(second.ms / 1000)} s\n`);
+  }, 240_000);
 });
