@@ -12,8 +12,16 @@
  *
  * `--dir` keeps the demo's state and PTYs in FOLDER (default .demo/ and /tmp/station-demo); with
  * `--exit-when-done` it stops once the scene is complete (exit 0) or has run out of time (exit 1).
+ *
+ * The folder is kept between runs, as a station's data is, so a second run meets what the first left:
+ * the agent's ledger (its seqs go on), its replay cache of county transactions (kept ten minutes), and
+ * records the first run's county never acked (replayed, marked historical). So each run asks with
+ * transaction ids of its own, the county view keeps its ack watermark in the folder (the embedded broker
+ * forgets its retained acks when it stops) and publishes it again at start, and only a live record of
+ * this run's class completes the scene — not one replayed from a run before.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, existsSync, rmSync, openSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -41,6 +49,20 @@ const CONFIG = join(PACKAGE_ROOT, 'config', 'demo.yaml');
 const SCENE_LIMIT_MS = 90_000;
 /** The trial run's length: long enough to see the room on, short enough for the scene's limit. */
 const CLASS_MIN = 0.5;
+/** This run's county transactions: the agent refuses a transaction id it has seen (for ten minutes). */
+const RUN_ID = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+/** The county view's ack watermark per station, kept across runs like a county's. */
+const ACKS_FILE = join(DEMO_DIR, 'county-acks.json');
+const DEMO_SCHEDULE_ID = 'demo-class';
+
+function loadAcks(): Map<string, number> {
+  try {
+    const saved = JSON.parse(readFileSync(ACKS_FILE, 'utf8')) as Record<string, unknown>;
+    return new Map(Object.entries(saved).filter((e): e is [string, number] => Number.isSafeInteger(e[1]) && (e[1] as number) > 0));
+  } catch {
+    return new Map(); // a first run, or a file that is not ours to trust: start from nothing
+  }
+}
 
 const c = {
   dim: (s: string) => `\x1b[2m${s}\x1b[0m`,
@@ -187,9 +209,11 @@ async function main(): Promise<void> {
   const fleet = new FleetTopics(config.county.topic_prefix);
   const client = mqtt.connect(`mqtt://127.0.0.1:${brokerPort}`, { clientId: 'county-view', clean: true });
   stops.push(() => client.endAsync(true));
-  const acked = new Map<string, number>();
+  const acked = loadAcks();
+  const saveAcks = () => writeFileSync(ACKS_FILE, JSON.stringify(Object.fromEntries(acked)), { mode: 0o600 });
   let classDone: (() => void) | undefined;
-  const answered = new Map<string, () => void>();
+  let runEnded: (() => void) | undefined;
+  const answered = new Map<string, (reply: { status: string; error?: { code?: string } }) => void>();
   client.on('message', (topic, buf) => {
     let msg: any;
     try {
@@ -208,28 +232,39 @@ async function main(): Promise<void> {
     else if (t.kind === 'device_state') {
       if (t.device === 'projector') mediamtx.setStream('stb', msg.online && msg.power === 'on' ? 'publishing' : 'offline');
       county(`${station} ${t.device}: ${msg.online ? msg.power : 'offline'}${msg.input ? ` input ${msg.input}` : ''}${msg.signal != null ? ` signal ${msg.signal}` : ''}${msg.playing != null ? ` playing ${msg.playing}` : ''}${msg.volume != null ? ` volume ${msg.volume}` : ''}`);
-    } else if (kind === 'events') county(`${station} event #${msg.seq} ${msg.type}: ${msg.message}${msg.historical ? ' (replayed)' : ''}`);
+    } else if (kind === 'events') {
+      county(`${station} event #${msg.seq} ${msg.type}: ${msg.message}${msg.historical ? ' (replayed)' : ''}`);
+      if (!msg.historical && msg.type === 'schedule_run' && msg.data?.schedule_id === DEMO_SCHEDULE_ID && msg.data?.phase === 'end') runEnded?.();
+    }
     else if (kind === 'usage') {
       county(
         c.green(
-          `${station} USAGE #${msg.seq} ${stationTime(msg.start)} → ${stationTime(msg.end)}: ${Math.round(msg.duration_s)} s, signal ${Math.round(msg.signal_s)} s, trigger ${msg.trigger}, end ${msg.end_reason}`,
+          `${station} USAGE #${msg.seq} ${stationTime(msg.start)} → ${stationTime(msg.end)}: ${Math.round(msg.duration_s)} s, signal ${Math.round(msg.signal_s)} s, trigger ${msg.trigger}, end ${msg.end_reason}${msg.historical ? ' (replayed)' : ''}`,
         ),
       );
-      classDone?.();
+      // A record replayed from an earlier run is not this run's class.
+      if (!msg.historical && msg.trigger === `schedule:${DEMO_SCHEDULE_ID}`) classDone?.();
     } else if (t.kind === 'response') {
       county(`${station} response ${t.action}: ${msg.status}${msg.error ? ` ${msg.error.message}` : ''}`);
-      answered.get(msg.transaction)?.();
+      answered.get(msg.transaction)?.(msg);
     }
     // Acknowledge durable records: the watermark only moves over contiguous seqs (here: in order).
     if ((kind === 'usage' || kind === 'events') && typeof msg.seq === 'number') {
-      const prev = acked.get(station) ?? 0;
+      let prev = acked.get(station) ?? 0;
+      // A live record at or below the watermark: the station's ledger started over (its data was
+      // removed, the county's file kept), so the watermark does too.
+      if (!msg.historical && msg.seq <= prev) prev = msg.seq - 1;
       if (msg.seq === prev + 1 || msg.historical) {
         acked.set(station, Math.max(prev, msg.seq));
+        saveAcks();
         client.publish(fleet.station(station).ack, JSON.stringify({ seq: Math.max(prev, msg.seq) }), { qos: 1, retain: true });
       }
     }
   });
   await client.subscribeAsync([fleet.all], { qos: 1 });
+  // The embedded broker starts empty: the watermarks of earlier runs go back on the retained acks
+  // before the agent connects, so it does not wait for acks of records the county already has.
+  for (const [station, seq] of acked) await client.publishAsync(fleet.station(station).ack, JSON.stringify({ seq }), { qos: 1, retain: true });
 
   // The agent.
   const runtimeConfig = join(DEMO_DIR, 'demo.runtime.yaml');
@@ -252,7 +287,7 @@ async function main(): Promise<void> {
 
   // The scene: the county pushes the weekly class, then asks for a trial run of it now.
   const schedule = {
-    id: 'demo-class',
+    id: DEMO_SCHEDULE_ID,
     name: '示范党员学习课',
     cron: '0 20 * * 2',
     duration_min: 90,
@@ -264,18 +299,27 @@ async function main(): Promise<void> {
     ],
   };
   const topics = fleet.station(config.station.id);
-  const ask = async (action: string, transaction: string, args: unknown): Promise<void> => {
-    const reply = new Promise<void>((r) => answered.set(transaction, r));
+  const ask = async (action: string, transaction: string, args: unknown): Promise<{ status: string; error?: { code?: string } }> => {
+    const reply = new Promise<{ status: string; error?: { code?: string } }>((r) => answered.set(transaction, r));
     client.publish(topics.request(action), JSON.stringify({ transaction, args, ts: new Date().toISOString() }), { qos: 1 });
-    await reply;
+    return reply;
   };
   const done = new Promise<void>((r) => (classDone = r));
-  county(`pushes the weekly class "${schedule.name}": cron "${schedule.cron}" (Tuesdays 20:00 station time), ${schedule.duration_min} min`);
-  await ask('schedule.set', 'demo-1', { schedule });
-  county(`asks for a trial run of it now (schedule.run, ${CLASS_MIN * 60} s): the agent's scheduler runs the class's steps`);
-  await ask('schedule.run', 'demo-2', { id: schedule.id, duration_min: CLASS_MIN });
   const left = Math.max(0, SCENE_LIMIT_MS - (performance.now() - STARTED));
   const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), left).unref());
+  // A demo stopped mid-class leaves its run to the agent, which resumes it at start (to power the room
+  // off at its end): the trial run waits for that run's end, reported as a schedule_run event.
+  const previousRunEnded = new Promise<void>((r) => (runEnded = r));
+  county(`pushes the weekly class "${schedule.name}": cron "${schedule.cron}" (Tuesdays 20:00 station time), ${schedule.duration_min} min`);
+  await ask('schedule.set', `demo-${RUN_ID}-set`, { schedule });
+  county(`asks for a trial run of it now (schedule.run, ${CLASS_MIN * 60} s): the agent's scheduler runs the class's steps`);
+  const run = await ask('schedule.run', `demo-${RUN_ID}-run`, { id: schedule.id, duration_min: CLASS_MIN });
+  if (run.status === 'error' && run.error?.code === 'busy') {
+    demo(c.yellow('the class of the last demo (stopped mid-class) is still finishing: the trial run follows once it ends'));
+    if ((await Promise.race([previousRunEnded, timeout])) !== 'timeout') {
+      await ask('schedule.run', `demo-${RUN_ID}-run-again`, { id: schedule.id, duration_min: CLASS_MIN });
+    }
+  }
   const complete = (await Promise.race([done, timeout])) !== 'timeout';
   if (!complete) {
     demo(c.yellow(`the class did not produce a usage record within ${SCENE_LIMIT_MS / 1000} s of start; see the agent log`));

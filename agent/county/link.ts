@@ -5,11 +5,13 @@
  *
  * This file only wires the parts, each with one job:
  *   mqtt-connection.ts the MQTT connection: connect, Will, backoff, half-open watchdog, clean stop
- *   live-lane.ts     status, inventory, device states, heartbeat, rebirth, diagnostics
- *   durable-lane.ts  the outbox's records, acks, replay pacing, resend, the outbox budget
- *   admission.ts     county requests: guard (requests.ts), concurrency limit, responses
+ *   live-lane.ts       status, inventory, device states, heartbeat, rebirth, diagnostics
+ *   durable-lane.ts    the outbox's records, acks, resend; per connection a Delivery (delivery.ts):
+ *                      window, replay pacing, batched PUBACKs and acks
+ *   outbox-budget.ts   the outbox's disk budget (`county.outbox_max_mb`)
+ *   admission.ts       county requests: guard (requests.ts), concurrency limit, responses
  * and offers what the daemon needs: start/stop, status, and the targets of the county commands
- * (commands.ts). The parts see each other only through these wires and the session's Connection.
+ * (commands.ts). The parts see each other only through these wires and the MQTT Connection.
  */
 import type { Logger } from 'pino';
 import type { Config } from '../../config/schema.js';
@@ -21,12 +23,13 @@ import type { CommandRegistry } from '../commands.js';
 import type { Outbox } from '../store/outbox.js';
 import { RequestAdmission } from './admission.js';
 import { loadCommandKey } from './command-key.js';
-import { DurableLane, type SummaryEvent } from './durable-lane.js';
+import { DurableLane } from './durable-lane.js';
 import { LiveLane } from './live-lane.js';
 import type { LinkMeta } from './meta.js';
 import type { HostHealth, HostInfo } from '../../protocol/payloads.js';
 import type { SeenTransactions } from './requests.js';
 import { MqttConnection } from './mqtt-connection.js';
+import { OutboxBudget, type SummaryEvent } from './outbox-budget.js';
 import { resolveTiming, type CountyLinkTuning, type LinkTiming } from './timing.js';
 import { Topics } from '../../protocol/topics.js';
 
@@ -66,9 +69,10 @@ export class CountyLink {
   readonly timing: LinkTiming;
   private readonly topics: Topics;
   private readonly log: Logger;
-  private readonly session: MqttConnection;
+  private readonly connection: MqttConnection;
   private readonly live: LiveLane;
   private readonly durable: DurableLane;
+  private readonly budget: OutboxBudget;
   private readonly admission: RequestAdmission;
   private running = false;
 
@@ -83,7 +87,7 @@ export class CountyLink {
     this.log = log;
     const timing = resolveTiming(deps.tuning, county.heartbeat_s);
     this.timing = timing;
-    this.session = new MqttConnection({
+    this.connection = new MqttConnection({
       county,
       stationId,
       statusTopic: topics.status,
@@ -93,17 +97,20 @@ export class CountyLink {
       log,
       timing,
       handlers: {
-        connected: () => this.live.birth(),
+        connected: () => {
+          this.durable.connected();
+          this.live.birth();
+        },
         subscribed: () => this.durable.subscribed(),
         message: (topic, payload) => this.route(topic, payload),
         tick: () => this.durable.tick(),
         ended: () => {
-          this.durable.sessionEnded();
-          this.live.sessionEnded();
+          this.durable.connectionEnded();
+          this.live.connectionEnded();
         },
       },
     });
-    const connection = this.session;
+    const connection = this.connection;
     this.live = new LiveLane({
       config: deps.config,
       topics,
@@ -126,11 +133,19 @@ export class CountyLink {
       topics,
       connection,
       log,
+      clock: deps.clock,
       requireAck: county.require_ack,
       replayRate: county.replay_rate,
-      outboxMaxMb: county.outbox_max_mb,
       timing,
+    });
+    this.budget = new OutboxBudget({
+      outbox: deps.outbox,
+      log,
+      outboxMaxMb: county.outbox_max_mb,
+      checkEveryMs: timing.budgetCheckMs,
       events: deps.events,
+      // Rows the delivery read ahead may be among the ones just summarised.
+      summarised: () => this.durable.forgetReadAhead(),
     });
     this.admission = new RequestAdmission({
       county,
@@ -154,11 +169,11 @@ export class CountyLink {
     if (!this.running) return; // stopped while the key was being read
     this.durable.setCommandKey(key);
     const problem = this.admission.start(key);
-    if (problem !== undefined) this.session.noteError(problem);
+    if (problem !== undefined) this.connection.noteError(problem);
     this.deps.bus.on('device.state', this, (state) => this.live.onDeviceState(state));
     this.deps.bus.on('record.appended', this, () => this.durable.pump());
-    this.durable.start();
-    this.session.start();
+    this.budget.start();
+    this.connection.start();
   }
 
   /** Stops within ~2 s, telling the county the station went offline on purpose. */
@@ -166,14 +181,14 @@ export class CountyLink {
     if (!this.running) return;
     this.running = false;
     this.deps.bus.removeAll(this);
-    this.durable.stop();
-    await this.session.stop();
+    this.budget.stop();
+    await this.connection.stop();
   }
 
   status(): CountyLinkStatus {
-    const { lastConnect, lastError } = this.session;
+    const { lastConnect, lastError } = this.connection;
     return {
-      connected: this.session.connected,
+      connected: this.connection.connected,
       outbox_depth: this.durable.depth(),
       ...(lastConnect ? { last_connect: lastConnect } : {}),
       ...(lastError ? { last_error: lastError } : {}),

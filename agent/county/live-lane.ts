@@ -1,7 +1,7 @@
 /**
  * The county link's live lane (docs/mqtt.md): what the county shows as the station's present state,
  * retained so a dashboard that connects later still sees it — status, inventory, one state per device —
- * and the QoS 0 heartbeat. Nothing here is stored: a session that ends loses nothing, because the next
+ * and the QoS 0 heartbeat. Nothing here is stored: a connection that ends loses nothing, because the next
  * connect publishes everything again (the birth), and `rebirth` does the same on request.
  */
 import type { Logger } from 'pino';
@@ -44,7 +44,7 @@ export class LiveLane {
 
   constructor(private readonly deps: LiveLaneDeps) {}
 
-  /** A session is up: status, inventory and every device state, then a heartbeat on its rhythm. */
+  /** A connection is up: status, inventory and every device state, then a heartbeat on its rhythm. */
   birth(): void {
     this.publishStatus();
     void this.publishInventory();
@@ -53,8 +53,8 @@ export class LiveLane {
     this.heartbeatTimer = setInterval(() => void this.publishHeartbeat(), this.deps.heartbeatMs);
   }
 
-  /** The session ended: its timers go with it (the next birth republishes everything). */
-  sessionEnded(): void {
+  /** The connection ended: its timers go with it (the next birth republishes everything). */
+  connectionEnded(): void {
     clearInterval(this.heartbeatTimer);
     clearTimeout(this.inventoryTimer);
     this.heartbeatTimer = this.inventoryTimer = undefined;
@@ -120,7 +120,7 @@ export class LiveLane {
       station_id: config.station.id,
       agent: {
         version: this.deps.agentVersion,
-        uptime_s: Math.floor((Date.now() - this.deps.startedAtMs) / 1000),
+        uptime_s: Math.floor((this.deps.clock.now().getTime() - this.deps.startedAtMs) / 1000),
         agent_boot: agentBoot(this.deps.meta),
         mqtt_boot: this.deps.connection.boot,
       },
@@ -200,7 +200,7 @@ export class LiveLane {
       ...envelope(this.deps.clock),
       clock_offset_ms: null,
       boot: connection.boot,
-      uptime_s: Math.max(0, Math.floor((Date.now() - this.deps.startedAtMs) / 1000)),
+      uptime_s: Math.max(0, Math.floor((this.deps.clock.now().getTime() - this.deps.startedAtMs) / 1000)),
       agent: agentMemory(),
       host,
       devices: {

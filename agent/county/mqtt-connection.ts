@@ -118,7 +118,7 @@ export class MqttConnection implements Connection {
     this.current = null;
     const wasConnected = this.isConnected;
     this.isConnected = false;
-    this.endSession();
+    this.endConnection();
     if (!client) return;
     await new Promise<void>((resolve) => {
       let done = false;
@@ -149,13 +149,13 @@ export class MqttConnection implements Connection {
         if (this.stopped) return;
         const client = mqtt.connect(county.url, options);
         this.current = client;
-        this.lastInboundMs = Date.now();
+        this.lastInboundMs = this.deps.clock.monotonicMs();
         let closed = false;
         client.on('connect', () => this.onConnect(client, next));
         client.on('message', (topic, payload) => {
           if (client === this.current) this.deps.handlers.message(topic, payload);
         });
-        client.on('packetreceive', () => (this.lastInboundMs = Date.now()));
+        client.on('packetreceive', () => (this.lastInboundMs = this.deps.clock.monotonicMs()));
         client.on('error', (err) => this.onError(err));
         client.on('close', () => {
           if (closed) return;
@@ -212,7 +212,7 @@ export class MqttConnection implements Connection {
     this.deps.meta.setMeta(MQTT_BOOT_KEY, String(boot));
     this.connectionBoot = boot;
     this.isConnected = true;
-    this.connectedAtMs = Date.now();
+    this.connectedAtMs = this.deps.clock.monotonicMs();
     this.lastConnectAt = this.deps.clock.now().toISOString();
     this.lastErrorText = undefined;
     this.log.info({ boot, url: this.deps.county.url }, 'connected to the county broker');
@@ -235,7 +235,7 @@ export class MqttConnection implements Connection {
    */
   private watchdog(client: MqttClient): void {
     if (client !== this.current || !this.isConnected) return;
-    const silence = Date.now() - this.lastInboundMs;
+    const silence = this.deps.clock.monotonicMs() - this.lastInboundMs;
     if (silence > this.deps.timing.keepaliveS * 2000 + 500) {
       this.lastErrorText = `no packet from the broker for ${Math.round(silence / 1000)} s (half-open connection)`;
       this.log.warn(this.lastErrorText);
@@ -258,15 +258,15 @@ export class MqttConnection implements Connection {
     this.current = null;
     const wasConnected = this.isConnected;
     this.isConnected = false;
-    this.endSession();
+    this.endConnection();
     if (wasConnected) {
       this.log.warn({ last_error: this.lastErrorText }, 'disconnected from the county broker');
-      if (Date.now() - this.connectedAtMs >= this.deps.timing.stableMs) this.attempt = 0;
+      if (this.deps.clock.monotonicMs() - this.connectedAtMs >= this.deps.timing.stableMs) this.attempt = 0;
     }
     this.scheduleReconnect();
   }
 
-  private endSession(): void {
+  private endConnection(): void {
     clearInterval(this.watchdogTimer);
     this.watchdogTimer = undefined;
     this.deps.handlers.ended();

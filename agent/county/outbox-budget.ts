@@ -1,12 +1,12 @@
 /**
  * The outbox's disk budget (`county.outbox_max_mb`, docs/mqtt.md "Outbox budget"): checked now and
- * then, low-priority unsent events summarised away when over it, usage records never. The durable lane
- * owns it because summarising removes rows the lane may have read ahead.
+ * then, low-priority unsent events summarised away when over it, usage records never. A part of its own,
+ * wired by the link: it tells the durable lane when rows went, since the lane may have read them ahead.
  */
 import type { Logger } from 'pino';
 import type { Outbox, OutboxSummary } from '../store/outbox.js';
 
-/** The `outbox_summarised` event as the lane hands it over to be recorded. */
+/** The `outbox_summarised` event as the budget hands it over to be recorded. */
 export interface SummaryEvent {
   type: 'outbox_summarised';
   severity: 'warning';

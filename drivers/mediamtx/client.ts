@@ -6,14 +6,15 @@
  * (`ready` → `available`/`online` in v1.16, `bytesReceived` → `inboundBytes` in v1.17), unknown fields
  * and enum values are ignored. Requests carry only the keys the caller sets: the server rejects unknown
  * keys, and a fetched config must never be written back (since v1.20.1 passwords come back as
- * "<redacted>" and would be stored literally).
+ * "<redacted>" and would be stored literally). Those rules of writing a path config, and the hook names
+ * each server version knows, are path-conf.ts; this file is the HTTP: requests, pages, errors.
  */
 import { AgentError, ErrorCodes, type ErrorCode } from '../../protocol/errors.js';
 import type { RawPath, RawPathConf, RawList, PathConfPatch } from './types.js';
+import { assertWritable, hooksForServer, markFetched } from './path-conf.js';
 
 export type { PathConfPatch, RawPath, RawPathConf } from './types.js';
-
-export const REDACTED = '<redacted>';
+export { REDACTED, parseVersion } from './path-conf.js';
 
 /** A runtime path, normalised across MediaMTX versions. */
 export interface MediaPath {
@@ -75,9 +76,6 @@ export interface MediaMtxClientOptions {
   itemsPerPage?: number;
 }
 
-/** Objects returned by get*Conf; refused by add/patch so a fetched config cannot be written back. */
-const fetched = new WeakSet<object>();
-
 /** Percent-encodes each segment but keeps `/`: path names like `cam/front` are legal (gin `*name`). */
 export function encodePathName(name: string): string {
   if (name === '' || name.startsWith('/') || name.split('/').some((s) => s === '' || s === '.' || s === '..')) {
@@ -111,50 +109,6 @@ export function normalisePath(p: RawPath): MediaPath {
     readers: Array.isArray(p.readers) ? p.readers.length : 0,
     sourceType: p.source && typeof p.source === 'object' && typeof p.source.type === 'string' ? p.source.type : null,
   };
-}
-
-/**
- * Hook names: current (v1.19.3+) → the deprecated alias older servers know (notes "Path hooks":
- * runOnReady/runOnNotReady renamed in v1.19.3, still accepted with a warning; runOnOnline/runOnOffline
- * exist only from v1.19.3 on). The OpenAPI document marks the old ones `deprecated: true`.
- */
-const HOOK_ALIASES: Readonly<Record<string, string | null>> = {
-  runOnAvailable: 'runOnReady',
-  runOnAvailableRestart: 'runOnReadyRestart',
-  runOnUnavailable: 'runOnNotReady',
-  runOnOnline: null,
-  runOnOnlineRestart: null,
-  runOnOffline: null,
-};
-const DEPRECATED_HOOKS: Readonly<Record<string, string>> = { runOnReady: 'runOnAvailable', runOnReadyRestart: 'runOnAvailableRestart', runOnNotReady: 'runOnUnavailable' };
-/** The release that renamed the hooks. */
-const HOOKS_RENAMED_IN: readonly [number, number, number] = [1, 19, 3];
-
-/** `v1.20.1` → [1, 20, 1]; undefined for anything else (a dev build, no /v3/info). */
-export function parseVersion(v: string | undefined): [number, number, number] | undefined {
-  const m = /^v?(\d+)\.(\d+)\.(\d+)/.exec(v ?? '');
-  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
-}
-
-const atLeast = (v: readonly number[], min: readonly number[]): boolean => {
-  for (let i = 0; i < min.length; i++) if ((v[i] ?? 0) !== min[i]) return (v[i] ?? 0) > min[i]!;
-  return true;
-};
-
-function assertWritable(conf: object, what: string): void {
-  if (fetched.has(conf)) {
-    throw new AgentError(ErrorCodes.invalid_args, `${what}: do not write back a fetched path config; send only the keys to change`);
-  }
-  const old = Object.keys(conf).find((k) => k in DEPRECATED_HOOKS);
-  if (old !== undefined) {
-    throw new AgentError(ErrorCodes.invalid_args, `${what}: ${old} is deprecated since MediaMTX v1.19.3; use ${DEPRECATED_HOOKS[old]} (the client writes the old name to older servers)`);
-  }
-  const walk = (v: unknown, at: string): void => {
-    if (v === REDACTED) throw new AgentError(ErrorCodes.invalid_args, `${what}: ${at} is "${REDACTED}" (copied from a fetched config)`);
-    if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${at}[${i}]`));
-    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, at ? `${at}.${k}` : k);
-  };
-  walk(conf, '');
 }
 
 export class MediaMtxClient implements MediaPathSource {
@@ -217,51 +171,26 @@ export class MediaMtxClient implements MediaPathSource {
 
   async listPathConfs(): Promise<RawPathConf[]> {
     const list = await this.walk<RawPathConf>('/v3/config/paths/list');
-    for (const c of list) if (c && typeof c === 'object') fetched.add(c);
+    for (const c of list) markFetched(c);
     return list;
   }
 
   async getPathConf(name: string): Promise<RawPathConf | null> {
     const c = await this.getOrNull<RawPathConf>(`/v3/config/paths/get/${encodePathName(name)}`);
-    if (c && typeof c === 'object') fetched.add(c);
+    markFetched(c);
     return c;
   }
 
   async addPathConf(name: string, conf: PathConfPatch = {}): Promise<void> {
     assertWritable(conf, 'addPathConf');
-    const body = await this.hooksForServer(conf, 'addPathConf');
+    const body = await hooksForServer(conf, 'addPathConf', () => this.info());
     await this.request('POST', `/v3/config/paths/add/${encodePathName(name)}`, body);
   }
 
   async patchPathConf(name: string, patch: PathConfPatch): Promise<void> {
     assertWritable(patch, 'patchPathConf');
-    const body = await this.hooksForServer(patch, 'patchPathConf');
+    const body = await hooksForServer(patch, 'patchPathConf', () => this.info());
     await this.request('PATCH', `/v3/config/paths/patch/${encodePathName(name)}`, body);
-  }
-
-  /**
-   * Hooks under the names this server knows: the current ones from v1.19.3 on, the deprecated aliases
-   * before (the server rejects unknown keys). Asks /v3/info only when the patch carries a hook.
-   */
-  private async hooksForServer(patch: PathConfPatch, what: string): Promise<PathConfPatch> {
-    if (!Object.keys(patch).some((k) => k in HOOK_ALIASES)) return patch;
-    const info = await this.info();
-    const version = parseVersion(info?.version);
-    // No /v3/info (before v1.15.2), or a version older than the rename: the old names.
-    if (version !== undefined && atLeast(version, HOOKS_RENAMED_IN)) return patch;
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(patch)) {
-      if (!(k in HOOK_ALIASES)) {
-        out[k] = v;
-        continue;
-      }
-      const alias = HOOK_ALIASES[k];
-      if (alias === null || alias === undefined) {
-        throw new AgentError(ErrorCodes.unsupported, `${what}: MediaMTX ${info?.version ?? '(before v1.15.2)'} has no ${k}; it arrived in v1.19.3`);
-      }
-      out[alias] = v;
-    }
-    return out as PathConfPatch;
   }
 
   /**

@@ -35,6 +35,8 @@ export class ReplyShaper {
   replyDelayMs = 0;
   /** Replies held back by replyDelayMs right now: the device is in the middle of a request. */
   delaying = 0;
+  /** Called each time a reply starts being held back, so a test can act at that moment instead of sampling `delaying`. */
+  onDelay: (() => void) | undefined;
   private garbage: Buffer[] = [];
 
   injectGarbage(data: Uint8Array): void {
@@ -44,6 +46,7 @@ export class ReplyShaper {
   async write(raw: (b: Buffer) => void, isClosed: () => boolean, data: Uint8Array | string): Promise<void> {
     if (this.replyDelayMs > 0) {
       this.delaying++;
+      this.onDelay?.();
       try {
         await sleep(this.replyDelayMs);
       } finally {

@@ -81,9 +81,25 @@ describe('stopping with every device in the middle of a slow request', () => {
     for (const s of [pjlink.shaper, epson.shaper, nec.shaper]) s.replyDelayMs = 1000;
     // Below the relay driver's 500 ms timeout: slow, but answering.
     relays.shaper.replyDelayMs = 300;
-    // SIGTERM right after the set-top box's next MediaMTX request went out: it would hold for 6 s.
+    // SIGTERM once the set-top box's next MediaMTX request went out (it would hold for 6 s) and every
+    // device is in the middle of a slow reply. Such a moment begins when the last device starts a reply,
+    // so it is checked at each start (an event), not sampled: on a loaded machine a timer's samples
+    // could keep missing the overlap. The deadline only bounds a failure.
     const asked = mediamtx.requests.length;
-    await waitFor(() => mediamtx.requests.length > asked && shapers.every((s) => s.delaying > 0), 15_000, 5);
+    await new Promise<void>((resolve, reject) => {
+      const deadline = setTimeout(() => {
+        for (const s of shapers) s.onDelay = undefined;
+        reject(new Error(`the devices were never all in the middle of a reply at once (delaying: ${shapers.map((s) => s.delaying).join(', ')})`));
+      }, 30_000);
+      const check = (): void => {
+        if (mediamtx.requests.length <= asked || !shapers.every((s) => s.delaying > 0)) return;
+        clearTimeout(deadline);
+        for (const s of shapers) s.onDelay = undefined;
+        resolve();
+      };
+      for (const s of shapers) s.onDelay = check;
+    });
+    expect(shapers.every((s) => s.delaying > 0)).toBe(true);
 
     expect(await agent.stop('SIGTERM')).toBe(0);
     expect(agent.output()).not.toMatch(/stop took longer/);
@@ -98,5 +114,7 @@ describe('stopping with every device in the middle of a slow request', () => {
     } finally {
       db.close();
     }
-  });
+    // About 25 s on an idle machine (the next MediaMTX request alone can be 6 s away): above the default
+    // 30 s test limit, so a loaded machine is not cut off before the waits above can report.
+  }, 90_000);
 });

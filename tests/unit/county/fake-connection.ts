@@ -1,7 +1,7 @@
 /**
- * A stand-in for the MQTT session in unit tests of the link's pure logic: records what a lane publishes
+ * A stand-in for the MQTT connection in unit tests of the link's pure logic: records what a lane publishes
  * and keeps each publish's callback, so a test decides when (and whether) the broker's PUBACK arrives.
- * The real session is proven against mosquitto in tests/integration/county/.
+ * The real connection is proven against mosquitto in tests/integration/county/.
  */
 import type { Clock } from '../../../agent/clock.js';
 import type { Connection, PublishClient } from '../../../agent/county/connection.js';
@@ -18,9 +18,12 @@ export interface Sent {
 
 export class FakeClient implements PublishClient {
   readonly sent: Sent[] = [];
+  /** Set: every publish fails at once, inside the call, as a closing mqtt.js client does ("client disconnecting"). */
+  failWith: Error | undefined;
 
   publish(topic: string, message: string, opts: { qos: 0 | 1; retain?: boolean }, callback?: (err?: Error) => void): void {
     this.sent.push({ topic, message, opts, ack: (err) => callback?.(err) });
+    if (this.failWith) callback?.(this.failWith);
   }
 
   on(topicSuffix: string): Sent[] {
@@ -39,7 +42,7 @@ export class FakeConnection implements Connection {
     this.refetched.push(topic);
   }
 
-  /** A new session on a fresh client, as after a reconnect. */
+  /** A new connection on a fresh client, as after a reconnect. */
   reconnect(): FakeClient {
     const c = new FakeClient();
     this.client = c;

@@ -82,7 +82,7 @@ describe('live lane', () => {
     const beats = client.on('/heartbeat');
     expect(beats).toHaveLength(3);
     expect(beats.every((b) => b.opts.qos === 0 && !b.opts.retain)).toBe(true);
-    lane.sessionEnded();
+    lane.connectionEnded();
     await vi.advanceTimersByTimeAsync(600_000);
     expect(client.on('/heartbeat')).toHaveLength(3);
   });
@@ -97,7 +97,7 @@ describe('live lane', () => {
     await vi.advanceTimersByTimeAsync(0);
     expect(old.on('/heartbeat')).toHaveLength(0);
     expect(fresh.on('/heartbeat')).toHaveLength(0);
-    lane.sessionEnded();
+    lane.connectionEnded();
   });
 
   it('refuses rebirth while disconnected, with a retryable error', async () => {
