@@ -39,15 +39,58 @@ export interface DeviceDbRow {
   received_at: string;
 }
 
+/** Longer stored `errors` than the caps allow (32 faults of ≤ 1,256 characters) are read only in part. */
+const ERRORS_FULL_PARSE = 64 * 1024;
+/** Faults kept of such a row: more than any page shows. */
+const ERRORS_HEAD = 32;
+
+/**
+ * The first `max` elements of a JSON array text, and how many more it holds, without building the rest:
+ * rows stored before the county capped faults may hold thousands per device, and parsing them all on
+ * every fleet page cost seconds and hundreds of MB. A scan for the top-level commas (outside strings).
+ */
+export function jsonArrayHead(text: string, max: number): { head: unknown[]; more: number } {
+  let depth = 0;
+  let inString = false;
+  let elements = 0;
+  let cut = -1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+      continue;
+    }
+    if (c === 34) inString = true;
+    else if (c === 91 || c === 123) depth++;
+    else if (c === 93 || c === 125) depth--;
+    else if (c === 44 && depth === 1) {
+      elements++;
+      if (elements === max) cut = i;
+    }
+  }
+  const total = /^\s*\[\s*\]\s*$/.test(text) ? 0 : elements + 1;
+  if (cut < 0) return { head: JSON.parse(text) as unknown[], more: 0 };
+  return { head: JSON.parse(`${text.slice(0, cut)}]`) as unknown[], more: total - max };
+}
+
 export function toDeviceRow(r: DeviceDbRow): DeviceRow {
   let errors: DeviceRow['errors'] = [];
+  let more = 0;
   try {
-    const parsed: unknown = r.errors === null ? [] : JSON.parse(r.errors);
-    if (Array.isArray(parsed)) errors = parsed as DeviceRow['errors'];
+    if (r.errors !== null && r.errors.length > ERRORS_FULL_PARSE) {
+      const { head, more: rest } = jsonArrayHead(r.errors, ERRORS_HEAD);
+      errors = head as DeviceRow['errors'];
+      more = rest;
+    } else {
+      const parsed: unknown = r.errors === null ? [] : JSON.parse(r.errors);
+      if (Array.isArray(parsed)) errors = parsed as DeviceRow['errors'];
+    }
   } catch {
     /* stored by us from a validated payload: cannot happen, and an empty list is the safe reading */
   }
   return {
+    ...(more > 0 ? { errors_more: more } : {}),
     station_id: r.station_id,
     device_id: r.device_id,
     kind: r.kind,

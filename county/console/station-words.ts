@@ -58,10 +58,10 @@ export function faultHtml(ctx: WordsContext, f: WireFault): Html {
   return wordsHtml(ctx.t, faultWords(WORDS_T[ctx.lang], f), f.text);
 }
 
-/** A device's faults, joined as the language joins a list: the first MAX_ITEMS and a "+k more". */
-export function faultsHtml(ctx: WordsContext, faults: readonly WireFault[]): Html {
+/** A device's faults, joined as the language joins a list: the first MAX_ITEMS and a "+k more" (with `unread`, those the store did not read). */
+export function faultsHtml(ctx: WordsContext, faults: readonly WireFault[], unread = 0): Html {
   const { shown, more } = capped(faults);
-  return html`${shown.map((f, i) => html`${i ? ctx.t('list.sep') : ''}${faultHtml(ctx, f)}`)}${moreHtml(ctx.t, more)}`;
+  return html`${shown.map((f, i) => html`${i ? ctx.t('list.sep') : ''}${faultHtml(ctx, f)}`)}${moreHtml(ctx.t, more + unread)}`;
 }
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');

@@ -28,7 +28,7 @@ const VISIT_LIST_MAX = 50;
 export type VisitReason =
   | { kind: 'offline'; ageS: number | null }
   | { kind: 'silent'; ageS: number }
-  | { kind: 'fault'; device: string; errors: DeviceRow['errors'] }
+  | { kind: 'fault'; device: string; errors: DeviceRow['errors']; unread: number }
   | { kind: 'lamp'; device: string; hours: number | null }
   | { kind: 'outbox'; n: number };
 
@@ -49,7 +49,7 @@ export function judge(row: FleetRow, nowMs: number, rules: FleetRules = DEFAULT_
   const reasons: VisitReason[] = [];
   if (state === 'offline' || state === 'unknown') reasons.push({ kind: 'offline', ageS });
   if (state === 'silent') reasons.push({ kind: 'silent', ageS: ageS! });
-  for (const d of row.faults) reasons.push({ kind: 'fault', device: d.device_id, errors: d.errors });
+  for (const d of row.faults) reasons.push({ kind: 'fault', device: d.device_id, errors: d.errors, unread: d.errors_more ?? 0 });
   for (const l of row.lamp_warnings) reasons.push({ kind: 'lamp', device: l.device ?? '?', hours: l.lamp_hours });
   if ((row.outbox_depth ?? 0) >= rules.outboxWarn) reasons.push({ kind: 'outbox', n: row.outbox_depth! });
   return { row, state, ageS, reasons };
@@ -116,7 +116,7 @@ function reasonText(ctx: PageContext, r: VisitReason): Html | string {
     case 'silent':
       return t('visit.silent', { age: age(t, r.ageS) });
     case 'fault':
-      return tHtml(t, 'visit.fault', { device: clip(r.device), text: faultsHtml(ctx, r.errors) });
+      return tHtml(t, 'visit.fault', { device: clip(r.device), text: faultsHtml(ctx, r.errors, r.unread) });
     case 'lamp':
       return t('visit.lamp', { device: clip(r.device), hours: r.hours ?? '?' });
     case 'outbox':
@@ -131,7 +131,7 @@ const stationLink = (r: FleetRow): Html => html`<a href="/station${query({ id: r
 /** A station's faulty devices, at most MAX_ITEMS of them (each with at most MAX_ITEMS faults), then "+k more". */
 function deviceFaults(ctx: PageContext, faults: FleetRow['faults']): Html {
   const { shown, more } = capped(faults);
-  return html`${shown.map((d, i) => html`${i ? ctx.t('list.sep') : ''}${tHtml(ctx.t, 'visit.fault', { device: clip(d.device_id), text: faultsHtml(ctx, d.errors) })}`)}${moreHtml(ctx.t, more)}`;
+  return html`${shown.map((d, i) => html`${i ? ctx.t('list.sep') : ''}${tHtml(ctx.t, 'visit.fault', { device: clip(d.device_id), text: faultsHtml(ctx, d.errors, d.errors_more) })}`)}${moreHtml(ctx.t, more)}`;
 }
 
 function lamps(t: T, warnings: FleetRow['lamp_warnings']): Html {

@@ -79,7 +79,7 @@ export function renderStation(ctx: PageContext, d: StationData, nowMs: number, r
   const deviceRows = devices.shown.map(
     (x) => html`<tr data-device="${clip(x.device_id)}"><td>${clip(x.device_id)}</td><td>${label(t, 'kind', x.kind)}</td><td>${clip(x.driver ?? '')}</td>
       <td>${x.online === null ? t('none') : x.online ? t('yes') : html`<span class="bad">${t('no')}</span>`}</td><td>${label(t, 'power', x.power)}</td>
-      <td>${x.errors.length ? html`<span class="bad">${faultsHtml(ctx, x.errors)}</span>` : t('none')}</td>
+      <td>${x.errors.length ? html`<span class="bad">${faultsHtml(ctx, x.errors, x.errors_more)}</span>` : t('none')}</td>
       <td class="num">${x.lamp_hours ?? ''}</td><td>${localTime(x.ts ?? x.received_at, tz)}</td></tr>`,
   );
   const usageRows = d.usage.map((u) => {

@@ -2,7 +2,9 @@
  * The county door's caps (PAYLOAD_CAPS) and time-zone check, on decode() alone, and the monthly report's
  * tolerance of a zone stored before the door checked (a pure function over a stub store).
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { jsonArrayHead } from '../../../county/store-rows.js';
 import { decode, MalformedError } from '../../../county/ingest.js';
 import { countingZone, DEFAULT_TIMEZONE, monthlyReport } from '../../../county/report.js';
 import type { CollectorStore, StationRow, UsageWindow } from '../../../county/store.js';
@@ -125,5 +127,18 @@ describe('the monthly report and a zone stored before the door checked', () => {
   it('countingZone: known zones kept, unknown, null and absurdly long ones replaced', () => {
     expect(countingZone('Europe/Berlin')).toBe('Europe/Berlin');
     for (const bad of [null, 'Mars/Olympus', 'x'.repeat(100_000)]) expect(countingZone(bad)).toBe(DEFAULT_TIMEZONE);
+  });
+});
+
+describe('jsonArrayHead: reading only the first faults of a row stored before the caps', () => {
+  it('equals parsing the whole array and slicing it, whatever the texts hold (quotes, backslashes, brackets, commas)', () => {
+    const nasty = fc.string({ unit: fc.constantFrom('"', '\\', '[', ']', '{', '}', ',', 'a', '故', ' ', '\n') });
+    const fault = fc.record({ code: nasty, severity: fc.constantFrom('warning', 'error'), text: nasty });
+    fc.assert(
+      fc.property(fc.array(fault, { maxLength: 60 }), fc.integer({ min: 1, max: 40 }), (faults, max) => {
+        expect(jsonArrayHead(JSON.stringify(faults), max)).toEqual({ head: faults.slice(0, max), more: Math.max(0, faults.length - max) });
+      }),
+      { numRuns: 500 },
+    );
   });
 });
