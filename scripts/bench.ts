@@ -13,6 +13,7 @@
  *   county     (only on request) N stations at normal rates into 2 collectors on PostgreSQL (or SQLite)
  *   ceiling    (only on request) the collector's highest sustained msg/s on one core (SQLite or PostgreSQL)
  *   flood      (only on request) other stations' record → ack lag while one station floods, vs no flood
+ *   hostile    (only on request) one station's 300 states × 4,000 faults: /fleet bytes, time, console RSS vs a clean county
  * Default: footprint latency drain ingest ledger. See docs/benchmarks.md.
  *
  * The county benches take --store sqlite|postgres, --stations N, --collectors N, --rate X, --rates a,b,c.
@@ -30,6 +31,7 @@ import { countyBench } from './bench/county.js';
 import { ceilingBench } from './bench/ceiling.js';
 import { floodBench } from './bench/flood.js';
 import { consolePages } from './bench/console-pages.js';
+import { hostileStation } from './bench/hostile-station.js';
 
 const BENCHES: Record<string, (o: BenchOptions) => Promise<BenchResult>> = {
   footprint,
@@ -43,6 +45,7 @@ const BENCHES: Record<string, (o: BenchOptions) => Promise<BenchResult>> = {
   ceiling: ceilingBench,
   flood: floodBench,
   console: consolePages,
+  hostile: hostileStation,
 };
 const DEFAULT = ['footprint', 'latency', 'drain', 'ingest', 'ledger'];
 
