@@ -73,9 +73,10 @@ export interface County {
 
 let n = 0;
 
-export async function startCounty(broker: Mosquitto): Promise<County> {
+/** A county on a SQLite file in a temp folder, or on `pgUrl` (a PostgreSQL database of the kit's server). */
+export async function startCounty(broker: Mosquitto, pgUrl?: string): Promise<County> {
   const dir = tempDir('hostile-county-');
-  const db = join(dir, 'county.db');
+  const db = pgUrl ?? join(dir, 'county.db');
   const fleet = new FleetTopics(`hostile${++n}-${process.pid}/stations`);
   const stops: Array<() => Promise<unknown> | unknown> = [() => removeDir(dir)];
   const stop = async (): Promise<void> => {
