@@ -2,15 +2,15 @@
  * Property: whatever one station publishes, shaped like the contract but hostile (huge arrays, long and
  * odd unicode texts, unknown time zones, numbers at the edges), every console page a clerk opens and
  * `collector report` still answer (200 / exit 0), small and within a time budget. Each run goes through
- * the real path: mosquitto → collector → SQLite file → console over HTTP, into one county that keeps
- * everything the earlier runs stored.
+ * the real path: mosquitto → collector → SQLite file (then PostgreSQL 15) → console over HTTP, into one
+ * county per database that keeps everything the earlier runs stored.
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeviceStatePayload, Heartbeat, Inventory } from '../../../protocol/payloads.js';
 import { localMonth } from '../../../county/console/time.js';
 import { DEFAULT_SHAPE, deviceState, durableRecord, heartbeat, inventory, SIM_DEVICES, stationIdentity } from '../../../scripts/fleet/generate.js';
-import { Mosquitto } from '../../../scripts/lib/kit/index.js';
+import { Mosquitto, Postgres } from '../../../scripts/lib/kit/index.js';
 import { publish, report, startCounty, type County } from './hostile-kit.js';
 
 /** Per page: what a clerk waits for on this shared 2-core machine, and what one page may weigh. */
@@ -19,13 +19,14 @@ const PAGE_BYTES = 1_000_000;
 const RUNS = 12;
 
 let broker: Mosquitto;
+let pg: Postgres;
 let c: County;
 beforeAll(async () => {
   broker = await Mosquitto.start({ extra: ['max_queued_messages 100000'] });
-  c = await startCounty(broker);
-}, 60_000);
+  pg = await Postgres.start();
+}, 120_000);
 afterAll(async () => {
-  await c?.stop();
+  await pg?.dispose();
   await broker?.dispose();
 });
 
@@ -117,19 +118,24 @@ async function everyPageAnswers(stationId: string): Promise<void> {
   expect(cli.code).toBe(0);
 }
 
-describe('one hostile station, random payloads (property)', () => {
+describe.each(['sqlite', 'postgres'] as const)('one hostile station, random payloads (property, %s)', (db) => {
   it(`every page and collector report keep answering (${RUNS} random stations into one county)`, async () => {
     seqs = new Map();
-    await fc.assert(
-      fc.asyncProperty(stationArb, async (h) => {
-        await publish(c, messages(h));
-        await everyPageAnswers(h.id);
-      }),
-      { numRuns: RUNS, endOnFailure: true },
-    );
-    // The door did refuse things (the property is not vacuous), and the county kept serving.
-    const s = c.collector.stats();
-    expect(s.malformed).toBeGreaterThan(0);
-    expect(s.store_errors).toBe(0);
+    c = await startCounty(broker, db === 'postgres' ? await pg.createDatabase('hostile_property') : undefined);
+    try {
+      await fc.assert(
+        fc.asyncProperty(stationArb, async (h) => {
+          await publish(c, messages(h));
+          await everyPageAnswers(h.id);
+        }),
+        { numRuns: RUNS, endOnFailure: true },
+      );
+      // The door did refuse things (the property is not vacuous), and the county kept serving.
+      const s = c.collector.stats();
+      expect(s.malformed).toBeGreaterThan(0);
+      expect(s.store_errors).toBe(0);
+    } finally {
+      await c.stop();
+    }
   }, 300_000);
 });
