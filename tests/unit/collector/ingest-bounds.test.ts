@@ -141,4 +141,19 @@ describe('jsonArrayHead: reading only the first faults of a row stored before th
       { numRuns: 500 },
     );
   });
+
+  it('reads a prefix cut anywhere (as the stores return it) into whole leading faults, and counts the rest from the given length', () => {
+    const nasty = fc.string({ unit: fc.constantFrom('"', '\\', '[', ']', '{', '}', ',', 'a', '故', ' ') });
+    const fault = fc.record({ code: nasty, severity: fc.constantFrom('warning', 'error'), text: nasty });
+    fc.assert(
+      fc.property(fc.array(fault, { minLength: 1, maxLength: 60 }), fc.integer({ min: 1, max: 40 }), fc.double({ min: 0, max: 1, noNaN: true }), (faults, max, at) => {
+        const text = JSON.stringify(faults);
+        const { head, more } = jsonArrayHead(text.slice(0, Math.floor(text.length * at)), max, faults.length);
+        expect(head.length).toBeLessThanOrEqual(max);
+        expect(head).toEqual(faults.slice(0, head.length));
+        expect(more).toBe(faults.length - head.length);
+      }),
+      { numRuns: 500 },
+    );
+  });
 });
