@@ -6,9 +6,11 @@
 import { z } from 'zod';
 import { DeviceStatePayloadSchema, HeartbeatSchema, InventorySchema, ResponseSchema, StatusSchema } from '../protocol/payloads.js';
 import type { ParsedTopic } from '../protocol/topics.js';
+import { isTimeZone } from '../protocol/time-zone.js';
 import { EventRecordSchema } from '../protocol/event-record.js';
 import { UsageRecordSchema } from '../protocol/usage-record.js';
 import type { CollectorWrite } from './store.js';
+import { DEFAULT_TIMEZONE } from './report.js';
 
 export const MAX_PAYLOAD_BYTES = 256 * 1024;
 
@@ -55,8 +57,14 @@ const Seq = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 /** `sessions.resend` answers: `data` is what the agent's resendFrom returns. */
 const ResendResultSchema = z.object({ from_seq: Seq, to_seq: Seq, count: z.number().int().nonnegative() }).loose();
 
+/** Something accepted but changed on the way in: the collector logs it (rate-limited). */
+export interface IngestWarning {
+  reason: 'unknown_timezone';
+  detail: string;
+}
+
 export type Decoded =
-  | { kind: 'write'; write: CollectorWrite }
+  | { kind: 'write'; write: CollectorWrite; warning?: IngestWarning }
   /**
    * A `sessions.resend` answer, to be believed only for a transaction the collector sent (ResendLedger).
    * `error` when the station refused (not in its county.allowed_commands, a bad signature…).
@@ -92,7 +100,17 @@ export function decode(t: ParsedTopic | undefined, payload: Buffer, receivedAt: 
     case 'inventory': {
       const inventory = parse(InventorySchema, value, 'inventory');
       sameStation(station, inventory.station.id);
-      return write({ kind: 'inventory', station, inventory, receivedAt });
+      const claimed = inventory.station.timezone;
+      if (isTimeZone(claimed)) return write({ kind: 'inventory', station, inventory, receivedAt });
+      // A zone this runtime cannot use would make every monthly report and page that reads it throw:
+      // the station is counted in the county's own zone, and its document keeps what it claimed so the
+      // station page can say so.
+      const fixed = { ...inventory, station: { ...inventory.station, timezone: DEFAULT_TIMEZONE, timezone_claimed: claimed } };
+      return {
+        kind: 'write',
+        write: { kind: 'inventory', station, inventory: fixed, receivedAt },
+        warning: { reason: 'unknown_timezone', detail: `time zone ${JSON.stringify(claimed)} unknown; counted in ${DEFAULT_TIMEZONE}` },
+      };
     }
     case 'heartbeat':
       return write({ kind: 'heartbeat', station, heartbeat: parse(HeartbeatSchema, value, 'heartbeat'), receivedAt });

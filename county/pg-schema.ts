@@ -184,7 +184,11 @@ const edgeRows = (lo: string, hi: string, sign: string): string =>
 const BY_TOWN = 'ORDER BY town IS NULL, town COLLATE "C", station_id COLLATE "C"';
 const STATION_COLUMNS = `station_id, name, town, county, level, timezone, online, boot, status_ts, heartbeat_ts, heartbeat_at,
   outbox_depth, watermark, max_seq, acked_seq, quarantined`;
-const DEVICE_COLUMNS = 'station_id, device_id, kind, driver, online, power, errors, lamp_hours, ts, received_at';
+// errors beyond 64 KiB (rows stored before the county capped faults) are read as a prefix and a length
+// (store-rows.ts ERRORS_PREFIX): thousands of faults per device must not be read on every page.
+const DEVICE_COLUMNS = `station_id, device_id, kind, driver, online, power,
+  CASE WHEN length(errors) > 65536 THEN left(errors, 65536) ELSE errors END AS errors,
+  CASE WHEN length(errors) > 65536 THEN json_array_length(errors::json) END AS errors_total, lamp_hours, ts, received_at`;
 
 /**
  * The rows of one write, passed as a single parameter: a JSON array of arrays (pg-writes.ts rowsParam),

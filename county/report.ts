@@ -6,7 +6,7 @@
  */
 import { toCsv, type CsvValue } from '../protocol/csv.js';
 import { renderTable } from '../protocol/table.js';
-import { zoneOffsetMs, zonedMidnight } from '../protocol/time-zone.js';
+import { isTimeZone, zoneOffsetMs, zonedMidnight } from '../protocol/time-zone.js';
 import type { CollectorStore } from './store.js';
 
 export const DEFAULT_TIMEZONE = 'Asia/Shanghai';
@@ -14,6 +14,13 @@ const MONTH = /^(\d{4})-(0[1-9]|1[0-2])$/;
 
 /** Offset of `tz` from UTC at instant `utcMs`, in ms (Asia/Shanghai: +8 h). */
 export const tzOffsetMs = zoneOffsetMs;
+
+/**
+ * The zone a station is counted in: its own when this runtime knows it, else the county's. Rows stored
+ * before the collector checked zones at the door may hold any string; one of them must not make the
+ * county's report fail for every station.
+ */
+export const countingZone = (tz: string | null): string => (tz !== null && isTimeZone(tz) ? tz : DEFAULT_TIMEZONE);
 
 const localMidnightUtc = (year: number, month1: number, tz: string): number => zonedMidnight(year, month1, 1, tz);
 
@@ -41,6 +48,8 @@ export interface MonthlyStationRow extends MonthlyTotals {
   town: string | null;
   /** No counted (non-short) session this month. */
   no_activity: boolean;
+  /** The station's stored time zone when this runtime does not know it (then counted in DEFAULT_TIMEZONE); absent otherwise. */
+  unknown_timezone?: string;
 }
 
 export interface MonthlyTownRow extends MonthlyTotals {
@@ -77,12 +86,15 @@ export async function monthlyReport(store: CollectorStore, month: string): Promi
   const zones = new Set(stations.map((s) => s.timezone ?? DEFAULT_TIMEZONE));
   const sums = new Map<string, MonthlyTotals>();
   for (const timezone of zones) {
-    const { startMs, endMs } = monthBounds(month, timezone);
+    // The stations are selected by the zone as stored; the month's bounds are those of the zone they are counted in.
+    const { startMs, endMs } = monthBounds(month, countingZone(timezone));
     for (const { station_id, ...t } of await store.usageTotals({ startMs, endMs, timezone, defaultTimezone: DEFAULT_TIMEZONE })) sums.set(station_id, t);
   }
   const rows: MonthlyStationRow[] = stations.map((s) => {
     const t = sums.get(s.station_id) ?? zero();
-    return { station_id: s.station_id, name: s.name, town: s.town, ...t, no_activity: t.sessions === 0 };
+    const row: MonthlyStationRow = { station_id: s.station_id, name: s.name, town: s.town, ...t, no_activity: t.sessions === 0 };
+    if (s.timezone !== null && countingZone(s.timezone) !== s.timezone) row.unknown_timezone = s.timezone;
+    return row;
   });
   const towns = new Map<string | null, MonthlyTownRow>();
   const total = { ...zero(), stations: 0, stations_no_activity: 0 };
@@ -173,6 +185,11 @@ export async function fleetTable(store: CollectorStore, nowMs = Date.now()): Pro
   }));
 }
 
+/** Ids listed per station in the fleet table and CSV: one station's rows cannot make them grow without bound. */
+const MAX_LISTED = 10;
+const listed = (ids: readonly string[]): string =>
+  ids.length > MAX_LISTED ? `${ids.slice(0, MAX_LISTED).map((x) => x.slice(0, 128)).join(' ')} +${ids.length - MAX_LISTED}` : ids.map((x) => x.slice(0, 128)).join(' ');
+
 /** A plain-text table for terminals (stationctl's renderer: town names are often CJK, two columns wide). */
 export function formatFleetTable(rows: FleetRow[]): string {
   const header = ['station', 'town', 'online', 'last heartbeat', 'faults', 'lamp warnings', 'outbox', 'acked seq', 'missing', 'quarantined'];
@@ -181,8 +198,8 @@ export function formatFleetTable(rows: FleetRow[]): string {
     r.town ?? '-',
     r.online === null ? '?' : r.online ? 'yes' : 'NO',
     r.last_heartbeat === null ? '-' : `${r.last_heartbeat} (${r.heartbeat_age_s}s ago)`,
-    r.devices_with_faults.join(' ') || '-',
-    r.lamp_warnings.join(' ') || '-',
+    listed(r.devices_with_faults) || '-',
+    listed(r.lamp_warnings) || '-',
     r.outbox_depth === null ? '-' : String(r.outbox_depth),
     String(r.watermark),
     String(r.missing),
@@ -198,8 +215,8 @@ export function fleetCsv(rows: FleetRow[]): string {
     r.town,
     r.online === null ? '' : String(r.online),
     r.last_heartbeat,
-    r.devices_with_faults.join(' '),
-    r.lamp_warnings.join(' '),
+    listed(r.devices_with_faults),
+    listed(r.lamp_warnings),
     r.outbox_depth,
     r.watermark,
     r.max_seq,

@@ -173,7 +173,11 @@ const BY_TOWN = 'ORDER BY town IS NULL, town, station_id';
 /** The columns of a StationRow (not the stored inventory and heartbeat documents). */
 const STATION_COLUMNS = `station_id, name, town, county, level, timezone, online, boot, status_ts, heartbeat_ts, heartbeat_at,
   outbox_depth, watermark, max_seq, acked_seq, quarantined`;
-const DEVICE_COLUMNS = 'station_id, device_id, kind, driver, online, power, errors, lamp_hours, ts, received_at';
+// errors beyond 64 KiB (rows stored before the county capped faults) are read as a prefix and a length
+// (store-rows.ts ERRORS_PREFIX): thousands of faults per device must not be read on every page.
+const DEVICE_COLUMNS = `station_id, device_id, kind, driver, online, power,
+  CASE WHEN length(errors) > 65536 THEN substr(errors, 1, 65536) ELSE errors END AS errors,
+  CASE WHEN length(errors) > 65536 THEN json_array_length(errors) END AS errors_total, lamp_hours, ts, received_at`;
 
 export const STATEMENTS = {
   ensure: 'INSERT OR IGNORE INTO stations (station_id, first_seen_at) VALUES (?, ?)',

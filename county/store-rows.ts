@@ -34,20 +34,88 @@ export interface DeviceDbRow {
   online: number | boolean | null;
   power: string | null;
   errors: string | null;
+  /** The length of `errors` when the query returned only its first ERRORS_PREFIX characters. */
+  errors_total?: number | string | null;
   lamp_hours: number | null;
   ts: string | null;
   received_at: string;
 }
 
+/**
+ * Stored `errors` longer than the caps allow (32 faults of ≤ 1,256 characters) are read only in part: the
+ * stores' queries return the first ERRORS_PREFIX characters and the array's length (DEVICE_COLUMNS).
+ */
+export const ERRORS_PREFIX = 64 * 1024;
+/** Faults kept of such a row: more than any page shows. */
+const ERRORS_HEAD = 32;
+
+/**
+ * The first `max` elements of a JSON array text, or of a prefix of one (cut anywhere), and how many more
+ * the array holds (`total`: its length when the text is a prefix), without building the rest: rows stored
+ * before the county capped faults may hold thousands per device, and reading them all on every fleet page
+ * cost seconds and hundreds of MB. A scan for the top-level commas, outside strings.
+ */
+export function jsonArrayHead(text: string, max: number, total?: number): { head: unknown[]; more: number } {
+  let depth = 0;
+  let inString = false;
+  let elements = 0;
+  let lastComma = -1;
+  let complete = false;
+  for (let i = 0; i < text.length && !complete; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+      continue;
+    }
+    if (c === 34) inString = true;
+    else if (c === 91 || c === 123) depth++;
+    else if (c === 93 || c === 125) complete = --depth === 0;
+    else if (c === 44 && depth === 1) {
+      lastComma = i;
+      if (++elements === max) break;
+    }
+  }
+  let head: unknown[];
+  if (complete) head = JSON.parse(text) as unknown[];
+  else head = lastComma < 0 ? [] : (JSON.parse(`${text.slice(0, lastComma)}]`) as unknown[]);
+  if (complete && total === undefined) return { head, more: 0 };
+  if (total === undefined) {
+    // The whole array was given: count the rest of its top-level elements.
+    let rest = 0;
+    for (let i = lastComma + 1; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (inString) {
+        if (c === 92) i++;
+        else if (c === 34) inString = false;
+      } else if (c === 34) inString = true;
+      else if (c === 91 || c === 123) depth++;
+      else if (c === 93 || c === 125) depth--;
+      else if (c === 44 && depth === 1) rest++;
+    }
+    total = head.length + rest + 1;
+  }
+  return { head, more: Math.max(0, total - head.length) };
+}
+
 export function toDeviceRow(r: DeviceDbRow): DeviceRow {
   let errors: DeviceRow['errors'] = [];
+  let more = 0;
   try {
-    const parsed: unknown = r.errors === null ? [] : JSON.parse(r.errors);
-    if (Array.isArray(parsed)) errors = parsed as DeviceRow['errors'];
+    const total = r.errors_total === null || r.errors_total === undefined ? undefined : Number(r.errors_total);
+    if (r.errors !== null && (total !== undefined || r.errors.length > ERRORS_PREFIX)) {
+      const { head, more: rest } = jsonArrayHead(r.errors, ERRORS_HEAD, total);
+      errors = head as DeviceRow['errors'];
+      more = rest;
+    } else {
+      const parsed: unknown = r.errors === null ? [] : JSON.parse(r.errors);
+      if (Array.isArray(parsed)) errors = parsed as DeviceRow['errors'];
+    }
   } catch {
     /* stored by us from a validated payload: cannot happen, and an empty list is the safe reading */
   }
   return {
+    ...(more > 0 ? { errors_more: more } : {}),
     station_id: r.station_id,
     device_id: r.device_id,
     kind: r.kind,

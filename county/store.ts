@@ -154,6 +154,8 @@ export interface DeviceRow {
   power: string | null;
   /** The state's `errors` (empty when none). */
   errors: Array<{ code: string; severity: string; text: string }>;
+  /** Faults stored beyond `errors` (rows stored before the caps: only the first ones are read). */
+  errors_more?: number;
   lamp_hours: number | null;
   /** The device's state time (station clock) and when it arrived (collector clock). */
   ts: string | null;

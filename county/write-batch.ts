@@ -9,7 +9,28 @@ import type { FleetTopics, ParsedTopic } from '../protocol/topics.js';
 import { decode, MalformedError } from './ingest.js';
 import type { ResendLedger } from './gap-watcher.js';
 import { LogLimiter } from '../protocol/log-limit.js';
-import type { CollectorStore, CollectorWrite, WriteOutcome } from './store.js';
+import { PAYLOAD_CAPS } from '../protocol/payloads.js';
+import type { CollectorStore, CollectorWrite, ConsoleStore, WriteOutcome } from './store.js';
+
+/**
+ * Each store's known device ids per station, read once per station from the store: a station may keep
+ * at most PAYLOAD_CAPS.devices (the agent's own MAX_DEVICES), so a state for one more device id is
+ * refused instead of adding a row every page has to read. A station's messages are never in two batches
+ * at once (Batcher), so its set is never raced within one collector.
+ */
+const deviceIds = new WeakMap<object, Map<string, Set<string>>>();
+
+async function knownDevices(store: CollectorStore, stations: ReadonlySet<string>): Promise<Map<string, Set<string>> | undefined> {
+  const reads = store as CollectorStore & Partial<Pick<ConsoleStore, 'devices'>>;
+  if (typeof reads.devices !== 'function') return undefined;
+  let known = deviceIds.get(store);
+  if (!known) deviceIds.set(store, (known = new Map()));
+  for (const station of stations) {
+    if (known.has(station)) continue;
+    known.set(station, new Set((await reads.devices(station)).map((d) => d.device_id)));
+  }
+  return known;
+}
 
 /** One message as it arrived. */
 export interface Incoming {
@@ -77,6 +98,10 @@ export async function writeBatch(store: CollectorStore, fleet: FleetTopics, batc
   topics.forEach((t, i) => {
     if (t?.kind === 'heartbeat') lastHeartbeat.set(t.station, i);
   });
+  const withStates = new Set<string>();
+  for (const t of topics) if (t?.kind === 'device_state') withStates.add(t.station);
+  // A failed read only skips the cap for this batch: the states themselves must not be lost with it.
+  const devices = withStates.size > 0 ? await knownDevices(store, withStates).catch((err: unknown) => void limiter.warn({ err: (err as Error).message }, 'could not read the stations\' devices')) : undefined;
   const writes: CollectorWrite[] = [];
   batch.forEach((m, i) => {
     const t = topics[i];
@@ -86,8 +111,18 @@ export async function writeBatch(store: CollectorStore, fleet: FleetTopics, batc
     }
     try {
       const d = decode(t, m.payload, m.receivedAt);
-      if (d.kind === 'write') writes.push(d.write);
-      else if (d.kind === 'resend_answer') {
+      if (d.kind === 'write') {
+        const w = d.write;
+        if (w.kind === 'device_state' && devices) {
+          const ids = devices.get(w.station)!;
+          if (!ids.has(w.device)) {
+            if (ids.size >= PAYLOAD_CAPS.devices) throw new MalformedError('too_many_devices', `station already has ${ids.size} devices; ${JSON.stringify(w.device.slice(0, 64))} refused`);
+            ids.add(w.device);
+          }
+        }
+        if (d.warning) limiter.warn({ station: w.station, reason: d.warning.reason, detail: d.warning.detail.slice(0, 200) }, 'payload accepted with a change');
+        writes.push(w);
+      } else if (d.kind === 'resend_answer') {
         const asked = d.transaction === null ? undefined : ctx.ledger?.claim(d.station, d.transaction);
         if (!asked) {
           stats.resend_unknown++;

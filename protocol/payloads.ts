@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { DEVICE_KINDS, POWER_STATES } from './devices.js';
 
-export const IsoTime = z.string().describe('ISO-8601 UTC with milliseconds, e.g. 2026-03-01T12:00:00.000Z');
+export const IsoTime = z.string().max(40).describe('ISO-8601 UTC with milliseconds, e.g. 2026-03-01T12:00:00.000Z');
 export const ClockState = z
   .enum(['synced', 'unsynced', 'corrected'])
   .describe('whether the station clock was NTP-synchronised when `ts` was taken');
@@ -19,15 +19,41 @@ const Boot = z.number().int().nonnegative();
 export const SeqOrZero = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const Hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'lower-case hex HMAC-SHA256');
 
+/**
+ * Caps on what one station may send upstream (docs/mqtt.md "Caps"). The agent never sends more (its own
+ * config allows 64 devices, names of 200 characters; its drivers raise a handful of faults per device),
+ * so a payload beyond them is hostile or broken and the county refuses it where it enters: one station
+ * must not be able to bloat every county page.
+ */
+export const PAYLOAD_CAPS = {
+  /** Ids: topic segments are at most 128 characters (protocol/topics.ts). */
+  id: 128,
+  /** Names, versions, models, fault codes and every other short text. */
+  text: 256,
+  /** A fault's human text. */
+  fault_text: 1000,
+  /** Faults in one device state. */
+  faults: 32,
+  /** Devices of one station: the agent's own MAX_DEVICES (config/schema.ts). */
+  devices: 64,
+  /** Disks, file systems, network interfaces, serial ports and links of one host. */
+  host_list: 256,
+  /** An IANA time zone name. */
+  timezone: 64,
+} as const;
+const Id = z.string().max(PAYLOAD_CAPS.id);
+const Text = z.string().max(PAYLOAD_CAPS.text);
+const list = <T extends z.ZodType>(t: T, max: number = PAYLOAD_CAPS.host_list) => z.array(t).max(max);
+
 /** `status` (retained, QoS 1), published on every connect. */
 export const StatusOnlineSchema = z
   .object({
     v: z.literal(1),
     online: z.literal(true),
-    station_id: z.string(),
+    station_id: Id,
     boot: Boot.describe('MQTT session counter: +1 per successful connect; the Will carries the same value'),
     agent_boot: Boot.describe('agent start counter, also carried by every durable record as `boot`'),
-    agent_version: z.string(),
+    agent_version: Text,
     started_at: IsoTime.describe('when the agent process started'),
     ts: IsoTime,
     clock: ClockState,
@@ -40,7 +66,7 @@ export const StatusWillSchema = z
   .object({
     v: z.literal(1),
     online: z.literal(false),
-    station_id: z.string(),
+    station_id: Id,
     boot: Boot.describe('the MQTT session that ended; drop an offline status whose boot is lower than the last online one'),
     reason: z
       .literal('agent_stop')
@@ -54,7 +80,7 @@ export const StatusSchema = z.discriminatedUnion('online', [StatusOnlineSchema, 
 export type Status = z.infer<typeof StatusSchema>;
 
 export const DeviceFaultSchema = z
-  .object({ code: z.string(), severity: z.enum(['warning', 'error']), text: z.string() })
+  .object({ code: Text, severity: z.enum(['warning', 'error']), text: z.string().max(PAYLOAD_CAPS.fault_text) })
   .strict();
 
 const nullable = <T extends z.ZodType>(t: T) => t.nullable().optional();
@@ -62,18 +88,18 @@ const nullable = <T extends z.ZodType>(t: T) => t.nullable().optional();
 /** The device state of docs/design.md §4 as the supervisor holds it. Absent = the driver cannot tell; null = asked, no answer. */
 export const DeviceStateSchema = z
   .object({
-    id: z.string(),
+    id: Id,
     kind: z.enum(DEVICE_KINDS),
-    driver: z.string(),
+    driver: Text,
     online: z.boolean(),
     power: z.enum(POWER_STATES),
     last_seen: IsoTime.nullable(),
-    errors: z.array(DeviceFaultSchema),
-    model: nullable(z.string()),
-    manufacturer: nullable(z.string()),
-    serial_number: nullable(z.string()),
-    firmware: nullable(z.string()),
-    input: nullable(z.string()),
+    errors: list(DeviceFaultSchema, PAYLOAD_CAPS.faults),
+    model: nullable(Text),
+    manufacturer: nullable(Text),
+    serial_number: nullable(Text),
+    firmware: nullable(Text),
+    input: nullable(Text),
     signal: nullable(z.boolean()),
     av_mute: nullable(z.boolean()),
     lamp_hours: nullable(z.number()),
@@ -98,66 +124,63 @@ export type DeviceStatePayload = z.infer<typeof DeviceStatePayloadSchema>;
 /** Mirrors drivers/transport/serial-list.ts `SerialPortInfo` (a compile-time check in agent/host.ts keeps them equal). */
 export const SerialPortInfoSchema = z
   .object({
-    path: z.string().describe('/dev/ttyUSB0 …'),
-    by_id: z.array(z.string()).describe('stable /dev/serial/by-id links to this port'),
-    by_path: z.array(z.string()).describe('/dev/serial/by-path links (stable per physical USB socket)'),
-    vendor_id: z.string().nullable().describe('USB vendor id, 4 lower-case hex digits'),
-    product_id: z.string().nullable(),
-    serial_number: z.string().nullable(),
-    manufacturer: z.string().nullable(),
-    product: z.string().nullable(),
-    driver: z.string().nullable().describe('kernel driver, e.g. ftdi_sio, ch341-uart, cdc_acm'),
+    path: Text.describe('/dev/ttyUSB0 …'),
+    by_id: list(Text).describe('stable /dev/serial/by-id links to this port'),
+    by_path: list(Text).describe('/dev/serial/by-path links (stable per physical USB socket)'),
+    vendor_id: Text.nullable().describe('USB vendor id, 4 lower-case hex digits'),
+    product_id: Text.nullable(),
+    serial_number: Text.nullable(),
+    manufacturer: Text.nullable(),
+    product: Text.nullable(),
+    driver: Text.nullable().describe('kernel driver, e.g. ftdi_sio, ch341-uart, cdc_acm'),
   })
   .strict();
 
 export const HostInfoSchema = z
   .object({
-    hostname: z.string(),
+    hostname: Text,
     os: z
-      .object({ platform: z.string(), distro: z.string(), release: z.string(), kernel: z.string(), arch: z.string() })
+      .object({ platform: Text, distro: Text, release: Text, kernel: Text, arch: Text })
       .strict(),
     system: z
-      .object({ manufacturer: z.string().nullable(), model: z.string().nullable(), serial: z.string().nullable() })
+      .object({ manufacturer: Text.nullable(), model: Text.nullable(), serial: Text.nullable() })
       .strict(),
     cpu: z
-      .object({ model: z.string(), cores: z.number().int(), physical_cores: z.number().int().nullable(), speed_ghz: z.number().nullable() })
+      .object({ model: Text, cores: z.number().int(), physical_cores: z.number().int().nullable(), speed_ghz: z.number().nullable() })
       .strict(),
     mem_total_mb: z.number().int(),
-    disks: z
-      .array(
+    disks: list(
         z
           .object({
-            device: z.string(),
-            type: z.string().nullable().describe('HD, SSD, NVMe …'),
-            model: z.string().nullable(),
-            serial: z.string().nullable(),
+            device: Text,
+            type: Text.nullable().describe('HD, SSD, NVMe …'),
+            model: Text.nullable(),
+            serial: Text.nullable(),
             size_gb: z.number(),
           })
           .strict(),
       )
       .describe('physical disks; may be empty in containers and VMs'),
-    filesystems: z
-      .array(z.object({ mount: z.string(), type: z.string(), size_gb: z.number() }).strict())
+    filesystems: list(z.object({ mount: Text, type: Text, size_gb: z.number() }).strict())
       .describe('mounted local file systems'),
-    network: z
-      .array(z.object({ iface: z.string(), mac: z.string().nullable(), ip4: z.string().nullable() }).strict())
+    network: list(z.object({ iface: Text, mac: Text.nullable(), ip4: Text.nullable() }).strict())
       .describe('non-loopback interfaces'),
-    serial_ports: z.array(SerialPortInfoSchema),
+    serial_ports: list(SerialPortInfoSchema),
   })
   .strict();
 export type HostInfo = z.infer<typeof HostInfoSchema>;
 
 export const InventoryDeviceSchema = z
   .object({
-    id: z.string(),
-    name: z.string().nullable(),
+    id: Id,
+    name: Text.nullable(),
     kind: z.enum(DEVICE_KINDS),
-    driver: z.string(),
+    driver: Text,
     online: z.boolean(),
-    manufacturer: z.string().nullable(),
-    model: z.string().nullable(),
-    serial_number: z.string().nullable(),
-    firmware: z.string().nullable(),
+    manufacturer: Text.nullable(),
+    model: Text.nullable(),
+    serial_number: Text.nullable(),
+    firmware: Text.nullable(),
   })
   .strict();
 
@@ -167,17 +190,17 @@ export const InventorySchema = z
     v: z.literal(1),
     station: z
       .object({
-        id: z.string(),
-        name: z.string(),
-        town: z.string().nullable(),
-        county: z.string().nullable(),
+        id: Id,
+        name: Text,
+        town: Text.nullable(),
+        county: Text.nullable(),
         level: z.enum(['village', 'town', 'county']),
-        timezone: z.string(),
+        timezone: z.string().max(PAYLOAD_CAPS.timezone).describe("IANA name; one the county's runtime does not know is replaced by the county's own zone"),
       })
       .strict(),
-    agent: z.object({ version: z.string(), agent_boot: Boot, started_at: IsoTime }).strict(),
+    agent: z.object({ version: Text, agent_boot: Boot, started_at: IsoTime }).strict(),
     host: HostInfoSchema,
-    devices: z.array(InventoryDeviceSchema),
+    devices: list(InventoryDeviceSchema, PAYLOAD_CAPS.devices),
     ts: IsoTime,
     clock: ClockState,
   })
@@ -222,7 +245,7 @@ export const HeartbeatSchema = z
         online: z.number().int(),
         on: z.number().int().describe('power on or warming'),
         faults: z.number().int().describe('devices reporting at least one error'),
-        list: z.array(z.object({ id: z.string(), online: z.boolean(), power: z.enum(POWER_STATES) }).strict()),
+        list: list(z.object({ id: Id, online: z.boolean(), power: z.enum(POWER_STATES) }).strict(), PAYLOAD_CAPS.devices),
       })
       .strict(),
     outbox: z
@@ -233,7 +256,7 @@ export const HeartbeatSchema = z
         last_seq: SeqOrZero.describe('highest seq allocated so far (0 = none)'),
       })
       .strict(),
-    open_session: z.string().nullable().describe('id of the usage session open right now'),
+    open_session: Text.nullable().describe('id of the usage session open right now'),
   })
   .strict();
 export type Heartbeat = z.infer<typeof HeartbeatSchema>;

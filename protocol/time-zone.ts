@@ -3,6 +3,28 @@
  * One implementation for the agent, stationctl and the county collector.
  */
 const formatters = new Map<string, Intl.DateTimeFormat>();
+const known = new Map<string, boolean>();
+
+/**
+ * True when `tz` is a time zone this runtime knows: an unknown one throws wherever it is used, so a
+ * zone from the wire (a station's inventory, a row stored before the county checked) is tested here
+ * first. Cached, and bounded: a flood of odd names cannot grow the map.
+ */
+export function isTimeZone(tz: string): boolean {
+  // No IANA name is this long (the longest is 32); a stored string of any size must not become a cache key.
+  if (tz.length > 64) return false;
+  let ok = known.get(tz);
+  if (ok === undefined) {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: tz });
+      ok = true;
+    } catch {
+      ok = false;
+    }
+    if (known.size < 1000) known.set(tz, ok);
+  }
+  return ok;
+}
 
 /** Offset of `timeZone` from UTC at instant `utcMs`, in ms (Asia/Shanghai: +8 h). */
 export function zoneOffsetMs(utcMs: number, timeZone: string): number {

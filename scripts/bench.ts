@@ -15,6 +15,7 @@
  *   flood      (only on request) other stations' record → ack lag while one station floods, vs no flood
  *   sign-in-burst (only on request) 300 sign-in guesses at once at a console process: how many were checked,
  *              vs the same burst at a build before the fix (--baseline <dist folder>)
+ *   hostile    (only on request) one station's 300 states × 4,000 faults: /fleet bytes, time, console RSS vs a clean county
  * Default: footprint latency drain ingest ledger. See docs/benchmarks.md.
  *
  * The county benches take --store sqlite|postgres, --stations N, --collectors N, --rate X, --rates a,b,c.
@@ -36,6 +37,7 @@ import { ceilingBench } from './bench/ceiling.js';
 import { floodBench } from './bench/flood.js';
 import { consolePages } from './bench/console-pages.js';
 import { signInBurstBench } from './bench/sign-in-burst.js';
+import { hostileStation } from './bench/hostile-station.js';
 
 const BENCHES: Record<string, (o: BenchOptions) => Promise<BenchResult>> = {
   footprint,
@@ -50,6 +52,7 @@ const BENCHES: Record<string, (o: BenchOptions) => Promise<BenchResult>> = {
   flood: floodBench,
   console: consolePages,
   'sign-in-burst': signInBurstBench,
+  hostile: hostileStation,
 };
 const DEFAULT = ['footprint', 'latency', 'drain', 'ingest', 'ledger'];
 

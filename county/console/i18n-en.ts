@@ -12,6 +12,8 @@ export const consoleEn = {
   'yes': 'yes',
   'no': 'no',
   'list.sep': ', ',
+  'list.more': '+{n} more',
+  'timezone.unknown': 'the station\'s time zone "{tz}" is unknown; counted in the county\'s, {county}',
   'times.beijing': 'Times in Beijing time (Asia/Shanghai)',
   'times.note': 'Times in {tz}',
 

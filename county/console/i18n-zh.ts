@@ -14,6 +14,8 @@ export const consoleZh: Record<OwnConsoleKey, string> = {
   'yes': '是',
   'no': '否',
   'list.sep': '、',
+  'list.more': '另有 {n} 项',
+  'timezone.unknown': '站点报的时区“{tz}”无法识别，按县时区 {county} 统计',
   'times.beijing': '时间均为北京时间',
   'times.note': '时间为 {tz} 时间',
 

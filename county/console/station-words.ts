@@ -16,7 +16,24 @@ const WORDS_T: Record<Lang, Translate> = { zh: wordsTranslator('zh'), en: wordsT
 
 /** A station's text is shown up to this long: it is untrusted and a table cell is small. */
 const MAX_STATION_TEXT = 300;
-const clip = (s: string): string => (s.length > MAX_STATION_TEXT ? `${s.slice(0, MAX_STATION_TEXT)}…` : s);
+export const clip = (s: string): string => (s.length > MAX_STATION_TEXT ? `${s.slice(0, MAX_STATION_TEXT)}…` : s);
+
+/**
+ * Items of one kind (faults of a device, faulty devices of a station, devices on its page) shown per
+ * station: whatever one station stores, it cannot make a page grow without bound. The rest is counted
+ * in a "+k more" marker.
+ */
+export const MAX_ITEMS = 10;
+
+/** The first `max` items and how many are left out. */
+export function capped<X>(items: readonly X[], max: number = MAX_ITEMS): { shown: readonly X[]; more: number } {
+  return items.length > max ? { shown: items.slice(0, max), more: items.length - max } : { shown: items, more: 0 };
+}
+
+/** The "+k more" marker (另有 k 项), or nothing when none is left out. */
+export function moreHtml(t: T, more: number): Html {
+  return more > 0 ? html` <span class="more" data-more="${more}">${t('list.more', { n: more })}</span>` : html``;
+}
 
 export interface WordsContext {
   t: T;
@@ -31,7 +48,8 @@ export function ownWords(t: T, text: string): Html {
 /** Words as markup: ours plainly (with the station's text on hover when it differs), or the station's, marked. */
 export function wordsHtml(t: T, w: Words, stationText?: string): Html {
   if (w.own) return ownWords(t, w.text);
-  return stationText && stationText !== w.text ? html`<span title="${clip(stationText)}">${w.text}</span>` : html`${w.text}`;
+  // Our words may quote the station's data (ids, values): clipped like its own text.
+  return stationText && stationText !== w.text ? html`<span title="${clip(stationText)}">${clip(w.text)}</span>` : html`${clip(w.text)}`;
 }
 
 export type WireFault = { code: string; severity: string; text: string };
@@ -40,9 +58,10 @@ export function faultHtml(ctx: WordsContext, f: WireFault): Html {
   return wordsHtml(ctx.t, faultWords(WORDS_T[ctx.lang], f), f.text);
 }
 
-/** A device's faults, joined as the language joins a list. */
-export function faultsHtml(ctx: WordsContext, faults: readonly WireFault[]): Html {
-  return html`${faults.map((f, i) => html`${i ? ctx.t('list.sep') : ''}${faultHtml(ctx, f)}`)}`;
+/** A device's faults, joined as the language joins a list: the first MAX_ITEMS and a "+k more" (with `unread`, those the store did not read). */
+export function faultsHtml(ctx: WordsContext, faults: readonly WireFault[], unread = 0): Html {
+  const { shown, more } = capped(faults);
+  return html`${shown.map((f, i) => html`${i ? ctx.t('list.sep') : ''}${faultHtml(ctx, f)}`)}${moreHtml(ctx.t, more + unread)}`;
 }
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');

@@ -3,25 +3,10 @@
  * never raw UTC ISO (agent/time-zone.ts, whose formatters are cached: a fleet page formats tens of
  * thousands of times).
  */
-import { wallTime } from '../../protocol/time-zone.js';
-
-const known = new Map<string, boolean>();
+import { isTimeZone, wallTime } from '../../protocol/time-zone.js';
 
 /** True when `tz` is a time zone this Node knows (an unknown one would throw at format time). Cached. */
-export function isTimeZone(tz: string): boolean {
-  let ok = known.get(tz);
-  if (ok === undefined) {
-    try {
-      new Intl.DateTimeFormat('en', { timeZone: tz });
-      ok = true;
-    } catch {
-      ok = false;
-    }
-    // Zone names come from stations' inventories: bounded, so a flood of odd names cannot grow the map.
-    if (known.size < 1000) known.set(tz, ok);
-  }
-  return ok;
-}
+export { isTimeZone };
 
 /** `YYYY-MM-DD HH:mm` (or with `:ss`) in `timeZone`; '' for a missing or unparsable time. */
 export function localTime(iso: string | number | null | undefined, timeZone: string, seconds = false): string {

@@ -7,7 +7,7 @@ import type { DeviceRow, FleetRow } from '../../store.js';
 import { html, query, type Html } from '../html.js';
 import { label, type T } from '../i18n.js';
 import { page, pageNumber, pager, type PageContext } from '../layout.js';
-import { faultsHtml, tHtml } from '../station-words.js';
+import { capped, clip, faultsHtml, moreHtml, tHtml } from '../station-words.js';
 import { ageParts, localTime } from '../time.js';
 
 export type StationState = 'online' | 'offline' | 'silent' | 'unknown';
@@ -28,7 +28,7 @@ const VISIT_LIST_MAX = 50;
 export type VisitReason =
   | { kind: 'offline'; ageS: number | null }
   | { kind: 'silent'; ageS: number }
-  | { kind: 'fault'; device: string; errors: DeviceRow['errors'] }
+  | { kind: 'fault'; device: string; errors: DeviceRow['errors']; unread: number }
   | { kind: 'lamp'; device: string; hours: number | null }
   | { kind: 'outbox'; n: number };
 
@@ -49,7 +49,7 @@ export function judge(row: FleetRow, nowMs: number, rules: FleetRules = DEFAULT_
   const reasons: VisitReason[] = [];
   if (state === 'offline' || state === 'unknown') reasons.push({ kind: 'offline', ageS });
   if (state === 'silent') reasons.push({ kind: 'silent', ageS: ageS! });
-  for (const d of row.faults) reasons.push({ kind: 'fault', device: d.device_id, errors: d.errors });
+  for (const d of row.faults) reasons.push({ kind: 'fault', device: d.device_id, errors: d.errors, unread: d.errors_more ?? 0 });
   for (const l of row.lamp_warnings) reasons.push({ kind: 'lamp', device: l.device ?? '?', hours: l.lamp_hours });
   if ((row.outbox_depth ?? 0) >= rules.outboxWarn) reasons.push({ kind: 'outbox', n: row.outbox_depth! });
   return { row, state, ageS, reasons };
@@ -116,17 +116,28 @@ function reasonText(ctx: PageContext, r: VisitReason): Html | string {
     case 'silent':
       return t('visit.silent', { age: age(t, r.ageS) });
     case 'fault':
-      return tHtml(t, 'visit.fault', { device: r.device, text: faultsHtml(ctx, r.errors) });
+      return tHtml(t, 'visit.fault', { device: clip(r.device), text: faultsHtml(ctx, r.errors, r.unread) });
     case 'lamp':
-      return t('visit.lamp', { device: r.device, hours: r.hours ?? '?' });
+      return t('visit.lamp', { device: clip(r.device), hours: r.hours ?? '?' });
     case 'outbox':
       return t('visit.outbox', { n: r.n });
   }
 }
 
 export const stateBadge = (t: T, s: StationState): Html => html`<span class="badge ${s}">${label(t, 'state', s)}</span>`;
-const townName = (t: T, town: string | null): string => town ?? t('monthly.no_town');
-const stationLink = (r: FleetRow): Html => html`<a href="/station${query({ id: r.station_id })}">${r.name ?? r.station_id}</a>`;
+const townName = (t: T, town: string | null): string => (town === null ? t('monthly.no_town') : clip(town));
+const stationLink = (r: FleetRow): Html => html`<a href="/station${query({ id: r.station_id })}">${clip(r.name ?? r.station_id)}</a>`;
+
+/** A station's faulty devices, at most MAX_ITEMS of them (each with at most MAX_ITEMS faults), then "+k more". */
+function deviceFaults(ctx: PageContext, faults: FleetRow['faults']): Html {
+  const { shown, more } = capped(faults);
+  return html`${shown.map((d, i) => html`${i ? ctx.t('list.sep') : ''}${tHtml(ctx.t, 'visit.fault', { device: clip(d.device_id), text: faultsHtml(ctx, d.errors, d.errors_more) })}`)}${moreHtml(ctx.t, more)}`;
+}
+
+function lamps(t: T, warnings: FleetRow['lamp_warnings']): Html {
+  const { shown, more } = capped(warnings);
+  return html`${shown.map((l) => t('fleet.lamp', { device: clip(l.device ?? '?'), hours: l.lamp_hours ?? '?' })).join(t('list.sep'))}${moreHtml(t, more)}`;
+}
 
 export interface FleetQuery {
   town: string;
@@ -151,10 +162,11 @@ export function renderFleet(ctx: PageContext, rows: readonly FleetRow[], q: Flee
   const pageNo = pageNumber(q.page, pages);
   const tzOf = (r: FleetRow) => r.timezone ?? ctx.tz;
 
-  const visitItems = visits.slice(0, VISIT_LIST_MAX).map(
-    (v) => html`<li>${stateBadge(t, v.state)} ${stationLink(v.row)} <span class="muted">${townName(t, v.row.town)} · ${v.row.station_id}</span>
-      <div class="reasons">${v.reasons.map((r, i) => html`${i ? t('list.sep') : ''}<span class="${r.kind}">${reasonText(ctx, r)}</span>`)}</div></li>`,
-  );
+  const visitItems = visits.slice(0, VISIT_LIST_MAX).map((v) => {
+    const { shown: reasons, more } = capped(v.reasons);
+    return html`<li>${stateBadge(t, v.state)} ${stationLink(v.row)} <span class="muted">${townName(t, v.row.town)} · ${v.row.station_id}</span>
+      <div class="reasons">${reasons.map((r, i) => html`${i ? t('list.sep') : ''}<span class="${r.kind}">${reasonText(ctx, r)}</span>`)}${moreHtml(t, more)}</div></li>`;
+  });
   const townRows = towns.map(
     (s) => html`<tr><td><a href="/fleet${query({ town: s.town ?? '', state: q.state === 'all' ? undefined : q.state })}">${townName(t, s.town)}</a></td>
       <td class="num">${s.stations}</td><td class="num">${s.online}</td><td class="num${s.offline ? ' bad' : ''}">${s.offline}</td>
@@ -165,9 +177,9 @@ export function renderFleet(ctx: PageContext, rows: readonly FleetRow[], q: Flee
     return html`<tr data-station="${r.station_id}" data-state="${v.state}"><td>${stationLink(r)}<div class="muted">${r.station_id}</div></td>
       <td>${townName(t, r.town)}</td><td>${stateBadge(t, v.state)}</td>
       <td>${r.heartbeat_ts ? html`${localTime(r.heartbeat_ts, tzOf(r))}<div class="muted">${age(t, v.ageS ?? 0)}</div>` : t('none')}</td>
-      <td>${r.agent_version ?? t('none')}</td><td class="num${(r.outbox_depth ?? 0) >= rules.outboxWarn ? ' warn' : ''}">${r.outbox_depth ?? t('none')}</td>
-      <td>${r.faults.length ? html`<span class="bad">${r.faults.map((d, i) => html`${i ? t('list.sep') : ''}${tHtml(t, 'visit.fault', { device: d.device_id, text: faultsHtml(ctx, d.errors) })}`)}</span>` : t('none')}</td>
-      <td>${r.lamp_warnings.length ? html`<span class="warn">${r.lamp_warnings.map((l) => t('fleet.lamp', { device: l.device ?? '?', hours: l.lamp_hours ?? '?' })).join(t('list.sep'))}</span>` : t('none')}</td></tr>`;
+      <td>${r.agent_version === null ? t('none') : clip(r.agent_version)}</td><td class="num${(r.outbox_depth ?? 0) >= rules.outboxWarn ? ' warn' : ''}">${r.outbox_depth ?? t('none')}</td>
+      <td>${r.faults.length ? html`<span class="bad">${deviceFaults(ctx, r.faults)}</span>` : t('none')}</td>
+      <td>${r.lamp_warnings.length ? html`<span class="warn">${lamps(t, r.lamp_warnings)}</span>` : t('none')}</td></tr>`;
   });
   const townOptions = towns.map((s) => html`<option value="${s.town ?? ''}"${(s.town ?? '') === q.town && q.town !== '' ? ' selected' : ''}>${townName(t, s.town)}</option>`);
   const stateOptions = STATE_FILTERS.map(

@@ -9,6 +9,8 @@ import { chart } from '../charts.js';
 import { html, query } from '../html.js';
 import type { ConsoleKey, Lang, T } from '../i18n.js';
 import { page, pageNumber, pager, type PageContext } from '../layout.js';
+import { DEFAULT_TIMEZONE } from '../../report.js';
+import { clip } from '../station-words.js';
 
 const PAGE_SIZE = 50;
 const hours = (s: number): string => (s / 3600).toFixed(2);
@@ -46,7 +48,7 @@ const cells = (x: MonthlyTotals) =>
 
 export function renderMonthly(ctx: PageContext, report: MonthlyReport, townFilter: string, pageRaw: string, thisMonth: string): string {
   const { t } = ctx;
-  const townName = (town: string | null) => town ?? t('monthly.no_town');
+  const townName = (town: string | null) => (town === null ? t('monthly.no_town') : clip(town));
   const heads = html`<th>${t('col.sessions')}</th><th>${t('col.hours')}</th><th>${t('col.signal_hours')}</th><th>${t('col.short_sessions')}</th><th>${t('col.short_hours')}</th>`;
   const picked = townFilter === '' ? undefined : report.towns.find((x) => (x.town ?? '') === townFilter);
   const stations = picked ? report.stations.filter((s) => (s.town ?? '') === townFilter) : report.stations;
@@ -60,8 +62,10 @@ export function renderMonthly(ctx: PageContext, report: MonthlyReport, townFilte
   const tot = report.total;
   const stationRows = stations.slice((pageNo - 1) * PAGE_SIZE, pageNo * PAGE_SIZE).map(
     (s: MonthlyStationRow) => html`<tr data-station="${s.station_id}"${s.no_activity ? html` class="inactive"` : ''}>
-      <td><a href="/station${query({ id: s.station_id })}">${s.name ?? s.station_id}</a><div class="muted">${s.station_id}</div></td><td>${townName(s.town)}</td>
-      ${cells(s)}<td>${s.no_activity ? html`<span class="warn">${t('monthly.inactive')}</span>` : ''}</td></tr>`,
+      <td><a href="/station${query({ id: s.station_id })}">${clip(s.name ?? s.station_id)}</a><div class="muted">${s.station_id}</div></td><td>${townName(s.town)}</td>
+      ${cells(s)}<td>${s.no_activity ? html`<span class="warn">${t('monthly.inactive')}</span>` : ''}${
+        s.unknown_timezone === undefined ? '' : html`<div class="warn unknown-timezone">${t('timezone.unknown', { tz: clip(s.unknown_timezone), county: DEFAULT_TIMEZONE })}</div>`
+      }</td></tr>`,
   );
 
   const charts = picked
@@ -71,7 +75,7 @@ export function renderMonthly(ctx: PageContext, report: MonthlyReport, townFilte
             type: 'bar',
             horizontal: true,
             title: t('monthly.chart_town', { town: townName(picked.town) }),
-            labels: [...stations].sort((a, b) => b.duration_s - a.duration_s).map((s) => s.name ?? s.station_id),
+            labels: [...stations].sort((a, b) => b.duration_s - a.duration_s).map((s) => clip(s.name ?? s.station_id)),
             series: [{ name: t('col.hours'), data: [...stations].sort((a, b) => b.duration_s - a.duration_s).map((s) => hoursNum(s.duration_s)) }],
           },
           'tall',

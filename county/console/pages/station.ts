@@ -8,8 +8,9 @@ import { chart } from '../charts.js';
 import { html, type Html } from '../html.js';
 import { label, type T } from '../i18n.js';
 import { page, type PageContext } from '../layout.js';
-import { eventHtml, faultsHtml } from '../station-words.js';
-import { localTime } from '../time.js';
+import { PAYLOAD_CAPS } from '../../../protocol/payloads.js';
+import { capped, clip, eventHtml, faultsHtml, moreHtml } from '../station-words.js';
+import { isTimeZone, localTime } from '../time.js';
 import { judge, stateBadge, type FleetRules } from './fleet.js';
 
 export interface StationData {
@@ -22,7 +23,7 @@ export interface StationData {
   historyDays: number;
 }
 
-const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+const str = (v: unknown): string | null => (typeof v === 'string' ? clip(v) : null);
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 const obj = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
 
@@ -69,12 +70,16 @@ const none = (t: T, rows: unknown[], table: Html): Html => (rows.length ? table 
 export function renderStation(ctx: PageContext, d: StationData, nowMs: number, rules?: FleetRules): string {
   const { t } = ctx;
   const r = d.row;
-  const tz = r.timezone ?? ctx.tz;
+  // A zone this runtime does not know (a row stored before the collector checked) is shown in the county's, and said so.
+  const claimed = r.timezone ?? ctx.tz;
+  const tz = isTimeZone(claimed) ? claimed : ctx.tz;
   const view = judge(r, nowMs, rules);
-  const deviceRows = d.devices.map(
-    (x) => html`<tr data-device="${x.device_id}"><td>${x.device_id}</td><td>${label(t, 'kind', x.kind)}</td><td>${x.driver ?? ''}</td>
+  // At most what a station may have (the agent's MAX_DEVICES), whatever rows are stored.
+  const devices = capped(d.devices, PAYLOAD_CAPS.devices);
+  const deviceRows = devices.shown.map(
+    (x) => html`<tr data-device="${clip(x.device_id)}"><td>${clip(x.device_id)}</td><td>${label(t, 'kind', x.kind)}</td><td>${clip(x.driver ?? '')}</td>
       <td>${x.online === null ? t('none') : x.online ? t('yes') : html`<span class="bad">${t('no')}</span>`}</td><td>${label(t, 'power', x.power)}</td>
-      <td>${x.errors.length ? html`<span class="bad">${faultsHtml(ctx, x.errors)}</span>` : t('none')}</td>
+      <td>${x.errors.length ? html`<span class="bad">${faultsHtml(ctx, x.errors, x.errors_more)}</span>` : t('none')}</td>
       <td class="num">${x.lamp_hours ?? ''}</td><td>${localTime(x.ts ?? x.received_at, tz)}</td></tr>`,
   );
   const usageRows = d.usage.map((u) => {
@@ -100,20 +105,20 @@ export function renderStation(ctx: PageContext, d: StationData, nowMs: number, r
   const body = html`
 <dl class="facts" id="station-facts" data-state="${view.state}">
   <div><dt>${t('col.state')}</dt><dd>${stateBadge(t, view.state)}</dd></div>
-  <div><dt>${t('station.name')}</dt><dd>${r.name ?? t('none')}</dd></div>
-  <div><dt>${t('col.town')}</dt><dd>${r.town ?? t('none')}</dd></div>
-  <div><dt>${t('station.county')}</dt><dd>${r.county ?? t('none')}</dd></div>
+  <div><dt>${t('station.name')}</dt><dd>${r.name === null ? t('none') : clip(r.name)}</dd></div>
+  <div><dt>${t('col.town')}</dt><dd>${r.town === null ? t('none') : clip(r.town)}</dd></div>
+  <div><dt>${t('station.county')}</dt><dd>${r.county === null ? t('none') : clip(r.county)}</dd></div>
   <div><dt>${t('col.heartbeat')}</dt><dd>${r.heartbeat_ts ? localTime(r.heartbeat_ts, tz) : t('none')}</dd></div>
-  <div><dt>${t('col.version')}</dt><dd>${r.agent_version ?? t('none')}</dd></div>
+  <div><dt>${t('col.version')}</dt><dd>${r.agent_version === null ? t('none') : clip(r.agent_version)}</dd></div>
   <div><dt>${t('col.outbox')}</dt><dd>${r.outbox_depth ?? t('none')}</dd></div>
-  <div><dt>${t('station.timezone')}</dt><dd>${tz}</dd></div>
+  <div><dt>${t('station.timezone')}</dt><dd>${tz === claimed ? tz : html`<span class="warn" id="unknown-timezone">${t('timezone.unknown', { tz: clip(claimed), county: ctx.tz })}</span>`}</dd></div>
 </dl>
 <section><h2>${t('station.devices')}</h2>${none(t, d.devices, html`<table id="devices"><thead><tr><th>${t('col.device')}</th><th>${t('col.kind')}</th><th>${t('col.driver')}</th><th>${t('col.online')}</th>
-  <th>${t('col.power')}</th><th>${t('col.errors')}</th><th>${t('col.lamp_hours')}</th><th>${t('col.updated')}</th></tr></thead><tbody>${deviceRows}</tbody></table>`)}</section>
+  <th>${t('col.power')}</th><th>${t('col.errors')}</th><th>${t('col.lamp_hours')}</th><th>${t('col.updated')}</th></tr></thead><tbody>${deviceRows}</tbody></table>${moreHtml(t, devices.more)}`)}</section>
 <section><h2>${t('station.health', { days: d.historyDays })}</h2>${charts}</section>
 <section><h2>${t('station.schedules')}</h2>${none(t, runRows, html`<table id="schedule-runs"><thead><tr><th>${t('col.schedule')}</th><th>${t('col.last_run')}</th><th>${t('col.phase')}</th><th>${t('col.outcome')}</th></tr></thead><tbody>${runRows}</tbody></table>`)}</section>
 <section><h2>${t('station.sessions')}</h2>${none(t, d.usage, html`<table id="sessions"><thead><tr><th>${t('col.start')}</th><th>${t('col.end')}</th><th>${t('col.minutes')}</th><th>${t('col.signal_minutes')}</th>
   <th>${t('col.trigger')}</th><th>${t('col.short')}</th><th>${t('col.topic')}</th><th>${t('col.attendees')}</th><th>${t('col.organiser')}</th></tr></thead><tbody>${usageRows}</tbody></table>`)}</section>
 <section><h2>${t('station.events')}</h2>${none(t, d.events, html`<table id="events"><thead><tr><th>${t('col.time')}</th><th>${t('col.type')}</th><th>${t('col.severity')}</th><th>${t('col.device')}</th><th>${t('col.message')}</th></tr></thead><tbody>${eventRows}</tbody></table>`)}</section>`;
-  return page(ctx, { title: `${r.name ?? r.station_id}（${r.station_id}）`, nav: 'fleet', body, charts: d.heartbeats.length > 0 });
+  return page(ctx, { title: clip(`${r.name ?? r.station_id}（${r.station_id}）`), nav: 'fleet', body, charts: d.heartbeats.length > 0 });
 }
