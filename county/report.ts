@@ -40,7 +40,25 @@ export interface MonthlyTotals {
   signal_s: number;
   short_sessions: number;
   short_duration_s: number;
+  /**
+   * Hours in hundredths, the figures printed: each station's seconds rounded to 0.01 h, every town and
+   * the county the sum of its stations' rounded figures, so each printed total is the sum of the
+   * printed parts (a town's 0.01 h never goes missing between its stations and its own row).
+   */
+  hours_100: number;
+  signal_hours_100: number;
+  short_hours_100: number;
 }
+
+/** Seconds as the printed hundredths of an hour (half up). */
+export const hundredthsOfHour = (s: number): number => Math.round(s / 36);
+/** A printed hours figure: 12345 → "123.45". */
+export const hoursText = (h100: number): string => (h100 / 100).toFixed(2);
+/** The rule, for the page and the exports to state. */
+export const ROUNDING_RULE = {
+  zh: '小时数：每个站点的时长先四舍五入到 0.01 小时，镇和全县的合计是所含站点数字之和，所以表中每个合计都等于它各项之和。',
+  en: "Hours: each station's time is rounded to 0.01 h first; a town's and the county's figures are the sums of their stations' figures, so every total in the table is the sum of its rows.",
+} as const;
 
 export interface MonthlyStationRow extends MonthlyTotals {
   station_id: string;
@@ -65,13 +83,23 @@ export interface MonthlyReport {
   total: MonthlyTotals & { stations: number; stations_no_activity: number };
 }
 
-const zero = (): MonthlyTotals => ({ sessions: 0, duration_s: 0, signal_s: 0, short_sessions: 0, short_duration_s: 0 });
+const zero = (): MonthlyTotals => ({ sessions: 0, duration_s: 0, signal_s: 0, short_sessions: 0, short_duration_s: 0, hours_100: 0, signal_hours_100: 0, short_hours_100: 0 });
 function add(into: MonthlyTotals, t: MonthlyTotals): void {
   into.sessions += t.sessions;
   into.duration_s += t.duration_s;
   into.signal_s += t.signal_s;
   into.short_sessions += t.short_sessions;
   into.short_duration_s += t.short_duration_s;
+  into.hours_100 += t.hours_100;
+  into.signal_hours_100 += t.signal_hours_100;
+  into.short_hours_100 += t.short_hours_100;
+}
+
+type StationTotals = Omit<MonthlyTotals, 'hours_100' | 'signal_hours_100' | 'short_hours_100'>;
+
+/** A station's totals with its printed (rounded) hours. */
+function stationTotals(t: StationTotals): MonthlyTotals {
+  return { ...t, hours_100: hundredthsOfHour(t.duration_s), signal_hours_100: hundredthsOfHour(t.signal_s), short_hours_100: hundredthsOfHour(t.short_duration_s) };
 }
 
 /**
@@ -84,14 +112,24 @@ export async function monthlyReport(store: CollectorStore, month: string): Promi
   monthBounds(month); // refuse a malformed month before reading anything
   const stations = await store.stations();
   const zones = new Set(stations.map((s) => s.timezone ?? DEFAULT_TIMEZONE));
-  const sums = new Map<string, MonthlyTotals>();
+  const sums = new Map<string, StationTotals>();
   for (const timezone of zones) {
     // The stations are selected by the zone as stored; the month's bounds are those of the zone they are counted in.
     const { startMs, endMs } = monthBounds(month, countingZone(timezone));
     for (const { station_id, ...t } of await store.usageTotals({ startMs, endMs, timezone, defaultTimezone: DEFAULT_TIMEZONE })) sums.set(station_id, t);
   }
+  return assembleReport(month, stations, sums);
+}
+
+/** The report from the stations and their summed seconds: the rounding rule and the sums (pure). */
+export function assembleReport(
+  month: string,
+  stations: ReadonlyArray<{ station_id: string; name: string | null; town: string | null; timezone: string | null }>,
+  sums: ReadonlyMap<string, StationTotals>,
+): MonthlyReport {
   const rows: MonthlyStationRow[] = stations.map((s) => {
-    const t = sums.get(s.station_id) ?? zero();
+    const seconds = sums.get(s.station_id);
+    const t = seconds ? stationTotals(seconds) : zero();
     const row: MonthlyStationRow = { station_id: s.station_id, name: s.name, town: s.town, ...t, no_activity: t.sessions === 0 };
     if (s.timezone !== null && countingZone(s.timezone) !== s.timezone) row.unknown_timezone = s.timezone;
     return row;
@@ -113,7 +151,6 @@ export async function monthlyReport(store: CollectorStore, month: string): Promi
   return { month, stations: rows, towns: [...towns.values()], total };
 }
 
-const hours = (s: number): string => (s / 3600).toFixed(2);
 
 export const MONTHLY_CSV_HEADER = [
   'month',
@@ -137,7 +174,7 @@ export const MONTHLY_CSV_HEADER = [
 export function monthlyCsv(report: MonthlyReport): string {
   const rows: CsvValue[][] = [];
   const line = (row: string, town: string | null, id: string, name: string | null, t: MonthlyTotals, stations: number, inactive: number) =>
-    rows.push([report.month, row, town, id, name, t.sessions, hours(t.duration_s), hours(t.signal_s), t.short_sessions, hours(t.short_duration_s), stations, inactive]);
+    rows.push([report.month, row, town, id, name, t.sessions, hoursText(t.hours_100), hoursText(t.signal_hours_100), t.short_sessions, hoursText(t.short_hours_100), stations, inactive]);
   for (const s of report.stations) line('station', s.town, s.station_id, s.name, s, 1, s.no_activity ? 1 : 0);
   for (const t of report.towns) line('town', t.town, '', null, t, t.stations, t.stations_no_activity);
   line('total', null, '', null, report.total, report.total.stations, report.total.stations_no_activity);

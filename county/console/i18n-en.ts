@@ -136,6 +136,7 @@ export const consoleEn = {
   'col.short_hours': 'Short hours',
   'col.no_activity': 'Stations without activity',
   'csv.month': 'month',
+  'csv.month_text': '{year}-{mm} (month)',
   'csv.row': 'row',
   'csv.town': 'town',
   'csv.station_id': 'station_id',

@@ -138,6 +138,7 @@ export const consoleZh: Record<OwnConsoleKey, string> = {
   'col.short_hours': '短时时长（小时）',
   'col.no_activity': '无活动站点',
   'csv.month': '月份',
+  'csv.month_text': '{year}年{mm}月份',
   'csv.row': '行类型',
   'csv.town': '乡镇',
   'csv.station_id': '站点编号',

@@ -4,7 +4,7 @@
  * headers (the CLI's monthlyCsv with its header row and row kinds translated). Each town's own page
  * (?town=…) charts its stations; the overview charts the towns.
  */
-import { MONTHLY_CSV_HEADER, monthlyCsv, type MonthlyReport, type MonthlyStationRow, type MonthlyTotals } from '../../report.js';
+import { MONTHLY_CSV_HEADER, ROUNDING_RULE, hoursText, monthlyCsv, type MonthlyReport, type MonthlyStationRow, type MonthlyTotals } from '../../report.js';
 import { chart } from '../charts.js';
 import { html, query } from '../html.js';
 import type { ConsoleKey, Lang, T } from '../i18n.js';
@@ -13,8 +13,6 @@ import { DEFAULT_TIMEZONE } from '../../report.js';
 import { clip } from '../station-words.js';
 
 const PAGE_SIZE = 50;
-const hours = (s: number): string => (s / 3600).toFixed(2);
-const hoursNum = (s: number): number => Math.round(s / 36) / 100;
 
 /** `YYYY-MM` moved by `delta` months. */
 export function shiftMonth(month: string, delta: number): string {
@@ -32,19 +30,24 @@ export function monthChoices(shown: string, thisMonth: string): string[] {
 /** 2026年11月 / 2026-11. */
 const monthLabel = (t: T, lang: Lang, m: string): string => t('monthly.option', { year: m.slice(0, 4), month: lang === 'zh' ? String(Number(m.slice(5))) : m.slice(5) });
 
-/** The report's CSV in the clerk's language: translated header and row kinds; zh gets a BOM for Excel. */
+/**
+ * The report's CSV in the clerk's language: translated header and row kinds, a BOM in both languages
+ * (Excel on a Chinese Windows reads a CSV without one in the local code page and garbles the names), and
+ * the month as words Excel leaves as text (a bare 2026-12 becomes a date).
+ */
 export function localisedMonthlyCsv(report: MonthlyReport, t: T, lang: Lang): string {
   const csv = monthlyCsv(report);
   const header = MONTHLY_CSV_HEADER.map((h) => t(`csv.${h}` as ConsoleKey)).join(',');
   const kinds: Record<string, string> = { station: t('csv.row_station'), town: t('csv.row_town'), total: t('csv.row_total') };
+  const month = t('csv.month_text', { year: report.month.slice(0, 4), mm: report.month.slice(5) });
   const body = csv
     .slice(csv.indexOf('\n') + 1)
-    .replace(/^(\d{4}-\d{2}),(station|town|total),/gm, (_m, month: string, kind: string) => `${month},${kinds[kind]},`);
-  return (lang === 'zh' ? '\uFEFF' : '') + header + '\n' + body;
+    .replace(/^(\d{4}-\d{2}),(station|town|total),/gm, (_m, _month: string, kind: string) => `${month},${kinds[kind]},`);
+  return '\uFEFF' + header + '\n' + body;
 }
 
 const cells = (x: MonthlyTotals) =>
-  html`<td class="num">${x.sessions}</td><td class="num">${hours(x.duration_s)}</td><td class="num">${hours(x.signal_s)}</td><td class="num">${x.short_sessions}</td><td class="num">${hours(x.short_duration_s)}</td>`;
+  html`<td class="num">${x.sessions}</td><td class="num">${hoursText(x.hours_100)}</td><td class="num">${hoursText(x.signal_hours_100)}</td><td class="num">${x.short_sessions}</td><td class="num">${hoursText(x.short_hours_100)}</td>`;
 
 export function renderMonthly(ctx: PageContext, report: MonthlyReport, townFilter: string, pageRaw: string, thisMonth: string): string {
   const { t } = ctx;
@@ -76,7 +79,7 @@ export function renderMonthly(ctx: PageContext, report: MonthlyReport, townFilte
             horizontal: true,
             title: t('monthly.chart_town', { town: townName(picked.town) }),
             labels: [...stations].sort((a, b) => b.duration_s - a.duration_s).map((s) => clip(s.name ?? s.station_id)),
-            series: [{ name: t('col.hours'), data: [...stations].sort((a, b) => b.duration_s - a.duration_s).map((s) => hoursNum(s.duration_s)) }],
+            series: [{ name: t('col.hours'), data: [...stations].sort((a, b) => b.duration_s - a.duration_s).map((s) => s.hours_100 / 100) }],
           },
           'tall',
         ),
@@ -87,8 +90,8 @@ export function renderMonthly(ctx: PageContext, report: MonthlyReport, townFilte
           title: t('monthly.chart_towns'),
           labels: report.towns.map((x) => townName(x.town)),
           series: [
-            { name: t('col.hours'), data: report.towns.map((x) => hoursNum(x.duration_s)) },
-            { name: t('col.signal_hours'), data: report.towns.map((x) => hoursNum(x.signal_s)) },
+            { name: t('col.hours'), data: report.towns.map((x) => x.hours_100 / 100) },
+            { name: t('col.signal_hours'), data: report.towns.map((x) => x.signal_hours_100 / 100) },
           ],
         }),
         chart({
@@ -115,6 +118,7 @@ export function renderMonthly(ctx: PageContext, report: MonthlyReport, townFilte
 <table id="towns"><thead><tr><th>${t('col.town')}</th><th>${t('col.stations')}</th>${heads}<th>${t('col.no_activity')}</th></tr></thead>
 <tbody>${townRows}</tbody>
 <tfoot><tr id="total" data-sessions="${tot.sessions}" data-duration-s="${tot.duration_s}"><th>${t('monthly.total')}</th><td class="num">${tot.stations}</td>${cells(tot)}<td class="num">${tot.stations_no_activity}</td></tr></tfoot></table>
+<p class="muted" id="rounding">${ROUNDING_RULE[ctx.lang]}</p>
 <div class="chart-pair">${charts}</div>
 </section>
 <section><h2>${picked ? townName(picked.town) : t('fleet.stations')}</h2>

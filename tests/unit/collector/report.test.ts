@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { monthBounds, monthlyCsv, tzOffsetMs, type MonthlyReport } from '../../../county/report.js';
+import { assembleReport, monthBounds, monthlyCsv, tzOffsetMs, type MonthlyReport } from '../../../county/report.js';
 import { collectorSubscriptions } from '../../../county/collector.js';
 
 describe('monthBounds', () => {
@@ -35,15 +35,17 @@ describe('monthlyCsv', () => {
       short_sessions,
       short_duration_s,
     });
-    const report: MonthlyReport = {
-      month: '2026-11',
-      stations: [
-        { station_id: 'a', name: 'Li, "east" village', town: '城关镇', ...t(2, 5400, 3600, 1, 120), no_activity: false },
-        { station_id: 'b', name: null, town: '城关镇', ...t(0, 0, 0, 2, 200), no_activity: true },
+    const report: MonthlyReport = assembleReport(
+      '2026-11',
+      [
+        { station_id: 'a', name: 'Li, "east" village', town: '城关镇', timezone: null },
+        { station_id: 'b', name: null, town: '城关镇', timezone: null },
       ],
-      towns: [{ town: '城关镇', ...t(2, 5400, 3600, 3, 320), stations: 2, stations_no_activity: 1 }],
-      total: { ...t(2, 5400, 3600, 3, 320), stations: 2, stations_no_activity: 1 },
-    };
+      new Map([
+        ['a', t(2, 5400, 3600, 1, 120)],
+        ['b', t(0, 0, 0, 2, 200)],
+      ]),
+    );
     expect(monthlyCsv(report).split('\n')).toEqual([
       'month,row,town,station_id,station_name,sessions,hours,signal_hours,short_sessions,short_hours,stations,stations_no_activity',
       '2026-11,station,城关镇,a,"Li, ""east"" village",2,1.50,1.00,1,0.03,1,0',

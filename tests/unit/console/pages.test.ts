@@ -6,7 +6,7 @@
 import { describe, it, expect } from 'vitest';
 import type { FleetRow } from '../../../county/store.js';
 import type { MonthlyReport } from '../../../county/report.js';
-import { monthlyCsv } from '../../../county/report.js';
+import { assembleReport, monthlyCsv } from '../../../county/report.js';
 import { html, jsonBlock } from '../../../county/console/html.js';
 import { CONSOLE_CATALOGUES, consoleTranslator } from '../../../county/console/i18n.js';
 import { judge, summarise, visitList } from '../../../county/console/pages/fleet.js';
@@ -120,22 +120,24 @@ describe('monthly CSV in Chinese', () => {
   });
 
   it('is the CLI report’s CSV with Chinese headers and row kinds, numbers untouched', () => {
-    const report: MonthlyReport = {
-      month: '2026-11',
-      stations: [{ station_id: 'a', name: '张家庄村, 东', town: '城关镇', sessions: 2, duration_s: 5400, signal_s: 3600, short_sessions: 1, short_duration_s: 60, no_activity: false }],
-      towns: [{ town: '城关镇', sessions: 2, duration_s: 5400, signal_s: 3600, short_sessions: 1, short_duration_s: 60, stations: 1, stations_no_activity: 0 }],
-      total: { sessions: 2, duration_s: 5400, signal_s: 3600, short_sessions: 1, short_duration_s: 60, stations: 1, stations_no_activity: 0 },
-    };
+    const report: MonthlyReport = assembleReport(
+      '2026-11',
+      [{ station_id: 'a', name: '张家庄村, 东', town: '城关镇', timezone: null }],
+      new Map([['a', { sessions: 2, duration_s: 5400, signal_s: 3600, short_sessions: 1, short_duration_s: 60 }]]),
+    );
     const zh = localisedMonthlyCsv(report, consoleTranslator('zh'), 'zh');
     expect(zh.startsWith('\uFEFF月份,行类型,乡镇,站点编号,站点名称,使用次数,使用时长（小时）,')).toBe(true);
     const cli = monthlyCsv(report).split('\n');
     const ours = zh.slice(1).split('\n');
     expect(ours).toHaveLength(cli.length);
-    expect(ours[1]).toBe(cli[1]!.replace(',station,', ',站点,'));
+    // The month in words Excel keeps as text (a bare 2026-11 becomes a date), in both languages.
+    expect(ours[1]).toBe(cli[1]!.replace('2026-11,station,', '2026年11月份,站点,'));
     expect(ours[1]).toContain('"张家庄村, 东"');
-    expect(ours[2]).toBe(cli[2]!.replace(',town,', ',乡镇,'));
-    expect(ours[3]).toBe(cli[3]!.replace(',total,', ',合计,'));
-    expect(localisedMonthlyCsv(report, consoleTranslator('en'), 'en')).toBe(monthlyCsv(report));
+    expect(ours[2]).toBe(cli[2]!.replace('2026-11,town,', '2026年11月份,乡镇,'));
+    expect(ours[3]).toBe(cli[3]!.replace('2026-11,total,', '2026年11月份,合计,'));
+    const en = localisedMonthlyCsv(report, consoleTranslator('en'), 'en');
+    expect(en.startsWith('\uFEFFmonth,row,')).toBe(true);
+    expect(en.slice(1).split('\n').slice(1)).toEqual(cli.slice(1).map((l) => l.replace(/^2026-11,/, '2026-11 (month),')));
   });
 });
 
