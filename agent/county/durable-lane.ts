@@ -86,7 +86,7 @@ export class DurableLane {
       events: deps.events,
       summarised: () => (this.ahead = []), // rows read ahead may be among the ones just summarised
     });
-    this.gate = new AckGate(deps.stationId);
+    this.gate = new AckGate(deps.stationId, deps.outbox.ledger());
     this.ackLog = new LogLimiter(deps.log, { perWindow: 20 });
     this.published = deps.outbox.publishedSeq();
   }

@@ -7,7 +7,12 @@ import type { EventRecord } from '../../protocol/event-record.js';
 
 export type RecordWrite = Extract<CollectorWrite, { kind: 'record' }>;
 
+/** The ledger of the test stations' records unless a test names another. */
+export const TEST_LEDGER = '01TESTLEDGER000000000000AA';
+
 export interface EventWriteOptions {
+  /** Default TEST_LEDGER. */
+  ledger?: string;
   /** Default `01EVENT-<station>-<seq, 6 digits>`. */
   id?: string;
   /** The event's time; default 2026-11-01T00:00:00.000Z. */
@@ -22,6 +27,7 @@ export function eventWrite(station: string, seq: number, type: EventRecord['type
   const record: EventRecord = {
     v: 1,
     seq,
+    ledger: o.ledger ?? TEST_LEDGER,
     id: o.id ?? `01EVENT-${station}-${String(seq).padStart(6, '0')}`,
     station_id: station,
     ts,

@@ -209,6 +209,8 @@ export class CountyConsumer {
   /** seqs in the order they first arrived. */
   readonly arrivalOrder: number[] = [];
   duplicates = 0;
+  /** The ledger of the last durable record received: what the acks name (docs/mqtt.md "Ledgers"). */
+  ledger: string | undefined;
   private acked = 0;
 
   private constructor(
@@ -240,6 +242,7 @@ export class CountyConsumer {
     this.received.push({ topic, payload: parsed, raw, retain, qos });
     if ((topic.endsWith('/usage') || topic.endsWith('/events')) && parsed && typeof parsed['seq'] === 'number') {
       const seq = parsed['seq'];
+      if (typeof parsed['ledger'] === 'string') this.ledger = parsed['ledger'];
       if (this.stored.has(seq)) this.duplicates++;
       else {
         this.stored.set(seq, parsed);
@@ -261,10 +264,11 @@ export class CountyConsumer {
   }
 
   /** An ack as this county writes it: signed when it has a key. */
-  ackPayload(stationId: string, seq: number, key = this.ackKey): string {
-    if (key === undefined) return JSON.stringify({ seq });
+  ackPayload(stationId: string, seq: number, key = this.ackKey, ledger = this.ledger): string {
+    const named = ledger === undefined ? {} : { ledger };
+    if (key === undefined) return JSON.stringify({ seq, ...named });
     const ts = new Date().toISOString();
-    return JSON.stringify({ seq, ts, sig: signAck(key, stationId, { seq, ts }) });
+    return JSON.stringify({ seq, ts, ...named, sig: signAck(key, stationId, { seq, ts, ...named }) });
   }
 
   on(topicSuffix: string): Received[] {
