@@ -161,6 +161,21 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX stations_unacked ON stations (station_id) WHERE watermark > acked_seq;
   CREATE INDEX stations_gap ON stations (station_id) WHERE max_seq > watermark;
   `,
+  // 6: ledgers (county/ledgers.ts, docs/mqtt.md "Ledgers"): each station database's records at a base in
+  // the station's seq space. What is stored already came from agents older than ledgers: the legacy
+  // ledger '' at base 0, so records, watermarks and acks stay as they are.
+  `
+  CREATE TABLE ledgers (
+    station_id TEXT NOT NULL, ledger TEXT NOT NULL, base INTEGER NOT NULL, end_seq INTEGER, first_seen_at TEXT NOT NULL,
+    PRIMARY KEY (station_id, ledger)
+  ) WITHOUT ROWID;
+  ALTER TABLE stations ADD COLUMN ledger TEXT;
+  ALTER TABLE stations ADD COLUMN ledger_base INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE stations ADD COLUMN ledger_changed_at TEXT;
+  INSERT INTO ledgers (station_id, ledger, base, end_seq, first_seen_at)
+    SELECT station_id, '', 0, NULL, first_seen_at FROM stations WHERE max_seq > 0;
+  UPDATE stations SET ledger = '' WHERE max_seq > 0;
+  `,
 ];
 
 /** The usage rows starting in [lo, hi), as totals each multiplied by `sign` (+1 or −1). */
@@ -172,7 +187,7 @@ const edgeRows = (lo: string, hi: string, sign: string): string =>
 const BY_TOWN = 'ORDER BY town IS NULL, town, station_id';
 /** The columns of a StationRow (not the stored inventory and heartbeat documents). */
 const STATION_COLUMNS = `station_id, name, town, county, level, timezone, online, boot, status_ts, heartbeat_ts, heartbeat_at,
-  outbox_depth, watermark, max_seq, acked_seq, quarantined`;
+  outbox_depth, watermark, max_seq, acked_seq, quarantined, ledger, ledger_base, ledger_changed_at`;
 const DEVICE_COLUMNS = 'station_id, device_id, kind, driver, online, power, errors, lamp_hours, ts, received_at';
 
 export const STATEMENTS = {
@@ -220,10 +235,18 @@ export const STATEMENTS = {
   lostCover: 'SELECT to_seq FROM lost WHERE station_id = ? AND from_seq <= ? ORDER BY from_seq DESC LIMIT 1',
   nextStored: 'SELECT min(seq) AS seq FROM records WHERE station_id = ? AND seq > ?',
   nextLost: 'SELECT min(from_seq) AS seq FROM lost WHERE station_id = ? AND from_seq > ?',
-  gapStations: 'SELECT station_id, watermark, max_seq FROM stations WHERE max_seq > watermark',
-  pendingAcks: 'SELECT station_id, watermark FROM stations WHERE watermark > acked_seq',
+  gapStations: 'SELECT station_id, watermark, max_seq, ledger, ledger_base FROM stations WHERE max_seq > watermark',
+  pendingAcks: 'SELECT station_id, watermark, ledger, ledger_base FROM stations WHERE watermark > acked_seq',
   markAcked: 'UPDATE stations SET acked_seq = ? WHERE station_id = ? AND acked_seq < ?',
-  ackedStations: 'SELECT station_id, acked_seq FROM stations WHERE acked_seq > 0',
+  ackedStations: 'SELECT station_id, acked_seq, ledger, ledger_base FROM stations WHERE acked_seq > 0',
+  // ---- ledgers (county/ledgers.ts)
+  ledgerRows: 'SELECT ledger, base, end_seq FROM ledgers WHERE station_id = ?',
+  ledgerCurrent: 'SELECT ledger FROM stations WHERE station_id = ?',
+  ledgerInsert: 'INSERT INTO ledgers (station_id, ledger, base, end_seq, first_seen_at) VALUES (?, ?, ?, NULL, ?)',
+  ledgerEnd: 'UPDATE ledgers SET end_seq = ? WHERE station_id = ? AND end_seq IS NULL AND ledger <> ?',
+  // acked_seq −1: the retained ack must be published again, now naming this ledger (the claim picks it up).
+  ledgerSwitch: `UPDATE stations SET ledger = ?, ledger_base = ?, acked_seq = CASE WHEN ? THEN -1 ELSE acked_seq END,
+                   ledger_changed_at = CASE WHEN ? THEN ? ELSE ledger_changed_at END WHERE station_id = ?`,
   // The holes of [$a, $b]: what lies between the stored records and known lost ranges in it, inserted as
   // ranges by one statement. The running max of the ends before each covered interval handles overlaps.
   insertLost: `INSERT INTO lost (station_id, from_seq, to_seq, noted_at)

@@ -130,7 +130,7 @@ describe('pages in Chinese', () => {
   const silentRelay: DeviceRow = { ...lampFault, device_id: 'amp', kind: 'amplifier', driver: 'modbus_relay', online: false, power: 'unknown', lamp_hours: null, errors: [{ code: 'unreachable', severity: 'error', text: 'unit 1 did not answer read coils within 500 ms on /dev/ttyUSB0' }] };
   const row: FleetRow = {
     station_id: 'v1', name: '张家庄村', town: '城关镇', county: '示范县', level: 'village', timezone: 'Asia/Shanghai', online: true, boot: 1, status_ts: ago(3600), heartbeat_ts: ago(30), heartbeat_at: ago(30),
-    outbox_depth: 0, watermark: 10, max_seq: 10, acked_seq: 10, quarantined: 0, agent_version: '0.1.0', faults: [lampFault, silentRelay], lamp_warnings: [{ device: 'projector', lamp_hours: 3010 }],
+    outbox_depth: 0, watermark: 10, max_seq: 10, acked_seq: 10, quarantined: 0, ledger: '', ledger_base: 0, ledger_changed_at: null, agent_version: '0.1.0', faults: [lampFault, silentRelay], lamp_warnings: [{ device: 'projector', lamp_hours: 3010 }],
   };
   const events = [
     { seq: 9, ts: ago(60), type: 'device_fault', severity: 'error', device: 'projector', message: 'projector: lamp error', data: { code: 'lamp', text: 'lamp error', fault_severity: 'error' }, boot: 1 },
