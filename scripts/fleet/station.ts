@@ -207,7 +207,8 @@ export class SimStation {
     }
     if (topic === this.topics.ack) {
       const seq = msg['seq'];
-      if (typeof seq !== 'number') return;
+      // As the agent's AckGate: only an ack for this station's own ledger.
+      if (typeof seq !== 'number' || msg['ledger'] !== this.outbox.ledger()) return;
       this.acked = Math.max(this.acked, seq);
       this.outbox.ackUpTo(seq);
       return;
@@ -237,7 +238,7 @@ export class SimStation {
         v: 1,
         transaction: typeof msg['transaction'] === 'string' ? msg['transaction'] : null,
         status: 'ok',
-        data: { from_seq: from, to_seq: until, count },
+        data: { from_seq: from, to_seq: until, count, ledger: this.outbox.ledger() },
         ts: new Date().toISOString(),
         clock: 'synced',
       }),
