@@ -158,10 +158,11 @@ export function makeStation(opts: StationOptions): Station {
         const start = new Date(Date.UTC(2026, 2, 1, 8, 0, 0) + usageCount * 3_600_000).toISOString();
         const end = new Date(Date.parse(start) + 1_800_000).toISOString();
         usageCount++;
-        const rec = ledger.append('usage', 'usage', end, (seq, id) => ({
+        const rec = ledger.append('usage', 'usage', end, (seq, id, ledgerId) => ({
           v: 1,
           id,
           seq,
+          ledger: ledgerId,
           station_id: stationId,
           start,
           end,
