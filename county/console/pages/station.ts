@@ -10,7 +10,7 @@ import { label, type T } from '../i18n.js';
 import { page, type PageContext } from '../layout.js';
 import { eventHtml, faultsHtml } from '../station-words.js';
 import { localTime } from '../time.js';
-import { judge, stateBadge, type FleetRules } from './fleet.js';
+import { judge, ledgerNote, stateBadge, type FleetRules } from './fleet.js';
 
 export interface StationData {
   row: FleetRow;
@@ -99,7 +99,7 @@ export function renderStation(ctx: PageContext, d: StationData, nowMs: number, r
 
   const body = html`
 <dl class="facts" id="station-facts" data-state="${view.state}">
-  <div><dt>${t('col.state')}</dt><dd>${stateBadge(t, view.state)}</dd></div>
+  <div><dt>${t('col.state')}</dt><dd>${stateBadge(t, view.state)}${ledgerNote(t, r, tz)}</dd></div>
   <div><dt>${t('station.name')}</dt><dd>${r.name ?? t('none')}</dd></div>
   <div><dt>${t('col.town')}</dt><dd>${r.town ?? t('none')}</dd></div>
   <div><dt>${t('station.county')}</dt><dd>${r.county ?? t('none')}</dd></div>

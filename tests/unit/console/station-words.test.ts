@@ -174,4 +174,18 @@ describe('pages in Chinese', () => {
     const rest = visibleText(page).replaceAll('pixel rows dark', '').replace(NAMES, '').replace(/\bv2\b|screen/g, '');
     expect(rest.match(/[A-Za-z]{2,}/g)).toBeNull();
   });
+
+  it('show a station whose database was replaced, with when, on the fleet and station pages (and nothing for one that was not)', () => {
+    const replaced = { ...row, ledger: '01NEWLEDGER0000000000000BB', ledger_base: 12, ledger_changed_at: '2026-11-30T02:05:00.000Z' };
+    const data = { row: replaced, devices: [], usage: [], events: [], scheduleRuns: [], heartbeats: [], historyDays: 3 };
+    const facts = (p: string) => visibleText(/<dl class="facts"[\s\S]*?<\/dl>/.exec(p)![0]);
+    expect(facts(renderStation(ctxOf('zh'), data, NOW))).toContain('站点数据库已更换（2026-11-30 10:05）');
+    expect(facts(renderStation(ctxOf('en'), data, NOW))).toContain('ledger replaced (2026-11-30 10:05)');
+    expect(facts(renderStation(ctxOf('zh'), { ...data, row }, NOW))).not.toContain('站点数据库已更换');
+    const fleet = renderFleet(ctxOf('zh'), [replaced, { ...row, station_id: 'v2' }], { town: '', state: 'all', q: '', page: '' }, NOW);
+    const table = /<table class="stations"[\s\S]*?<\/table>/.exec(fleet)![0];
+    expect(visibleText(/<tr data-station="v1"[\s\S]*?<\/tr>/.exec(table)![0])).toContain('站点数据库已更换（2026-11-30 10:05）');
+    expect(visibleText(/<tr data-station="v2"[\s\S]*?<\/tr>/.exec(table)![0])).not.toContain('站点数据库已更换');
+    expect(visibleText(renderFleet(ctxOf('en'), [replaced], { town: '', state: 'all', q: '', page: '' }, NOW))).toContain('ledger replaced (2026-11-30 10:05)');
+  });
 });
