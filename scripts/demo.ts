@@ -225,7 +225,8 @@ async function main(): Promise<void> {
       const prev = acked.get(station) ?? 0;
       if (msg.seq === prev + 1 || msg.historical) {
         acked.set(station, Math.max(prev, msg.seq));
-        client.publish(fleet.station(station).ack, JSON.stringify({ seq: Math.max(prev, msg.seq) }), { qos: 1, retain: true });
+        // The ack names the ledger (station database) the records come from (docs/mqtt.md "Ledgers").
+        client.publish(fleet.station(station).ack, JSON.stringify({ seq: Math.max(prev, msg.seq), ledger: msg.ledger }), { qos: 1, retain: true });
       }
     }
   });
