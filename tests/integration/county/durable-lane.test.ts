@@ -161,7 +161,7 @@ describe('county link durable lane', () => {
     await waitFor(() => s.ledger.depth().count === 0 && county.stored.size === 10, 5_000);
     county.clear();
     const res = await s.registry.invoke('sessions.resend', { from_seq: 4 }, { source: 'county', transaction: 't1' });
-    expect(res).toEqual({ status: 'ok', data: { from_seq: 4, to_seq: 10, count: 7 } });
+    expect(res).toEqual({ status: 'ok', data: { from_seq: 4, to_seq: 10, count: 7, ledger: s.ledger.ledger() } });
     await waitFor(() => county.on('/usage').length === 7, 5_000);
     expect(county.on('/usage').map((r) => r.payload?.['seq'])).toEqual([4, 5, 6, 7, 8, 9, 10]);
     expect(county.on('/usage').every((r) => r.payload?.['historical'] === true)).toBe(true);
