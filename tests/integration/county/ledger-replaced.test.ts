@@ -13,6 +13,7 @@ import { Mosquitto, removeDir, tempDir, waitFor } from '../../../scripts/lib/kit
 import { startCollector } from '../../../county/collector.js';
 import { openSqliteCollectorStore } from '../../../county/sqlite-store.js';
 import { makeStation, type Station } from './harness.js';
+import { DEFAULT_SHAPE, durableRecord, stationIdentity } from '../../../scripts/fleet/generate.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -82,6 +83,37 @@ describe('a station whose database was replaced', () => {
 
     // The new records leave the station's outbox only on the county's ack for the new ledger.
     await waitFor(() => fresh.ledger.depth().count === 0, 10_000);
+    expect(await retainedAck(broker.url)).toEqual({ seq: 2, ledger: fresh.ledger.ledger() });
+  });
+
+  it('records the old database\'s records that never arrived as lost, so the new ledger is acked over them', async () => {
+    const broker = await Mosquitto.start();
+    cleanups.push(() => broker.dispose());
+    const dir = tempDir('ledger-replaced-');
+    cleanups.push(() => removeDir(dir));
+    const store = openSqliteCollectorStore(join(dir, 'county.db'));
+    cleanups.push(() => store.close());
+    const collector = await startCollector({ url: broker.url, store, prefix: 'stations', gapGraceMs: 200, resendRetryMs: 500, ackIntervalMs: 50 });
+    cleanups.push(() => collector.stop());
+
+    // The old PC sent seqs 1, 2 and 4; its seq 3 was still in its outbox when the disk died.
+    const oldPc = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
+    cleanups.push(() => oldPc.endAsync(true));
+    const OLD = '01OLDLEDGER0000000000000AA';
+    for (const seq of [1, 2, 4]) {
+      const r = durableRecord(DEFAULT_SHAPE, stationIdentity(DEFAULT_SHAPE, 0), seq, 1);
+      await oldPc.publishAsync(`stations/${STATION}/${r.stream}`, JSON.stringify({ ...r.payload, station_id: STATION, ledger: OLD }), { qos: 1 });
+    }
+    await waitFor(async () => (await store.station(STATION))?.max_seq === 4, 10_000);
+
+    const fresh = station(broker.url);
+    await fresh.link.start();
+    fresh.appendUsage(2);
+    // Nobody holds seq 3 any more: after the gap grace it is recorded lost, and the new records are acked.
+    await waitFor(() => fresh.ledger.depth().count === 0, 10_000);
+    expect((await store.lost()).map((l) => [l.from_seq, l.to_seq])).toEqual([[3, 3]]);
+    expect(await store.station(STATION)).toMatchObject({ ledger: fresh.ledger.ledger(), ledger_base: 4, watermark: 6 });
+    expect(collector.stats()).toMatchObject({ conflicts: 0 });
     expect(await retainedAck(broker.url)).toEqual({ seq: 2, ledger: fresh.ledger.ledger() });
   });
 });
