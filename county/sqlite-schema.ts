@@ -224,7 +224,9 @@ export const STATEMENTS = {
   // A newly inserted lamp event, if it is its device's latest by seq (whatever the arrival order).
   lampLatest: `INSERT INTO lamp_latest AS l (station_id, device_key, device, seq, type) VALUES ($s, coalesce('=' || $device, ''), $device, $seq, $type)
                ON CONFLICT (station_id, device_key) DO UPDATE SET seq = excluded.seq, type = excluded.type WHERE excluded.seq > l.seq`,
-  cursor: 'SELECT watermark, max_seq, quarantined FROM stations WHERE station_id = ?',
+  // The station's cursor with its ledgers, one row per ledger (one query per station and batch, not three).
+  cursor: `SELECT s.watermark, s.max_seq, s.quarantined, s.ledger AS current, l.ledger, l.base, l.end_seq
+             FROM stations s LEFT JOIN ledgers l ON l.station_id = s.station_id WHERE s.station_id = ?`,
   settle: 'UPDATE stations SET max_seq = ?, watermark = ?, quarantined = ? WHERE station_id = ?',
   hasRecord: 'SELECT 1 FROM records WHERE station_id = ? AND seq = ?',
   // The last seq of the run of stored records that starts right above ?: walks the index in seq order
@@ -240,8 +242,6 @@ export const STATEMENTS = {
   markAcked: 'UPDATE stations SET acked_seq = ? WHERE station_id = ? AND acked_seq < ?',
   ackedStations: 'SELECT station_id, acked_seq, ledger, ledger_base FROM stations WHERE acked_seq > 0',
   // ---- ledgers (county/ledgers.ts)
-  ledgerRows: 'SELECT ledger, base, end_seq FROM ledgers WHERE station_id = ?',
-  ledgerCurrent: 'SELECT ledger FROM stations WHERE station_id = ?',
   ledgerInsert: 'INSERT INTO ledgers (station_id, ledger, base, end_seq, first_seen_at) VALUES (?, ?, ?, NULL, ?)',
   ledgerEnd: 'UPDATE ledgers SET end_seq = ? WHERE station_id = ? AND end_seq IS NULL AND ledger <> ?',
   // acked_seq −1: the retained ack must be published again, now naming this ledger (the claim picks it up).

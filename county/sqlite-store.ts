@@ -89,12 +89,16 @@ export class SqliteCollectorStore extends SqliteReads implements CollectorStore 
     });
   }
 
-  private cursor(stationId: string, cursors: Map<string, Cursor>): Cursor | undefined {
+  /** The station's batch cursor; with `ledgers`, its ledgers too (ledgers.ts), read by the same query. */
+  private cursor(stationId: string, cursors: Map<string, Cursor>, ledgers?: Map<string, StationLedgers>): Cursor | undefined {
     let c = cursors.get(stationId);
-    if (!c) {
-      const r = this.s.cursor.get(stationId) as Pick<Cursor, 'watermark' | 'max_seq' | 'quarantined'> | undefined;
+    if (!c || (ledgers && !ledgers.has(stationId))) {
+      const rows = this.s.cursor.all(stationId) as Array<Pick<Cursor, 'watermark' | 'max_seq' | 'quarantined'> & { current: string | null } & LedgerRow>;
+      const r = rows[0];
       if (!r) return undefined;
-      cursors.set(stationId, (c = batchCursor(r)));
+      if (!c) cursors.set(stationId, (c = batchCursor(r)));
+      const known = rows.filter((x) => x.ledger !== null).map((x): [string, LedgerRow] => [x.ledger, { ledger: x.ledger, base: x.base, end_seq: x.end_seq }]);
+      ledgers?.set(stationId, { current: r.current, rows: new Map(known) });
     }
     return c;
   }
@@ -125,7 +129,7 @@ export class SqliteCollectorStore extends SqliteReads implements CollectorStore 
         this.putDeviceState(w.station, w.device, w.state, w.receivedAt);
         return { kind: 'device_state' };
       case 'record': {
-        const c = this.cursor(w.station, cursors)!;
+        const c = this.cursor(w.station, cursors, ledgers)!;
         const p = this.place(w.station, w.record, c, ledgers);
         return { kind: 'record', outcome: this.putRecord(w.station, w.stream, { ...w.record, seq: p.seq }, w.raw, w.receivedAt, c, p.superseded) };
       }
@@ -162,12 +166,7 @@ export class SqliteCollectorStore extends SqliteReads implements CollectorStore 
 
   /** The county seq of a record (ledgers.ts), persisting a new ledger in the batch's transaction. */
   private place(stationId: string, rec: UsageRecord | EventRecord, c: Cursor, ledgers: Map<string, StationLedgers>): { seq: number; superseded: boolean } {
-    let st = ledgers.get(stationId);
-    if (!st) {
-      const rows = this.s.ledgerRows.all(stationId) as LedgerRow[];
-      const current = (this.s.ledgerCurrent.get(stationId) as { ledger: string | null }).ledger;
-      ledgers.set(stationId, (st = { current, rows: new Map(rows.map((r) => [r.ledger, r])) }));
-    }
+    const st = ledgers.get(stationId)!;
     const p = place(st, rec.ledger ?? LEGACY_LEDGER, rec.seq, rec.id, c.max_seq, (s) => (this.s.recordId.get(stationId, s) as { id: string } | undefined)?.id);
     const ch = p.change;
     if (ch) {
