@@ -29,10 +29,11 @@ export class EventLog {
 
   append(event: NewEvent): DurableRecord {
     const ts = this.deps.clock.now().toISOString();
-    const record = this.deps.outbox.append('events', event.type, ts, (seq, id) => {
+    const record = this.deps.outbox.append('events', event.type, ts, (seq, id, ledger) => {
       const payload: EventRecord = {
         v: 1,
         seq,
+        ledger,
         id,
         station_id: this.deps.stationId,
         ts,

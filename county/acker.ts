@@ -5,15 +5,20 @@
  * the same ack twice. After a reconnect every known ack is published again: a broker restarted without
  * persistence forgets retained messages.
  *
- * With the county's command key the ack is signed like a command (agent/county/signing.ts):
- * `{seq, ts, sig}` with `sig = HMAC-SHA256(key, "<station_id>\nack\n<canonical JSON of {seq, ts}>")`,
- * so a station holding the key can refuse a forged one. Without a key it stays `{seq}`.
+ * The ack names the station's current ledger and counts in its seqs (`watermark − base`, ledgers.ts): a
+ * station whose database was replaced ignores an ack for the old one, and gets `{seq: 0, ledger}` as soon
+ * as the county has seen its new ledger. A station older than ledgers gets `{seq}` as before.
+ *
+ * With the county's command key the ack is signed like a command (protocol/signing.ts):
+ * `{seq, ts, ledger, sig}` with `sig = HMAC-SHA256(key, "<station_id>\nack\n<canonical JSON of {seq, ts, ledger}>")`,
+ * so a station holding the key can refuse a forged one. Without a key it stays `{seq, ledger}`.
  */
 import { signRequest } from '../protocol/signing.js';
+import { ackOf } from './ledgers.js';
 import type { MqttClient } from 'mqtt';
 import type { Logger } from './log.js';
 import type { FleetTopics } from '../protocol/topics.js';
-import type { CollectorStore } from './store.js';
+import type { CollectorStore, LedgerOf } from './store.js';
 
 /** How long a pass waits for the broker to take its acks before it gives the claim up (PostgreSQL: rolls it back). */
 export const ACK_PUBACK_MS = 5_000;
@@ -29,10 +34,14 @@ export interface AckerDeps {
   commandKey?: string | Buffer;
 }
 
-/** The ack payload for `station`: signed when there is a key. */
-export function ackPayload(station: string, seq: number, commandKey: string | Buffer | undefined, now = new Date()): Record<string, unknown> {
-  if (commandKey === undefined) return { seq };
-  const body: Record<string, unknown> = { seq, ts: now.toISOString() };
+/**
+ * The ack payload for `station` at county watermark `watermark` (its ledger's seqs): signed when there
+ * is a key. Without `of` (a station older than ledgers) the watermark is the station's seq.
+ */
+export function ackPayload(station: string, watermark: number, commandKey: string | Buffer | undefined, now = new Date(), of: LedgerOf = { ledger: null, ledger_base: 0 }): Record<string, unknown> {
+  const ack = ackOf(watermark, of.ledger, of.ledger_base);
+  if (commandKey === undefined) return ack;
+  const body: Record<string, unknown> = { ...ack, ts: now.toISOString() };
   return { ...body, sig: signRequest(commandKey, station, 'ack', body) };
 }
 
@@ -61,7 +70,7 @@ export class Acker {
   /** Publishes every known ack again (after a reconnect). */
   async restore(): Promise<void> {
     try {
-      for (const r of await this.d.store.ackedStations()) void this.publish(r.station_id, r.acked_seq).catch(() => undefined);
+      for (const r of await this.d.store.ackedStations()) void this.publish(r.station_id, r.acked_seq, r).catch(() => undefined);
     } catch (err) {
       this.d.log.error({ err: (err as Error).message }, 'could not restore acks');
     }
@@ -76,7 +85,7 @@ export class Acker {
     if (this.closed || !this.d.client.connected) return;
     try {
       await this.d.store.publishAcks(async (claims) => {
-        await Promise.all(claims.map((p) => this.publish(p.station_id, p.watermark)));
+        await Promise.all(claims.map((p) => this.publish(p.station_id, p.watermark, p)));
       });
     } catch (err) {
       this.d.log.error({ err: (err as Error).message }, 'ack pass failed; the acks are claimed again on the next pass');
@@ -84,7 +93,7 @@ export class Acker {
   }
 
   /** Publishes one retained ack; resolves when the broker has it (or with a logged failure: restore() sends it again). */
-  private publish(station: string, seq: number): Promise<void> {
+  private publish(station: string, seq: number, of: LedgerOf): Promise<void> {
     let topic: string;
     try {
       topic = this.d.fleet.station(station).ack;
@@ -95,7 +104,7 @@ export class Acker {
     this.d.onPublished();
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no PUBACK for the ack of ${station} within ${ACK_PUBACK_MS} ms`)), ACK_PUBACK_MS);
-      this.d.client.publish(topic, JSON.stringify(ackPayload(station, seq, this.d.commandKey)), { qos: 1, retain: true }, (err) => {
+      this.d.client.publish(topic, JSON.stringify(ackPayload(station, seq, this.d.commandKey, new Date(), of)), { qos: 1, retain: true }, (err) => {
         clearTimeout(timer);
         if (err && !this.closed) this.d.log.warn({ station, err: err.message }, 'ack publish failed; sent again on reconnect');
         resolve();

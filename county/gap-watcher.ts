@@ -7,6 +7,10 @@
  * lost only inside the range that was asked for (see writeBatch). A forged answer, a replayed one or one
  * for another collector's request changes nothing. Every collector subscribes to responses unshared
  * (collectorSubscriptions), so the one that asked always hears the answer.
+ *
+ * Gaps are in the county's seq space (ledgers.ts): the station is asked in its current ledger's seqs
+ * (`seq − base`), and a gap below that ledger's base belongs to a database the station no longer has
+ * (it was replaced): nobody can send it again, so once it has lasted the grace it is recorded as lost.
  */
 import { randomBytes } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
@@ -42,8 +46,12 @@ interface Watch {
 /** A request in flight: what an answer to it may speak about. */
 export interface ResendTransaction {
   station: string;
+  /** County seqs asked for (the request carried them minus `base`). */
   from_seq: number;
   to_seq: number;
+  /** The ledger asked and its base: an answer for another ledger is not believed. */
+  ledger: string | null;
+  base: number;
   expiresAt: number;
 }
 
@@ -124,12 +132,24 @@ export class GapWatcher implements ResendLedger {
       if (now - w.since < this.o.gapGraceMs) continue;
       if (w.lastAsked !== null && now - w.lastAsked < this.o.resendRetryMs) continue;
       w.lastAsked = now;
-      this.requestResend(g.station_id, g.from_seq, g.to_seq, now);
+      if (g.from_seq <= g.ledger_base) await this.markReplaced(g.station_id, g.from_seq, Math.min(g.to_seq, g.ledger_base));
+      else this.requestResend(g.station_id, g.from_seq, g.to_seq, g.ledger, g.ledger_base, now);
     }
     for (const s of this.watches.keys()) if (!seen.has(s)) this.watches.delete(s);
   }
 
-  private requestResend(station: string, from: number, to: number, now: number): void {
+  /** Records a replaced ledger's missing seqs as lost: its database is gone. */
+  private async markReplaced(station: string, from: number, to: number): Promise<void> {
+    try {
+      const [o] = await this.o.store.apply([{ kind: 'lost', station, from_seq: from, to_seq: to }]);
+      const count = o?.kind === 'lost' ? o.count : 0;
+      if (count > 0) this.o.log.error({ station, from_seq: from, to_seq: to, lost: count }, 'records of a replaced station database never arrived: recorded as lost');
+    } catch (err) {
+      this.o.log.error({ station, err: (err as Error).message }, 'could not record the lost seqs of a replaced ledger');
+    }
+  }
+
+  private requestResend(station: string, from: number, to: number, ledger: string | null, base: number, now: number): void {
     let topic: string;
     try {
       topic = this.o.fleet.station(station).request('sessions.resend');
@@ -138,15 +158,15 @@ export class GapWatcher implements ResendLedger {
       return;
     }
     // Unguessable, so an answer cannot be forged for a request not yet seen.
-    const transaction = `resend:${from}:${to}:${randomBytes(12).toString('hex')}`;
-    const request: Record<string, unknown> = { transaction, args: { from_seq: from, to_seq: to }, ts: new Date(now).toISOString() };
+    const transaction = `resend:${from - base}:${to - base}:${randomBytes(12).toString('hex')}`;
+    const request: Record<string, unknown> = { transaction, args: { from_seq: from - base, to_seq: to - base }, ts: new Date(now).toISOString() };
     if (this.o.commandKey !== undefined) request['sig'] = signRequest(this.o.commandKey, station, 'sessions.resend', request);
     const previous = this.byStation.get(station);
     if (previous !== undefined) this.forget(previous);
-    this.outstanding.set(transaction, { station, from_seq: from, to_seq: to, expiresAt: now + this.o.resendTimeoutMs });
+    this.outstanding.set(transaction, { station, from_seq: from, to_seq: to, ledger, base, expiresAt: now + this.o.resendTimeoutMs });
     this.byStation.set(station, transaction);
     this.o.client.publish(topic, JSON.stringify(request), { qos: 1 });
     this.o.onRequested();
-    this.o.log.info({ station, from_seq: from, to_seq: to }, 'asked the station for missing records');
+    this.o.log.info({ station, from_seq: from - base, to_seq: to - base, ledger }, 'asked the station for missing records');
   }
 }

@@ -7,8 +7,8 @@ import { z } from 'zod';
 import { DeviceStatePayloadSchema, HeartbeatSchema, InventorySchema, ResponseSchema, StatusSchema } from '../protocol/payloads.js';
 import type { ParsedTopic } from '../protocol/topics.js';
 import { isTimeZone } from '../protocol/time-zone.js';
-import { EventRecordSchema } from '../protocol/event-record.js';
-import { UsageRecordSchema } from '../protocol/usage-record.js';
+import { IncomingEventRecordSchema } from '../protocol/event-record.js';
+import { IncomingUsageRecordSchema, LedgerIdSchema } from '../protocol/usage-record.js';
 import type { CollectorWrite } from './store.js';
 import { DEFAULT_TIMEZONE } from './report.js';
 
@@ -55,7 +55,7 @@ function sameStation(topicStation: string, payloadStation: string): void {
 const Seq = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 
 /** `sessions.resend` answers: `data` is what the agent's resendFrom returns. */
-const ResendResultSchema = z.object({ from_seq: Seq, to_seq: Seq, count: z.number().int().nonnegative() }).loose();
+const ResendResultSchema = z.object({ from_seq: Seq, to_seq: Seq, count: z.number().int().nonnegative(), ledger: LedgerIdSchema.optional() }).loose();
 
 /** Something accepted but changed on the way in: the collector logs it (rate-limited). */
 export interface IngestWarning {
@@ -69,7 +69,7 @@ export type Decoded =
    * A `sessions.resend` answer, to be believed only for a transaction the collector sent (ResendLedger).
    * `error` when the station refused (not in its county.allowed_commands, a bad signature…).
    */
-  | { kind: 'resend_answer'; station: string; transaction: string | null; error: string | null; from_seq: number; to_seq: number; count: number }
+  | { kind: 'resend_answer'; station: string; transaction: string | null; error: string | null; from_seq: number; to_seq: number; count: number; ledger: string | null }
   | { kind: 'ignored'; station: string | null };
 
 /**
@@ -120,13 +120,13 @@ export function decode(t: ParsedTopic | undefined, payload: Buffer, receivedAt: 
       return write({ kind: 'device_state', station, device: t.device, state, receivedAt });
     }
     case 'usage': {
-      const record = parse(UsageRecordSchema, value, 'usage');
+      const record = parse(IncomingUsageRecordSchema, value, 'usage');
       sameStation(station, record.station_id);
       safeSeq(record.seq);
       return write({ kind: 'record', station, stream: 'usage', record, raw: JSON.stringify(record), receivedAt });
     }
     case 'events': {
-      const record = parse(EventRecordSchema, value, 'event');
+      const record = parse(IncomingEventRecordSchema, value, 'event');
       sameStation(station, record.station_id);
       safeSeq(record.seq);
       return write({ kind: 'record', station, stream: 'events', record, raw: JSON.stringify(record), receivedAt });
@@ -135,10 +135,11 @@ export function decode(t: ParsedTopic | undefined, payload: Buffer, receivedAt: 
       const r = parse(ResponseSchema, value, 'response');
       const transaction = typeof r.transaction === 'string' ? r.transaction : null;
       if (r.status === 'error') {
-        return { kind: 'resend_answer', station, transaction, error: `${r.error?.code ?? 'error'}: ${r.error?.message ?? ''}`, from_seq: 0, to_seq: 0, count: 0 };
+        return { kind: 'resend_answer', station, transaction, error: `${r.error?.code ?? 'error'}: ${r.error?.message ?? ''}`, from_seq: 0, to_seq: 0, count: 0, ledger: null };
       }
       const d = parse(ResendResultSchema, r.data, 'response');
-      return { kind: 'resend_answer', station, transaction, error: null, from_seq: d.from_seq, to_seq: d.to_seq, count: d.count };
+      // An agent older than ledgers names none: its seqs are the legacy ledger's ('').
+      return { kind: 'resend_answer', station, transaction, error: null, from_seq: d.from_seq, to_seq: d.to_seq, count: d.count, ledger: d.ledger ?? '' };
     }
   }
 }

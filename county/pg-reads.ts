@@ -15,6 +15,7 @@ import type {
   PushRow,
   QuarantinedRow,
   StationRow,
+  LedgerOf,
   StoredRecordRow,
   UsageTotals,
   UsageWindow,
@@ -67,11 +68,11 @@ export abstract class PgReads implements ConsoleStore {
   }
 
   async gaps(): Promise<GapInfo[]> {
-    const rows = await this.rows<{ station_id: string; watermark: number; max_seq: number; to_seq: number }>(SQL.gaps);
-    return rows.map((r) => ({ station_id: r.station_id, watermark: r.watermark, max_seq: r.max_seq, from_seq: r.watermark + 1, to_seq: r.to_seq }));
+    const rows = await this.rows<{ station_id: string; watermark: number; max_seq: number; to_seq: number } & LedgerOf>(SQL.gaps);
+    return rows.map((r) => ({ station_id: r.station_id, watermark: r.watermark, max_seq: r.max_seq, from_seq: r.watermark + 1, to_seq: r.to_seq, ledger: r.ledger, ledger_base: r.ledger_base }));
   }
 
-  async ackedStations(): Promise<Array<{ station_id: string; acked_seq: number }>> {
+  async ackedStations(): Promise<Array<{ station_id: string; acked_seq: number } & LedgerOf>> {
     return this.rows(SQL.ackedStations);
   }
 

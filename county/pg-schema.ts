@@ -172,6 +172,18 @@ export const PG_MIGRATIONS: readonly string[] = [
   ALTER TABLE stations_compact RENAME TO stations;
   ALTER TABLE stations ADD CONSTRAINT stations_pkey PRIMARY KEY (station_id);
   `,
+  // Ledgers (county/ledgers.ts, docs/mqtt.md "Ledgers"), as SQLite's migration 6: what is stored already
+  // came from agents older than ledgers, the legacy ledger '' at base 0.
+  `
+  CREATE TABLE ledgers (
+    station_id TEXT NOT NULL, ledger TEXT NOT NULL, base BIGINT NOT NULL, end_seq BIGINT, first_seen_at TEXT NOT NULL,
+    PRIMARY KEY (station_id, ledger)
+  );
+  ALTER TABLE stations ADD COLUMN ledger TEXT, ADD COLUMN ledger_base BIGINT NOT NULL DEFAULT 0, ADD COLUMN ledger_changed_at TEXT;
+  INSERT INTO ledgers (station_id, ledger, base, end_seq, first_seen_at)
+    SELECT station_id, '', 0, NULL, first_seen_at FROM stations WHERE max_seq > 0;
+  UPDATE stations SET ledger = '' WHERE max_seq > 0;
+  `,
 ];
 
 /** The usage rows starting in [lo, hi), as totals each multiplied by `sign` (+1 or −1). */
@@ -183,7 +195,7 @@ const edgeRows = (lo: string, hi: string, sign: string): string =>
 // Byte order, as SQLite sorts, whatever the database's locale: both stores list stations alike.
 const BY_TOWN = 'ORDER BY town IS NULL, town COLLATE "C", station_id COLLATE "C"';
 const STATION_COLUMNS = `station_id, name, town, county, level, timezone, online, boot, status_ts, heartbeat_ts, heartbeat_at,
-  outbox_depth, watermark, max_seq, acked_seq, quarantined`;
+  outbox_depth, watermark, max_seq, acked_seq, quarantined, ledger, ledger_base, ledger_changed_at`;
 // errors beyond 64 KiB (rows stored before the county capped faults) are read as a prefix and a length
 // (store-rows.ts ERRORS_PREFIX): thousands of faults per device must not be read on every page.
 const DEVICE_COLUMNS = `station_id, device_id, kind, driver, online, power,
@@ -203,7 +215,7 @@ export const SQL = {
   ensure: `INSERT INTO stations (station_id, first_seen_at) SELECT id, $2 FROM unnest($1::text[]) AS id ORDER BY id ON CONFLICT DO NOTHING`,
   // Row locks in one order (station id), so two collectors writing batches of the same stations queue
   // instead of deadlocking; every watermark is read and advanced under its lock.
-  lockCursors: 'SELECT station_id, watermark, max_seq, quarantined, boot FROM stations WHERE station_id = ANY($1::text[]) ORDER BY station_id FOR UPDATE',
+  lockCursors: 'SELECT station_id, watermark, max_seq, quarantined, boot, ledger FROM stations WHERE station_id = ANY($1::text[]) ORDER BY station_id FOR UPDATE',
   // Each station's resulting status of the batch (the late-Will rule applied by the caller under the lock).
   statuses: `UPDATE stations s SET online = v.online, boot = v.boot, status_ts = v.ts, status_at = v.at, agent_version = coalesce(v.version, s.agent_version)
                FROM ${rowsOf([['id', 'text'], ['online', 'bool'], ['boot', 'bigint'], ['ts', 'text'], ['at', 'text'], ['version', 'text']])} AS v
@@ -283,12 +295,20 @@ export const SQL = {
   claimAcks: `UPDATE stations s SET acked_seq = s.watermark
                 FROM (SELECT station_id FROM stations WHERE watermark > acked_seq ORDER BY station_id FOR UPDATE SKIP LOCKED) c
                WHERE s.station_id = c.station_id AND s.watermark > s.acked_seq
-              RETURNING s.station_id, s.watermark`,
-  gaps: `SELECT s.station_id, s.watermark, s.max_seq,
+              RETURNING s.station_id, s.watermark, s.ledger, s.ledger_base`,
+  gaps: `SELECT s.station_id, s.watermark, s.max_seq, s.ledger, s.ledger_base,
                 least(coalesce((SELECT min(seq) FROM records r WHERE r.station_id = s.station_id AND r.seq > s.watermark), s.max_seq + 1),
                       coalesce((SELECT min(from_seq) FROM lost l WHERE l.station_id = s.station_id AND l.from_seq > s.watermark), s.max_seq + 1)) - 1 AS to_seq
            FROM stations s WHERE s.max_seq > s.watermark ORDER BY s.station_id`,
-  ackedStations: 'SELECT station_id, acked_seq FROM stations WHERE acked_seq > 0 ORDER BY station_id',
+  ackedStations: 'SELECT station_id, acked_seq, ledger, ledger_base FROM stations WHERE acked_seq > 0 ORDER BY station_id',
+  // ---- ledgers (county/ledgers.ts); rare writes (a new station database), one statement each
+  ledgerRows: 'SELECT station_id, ledger, base, end_seq FROM ledgers WHERE station_id = ANY($1::text[])',
+  ledgerRecordId: 'SELECT id FROM records WHERE station_id = $1 AND seq = $2',
+  ledgerInsert: 'INSERT INTO ledgers (station_id, ledger, base, end_seq, first_seen_at) VALUES ($1, $2, $3, NULL, $4)',
+  ledgerEnd: 'UPDATE ledgers SET end_seq = $1 WHERE station_id = $2 AND end_seq IS NULL AND ledger <> $3',
+  // acked_seq −1: the retained ack must be published again, now naming this ledger (the claim picks it up).
+  ledgerSwitch: `UPDATE stations SET ledger = $1, ledger_base = $2, acked_seq = CASE WHEN $3::boolean THEN -1 ELSE acked_seq END,
+                   ledger_changed_at = CASE WHEN $4::boolean THEN $5 ELSE ledger_changed_at END WHERE station_id = $6`,
   station: `SELECT ${STATION_COLUMNS} FROM stations WHERE station_id = $1`,
   stations: `SELECT ${STATION_COLUMNS} FROM stations ${BY_TOWN}`,
   record: 'SELECT station_id, seq, stream, id, historical, received_at, payload FROM records WHERE station_id = $1 AND seq = $2',

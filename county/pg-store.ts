@@ -8,8 +8,9 @@
  * still meets a serialization failure or a deadlock is retried. Migrations: pg-schema.ts.
  */
 import type pg from 'pg';
-import type { UsageRecord } from '../protocol/usage-record.js';
-import type { EventRecord } from '../protocol/event-record.js';
+import type { IncomingUsageRecord as UsageRecord } from '../protocol/usage-record.js';
+import type { IncomingEventRecord as EventRecord } from '../protocol/event-record.js';
+import { adoptionProbe, LEGACY_LEDGER, place, type LedgerRow, type StationLedgers } from './ledgers.js';
 import { QUARANTINE_KEEP, SEQ_WINDOW, type CollectorStore, type CollectorWrite, type StoreOptions, type StoreOutcome, type WriteOutcome } from './store.js';
 import { MIGRATION_LOCK, PG_MIGRATIONS, SQL, VERSION_TABLE } from './pg-schema.js';
 import { makePool, PgReads } from './pg-reads.js';
@@ -124,9 +125,11 @@ export class PgCollectorStore extends PgReads implements CollectorStore {
     const all = [...new Set(writes.map((w) => w.station))].sort();
     const cursors = new Map<string, Cursor>();
     const boots = new Map<string, number | null>();
-    for (const r of (await run(c, SQL.lockCursors, [all])).rows as Array<Pick<Cursor, 'watermark' | 'max_seq' | 'quarantined'> & { station_id: string; boot: number | null }>) {
+    const currents = new Map<string, string | null>();
+    for (const r of (await run(c, SQL.lockCursors, [all])).rows as Array<Pick<Cursor, 'watermark' | 'max_seq' | 'quarantined'> & { station_id: string; boot: number | null; ledger: string | null }>) {
       cursors.set(r.station_id, batchCursor(r));
       boots.set(r.station_id, r.boot);
+      currents.set(r.station_id, r.ledger);
     }
     fresh.forEach((s) => this.known.add(s));
 
@@ -170,7 +173,7 @@ export class PgCollectorStore extends PgReads implements CollectorStore {
     if (inventories.size > 0) await putInventories(c, [...inventories.values()]);
     if (hb.length > 0) await putHeartbeatHistory(c, hb, this.historyWritten);
     if (dev.size > 0) await putDevices(c, [...dev.values()]);
-    if (records.length > 0) await this.putRecords(c, records, cursors, out);
+    if (records.length > 0) await this.putRecords(c, await this.place(c, records, cursors, currents), cursors, out);
     await this.finish(c, cursors, lastHeartbeat);
     for (const i of lost) {
       const w = writes[i] as Extract<CollectorWrite, { kind: 'lost' }>;
@@ -183,13 +186,50 @@ export class PgCollectorStore extends PgReads implements CollectorStore {
     return out;
   }
 
+  /**
+   * Each record at its county seq (ledgers.ts), in batch order, persisting any new ledger; `superseded`
+   * when its ledger was replaced below it.
+   */
+  private async place(
+    c: pg.PoolClient,
+    records: ReadonlyArray<{ i: number; w: RecordWrite }>,
+    cursors: Map<string, Cursor>,
+    currents: Map<string, string | null>,
+  ): Promise<Array<{ i: number; w: RecordWrite; superseded: boolean }>> {
+    const stations = [...new Set(records.map((r) => r.w.station))];
+    const ledgers = new Map<string, StationLedgers>(stations.map((s) => [s, { current: currents.get(s) ?? null, rows: new Map() }]));
+    for (const row of (await run(c, SQL.ledgerRows, [stations])).rows as Array<LedgerRow & { station_id: string }>) {
+      ledgers.get(row.station_id)!.rows.set(row.ledger, { ledger: row.ledger, base: row.base, end_seq: row.end_seq });
+    }
+    // The records are inserted after all are placed: a new ledger's base must count the batch's earlier ones.
+    const maxSeq = new Map(stations.map((s) => [s, cursors.get(s)!.max_seq]));
+    const placed: Array<{ i: number; w: RecordWrite; superseded: boolean }> = [];
+    for (const r of records) {
+      const st = ledgers.get(r.w.station)!;
+      const ledger = r.w.record.ledger ?? LEGACY_LEDGER;
+      const probe = adoptionProbe(st, ledger, r.w.record.seq);
+      const there = probe === undefined ? undefined : ((await run(c, SQL.ledgerRecordId, [r.w.station, probe])).rows[0] as { id: string } | undefined)?.id;
+      const p = place(st, ledger, r.w.record.seq, r.w.record.id, maxSeq.get(r.w.station)!, () => there);
+      if (p.change) {
+        const ch = p.change;
+        const now = new Date().toISOString();
+        if (ch.end_seq !== null) await run(c, SQL.ledgerEnd, [ch.end_seq, r.w.station, ch.ledger]);
+        await run(c, SQL.ledgerInsert, [r.w.station, ch.ledger, ch.base, now]);
+        await run(c, SQL.ledgerSwitch, [ch.ledger, ch.base, ch.kind !== 'first', ch.kind === 'replaced', now, r.w.station]);
+      }
+      if (!p.superseded) maxSeq.set(r.w.station, Math.max(maxSeq.get(r.w.station)!, p.seq));
+      placed.push({ i: r.i, w: { ...r.w, record: { ...r.w.record, seq: p.seq } } as RecordWrite, superseded: p.superseded });
+    }
+    return placed;
+  }
+
   /** Quarantines the far-ahead seqs, inserts the rest in one statement, then tells stored from duplicate and conflict. */
-  private async putRecords(c: pg.PoolClient, records: ReadonlyArray<{ i: number; w: RecordWrite }>, cursors: Map<string, Cursor>, out: WriteOutcome[]): Promise<void> {
+  private async putRecords(c: pg.PoolClient, records: ReadonlyArray<{ i: number; w: RecordWrite; superseded: boolean }>, cursors: Map<string, Cursor>, out: WriteOutcome[]): Promise<void> {
     const keep: Array<{ i: number; w: RecordWrite }> = [];
     const quarantine: Array<{ w: RecordWrite; watermark: number }> = [];
     for (const r of records) {
       const cur = cursors.get(r.w.station)!;
-      if (r.w.record.seq > cur.watermark + this.window) {
+      if (r.superseded || r.w.record.seq > cur.watermark + this.window) {
         cur.quarantined++;
         cur.changed = true;
         if (cur.quarantined <= QUARANTINE_KEEP) quarantine.push({ w: r.w, watermark: cur.watermark });

@@ -16,6 +16,7 @@ import type {
   PushRow,
   QuarantinedRow,
   StationRow,
+  LedgerOf,
   StoredRecordRow,
   UsageTotals,
   UsageWindow,
@@ -66,7 +67,7 @@ export abstract class SqliteReads implements ConsoleStore {
   }
 
   async gaps(): Promise<GapInfo[]> {
-    const rows = this.s.gapStations.all() as Array<{ station_id: string; watermark: number; max_seq: number }>;
+    const rows = this.s.gapStations.all() as Array<{ station_id: string; watermark: number; max_seq: number; ledger: string | null; ledger_base: number }>;
     return rows.map((r) => {
       // The first gap ends below the next seq that is stored or known lost.
       const stored = (this.s.nextStored.get(r.station_id, r.watermark) as { seq: number | null }).seq ?? r.max_seq + 1;
@@ -75,8 +76,8 @@ export abstract class SqliteReads implements ConsoleStore {
     });
   }
 
-  async ackedStations(): Promise<Array<{ station_id: string; acked_seq: number }>> {
-    return this.s.ackedStations.all() as Array<{ station_id: string; acked_seq: number }>;
+  async ackedStations(): Promise<Array<{ station_id: string; acked_seq: number } & LedgerOf>> {
+    return this.s.ackedStations.all() as Array<{ station_id: string; acked_seq: number } & LedgerOf>;
   }
 
   async station(stationId: string): Promise<StationRow | undefined> {

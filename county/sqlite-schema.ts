@@ -161,6 +161,21 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX stations_unacked ON stations (station_id) WHERE watermark > acked_seq;
   CREATE INDEX stations_gap ON stations (station_id) WHERE max_seq > watermark;
   `,
+  // 6: ledgers (county/ledgers.ts, docs/mqtt.md "Ledgers"): each station database's records at a base in
+  // the station's seq space. What is stored already came from agents older than ledgers: the legacy
+  // ledger '' at base 0, so records, watermarks and acks stay as they are.
+  `
+  CREATE TABLE ledgers (
+    station_id TEXT NOT NULL, ledger TEXT NOT NULL, base INTEGER NOT NULL, end_seq INTEGER, first_seen_at TEXT NOT NULL,
+    PRIMARY KEY (station_id, ledger)
+  ) WITHOUT ROWID;
+  ALTER TABLE stations ADD COLUMN ledger TEXT;
+  ALTER TABLE stations ADD COLUMN ledger_base INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE stations ADD COLUMN ledger_changed_at TEXT;
+  INSERT INTO ledgers (station_id, ledger, base, end_seq, first_seen_at)
+    SELECT station_id, '', 0, NULL, first_seen_at FROM stations WHERE max_seq > 0;
+  UPDATE stations SET ledger = '' WHERE max_seq > 0;
+  `,
 ];
 
 /** The usage rows starting in [lo, hi), as totals each multiplied by `sign` (+1 or −1). */
@@ -172,7 +187,7 @@ const edgeRows = (lo: string, hi: string, sign: string): string =>
 const BY_TOWN = 'ORDER BY town IS NULL, town, station_id';
 /** The columns of a StationRow (not the stored inventory and heartbeat documents). */
 const STATION_COLUMNS = `station_id, name, town, county, level, timezone, online, boot, status_ts, heartbeat_ts, heartbeat_at,
-  outbox_depth, watermark, max_seq, acked_seq, quarantined`;
+  outbox_depth, watermark, max_seq, acked_seq, quarantined, ledger, ledger_base, ledger_changed_at`;
 // errors beyond 64 KiB (rows stored before the county capped faults) are read as a prefix and a length
 // (store-rows.ts ERRORS_PREFIX): thousands of faults per device must not be read on every page.
 const DEVICE_COLUMNS = `station_id, device_id, kind, driver, online, power,
@@ -213,7 +228,9 @@ export const STATEMENTS = {
   // A newly inserted lamp event, if it is its device's latest by seq (whatever the arrival order).
   lampLatest: `INSERT INTO lamp_latest AS l (station_id, device_key, device, seq, type) VALUES ($s, coalesce('=' || $device, ''), $device, $seq, $type)
                ON CONFLICT (station_id, device_key) DO UPDATE SET seq = excluded.seq, type = excluded.type WHERE excluded.seq > l.seq`,
-  cursor: 'SELECT watermark, max_seq, quarantined FROM stations WHERE station_id = ?',
+  // The station's cursor with its ledgers, one row per ledger (one query per station and batch, not three).
+  cursor: `SELECT s.watermark, s.max_seq, s.quarantined, s.ledger AS current, l.ledger, l.base, l.end_seq
+             FROM stations s LEFT JOIN ledgers l ON l.station_id = s.station_id WHERE s.station_id = ?`,
   settle: 'UPDATE stations SET max_seq = ?, watermark = ?, quarantined = ? WHERE station_id = ?',
   hasRecord: 'SELECT 1 FROM records WHERE station_id = ? AND seq = ?',
   // The last seq of the run of stored records that starts right above ?: walks the index in seq order
@@ -224,10 +241,16 @@ export const STATEMENTS = {
   lostCover: 'SELECT to_seq FROM lost WHERE station_id = ? AND from_seq <= ? ORDER BY from_seq DESC LIMIT 1',
   nextStored: 'SELECT min(seq) AS seq FROM records WHERE station_id = ? AND seq > ?',
   nextLost: 'SELECT min(from_seq) AS seq FROM lost WHERE station_id = ? AND from_seq > ?',
-  gapStations: 'SELECT station_id, watermark, max_seq FROM stations WHERE max_seq > watermark',
-  pendingAcks: 'SELECT station_id, watermark FROM stations WHERE watermark > acked_seq',
+  gapStations: 'SELECT station_id, watermark, max_seq, ledger, ledger_base FROM stations WHERE max_seq > watermark',
+  pendingAcks: 'SELECT station_id, watermark, ledger, ledger_base FROM stations WHERE watermark > acked_seq',
   markAcked: 'UPDATE stations SET acked_seq = ? WHERE station_id = ? AND acked_seq < ?',
-  ackedStations: 'SELECT station_id, acked_seq FROM stations WHERE acked_seq > 0',
+  ackedStations: 'SELECT station_id, acked_seq, ledger, ledger_base FROM stations WHERE acked_seq > 0',
+  // ---- ledgers (county/ledgers.ts)
+  ledgerInsert: 'INSERT INTO ledgers (station_id, ledger, base, end_seq, first_seen_at) VALUES (?, ?, ?, NULL, ?)',
+  ledgerEnd: 'UPDATE ledgers SET end_seq = ? WHERE station_id = ? AND end_seq IS NULL AND ledger <> ?',
+  // acked_seq −1: the retained ack must be published again, now naming this ledger (the claim picks it up).
+  ledgerSwitch: `UPDATE stations SET ledger = ?, ledger_base = ?, acked_seq = CASE WHEN ? THEN -1 ELSE acked_seq END,
+                   ledger_changed_at = CASE WHEN ? THEN ? ELSE ledger_changed_at END WHERE station_id = ?`,
   // The holes of [$a, $b]: what lies between the stored records and known lost ranges in it, inserted as
   // ranges by one statement. The running max of the ends before each covered interval handles overlaps.
   insertLost: `INSERT INTO lost (station_id, from_seq, to_seq, noted_at)

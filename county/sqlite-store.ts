@@ -7,8 +7,9 @@
  */
 import { chmodSync, closeSync, fchmodSync, openSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import type { UsageRecord } from '../protocol/usage-record.js';
-import type { EventRecord } from '../protocol/event-record.js';
+import type { IncomingUsageRecord as UsageRecord } from '../protocol/usage-record.js';
+import type { IncomingEventRecord as EventRecord } from '../protocol/event-record.js';
+import { LEGACY_LEDGER, place, type LedgerRow, type StationLedgers } from './ledgers.js';
 import type { DeviceStatePayload, Heartbeat, Inventory, Status } from '../protocol/payloads.js';
 import { QUARANTINE_KEEP, SEQ_WINDOW, type CollectorStore, type CollectorWrite, type StoreOptions, type StoreOutcome, type WriteOutcome } from './store.js';
 import { MIGRATIONS } from './sqlite-schema.js';
@@ -112,7 +113,8 @@ export class SqliteCollectorStore extends SqliteReads implements CollectorStore 
     const now = Date.now();
     return this.tx(() => {
       const cursors = new Map<string, Cursor>();
-      const out = writes.map((w) => this.write(w, cursors));
+      const ledgers = new Map<string, StationLedgers>();
+      const out = writes.map((w) => this.write(w, cursors, ledgers));
       for (const [station, c] of cursors) this.settle(station, c);
       if (now - this.lastPrune > PRUNE_EVERY_MS) {
         this.s.historyPrune.run(historyHorizon(now));
@@ -122,12 +124,16 @@ export class SqliteCollectorStore extends SqliteReads implements CollectorStore 
     });
   }
 
-  private cursor(stationId: string, cursors: Map<string, Cursor>): Cursor | undefined {
+  /** The station's batch cursor; with `ledgers`, its ledgers too (ledgers.ts), read by the same query. */
+  private cursor(stationId: string, cursors: Map<string, Cursor>, ledgers?: Map<string, StationLedgers>): Cursor | undefined {
     let c = cursors.get(stationId);
-    if (!c) {
-      const r = this.s.cursor.get(stationId) as Pick<Cursor, 'watermark' | 'max_seq' | 'quarantined'> | undefined;
+    if (!c || (ledgers && !ledgers.has(stationId))) {
+      const rows = this.s.cursor.all(stationId) as Array<Pick<Cursor, 'watermark' | 'max_seq' | 'quarantined'> & { current: string | null } & LedgerRow>;
+      const r = rows[0];
       if (!r) return undefined;
-      cursors.set(stationId, (c = batchCursor(r)));
+      if (!c) cursors.set(stationId, (c = batchCursor(r)));
+      const known = rows.filter((x) => x.ledger !== null).map((x): [string, LedgerRow] => [x.ledger, { ledger: x.ledger, base: x.base, end_seq: x.end_seq }]);
+      ledgers?.set(stationId, { current: r.current, rows: new Map(known) });
     }
     return c;
   }
@@ -142,7 +148,7 @@ export class SqliteCollectorStore extends SqliteReads implements CollectorStore 
     c.added = 0;
   }
 
-  private write(w: CollectorWrite, cursors: Map<string, Cursor>): WriteOutcome {
+  private write(w: CollectorWrite, cursors: Map<string, Cursor>, ledgers: Map<string, StationLedgers>): WriteOutcome {
     if (w.kind === 'lost') return { kind: 'lost', count: this.markLost(w.station, w.from_seq, w.to_seq, cursors) };
     this.ensure(w.station);
     switch (w.kind) {
@@ -157,8 +163,11 @@ export class SqliteCollectorStore extends SqliteReads implements CollectorStore 
       case 'device_state':
         this.putDeviceState(w.station, w.device, w.state, w.receivedAt);
         return { kind: 'device_state' };
-      case 'record':
-        return { kind: 'record', outcome: this.putRecord(w.station, w.stream, w.record, w.raw, w.receivedAt, this.cursor(w.station, cursors)!) };
+      case 'record': {
+        const c = this.cursor(w.station, cursors, ledgers)!;
+        const p = this.place(w.station, w.record, c, ledgers);
+        return { kind: 'record', outcome: this.putRecord(w.station, w.stream, { ...w.record, seq: p.seq }, w.raw, w.receivedAt, c, p.superseded) };
+      }
     }
   }
 
@@ -190,9 +199,28 @@ export class SqliteCollectorStore extends SqliteReads implements CollectorStore 
     this.s.device.run(stationId, deviceId, st.kind, st.driver, st.online ? 1 : 0, st.power, JSON.stringify(st.errors), st.lamp_hours ?? null, JSON.stringify(st), st.ts, receivedAt);
   }
 
-  /** Stores a durable record once, or quarantines it when its seq is too far above the watermark. */
-  private putRecord(stationId: string, stream: 'usage' | 'events', rec: UsageRecord | EventRecord, raw: string, receivedAt: string, c: Cursor): StoreOutcome {
-    if (rec.seq > c.watermark + this.window) {
+  /** The county seq of a record (ledgers.ts), persisting a new ledger in the batch's transaction. */
+  private place(stationId: string, rec: UsageRecord | EventRecord, c: Cursor, ledgers: Map<string, StationLedgers>): { seq: number; superseded: boolean } {
+    const st = ledgers.get(stationId)!;
+    const p = place(st, rec.ledger ?? LEGACY_LEDGER, rec.seq, rec.id, c.max_seq, (s) => (this.s.recordId.get(stationId, s) as { id: string } | undefined)?.id);
+    const ch = p.change;
+    if (ch) {
+      const now = new Date().toISOString();
+      if (ch.end_seq !== null) this.s.ledgerEnd.run(ch.end_seq, stationId, ch.ledger);
+      this.s.ledgerInsert.run(stationId, ch.ledger, ch.base, now);
+      const again = ch.kind !== 'first' ? 1 : 0;
+      const replaced = ch.kind === 'replaced' ? 1 : 0;
+      this.s.ledgerSwitch.run(ch.ledger, ch.base, again, replaced, now, stationId);
+    }
+    return p;
+  }
+
+  /**
+   * Stores a durable record once (at its county seq), or quarantines it when its seq is too far above the
+   * watermark or its ledger was replaced below it (`superseded`).
+   */
+  private putRecord(stationId: string, stream: 'usage' | 'events', rec: UsageRecord | EventRecord, raw: string, receivedAt: string, c: Cursor, superseded = false): StoreOutcome {
+    if (superseded || rec.seq > c.watermark + this.window) {
       c.quarantined++;
       c.changed = true;
       if (c.quarantined <= QUARANTINE_KEEP) this.s.quarantine.run(stationId, rec.seq, stream, rec.id, receivedAt, c.watermark, raw);

@@ -31,6 +31,7 @@ import type {
   UsageTotals,
   UsageWindow,
   WriteOutcome,
+  LedgerOf,
 } from './store.js';
 import { claimThenPublish } from './store.js';
 import type { WorkerCall, WorkerReply } from './sqlite-worker.js';
@@ -111,7 +112,7 @@ export class SqliteThreadStore implements CollectorStore, ConsoleStore {
   gaps(): Promise<GapInfo[]> {
     return this.call('gaps');
   }
-  ackedStations(): Promise<Array<{ station_id: string; acked_seq: number }>> {
+  ackedStations(): Promise<Array<{ station_id: string; acked_seq: number } & LedgerOf>> {
     return this.call('ackedStations');
   }
   station(stationId: string): Promise<StationRow | undefined> {

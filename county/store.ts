@@ -3,12 +3,14 @@
  * implementation is SQLite (sqlite-store.ts); a county platform implements the same interface on its own
  * database (PostgreSQL through `pg`, which is asynchronous: hence every method returns a Promise).
  *
- * Durable records are keyed by `(station_id, seq)` (docs/design.md §5): a duplicate is a no-op, a gap is
- * visible as `max_seq > watermark`. Several collectors may share one database, so every
+ * Durable records are keyed by `(station_id, seq)` (docs/design.md §5) where `seq` is the county seq: the
+ * record's own seq above its ledger's base (ledgers.ts, docs/mqtt.md "Ledgers"), so a replaced station
+ * database's records are never taken for the old one's. A duplicate is a no-op, a gap is visible as
+ * `max_seq > watermark`. Several collectors may share one database, so every
  * read-modify-write (a batch of writes, claiming acks) is atomic in the store, never in the caller.
  */
-import type { UsageRecord } from '../protocol/usage-record.js';
-import type { EventRecord } from '../protocol/event-record.js';
+import type { IncomingUsageRecord } from '../protocol/usage-record.js';
+import type { IncomingEventRecord } from '../protocol/event-record.js';
 import type { DeviceStatePayload, Heartbeat, Inventory, Status } from '../protocol/payloads.js';
 
 /** One validated message (or a loss a station reported) to store; `receivedAt` is the collector's clock. */
@@ -17,9 +19,10 @@ export type CollectorWrite =
   | { kind: 'inventory'; station: string; inventory: Inventory; receivedAt: string }
   | { kind: 'heartbeat'; station: string; heartbeat: Heartbeat; receivedAt: string }
   | { kind: 'device_state'; station: string; device: string; state: DeviceStatePayload; receivedAt: string }
-  | { kind: 'record'; station: string; stream: 'usage'; record: UsageRecord; raw: string; receivedAt: string }
-  | { kind: 'record'; station: string; stream: 'events'; record: EventRecord; raw: string; receivedAt: string }
-  /** Seqs the station answered a resend for with `count: 0`: it no longer holds them. */
+  /** `record.seq` is the station's; the store places it in the station's county seq space (ledgers.ts). */
+  | { kind: 'record'; station: string; stream: 'usage'; record: IncomingUsageRecord; raw: string; receivedAt: string }
+  | { kind: 'record'; station: string; stream: 'events'; record: IncomingEventRecord; raw: string; receivedAt: string }
+  /** County seqs the station answered a resend for with `count: 0` (it no longer holds them), or of a replaced ledger. */
   | { kind: 'lost'; station: string; from_seq: number; to_seq: number };
 
 /**
@@ -97,9 +100,20 @@ export interface StationRow {
   acked_seq: number;
   /** Records refused as too far above the watermark (SEQ_WINDOW), all time. */
   quarantined: number;
+  /** The station's current ledger ('' for an agent older than ledgers; null before its first record) and its base. */
+  ledger: string | null;
+  ledger_base: number;
+  /** When a record of a new station database (a replaced ledger) first arrived; null when never. */
+  ledger_changed_at: string | null;
 }
 
-export interface GapInfo {
+/** The station's current ledger and its base: what turns county seqs into the station's (ledgers.ts). */
+export interface LedgerOf {
+  ledger: string | null;
+  ledger_base: number;
+}
+
+export interface GapInfo extends LedgerOf {
   station_id: string;
   watermark: number;
   max_seq: number;
@@ -108,7 +122,7 @@ export interface GapInfo {
   to_seq: number;
 }
 
-export interface AckClaim {
+export interface AckClaim extends LedgerOf {
   station_id: string;
   /** The watermark to publish as `ack {seq}`. */
   watermark: number;
@@ -250,7 +264,7 @@ export interface CollectorStore {
   /** The first gap of every station that has one. */
   gaps(): Promise<GapInfo[]>;
   /** Every station acked at least once, with its last ack (published again after a reconnect). */
-  ackedStations(): Promise<Array<{ station_id: string; acked_seq: number }>>;
+  ackedStations(): Promise<Array<{ station_id: string; acked_seq: number } & LedgerOf>>;
 
   station(stationId: string): Promise<StationRow | undefined>;
   /** Every known station, by town (stations without one last), then station id. */

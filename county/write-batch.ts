@@ -135,10 +135,15 @@ export async function writeBatch(store: CollectorStore, fleet: FleetTopics, batc
           log.warn({ station: d.station, error: d.error }, 'station refused sessions.resend (is it in county.allowed_commands?)');
           return;
         }
-        // count 0: the station no longer holds these records (its database was replaced). Only what was
-        // asked for can be marked lost, whatever range the answer names.
-        const from = Math.max(asked.from_seq, d.from_seq);
-        const to = Math.min(asked.to_seq, d.to_seq);
+        if (d.ledger !== (asked.ledger ?? '')) {
+          // The station's database changed since we asked: its count says nothing about the seqs asked.
+          limiter.warn({ station: d.station, asked: asked.ledger, answered: d.ledger }, 'resend answer for another ledger ignored');
+          return;
+        }
+        // count 0: the station no longer holds these records. Only what was asked for can be marked
+        // lost, whatever range the answer names (in the ledger's seqs: county seqs are `base` above).
+        const from = Math.max(asked.from_seq, d.from_seq + asked.base);
+        const to = Math.min(asked.to_seq, d.to_seq + asked.base);
         if (d.count === 0 && to >= from) writes.push({ kind: 'lost', station: d.station, from_seq: from, to_seq: to });
       }
     } catch (err) {
@@ -167,7 +172,7 @@ export async function writeBatch(store: CollectorStore, fleet: FleetTopics, batc
         limiter.warn({ station: w.station, seq: w.record.seq }, 'record seq far above the station watermark: quarantined');
       } else {
         stats.conflicts++;
-        limiter.error({ station: w.station, seq: w.record.seq }, 'a different record with an already stored (station_id, seq): kept the first one');
+        limiter.error({ station: w.station, seq: w.record.seq, ledger: w.record.ledger ?? '' }, 'a different record with an already stored (station_id, ledger, seq): kept the first one');
       }
     } else if (o.kind === 'status' && !o.applied) stats.stale_status++;
     else if (o.kind === 'lost' && w.kind === 'lost') {

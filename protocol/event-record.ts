@@ -1,8 +1,9 @@
 /**
  * A durable event as a station publishes it on its `events` topic (docs/mqtt.md): faults, maintenance
- * alerts, schedule runs, the agent's starts and stops. The county stores it by (station_id, seq).
+ * alerts, schedule runs, the agent's starts and stops. The county stores it by (station_id, ledger, seq).
  */
 import { z } from 'zod';
+import { LedgerIdSchema } from './usage-record.js';
 
 export const EVENT_TYPES = [
   'agent_start',
@@ -28,6 +29,7 @@ export const EventRecordSchema = z
   .object({
     v: z.literal(1),
     seq: z.number().int().positive(),
+    ledger: LedgerIdSchema,
     id: z.string().min(10),
     station_id: z.string(),
     ts: z.string().describe('ISO-8601 UTC with milliseconds'),
@@ -42,3 +44,6 @@ export const EventRecordSchema = z
   })
   .strict();
 export type EventRecord = z.infer<typeof EventRecordSchema>;
+/** What the county accepts: also an event of an agent older than ledgers, without `ledger`. */
+export const IncomingEventRecordSchema = EventRecordSchema.extend({ ledger: LedgerIdSchema.optional() });
+export type IncomingEventRecord = z.infer<typeof IncomingEventRecordSchema>;

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { DEVICE_KINDS, POWER_STATES } from './devices.js';
+import { LedgerIdSchema } from './usage-record.js';
 
 export const IsoTime = z.string().max(40).describe('ISO-8601 UTC with milliseconds, e.g. 2026-03-01T12:00:00.000Z');
 export const ClockState = z
@@ -262,13 +263,16 @@ export const HeartbeatSchema = z
 export type Heartbeat = z.infer<typeof HeartbeatSchema>;
 
 /**
- * `ack` (down, retained, QoS 1): every durable record with `seq <= N` is stored by the county. Believed
- * only up to the highest seq the station has published, and, when the station has a command key, only
- * when signed (docs/mqtt.md "Ack signing").
+ * `ack` (down, retained, QoS 1): every durable record of ledger `ledger` with `seq <= N` is stored by the
+ * county. Believed only for the station's own ledger, only up to the highest seq the station has
+ * published, and, when the station has a command key, only when signed (docs/mqtt.md "Ack signing").
+ * `ledger` is optional here only because agents older than ledgers get acks without one; an agent with
+ * a ledger ignores an ack that does not name it.
  */
 export const AckSchema = z
   .object({
-    seq: SeqOrZero.describe('the watermark: every durable record with seq <= this is stored by the county'),
+    seq: SeqOrZero.describe('the watermark: every durable record of `ledger` with seq <= this is stored by the county'),
+    ledger: LedgerIdSchema.optional().describe('the ledger acknowledged; required by agents that send `ledger` in their records (docs/mqtt.md "Ledgers")'),
     ts: IsoTime.optional().describe('when the county published this watermark; required with a command key (signed with seq)'),
     sig: Hex64.optional().describe('required when the station has a command key; see docs/mqtt.md "Ack signing"'),
   })

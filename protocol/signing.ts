@@ -51,13 +51,18 @@ export function verifyRequest(key: string | Buffer, stationId: string, action: s
 
 /**
  * The county's retained `ack` when the station has a command key (docs/mqtt.md "Ack signing"): the
- * command signing input with action `ack` over exactly `{seq, ts}`, so an ack cannot be forged by
- * anyone without the key, nor moved from one station to another.
+ * command signing input with action `ack` over exactly `{seq, ts}`, plus `ledger` when the ack names one
+ * (an agent older than ledgers verifies `{seq, ts}` only, and gets acks without one), so an ack cannot be
+ * forged by anyone without the key, nor moved from one station or ledger to another.
  */
-export function signAck(key: string | Buffer, stationId: string, ack: { seq: number; ts: string }): string {
-  return signRequest(key, stationId, 'ack', { seq: ack.seq, ts: ack.ts });
+export function signAck(key: string | Buffer, stationId: string, ack: { seq: number; ts: string; ledger?: string | undefined }): string {
+  return signRequest(key, stationId, 'ack', ackBody(ack));
 }
 
-export function verifyAck(key: string | Buffer, stationId: string, ack: { seq: number; ts: string; sig: string }): boolean {
-  return verifyRequest(key, stationId, 'ack', { seq: ack.seq, ts: ack.ts, sig: ack.sig });
+export function verifyAck(key: string | Buffer, stationId: string, ack: { seq: number; ts: string; sig: string; ledger?: string | undefined }): boolean {
+  return verifyRequest(key, stationId, 'ack', { ...ackBody(ack), sig: ack.sig });
+}
+
+function ackBody(ack: { seq: number; ts: string; ledger?: string | undefined }): Record<string, unknown> {
+  return ack.ledger === undefined ? { seq: ack.seq, ts: ack.ts } : { seq: ack.seq, ts: ack.ts, ledger: ack.ledger };
 }

@@ -34,11 +34,22 @@ export type Annotation = z.infer<typeof AnnotationSchema>;
 
 const IsoTime = z.string().datetime({ offset: false, precision: 3 });
 
-export const UsageRecordSchema = z
+/**
+ * The identity of a station's ledger (its database): a random id made when the database is created.
+ * A re-imaged PC starts a new ledger whose seqs start again at 1, so the county keeps records apart by
+ * (station_id, ledger, seq) and an ack names the ledger it acknowledges (docs/mqtt.md "Ledgers").
+ */
+export const LedgerIdSchema = z
+  .string()
+  .regex(/^[0-9A-Za-z]{16,64}$/, '16-64 letters or digits')
+  .describe('the identity of the station database that allocated seq (docs/mqtt.md "Ledgers")');
+
+const UsageRecordFields = z
   .object({
     v: z.literal(1),
     id: z.string().min(10).describe('globally unique record id (ULID)'),
-    seq: z.number().int().positive().describe('per-station durable sequence number, shared with events'),
+    seq: z.number().int().positive().describe('per-ledger durable sequence number, shared with events'),
+    ledger: LedgerIdSchema,
     station_id: z.string(),
     start: IsoTime.describe('ISO-8601 UTC with milliseconds'),
     end: IsoTime.describe('ISO-8601 UTC with milliseconds; never before start'),
@@ -81,6 +92,16 @@ export const UsageRecordSchema = z
       .describe('corrected: the wall clock jumped during the session and start was recomputed from monotonic time'),
     historical: z.boolean().optional().describe('set on replay after a reconnect'),
   })
-  .strict()
-  .refine((r) => Date.parse(r.end) >= Date.parse(r.start), { message: 'end before start', path: ['end'] });
+  .strict();
+const endAfterStart = (r: { start: string; end: string }): boolean => Date.parse(r.end) >= Date.parse(r.start);
+export const UsageRecordSchema = UsageRecordFields.refine(endAfterStart, { message: 'end before start', path: ['end'] });
 export type UsageRecord = z.infer<typeof UsageRecordSchema>;
+/**
+ * What the county accepts: also a record of an agent older than ledgers, without `ledger` (stored in
+ * the station's legacy ledger, docs/mqtt.md "Ledgers").
+ */
+export const IncomingUsageRecordSchema = UsageRecordFields.extend({ ledger: LedgerIdSchema.optional() }).refine(endAfterStart, {
+  message: 'end before start',
+  path: ['end'],
+});
+export type IncomingUsageRecord = z.infer<typeof IncomingUsageRecordSchema>;

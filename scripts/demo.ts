@@ -55,10 +55,15 @@ const RUN_ID = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 const ACKS_FILE = join(DEMO_DIR, 'county-acks.json');
 const DEMO_SCHEDULE_ID = 'demo-class';
 
-function loadAcks(): Map<string, number> {
+/** The county view's ack watermark per station, with the ledger (station database) it belongs to. */
+type Ack = { seq: number; ledger: string };
+
+function loadAcks(): Map<string, Ack> {
   try {
-    const saved = JSON.parse(readFileSync(ACKS_FILE, 'utf8')) as Record<string, unknown>;
-    return new Map(Object.entries(saved).filter((e): e is [string, number] => Number.isSafeInteger(e[1]) && (e[1] as number) > 0));
+    const saved = JSON.parse(readFileSync(ACKS_FILE, 'utf8')) as Record<string, Partial<Ack>>;
+    return new Map(
+      Object.entries(saved).filter((e): e is [string, Ack] => Number.isSafeInteger(e[1]?.seq) && (e[1].seq as number) > 0 && typeof e[1].ledger === 'string' && e[1].ledger.length > 0),
+    );
   } catch {
     return new Map(); // a first run, or a file that is not ours to trust: start from nothing
   }
@@ -250,21 +255,23 @@ async function main(): Promise<void> {
     }
     // Acknowledge durable records: the watermark only moves over contiguous seqs (here: in order).
     if ((kind === 'usage' || kind === 'events') && typeof msg.seq === 'number') {
-      let prev = acked.get(station) ?? 0;
-      // A live record at or below the watermark: the station's ledger started over (its data was
-      // removed, the county's file kept), so the watermark does too.
+      const known = acked.get(station);
+      // Another ledger: the station's data was removed (the county's file kept), its seqs start over.
+      let prev = known && known.ledger === msg.ledger ? known.seq : 0;
       if (!msg.historical && msg.seq <= prev) prev = msg.seq - 1;
       if (msg.seq === prev + 1 || msg.historical) {
-        acked.set(station, Math.max(prev, msg.seq));
+        const ack: Ack = { seq: Math.max(prev, msg.seq), ledger: String(msg.ledger) };
+        acked.set(station, ack);
         saveAcks();
-        client.publish(fleet.station(station).ack, JSON.stringify({ seq: Math.max(prev, msg.seq) }), { qos: 1, retain: true });
+        // The ack names the ledger (station database) the records come from (docs/mqtt.md "Ledgers").
+        client.publish(fleet.station(station).ack, JSON.stringify(ack), { qos: 1, retain: true });
       }
     }
   });
   await client.subscribeAsync([fleet.all], { qos: 1 });
   // The embedded broker starts empty: the watermarks of earlier runs go back on the retained acks
   // before the agent connects, so it does not wait for acks of records the county already has.
-  for (const [station, seq] of acked) await client.publishAsync(fleet.station(station).ack, JSON.stringify({ seq }), { qos: 1, retain: true });
+  for (const [station, ack] of acked) await client.publishAsync(fleet.station(station).ack, JSON.stringify(ack), { qos: 1, retain: true });
 
   // The agent.
   const runtimeConfig = join(DEMO_DIR, 'demo.runtime.yaml');

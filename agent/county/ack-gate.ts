@@ -1,7 +1,9 @@
 /**
  * The gate every county `ack` passes before it may remove anything from the outbox (docs/mqtt.md
  * "Ack signing"): bounded size, JSON, shape (a safe-integer seq), the signature when the station has a
- * command key, and a seq no higher than the highest this station has published. An ack is a retained
+ * command key, the station's own ledger (docs/mqtt.md "Ledgers": the county's retained ack for a
+ * replaced database must never mark the new one's records), and a seq no higher than the highest this
+ * station has published. An ack is a retained
  * message anyone with publish rights could have left on the topic; believed blindly, one forged
  * `{"seq": 9007199254740991}` would mark every unsent record as delivered. Pure logic: the durable lane
  * passes the published watermark and logs what this refuses.
@@ -13,7 +15,7 @@ import { verifyAck } from '../../protocol/signing.js';
 /** An ack is `{"seq":…,"ts":…,"sig":…}`: a hundred bytes or so. */
 export const MAX_ACK_BYTES = 1024;
 
-export type AckRefusal = 'malformed' | 'unsigned' | 'bad_signature' | 'no_key' | 'above_published';
+export type AckRefusal = 'malformed' | 'unsigned' | 'bad_signature' | 'no_key' | 'other_ledger' | 'above_published';
 
 export type AckVerdict =
   | { ok: true; seq: number }
@@ -30,7 +32,11 @@ export type AckVerdict =
 export class AckGate {
   private key: CommandKey = { state: 'none' };
 
-  constructor(private readonly stationId: string) {}
+  /** `ledger`: this station's ledger (Outbox.ledger()); only an ack naming it is believed. */
+  constructor(
+    private readonly stationId: string,
+    private readonly ledger: string,
+  ) {}
 
   /** The command key as the link loaded it; until then acks need no signature. */
   setKey(key: CommandKey): void {
@@ -52,12 +58,17 @@ export class AckGate {
       const issue = parsed.error.issues[0];
       return refuse('malformed', `ack ${issue?.path.join('.') || '(payload)'}: ${issue?.message ?? 'invalid'}`);
     }
-    const { seq, ts, sig } = parsed.data;
+    const { seq, ts, sig, ledger } = parsed.data;
     if (this.key.state === 'unreadable') return refuse('no_key', 'the command key cannot be read, so no ack can be verified', seq);
     if (this.key.state === 'loaded') {
       if (ts === undefined || sig === undefined) return refuse('unsigned', 'ack must carry ts and sig (the station has a command key)', seq);
       if (!Number.isFinite(Date.parse(ts))) return refuse('malformed', 'ack ts: not an ISO-8601 time', seq);
-      if (!verifyAck(this.key.key, this.stationId, { seq, ts, sig })) return refuse('bad_signature', 'ack signature does not match', seq);
+      if (!verifyAck(this.key.key, this.stationId, { seq, ts, sig, ledger })) return refuse('bad_signature', 'ack signature does not match', seq);
+    }
+    // Checked after the signature, so only the county's own ack for an old database gets this far:
+    // a county older than ledgers (no `ledger`) or the retained ack of the database this one replaced.
+    if (ledger !== this.ledger) {
+      return refuse('other_ledger', `ack is for ledger ${ledger ?? '(none)'}, not this station's ledger ${this.ledger}`, seq);
     }
     if (seq > publishedSeq) {
       return refuse('above_published', `ack ${seq} is above the highest seq this station has published (${publishedSeq})`, seq);

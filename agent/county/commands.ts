@@ -8,7 +8,7 @@ import type { CommandRegistry } from '../commands.js';
 /** What the commands need of the county link. */
 export interface CountyCommandTarget {
   rebirth(): Promise<{ published: number }>;
-  resendFrom(fromSeq: number, toSeq?: number): { from_seq: number; to_seq: number; count: number };
+  resendFrom(fromSeq: number, toSeq?: number): { from_seq: number; to_seq: number; count: number; ledger: string };
   diagnostics(): Promise<Record<string, unknown>>;
 }
 

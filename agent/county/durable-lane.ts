@@ -50,7 +50,7 @@ export class DurableLane {
   private deliveries = 0;
 
   constructor(private readonly deps: DurableLaneDeps) {
-    this.gate = new AckGate(deps.stationId);
+    this.gate = new AckGate(deps.stationId, deps.outbox.ledger());
     const now = (): number => deps.clock.monotonicMs();
     this.ackLog = new LogLimiter(deps.log, { perWindow: 20, now });
     this.publishLog = new LogLimiter(deps.log, { perWindow: 10, now });

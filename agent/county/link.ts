@@ -200,9 +200,12 @@ export class CountyLink {
     return this.live.rebirth();
   }
 
-  /** `sessions.resend`: republish stored records from `fromSeq` (acked or not) as historical. */
-  resendFrom(fromSeq: number, toSeq?: number): { from_seq: number; to_seq: number; count: number } {
-    return this.durable.resendFrom(fromSeq, toSeq);
+  /**
+   * `sessions.resend`: republish stored records from `fromSeq` (acked or not) as historical. The answer
+   * names the ledger the seqs belong to, so the county never records a `count: 0` against another one.
+   */
+  resendFrom(fromSeq: number, toSeq?: number): { from_seq: number; to_seq: number; count: number; ledger: string } {
+    return { ...this.durable.resendFrom(fromSeq, toSeq), ledger: this.deps.outbox.ledger() };
   }
 
   /** `diag.run`: host health, devices and the outbox, for a county technician. */

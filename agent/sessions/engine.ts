@@ -24,7 +24,7 @@ export interface TrackedDevice {
 }
 
 /** A usage record without the ledger's fields: what the engine knows about a session. */
-export type SessionDraft = Omit<UsageRecord, 'v' | 'seq' | 'station_id' | 'annotation' | 'historical'>;
+export type SessionDraft = Omit<UsageRecord, 'v' | 'seq' | 'ledger' | 'station_id' | 'annotation' | 'historical'>;
 
 export type SessionEffect =
   | { type: 'open'; draft: SessionDraft }

@@ -236,8 +236,8 @@ export class SessionTracker {
         'usage',
         'usage',
         draft.end,
-        (seq, id) => {
-          const payload: UsageRecord = { v: 1, seq, station_id: this.deps.stationId, ...draft, id, annotation };
+        (seq, id, ledger) => {
+          const payload: UsageRecord = { v: 1, seq, ledger, station_id: this.deps.stationId, ...draft, id, annotation };
           const check = UsageRecordSchema.safeParse(payload);
           // Never drop evidence over a schema slip: store it and shout.
           if (!check.success) this.deps.log.error({ issues: check.error.issues, session: draft.id }, 'usage record fails its schema');

@@ -23,19 +23,29 @@ export class MemoryOutbox implements Outbox {
   #nextSeq = 1;
   #published = 0;
   #bytes = 0;
+  /** A new ledger per outbox, as a new station database gets (ULID: 26 letters and digits), unless given. */
+  readonly #ledger: string;
+
+  constructor(ledger: string = ulid()) {
+    this.#ledger = ledger;
+  }
+
+  ledger(): string {
+    return this.#ledger;
+  }
 
   append(
     stream: Stream,
     type: string,
     ts: string,
-    build: (seq: number, id: string) => Record<string, unknown>,
+    build: (seq: number, id: string, ledger: string) => Record<string, unknown>,
     id: string = ulid(),
   ): DurableRecord {
     // Like the SQLite transaction: a duplicate id or a failing build allocates nothing.
     if (this.#ids.has(id)) throw new Error(`outbox: a record with id ${id} is already stored`);
     const seq = this.#nextSeq;
     if (seq > MAX_SEQ) throw new Error(`outbox seq counter ${seq} is past Number.MAX_SAFE_INTEGER`);
-    const payload = build(seq, id);
+    const payload = build(seq, id, this.#ledger);
     const text = JSON.stringify(payload);
     const entry: Entry = { record: { seq, id, stream, type, ts, text }, chars: codePoints(text), published: false, acked: false };
     this.#nextSeq = seq + 1;

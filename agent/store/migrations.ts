@@ -104,6 +104,13 @@ export const MIGRATIONS: readonly string[] = [
   INSERT OR IGNORE INTO meta(key, value)
     SELECT 'published_seq', CAST(coalesce(max(seq), 0) AS TEXT) FROM records WHERE published = 1 OR acked = 1;
   `,
+  // 4: the ledger's identity (docs/mqtt.md "Ledgers"): 128 random bits, made once when the database is
+  // created (or, for an existing one, when it is upgraded), never changed. Every durable record carries it
+  // and the county's ack must name it, so a re-imaged PC's new database, whose seqs start again at 1, is
+  // neither acked by the county's ack for the old one nor taken for duplicates of the old one's records.
+  `
+  INSERT OR IGNORE INTO meta(key, value) VALUES ('ledger', lower(hex(randomblob(16))));
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

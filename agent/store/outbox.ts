@@ -74,7 +74,12 @@ export interface Outbox {
    * never reused, even after rows are pruned. Only the outbox moves the allocator (nothing the county
    * sends does), and a seq is always a safe integer: an append that would pass Number.MAX_SAFE_INTEGER throws.
    */
-  append(stream: Stream, type: string, ts: string, build: (seq: number, id: string) => Record<string, unknown>, id?: string): DurableRecord;
+  append(stream: Stream, type: string, ts: string, build: (seq: number, id: string, ledger: string) => Record<string, unknown>, id?: string): DurableRecord;
+  /**
+   * The identity of this ledger (docs/mqtt.md "Ledgers"), made when it was created and never changed:
+   * every payload carries it, and only a county ack that names it is believed.
+   */
+  ledger(): string;
   /** Unacknowledged records with seq > `afterSeq`, in seq order, at most `limit`. */
   pending(afterSeq: number, limit: number): StoredRecord[];
   /** Stored records with `fromSeq <= seq <= toSeq`, acknowledged or not (`sessions.resend`), at most `limit`. */

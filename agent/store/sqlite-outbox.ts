@@ -21,6 +21,8 @@ interface Row {
 }
 
 const SEQ_KEY = 'next_seq';
+/** The ledger's identity, made by migration 4 (agent/store/migrations.ts). */
+const LEDGER_KEY = 'ledger';
 /** The highest seq the broker took (migration 3 starts it at the highest published or acknowledged record). */
 const PUBLISHED_KEY = 'published_seq';
 
@@ -40,6 +42,7 @@ export class SqliteOutbox implements Outbox {
   readonly #bytes;
   readonly #candidates;
   readonly #deleteOne;
+  #ledger: string | undefined;
 
   constructor(db: Db, meta: MetaRepository) {
     this.#db = db;
@@ -79,19 +82,26 @@ export class SqliteOutbox implements Outbox {
     stream: Stream,
     type: string,
     ts: string,
-    build: (seq: number, id: string) => Record<string, unknown>,
+    build: (seq: number, id: string, ledger: string) => Record<string, unknown>,
     id: string = ulid(),
   ): DurableRecord {
+    const ledger = this.ledger();
     return this.#db.transaction(() => {
       const seq = Number(this.#meta.get(SEQ_KEY) ?? '1');
       if (!Number.isSafeInteger(seq) || seq < 1 || seq > MAX_SEQ) {
         throw new AgentError(ErrorCodes.internal, `outbox seq counter ${this.#meta.get(SEQ_KEY)} is not a safe integer; the database was edited or damaged`);
       }
       this.#meta.set(SEQ_KEY, String(seq + 1));
-      const payload = build(seq, id);
+      const payload = build(seq, id, ledger);
       this.#insert().run(seq, id, stream, type, ts, JSON.stringify(payload));
       return { seq, id, stream, type, ts, payload };
     })();
+  }
+
+  ledger(): string {
+    this.#ledger ??= this.#meta.get(LEDGER_KEY);
+    if (this.#ledger === undefined) throw new AgentError(ErrorCodes.internal, 'the station database has no ledger id; it was edited or damaged');
+    return this.#ledger;
   }
 
   pending(afterSeq: number, limit: number): StoredRecord[] {

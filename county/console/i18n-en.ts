@@ -76,6 +76,8 @@ export const consoleEn = {
   'station.name': 'Name',
   'station.county': 'County',
   'station.timezone': 'Time zone',
+  'station.ledger_replaced': 'ledger replaced ({time})',
+  'station.ledger_replaced_title': 'the station database was replaced (PC re-imaged or new disk): records since are counted on their own, earlier ones are kept',
   'station.devices': 'Devices',
   'station.sessions': 'Recent usage sessions',
   'station.events': 'Events',

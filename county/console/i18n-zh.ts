@@ -78,6 +78,8 @@ export const consoleZh: Record<OwnConsoleKey, string> = {
   'station.name': '名称',
   'station.county': '县',
   'station.timezone': '时区',
+  'station.ledger_replaced': '站点数据库已更换（{time}）',
+  'station.ledger_replaced_title': '这台电脑的数据库换过（重装系统或换硬盘）：之后的记录另行计入，以前的记录都保留',
   'station.devices': '设备',
   'station.sessions': '最近的使用记录',
   'station.events': '事件',

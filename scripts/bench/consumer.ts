@@ -38,6 +38,7 @@ export class AckingConsumer {
   private acked = 0;
   private gapSince: { from: number; at: number } | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private ledger: string | undefined;
   private client: MqttClient | undefined;
 
   private readonly topics: Topics;
@@ -64,7 +65,7 @@ export class AckingConsumer {
 
   private onMessage(topic: string, buf: Buffer): void {
     const now = performance.now();
-    let msg: { seq?: unknown };
+    let msg: { seq?: unknown; ledger?: unknown };
     try {
       msg = JSON.parse(buf.toString());
     } catch {
@@ -74,6 +75,8 @@ export class AckingConsumer {
     this.messages++;
     this.firstAt ??= now;
     this.lastAt = now;
+    // One station, one database in a bench: the ack names the ledger its records carry.
+    if (typeof msg.ledger === 'string') this.ledger = msg.ledger;
     this.seen.add(msg.seq);
     if (topic === this.topics.usage) this.usageSeqs.add(msg.seq);
     while (this.seen.has(this.watermark + 1)) this.watermark++;
@@ -104,7 +107,8 @@ export class AckingConsumer {
   private publishAck(seq: number): void {
     this.acked = seq;
     const ts = new Date().toISOString();
-    const ack = this.o.commandKey === undefined ? { seq } : { seq, ts, sig: signAck(this.o.commandKey, this.o.station, { seq, ts }) };
+    const body = this.ledger === undefined ? { seq } : { seq, ledger: this.ledger };
+    const ack = this.o.commandKey === undefined ? body : { ...body, ts, sig: signAck(this.o.commandKey, this.o.station, { ...body, ts }) };
     this.client?.publish(this.topics.ack, JSON.stringify(ack), { qos: 1, retain: true });
   }
 

@@ -3,6 +3,7 @@
  * regenerated at will, so tests compute the totals the collector must report (expected.ts) without
  * trusting either side's bookkeeping.
  */
+import { createHash } from 'node:crypto';
 import type { UsageRecord } from '../../protocol/usage-record.js';
 import type { EventRecord, EventType } from '../../protocol/event-record.js';
 import type { DeviceStatePayload, Heartbeat, Inventory } from '../../protocol/payloads.js';
@@ -97,6 +98,11 @@ const EVENT_CHOICES: ReadonlyArray<{ type: EventType; severity: 'info' | 'warnin
   { type: 'schedule_run', severity: 'info', message: 'schedule tuesday-class ran' },
 ];
 
+/** The ledger of a simulated station: a function of the seed and the station, like everything it sends. */
+export function fleetLedger(shape: FleetShape, station: StationIdentity): string {
+  return createHash('sha256').update(`${shape.seed}\n${station.id}`).digest('hex').slice(0, 32);
+}
+
 /** Durable record `seq` of station `index` (boot is the agent boot the record was made under). */
 export function durableRecord(shape: FleetShape, station: StationIdentity, seq: number, boot: number): DurablePayload {
   const r = rng(shape.seed, 'rec', station.index, seq);
@@ -108,6 +114,7 @@ export function durableRecord(shape: FleetShape, station: StationIdentity, seq: 
     const payload: EventRecord = {
       v: 1,
       seq,
+      ledger: fleetLedger(shape, station),
       id,
       station_id: station.id,
       ts: iso(slotStart + Math.floor(r() * shape.slotS) * 1000),
@@ -130,6 +137,7 @@ export function durableRecord(shape: FleetShape, station: StationIdentity, seq: 
     v: 1,
     id,
     seq,
+    ledger: fleetLedger(shape, station),
     station_id: station.id,
     start: iso(startMs),
     end: iso(startMs + duration * 1000),

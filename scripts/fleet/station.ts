@@ -8,7 +8,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { markHistorical } from '../../agent/county/historical.js';
 import { MemoryOutbox } from '../../agent/store/memory-outbox.js';
 import type { StoredRecord } from '../../agent/store/outbox.js';
-import { deviceState, durableRecord, hasFault, heartbeat, inventory, rng, SIM_DEVICES, type FleetShape, type StationIdentity } from './generate.js';
+import { deviceState, durableRecord, fleetLedger, hasFault, heartbeat, inventory, rng, SIM_DEVICES, type FleetShape, type StationIdentity } from './generate.js';
 import type { FleetStats } from './types.js';
 import { Topics } from '../../protocol/topics.js';
 
@@ -27,7 +27,7 @@ export class SimStation {
   readonly agentBoot = 1;
   /** The county's ack watermark, as last heard. */
   acked = 0;
-  readonly outbox = new MemoryOutbox();
+  readonly outbox: MemoryOutbox;
   /** Seqs not published at first (nor replayed): the county must ask for them. */
   readonly withheld = new Set<number>();
   /** Seqs the station "no longer has": a resend answers without them. */
@@ -43,7 +43,9 @@ export class SimStation {
     readonly topics: Topics,
     readonly startedAt: number,
     private readonly fleet: FleetContext,
-  ) {}
+  ) {
+    this.outbox = new MemoryOutbox(fleetLedger(fleet.shape, id));
+  }
 
   get lastSeq(): number {
     return this.outbox.lastSeq();
@@ -205,7 +207,8 @@ export class SimStation {
     }
     if (topic === this.topics.ack) {
       const seq = msg['seq'];
-      if (typeof seq !== 'number') return;
+      // As the agent's AckGate: only an ack for this station's own ledger.
+      if (typeof seq !== 'number' || msg['ledger'] !== this.outbox.ledger()) return;
       this.acked = Math.max(this.acked, seq);
       this.outbox.ackUpTo(seq);
       return;
@@ -235,7 +238,7 @@ export class SimStation {
         v: 1,
         transaction: typeof msg['transaction'] === 'string' ? msg['transaction'] : null,
         status: 'ok',
-        data: { from_seq: from, to_seq: until, count },
+        data: { from_seq: from, to_seq: until, count, ledger: this.outbox.ledger() },
         ts: new Date().toISOString(),
         clock: 'synced',
       }),

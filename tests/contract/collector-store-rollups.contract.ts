@@ -13,7 +13,7 @@ import { DEFAULT_SHAPE, durableRecord, stationIdentity } from '../../scripts/fle
 import type { EventRecord } from '../../protocol/event-record.js';
 import type { UsageRecord } from '../../protocol/usage-record.js';
 import type { StoreUnderTest } from './collector-store.contract.js';
-import { eventWrite, type RecordWrite } from './event-writes.js';
+import { eventWrite, TEST_LEDGER, type RecordWrite } from './event-writes.js';
 
 /** Opens a fresh, empty store; another() opens a second store (a second collector) on the same database. */
 export type OpenStorePair = () => Promise<{ store: StoreUnderTest; another(): Promise<StoreUnderTest>; dispose(): Promise<void> }>;
@@ -34,6 +34,7 @@ function usage(station: string, seq: number, startIso: string, o: { short?: bool
     ...usageTemplate,
     id: o.id ?? `01USAGE-${station}-${String(seq).padStart(6, '0')}`,
     seq,
+    ledger: TEST_LEDGER,
     station_id: station,
     start: startIso,
     end: at(Date.parse(startIso) + duration * 1000),

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { CollectorStore, CollectorWrite, ConsoleStore, PushRow, WriteOutcome } from '../../county/store.js';
 import { HEARTBEAT_HISTORY_DAYS, HEARTBEAT_HISTORY_STEP_MS, QUARANTINE_KEEP, SEQ_WINDOW } from '../../county/store.js';
 import { fleetTable } from '../../county/report.js';
-import { DEFAULT_SHAPE, deviceState, durableRecord, heartbeat, inventory, SIM_DEVICES, stationIdentity } from '../../scripts/fleet/generate.js';
+import { DEFAULT_SHAPE, deviceState, durableRecord, fleetLedger, heartbeat, inventory, SIM_DEVICES, stationIdentity } from '../../scripts/fleet/generate.js';
 import type { EventRecord } from '../../protocol/event-record.js';
 import { eventWrite } from './event-writes.js';
 import type { UsageRecord } from '../../protocol/usage-record.js';
@@ -32,6 +32,8 @@ export function collectorStoreContract(name: string, open: OpenStore): void {
     });
 
     const station = stationIdentity(DEFAULT_SHAPE, 0);
+    /** The station's one ledger, at base 0 (ledgers: collector-store-ledgers.contract.ts). */
+    const L = { ledger: fleetLedger(DEFAULT_SHAPE, station), ledger_base: 0 };
     const recordWrite = (seq: number, id?: string): CollectorWrite => {
       const rec = durableRecord(DEFAULT_SHAPE, station, seq, 1);
       const payload = id ? { ...rec.payload, id } : rec.payload;
@@ -51,10 +53,10 @@ export function collectorStoreContract(name: string, open: OpenStore): void {
       store = await fresh();
       for (const seq of [1, 2, 4, 5, 7]) expect(await put(seq)).toBe('stored');
       expect([(await row()).watermark, (await row()).max_seq]).toEqual([2, 7]);
-      expect(await store.gaps()).toEqual([{ station_id: station.id, watermark: 2, max_seq: 7, from_seq: 3, to_seq: 3 }]);
+      expect(await store.gaps()).toEqual([{ station_id: station.id, ...L, watermark: 2, max_seq: 7, from_seq: 3, to_seq: 3 }]);
       expect(await put(3)).toBe('stored');
       expect((await row()).watermark).toBe(5);
-      expect(await store.gaps()).toEqual([{ station_id: station.id, watermark: 5, max_seq: 7, from_seq: 6, to_seq: 6 }]);
+      expect(await store.gaps()).toEqual([{ station_id: station.id, ...L, watermark: 5, max_seq: 7, from_seq: 6, to_seq: 6 }]);
       expect(await put(6)).toBe('stored');
       expect((await row()).watermark).toBe(7);
       expect(await store.gaps()).toEqual([]);
@@ -95,12 +97,12 @@ export function collectorStoreContract(name: string, open: OpenStore): void {
       await put(1);
       await put(2);
       await put(4);
-      expect(await store.claimAcks()).toEqual([{ station_id: station.id, watermark: 2 }]);
+      expect(await store.claimAcks()).toEqual([{ station_id: station.id, watermark: 2, ...L }]);
       expect(await store.claimAcks()).toEqual([]);
       expect((await row()).acked_seq).toBe(2);
-      expect(await store.ackedStations()).toEqual([{ station_id: station.id, acked_seq: 2 }]);
+      expect(await store.ackedStations()).toEqual([{ station_id: station.id, acked_seq: 2, ...L }]);
       await put(3);
-      expect(await store.claimAcks()).toEqual([{ station_id: station.id, watermark: 4 }]);
+      expect(await store.claimAcks()).toEqual([{ station_id: station.id, watermark: 4, ...L }]);
     });
 
     it('publishAcks hands the new watermarks to publish and keeps them claimed once it is done', async () => {
@@ -108,8 +110,8 @@ export function collectorStoreContract(name: string, open: OpenStore): void {
       await put(1);
       await put(2);
       const handed: unknown[] = [];
-      expect(await store.publishAcks(async (claims) => void handed.push(...claims))).toEqual([{ station_id: station.id, watermark: 2 }]);
-      expect(handed).toEqual([{ station_id: station.id, watermark: 2 }]);
+      expect(await store.publishAcks(async (claims) => void handed.push(...claims))).toEqual([{ station_id: station.id, watermark: 2, ...L }]);
+      expect(handed).toEqual([{ station_id: station.id, watermark: 2, ...L }]);
       expect(await store.claimAcks()).toEqual([]);
       expect((await row()).acked_seq).toBe(2);
       // Nothing new: publish is not called.
@@ -152,10 +154,10 @@ export function collectorStoreContract(name: string, open: OpenStore): void {
       expect(await one({ kind: 'lost', station: station.id, from_seq: 5, to_seq: 7 })).toEqual({ kind: 'lost', count: 3 });
       expect((await row()).watermark).toBe(1);
       expect(await store.missing()).toEqual([{ station_id: station.id, missing: 8 - 3 }]);
-      expect(await store.gaps()).toEqual([{ station_id: station.id, watermark: 1, max_seq: 10, from_seq: 2, to_seq: 4 }]);
+      expect(await store.gaps()).toEqual([{ station_id: station.id, ...L, watermark: 1, max_seq: 10, from_seq: 2, to_seq: 4 }]);
       await store.apply([2, 3, 4].map((seq) => recordWrite(seq)));
       expect((await row()).watermark).toBe(7);
-      expect(await store.gaps()).toEqual([{ station_id: station.id, watermark: 7, max_seq: 10, from_seq: 8, to_seq: 9 }]);
+      expect(await store.gaps()).toEqual([{ station_id: station.id, ...L, watermark: 7, max_seq: 10, from_seq: 8, to_seq: 9 }]);
       await store.apply([8, 9].map((seq) => recordWrite(seq)));
       expect((await row()).watermark).toBe(10);
       expect(await store.missing()).toEqual([]);

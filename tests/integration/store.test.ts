@@ -134,6 +134,31 @@ describe('store', () => {
     store.close();
   });
 
+  it('gives every database a ledger identity of its own, made once: a new database, and an existing one when it is upgraded', () => {
+    const dir = fresh();
+    const old = Store.open(dir, { targetVersion: 3 });
+    const raw = new Database(old.path);
+    raw.prepare("INSERT INTO records(seq, id, stream, type, ts, payload) VALUES (1, 'a', 'events', 'agent_start', '2026-03-01T00:00:00.000Z', '{}')").run();
+    raw.close();
+    old.setMeta('next_seq', '2');
+    expect(old.meta('ledger')).toBeUndefined();
+    old.close();
+    const upgraded = Store.open(dir);
+    const ledger = upgraded.outbox.ledger();
+    expect(ledger).toMatch(/^[0-9a-f]{32}$/);
+    // The upgrade keeps the seqs: the next record continues them, under the ledger.
+    const rec = upgraded.outbox.append('events', 'agent_start', '2026-03-01T00:00:01.000Z', (seq, id, l) => ({ seq, id, ledger: l }));
+    expect(rec).toMatchObject({ seq: 2, payload: { ledger } });
+    upgraded.close();
+    const reopened = Store.open(dir);
+    expect(reopened.outbox.ledger()).toBe(ledger);
+    reopened.close();
+    // A re-imaged PC: a new database, a new ledger.
+    const other = Store.open(fresh());
+    expect(other.outbox.ledger()).not.toBe(ledger);
+    other.close();
+  });
+
   it('has one migration per schema version', () => {
     expect(MIGRATIONS.length).toBe(SCHEMA_VERSION);
   });

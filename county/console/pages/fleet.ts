@@ -146,6 +146,12 @@ export interface FleetQuery {
   page: string;
 }
 
+/** A station whose database was replaced (a new ledger, docs/mqtt.md "Ledgers"), with when: empty otherwise. */
+export function ledgerNote(t: T, r: FleetRow, tz: string): Html | string {
+  if (r.ledger_changed_at === null) return '';
+  return html`<div class="warn ledger-replaced" title="${t('station.ledger_replaced_title')}">${t('station.ledger_replaced', { time: localTime(r.ledger_changed_at, tz) })}</div>`;
+}
+
 export function renderFleet(ctx: PageContext, rows: readonly FleetRow[], q: FleetQuery, nowMs: number, rules: FleetRules = DEFAULT_RULES): string {
   const { t } = ctx;
   const views = rows.map((r) => judge(r, nowMs, rules));
@@ -174,7 +180,7 @@ export function renderFleet(ctx: PageContext, rows: readonly FleetRow[], q: Flee
   );
   const stationRows = shown.slice((pageNo - 1) * PAGE_SIZE, pageNo * PAGE_SIZE).map((v) => {
     const r = v.row;
-    return html`<tr data-station="${r.station_id}" data-state="${v.state}"><td>${stationLink(r)}<div class="muted">${r.station_id}</div></td>
+    return html`<tr data-station="${r.station_id}" data-state="${v.state}"><td>${stationLink(r)}<div class="muted">${r.station_id}</div>${ledgerNote(t, r, tzOf(r))}</td>
       <td>${townName(t, r.town)}</td><td>${stateBadge(t, v.state)}</td>
       <td>${r.heartbeat_ts ? html`${localTime(r.heartbeat_ts, tzOf(r))}<div class="muted">${age(t, v.ageS ?? 0)}</div>` : t('none')}</td>
       <td>${r.agent_version === null ? t('none') : clip(r.agent_version)}</td><td class="num${(r.outbox_depth ?? 0) >= rules.outboxWarn ? ' warn' : ''}">${r.outbox_depth ?? t('none')}</td>

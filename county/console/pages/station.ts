@@ -11,7 +11,7 @@ import { page, type PageContext } from '../layout.js';
 import { PAYLOAD_CAPS } from '../../../protocol/payloads.js';
 import { capped, clip, eventHtml, faultsHtml, moreHtml } from '../station-words.js';
 import { isTimeZone, localTime } from '../time.js';
-import { judge, stateBadge, type FleetRules } from './fleet.js';
+import { judge, ledgerNote, stateBadge, type FleetRules } from './fleet.js';
 
 export interface StationData {
   row: FleetRow;
@@ -104,7 +104,7 @@ export function renderStation(ctx: PageContext, d: StationData, nowMs: number, r
 
   const body = html`
 <dl class="facts" id="station-facts" data-state="${view.state}">
-  <div><dt>${t('col.state')}</dt><dd>${stateBadge(t, view.state)}</dd></div>
+  <div><dt>${t('col.state')}</dt><dd>${stateBadge(t, view.state)}${ledgerNote(t, r, tz)}</dd></div>
   <div><dt>${t('station.name')}</dt><dd>${r.name === null ? t('none') : clip(r.name)}</dd></div>
   <div><dt>${t('col.town')}</dt><dd>${r.town === null ? t('none') : clip(r.town)}</dd></div>
   <div><dt>${t('station.county')}</dt><dd>${r.county === null ? t('none') : clip(r.county)}</dd></div>

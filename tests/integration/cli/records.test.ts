@@ -33,10 +33,11 @@ function seed(dataDir: string, withOpen: boolean): { records: UsageRecord[] } {
   const records: UsageRecord[] = [];
   const session = (start: string, durationS: number, annotation: UsageRecord['annotation'], trigger: string) => {
     const end = new Date(Date.parse(start) + durationS * 1000).toISOString();
-    const rec = ledger.append('usage', 'usage', end, (seq, id) => ({
+    const rec = ledger.append('usage', 'usage', end, (seq, id, ledgerId) => ({
       v: 1,
       id,
       seq,
+      ledger: ledgerId,
       station_id: 'test-station',
       start,
       end,
@@ -71,7 +72,7 @@ function seed(dataDir: string, withOpen: boolean): { records: UsageRecord[] } {
     [2, 'schedule_run', 'info', 'tuesday-study ran'],
   ] as const) {
     const ts = new Date(Date.parse('2024-05-10T00:00:00.000Z') + i * 60_000).toISOString();
-    ledger.append('events', type, ts, (seq, id) => ({ v: 1, seq, id, station_id: 'test-station', ts, clock: 'synced', type, severity, device: 'projector', message, boot: 1 }));
+    ledger.append('events', type, ts, (seq, id, ledgerId) => ({ v: 1, seq, ledger: ledgerId, id, station_id: 'test-station', ts, clock: 'synced', type, severity, device: 'projector', message, boot: 1 }));
   }
   const outcome = JSON.stringify({ start: { ok: true, at: '2024-05-07T12:00:05.000Z', steps: [] } });
   store.schedules.startRun('r1', 'tuesday-study', '2024-05-07T12:00:00.000Z', outcome);

@@ -14,7 +14,7 @@ import { Mosquitto, removeDir, tempDir, waitFor } from '../../../scripts/lib/kit
 import { startCollector, type Collector } from '../../../county/collector.js';
 import { openSqliteCollectorStore } from '../../../county/sqlite-store.js';
 import { startFleet, type Fleet } from '../../../scripts/fleet-sim.js';
-import { DEFAULT_SHAPE, durableRecord, stationIdentity } from '../../../scripts/fleet/generate.js';
+import { DEFAULT_SHAPE, durableRecord, fleetLedger, stationIdentity } from '../../../scripts/fleet/generate.js';
 import { verifyRequest } from '../../../protocol/signing.js';
 import { createLogger } from '../../../agent/log.js';
 import { ROOT } from '../../helpers/agent.js';
@@ -61,8 +61,11 @@ function record(stationId: string, seq: number): { stream: 'usage' | 'events'; t
   return { stream: r.stream, text: JSON.stringify({ ...r.payload, station_id: stationId, seq }) };
 }
 
-const resendAnswer = (transaction: string | null, from: number, to: number, count = 0): string =>
-  JSON.stringify({ v: 1, transaction, status: 'ok', data: { from_seq: from, to_seq: to, count }, ts: new Date().toISOString(), clock: 'synced' });
+/** The ledger of record()'s records. */
+const LEDGER = fleetLedger(DEFAULT_SHAPE, stationIdentity(DEFAULT_SHAPE, 7));
+
+const resendAnswer = (transaction: string | null, from: number, to: number, count = 0, ledger = LEDGER): string =>
+  JSON.stringify({ v: 1, transaction, status: 'ok', data: { from_seq: from, to_seq: to, count, ledger }, ts: new Date().toISOString(), clock: 'synced' });
 
 /** Every ack seen per station topic (retained or live). */
 function ackSpy(c: MqttClient): Map<string, Array<Record<string, unknown>>> {
@@ -160,8 +163,16 @@ describe('collector under attack (real mosquitto)', () => {
     expect(await c.store.lost()).toEqual([]);
     expect((await c.store.station('st-c'))!.watermark).toBe(1);
 
+    // In time, but for another ledger (the station's database was replaced meanwhile): not believed.
+    let before = requests.length;
+    await waitFor('the next request', () => requests.length > before, 5_000);
+    await station.publishAsync(answerTopic, resendAnswer(requests.at(-1)!.transaction, 2, 2, 0, '01ANOTHERLEDGER00000000000'), { qos: 1 });
+    await waitFor(() => c.stats().resend_answers >= 1, 5_000);
+    await c.flush();
+    expect(await c.store.lost()).toEqual([]);
+
     // In time, but claiming everything up to 2^53 − 1: only the seq asked for is marked lost.
-    const before = requests.length;
+    before = requests.length;
     await waitFor('the next request', () => requests.length > before, 5_000);
     const fresh = requests.at(-1)!;
     await station.publishAsync(answerTopic, resendAnswer(fresh.transaction, 1, Number.MAX_SAFE_INTEGER), { qos: 1 });
@@ -171,10 +182,10 @@ describe('collector under attack (real mosquitto)', () => {
     // The same answer again (a QoS 1 redelivery or a replay) is not believed twice.
     await station.publishAsync(answerTopic, resendAnswer(fresh.transaction, 1, Number.MAX_SAFE_INTEGER), { qos: 1 });
     await waitFor(() => c.stats().resend_unknown >= 3, 5_000);
-    expect(c.stats().resend_answers).toBe(1);
+    expect(c.stats().resend_answers).toBe(2);
   });
 
-  it('signs its acks with the command key: {seq, ts, sig} over "<station>\\nack\\n<canonical {seq, ts}>"', async () => {
+  it('signs its acks with the command key: {seq, ledger, ts, sig} over "<station>\\nack\\n<canonical {ledger, seq, ts}>"', async () => {
     const prefix = freshPrefix();
     const key = 'county-command-key-for-tests';
     const c = await startCollector({ url: broker.url, db: join(dir(), 'county.db'), prefix, ackIntervalMs: 50, commandKey: key });
@@ -188,11 +199,13 @@ describe('collector under attack (real mosquitto)', () => {
     }
     await waitFor(() => lastAckSeq(acks, `${prefix}/st-s/ack`) === 2, 10_000);
     const ack = acks.get(`${prefix}/st-s/ack`)!.at(-1)!;
-    expect(Object.keys(ack).sort()).toEqual(['seq', 'sig', 'ts']);
+    expect(Object.keys(ack).sort()).toEqual(['ledger', 'seq', 'sig', 'ts']);
+    expect(ack['ledger']).toBe(LEDGER);
     expect(Number.isNaN(Date.parse(ack['ts'] as string))).toBe(false);
     expect(verifyRequest(key, 'st-s', 'ack', ack)).toBe(true);
     // Bound to the seq, the station and the key.
     expect(verifyRequest(key, 'st-s', 'ack', { ...ack, seq: 3 })).toBe(false);
+    expect(verifyRequest(key, 'st-s', 'ack', { ...ack, ledger: '01ANOTHERLEDGER00000000000' })).toBe(false);
     expect(verifyRequest(key, 'st-other', 'ack', ack)).toBe(false);
     expect(verifyRequest('another key', 'st-s', 'ack', ack)).toBe(false);
   });

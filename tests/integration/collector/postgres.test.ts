@@ -17,6 +17,7 @@ import { PG_MIGRATIONS, VERSION_TABLE } from '../../../county/pg-schema.js';
 import { startFleet } from '../../../scripts/fleet-sim.js';
 import { ROOT } from '../../helpers/agent.js';
 import { legacyRows, rollupWrites, snapshot } from './rollup-fixture.js';
+import { eventWrite, TEST_LEDGER } from '../../contract/event-writes.js';
 
 let broker: Mosquitto;
 let server: Postgres;
@@ -43,6 +44,7 @@ describe('collectors on PostgreSQL', () => {
     const waitingOnLocks = async (): Promise<number> =>
       (await watch.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")).rows[0].n as number;
     /** The next usage record of station `ra` after `after`. */
+    const L = { ledger: TEST_LEDGER, ledger_base: 0 };
     const nextOf = (after: number): CollectorWrite[] => {
       const w = rollupWrites().find((x) => x.kind === 'record' && x.station === 'ra' && x.stream === 'usage') as Extract<CollectorWrite, { kind: 'record' }>;
       const record = { ...w.record, seq: after + 1, id: `01ROLLUP-NEXT-${after + 1}` } as typeof w.record;
@@ -59,7 +61,7 @@ describe('collectors on PostgreSQL', () => {
         await pubacks;
       });
       await waitFor('the claim to reach publish', () => handed.length === 2);
-      expect(handed).toContainEqual({ station_id: 'ra', watermark: wm });
+      expect(handed).toContainEqual({ station_id: 'ra', watermark: wm, ...L });
 
       // Meanwhile collector B stores ra's next record; its ack (wm + 1) must not reach the broker before A's (wm).
       let applied = false;
@@ -70,12 +72,12 @@ describe('collectors on PostgreSQL', () => {
       release();
       expect((await first).map((c) => c.station_id).sort()).toEqual(['ra', 'rb']);
       await applying;
-      expect(await b.claimAcks()).toEqual([{ station_id: 'ra', watermark: wm + 1 }]);
+      expect(await b.claimAcks()).toEqual([{ station_id: 'ra', watermark: wm + 1, ...L }]);
 
       // A publish that fails (no PUBACK in time) undoes the claim: the next pass, here B's, claims it again.
       await a.apply(nextOf(wm + 1));
       await expect(a.publishAcks(async () => Promise.reject(new Error('no PUBACK')))).rejects.toThrow('no PUBACK');
-      expect(await b.claimAcks()).toEqual([{ station_id: 'ra', watermark: wm + 2 }]);
+      expect(await b.claimAcks()).toEqual([{ station_id: 'ra', watermark: wm + 2, ...L }]);
     } finally {
       await watch.end();
       await Promise.all([a.close(), b.close()]);
@@ -192,6 +194,37 @@ describe('collectors on PostgreSQL', () => {
       expect(await snapshot(migrated)).toEqual(expected);
     } finally {
       await migrated.close();
+    }
+  });
+
+  it('the ledgers migration puts what an older database holds in each station\'s legacy ledger: a re-imaged station\'s records then go above it', async () => {
+    const url = await server.createDatabase('ledgers_migration');
+    const db = new pg.Client({ connectionString: url });
+    await db.connect();
+    try {
+      const before = PG_MIGRATIONS.length - 1;
+      for (const m of PG_MIGRATIONS.slice(0, before)) await db.query(m);
+      await db.query(`CREATE TABLE ${VERSION_TABLE} (version INTEGER NOT NULL); INSERT INTO ${VERSION_TABLE} VALUES (${before})`);
+      await db.query("INSERT INTO stations (station_id, first_seen_at, watermark, max_seq, acked_seq) VALUES ('s', 'x', 3, 3, 3), ('quiet', 'x', 0, 0, 0)");
+      for (const seq of [1, 2, 3]) {
+        const w = eventWrite('s', seq, 'agent_start', undefined, { ledger: null, id: `01OLD-${seq}` });
+        await db.query('INSERT INTO records (station_id, seq, stream, id, historical, received_at, payload) VALUES ($1, $2, $3, $4, false, $5, $6)', ['s', seq, 'events', w.record.id, 'z', w.raw]);
+      }
+    } finally {
+      await db.end();
+    }
+    const store = await openPgCollectorStore(url);
+    try {
+      expect(await store.station('s')).toMatchObject({ ledger: '', ledger_base: 0, ledger_changed_at: null, watermark: 3, acked_seq: 3 });
+      expect(await store.station('quiet')).toMatchObject({ ledger: null, ledger_base: 0 });
+      expect(await store.ackedStations()).toEqual([{ station_id: 's', acked_seq: 3, ledger: '', ledger_base: 0 }]);
+      const fresh = eventWrite('s', 1, 'agent_start', undefined, { ledger: '01NEWLEDGER0000000000000BB', id: '01NEW-1' });
+      expect(await store.apply([fresh])).toEqual([{ kind: 'record', outcome: 'stored' }]);
+      expect(await store.station('s')).toMatchObject({ ledger: '01NEWLEDGER0000000000000BB', ledger_base: 3, watermark: 4 });
+      expect((await store.record('s', 1))!.id).toBe('01OLD-1');
+      expect((await store.record('s', 4))!.id).toBe('01NEW-1');
+    } finally {
+      await store.close();
     }
   });
 

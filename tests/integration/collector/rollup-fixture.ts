@@ -12,7 +12,7 @@ import type { StoreUnderTest } from '../../contract/collector-store.contract.js'
 import { DEFAULT_SHAPE, durableRecord, stationIdentity } from '../../../scripts/fleet/generate.js';
 import type { UsageRecord } from '../../../protocol/usage-record.js';
 import type { EventRecord } from '../../../protocol/event-record.js';
-import { eventWrite } from '../../contract/event-writes.js';
+import { eventWrite, TEST_LEDGER } from '../../contract/event-writes.js';
 
 const STARTS = [
   '2026-10-01T00:00:00.000Z',
@@ -41,7 +41,7 @@ export function rollupWrites(): CollectorWrite[] {
   const out: CollectorWrite[] = [{ kind: 'inventory', station: 'ra', inventory: INVENTORY, receivedAt: '2026-11-01T00:00:00.000Z' } as unknown as CollectorWrite];
   for (const station of ['ra', 'rb']) {
     STARTS.forEach((start, i) => {
-      const record: UsageRecord = { ...template, id: `01ROLLUP-${station}-${i}`, seq: i + 1, station_id: station, start, end: start, duration_s: 100 * (i + 1), signal_s: 10 * i, short: i % 3 === 0 };
+      const record: UsageRecord = { ...template, id: `01ROLLUP-${station}-${i}`, seq: i + 1, ledger: TEST_LEDGER, station_id: station, start, end: start, duration_s: 100 * (i + 1), signal_s: 10 * i, short: i % 3 === 0 };
       out.push({ kind: 'record', station, stream: 'usage', record, raw: JSON.stringify(record), receivedAt: start });
     });
     const lamps: Array<[EventRecord['type'], string | undefined]> = [

@@ -11,6 +11,8 @@ import { openSqliteCollectorStore } from '../../../county/sqlite-store.js';
 import { openSqliteThreadStore } from '../../../county/sqlite-thread-store.js';
 import { removeDir, tempDir } from '../../../scripts/lib/kit/index.js';
 import { legacyRows, rollupWrites, snapshot } from './rollup-fixture.js';
+import { eventWrite } from '../../contract/event-writes.js';
+import type { IncomingEventRecord } from '../../../protocol/event-record.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -76,6 +78,37 @@ describe('SQLite collector migrations', () => {
       expect(await snapshot(migrated)).toEqual(expected);
     } finally {
       await migrated.close();
+    }
+  });
+
+  it('migration 6 puts what a version-5 database holds in each station\'s legacy ledger: a re-imaged station\'s records then go above it', async () => {
+    const path = file();
+    const v5 = new Database(path);
+    for (const m of MIGRATIONS.slice(0, 5)) v5.exec(m);
+    v5.pragma('user_version = 5');
+    const legacy = [1, 2, 3].map((seq) => eventWrite('s', seq, 'agent_start', undefined, { ledger: null, id: `01OLD-${seq}` }));
+    v5.prepare('INSERT INTO stations (station_id, first_seen_at, watermark, max_seq, acked_seq) VALUES (?, ?, 3, 3, 3)').run('s', 'x');
+    v5.prepare('INSERT INTO stations (station_id, first_seen_at) VALUES (?, ?)').run('quiet', 'x');
+    for (const w of legacy) {
+      const e = w.record as IncomingEventRecord;
+      v5.prepare('INSERT INTO records (station_id, seq, stream, id, historical, received_at, payload) VALUES (?, ?, ?, ?, 0, ?, ?)').run('s', w.record.seq, 'events', w.record.id, 'z', w.raw);
+      v5.prepare('INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)').run('s', e.seq, e.ts, e.type, e.severity, null);
+    }
+    v5.close();
+
+    const store = openSqliteCollectorStore(path);
+    try {
+      expect(await store.station('s')).toMatchObject({ ledger: '', ledger_base: 0, ledger_changed_at: null, watermark: 3, acked_seq: 3 });
+      expect(await store.station('quiet')).toMatchObject({ ledger: null, ledger_base: 0 });
+      expect(await store.ackedStations()).toEqual([{ station_id: 's', acked_seq: 3, ledger: '', ledger_base: 0 }]);
+      // The PC is re-imaged with a new agent: its seq 1 is another record than the one stored.
+      const fresh = eventWrite('s', 1, 'agent_start', undefined, { ledger: '01NEWLEDGER0000000000000BB', id: '01NEW-1' });
+      expect(await store.apply([fresh])).toEqual([{ kind: 'record', outcome: 'stored' }]);
+      expect(await store.station('s')).toMatchObject({ ledger: '01NEWLEDGER0000000000000BB', ledger_base: 3, watermark: 4 });
+      expect((await store.record('s', 1))!.id).toBe('01OLD-1');
+      expect((await store.record('s', 4))!.id).toBe('01NEW-1');
+    } finally {
+      await store.close();
     }
   });
 

@@ -114,7 +114,7 @@ describe('county link durable lane', () => {
     await waitFor(() => county.duplicates >= 5, 6_000);
     const again = county.on('/usage').slice(5);
     expect(again.every((r) => r.payload?.['historical'] === true)).toBe(true);
-    await county.publish('stations/village-01/ack', JSON.stringify({ seq: 5 }), { retain: true });
+    await county.publish('stations/village-01/ack', JSON.stringify({ seq: 5, ledger: s.ledger.ledger() }), { retain: true });
     await waitFor(() => s.ledger.depth().count === 0, 5_000);
   });
 
@@ -127,9 +127,9 @@ describe('county link durable lane', () => {
     s.appendUsage(3);
     await waitFor(() => county.stored.size === 3, 5_000);
     await waitFor(() => s.ledger.publishedSeq() === 3, 5_000);
-    await county.publish('stations/village-01/ack', JSON.stringify({ seq: 1000 }), { retain: true });
+    await county.publish('stations/village-01/ack', JSON.stringify({ seq: 1000, ledger: s.ledger.ledger() }), { retain: true });
     // Believed acks after it still work; the one above stays ignored.
-    await county.publish('stations/village-01/ack', JSON.stringify({ seq: 2 }), { retain: true });
+    await county.publish('stations/village-01/ack', JSON.stringify({ seq: 2, ledger: s.ledger.ledger() }), { retain: true });
     await waitFor(() => s.ledger.depth().count === 1, 5_000);
     expect(s.ledger.depth().first_seq).toBe(3);
     const [rec] = s.appendUsage(1);
@@ -147,7 +147,7 @@ describe('county link durable lane', () => {
     for (const bad of ['not json', '{"seq":-1}', '{"seq":"2"}', '[]', '{"seq":1.5}']) {
       await county.publish('stations/village-01/ack', bad);
     }
-    await county.publish('stations/village-01/ack', JSON.stringify({ seq: 1 }));
+    await county.publish('stations/village-01/ack', JSON.stringify({ seq: 1, ledger: s.ledger.ledger() }));
     await waitFor(() => s.ledger.depth().count === 1, 5_000);
     expect(s.link.status().connected).toBe(true);
   });
@@ -161,7 +161,7 @@ describe('county link durable lane', () => {
     await waitFor(() => s.ledger.depth().count === 0 && county.stored.size === 10, 5_000);
     county.clear();
     const res = await s.registry.invoke('sessions.resend', { from_seq: 4 }, { source: 'county', transaction: 't1' });
-    expect(res).toEqual({ status: 'ok', data: { from_seq: 4, to_seq: 10, count: 7 } });
+    expect(res).toEqual({ status: 'ok', data: { from_seq: 4, to_seq: 10, count: 7, ledger: s.ledger.ledger() } });
     await waitFor(() => county.on('/usage').length === 7, 5_000);
     expect(county.on('/usage').map((r) => r.payload?.['seq'])).toEqual([4, 5, 6, 7, 8, 9, 10]);
     expect(county.on('/usage').every((r) => r.payload?.['historical'] === true)).toBe(true);

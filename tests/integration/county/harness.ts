@@ -158,10 +158,11 @@ export function makeStation(opts: StationOptions): Station {
         const start = new Date(Date.UTC(2026, 2, 1, 8, 0, 0) + usageCount * 3_600_000).toISOString();
         const end = new Date(Date.parse(start) + 1_800_000).toISOString();
         usageCount++;
-        const rec = ledger.append('usage', 'usage', end, (seq, id) => ({
+        const rec = ledger.append('usage', 'usage', end, (seq, id, ledgerId) => ({
           v: 1,
           id,
           seq,
+          ledger: ledgerId,
           station_id: stationId,
           start,
           end,
@@ -209,6 +210,8 @@ export class CountyConsumer {
   /** seqs in the order they first arrived. */
   readonly arrivalOrder: number[] = [];
   duplicates = 0;
+  /** The ledger of the last durable record received: what the acks name (docs/mqtt.md "Ledgers"). */
+  ledger: string | undefined;
   private acked = 0;
 
   private constructor(
@@ -240,6 +243,7 @@ export class CountyConsumer {
     this.received.push({ topic, payload: parsed, raw, retain, qos });
     if ((topic.endsWith('/usage') || topic.endsWith('/events')) && parsed && typeof parsed['seq'] === 'number') {
       const seq = parsed['seq'];
+      if (typeof parsed['ledger'] === 'string') this.ledger = parsed['ledger'];
       if (this.stored.has(seq)) this.duplicates++;
       else {
         this.stored.set(seq, parsed);
@@ -261,10 +265,11 @@ export class CountyConsumer {
   }
 
   /** An ack as this county writes it: signed when it has a key. */
-  ackPayload(stationId: string, seq: number, key = this.ackKey): string {
-    if (key === undefined) return JSON.stringify({ seq });
+  ackPayload(stationId: string, seq: number, key = this.ackKey, ledger = this.ledger): string {
+    const named = ledger === undefined ? {} : { ledger };
+    if (key === undefined) return JSON.stringify({ seq, ...named });
     const ts = new Date().toISOString();
-    return JSON.stringify({ seq, ts, sig: signAck(key, stationId, { seq, ts }) });
+    return JSON.stringify({ seq, ts, ...named, sig: signAck(key, stationId, { seq, ts, ...named }) });
   }
 
   on(topicSuffix: string): Received[] {

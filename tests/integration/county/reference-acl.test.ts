@@ -123,7 +123,7 @@ describe('reference mosquitto config and ACL', () => {
     await observer.subscribeAsync('stations/+/ack', { qos: 1 });
     await waitFor(() => observed.some((r) => r.retain && r.topic === 'stations/village-01/ack'), 5_000);
     const retained = observed.filter((r) => r.retain && r.topic.endsWith('/ack'));
-    expect(retained.map((r) => [r.topic, r.payload])).toEqual([['stations/village-01/ack', { seq: 3 }]]);
+    expect(retained.map((r) => [r.topic, r.payload])).toEqual([['stations/village-01/ack', { seq: 3, ledger: s1.ledger.ledger() }]]);
   });
 
   it('lets only the county account publish acks and requests: no station, not even for itself', async () => {

@@ -3,7 +3,7 @@ import { eventDetail } from '../../../agent/cli/commands-records.js';
 import { CliContext } from '../../../agent/cli/context.js';
 import type { EventRecord } from '../../../protocol/event-record.js';
 
-const base = { v: 1 as const, seq: 7, id: '01HXXXXXXXXXXXXXXXXXXXXXXX', station_id: 's', ts: '2026-11-28T12:00:00.000Z', clock: 'synced' as const, boot: 3 };
+const base = { v: 1 as const, seq: 7, ledger: '01HLEDGERXXXXXXXXXXXXXXXXX', id: '01HXXXXXXXXXXXXXXXXXXXXXXX', station_id: 's', ts: '2026-11-28T12:00:00.000Z', clock: 'synced' as const, boot: 3 };
 const events: EventRecord[] = [
   { ...base, type: 'schedule_run', severity: 'info', message: 'schedule tuesday-class start: 3/4 steps ok', data: { schedule_id: 'tuesday-class', phase: 'start', steps: [{ status: 'ok' }, { status: 'ok' }, { status: 'ok' }, { status: 'timeout' }] } },
   { ...base, type: 'lamp_warning', severity: 'warning', device: 'projector', message: 'projector: lamp at 3010 h (warning from 3000 h)', data: { lamp_hours: 3010, lamp_warn_hours: 3000 } },

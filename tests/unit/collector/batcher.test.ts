@@ -326,7 +326,7 @@ describe('writeBatch', () => {
   it('believes a resend answer only for a transaction it asked, and marks lost only inside the range asked', async () => {
     store = openSqliteCollectorStore(':memory:');
     await writeBatch(store, fleet, [record(1), record(10)], stats(), silentLogger);
-    const asked = new Map<string, ResendTransaction>([['tx-1', { station: station.id, from_seq: 2, to_seq: 5, expiresAt: Infinity }]]);
+    const asked = new Map<string, ResendTransaction>([['tx-1', { station: station.id, from_seq: 2, to_seq: 5, ledger: '', base: 0, expiresAt: Infinity }]]);
     const ledger: ResendLedger = {
       claim: (st, tx) => {
         const t = asked.get(tx);

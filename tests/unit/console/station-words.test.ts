@@ -130,7 +130,7 @@ describe('pages in Chinese', () => {
   const silentRelay: DeviceRow = { ...lampFault, device_id: 'amp', kind: 'amplifier', driver: 'modbus_relay', online: false, power: 'unknown', lamp_hours: null, errors: [{ code: 'unreachable', severity: 'error', text: 'unit 1 did not answer read coils within 500 ms on /dev/ttyUSB0' }] };
   const row: FleetRow = {
     station_id: 'v1', name: '张家庄村', town: '城关镇', county: '示范县', level: 'village', timezone: 'Asia/Shanghai', online: true, boot: 1, status_ts: ago(3600), heartbeat_ts: ago(30), heartbeat_at: ago(30),
-    outbox_depth: 0, watermark: 10, max_seq: 10, acked_seq: 10, quarantined: 0, agent_version: '0.1.0', faults: [lampFault, silentRelay], lamp_warnings: [{ device: 'projector', lamp_hours: 3010 }],
+    outbox_depth: 0, watermark: 10, max_seq: 10, acked_seq: 10, quarantined: 0, ledger: '', ledger_base: 0, ledger_changed_at: null, agent_version: '0.1.0', faults: [lampFault, silentRelay], lamp_warnings: [{ device: 'projector', lamp_hours: 3010 }],
   };
   const events = [
     { seq: 9, ts: ago(60), type: 'device_fault', severity: 'error', device: 'projector', message: 'projector: lamp error', data: { code: 'lamp', text: 'lamp error', fault_severity: 'error' }, boot: 1 },
@@ -173,5 +173,19 @@ describe('pages in Chinese', () => {
     expect(table).toContain('projector 3010 小时');
     const rest = visibleText(page).replaceAll('pixel rows dark', '').replace(NAMES, '').replace(/\bv2\b|screen/g, '');
     expect(rest.match(/[A-Za-z]{2,}/g)).toBeNull();
+  });
+
+  it('show a station whose database was replaced, with when, on the fleet and station pages (and nothing for one that was not)', () => {
+    const replaced = { ...row, ledger: '01NEWLEDGER0000000000000BB', ledger_base: 12, ledger_changed_at: '2026-11-30T02:05:00.000Z' };
+    const data = { row: replaced, devices: [], usage: [], events: [], scheduleRuns: [], heartbeats: [], historyDays: 3 };
+    const facts = (p: string) => visibleText(/<dl class="facts"[\s\S]*?<\/dl>/.exec(p)![0]);
+    expect(facts(renderStation(ctxOf('zh'), data, NOW))).toContain('站点数据库已更换（2026-11-30 10:05）');
+    expect(facts(renderStation(ctxOf('en'), data, NOW))).toContain('ledger replaced (2026-11-30 10:05)');
+    expect(facts(renderStation(ctxOf('zh'), { ...data, row }, NOW))).not.toContain('站点数据库已更换');
+    const fleet = renderFleet(ctxOf('zh'), [replaced, { ...row, station_id: 'v2' }], { town: '', state: 'all', q: '', page: '' }, NOW);
+    const table = /<table class="stations"[\s\S]*?<\/table>/.exec(fleet)![0];
+    expect(visibleText(/<tr data-station="v1"[\s\S]*?<\/tr>/.exec(table)![0])).toContain('站点数据库已更换（2026-11-30 10:05）');
+    expect(visibleText(/<tr data-station="v2"[\s\S]*?<\/tr>/.exec(table)![0])).not.toContain('站点数据库已更换');
+    expect(visibleText(renderFleet(ctxOf('en'), [replaced], { town: '', state: 'all', q: '', page: '' }, NOW))).toContain('ledger replaced (2026-11-30 10:05)');
   });
 });

@@ -24,6 +24,8 @@ const topics = new Topics('stations', 'village-01');
 let dir: string;
 let store: Store;
 let outbox: Outbox;
+/** An unsigned ack for this station's ledger. */
+const unsigned = (seq: number, ledger: string | null = outbox.ledger()): Buffer => Buffer.from(JSON.stringify(ledger === null ? { seq } : { seq, ledger }));
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -105,9 +107,9 @@ describe('durable lane', () => {
     const published = vi.spyOn(outbox, 'markPublished');
     const acked = vi.spyOn(outbox, 'ackUpTo');
     for (const s of conn.client!.sent) s.ack();
-    l.onAck(Buffer.from('{"seq":3}'));
-    l.onAck(Buffer.from('{"seq":6}'));
-    l.onAck(Buffer.from('{"seq":5}'));
+    l.onAck(unsigned(3));
+    l.onAck(unsigned(6));
+    l.onAck(unsigned(5));
     expect(published).not.toHaveBeenCalled();
     await vi.advanceTimersByTimeAsync(25);
     expect(published).toHaveBeenCalledTimes(1);
@@ -295,7 +297,8 @@ describe('durable lane', () => {
     const KEY: CommandKey = { state: 'loaded', key: Buffer.from('county-command-key-0123456789abcdef') };
     const signed = (seq: number, key = 'county-command-key-0123456789abcdef', station = 'village-01'): Buffer => {
       const ts = new Date().toISOString();
-      return Buffer.from(JSON.stringify({ seq, ts, sig: signAck(key, station, { seq, ts }) }));
+      const ledger = outbox.ledger();
+      return Buffer.from(JSON.stringify({ seq, ts, ledger, sig: signAck(key, station, { seq, ts, ledger }) }));
     };
     /** Sends `n` new records and lets the broker PUBACK them all. */
     async function publishAll(conn: FakeConnection, l: DurableLane, n: number): Promise<void> {
@@ -305,6 +308,24 @@ describe('durable lane', () => {
       await vi.advanceTimersByTimeAsync(25);
     }
 
+    it('ignores an ack for another ledger or none (a replaced database must not be acked by the old one\'s ack)', async () => {
+      const conn = new FakeConnection();
+      const { lines, log } = logged();
+      const l = lane(conn, { window: 8, log });
+      await open(l);
+      await publishAll(conn, l, 3);
+      const other = '01OLDLEDGER000000000000000';
+      l.onAck(unsigned(2, other));
+      l.onAck(unsigned(2, null));
+      l.onAck(unsigned(2, other)); // the same value again: logged once
+      await vi.advanceTimersByTimeAsync(25);
+      expect(outbox.depth()).toMatchObject({ count: 3, first_seq: 1 });
+      expect(lines.map((x) => x['reason'])).toEqual(['other_ledger', 'other_ledger']);
+      l.onAck(unsigned(2));
+      await vi.advanceTimersByTimeAsync(25);
+      expect(outbox.depth()).toMatchObject({ count: 1, first_seq: 3 });
+    });
+
     it('ignores an ack above the highest seq published, and never touches the seq allocator', async () => {
       const conn = new FakeConnection();
       const { lines, log } = logged();
@@ -312,22 +333,22 @@ describe('durable lane', () => {
       await open(l);
       await publishAll(conn, l, 3);
       append(2); // stored, not yet published
-      l.onAck(Buffer.from('{"seq":9007199254740991}'));
-      l.onAck(Buffer.from('{"seq":4}'));
+      l.onAck(unsigned(9007199254740991));
+      l.onAck(unsigned(4));
       await vi.advanceTimersByTimeAsync(25);
       expect(outbox.depth()).toMatchObject({ count: 5, first_seq: 1 });
       expect(outbox.lastSeq()).toBe(5);
-      l.onAck(Buffer.from('{"seq":3}'));
+      l.onAck(unsigned(3));
       await vi.advanceTimersByTimeAsync(25);
       expect(outbox.depth()).toMatchObject({ count: 2, first_seq: 4 });
       // A lower ack afterwards changes nothing: the watermark never goes back.
-      l.onAck(Buffer.from('{"seq":1}'));
+      l.onAck(unsigned(1));
       await vi.advanceTimersByTimeAsync(25);
       expect(outbox.depth()).toMatchObject({ count: 2, first_seq: 4 });
       expect(outbox.append('usage', 'usage', new Date().toISOString(), (seq, id) => ({ seq, id })).seq).toBe(6);
       expect(lines.map((x) => [x['reason'], x['ack']])).toEqual([
-        ['above_published', '{"seq":9007199254740991}'],
-        ['above_published', '{"seq":4}'],
+        ['above_published', JSON.stringify({ seq: 9007199254740991, ledger: outbox.ledger() })],
+        ['above_published', JSON.stringify({ seq: 4, ledger: outbox.ledger() })],
       ]);
     });
 
@@ -337,10 +358,10 @@ describe('durable lane', () => {
       const l = lane(conn, { log });
       await open(l);
       for (let i = 0; i < 50; i++) {
-        l.onAck(Buffer.from('{"seq":9007199254740991}'));
+        l.onAck(unsigned(9007199254740991));
         l.onAck(Buffer.from('not json'));
-        l.onAck(Buffer.from('{"seq":1.5}'));
-        l.onAck(Buffer.from('{"seq":9007199254740992}'));
+        l.onAck(unsigned(1.5));
+        l.onAck(unsigned(9007199254740992));
       }
       expect(lines.map((x) => x['reason'])).toEqual(['above_published', 'malformed', 'malformed', 'malformed']);
     });
@@ -351,7 +372,7 @@ describe('durable lane', () => {
       l.setCommandKey(KEY);
       await open(l);
       await publishAll(conn, l, 4);
-      l.onAck(Buffer.from('{"seq":1}'));
+      l.onAck(unsigned(1));
       l.onAck(signed(2, 'not-the-county-key'));
       l.onAck(signed(3, 'county-command-key-0123456789abcdef', 'village-02'));
       const tampered = JSON.parse(signed(1).toString()) as { seq: number };
@@ -373,7 +394,7 @@ describe('durable lane', () => {
       l.setCommandKey({ state: 'unreadable', problem: 'cannot read' });
       await open(l);
       await publishAll(conn, l, 2);
-      l.onAck(Buffer.from('{"seq":2}'));
+      l.onAck(unsigned(2));
       l.onAck(signed(2));
       await vi.advanceTimersByTimeAsync(25);
       expect(outbox.depth().count).toBe(2);
@@ -385,7 +406,7 @@ describe('durable lane', () => {
       append(3);
       await open(l);
       // The county holds 1..3 from a session whose PUBACKs never arrived: its retained ack is early.
-      l.onAck(Buffer.from('{"seq":3}'));
+      l.onAck(unsigned(3));
       await vi.advanceTimersByTimeAsync(25);
       expect(outbox.depth().count).toBe(3);
       const sent = conn.client!.sent;
@@ -396,7 +417,7 @@ describe('durable lane', () => {
       sent[2]!.ack();
       await vi.advanceTimersByTimeAsync(25);
       expect(conn.refetched).toEqual(['stations/village-01/ack']);
-      l.onAck(Buffer.from('{"seq":3}'));
+      l.onAck(unsigned(3));
       await vi.advanceTimersByTimeAsync(25);
       expect(outbox.depth().count).toBe(0);
     });

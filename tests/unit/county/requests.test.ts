@@ -225,4 +225,14 @@ describe('ack signing', () => {
     expect(verifyAck('example-key-change-me', 'village-01', { ...ack, seq: 1313, sig })).toBe(false);
     expect(verifyAck('another-key', 'village-01', { ...ack, sig })).toBe(false);
   });
+
+  it('signs the ledger with them when the ack names one, so an ack cannot be moved to another ledger', () => {
+    const ack = { seq: 1312, ts: '2026-03-01T12:00:00.000Z', ledger: '6f1c2a9e04b7d35c8e21f0a4b6c9d713' };
+    // printf 'village-01\nack\n{"ledger":"6f1c…","seq":1312,"ts":"…"}' | openssl dgst -sha256 -hmac 'example-key-change-me'
+    const sig = signAck('example-key-change-me', 'village-01', ack);
+    expect(sig).toBe('6e29e0357877f1cd10989369b0a79b081577e02e74835a7d3e7ce7cb78e1910b');
+    expect(verifyAck('example-key-change-me', 'village-01', { ...ack, sig })).toBe(true);
+    expect(verifyAck('example-key-change-me', 'village-01', { ...ack, ledger: '01OTHERLEDGER0000000000000', sig })).toBe(false);
+    expect(verifyAck('example-key-change-me', 'village-01', { seq: ack.seq, ts: ack.ts, sig })).toBe(false);
+  });
 });

@@ -86,8 +86,9 @@ describe('docs/mqtt.md', () => {
   });
 
   it('documents an ack signing example that matches the implementation', () => {
-    const sig = signAck('example-key-change-me', 'village-01', { seq: 1312, ts: '2026-03-01T12:00:00.000Z' });
+    const ledger = '6f1c2a9e04b7d35c8e21f0a4b6c9d713';
+    const sig = signAck('example-key-change-me', 'village-01', { seq: 1312, ts: '2026-03-01T12:00:00.000Z', ledger });
     expect(md).toContain(`sig = \`${sig}\``);
-    expect(md).toContain(`{ "seq": 1312, "ts": "2026-03-01T12:00:00.000Z", "sig": "${sig}" }`);
+    expect(md).toContain(`{ "seq": 1312, "ledger": "${ledger}", "ts": "2026-03-01T12:00:00.000Z", "sig": "${sig}" }`);
   });
 });

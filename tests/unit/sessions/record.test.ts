@@ -6,6 +6,7 @@ const valid = {
   v: 1,
   id: '01ARZ3NDEKTSV4RRFFQ69G5FAV',
   seq: 7,
+  ledger: '6f1c2a9e04b7d35c8e21f0a4b6c9d713',
   station_id: 'xiaozhuang',
   start: '2024-03-05T12:00:00.000Z',
   end: '2024-03-05T13:30:00.000Z',
@@ -31,6 +32,8 @@ describe('UsageRecordSchema', () => {
   test('rejects an end before the start, unknown keys and bad triggers', () => {
     expect(UsageRecordSchema.safeParse({ ...valid, end: '2024-03-05T11:00:00.000Z' }).success).toBe(false);
     expect(UsageRecordSchema.safeParse({ ...valid, extra: 1 }).success).toBe(false);
+    expect(UsageRecordSchema.safeParse({ ...valid, ledger: undefined }).success).toBe(false);
+    expect(UsageRecordSchema.safeParse({ ...valid, ledger: 'no/slash-allowed-here' }).success).toBe(false);
     expect(UsageRecordSchema.safeParse({ ...valid, trigger: 'schedule:' }).success).toBe(false);
     expect(UsageRecordSchema.safeParse({ ...valid, trigger: 'remote' }).success).toBe(false);
     expect(UsageRecordSchema.safeParse({ ...valid, start: '2024-03-05 12:00' }).success).toBe(false);
@@ -44,5 +47,7 @@ describe('UsageRecordSchema', () => {
     const js = z.toJSONSchema(UsageRecordSchema) as { required: string[] };
     expect(js.required).toContain('end_reason');
     expect(js.required).not.toContain('historical');
+    // A new agent always says which database (ledger) allocated the seq (docs/mqtt.md "Ledgers").
+    expect(js.required).toContain('ledger');
   });
 });
