@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { Mosquitto, waitFor } from '../../../scripts/lib/kit/index.js';
 import { startCollector, type Collector } from '../../../county/collector.js';
-import { MONTHLY_CSV_HEADER } from '../../../county/report.js';
+import { MONTHLY_CSV_HEADER, hoursText, hundredthsOfHour } from '../../../county/report.js';
 import { startFleet, type Fleet, type FleetOptions } from '../../../scripts/fleet-sim.js';
 
 let broker: Mosquitto;
@@ -122,7 +122,8 @@ describe('county collector fed by the fleet simulator (real mosquitto)', () => {
       const report = await c.monthlyReport(month);
       for (const e of expected.stations) {
         const got = report.stations.find((s) => s.station_id === e.station_id)!;
-        expect({ ...got, name: undefined, no_activity: undefined }).toEqual({ ...e, name: undefined, no_activity: undefined });
+        const printed = { hours_100: hundredthsOfHour(e.duration_s), signal_hours_100: hundredthsOfHour(e.signal_s), short_hours_100: hundredthsOfHour(e.short_duration_s) };
+        expect({ ...got, name: undefined, no_activity: undefined }).toEqual({ ...e, ...printed, name: undefined, no_activity: undefined });
       }
       const rows = parseCsv(await c.monthlyCsv(month));
       expect(Object.keys(rows[0]!)).toEqual([...MONTHLY_CSV_HEADER]);
@@ -130,8 +131,9 @@ describe('county collector fed by the fleet simulator (real mosquitto)', () => {
       expect(totalRow).toMatchObject({
         month,
         sessions: String(expected.total.sessions),
-        hours: (expected.total.duration_s / 3600).toFixed(2),
-        signal_hours: (expected.total.signal_s / 3600).toFixed(2),
+        // The county's rule: each station rounded to 0.01 h, the total the sum of the stations' figures.
+        hours: hoursText(expected.stations.reduce((n, s) => n + hundredthsOfHour(s.duration_s), 0)),
+        signal_hours: hoursText(expected.stations.reduce((n, s) => n + hundredthsOfHour(s.signal_s), 0)),
         short_sessions: String(expected.total.short_sessions),
         stations: '20',
       });

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { verifyRequest } from '../../../protocol/signing.js';
 import { FleetTopics } from '../../../protocol/topics.js';
-import { monthlyReport } from '../../../county/report.js';
+import { hoursText, monthlyReport } from '../../../county/report.js';
 import { AccountFile, upsertAccount } from '../../../county/console/accounts.js';
 import { openCollectorStore } from '../../../county/open-store.js';
 import { Pusher } from '../../../county/console/pusher.js';
@@ -175,7 +175,7 @@ describe('console over HTTP', () => {
     const report = await monthlyReport(store, month);
     const total = lines.find((l) => l.split(',')[1] === '合计')!.split(',');
     expect(Number(total[5])).toBe(report.total.sessions);
-    expect(total[6]).toBe((report.total.duration_s / 3600).toFixed(2));
+    expect(total[6]).toBe(hoursText(report.total.hours_100));
     expect(lines.filter((l) => l.split(',')[1] === '站点')).toHaveLength(40);
   });
 

@@ -6,6 +6,7 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import { join } from 'node:path';
 import { PjlinkSimulator } from '../../../scripts/sims/pjlink.js';
+import { hoursText, hundredthsOfHour } from '../../../county/report.js';
 import { startCollector, type Collector } from '../../../county/collector.js';
 import { callDaemon } from '../../../agent/control/client.js';
 import type { UsageRecord } from '../../../protocol/usage-record.js';
@@ -103,7 +104,7 @@ describe('county monthly totals', () => {
       const line = csv.find((r) => r[1] === 'station' && col(r, 'station_id') === id)!;
       expect(Number(col(line, 'sessions'))).toBe(mine.sessions);
       expect(Number(col(line, 'short_sessions'))).toBe(mine.short_sessions);
-      expect(col(line, 'hours')).toBe((mine.duration_s / 3600).toFixed(2));
+      expect(col(line, 'hours')).toBe(hoursText(hundredthsOfHour(mine.duration_s)));
     }
     expect(report.stations.find((r) => r.station_id === 'village-a')).toMatchObject({ sessions: 2, short_sessions: 1, town: '城关镇' });
     expect(report.stations.find((r) => r.station_id === 'village-b')).toMatchObject({ sessions: 1, short_sessions: 0 });
