@@ -82,7 +82,7 @@ describe('county broker accounts', () => {
     writeFileSync(join(dir, 'command.key'), `${'k'.repeat(44)}\n`, { mode: 0o600 });
     writeFileSync(join(dir, 'console-users'), '', { mode: 0o600 });
     const config = join(dir, 'county.yaml');
-    writeFileSync(config, ['db: console.db', 'console:', '  users: console-users', '  http: 127.0.0.1:0', `  url: ${broker.url}`, '  username: county-console',
+    writeFileSync(config, ['db: console.db', 'console:', '  users: console-users', '  create: true', '  http: 127.0.0.1:0', `  url: ${broker.url}`, '  username: county-console',
       '  password_file: console.pass', `  ca_file: ${pki.caFile}`, '  command_key_file: command.key', ''].join('\n'));
     const before = { c1: logins('county-collector-1'), c2: logins('county-collector-2'), console: logins('county-console') };
     const c1 = await collector('county-collector-1');
