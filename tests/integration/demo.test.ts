@@ -85,8 +85,9 @@ describe('npm run demo', () => {
     // The ledger went on from the first run, and the county's ack watermark covers the new record.
     const secondSeq = classUsageSeq(second.text);
     expect(secondSeq).toBeGreaterThan(firstSeq);
-    const acks = JSON.parse(readFileSync(join(dir, 'county-acks.json'), 'utf8')) as Record<string, number>;
-    expect(acks['demo-village']).toBeGreaterThanOrEqual(secondSeq);
+    const acks = JSON.parse(readFileSync(join(dir, 'county-acks.json'), 'utf8')) as Record<string, { seq: number; ledger: string }>;
+    expect(acks['demo-village']!.seq).toBeGreaterThanOrEqual(secondSeq);
+    expect(acks['demo-village']!.ledger).toMatch(/^[0-9a-z]{16,}$/i);
 
     for (const [name, run] of [['first', first], ['second', second]] as const) {
       expect(run.ms, `${name} run took ${Math.round(run.ms / 1000)} s`).toBeLessThan(120_000);
