@@ -71,6 +71,12 @@ function installDependencies(work: string, appDir: string, log: (s: string) => v
   mkdirSync(deps);
   copyFileSync(join(PACKAGE_ROOT, 'package.json'), join(deps, 'package.json'));
   copyFileSync(join(PACKAGE_ROOT, 'package-lock.json'), join(deps, 'package-lock.json'));
+  // The workspaces' package.json too: without them npm ci installs none of their dependencies (pg).
+  const { workspaces = [] } = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { workspaces?: string[] };
+  for (const ws of workspaces) {
+    mkdirSync(join(deps, ws), { recursive: true });
+    copyFileSync(join(PACKAGE_ROOT, ws, 'package.json'), join(deps, ws, 'package.json'));
+  }
   log('production dependencies (npm ci --omit=dev --ignore-scripts)');
   execFileSync('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], {
     cwd: deps,
