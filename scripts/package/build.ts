@@ -1,39 +1,33 @@
 /**
- * `npm run package -- --arch x64|arm64 [--version V] [--out DIR] [--cache DIR] [--no-lint] [--keep-stage]`
+ * `npm run package -- --arch x64|arm64 [--product station|county] [--version V] [--out DIR] [--cache DIR] [--no-lint] [--keep-stage]`
  * writes out/station-agent_<version>_<amd64|arm64>.deb and .tar.gz of the same tree: the bundled Node 22,
- * the built agent, production dependencies with native modules built for the target, the systemd files,
- * and station-agent / stationctl on PATH. Runs on Debian 12 amd64 as root (docs/operations.md).
+ * the built agent, exactly the npm packages its code needs at run time (closure.ts) with native modules
+ * built for the target, the systemd files, and station-agent / stationctl on PATH. With --product county,
+ * out/station-county_<version>_<arch>.deb and .tar.gz: the collector, console and county-pki
+ * (county-package.ts). Runs on Debian 12 amd64 as root (docs/operations.md).
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, copyFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { gzipSync } from 'node:zlib';
-import { AGENT_NODE_FLAGS, PACKAGE_ROOT } from '../../agent/version.js';
+import { PACKAGE_ROOT } from '../../agent/version.js';
+import { importedPackages, moduleClosure, pruneModules, type ModuleEntry } from './closure.js';
+import { COUNTY_APP_DIR, COUNTY_CONFIG_PATH, COUNTY_DIST_DIRS, COUNTY_PACKAGE, countyControlFile, countyDebFileName, stageCountyApp } from './county-layout.js';
+import { stageCountyFiles } from './county-package.js';
 import { buildDeb, buildTarball, installedSizeKb, lintian, md5sums, shlibDepends } from './deb.js';
-import {
-  APP_DIR,
-  ARCHES,
-  CONFIG_PATH,
-  DOC_DIR,
-  UNIT_PATH,
-  changelog,
-  checkVersion,
-  controlFile,
-  copyrightFile,
-  debFileName,
-  packagedUnit,
-  stageApp,
-  wrapperScript,
-  type Arch,
-  type BundledModule,
-} from './layout.js';
+import { install, write } from './files.js';
+import { APP_DIR, APP_DIST_DIRS, ARCHES, CONFIG_PATH, PACKAGE_NAME, checkVersion, controlFile, debFileName, stageApp, type Arch } from './layout.js';
 import { buildNativeModules, foreignBinaries, keepSerialportPrebuild, stripBinary, walk, elfMachine } from './native.js';
 import { fetchRuntime } from './runtime.js';
+import { stageStationFiles } from './station-package.js';
 
 export const DEFAULT_OUT = join(PACKAGE_ROOT, 'out');
 
+export type Product = 'station' | 'county';
+export const PRODUCTS: readonly Product[] = ['station', 'county'];
+
 export interface BuildOptions {
+  product: Product;
   arch: Arch;
   version: string;
   out: string;
@@ -53,6 +47,8 @@ export interface BuildResult {
   seconds: number;
   /** Whether a native module was compiled in this build (not taken from the build cache). */
   nativeCompiled: boolean;
+  /** The npm packages in node_modules: the run-time closure of the product's code. */
+  modules: ModuleEntry[];
   /** The staged tree, when keepStage. */
   stage?: string;
 }
@@ -66,24 +62,21 @@ function sourceDateEpoch(): string {
   }
 }
 
-function install(src: string, dest: string, mode: number): void {
-  mkdirSync(resolve(dest, '..'), { recursive: true });
-  copyFileSync(src, dest);
-  chmodSync(dest, mode);
-}
-
-function write(dest: string, text: string | Buffer, mode = 0o644): void {
-  mkdirSync(resolve(dest, '..'), { recursive: true });
-  writeFileSync(dest, text);
-  chmodSync(dest, mode);
-}
-
-/** Production dependencies exactly as package-lock.json pins them, without running any install script. */
+/**
+ * Production dependencies exactly as package-lock.json pins them, without running any install script: the
+ * whole workspace's (both products'); keepClosure then keeps what this product's code needs.
+ */
 function installDependencies(work: string, appDir: string, log: (s: string) => void): void {
   const deps = join(work, 'deps');
   mkdirSync(deps);
   copyFileSync(join(PACKAGE_ROOT, 'package.json'), join(deps, 'package.json'));
   copyFileSync(join(PACKAGE_ROOT, 'package-lock.json'), join(deps, 'package-lock.json'));
+  // The workspaces' package.json too: without them npm ci installs none of their dependencies (pg).
+  const { workspaces = [] } = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { workspaces?: string[] };
+  for (const ws of workspaces) {
+    mkdirSync(join(deps, ws), { recursive: true });
+    copyFileSync(join(PACKAGE_ROOT, ws, 'package.json'), join(deps, ws, 'package.json'));
+  }
   log('production dependencies (npm ci --omit=dev --ignore-scripts)');
   execFileSync('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], {
     cwd: deps,
@@ -109,78 +102,73 @@ function installDependencies(work: string, appDir: string, log: (s: string) => v
 const DEV_ONLY = /^(?!(licen[cs]e|copying|notice|authors)\b).*\.(d\.[cm]?ts|ts|map|md|markdown|html)$/i;
 const JUNK = new Set(['.gitignore', '.npmignore', '.gitattributes', '.travis.yml', '.editorconfig', '.eslintrc', '.eslintrc.json', '.prettierrc']);
 
-function bundledModules(appDir: string): BundledModule[] {
-  const lock = JSON.parse(readFileSync(join(appDir, 'node_modules', '.package-lock.json'), 'utf8')) as {
-    packages: Record<string, { version?: string; license?: string }>;
-  };
-  return Object.entries(lock.packages)
-    .filter(([p]) => p.startsWith('node_modules/'))
-    .map(([p, v]) => ({ name: p.slice(p.lastIndexOf('node_modules/') + 'node_modules/'.length), version: v.version ?? '?', license: v.license ?? 'see its folder' }))
-    .sort((a, b) => a.name.localeCompare(b.name) || a.version.localeCompare(b.version));
+/**
+ * Keeps in node_modules exactly the run-time closure of the code in `distDirs` and deletes the rest: the
+ * other product's modules and the workspace links (the workspaces' code is staged as dist/<name>).
+ */
+function keepClosure(appDir: string, distDirs: readonly string[], log: (s: string) => void): ModuleEntry[] {
+  const imported = importedPackages(distDirs.map((d) => join(appDir, 'dist', d)));
+  const closure = moduleClosure(appDir, imported, new Set(['@station-agent/protocol', '@station-agent/county']));
+  const deleted = pruneModules(appDir, closure);
+  log(`node_modules: ${closure.length} packages (the run-time closure of dist/{${distDirs.join(',')}}); ${deleted.length} others removed`);
+  return closure;
 }
 
 export async function buildPackage(o: BuildOptions): Promise<BuildResult> {
   const started = Date.now();
   const { arch, version, log } = o;
-  for (const f of ['agent/main.js', 'agent/cli/stationctl.js']) {
+  const station = o.product === 'station';
+  const mains = station ? ['agent/main.js', 'agent/cli/stationctl.js'] : ['county/collector.js', 'county/console.js'];
+  for (const f of mains) {
     if (!existsSync(join(PACKAGE_ROOT, 'dist', f))) throw new Error(`dist/${f} is missing: run npm run build first`);
   }
   mkdirSync(o.out, { recursive: true });
   const runtime = await fetchRuntime(arch, o.cache, log);
   const epoch = sourceDateEpoch();
-  const work = mkdtempSync(join(o.out, `.stage-${arch}-`));
+  const work = mkdtempSync(join(o.out, `.stage-${o.product}-${arch}-`));
+  const pkgName = station ? PACKAGE_NAME : COUNTY_PACKAGE;
+  const fileName = (ext: 'deb' | 'tar.gz') => (station ? debFileName(version, arch, ext) : countyDebFileName(version, arch, ext));
   try {
-    const root = join(work, 'debian', 'station-agent');
-    const app = join(root, APP_DIR.slice(1));
-    log(`staging ${debFileName(version, arch, 'deb')} in ${root}`);
-    stageApp(PACKAGE_ROOT, app, version);
+    const root = join(work, 'debian', pkgName);
+    const app = join(root, (station ? APP_DIR : COUNTY_APP_DIR).slice(1));
+    log(`staging ${fileName('deb')} in ${root}`);
+    if (station) stageApp(PACKAGE_ROOT, app, version);
+    else stageCountyApp(PACKAGE_ROOT, app, version);
     installDependencies(work, app, log);
+    const modules = keepClosure(app, station ? APP_DIST_DIRS : COUNTY_DIST_DIRS, log);
     const native = buildNativeModules(app, arch, runtime.dir, runtime.pin.version, o.cache, log);
     for (const n of native) log(`${n.name} ${n.version}: ${n.cached ? 'from the build cache' : 'compiled'}`);
-    const serialport = keepSerialportPrebuild(app, arch);
-    log(`serialport binding: ${serialport.slice(app.length + 1)}`);
+    if (station) {
+      const serialport = keepSerialportPrebuild(app, arch);
+      log(`serialport binding: ${serialport.slice(app.length + 1)}`);
+    }
 
     const node = join(app, 'node', 'bin', 'node');
     install(join(runtime.dir, 'bin', 'node'), node, 0o755);
     stripBinary(node, arch);
     install(join(runtime.dir, 'LICENSE'), join(app, 'node', 'LICENSE'), 0o644);
-
-    for (const cmd of ['station-agent', 'stationctl'] as const) write(join(root, 'usr', 'bin', cmd), wrapperScript(cmd, AGENT_NODE_FLAGS), 0o755);
-    const unitSource = readFileSync(join(PACKAGE_ROOT, 'systemd', 'station-agent.service'), 'utf8');
-    write(join(root, UNIT_PATH.slice(1)), packagedUnit(unitSource, AGENT_NODE_FLAGS));
-    install(join(PACKAGE_ROOT, 'systemd', 'station-agent.sysusers.conf'), join(root, 'usr/lib/sysusers.d/station-agent.conf'), 0o644);
-    install(join(PACKAGE_ROOT, 'systemd', 'station-agent.tmpfiles.conf'), join(root, 'usr/lib/tmpfiles.d/station-agent.conf'), 0o644);
-    // The conffile. Owner and mode (root:station-agent 0640) come from dpkg-statoverride in postinst:
-    // the group does not exist before the package is configured.
-    install(join(PACKAGE_ROOT, 'config', 'example.yaml'), join(root, CONFIG_PATH.slice(1)), 0o644);
-
-    const doc = join(root, DOC_DIR.slice(1));
-    write(join(doc, 'copyright'), copyrightFile(runtime.pin.version, bundledModules(app), new Date(Number(epoch) * 1000).getUTCFullYear()));
-    install(join(PACKAGE_ROOT, 'scripts', 'package', 'lintian-overrides'), join(root, 'usr/share/lintian/overrides/station-agent'), 0o644);
-    write(join(doc, 'changelog.gz'), gzipSync(changelog(version, new Date(Number(epoch) * 1000)), { level: 9 }));
-    write(join(doc, 'README.md.gz'), gzipSync(readFileSync(join(PACKAGE_ROOT, 'README.md')), { level: 9 }));
-    write(join(doc, 'operations.md.gz'), gzipSync(readFileSync(join(PACKAGE_ROOT, 'docs', 'operations.md')), { level: 9 }));
-    install(join(PACKAGE_ROOT, 'systemd', '99-station-agent-serial.rules.example'), join(doc, 'examples', '99-station-agent-serial.rules.example'), 0o644);
-    for (const page of ['station-agent.1', 'stationctl.1']) {
-      write(join(root, 'usr/share/man/man1', `${page}.gz`), gzipSync(readFileSync(join(PACKAGE_ROOT, 'scripts', 'package', 'man', page)), { level: 9 }));
-    }
+    const date = new Date(Number(epoch) * 1000);
+    if (station) stageStationFiles(root, version, runtime.pin.version, modules, date);
+    else stageCountyFiles(root, version, runtime.pin.version, modules, date);
 
     const foreign = foreignBinaries(root, arch);
     if (foreign.length > 0) throw new Error(`binaries not built for ${arch}:\n  ${foreign.join('\n  ')}`);
     const elves = walk(root).filter((f) => elfMachine(f) !== null);
-    const depends = shlibDepends(work, elves, arch);
+    const depends = shlibDepends(work, elves, arch, pkgName);
 
     const debian = join(root, 'DEBIAN');
     mkdirSync(debian);
-    for (const script of ['postinst', 'prerm', 'postrm']) install(join(PACKAGE_ROOT, 'scripts', 'package', 'debian', script), join(debian, script), 0o755);
-    write(join(debian, 'conffiles'), `${CONFIG_PATH}\n`);
+    const scripts = join(PACKAGE_ROOT, 'scripts', 'package', station ? 'debian' : 'county-debian');
+    for (const script of ['postinst', 'prerm', 'postrm']) install(join(scripts, script), join(debian, script), 0o755);
+    write(join(debian, 'conffiles'), `${station ? CONFIG_PATH : COUNTY_CONFIG_PATH}\n`);
     write(join(debian, 'md5sums'), md5sums(root));
-    write(join(debian, 'control'), controlFile({ version, arch, installedSizeKb: installedSizeKb(root), depends, nodeVersion: runtime.pin.version }));
+    const fields = { version, arch, installedSizeKb: installedSizeKb(root), depends, nodeVersion: runtime.pin.version };
+    write(join(debian, 'control'), station ? controlFile(fields) : countyControlFile(fields));
     // Directories as dpkg expects them whatever the umask of the build.
     execFileSync('find', [root, '-type', 'd', '-exec', 'chmod', '0755', '{}', '+']);
 
-    const deb = join(o.out, debFileName(version, arch, 'deb'));
-    const tarball = join(o.out, debFileName(version, arch, 'tar.gz'));
+    const deb = join(o.out, fileName('deb'));
+    const tarball = join(o.out, fileName('tar.gz'));
     log(`dpkg-deb --build → ${deb}`);
     buildDeb(root, deb, epoch);
     buildTarball(root, tarball, epoch);
@@ -202,9 +190,10 @@ export async function buildPackage(o: BuildOptions): Promise<BuildResult> {
       lintianWarnings,
       seconds: (Date.now() - started) / 1000,
       nativeCompiled: native.some((n) => !n.cached),
+      modules,
     };
     if (o.keepStage) {
-      const stage = join(o.out, `stage-${version}-${arch}`);
+      const stage = join(o.out, `stage-${station ? '' : 'county-'}${version}-${arch}`);
       rmSync(stage, { recursive: true, force: true });
       cpSync(root, stage, { recursive: true, verbatimSymlinks: true });
       result.stage = stage;
@@ -219,6 +208,7 @@ export function parseBuildArgs(argv: string[]): Omit<BuildOptions, 'log'> {
   const { values } = parseArgs({
     args: argv,
     options: {
+      product: { type: 'string', default: 'station' },
       arch: { type: 'string' },
       version: { type: 'string' },
       out: { type: 'string' },
@@ -230,9 +220,12 @@ export function parseBuildArgs(argv: string[]): Omit<BuildOptions, 'log'> {
   });
   const arch = values.arch as Arch | undefined;
   if (!arch || !ARCHES.includes(arch)) throw new Error(`--arch must be one of ${ARCHES.join(', ')}`);
+  const product = values.product as Product;
+  if (!PRODUCTS.includes(product)) throw new Error(`--product must be one of ${PRODUCTS.join(', ')}`);
   const pkg = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string };
   const out = resolve(values.out ?? DEFAULT_OUT);
   return {
+    product,
     arch,
     version: checkVersion(values.version ?? process.env.STATION_AGENT_VERSION ?? pkg.version),
     out,
@@ -247,7 +240,7 @@ async function main(): Promise<void> {
   try {
     opts = parseBuildArgs(process.argv.slice(2));
   } catch (err) {
-    process.stderr.write(`package: ${(err as Error).message}\nusage: npm run package -- --arch x64|arm64 [--version V] [--out DIR] [--cache DIR] [--no-lint] [--keep-stage]\n`);
+    process.stderr.write(`package: ${(err as Error).message}\nusage: npm run package -- --arch x64|arm64 [--product station|county] [--version V] [--out DIR] [--cache DIR] [--no-lint] [--keep-stage]\n`);
     process.exit(2);
   }
   execFileSync('bash', [join(PACKAGE_ROOT, 'scripts', 'package', 'install-build-tools.sh')], { stdio: 'inherit' });

@@ -12,11 +12,11 @@ import { walk } from './native.js';
 
 /**
  * Depends for the ELF files, as dpkg-shlibdeps computes them from the target's libraries (multiarch for
- * arm64). `work` holds the staged tree as debian/station-agent/, where dpkg-shlibdeps expects it.
+ * arm64). `work` holds the staged tree as debian/<pkg>/, where dpkg-shlibdeps expects it.
  * Its warnings are off: the addons' V8 and N-API symbols are resolved against the bundled node, not a library.
  */
-export function shlibDepends(work: string, binaries: readonly string[], arch: Arch): string {
-  writeFileSync(join(work, 'debian', 'control'), 'Source: station-agent\n\nPackage: station-agent\nArchitecture: any\n');
+export function shlibDepends(work: string, binaries: readonly string[], arch: Arch, pkg = 'station-agent'): string {
+  writeFileSync(join(work, 'debian', 'control'), `Source: ${pkg}\n\nPackage: ${pkg}\nArchitecture: any\n`);
   try {
     const out = execFileSync('dpkg-shlibdeps', ['-O', '--warnings=0', ...binaries.map((b) => `-e${relative(work, b)}`)], {
       cwd: work,

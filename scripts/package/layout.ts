@@ -127,7 +127,7 @@ export function changelog(version: string, date: Date): string {
 `;
 }
 
-function rfc2822(d: Date): string {
+export function rfc2822(d: Date): string {
   const day = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'][d.getUTCDay()]!;
   const mon = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][d.getUTCMonth()]!;
   const p = (n: number) => String(n).padStart(2, '0');
@@ -159,7 +159,7 @@ export interface BundledModule {
 }
 
 /** debian/copyright (machine-readable format 1.0): the agent, the bundled Node and every bundled module. */
-export function copyrightFile(nodeVersion: string, modules: readonly BundledModule[], year: number): string {
+export function copyrightFile(nodeVersion: string, modules: readonly BundledModule[], year: number, appDir: string = APP_DIR, upstream: string = PACKAGE_NAME): string {
   const indent = (s: string) =>
     s
       .split('\n')
@@ -167,11 +167,11 @@ export function copyrightFile(nodeVersion: string, modules: readonly BundledModu
       .join('\n');
   const list = modules.map((m) => `${m.name} ${m.version} (${m.license})`).join('\n');
   return `Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
-Upstream-Name: station-agent
+Upstream-Name: ${upstream}
 Comment: This package bundles the official Node.js ${nodeVersion} build (from the npm
  registry package node-linux-<arch>; its licence, covering Node.js and the
- libraries built into it, is ${APP_DIR}/node/LICENSE) and the agent's
- production npm dependencies in ${APP_DIR}/node_modules, each with
+ libraries built into it, is ${appDir}/node/LICENSE) and the run-time npm
+ dependencies of its code in ${appDir}/node_modules, each with
  its own licence file in its folder:
 ${indent(list)}
 
@@ -179,10 +179,10 @@ Files: *
 Copyright: ${year} station-agent developers
 License: MIT
 
-Files: ${APP_DIR.slice(1)}/node/*
-Copyright: Node.js contributors and the authors listed in ${APP_DIR}/node/LICENSE
+Files: ${appDir.slice(1)}/node/*
+Copyright: Node.js contributors and the authors listed in ${appDir}/node/LICENSE
 License: Node.js
- See ${APP_DIR}/node/LICENSE (MIT for Node.js itself; the bundled
+ See ${appDir}/node/LICENSE (MIT for Node.js itself; the bundled
  libraries' licences follow it in that file).
 
 License: MIT

@@ -112,7 +112,7 @@ async function main(): Promise<void> {
   for (const arch of ['x64', 'arm64'] as const) {
     if (!values['skip-build'] || !existsSync(file(arch, 'deb'))) {
       log(`building the ${arch} package`);
-      const r = await buildPackage({ arch, version, out: DEFAULT_OUT, cache: CACHE, lint: true, keepStage: false, log });
+      const r = await buildPackage({ product: 'station', arch, version, out: DEFAULT_OUT, cache: CACHE, lint: true, keepStage: false, log });
       rows.push([`${arch}: npm run package (${r.nativeCompiled ? 'native modules compiled' : 'native modules from the build cache'})`, `${r.seconds.toFixed(0)} s`]);
     }
     rows.push([`${arch}: ${debFileName(version, arch, 'deb')}`, `${mib(statSync(file(arch, 'deb')).size)} (budget 45 MB)`]);

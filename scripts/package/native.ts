@@ -84,6 +84,8 @@ export function buildNativeModules(
   const results: NativeBuild[] = [];
   for (const mod of NATIVE_MODULES) {
     const dir = join(appDir, 'node_modules', mod.name);
+    // A product whose code does not need this module (the county: unix-dgram) has none to build.
+    if (!existsSync(dir)) continue;
     const version = (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
     const cached = join(cacheDir, 'native', `${mod.name}-${version}-node${nodeVersion}-linux-${arch}`, mod.addon);
     const hit = existsSync(cached) && elfMachine(cached) === ELF_MACHINE[arch];

@@ -14,8 +14,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { AGENT_NODE_FLAGS } from '../../agent/version.js';
+import { importedPackages, installedModules, moduleClosure } from '../../scripts/package/closure.js';
 import { minbaseRootTarball, unpackRoot } from '../../scripts/package/debian-root.js';
-import { debFileName, NODE_BIN, wrapperCommand } from '../../scripts/package/layout.js';
+import { APP_DIST_DIRS, debFileName, NODE_BIN, wrapperCommand } from '../../scripts/package/layout.js';
 import { runtimePin } from '../../scripts/package/runtime.js';
 import {
   APP_DIR,
@@ -129,6 +130,20 @@ describe('amd64 .deb in a fresh Debian 12 minbase root', () => {
     } else {
       expect(r.stdout).toContain(`not started: ${CONF} does not pass the check yet. Edit it, then run: sudo stationctl config check && sudo systemctl restart station-agent`);
     }
+  });
+
+  it('carries exactly the run-time closure of dist/{protocol,config,drivers,agent} in node_modules: nothing missing, nothing extra', () => {
+    const app = hostPath(APP_DIR);
+    const shipped = installedModules(app).map((m) => `${m.name}@${m.version}`).sort();
+    // The closure as this checkout resolves it (its own npm install), from the code the package ships.
+    const imported = importedPackages(APP_DIST_DIRS.map((d) => join(app, 'dist', d)));
+    const expected = moduleClosure(ROOT, imported, new Set(['@station-agent/protocol'])).map((m) => `${m.name}@${m.version}`).sort();
+    expect(shipped.filter((m) => !expected.includes(m)), 'extra').toEqual([]);
+    expect(expected.filter((m) => !shipped.includes(m)), 'missing').toEqual([]);
+    for (const never of ['echarts', 'zrender', 'pg', 'aedes', '@station-agent/protocol', '@station-agent/county']) {
+      expect(shipped.filter((m) => m.startsWith(`${never}@`)), never).toEqual([]);
+    }
+    expect(existsSync(join(app, 'dist', 'county'))).toBe(false);
   });
 
   it('runs station-agent and stationctl on the bundled Node 22, not a system one', () => {

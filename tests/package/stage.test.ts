@@ -99,7 +99,7 @@ describe('the package file list', () => {
 });
 
 describe('maintainer scripts', () => {
-  const scripts = ['postinst', 'prerm', 'postrm'].map((s) => join(ROOT, 'scripts', 'package', 'debian', s));
+  const scripts = ['debian', 'county-debian'].flatMap((dir) => ['postinst', 'prerm', 'postrm'].map((s) => join(ROOT, 'scripts', 'package', dir, s)));
 
   it.each(scripts)('%s is POSIX sh (dash parses it), set -e, and refuses an unknown action', (file) => {
     execFileSync('dash', ['-n', file]);
@@ -117,6 +117,24 @@ describe('maintainer scripts', () => {
     const deletions = text.split('\n').filter((l) => /\brm\b|\brmdir\b|deluser|userdel/.test(l.replace(/#.*$/, '')));
     expect(deletions).toEqual(['\trm -rf "$CONF_DIR"']);
     expect(text).toMatch(/^CONF_DIR=\/etc\/station-agent$/m);
+  });
+
+  it('the county postrm never deletes under /var/lib/station-county nor drops a database', () => {
+    const text = readFileSync(scripts[5]!, 'utf8');
+    // Commands only: comments and the messages (say "zh" \ "en") may name what is kept.
+    const code = text.split('\n').map((l) => l.replace(/#.*$/, '')).filter((l) => !/^\s*(say |")/.test(l));
+    expect(code.filter((l) => /\brm\b|\brmdir\b|deluser|userdel|dropdb|psql|\bDROP\b/i.test(l))).toEqual(['\trm -rf "$CONF_DIR"']);
+    expect(text).toMatch(/^CONF_DIR=\/etc\/station-county$/m);
+  });
+
+  it('the county postinst starts the services only after county-collector config-check passes, as their user', () => {
+    const text = readFileSync(scripts[3]!, 'utf8');
+    expect(text).toContain('setpriv --reuid="$COUNTY_USER" --regid="$COUNTY_USER" --init-groups "$COLLECTOR" config-check --config "$CONF"');
+    const lines = text.split('\n');
+    lines.forEach((line, i) => {
+      if (!/deb-systemd-invoke "\$action"|deb-systemd-invoke start/.test(line)) return;
+      expect(lines.slice(0, i).reverse().find((l) => /^\s*if config_ok; then$/.test(l)), `line ${i + 1}`).toBeDefined();
+    });
   });
 
   it('systemctl is only called behind a running-systemd check, and start/stop go through deb-systemd-invoke', () => {
