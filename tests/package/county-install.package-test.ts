@@ -7,9 +7,8 @@
  * a clerk signed in to the console sees it on the station page. A re-install keeps configuration and
  * data; purge keeps the database. Run by `npm run test:package`.
  *
- * No systemd runs in the root: the units' ExecStart runs under setpriv as their User=. Until the county
- * commands read --config (the config-file work on another branch), the services get the same settings
- * as flags after the unit's node and script.
+ * No systemd runs in the root: the units' ExecStart lines run as they are, under setpriv as their User=,
+ * on a county.yaml written as docs/county.md says.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -175,10 +174,14 @@ describe('the county .deb in a fresh Debian 12 root with Debian PostgreSQL 15 an
     const passwd = inRoot(root, asCounty(['county-console', 'user', 'add', '--users', USERS, 'clerk', '--role', 'viewer']), { input: 'clerk-password-1234\n' });
     expect(passwd.code, passwd.stderr).toBe(0);
 
-    const [node, collectorJs] = unitExec('county-collector.service');
-    collector = start(asCounty([node!, collectorJs!, '--url', url, '--db', DB_URL, '--print-s', '0']));
-    const [, consoleJs] = unitExec('county-console.service');
-    consoleProc = start(asCounty([node!, consoleJs!, '--db', DB_URL, '--users', USERS, '--http', `127.0.0.1:${httpPort}`, '--timezone', 'Asia/Shanghai']));
+    // The conffile edited in place (its owner and mode kept), then both units' ExecStart exactly.
+    writeFileSync(
+      hostPath(COUNTY_CONFIG_PATH),
+      [`db: ${DB_URL}`, 'collector:', `  url: ${url}`, '  print_s: 0', 'console:', `  users: ${USERS}`, `  http: 127.0.0.1:${httpPort}`, '  timezone: Asia/Shanghai', ''].join('\n'),
+    );
+    expect(stat(COUNTY_CONFIG_PATH)).toBe('640 root:station-county');
+    collector = start(asCounty(unitExec('county-collector.service')));
+    consoleProc = start(asCounty(unitExec('county-console.service')));
     await waitFor('the console', async () => {
       if (consoleProc.proc.exitCode !== null) throw new Error(`console exited: ${consoleProc.output()}`);
       return (await fetch(`http://127.0.0.1:${httpPort}/login`).catch(() => null))?.status === 200;
@@ -205,6 +208,7 @@ describe('the county .deb in a fresh Debian 12 root with Debian PostgreSQL 15 an
       signal_s: 5000,
       trigger: 'manual',
       end_reason: 'devices_off',
+      ledger: 'pkgcountyledger00001',
       annotation: null,
       short: false,
       rule_version: 1,
