@@ -69,10 +69,21 @@ export async function runCli(argv: string[]): Promise<number> {
   }
 }
 
+// A reader that went away (`stationctl events | head -1`) is no error to report: stop quietly, non-zero
+// like any cut-short command. Exiting at once is right here, as nothing more can reach that reader.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(EXIT.failed);
+  throw err;
+});
+
+// process.exitCode, never process.exit(): exit() drops what a pipe has not taken yet (a `sessions --csv |
+// cat` was cut at 64 KiB, mid-character, exit 0). Node exits once stdout is flushed.
 runCli(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => {
+    process.exitCode = code;
+  },
   (err: unknown) => {
     process.stderr.write(`stationctl: ${String(err)}\n`);
-    process.exit(1);
+    process.exitCode = EXIT.failed;
   },
 );
