@@ -51,14 +51,6 @@ export class EventLog {
   }
 }
 
-/** Events since `since` (ISO time), oldest first, at most `limit` (the newest ones); also on a read-only store. */
-export function listEvents(store: Store, since: string | undefined, limit: number): EventRecord[] {
-  return store.events
-    .newest(since ?? '', limit)
-    .map((text) => JSON.parse(text) as EventRecord)
-    .reverse();
-}
-
 /**
  * Most events one `events.list` reply carries. A reply is built whole in memory and waits in the socket's
  * buffer until the client reads it: 100,000 events in one reply were ~100 MB per client (row 5 of the

@@ -13,6 +13,7 @@
  *   county     (only on request) N stations at normal rates into 2 collectors on PostgreSQL (or SQLite)
  *   ceiling    (only on request) the collector's highest sustained msg/s on one core (SQLite or PostgreSQL)
  *   flood      (only on request) other stations' record → ack lag while one station floods, vs no flood
+ *   control-flood (only on request) agent RSS while 16 control clients list 100,000 events and never read
  * Default: footprint latency drain ingest ledger. See docs/benchmarks.md.
  *
  * The county benches take --store sqlite|postgres, --stations N, --collectors N, --rate X, --rates a,b,c.
@@ -29,6 +30,7 @@ import { requestsBench } from './bench/requests.js';
 import { countyBench } from './bench/county.js';
 import { ceilingBench } from './bench/ceiling.js';
 import { floodBench } from './bench/flood.js';
+import { controlFlood } from './bench/control-flood.js';
 import { consolePages } from './bench/console-pages.js';
 
 const BENCHES: Record<string, (o: BenchOptions) => Promise<BenchResult>> = {
@@ -42,6 +44,7 @@ const BENCHES: Record<string, (o: BenchOptions) => Promise<BenchResult>> = {
   county: countyBench,
   ceiling: ceilingBench,
   flood: floodBench,
+  'control-flood': controlFlood,
   console: consolePages,
 };
 const DEFAULT = ['footprint', 'latency', 'drain', 'ingest', 'ledger'];

@@ -11,7 +11,7 @@ import { createConnection, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { writeConfig, startAgent, waitReady, CTL_JS } from '../helpers/agent.js';
-import { seedEvents } from '../helpers/ledger.js';
+import { seedEvents } from '../../scripts/bench/seed-ledger.js';
 import { tempDir, removeDir } from '../../scripts/lib/kit/temp.js';
 import { waitFor } from '../../scripts/lib/kit/wait.js';
 

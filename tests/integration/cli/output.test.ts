@@ -9,7 +9,7 @@ import { closeSync, openSync, readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { writeConfig, startAgent, waitReady, CTL_JS, type RunningAgent } from '../../helpers/agent.js';
-import { seedSessions } from '../../helpers/ledger.js';
+import { seedSessions } from '../../../scripts/bench/seed-ledger.js';
 import { tempDir, removeDir } from '../../../scripts/lib/kit/temp.js';
 
 let dir: string;
@@ -17,8 +17,8 @@ let file: string;
 let agent: RunningAgent;
 beforeAll(async () => {
   dir = tempDir('ctl-output-');
-  // 40,000 sessions: over 10 MB of --csv and of --json, 80 pages of sessions.list.
-  seedSessions(join(dir, 'data'), 40_000);
+  // 70,000 sessions: over 10 MB of --csv (11 MB) and of --json, 140 pages of sessions.list.
+  seedSessions(join(dir, 'data'), 70_000);
   file = writeConfig(dir, { station: { id: 'test-station', name: '测试站点', timezone: 'Asia/Shanghai' } });
   agent = startAgent(file);
   await waitReady(agent, file);
@@ -76,10 +76,10 @@ describe('stationctl writes all its output, whatever stdout is', () => {
     // Whole: every session once, in order.
     if (args.includes('--csv')) {
       const lines = piped.out.toString('utf8').split('\r\n');
-      expect(lines).toHaveLength(40_001); // the header and 40,000 rows (the last ends with \n)
+      expect(lines).toHaveLength(70_001); // the header and 70,000 rows (the last ends with \n)
       expect(lines[0]!.startsWith('\uFEFF编号,')).toBe(true);
     } else {
-      expect(JSON.parse(piped.out.toString('utf8'))).toHaveLength(40_000);
+      expect(JSON.parse(piped.out.toString('utf8'))).toHaveLength(70_000);
     }
   }, 180_000);
 

@@ -1,6 +1,7 @@
 /**
- * Large ledgers for the bounds tests and the control-flood bench: events and closed usage sessions
- * written through the real Store and its outbox, as the agent writes them, in one transaction.
+ * Large ledgers for the control-flood bench and the bounds tests (tests/integration/control-bounds.test.ts,
+ * cli/output.test.ts): events and closed usage sessions written through the real Store and its outbox, as
+ * the agent writes them, in one transaction.
  */
 import { Store } from '../../agent/store/store.js';
 import type { UsageRecord } from '../../protocol/usage-record.js';
