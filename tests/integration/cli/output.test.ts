@@ -94,4 +94,18 @@ describe('stationctl writes all its output, whatever stdout is', () => {
     expect(code).toBe(1);
     expect(stderr).toBe('');
   }, 60_000);
+
+  it('with the daemon stopped, the same pages come from the database: the same CSV, and a note on stderr', async () => {
+    const live = await toFile(['--lang', 'zh', 'sessions', '--csv']);
+    await agent.stop('SIGTERM');
+    const child = run(['--lang', 'zh', 'sessions', '--csv'], 'pipe');
+    const chunks: Buffer[] = [];
+    let stderr = '';
+    child.stdout!.on('data', (b: Buffer) => chunks.push(b));
+    child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+    const [code] = (await once(child, 'close')) as [number | null];
+    expect(code).toBe(0);
+    expect(stderr).toContain('代理程序未运行');
+    expect(Buffer.concat(chunks).equals(live.out)).toBe(true);
+  }, 120_000);
 });
