@@ -9,7 +9,7 @@ import type { Config } from '../config/schema.js';
 import { CommandRegistry } from './commands.js';
 import { EventBus } from './bus.js';
 import type { Clock } from './clock.js';
-import { EventLog, listEvents } from './events.js';
+import { EventLog, listEventsPage } from './events.js';
 import { Store } from './store/store.js';
 import { DeviceSupervisor, type BackoffPolicy } from './supervisor.js';
 import { registerDeviceCommands } from './device-commands.js';
@@ -297,10 +297,17 @@ export class App {
     });
     this.registry.register({
       name: 'events.list',
-      description: 'durable events (faults, warnings, schedule runs, agent starts), oldest first',
+      description:
+        'durable events (faults, warnings, schedule runs, agent starts): the newest `limit` since `since`, oldest first, in pages of at most 500; `more` holds the args for the next page, null at the end',
       readOnly: true,
-      args: z.object({ since: z.string().min(10).max(40).optional(), limit: z.number().int().min(1).max(100_000).default(50) }).strict(),
-      handler: (a) => listEvents(this.store, a.since, a.limit),
+      args: z
+        .object({
+          since: z.string().min(10).max(40).optional(),
+          limit: z.number().int().min(1).max(100_000).default(50),
+          after: z.number().int().min(-1).optional(),
+        })
+        .strict(),
+      handler: (a) => listEventsPage(this.store, a),
     });
     this.registry.register({
       name: 'db.integrity',

@@ -2,7 +2,7 @@
  * Loads and validates the YAML config. Every problem is reported with its key path in one pass
  * (`devices[2].serial.baud_rate: expected one of …`), then the daemon exits 78.
  */
-import { readFileSync, accessSync, constants, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { dirname, isAbsolute, resolve, join } from 'node:path';
 import { PACKAGE_ROOT } from './package-root.js';
 import { parseDocument, LineCounter } from 'yaml';
@@ -69,7 +69,7 @@ export function parseConfig(text: string, source: string, options: LoadOptions =
         return;
       }
       try {
-        const parsed = FrameProfileSchema.safeParse(parseYaml(readFileSync(file, 'utf8'), file, MAX_PROFILE_BYTES));
+        const parsed = FrameProfileSchema.safeParse(parseYaml(readBounded(file, MAX_PROFILE_BYTES, 'frame profile'), file, MAX_PROFILE_BYTES));
         if (!parsed.success) problems.push(...formatIssues(parsed.error.issues, ['devices', i, 'profile']));
         else (d as { profile: unknown }).profile = parsed.data;
       } catch (err) {
@@ -138,16 +138,51 @@ function resolvePaths(config: Config, base: string): void {
   }
 }
 
-export function loadConfig(file: string, options: LoadOptions = { checkFiles: true }): Config {
-  let text: string;
+/**
+ * Reads a config or profile file, refusing anything that is not a regular file and anything over
+ * `maxBytes`, before holding more than `maxBytes + 1` bytes: /dev/zero, /dev/urandom or a huge file must
+ * not be read until V8 gives up (exit 134, and systemd restarting into it again), and a FIFO must not
+ * hang the agent or stationctl. O_NONBLOCK makes opening a FIFO return at once; it changes nothing for a
+ * regular file. The size is checked on the open descriptor (fstat), so a swap after a check cannot slip by.
+ */
+export function readBounded(file: string, maxBytes: number, what: string): string {
+  let fd: number;
   try {
-    // Checked before reading: a huge file (or /dev/zero) must not be read into memory first.
-    const size = statSync(file).size;
-    if (size > MAX_CONFIG_BYTES) throw new ConfigError([`${file}: file is larger than ${MAX_CONFIG_BYTES} bytes (${size}); this is not a station config`]);
-    text = readFileSync(file, 'utf8');
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch (err) {
+    throw new ConfigError([`${file}: cannot read ${what}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`]);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new ConfigError([`${file}: not a regular file (${fileKind(st)}); a ${what} must be a plain file`]);
+    if (st.size > maxBytes) throw new ConfigError([`${file}: file is larger than ${maxBytes} bytes (${st.size}); this is not a ${what}`]);
+    // Read to the cap plus one byte whatever fstat said: a file still growing is caught too.
+    const buf = Buffer.alloc(maxBytes + 1);
+    let got = 0;
+    for (;;) {
+      const n = readSync(fd, buf, got, buf.length - got, null);
+      if (n === 0) break;
+      got += n;
+      if (got > maxBytes) throw new ConfigError([`${file}: file is larger than ${maxBytes} bytes; this is not a ${what}`]);
+    }
+    return buf.subarray(0, got).toString('utf8');
   } catch (err) {
     if (err instanceof ConfigError) throw err;
-    throw new ConfigError([`${file}: cannot read config: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`]);
+    throw new ConfigError([`${file}: cannot read ${what}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`]);
+  } finally {
+    closeSync(fd);
   }
-  return parseConfig(text, file, options);
+}
+
+function fileKind(st: import('node:fs').Stats): string {
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isSocket()) return 'a socket';
+  return 'not a file';
+}
+
+export function loadConfig(file: string, options: LoadOptions = { checkFiles: true }): Config {
+  return parseConfig(readBounded(file, MAX_CONFIG_BYTES, 'config'), file, options);
 }

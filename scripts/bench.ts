@@ -16,6 +16,7 @@
  *   sign-in-burst (only on request) 300 sign-in guesses at once at a console process: how many were checked,
  *              vs the same burst at a build before the fix (--baseline <dist folder>)
  *   hostile    (only on request) one station's 300 states × 4,000 faults: /fleet bytes, time, console RSS vs a clean county
+ *   control-flood (only on request) agent RSS while 16 control clients list 100,000 events and never read
  * Default: footprint latency drain ingest ledger. See docs/benchmarks.md.
  *
  * The county benches take --store sqlite|postgres, --stations N, --collectors N, --rate X, --rates a,b,c.
@@ -35,6 +36,7 @@ import { requestsBench } from './bench/requests.js';
 import { countyBench } from './bench/county.js';
 import { ceilingBench } from './bench/ceiling.js';
 import { floodBench } from './bench/flood.js';
+import { controlFlood } from './bench/control-flood.js';
 import { consolePages } from './bench/console-pages.js';
 import { signInBurstBench } from './bench/sign-in-burst.js';
 import { hostileStation } from './bench/hostile-station.js';
@@ -50,6 +52,7 @@ const BENCHES: Record<string, (o: BenchOptions) => Promise<BenchResult>> = {
   county: countyBench,
   ceiling: ceilingBench,
   flood: floodBench,
+  'control-flood': controlFlood,
   console: consolePages,
   'sign-in-burst': signInBurstBench,
   hostile: hostileStation,

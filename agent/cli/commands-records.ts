@@ -6,26 +6,21 @@
 import type { Command } from 'commander';
 import type { ScheduleConfig } from '../../protocol/schedule.js';
 import type { UsageRecord } from '../../protocol/usage-record.js';
-import { listEvents } from '../events.js';
+import { listEventsPage, type EventsPage } from '../events.js';
 import { type EventRecord } from '../../protocol/event-record.js';
 import type { Store } from '../store/store.js';
 import { AgentError, ErrorCodes } from '../../protocol/errors.js';
 import type { MessageKey, Translate } from '../i18n/index.js';
 import type { CliContext } from './context.js';
-import { querySessions, toCsv as sessionsToCsv } from '../sessions/query.js';
+import { querySessionsPage, toCsv as sessionsToCsv, type SessionsPage } from '../sessions/query.js';
 import { listSchedules, type ScheduleListing } from '../scheduler/listing.js';
-import { renderTable } from '../../protocol/table.js';
+import { renderTable, wrap } from '../../protocol/table.js';
 import { formatDuration, localTime, parseWhen } from './time.js';
 import { eventWords } from '../../protocol/words/events.js';
 
 export interface SessionsQuery {
   since?: string;
   until?: string;
-}
-
-/** The same query the daemon's `sessions.list` runs, on the read-only database. */
-export function sessionsFromDb(store: Store, q: SessionsQuery, timezone: string): UsageRecord[] {
-  return querySessions(store, timezone, q).map((r) => ({ ...r, annotation: r.annotation ?? null }));
 }
 
 export type ScheduleEntry = ScheduleListing;
@@ -46,26 +41,32 @@ function annotationText(t: Translate, a: UsageRecord['annotation']): string {
   return parts.filter(Boolean).join(', ') || '-';
 }
 
-export function renderSessions(ctx: CliContext, records: UsageRecord[], tz: string): string {
+/** The sessions table of one page (the totals line comes after the last page). */
+function sessionsTable(ctx: CliContext, records: UsageRecord[], tz: string): string {
   const { t } = ctx;
-  if (records.length === 0) return t('sessions.none');
-  const total = records.reduce((a, r) => a + r.duration_s, 0);
-  return [
-    renderTable(
+  return renderTable(
       [t('col.id'), t('col.start'), t('col.duration'), t('col.trigger'), t('col.annotation')],
       records.map((r) => [r.id, localTime(r.start, tz), formatDuration(r.duration_s), triggerText(t, r.trigger), annotationText(t, r.annotation)]),
       80,
       // The id is needed whole (for session note); the trigger gives way to the topic.
-      [undefined, undefined, undefined, 12],
-    ),
-    '',
-    t('sessions.total', { count: records.length, duration: formatDuration(total), short: records.filter((r) => r.short).length }),
-  ].join('\n');
+    [undefined, undefined, undefined, 12],
+  );
 }
 
-/** The daemon's CSV (agent/sessions/query.ts), so the hand-in looks the same whether the agent runs or not. */
-export function sessionsCsv(ctx: CliContext, records: UsageRecord[], tz: string): string {
-  return sessionsToCsv(records, ctx.opts.lang, tz).replace(/\r\n$/, '');
+/**
+ * Streams a JSON array page by page, laid out as `JSON.stringify(all, null, 2)` would: scripts reading
+ * `stationctl --json events` get the same text as before pages, without the whole array in memory.
+ */
+function jsonArrayWriter(c: CliContext): (items: readonly unknown[], last: boolean) => Promise<void> {
+  let opened = false;
+  return async (items, last) => {
+    const body = items.map((item) => JSON.stringify([item], null, 2).slice(2, -2)).join(',\n');
+    let text = '';
+    if (body) text += opened ? `,\n${body}` : `[\n${body}`;
+    if (body) opened = true;
+    if (last) text += opened ? '\n]\n' : '[]\n';
+    if (text) await c.write(text);
+  };
 }
 
 export function renderEvents(ctx: CliContext, events: EventRecord[], tz: string): string {
@@ -132,15 +133,40 @@ export function registerRecordCommands(program: Command, ctx: () => CliContext):
         ...(opts.until ? { until: parseWhen(opts.until, tz, true) } : {}),
       };
       let open: { id: string; start: string } | undefined;
-      const { data } = await c.callOrDb<UsageRecord[]>('sessions.list', q, (store) => {
-        open = store.sessions.latestOpen();
-        return sessionsFromDb(store, q, tz);
-      });
-      if (opts.csv) {
-        c.out(sessionsCsv(c, data, tz));
-        return;
-      }
-      c.print(data, () => [renderSessions(c, data, tz), ...(open ? [c.t('sessions.open', { id: open.id, start: localTime(open.start, tz) })] : [])].join('\n'));
+      const json = jsonArrayWriter(c);
+      const totals = { count: 0, duration_s: 0, short: 0 };
+      // Page by page, from the daemon or the database: 1,000 sessions or 100,000, the memory is one page.
+      await c.paged<SessionsPage>(
+        'sessions.list',
+        q as Record<string, unknown>,
+        (store, args) => {
+          if (!args.after) open = store.sessions.latestOpen();
+          // As before pages: from the database, a session without a note says so (annotation: null).
+          const page = querySessionsPage(store, tz, args as SessionsQuery & { after?: string });
+          return { ...page, sessions: page.sessions.map((r) => ({ ...r, annotation: r.annotation ?? null })) };
+        },
+        (data) => (Array.isArray(data) ? { sessions: data as UsageRecord[], more: null } : (data as SessionsPage)),
+        async (page, first) => {
+          const records = page.sessions;
+          const last = page.more === null;
+          if (opts.csv) {
+            const csv = sessionsToCsv(records, c.opts.lang, tz, first);
+            return c.write(last ? `${csv.replace(/\r\n$/, '')}\n` : csv);
+          }
+          if (c.opts.json) return json(records, last);
+          totals.count += records.length;
+          totals.duration_s += records.reduce((a, r) => a + r.duration_s, 0);
+          totals.short += records.filter((r) => r.short).length;
+          if (records.length > 0) await c.write(`${wrap(sessionsTable(c, records, tz), 80).join('\n')}\n`);
+          if (!last) return;
+          const tail =
+            totals.count === 0
+              ? [c.t('sessions.none')]
+              : ['', c.t('sessions.total', { count: totals.count, duration: formatDuration(totals.duration_s), short: totals.short })];
+          if (open) tail.push(c.t('sessions.open', { id: open.id, start: localTime(open.start, tz) }));
+          await c.write(`${wrap(tail.join('\n'), 80).join('\n')}\n`);
+        },
+      );
     });
 
   const session = program.command('session').description('one usage session / 单个使用时段');
@@ -175,8 +201,21 @@ export function registerRecordCommands(program: Command, ctx: () => CliContext):
       const tz = c.config().station.timezone;
       const since = opts.since ? parseWhen(opts.since, tz) : undefined;
       const limit = Math.max(1, positiveInt(opts.limit, '--limit', 100_000));
-      const { data } = await c.callOrDb<EventRecord[]>('events.list', { ...(since ? { since } : {}), limit }, (store) => listEvents(store, since, limit));
-      c.print(data, () => renderEvents(c, data, tz));
+      const json = jsonArrayWriter(c);
+      let shown = 0;
+      await c.paged<EventsPage>(
+        'events.list',
+        { ...(since ? { since } : {}), limit },
+        (store, args) => listEventsPage(store, args as { since?: string; limit: number; after?: number }),
+        (data) => (Array.isArray(data) ? { events: data as EventRecord[], more: null } : (data as EventsPage)),
+        async (page) => {
+          const last = page.more === null;
+          if (c.opts.json) return json(page.events, last);
+          shown += page.events.length;
+          if (page.events.length > 0) await c.write(`${wrap(renderEvents(c, page.events, tz), 80).join('\n')}\n`);
+          else if (last && shown === 0) await c.write(`${c.t('events.none')}\n`);
+        },
+      );
     });
 
   const schedule = program

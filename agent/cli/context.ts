@@ -46,22 +46,71 @@ export class CliContext {
    * (saying so on stderr, so `--json` output stays parseable).
    */
   async callOrDb<T>(command: string, args: unknown, fromDb: (store: Store) => T): Promise<{ data: T; live: boolean }> {
-    let note: 'daemon.down' | 'daemon.db_fallback' = 'daemon.down';
+    const asked = await this.ask<T>(command, args);
+    if (asked.live) return { data: asked.data, live: true };
+    const store = this.openDb(asked.note, command);
     try {
-      return { data: await this.call<T>(command, args), live: true };
-    } catch (err) {
-      // An agent older than this stationctl lacks the command: the database still has the answer.
-      const unknown = err instanceof AgentError && err.code === ErrorCodes.not_found && err.message.startsWith('unknown command');
-      if (unknown) note = 'daemon.db_fallback';
-      else if (!(err instanceof AgentError) || err.code !== ErrorCodes.daemon_unreachable) throw err;
-    }
-    const store = Store.open(this.config().data_dir, { readonly: true });
-    try {
-      this.err(this.t(note, { path: store.path, command }));
       return { data: fromDb(store), live: false };
     } finally {
       store.close();
     }
+  }
+
+  /** The daemon's answer, or why the database must answer instead. */
+  private async ask<T>(command: string, args: unknown): Promise<{ live: true; data: T } | { live: false; note: 'daemon.down' | 'daemon.db_fallback' }> {
+    try {
+      return { live: true, data: await this.call<T>(command, args) };
+    } catch (err) {
+      // An agent older than this stationctl lacks the command: the database still has the answer.
+      if (err instanceof AgentError && err.code === ErrorCodes.not_found && err.message.startsWith('unknown command')) return { live: false, note: 'daemon.db_fallback' };
+      if (err instanceof AgentError && err.code === ErrorCodes.daemon_unreachable) return { live: false, note: 'daemon.down' };
+      throw err;
+    }
+  }
+
+  private openDb(note: 'daemon.down' | 'daemon.db_fallback', command: string): Store {
+    const store = Store.open(this.config().data_dir, { readonly: true });
+    this.err(this.t(note, { path: store.path, command }));
+    return store;
+  }
+
+  /**
+   * Follows a paged list command (`more` is the args for the next page, null at the end) and hands each
+   * page to `each` as it comes, so a listing of the whole ledger never sits in memory at once, in the
+   * daemon or here. With the daemon down, the same pages come from the database opened read-only (said
+   * on stderr once). `normalize` reads an older agent's unpaged answer (a bare array) as one last page.
+   */
+  async paged<P extends { more: Record<string, unknown> | null }>(
+    command: string,
+    args: Record<string, unknown>,
+    fromDb: (store: Store, args: Record<string, unknown>) => P,
+    normalize: (data: unknown) => P,
+    each: (page: P, first: boolean) => Promise<void>,
+  ): Promise<void> {
+    const follow = async (first: P, next: (a: Record<string, unknown>) => Promise<P> | P): Promise<void> => {
+      let page = first;
+      await each(page, true);
+      while (page.more) {
+        page = await next({ ...args, ...page.more });
+        await each(page, false);
+      }
+    };
+    const asked = await this.ask<unknown>(command, args);
+    if (asked.live) return follow(normalize(asked.data), async (a) => normalize(await this.call<unknown>(command, a)));
+    const store = this.openDb(asked.note, command);
+    try {
+      await follow(fromDb(store, args), (a) => fromDb(store, a));
+    } finally {
+      store.close();
+    }
+  }
+
+  /** Writes to stdout and waits while the reader is slower than us: a long listing streams, never piles up. */
+  write(text: string): Promise<void> {
+    return new Promise((resolve) => {
+      if (process.stdout.write(text)) resolve();
+      else process.stdout.once('drain', resolve);
+    });
   }
 
   print(json: unknown, human: () => string): void {

@@ -4,9 +4,8 @@
  * a frame profile's poll queries): never a power, input or write command, since the technician may be
  * probing a projector in the middle of a class. Built on the drivers' own encode/decode functions.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseDocument } from 'yaml';
 import { SerialTransport } from '../../drivers/transport/serial.js';
 import { EscvpFramer, NULL_COMMAND, encodeQuery, parsePower as escvpPower, parseValue } from '../../drivers/escvp21/protocol.js';
 import { NecCommands, necReplyFramer, parseReply as necParse, parseRunningStatus } from '../../drivers/nec/protocol.js';
@@ -14,7 +13,7 @@ import { EXCEPTION_TEXT, decodeReply, encodeReadCoils } from '../../drivers/modb
 import { replyFramer as modbusReplyFramer } from '../../drivers/modbus/bus.js';
 import { CompiledProfile, ReplyFramer } from '../../drivers/frame-profile/engine.js';
 import { FrameProfileSchema, type FrameProfile } from '../../config/frame-profile.js';
-import { PROFILES_DIR } from '../../config/load.js';
+import { MAX_PROFILE_BYTES, PROFILES_DIR, parseYaml, readBounded } from '../../config/load.js';
 import { AgentError, ErrorCodes } from '../../protocol/errors.js';
 import type { CliContext } from './context.js';
 import { renderTable } from '../../protocol/table.js';
@@ -262,7 +261,14 @@ export function shippedProfiles(dir = PROFILES_DIR): Array<{ name: string; profi
     return out;
   }
   for (const n of names) {
-    const parsed = FrameProfileSchema.safeParse(parseDocument(readFileSync(join(dir, n), 'utf8')).toJS());
+    let raw: unknown;
+    try {
+      // The same bounded read as the config's profiles: a FIFO or a huge file in the folder must not hang or fill the probe.
+      raw = parseYaml(readBounded(join(dir, n), MAX_PROFILE_BYTES, 'frame profile'), join(dir, n), MAX_PROFILE_BYTES);
+    } catch {
+      continue;
+    }
+    const parsed = FrameProfileSchema.safeParse(raw);
     if (parsed.success && parsed.data.poll.length > 0) out.push({ name: n.replace(/\.yaml$/, ''), profile: parsed.data });
   }
   return out;

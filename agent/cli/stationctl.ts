@@ -3,7 +3,6 @@
  * stationctl [--config F] [--json] [--lang zh|en] <command>. Exit codes: 0 ok, 1 failed check or
  * command, 2 usage error, 3 daemon unreachable.
  */
-import { readFileSync, statSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { AgentError, ErrorCodes } from '../../protocol/errors.js';
 import { ConfigError } from '../../config/errors.js';
@@ -15,6 +14,9 @@ import { registerDoctorCommand } from './commands-doctor.js';
 import { registerRecordCommands } from './commands-records.js';
 import { registerPortCommands } from './commands-ports.js';
 import { registerInventoryCommand } from './commands-inventory.js';
+
+/** The group the packaged unit runs the agent as (Group= in systemd/station-agent.service). */
+const AGENT_GROUP = 'station-agent';
 
 export async function runCli(argv: string[]): Promise<number> {
   let context: CliContext | undefined;
@@ -52,9 +54,10 @@ export async function runCli(argv: string[]): Promise<number> {
     } else if (err instanceof AgentError && err.code === ErrorCodes.daemon_unreachable) {
       c.err(c.t('daemon.unreachable', { path: c.config().control.socket }));
     } else if (err instanceof AgentError && err.code === ErrorCodes.permission_denied) {
+      // The agent's group, not the socket file's: a socket left owned by root (an agent started by hand as
+      // root) would otherwise have the hint tell a technician to join root.
       const path = c.config().control.socket;
-      const group = ownerGroup(path) ?? 'station-agent';
-      c.err(c.t('daemon.permission', { path, group, cmd: `sudo usermod -aG ${group} $USER` }));
+      c.err(c.t('daemon.permission', { path, group: AGENT_GROUP, cmd: `sudo usermod -aG ${AGENT_GROUP} $USER` }));
     } else if (err instanceof AgentError) {
       if (c.opts.json) c.out(JSON.stringify({ error: err.toJSON() }));
       c.err(c.t('error.command', { code: err.code, message: err.message }));
@@ -66,24 +69,21 @@ export async function runCli(argv: string[]): Promise<number> {
   }
 }
 
-/** The group owning `path` (the socket's group is the one that may use it), from /etc/group. */
-function ownerGroup(path: string): string | undefined {
-  try {
-    const gid = statSync(path).gid;
-    for (const entry of readFileSync('/etc/group', 'utf8').split('\n')) {
-      const [name, , id] = entry.split(':');
-      if (name && Number(id) === gid) return name;
-    }
-  } catch {
-    /* fall back to the packaged group name */
-  }
-  return undefined;
-}
+// A reader that went away (`stationctl events | head -1`) is no error to report: stop quietly, non-zero
+// like any cut-short command. Exiting at once is right here, as nothing more can reach that reader.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(EXIT.failed);
+  throw err;
+});
 
+// process.exitCode, never process.exit(): exit() drops what a pipe has not taken yet (a `sessions --csv |
+// cat` was cut at 64 KiB, mid-character, exit 0). Node exits once stdout is flushed.
 runCli(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => {
+    process.exitCode = code;
+  },
   (err: unknown) => {
     process.stderr.write(`stationctl: ${String(err)}\n`);
-    process.exit(1);
+    process.exitCode = EXIT.failed;
   },
 );

@@ -5,7 +5,9 @@
  *
  * Every client is bounded, so a careless script cannot take the daemon past its unit's MemoryMax: one
  * request at a time per connection, reading stops while a reply waits for the client to read it
- * (backpressure), no line over MAX_LINE, at most `max_clients` connections, idle ones closed.
+ * (backpressure) and a reply left unread closes the connection, no line over MAX_LINE, at most
+ * `max_clients` connections, idle ones closed, and no reply that grows with the ledger (list commands
+ * answer in pages: agent/events.ts EVENTS_PAGE, agent/sessions/query.ts SESSIONS_PAGE).
  */
 import { createServer, createConnection, type Server, type Socket } from 'node:net';
 import { chmodSync, mkdirSync, unlinkSync, existsSync } from 'node:fs';
@@ -17,7 +19,10 @@ import { MAX_LINE, type ControlResponse } from './protocol.js';
 
 export interface ControlLimits {
   maxClients: number;
+  /** A connection with no complete request for this long is closed (bytes that make no line do not count). */
   idleTimeoutMs: number;
+  /** A reply the client has not read within this long closes the connection; default idleTimeoutMs. */
+  writeTimeoutMs?: number;
 }
 
 export class ControlServer {
@@ -71,9 +76,19 @@ export class ControlServer {
     }
     this.sockets.add(socket);
     socket.setEncoding('utf8');
-    socket.setTimeout(this.limits.idleTimeoutMs, () => socket.destroy());
     let buffer = '';
     let working = false;
+
+    // Not socket.setTimeout: that counts from the last byte, and a client trickling one byte every 20 s
+    // held its slot for ever (row 9). This timer counts from the connection or the last reply to a
+    // complete request; while a command runs it is off; while a reply waits to be read it is the write timeout.
+    let timer: NodeJS.Timeout | undefined;
+    const arm = (ms: number): void => {
+      clearTimeout(timer);
+      timer = setTimeout(() => socket.destroy(), ms);
+    };
+    const disarm = (): void => clearTimeout(timer);
+    arm(this.limits.idleTimeoutMs);
 
     const tooLarge = (): void => {
       socket.end(line({ id: null, status: 'error', error: { code: ErrorCodes.too_large, message: `request line over ${MAX_LINE} bytes` } }));
@@ -85,7 +100,7 @@ export class ControlServer {
       if (working) return;
       working = true;
       socket.pause();
-      socket.setTimeout(0); // a long command is not idleness
+      let served = false;
       try {
         let nl: number;
         while (!socket.destroyed && (nl = buffer.indexOf('\n')) >= 0) {
@@ -93,16 +108,23 @@ export class ControlServer {
           const text = buffer.slice(0, nl).trim();
           buffer = buffer.slice(nl + 1);
           if (!text) continue;
+          disarm(); // a long command is not idleness
           const reply = await this.dispatch(text);
           if (socket.destroyed) return;
-          // Backpressure: a client that does not read its replies gets no more requests read.
-          if (!socket.write(line(reply))) await drained(socket);
+          served = true;
+          // Backpressure: a client that does not read its replies gets no more requests read, and one
+          // that leaves a reply unread for the write timeout loses its connection and the reply's memory.
+          if (!socket.write(line(reply))) {
+            arm(this.limits.writeTimeoutMs ?? this.limits.idleTimeoutMs);
+            await drained(socket);
+            disarm();
+          }
         }
         if (buffer.length > MAX_LINE) return tooLarge();
       } finally {
         working = false;
         if (!socket.destroyed) {
-          socket.setTimeout(this.limits.idleTimeoutMs);
+          if (served) arm(this.limits.idleTimeoutMs);
           socket.resume();
         }
       }
@@ -114,6 +136,7 @@ export class ControlServer {
     });
     socket.on('error', () => socket.destroy());
     socket.on('close', () => {
+      disarm();
       this.sockets.delete(socket);
       if (this.sockets.size === 0) this.refusedLogged = 0;
     });

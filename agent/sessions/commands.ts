@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { CommandRegistry } from '../commands.js';
 import { AnnotationSchema } from '../../protocol/usage-record.js';
-import { toCsv } from './query.js';
+import { SessionCursor, toCsv } from './query.js';
 import type { SessionTracker } from './tracker.js';
 
 const Bound = z.string().min(10).max(40).optional();
@@ -13,14 +13,21 @@ const Bound = z.string().min(10).max(40).optional();
 export function registerSessionCommands(registry: CommandRegistry, tracker: SessionTracker, timezone: string): void {
   registry.register({
     name: 'sessions.list',
-    description: 'closed usage sessions started in a period (since/until: YYYY-MM-DD station days or ISO times); format csv for the hand-in',
+    description:
+      'closed usage sessions started in a period (since/until: YYYY-MM-DD station days or ISO times), in pages of at most 500: `more` holds the args for the next page, null at the end; format csv for the hand-in (the header on the first page only)',
     readOnly: true,
     args: z
-      .object({ since: Bound, until: Bound, format: z.enum(['json', 'csv']).default('json'), lang: z.enum(['zh', 'en']).default('en') })
+      .object({
+        since: Bound,
+        until: Bound,
+        format: z.enum(['json', 'csv']).default('json'),
+        lang: z.enum(['zh', 'en']).default('en'),
+        after: z.string().max(60).regex(SessionCursor, 'a page cursor from sessions.list (more.after)').optional(),
+      })
       .strict(),
     handler: (args) => {
-      const records = tracker.list({ since: args.since, until: args.until });
-      return args.format === 'csv' ? { csv: toCsv(records, args.lang, timezone) } : records;
+      const page = tracker.listPage({ since: args.since, until: args.until, after: args.after });
+      return args.format === 'csv' ? { csv: toCsv(page.sessions, args.lang, timezone, args.after === undefined), more: page.more } : page;
     },
   });
   registry.register({

@@ -61,6 +61,42 @@ export function querySessions(store: Store, timeZone: string, range: SessionRang
   });
 }
 
+/** Most sessions one `sessions.list` reply carries (why pages: agent/events.ts, EVENTS_PAGE). */
+export const SESSIONS_PAGE = 500;
+
+/** Where the next page starts: the last session sent, as `<start>|<seq>` (opaque to clients). */
+export const SessionCursor = /^([0-9T:.+\-Z]{10,40})\|(\d{1,15})$/;
+
+export interface SessionsPage {
+  sessions: UsageRecord[];
+  /** The args for the next page (merge them into the request), null at the end. */
+  more: { after: string } | null;
+}
+
+/** One page of `querySessions`: closed sessions started in the range, after the cursor, oldest first. */
+export function querySessionsPage(store: Store, timeZone: string, range: SessionRange & { after?: string | undefined }, pageSize = SESSIONS_PAGE): SessionsPage {
+  const { since, until } = resolveRange(range, timeZone);
+  let afterStart = '';
+  let afterSeq = -1;
+  if (range.after !== undefined) {
+    const m = SessionCursor.exec(range.after);
+    if (!m) throw new AgentError(ErrorCodes.invalid_args, `after: not a page cursor from sessions.list: ${JSON.stringify(range.after.slice(0, 60))}`);
+    afterStart = m[1]!;
+    afterSeq = Number(m[2]);
+  }
+  const rows = store.sessions.closedPage(since, until, afterStart, afterSeq, pageSize + 1);
+  const page = rows.slice(0, pageSize);
+  const last = page.at(-1);
+  return {
+    sessions: page.map((r) => {
+      const rec = JSON.parse(r.record) as UsageRecord;
+      if (r.annotation) rec.annotation = JSON.parse(r.annotation) as Annotation;
+      return rec;
+    }),
+    more: rows.length > pageSize && last ? { after: `${last.start}|${last.seq}` } : null,
+  };
+}
+
 export type { DailySummary } from '../store/sessions.js';
 
 export function dailySummaries(store: Store, fromDay = '0000-00-00', toDay = '9999-99-99'): DailySummary[] {
@@ -90,7 +126,7 @@ function zhTrigger(t: string): string {
  * CSV an administrator can hand in: station-local times, minutes, Chinese headers and labels with
  * `lang: 'zh'` (with a BOM, so Excel on a Chinese Windows opens it as UTF-8).
  */
-export function toCsv(records: readonly UsageRecord[], lang: 'zh' | 'en' = 'en', timeZone = 'Asia/Shanghai'): string {
+export function toCsv(records: readonly UsageRecord[], lang: 'zh' | 'en' = 'en', timeZone = 'Asia/Shanghai', header = true): string {
   const zh = lang === 'zh';
   const rows = records.map((r) => {
     const a = r.annotation ?? {};
@@ -112,5 +148,7 @@ export function toCsv(records: readonly UsageRecord[], lang: 'zh' | 'en' = 'en',
       zh ? (ZH_CLOCK[r.clock] ?? r.clock) : r.clock,
     ];
   });
-  return writeCsv(HEADERS[lang], rows, { bom: zh, trailingEol: true });
+  const csv = writeCsv(HEADERS[lang], rows, { bom: zh && header, trailingEol: true });
+  // A page after the first continues the same file: no header, no BOM.
+  return header ? csv : csv.slice(csv.indexOf('\r\n') + 2);
 }

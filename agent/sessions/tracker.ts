@@ -17,7 +17,7 @@ import type { DurableRecord, Outbox } from '../store/outbox.js';
 import type { Store } from '../store/store.js';
 import { SessionEngine, type SessionDraft, type SessionEffect, type SessionRules, type TrackedDevice } from './engine.js';
 import { AnnotationSchema, UsageRecordSchema, type Annotation, type Trigger, type UsageRecord } from '../../protocol/usage-record.js';
-import { querySessions, stationDay, type SessionRange } from './query.js';
+import { querySessions, querySessionsPage, stationDay, type SessionRange, type SessionsPage } from './query.js';
 
 export interface SessionTrackerDeps {
   /** Sessions and the daily summary; the usage record goes to `store.outbox` in the same transaction. */
@@ -97,6 +97,11 @@ export class SessionTracker {
 
   list(range: SessionRange = {}): UsageRecord[] {
     return querySessions(this.deps.store, this.deps.timezone, range);
+  }
+
+  /** One page of `list` (what `sessions.list` answers: a reply never grows with the ledger). */
+  listPage(range: SessionRange & { after?: string | undefined }): SessionsPage {
+    return querySessionsPage(this.deps.store, this.deps.timezone, range);
   }
 
   /**

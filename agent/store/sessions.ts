@@ -43,6 +43,7 @@ export class SessionRepository {
   readonly #setAnnotation;
   readonly #setRecord;
   readonly #closedBetween;
+  readonly #closedPage;
   readonly #addToDay;
   readonly #days;
 
@@ -65,6 +66,13 @@ export class SessionRepository {
     this.#closedBetween = lazy<[string, string], { record: string; annotation: string | null }>(
       db,
       `SELECT record, annotation FROM sessions WHERE state = 'closed' AND start >= ? AND start < ? ORDER BY start, seq`,
+    );
+    // Keyset paging on (start, seq), the listing's order: a page costs the same however deep it is.
+    this.#closedPage = lazy<[string, string, string, string, number, number], { seq: number; start: string; record: string; annotation: string | null }>(
+      db,
+      `SELECT seq, start, record, annotation FROM sessions
+       WHERE state = 'closed' AND start >= ? AND start < ? AND (start > ? OR (start = ? AND seq > ?))
+       ORDER BY start, seq LIMIT ?`,
     );
     this.#addToDay = lazy<[DayAddition]>(
       db,
@@ -135,5 +143,15 @@ export class SessionRepository {
 
   dailySummaries(fromDay: string, toDay: string): DailySummary[] {
     return this.#days().all(fromDay, toDay);
+  }
+
+  /**
+   * Closed sessions that started in [since, until), after the one at (afterStart, afterSeq) in
+   * (start, seq) order, at most `limit`: one page of a listing (`afterStart` '' for the first).
+   */
+  closedPage(since: string, until: string, afterStart: string, afterSeq: number, limit: number): Array<{ seq: number; start: string; record: string; annotation: string | null }> {
+    // The index range starts at the cursor, not at `since`: page 80 costs what page 1 does.
+    const from = afterStart > since ? afterStart : since;
+    return this.#closedPage().all(from, until, afterStart, afterStart, afterSeq, limit);
   }
 }

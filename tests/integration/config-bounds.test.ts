@@ -5,6 +5,7 @@
  */
 import { describe, it, expect, afterEach } from 'vitest';
 import { writeFileSync, truncateSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { startAgent, ctl, type RunningAgent } from '../helpers/agent.js';
@@ -52,6 +53,53 @@ const cases: Array<[string, (dir: string, file: string) => void, RegExp]> = [
     /devices: at most 64 devices/,
   ],
 ];
+
+/**
+ * Files that are not files: /dev/zero used to be read until V8 aborted (exit 134, and systemd restarts
+ * into it), a FIFO with no writer hung the agent and stationctl for ever.
+ */
+const notFiles: Array<[string, (dir: string) => string, RegExp]> = [
+  ['/dev/zero', () => '/dev/zero', /\/dev\/zero: not a regular file \(a character device\)/],
+  [
+    'a FIFO nobody writes to',
+    (dir) => {
+      const fifo = join(dir, 'config.fifo');
+      execFileSync('mkfifo', ['-m', '0600', fifo]);
+      return fifo;
+    },
+    /config\.fifo: not a regular file \(a FIFO\)/,
+  ],
+  ['a directory', (dir) => dir, /not a regular file \(a directory\)/],
+  [
+    'a config whose frame profile is /dev/zero',
+    (dir) => {
+      const file = join(dir, 'config.yaml');
+      writeFileSync(
+        file,
+        stringify({ ...base(dir), devices: [{ id: 'p1', kind: 'projector', driver: 'frame_profile', profile: '/dev/zero', serial: { path: '/dev/ttyS0' } }] }),
+      );
+      return file;
+    },
+    /devices\[0\]\.profile: \/dev\/zero: not a regular file/,
+  ],
+];
+
+describe('config paths that are not regular files', () => {
+  it.each(notFiles)('%s: the agent exits 78 at once and config check says why', async (_name, make, message) => {
+    const dir = tempDir('config-bounds-');
+    dirs.push(dir);
+    const file = make(dir);
+    const agent = startAgent(file);
+    agents.push(agent);
+    expect(await agent.exited).toBe(78);
+    const flat = (text: string) => text.replace(/\s+/g, ' ');
+    expect(flat(agent.output())).toMatch(message);
+    expect(agent.output()).not.toMatch(/\n\s+at /);
+    const check = await ctl(['--config', file, 'config', 'check'], {}, 15_000);
+    expect(check.code).toBe(1);
+    expect(flat(check.stdout + check.stderr)).toMatch(message);
+  });
+});
 
 describe('bounded config', () => {
   it.each(cases)('%s: the agent exits 78 with a clear message and config check says why', async (_name, write, message) => {

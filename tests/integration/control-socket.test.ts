@@ -99,7 +99,7 @@ describe('control socket limits', () => {
     expect(served.code).toBe(0);
   });
 
-  it('tells a user outside the socket group "permission denied" and exits 3, instead of "not running"', async () => {
+  it('tells a user outside the socket group "permission denied", names the agent\'s group and exits 3, instead of "not running"', async () => {
     expect(process.getuid?.(), 'this test runs stationctl as nobody, so it needs root').toBe(0);
     const { dir, file } = await agentWith();
     // nobody must reach the config through the test run's own temp folder (0700 when made).
@@ -116,7 +116,10 @@ describe('control socket limits', () => {
     });
     const said = r.stderr.replace(/\s+/g, ' '); // wrapped at 80 columns
     expect(said).toContain('permission denied');
-    expect(said).toMatch(/add yourself to group \w+/);
+    // The socket here belongs to root (the test's agent runs as root): the hint must still name the agent's
+    // group, never tell a technician to join root.
+    expect(said).toContain('add yourself to group station-agent (sudo usermod -aG station-agent $USER)');
+    expect(said).not.toContain('-aG root');
     expect(r.stderr).not.toContain('not running');
     expect(r.code).toBe(3);
   });

@@ -35,6 +35,37 @@ describe('packaged systemd unit', () => {
   });
 });
 
+describe('unit hardening', () => {
+  const source = readFileSync(join(ROOT, 'systemd', 'station-agent.service'), 'utf8');
+  const directives = new Map(
+    source
+      .split('\n')
+      .filter((l) => /^[A-Z]\w+=/.test(l))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as const),
+  );
+
+  // The attack run's `systemd-analyze security` list (3.5 before): these cost the agent nothing.
+  it.each([
+    ['SystemCallFilter', '@system-service'],
+    ['SystemCallErrorNumber', 'EPERM'],
+    ['RemoveIPC', 'yes'],
+    ['PrivateMounts', 'yes'],
+    ['ProtectProc', 'invisible'],
+  ])('sets %s=%s', (key, value) => expect(directives.get(key)).toBe(value));
+
+  it('leaves out what would break the agent: ProcSubset=pid (host facts), MemoryDenyWriteExecute (V8), PrivateDevices (serial)', () => {
+    for (const key of ['ProcSubset', 'MemoryDenyWriteExecute', 'PrivateDevices', 'PrivateUsers']) expect(directives.has(key), key).toBe(false);
+  });
+
+  it('the older-systemd table in docs/operations.md names every hardening directive the unit sets', () => {
+    const ops = readFileSync(join(ROOT, 'docs', 'operations.md'), 'utf8');
+    const table = ops.slice(ops.indexOf("## The unit's hardening"), ops.indexOf('## Building the packages'));
+    const hardening = [...directives.keys()].filter((k) => /^(Protect|Private|Restrict|SystemCall|Lock|NoNew|RemoveIPC|Capability|Device)/.test(k));
+    expect(hardening.length).toBeGreaterThan(15);
+    for (const key of hardening) expect(table, key).toContain(`\`${key}`);
+  });
+});
+
 describe('/usr/bin wrappers', () => {
   it('exec the bundled Node: the agent with its flags, stationctl plain', () => {
     expect(wrapperCommand(wrapperScript('station-agent', AGENT_NODE_FLAGS), '')).toEqual([NODE_BIN, ...AGENT_NODE_FLAGS, AGENT_MAIN]);

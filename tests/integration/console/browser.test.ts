@@ -73,7 +73,7 @@ async function station(id: string, name: string, allowed: string[], brokerUrl: s
 
 /** One class: the projector on for `ms` once the agent has opened a session, then off until it is closed. */
 async function classOf(s: Station, ms: number): Promise<void> {
-  const count = async () => ((await callDaemon(s.socket, 'sessions.list', { since: '2000-01-01', until: '2100-01-01' })).data as unknown[]).length;
+  const count = async () => ((await callDaemon(s.socket, 'sessions.list', { since: '2000-01-01', until: '2100-01-01' })).data as { sessions: unknown[] }).sessions.length;
   const before = await count();
   s.sim.setPower(1);
   await waitFor(async () => ((await callDaemon(s.socket, 'status')).data as { open_session: string | null }).open_session, 10_000);

@@ -89,7 +89,7 @@ async function depth(s: Station): Promise<number> {
 
 /** One class on the simulated projector, long enough to count, then off; resolves when the session is closed. */
 async function classOn(s: Station): Promise<void> {
-  const listed = async () => ((await callDaemon(s.socket, 'sessions.list', { since: '2000-01-01', until: '2100-01-01' })).data as Array<{ duration_s: number }>);
+  const listed = async () => ((await callDaemon(s.socket, 'sessions.list', { since: '2000-01-01', until: '2100-01-01' })).data as { sessions: Array<{ duration_s: number }> }).sessions;
   const before = (await listed()).length;
   s.sim.setPower(1);
   const open = await waitFor(async () => ((await callDaemon(s.socket, 'status')).data as { open_session: string | null }).open_session, 10_000);

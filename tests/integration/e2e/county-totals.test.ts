@@ -40,14 +40,14 @@ async function station(id: string, town: string, brokerPort: number) {
 
 /** One class: the projector on for `ms` once the agent has seen it on, then off until the session is closed. */
 async function classOf(s: Awaited<ReturnType<typeof station>>, ms: number): Promise<void> {
-  const before = ((await callDaemon(s.socket, 'sessions.list', { since: '2000-01-01', until: '2100-01-01' })).data as unknown[]).length;
+  const before = ((await callDaemon(s.socket, 'sessions.list', { since: '2000-01-01', until: '2100-01-01' })).data as { sessions: unknown[] }).sessions.length;
   s.sim.setPower(1);
   await waitFor(async () => ((await callDaemon(s.socket, 'status')).data as { open_session: string | null }).open_session, 10_000);
   // The class itself: its length is what the totals count (a short test power-on vs a real class),
   // and only wall time on the real agent can make it; this is not waiting for anything to happen.
   await sleep(ms);
   s.sim.setPower(0);
-  await waitFor(async () => ((await callDaemon(s.socket, 'sessions.list', { since: '2000-01-01', until: '2100-01-01' })).data as unknown[]).length > before, 10_000);
+  await waitFor(async () => ((await callDaemon(s.socket, 'sessions.list', { since: '2000-01-01', until: '2100-01-01' })).data as { sessions: unknown[] }).sessions.length > before, 10_000);
 }
 
 function totals(records: UsageRecord[]) {

@@ -25,7 +25,7 @@ async function status(socket: string): Promise<{ open_session: string | null; de
 async function sessions(socket: string): Promise<UsageRecord[]> {
   const res = await callDaemon(socket, 'sessions.list', { since: '2000-01-01', until: '2100-01-01' });
   expect(res.status).toBe('ok');
-  return res.data as UsageRecord[];
+  return (res.data as { sessions: UsageRecord[] }).sessions;
 }
 
 /** A session's row as it stands in the database now (its last checkpoint while open), read-only. */

@@ -85,7 +85,7 @@ describe('a scheduled class', () => {
     expect(projector.input).toBe('31');
 
     const sessions = await waitFor(async () => {
-      const list = (await callDaemon(socket, 'sessions.list', { since: '2000-01-01', until: '2100-01-01' })).data as UsageRecord[];
+      const list = ((await callDaemon(socket, 'sessions.list', { since: '2000-01-01', until: '2100-01-01' })).data as { sessions: UsageRecord[] }).sessions;
       return list.length > 0 ? list : undefined;
     }, 15_000);
     expect(sessions).toHaveLength(1);

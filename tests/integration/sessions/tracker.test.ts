@@ -271,7 +271,7 @@ describe('SessionTracker on a real database', () => {
     const registry = new CommandRegistry();
     registerSessionCommands(registry, s.tracker, 'Asia/Shanghai');
     const listed = await registry.invoke('sessions.list', { since: '2024-03-05', until: '2024-03-05' }, { source: 'socket' });
-    expect(listed).toMatchObject({ status: 'ok', data: [expect.objectContaining({ start: '2024-03-05T12:00:00.000Z' })] });
+    expect(listed).toMatchObject({ status: 'ok', data: { sessions: [expect.objectContaining({ start: '2024-03-05T12:00:00.000Z' })], more: null } });
     const id = s.tracker.list()[0]!.id;
     expect(await registry.invoke('session.note', { id, topic: '党课', attendees: 12 }, { source: 'socket' })).toMatchObject({
       status: 'ok',
@@ -280,6 +280,7 @@ describe('SessionTracker on a real database', () => {
     expect(await registry.invoke('session.note', { id }, { source: 'socket' })).toMatchObject({ status: 'error', error: { code: 'invalid_args' } });
     const asCsv = await registry.invoke('sessions.list', { format: 'csv', lang: 'en' }, { source: 'socket' });
     expect((asCsv as { data: { csv: string } }).data.csv.split('\r\n')[0]).toMatch(/^id,seq,start/);
+    expect(asCsv).toMatchObject({ data: { more: null } });
   });
 
   test('the command observer credits socket and county power-on commands', async () => {
