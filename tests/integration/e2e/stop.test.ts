@@ -85,16 +85,30 @@ describe('stopping with every device in the middle of a slow request', () => {
     // device is in the middle of a slow reply. Such a moment begins when the last device starts a reply,
     // so it is checked at each start (an event), not sampled: on a loaded machine a timer's samples
     // could keep missing the overlap. The deadline only bounds a failure.
-    const asked = mediamtx.requests.length;
+    // A MediaMTX request is under way for the agent for 6 s after it arrives (its client's timeout; the
+    // fake holds the answer far longer). Each arrival is noted as it happens, and checked then too.
+    let lastAskedMs = 0;
+    const push = mediamtx.requests.push.bind(mediamtx.requests);
+    mediamtx.requests.push = (...items) => {
+      lastAskedMs = Date.now();
+      const n = push(...items);
+      check();
+      return n;
+    };
+    let check = (): void => undefined;
     await new Promise<void>((resolve, reject) => {
+      const done = (): void => {
+        for (const s of shapers) s.onDelay = undefined;
+        check = () => undefined;
+      };
       const deadline = setTimeout(() => {
-        for (const s of shapers) s.onDelay = undefined;
-        reject(new Error(`the devices were never all in the middle of a reply at once (delaying: ${shapers.map((s) => s.delaying).join(', ')})`));
-      }, 30_000);
-      const check = (): void => {
-        if (mediamtx.requests.length <= asked || !shapers.every((s) => s.delaying > 0)) return;
+        done();
+        reject(new Error(`the devices were never all in the middle of a reply at once (delaying: ${shapers.map((s) => s.delaying).join(', ')}; last MediaMTX request ${Date.now() - lastAskedMs} ms ago)`));
+      }, 60_000);
+      check = (): void => {
+        if (Date.now() - lastAskedMs > 4_000 || !shapers.every((s) => s.delaying > 0)) return;
         clearTimeout(deadline);
-        for (const s of shapers) s.onDelay = undefined;
+        done();
         resolve();
       };
       for (const s of shapers) s.onDelay = check;
@@ -116,5 +130,5 @@ describe('stopping with every device in the middle of a slow request', () => {
     }
     // About 25 s on an idle machine (the next MediaMTX request alone can be 6 s away): above the default
     // 30 s test limit, so a loaded machine is not cut off before the waits above can report.
-  }, 90_000);
+  }, 120_000);
 });
