@@ -28,6 +28,7 @@ import {
   type Arch,
   type BundledModule,
 } from './layout.js';
+import { describeViolations, treeFloorViolations } from './symbol-versions.js';
 import { buildNativeModules, foreignBinaries, keepSerialportPrebuild, stripBinary, walk, elfMachine } from './native.js';
 import { fetchRuntime } from './runtime.js';
 
@@ -167,6 +168,8 @@ export async function buildPackage(o: BuildOptions): Promise<BuildResult> {
 
     const foreign = foreignBinaries(root, arch);
     if (foreign.length > 0) throw new Error(`binaries not built for ${arch}:\n  ${foreign.join('\n  ')}`);
+    const overFloor = treeFloorViolations(root);
+    if (overFloor.length > 0) throw new Error(`binaries above the glibc floor (docs/operations.md):\n${describeViolations(overFloor, (f) => f.slice(root.length))}`);
     const elves = walk(root).filter((f) => elfMachine(f) !== null);
     const depends = shlibDepends(work, elves, arch);
 

@@ -6,11 +6,12 @@
  */
 import { describe, it, expect, afterAll } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { aboveFloor, compareDotted, floorViolations, highestVersions, neededVersions, treeFloorViolations } from '../../scripts/package/symbol-versions.js';
-
+import { CACHE } from './helpers.js';
+import { addonCacheDirs } from '../../scripts/package/native.js';
 
 const work = mkdtempSync(join(tmpdir(), 'sa-symver-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -127,3 +128,9 @@ describe('the glibc floor checker on ELF files compiled here', () => {
   });
 });
 
+describe('addons the package build compiled (out/cache/native), when there are any', () => {
+  it('need nothing newer than the floor', () => {
+    const addons = addonCacheDirs(CACHE).flatMap((d) => readdirSync(d).filter((f) => f.endsWith('.node')).map((f) => join(d, f)));
+    expect(addons.flatMap((a) => floorViolations(a))).toEqual([]);
+  });
+});
