@@ -2,7 +2,8 @@
 # `npm run test:package`: the package tests (tests/package/*.package-test.ts). Installs the package build
 # tools when missing, then runs scripts/test.sh (test tools, typecheck, build, vitest, the closing
 # "tests: N passed, N failed" line) with the package tests' vitest config: builds the amd64 and arm64
-# packages, installs the amd64 one into a fresh debootstrap root, runs the arm64 tree under qemu.
+# packages, installs the amd64 one into a fresh debootstrap root, runs the arm64 tree under qemu, and
+# installs and runs both in Debian 11 (glibc 2.31) roots, the arm64 one a real arm64 userland under qemu.
 # Several minutes and root; not part of npm test.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
