@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildDeb } from '../../scripts/package/deb.js';
+import { buildDeb, floorDepends } from '../../scripts/package/deb.js';
 import { controlFile } from '../../scripts/package/layout.js';
 
 const work = mkdtempSync(join(tmpdir(), 'sa-deb-compat-'));
@@ -29,6 +29,12 @@ describe('the .deb for dpkg 1.19', () => {
     const fields = control.split('\n').filter((l) => /^[A-Za-z]/.test(l)).map((l) => l.slice(0, l.indexOf(':')));
     expect(fields).toContain('Depends');
     expect(fields.filter((f) => !DPKG_119_FIELDS.has(f))).toEqual([]);
+  });
+
+  it('depends on the glibc the files need, not on the build machine\'s libpthread stub, and on libgcc1 where libgcc-s1 is not yet', () => {
+    // What dpkg-shlibdeps says on Debian 12 for files that need at most GLIBC_2.28.
+    expect(floorDepends('libc6 (>= 2.34), libgcc-s1 (>= 3.4), libstdc++6 (>= 5.2)', '2.28')).toBe('libc6 (>= 2.28), libgcc-s1 (>= 3.4) | libgcc1, libstdc++6 (>= 5.2)');
+    expect(floorDepends('libc6 (>= 2.34)', undefined)).toBe('libc6 (>= 2.34)');
   });
 
   it('is built with xz-compressed control and data members', () => {
