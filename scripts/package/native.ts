@@ -18,7 +18,7 @@ import { GLIBC_TARGET, zigToolchain } from './zig-toolchain.js';
 /** Addons built with Zig for the glibc floor; the others with gcc, which already stays under it for them. */
 const ZIG_BUILT: ReadonlySet<string> = new Set(['better-sqlite3']);
 /** In the cache key: an addon cached by an earlier route (built against this machine's glibc) is not reused. */
-const CACHE_TAG = `glibc${GLIBC_TARGET}`;
+const CACHE_TAG = `glibc${GLIBC_TARGET}-stat`;
 
 /** The cache folders of addons built for the floor (one per module, version, Node version and arch). */
 export function addonCacheDirs(cacheDir: string): string[] {

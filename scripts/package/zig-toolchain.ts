@@ -48,6 +48,34 @@ export function zigBinary(cacheDir: string, log: (s: string) => void): string {
 }
 
 /**
+ * stat, lstat, fstat and fstatat for glibc < 2.33 targets. glibc 2.28 exports none of them (its headers
+ * inline calls to __xstat64 and friends); Zig 0.11 supplies its own, whose failure path returns -1 without
+ * setting errno. SQLite tells "no such file yet" from a real error by errno == ENOENT after lstat, so
+ * every file database failed to open (SQLITE_CANTOPEN; seen in the Debian 11 package test). These call the
+ * exported __*xstat64 (GLIBC_2.2.5 / 2.17, still in every newer glibc), hidden so the addon exports nothing.
+ */
+const STAT_SHIM = `struct stat;
+#if defined(__x86_64__)
+#define SA_STAT_VER 1
+#else
+#define SA_STAT_VER 0
+#endif
+extern int __xstat64(int, const char *, struct stat *);
+extern int __lxstat64(int, const char *, struct stat *);
+extern int __fxstat64(int, int, struct stat *);
+extern int __fxstatat64(int, int, const char *, struct stat *, int);
+#define SHIM __attribute__((visibility("hidden")))
+SHIM int stat(const char *p, struct stat *b) { return __xstat64(SA_STAT_VER, p, b); }
+SHIM int stat64(const char *p, struct stat *b) { return __xstat64(SA_STAT_VER, p, b); }
+SHIM int lstat(const char *p, struct stat *b) { return __lxstat64(SA_STAT_VER, p, b); }
+SHIM int lstat64(const char *p, struct stat *b) { return __lxstat64(SA_STAT_VER, p, b); }
+SHIM int fstat(int fd, struct stat *b) { return __fxstat64(SA_STAT_VER, fd, b); }
+SHIM int fstat64(int fd, struct stat *b) { return __fxstat64(SA_STAT_VER, fd, b); }
+SHIM int fstatat(int d, const char *p, struct stat *b, int f) { return __fxstatat64(SA_STAT_VER, d, p, b, f); }
+SHIM int fstatat64(int d, const char *p, struct stat *b, int f) { return __fxstatat64(SA_STAT_VER, d, p, b, f); }
+`;
+
+/**
  * Wrappers `cc` and `c++` for `arch` (make runs $(CC) as one word): zig cc/c++ with the glibc 2.28 target.
  * They drop -Wl,--exclude-libs,ALL, which lld in Zig 0.11 refuses: the archives it would hide are Zig's
  * libc++/libc++abi, whose symbols Zig already builds hidden.
@@ -57,18 +85,24 @@ export function zigToolchain(cacheDir: string, arch: Arch, log: (s: string) => v
   const target = `${TRIPLE[arch]}.${GLIBC_TARGET}`;
   const dir = join(cacheDir, 'toolchain', `zig-${ZIG_VERSION}-${target}`);
   mkdirSync(dir, { recursive: true });
+  const cache = join(cacheDir, 'toolchain', 'zig-cache');
+  writeFileSync(join(dir, 'stat-shim.c'), STAT_SHIM);
+  execFileSync(zig, ['cc', '-target', target, '-O2', '-fPIC', '-c', join(dir, 'stat-shim.c'), '-o', join(dir, 'stat-shim.o')], {
+    env: { ...process.env, ZIG_GLOBAL_CACHE_DIR: cache, ZIG_LOCAL_CACHE_DIR: cache },
+  });
   for (const tool of ['cc', 'c++']) {
+    // A shared object (the addon) is linked with the stat shim.
     const text = [
       '#!/bin/sh',
-      'for a do shift; [ "$a" = "-Wl,--exclude-libs,ALL" ] || set -- "$@" "$a"; done',
-      `exec '${zig}' ${tool} -target ${target} "$@"`,
+      'shim=',
+      `for a do shift; [ "$a" = "-shared" ] && shim='${join(dir, 'stat-shim.o')}'; [ "$a" = "-Wl,--exclude-libs,ALL" ] || set -- "$@" "$a"; done`,
+      `exec '${zig}' ${tool} -target ${target} "$@" $shim`,
       '',
     ].join('\n');
     writeFileSync(join(dir, `${tool}.tmp`), text);
     chmodSync(join(dir, `${tool}.tmp`), 0o755);
     renameSync(join(dir, `${tool}.tmp`), join(dir, tool));
   }
-  const cache = join(cacheDir, 'toolchain', 'zig-cache');
   return {
     zig,
     env: {
