@@ -51,9 +51,10 @@ for (const [arch, rootArch] of [['x64', 'amd64'], ['arm64', 'arm64']] as Array<[
     let collector: Collector;
     let sim: PjlinkSimulator;
     const county = mkdtempSync(join(work, 'county-'));
-    const started = Date.now();
+    let started = 0;
 
     beforeAll(async () => {
+      started = Date.now();
       const built = await buildPackage(arch, VERSION, out, ['--no-lint']);
       expect(built.code, built.stderr + built.stdout).toBe(0);
       unpackRoot(releaseRootTarball(CACHE, 'bullseye', rootArch, log), root);
