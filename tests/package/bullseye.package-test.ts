@@ -32,6 +32,12 @@ const CONF = '/etc/station-agent/config.yaml';
 const execFileAsync = promisify(execFile);
 const log = (s: string) => process.stdout.write(`${s}\n`);
 
+// Removed here, not in each describe's afterAll: a describe filtered out by -t runs no hooks.
+const works: string[] = [];
+afterAll(() => {
+  for (const w of works) rmSync(w, { recursive: true, force: true });
+});
+
 interface Status {
   agent: { running: boolean; pid: number };
   devices: Array<{ id: string; online: boolean }>;
@@ -42,6 +48,7 @@ interface Status {
 for (const [arch, rootArch] of [['x64', 'amd64'], ['arm64', 'arm64']] as Array<[Arch, RootArch]>) {
   describe(`${rootArch} .deb in a Debian 11 (bullseye) minbase root`, () => {
     const work = mkdtempSync(join(tmpdir(), `sa-pkg-bullseye-${rootArch}-`));
+    works.push(work);
     const out = join(work, 'out');
     const root = join(work, 'root');
     const deb = join(out, debFileName(VERSION, arch, 'deb'));
@@ -71,7 +78,6 @@ for (const [arch, rootArch] of [['x64', 'amd64'], ['arm64', 'arm64']] as Array<[
       await sim?.stop();
       await collector?.stop();
       await broker?.dispose();
-      rmSync(work, { recursive: true, force: true });
       log(`bullseye ${rootArch}: ${((Date.now() - started) / 1000).toFixed(0)} s`);
     });
 
