@@ -15,9 +15,10 @@ import { importedPackages, moduleClosure, pruneModules, type ModuleEntry } from 
 import { COUNTY_APP_DIR, COUNTY_CONFIG_PATH, COUNTY_DIST_DIRS, COUNTY_PACKAGE, countyControlFile, countyDebFileName, stageCountyApp } from './county-layout.js';
 import { stageCountyFiles } from './county-package.js';
 import { buildDeb, buildTarball, installedSizeKb, lintian, md5sums, shlibDepends } from './deb.js';
-import { install, write } from './files.js';
+import { elfMachine, install, walk, write } from './files.js';
 import { APP_DIR, APP_DIST_DIRS, ARCHES, CONFIG_PATH, PACKAGE_NAME, checkVersion, controlFile, debFileName, stageApp, type Arch } from './layout.js';
-import { buildNativeModules, foreignBinaries, keepSerialportPrebuild, stripBinary, walk, elfMachine } from './native.js';
+import { describeViolations, treeFloorViolations } from './symbol-versions.js';
+import { buildNativeModules, foreignBinaries, keepSerialportPrebuild, stripBinary } from './native.js';
 import { fetchRuntime } from './runtime.js';
 import { stageStationFiles } from './station-package.js';
 
@@ -153,6 +154,8 @@ export async function buildPackage(o: BuildOptions): Promise<BuildResult> {
 
     const foreign = foreignBinaries(root, arch);
     if (foreign.length > 0) throw new Error(`binaries not built for ${arch}:\n  ${foreign.join('\n  ')}`);
+    const overFloor = treeFloorViolations(root);
+    if (overFloor.length > 0) throw new Error(`binaries above the glibc floor (docs/operations.md):\n${describeViolations(overFloor, (f) => f.slice(root.length))}`);
     const elves = walk(root).filter((f) => elfMachine(f) !== null);
     const depends = shlibDepends(work, elves, arch, pkgName);
 

@@ -25,7 +25,7 @@ export const ROOT_ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/b
  * `chroot root cmd…` in a private mount namespace with /proc mounted in the root: the mount disappears
  * with the command, so nothing is left mounted inside a folder a test removes.
  */
-function chrootArgs(root: string, cmd: readonly string[], user?: string): string[] {
+export function chrootArgs(root: string, cmd: readonly string[], user?: string): string[] {
   const chroot = ['chroot', ...(user ? [`--userspec=${user}:${user}`] : []), root, ...cmd];
   return ['--mount', '--fork', '--kill-child=SIGTERM', '--', 'sh', '-c', 'mount -t proc proc "$0/proc" && exec "$@"', root, ...chroot];
 }

@@ -9,7 +9,7 @@
 import { existsSync, lstatSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join, relative } from 'node:path';
-import { walk } from './native.js';
+import { walk } from './files.js';
 
 export interface ModuleEntry {
   name: string;

@@ -8,7 +8,8 @@ import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, relative } from 'node:path';
 import { DEB_ARCH, type Arch } from './layout.js';
-import { walk } from './native.js';
+import { walk } from './files.js';
+import { compareDotted, highestVersions } from './symbol-versions.js';
 
 /**
  * Depends for the ELF files, as dpkg-shlibdeps computes them from the target's libraries (multiarch for
@@ -25,10 +26,30 @@ export function shlibDepends(work: string, binaries: readonly string[], arch: Ar
     });
     const m = /^shlibs:Depends=(.*)$/m.exec(out);
     if (!m?.[1]) throw new Error(`dpkg-shlibdeps gave no Depends: ${out}`);
-    return m[1].trim();
+    const glibc = binaries.map((b) => highestVersions(b).GLIBC).reduce<string | undefined>((a, v) => (v && (!a || compareDotted(v, a) > 0) ? v : a), undefined);
+    return floorDepends(m[1].trim(), glibc);
   } finally {
     rmSync(join(work, 'debian', 'control'));
   }
+}
+
+/**
+ * Depends as the oldest supported systems can satisfy them. dpkg-shlibdeps reads this machine's (Debian 12)
+ * symbols files, where libpthread.so.0 and libdl.so.2 list no functions since glibc 2.34 moved them into
+ * libc.so.6: a binary that needs pthread_create@GLIBC_2.2.5 from libpthread then gets libc6 (>= 2.34). The
+ * symbol versions the files need are the true requirement (glibc provides every version up to its own),
+ * so libc6's bound is the highest GLIBC_ version any file needs. libgcc-s1 was libgcc1 before Debian 11
+ * (Debian 10, UOS 20): either satisfies the dependency.
+ */
+export function floorDepends(depends: string, highestGlibc: string | undefined): string {
+  return depends
+    .split(/,\s*/)
+    .map((d) => {
+      if (highestGlibc && /^libc6 \(>= [^)]+\)$/.test(d)) return `libc6 (>= ${highestGlibc})`;
+      if (/^libgcc-s1\b/.test(d)) return `${d} | libgcc1`;
+      return d;
+    })
+    .join(', ');
 }
 
 /** DEBIAN/md5sums: every file of the data tree, paths relative to /. */

@@ -2,8 +2,10 @@
 # Installs the Debian tools that building and testing the .deb packages needs, when they are missing:
 #   dpkg-dev (dpkg-deb, dpkg-shlibdeps), lintian, a C/C++ toolchain and python3 for node-gyp,
 #   crossbuild-essential-arm64 (better-sqlite3 and unix-dgram for arm64), qemu-user-static with the arm64
-#   C libraries from Debian multiarch (to run the arm64 tree here), debootstrap (a fresh Debian 12 root
-#   for the install test). Like scripts/install-test-tools.sh: never assumed present, installed by name.
+#   C libraries from Debian multiarch (to run the arm64 tree here), debootstrap (fresh Debian 12 and 11
+#   roots for the install tests; the arm64 Debian 11 root's second stage runs under qemu-aarch64-static),
+#   binutils (ar, strip). Zig, which builds better-sqlite3 for glibc 2.28, is not a Debian package here:
+#   the build installs it from the npm registry into its cache (scripts/package/zig-toolchain.ts). Like scripts/install-test-tools.sh: never assumed present, installed by name.
 #   bash scripts/package/install-build-tools.sh [--check]    (--check: only report what is missing, exit 1 if any)
 set -euo pipefail
 
@@ -17,7 +19,7 @@ have_pkg() { [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = in
 for cmd_pkg in dpkg-deb:dpkg-dev dpkg-shlibdeps:dpkg-dev lintian:lintian debootstrap:debootstrap \
   qemu-aarch64-static:qemu-user-static aarch64-linux-gnu-gcc:crossbuild-essential-arm64 \
   aarch64-linux-gnu-g++:crossbuild-essential-arm64 gcc:build-essential g++:build-essential make:build-essential \
-  python3:python3 xz:xz-utils strip:binutils fakeroot:fakeroot; do
+  python3:python3 xz:xz-utils strip:binutils ar:binutils fakeroot:fakeroot; do
   have_cmd "${cmd_pkg%%:*}" || need+=("${cmd_pkg#*:}")
 done
 have_pkg debian-archive-keyring || need+=(debian-archive-keyring)

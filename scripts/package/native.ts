@@ -1,14 +1,34 @@
 /**
  * Native modules for the target: better-sqlite3 and unix-dgram compiled with node-gyp against the
- * bundled Node's headers (its include/node), with Debian's cross compilers for arm64; serialport keeps
+ * bundled Node's headers (its include/node). better-sqlite3 with Zig for glibc 2.28 (zig-toolchain.ts: this
+ * machine's glibc 2.36 would make it need GLIBC_2.34), unix-dgram with gcc (Debian's cross compilers for
+ * arm64: it needs only GLIBC_2.2.5/2.17). Each addon built is checked against the glibc floor
+ * (symbol-versions.ts) before it enters the cache; serialport keeps
  * only the prebuild for the target that @serialport/bindings-cpp ships. Every ELF file in the tree is then
  * checked to be for the target machine, so a host binary can never slip into an arm64 package.
  */
+import { elfMachine, walk } from './files.js';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, openSync, readSync, closeSync, readdirSync, readFileSync, renameSync, rmSync, lstatSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CROSS_PREFIX, ELF_MACHINE, NATIVE_MODULES, type Arch } from './layout.js';
+import { describeViolations, floorViolations } from './symbol-versions.js';
+import { GLIBC_TARGET, zigToolchain } from './zig-toolchain.js';
+
+/** Addons built with Zig for the glibc floor; the others with gcc, which already stays under it for them. */
+const ZIG_BUILT: ReadonlySet<string> = new Set(['better-sqlite3']);
+/** In the cache key: an addon cached by an earlier route (built against this machine's glibc) is not reused. */
+const CACHE_TAG = `glibc${GLIBC_TARGET}-stat`;
+
+/** The cache folders of addons built for the floor (one per module, version, Node version and arch). */
+export function addonCacheDirs(cacheDir: string): string[] {
+  const native = join(cacheDir, 'native');
+  if (!existsSync(native)) return [];
+  return readdirSync(native)
+    .filter((n) => n.endsWith(`-${CACHE_TAG}`))
+    .map((n) => join(native, n));
+}
 
 /** node-gyp as npm itself runs it for `npm rebuild`: the copy bundled with the npm that runs this build. */
 export function nodeGypScript(): string {
@@ -23,31 +43,6 @@ export function nodeGypScript(): string {
   const found = candidates.find((c) => existsSync(c));
   if (!found) throw new Error(`node-gyp not found (looked in ${candidates.join(', ') || 'no npm installation'})`);
   return found;
-}
-
-/** The ELF e_machine of `file`, or null when it is not an ELF file. */
-export function elfMachine(file: string): number | null {
-  const fd = openSync(file, 'r');
-  try {
-    const head = Buffer.alloc(20);
-    if (readSync(fd, head, 0, 20, 0) < 20) return null;
-    if (head.readUInt32BE(0) !== 0x7f454c46) return null;
-    return head[5] === 2 ? head.readUInt16BE(18) : head.readUInt16LE(18);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Every regular file under `dir` (symlinks are not followed). */
-export function walk(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    const st = lstatSync(p);
-    if (st.isDirectory()) out.push(...walk(p));
-    else if (st.isFile()) out.push(p);
-  }
-  return out;
 }
 
 /** ELF files under `dir` that are not for `arch`; empty when the tree is clean. */
@@ -87,15 +82,18 @@ export function buildNativeModules(
     // A product whose code does not need this module (the county: unix-dgram) has none to build.
     if (!existsSync(dir)) continue;
     const version = (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
-    const cached = join(cacheDir, 'native', `${mod.name}-${version}-node${nodeVersion}-linux-${arch}`, mod.addon);
+    const cached = join(cacheDir, 'native', `${mod.name}-${version}-node${nodeVersion}-linux-${arch}-${CACHE_TAG}`, mod.addon);
     const hit = existsSync(cached) && elfMachine(cached) === ELF_MACHINE[arch];
     if (!hit) {
-      log(`compiling ${mod.name} ${version} for linux-${arch} against Node ${nodeVersion}'s headers`);
+      const zig = ZIG_BUILT.has(mod.name);
+      log(`compiling ${mod.name} ${version} for linux-${arch} against Node ${nodeVersion}'s headers with ${zig ? `Zig for glibc ${GLIBC_TARGET}` : 'gcc'}`);
+      const started = Date.now();
       const cross = CROSS_PREFIX[arch];
       const env: NodeJS.ProcessEnv = { ...process.env };
       // npm run passes npm_config_* on; none of them may point node-gyp at other headers or a download.
       for (const k of Object.keys(env)) if (k.toLowerCase().startsWith('npm_config_')) delete env[k];
-      if (cross) Object.assign(env, { CC: `${cross}gcc`, CXX: `${cross}g++`, LINK: `${cross}g++`, AR: `${cross}ar` });
+      if (zig) Object.assign(env, zigToolchain(cacheDir, arch, log).env, cross ? { AR: `${cross}ar` } : {});
+      else if (cross) Object.assign(env, { CC: `${cross}gcc`, CXX: `${cross}g++`, LINK: `${cross}g++`, AR: `${cross}ar` });
       // The compiler's warnings about third-party code are noise here; the whole log is shown on failure.
       const r = spawnSync(
         process.execPath,
@@ -106,6 +104,9 @@ export function buildNativeModules(
       const built = join(dir, 'build', 'Release', mod.addon);
       if (elfMachine(built) !== ELF_MACHINE[arch]) throw new Error(`${mod.name}: ${built} was not built for ${arch}`);
       stripBinary(built, arch);
+      const over = floorViolations(built);
+      if (over.length > 0) throw new Error(`${mod.name} for ${arch} needs more than the glibc floor:\n${describeViolations(over)}`);
+      log(`${mod.name} for linux-${arch} compiled in ${((Date.now() - started) / 1000).toFixed(0)} s`);
       mkdirSync(dirname(cached), { recursive: true });
       // Atomic: a build running beside this one never takes a half-written addon from the cache.
       copyFileSync(built, `${cached}.${process.pid}.tmp`);

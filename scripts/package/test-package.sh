@@ -3,7 +3,8 @@
 # tools when missing, then runs scripts/test.sh (test tools, typecheck, build, vitest, the closing
 # "tests: N passed, N failed" line) with the package tests' vitest config: builds the amd64 and arm64
 # packages, installs the amd64 one into a fresh debootstrap root, runs the arm64 tree under qemu, and
-# installs the county package beside Debian's PostgreSQL 15 and mosquitto (county-install.package-test.ts).
+# installs the county package beside Debian's PostgreSQL 15 and mosquitto (county-install.package-test.ts),
+# installs and runs both in Debian 11 (glibc 2.31) roots, the arm64 one a real arm64 userland under qemu.
 # One file: bash scripts/package/test-package.sh tests/package/county-install.package-test.ts
 # Several minutes and root; not part of npm test.
 set -uo pipefail

@@ -12,7 +12,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { debFileName, wrapperCommand } from '../../scripts/package/layout.js';
-import { elfMachine, foreignBinaries, walk } from '../../scripts/package/native.js';
+import { foreignBinaries } from '../../scripts/package/native.js';
+import { elfMachine, walk } from '../../scripts/package/files.js';
 import { runtimePin } from '../../scripts/package/runtime.js';
 import { APP_DIR, CTL_JS, VERSION, background, buildPackage, ledgerScript, pjlinkStation, waitFor, type LedgerDump } from './helpers.js';
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { AGENT_NODE_FLAGS } from '../../agent/version.js';
 import { debianMirror } from '../../scripts/package/debian-root.js';
 import { AGENT_MAIN, CTL_MAIN, NODE_BIN, checkVersion, packagedUnit, wrapperCommand, wrapperScript } from '../../scripts/package/layout.js';
-import { elfMachine } from '../../scripts/package/native.js';
+import { elfMachine } from '../../scripts/package/files.js';
 import { fetchRuntime, runtimePin } from '../../scripts/package/runtime.js';
 import { ROOT } from './helpers.js';
 
