@@ -7,6 +7,7 @@
  * - a sign-in ends when its account's password or role changes or the account is removed;
  * - county.db and its -wal/-shm are 0640 under umask 022, and secret files others may read are warned about.
  */
+import { ConsoleClient } from '../../helpers/console-client.js';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
@@ -31,32 +32,6 @@ let broker: Mosquitto;
 let running: RunningConsole;
 let stationId: string;
 
-/** A browser-like client: a cookie jar, no redirects followed. */
-class Client {
-  readonly jar = new Map<string, string>();
-  constructor(private readonly base: string) {}
-  async req(path: string, init: RequestInit = {}): Promise<Response> {
-    const cookie = [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ');
-    const res = await fetch(this.base + path, { ...init, redirect: 'manual', headers: { ...(cookie ? { cookie } : {}), ...(init.headers as Record<string, string>) } });
-    for (const c of res.headers.getSetCookie()) {
-      const [pair] = c.split(';');
-      const i = pair!.indexOf('=');
-      if (pair!.slice(i + 1) === '' || /Max-Age=0/.test(c)) this.jar.delete(pair!.slice(0, i));
-      else this.jar.set(pair!.slice(0, i), pair!.slice(i + 1));
-    }
-    return res;
-  }
-  post(path: string, fields: Record<string, string>): Promise<Response> {
-    return this.req(path, { method: 'POST', body: new URLSearchParams(fields).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded', origin: this.base } });
-  }
-  async csrf(path: string): Promise<string> {
-    return /name="_csrf" value="([^"]+)"/.exec(await (await this.req(path)).text())![1]!;
-  }
-  async login(user: string, password: string): Promise<number> {
-    const token = await this.csrf('/login');
-    return (await this.post('/login', { _csrf: token, user, password, back: '/fleet' })).status;
-  }
-}
 
 const user = (args: string[], input = '') => consoleCli(CONSOLE_JS, ['user', ...args.slice(0, 1), '--users', users, ...args.slice(1)], input);
 
@@ -100,12 +75,12 @@ describe('console sign-in under a burst of guesses (row 1)', () => {
     expect(r.statuses.at(-1)).toBe(429);
     expect(r.statuses).not.toContain(303);
     // Locked now: even the right password alone is refused.
-    expect(await new Client(running.url).login('burst', 'violet-harbour-ledger')).toBe(429);
+    expect(await new ConsoleClient(running.url).loginStatus('burst', 'violet-harbour-ledger')).toBe(429);
   }, 120_000);
 
   it('does not count right passwords against the address: 25 sign-ins in a row from one office all succeed', async () => {
     // The address already holds the burst's 5 counted failures; its limit is 20.
-    for (let i = 0; i < 25; i++) expect(await new Client(running.url).login('office', 'town-office-desk-2')).toBe(303);
+    for (let i = 0; i < 25; i++) expect(await new ConsoleClient(running.url).loginStatus('office', 'town-office-desk-2')).toBe(303);
   }, 60_000);
 
   it('refuses a weak new password with the reason in Chinese and English, and keeps the old one', async () => {
@@ -125,8 +100,8 @@ describe('console sign-in under a burst of guesses (row 1)', () => {
 
 describe('console sign-ins end when their account changes (row 2)', () => {
   it('ends an operator’s sign-in when the password is changed: no more pushes, the old password refused', async () => {
-    const c = new Client(running.url);
-    expect(await c.login('oper', 'first-operator-secret')).toBe(303);
+    const c = new ConsoleClient(running.url);
+    expect(await c.loginStatus('oper', 'first-operator-secret')).toBe(303);
     const page = await (await c.req('/schedules')).text();
     expect(page).toContain('oper（操作员）');
     const csrf = /name="_csrf" value="([^"]+)"/.exec(page)![1]!;
@@ -140,13 +115,13 @@ describe('console sign-ins end when their account changes (row 2)', () => {
     expect(again.status).toBe(303);
     expect(again.headers.get('location')).toBe('/login?back=%2Fschedules');
     expect(await pushCount()).toBe(pushes);
-    expect(await new Client(running.url).login('oper', 'first-operator-secret')).toBe(401);
+    expect(await new ConsoleClient(running.url).loginStatus('oper', 'first-operator-secret')).toBe(401);
     await waitFor(() => running.proc.output().includes('console sign-in ended: the account was changed or removed'), 5_000);
   });
 
   it('ends an operator’s sign-in when demoted to viewer; signed in again it is a viewer and cannot push', async () => {
-    const c = new Client(running.url);
-    expect(await c.login('oper', 'second-operator-secret')).toBe(303);
+    const c = new ConsoleClient(running.url);
+    expect(await c.loginStatus('oper', 'second-operator-secret')).toBe(303);
     const csrf = await c.csrf('/schedules');
     expect((await c.post('/schedules', pushFields(csrf))).status).toBe(303);
     const pushes = await pushCount();
@@ -155,7 +130,7 @@ describe('console sign-ins end when their account changes (row 2)', () => {
     expect(r.code, r.stderr).toBe(0);
     expect((await c.post('/schedules', pushFields(csrf))).status).toBe(403);
     expect((await c.req('/fleet')).status).toBe(303);
-    expect(await c.login('oper', 'second-operator-secret')).toBe(303);
+    expect(await c.loginStatus('oper', 'second-operator-secret')).toBe(303);
     const page = await (await c.req('/schedules')).text();
     expect(page).toContain('oper（查看员）');
     expect(page).not.toContain('操作员）');
@@ -165,8 +140,8 @@ describe('console sign-ins end when their account changes (row 2)', () => {
 
   it('sends nothing for a push whose form was still arriving when the account was demoted', async () => {
     expect((await user(['role', 'oper', 'operator'])).code).toBe(0);
-    const c = new Client(running.url);
-    expect(await c.login('oper', 'second-operator-secret')).toBe(303);
+    const c = new ConsoleClient(running.url);
+    expect(await c.loginStatus('oper', 'second-operator-secret')).toBe(303);
     const body = new URLSearchParams(pushFields(await c.csrf('/schedules'))).toString();
     const pushes = await pushCount();
     const ENDED = 'console sign-in ended: the account was changed or removed';
@@ -198,14 +173,14 @@ describe('console sign-ins end when their account changes (row 2)', () => {
   });
 
   it('ends the sign-in when the account is removed, and the account can no longer sign in', async () => {
-    const c = new Client(running.url);
-    expect(await c.login('oper', 'second-operator-secret')).toBe(303);
+    const c = new ConsoleClient(running.url);
+    expect(await c.loginStatus('oper', 'second-operator-secret')).toBe(303);
     expect((await c.req('/fleet')).status).toBe(200);
     const r = await user(['remove', 'oper']);
     expect(r.code, r.stderr).toBe(0);
     expect((await c.req('/fleet')).status).toBe(303);
     expect((await c.req('/push.json?id=01ARZ3NDEKTSV4RRFFQ69G5FAV')).status).toBe(403);
-    expect(await c.login('oper', 'second-operator-secret')).toBe(401);
+    expect(await c.loginStatus('oper', 'second-operator-secret')).toBe(401);
   });
 });
 
@@ -239,8 +214,8 @@ describe('county files (row 10)', () => {
     const base = /console listening on (http:\S+)/.exec(out)?.[1];
     expect(base, out).toBeDefined();
     // A request that reads the database, so the -wal and -shm exist while it runs.
-    const c = new Client(base!);
-    expect(await c.login('burst', 'violet-harbour-ledger')).toBe(303);
+    const c = new ConsoleClient(base!);
+    expect(await c.loginStatus('burst', 'violet-harbour-ledger')).toBe(303);
     expect((await c.req('/fleet')).status).toBe(200);
     for (const f of [db, `${db}-wal`, `${db}-shm`]) expect([f, (statSync(f).mode & 0o777).toString(8)]).toEqual([f, '640']);
     const warnings = out.split('\n').filter((l) => l.includes('"level":40'));

@@ -4,6 +4,7 @@
  * input, role checks on the server, the Chinese CSV, and a push whose requests are signed for each
  * station (checked with the agent's verifyRequest) and whose answers are recorded.
  */
+import { ConsoleClient } from '../../helpers/console-client.js';
 import { get as httpGet, type IncomingHttpHeaders } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
@@ -28,37 +29,6 @@ let store: ConsoleDb;
 let server: ConsoleServer;
 let broker: Mosquitto;
 
-/** A browser-like client: a cookie jar, no redirects followed. */
-class Client {
-  readonly jar = new Map<string, string>();
-  constructor(private readonly base: string) {}
-  async req(path: string, init: RequestInit = {}): Promise<Response> {
-    const cookie = [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ');
-    const res = await fetch(this.base + path, { ...init, redirect: 'manual', headers: { ...(cookie ? { cookie } : {}), ...(init.headers as Record<string, string>) } });
-    for (const c of res.headers.getSetCookie()) {
-      const [pair] = c.split(';');
-      const i = pair!.indexOf('=');
-      const value = pair!.slice(i + 1);
-      if (value === '' || /Max-Age=0/.test(c)) this.jar.delete(pair!.slice(0, i));
-      else this.jar.set(pair!.slice(0, i), value);
-    }
-    return res;
-  }
-  post(path: string, fields: Record<string, string | string[]>, headers: Record<string, string> = {}): Promise<Response> {
-    const body = new URLSearchParams();
-    for (const [k, v] of Object.entries(fields)) for (const x of Array.isArray(v) ? v : [v]) body.append(k, x);
-    return this.req(path, { method: 'POST', body: body.toString(), headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers } });
-  }
-  /** The `_csrf` of the first form on a page. */
-  async csrf(path: string): Promise<string> {
-    const text = await (await this.req(path)).text();
-    return /name="_csrf" value="([^"]+)"/.exec(text)![1]!;
-  }
-  async login(user: string, password: string): Promise<Response> {
-    const token = await this.csrf('/login');
-    return this.post('/login', { _csrf: token, user, password, back: '/fleet' });
-  }
-}
 
 beforeAll(async () => {
   const dir = tempDir('console-http-');
@@ -95,7 +65,7 @@ function rawGet(path: string, headers: Record<string, string>): Promise<{ header
 describe('console over HTTP', () => {
   it('listens on loopback and sends signed-out visitors to the sign-in page', async () => {
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    const c = new Client(server.url);
+    const c = new ConsoleClient(server.url);
     const res = await c.req('/fleet?town=x');
     expect(res.status).toBe(303);
     expect(res.headers.get('location')).toBe('/login?back=%2Ffleet%3Ftown%3Dx');
@@ -105,7 +75,7 @@ describe('console over HTTP', () => {
   });
 
   it('serves its icon, and its assets gzipped to a client that takes gzip (ECharts to a township line)', async () => {
-    const page = await (await new Client(server.url).req('/login')).text();
+    const page = await (await new ConsoleClient(server.url).req('/login')).text();
     expect(page).toContain('<link rel="icon" type="image/svg+xml" href="/static/favicon.svg">');
     const icon = await fetch(`${server.url}/favicon.ico`);
     expect(icon.status).toBe(200);
@@ -122,7 +92,7 @@ describe('console over HTTP', () => {
   });
 
   it('serves pages with a strict CSP and cookies that scripts cannot read', async () => {
-    const c = new Client(server.url);
+    const c = new ConsoleClient(server.url);
     const res = await c.req('/login');
     expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
     expect(res.headers.get('content-security-policy')).not.toContain('unsafe-inline');
@@ -141,7 +111,7 @@ describe('console over HTTP', () => {
   });
 
   it('refuses a wrong password, a sign-in without the form token or from another origin, and locks after 3 failures', async () => {
-    const c = new Client(server.url);
+    const c = new ConsoleClient(server.url);
     expect((await c.login('oper', 'wrong-password')).status).toBe(401);
     expect((await c.post('/login', { user: 'oper', password: 'operator-password' })).status).toBe(403);
     const token = await c.csrf('/login');
@@ -154,7 +124,7 @@ describe('console over HTTP', () => {
   });
 
   it('bounds what it reads: oversized bodies, long URLs, bad months', async () => {
-    const c = new Client(server.url);
+    const c = new ConsoleClient(server.url);
     await c.login('view', 'viewer-password');
     expect((await c.post('/schedules', { _csrf: 'x', name: 'x'.repeat(70_000) })).status).toBe(413);
     expect((await c.req('/fleet?q=' + 'x'.repeat(3000))).status).toBe(400);
@@ -163,7 +133,7 @@ describe('console over HTTP', () => {
   });
 
   it('downloads the monthly table as CSV with Chinese headers and the report’s numbers', async () => {
-    const c = new Client(server.url);
+    const c = new ConsoleClient(server.url);
     await c.login('view', 'viewer-password');
     const month = localMonth(Date.now(), 'Asia/Shanghai');
     const res = await c.req(`/monthly.csv?month=${month}`);
@@ -180,7 +150,7 @@ describe('console over HTTP', () => {
   });
 
   it('refuses a viewer’s forged push and a push without the form token', async () => {
-    const viewer = new Client(server.url);
+    const viewer = new ConsoleClient(server.url);
     await viewer.login('view', 'viewer-password');
     const page = await (await viewer.req('/schedules')).text();
     expect(page).not.toContain('id="compose"');
@@ -188,7 +158,7 @@ describe('console over HTTP', () => {
     const before = (await store.recentPushes(100)).length;
     const forged = await viewer.post('/schedules', { _csrf: token, target: 'all', mode: 'delete', id: 'x' });
     expect(forged.status).toBe(403);
-    const operator = new Client(server.url);
+    const operator = new ConsoleClient(server.url);
     await operator.login('oper', 'operator-password');
     expect((await operator.post('/schedules', { target: 'all', mode: 'delete', id: 'x' })).status).toBe(403);
     expect((await operator.post('/schedules', { _csrf: token, target: 'all', mode: 'delete', id: 'x' })).status).toBe(403);
@@ -205,7 +175,7 @@ describe('console over HTTP', () => {
     const town = (await store.stations()).filter((s) => s.town === '东山乡').map((s) => s.station_id);
     expect(town.length).toBeGreaterThan(5);
 
-    const c = new Client(server.url);
+    const c = new ConsoleClient(server.url);
     await c.login('oper', 'operator-password');
     const bad = await c.post('/schedules', { _csrf: await c.csrf('/schedules'), target: 'town', town: '东山乡', mode: 'set', id: 'evening', days: [], time: '20:00', duration: '45', step_device_0: 'projector-1', step_action_0: 'power', step_value_0: 'on' });
     expect(bad.status).toBe(400);
@@ -254,7 +224,7 @@ describe('console over HTTP', () => {
   });
 
   it('signs out: the session no longer opens pages', async () => {
-    const c = new Client(server.url);
+    const c = new ConsoleClient(server.url);
     await c.login('view', 'viewer-password');
     const session = c.jar.get('sa_session')!;
     const res = await c.post('/logout', { _csrf: await c.csrf('/fleet') });
