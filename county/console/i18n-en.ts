@@ -7,6 +7,7 @@ export const consoleEn = {
   'nav.logout': 'Log out',
   'nav.lang': '中文',
   'role.viewer': 'viewer',
+  'header.who': '{user} ({role})',
   'role.operator': 'operator',
   'none': '—',
   'yes': 'yes',

@@ -9,6 +9,7 @@ export const consoleZh: Record<OwnConsoleKey, string> = {
   'nav.logout': '退出',
   'nav.lang': 'English',
   'role.viewer': '查看员',
+  'header.who': '{user}（{role}）',
   'role.operator': '操作员',
   'none': '—',
   'yes': '是',

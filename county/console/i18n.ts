@@ -19,11 +19,18 @@ export const CONSOLE_CATALOGUES: Record<Lang, Record<ConsoleKey, string>> = {
 
 export type T = (key: ConsoleKey, params?: Record<string, string | number>) => string;
 
+/** English nouns the catalogue counts, and their singular: "1 stations" reads wrong. */
+const SINGULAR: Record<string, string> = { stations: 'station', records: 'record', days: 'day', rows: 'row', steps: 'step' };
+const ONE_OF = new RegExp(`(^|[^\\d.,])1 (${Object.keys(SINGULAR).join('|')})\\b`, 'g');
+
+/** English with a count of one in the singular (Chinese has no plural). */
+export function singularOne(text: string): string {
+  return text.replace(ONE_OF, (_m, before: string, noun: string) => `${before}1 ${SINGULAR[noun]}`);
+}
+
 export function consoleTranslator(lang: Lang): T {
   const catalogue = CONSOLE_CATALOGUES[lang];
-  return (key, params) => {
-    return fill(catalogue[key], params);
-  };
+  return lang === 'en' ? (key, params) => singularOne(fill(catalogue[key], params)) : (key, params) => fill(catalogue[key], params);
 }
 
 /** A translated label for a value from a closed set (`kind.projector`), or the value itself when unknown. */

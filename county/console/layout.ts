@@ -34,7 +34,7 @@ export function page(ctx: PageContext, o: PageOptions): string {
     html`<a href="${href}"${o.nav === key ? html` class="active" aria-current="page"` : ''}>${t(`nav.${key}`)}</a>`;
   const other: Lang = ctx.lang === 'zh' ? 'en' : 'zh';
   const user = ctx.signIn
-    ? html`<span class="who">${ctx.signIn.user}（${label(t, 'role', ctx.signIn.role)}）</span>
+    ? html`<span class="who">${t('header.who', { user: ctx.signIn.user, role: label(t, 'role', ctx.signIn.role) })}</span>
         <form method="post" action="/logout" class="inline">${csrfField(ctx)}<button type="submit" class="link">${t('nav.logout')}</button></form>`
     : '';
   const scripts = o.charts

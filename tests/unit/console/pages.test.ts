@@ -8,7 +8,7 @@ import type { FleetRow } from '../../../county/store.js';
 import type { MonthlyReport } from '../../../county/report.js';
 import { assembleReport, monthlyCsv } from '../../../county/report.js';
 import { html, jsonBlock } from '../../../county/console/html.js';
-import { CONSOLE_CATALOGUES, consoleTranslator } from '../../../county/console/i18n.js';
+import { CONSOLE_CATALOGUES, consoleTranslator, singularOne } from '../../../county/console/i18n.js';
 import { judge, summarise, visitList } from '../../../county/console/pages/fleet.js';
 import { localisedMonthlyCsv, shiftMonth } from '../../../county/console/pages/monthly.js';
 import { describeArgs, PUSH_ROWS_SHOWN, shownRows } from '../../../county/console/pages/push.js';
@@ -162,5 +162,18 @@ describe('console catalogues', () => {
       const words = v.replace(/\{\w+\}/g, '').replace(/--[a-z-]+/g, '').match(/[A-Za-z]{2,}/g) ?? [];
       expect(words.filter((w) => !allowed.test(w)), k).toEqual([]);
     }
+  });
+});
+
+describe('English counts', () => {
+  it('puts a count of one in the singular, and nothing else', () => {
+    const en = consoleTranslator('en');
+    expect(en('push.title', { action: 'schedule.set', n: 1 })).toBe('Sent schedule.set to 1 station');
+    expect(en('push.title', { action: 'schedule.set', n: 11 })).toBe('Sent schedule.set to 11 stations');
+    expect(en('push.title', { action: 'schedule.set', n: 21 })).toBe('Sent schedule.set to 21 stations');
+    expect(en('age.d', { n: 1 })).toBe('1 day ago');
+    expect(en('fleet.summary', { stations: 1, online: 1, offline: 0, faults: 0, lamps: 0 })).toMatch(/^1 station: 1 online/);
+    expect(singularOne('0.1 days, 2.1 days, 1 rows')).toBe('0.1 days, 2.1 days, 1 row');
+    expect(consoleTranslator('zh')('push.title', { action: 'x', n: 1 })).not.toMatch(/station/);
   });
 });
