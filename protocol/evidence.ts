@@ -46,14 +46,23 @@ export function epochOf(tsMs: number, epochS: number): number {
   return Math.floor(tsMs / 1000 / epochS);
 }
 
-/** SHA-256 (hex) of a sealed record's canonical bytes: the `prev` of the next one. */
-export function recordHash(record: object): string {
-  return createHash('sha256').update(canonicalBytes(record)).digest('hex');
+/**
+ * What is hashed: the record as sealed. `historical` is left out, since the durable lane adds it on replay,
+ * after sealing (agent/county/historical.ts).
+ */
+function asSealed(record: object): Record<string, unknown> {
+  const { historical: _historical, ...rest } = record as { historical?: unknown };
+  return rest;
 }
 
-/** The seal of `record` (its `seal` field, if any, left out) with `key`. */
+/** SHA-256 (hex) of a sealed record's canonical bytes (seal included, `historical` not): the `prev` of the next one. */
+export function recordHash(record: object): string {
+  return createHash('sha256').update(canonicalBytes(asSealed(record))).digest('hex');
+}
+
+/** The seal of `record` with `key`, over its canonical bytes without `seal` and `historical`. */
 export function sealOf(record: object, key: Buffer): string {
-  const { seal: _seal, ...body } = record as { seal?: unknown };
+  const { seal: _seal, ...body } = asSealed(record);
   return createHmac('sha256', key).update(canonicalBytes(body)).digest('hex');
 }
 

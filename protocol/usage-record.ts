@@ -44,6 +44,21 @@ export const LedgerIdSchema = z
   .regex(/^[0-9A-Za-z]{16,64}$/, '16-64 letters or digits')
   .describe('the identity of the station database that allocated seq (docs/mqtt.md "Ledgers")');
 
+/** 64 lowercase hex digits: a SHA-256 or an HMAC-SHA256. */
+export const Hex64Schema = z.string().regex(/^[0-9a-f]{64}$/, '64 lowercase hex digits');
+
+/**
+ * The evidence fields of a sealed record (docs/evidence.md, protocol/evidence.ts). All three are present
+ * on a sealed record and absent on an unsealed one (a station without `evidence` configured, or a record
+ * made before sealing began). `seal` and `historical` are left out of what is sealed and hashed: `seal`
+ * because it is the seal, `historical` because it is set on replay, after sealing.
+ */
+export const SEAL_FIELDS = {
+  prev: Hex64Schema.optional().describe('SHA-256 (hex) of the previous chain record of this station (RFC 8785 canonical bytes, without historical); 64 zeros for the first'),
+  epoch: z.number().int().nonnegative().optional().describe('the epoch whose key sealed this record: floor(unix seconds / evidence.epoch_s), never below the key on disk'),
+  seal: Hex64Schema.optional().describe('HMAC-SHA256 (hex) with that epoch\'s key over the canonical record without seal and historical'),
+};
+
 const UsageRecordFields = z
   .object({
     v: z.literal(1),
@@ -91,6 +106,7 @@ const UsageRecordFields = z
       .enum(['synced', 'unsynced', 'corrected'])
       .describe('corrected: the wall clock jumped during the session and start was recomputed from monotonic time'),
     historical: z.boolean().optional().describe('set on replay after a reconnect'),
+    ...SEAL_FIELDS,
   })
   .strict();
 const endAfterStart = (r: { start: string; end: string }): boolean => Date.parse(r.end) >= Date.parse(r.start);

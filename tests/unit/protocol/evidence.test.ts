@@ -62,6 +62,13 @@ describe('verifying a chain', () => {
     expect(verifyChain(records)).toEqual([]);
   });
 
+  it('holds for records replayed as historical: the flag is added after sealing and is not sealed', () => {
+    const records = chain(seed, E0, epochs).map((r) => ({ ...r, historical: true }));
+    expect(verifyChain(records, seedOpt)).toEqual([]);
+    const edited = records.map((r, i) => (i === 2 ? { ...r, duration_s: 1 } : r));
+    expect(verifyChain(edited, seedOpt).map((f) => f.cause)).toEqual(['seal_invalid', 'chain_broken']);
+  });
+
   it('names an edited duration: its seal, and the link of the record after it', () => {
     const records = chain(seed, E0, epochs);
     records[2] = { ...records[2]!, duration_s: 7200 };
