@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=1 --v8-pool-size=1
+#!/usr/bin/env -S node --max-semi-space-size=1 --v8-pool-size=1 --no-opt --no-maglev
 /**
  * station-agent: `station-agent --config /etc/station-agent/config.yaml`. Exit codes: 0 normal stop,
  * 78 configuration error (systemd does not restart), anything else a crash (systemd restarts).

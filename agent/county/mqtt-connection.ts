@@ -193,6 +193,10 @@ export class MqttConnection implements Connection {
       // Ping on a fixed rhythm even while publishing, so a half-open link is noticed by a missing PINGRESP.
       reschedulePings: false,
       queueQoSZero: false,
+      // mqtt-packet otherwise builds, at the first packet it writes, a Buffer for each of the 65,536 16-bit
+      // numbers (its numCache): 6.3 MB of heap on Node 22 (a heap snapshot, docs/benchmarks.md) to save a
+      // 2-byte allocation per packet, a few a minute here.
+      writeCache: false,
       will: { topic: this.deps.statusTopic, payload: Buffer.from(JSON.stringify(will)), qos: 1, retain: true },
     };
     if (county.username) options.username = county.username;

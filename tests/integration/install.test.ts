@@ -21,7 +21,7 @@ describe('install.sh', () => {
     dirs.push(root);
     install(root);
     const unit = readFileSync(join(root, 'etc/systemd/system/station-agent.service'), 'utf8');
-    expect(unit).toContain('ExecStart=/usr/bin/node --max-semi-space-size=1 --v8-pool-size=1 /opt/station-agent/dist/agent/main.js --config /etc/station-agent/config.yaml');
+    expect(unit).toContain('ExecStart=/usr/bin/node --max-semi-space-size=1 --v8-pool-size=1 --no-opt --no-maglev /opt/station-agent/dist/agent/main.js --config /etc/station-agent/config.yaml');
     expect(existsSync(join(root, 'opt/station-agent/agent/main.ts'))).toBe(true);
     expect(existsSync(join(root, 'usr/lib/sysusers.d/station-agent.conf'))).toBe(true);
     const cfg = join(root, 'etc/station-agent/config.yaml');

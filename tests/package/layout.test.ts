@@ -22,7 +22,7 @@ describe('packaged systemd unit', () => {
   const unit = packagedUnit(source, AGENT_NODE_FLAGS);
 
   it('runs the bundled Node with the agent flags and changes nothing else but comments and docs', () => {
-    expect(unit).toContain(`\nExecStart=${NODE_BIN} --max-semi-space-size=1 --v8-pool-size=1 ${AGENT_MAIN} --config /etc/station-agent/config.yaml\n`);
+    expect(unit).toContain(`\nExecStart=${NODE_BIN} --max-semi-space-size=1 --v8-pool-size=1 --no-opt --no-maglev ${AGENT_MAIN} --config /etc/station-agent/config.yaml\n`);
     expect(unit).not.toContain('/opt/station-agent');
     expect(unit).not.toContain('/usr/bin/node');
     const rest = (text: string) => text.split('\n').filter((l) => !/^(ExecStart|Documentation)=|^# Installed by/.test(l));
