@@ -103,10 +103,19 @@ export class Acker {
       this.d.log.error({ station, err: (err as Error).message }, 'no ack topic for this station id');
       return Promise.resolve();
     }
+    let payload: string;
+    try {
+      payload = JSON.stringify(ackPayload(station, seq, this.d.keys.keyFor(station), new Date(), of));
+    } catch (err) {
+      // A topic the broker let through under a name no station can have (no key derives for it): that
+      // station goes unacked, the others are not held up.
+      this.d.log.error({ station, err: (err as Error).message }, 'no command key for this station id: not acked');
+      return Promise.resolve();
+    }
     this.d.onPublished();
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no PUBACK for the ack of ${station} within ${ACK_PUBACK_MS} ms`)), ACK_PUBACK_MS);
-      this.d.client.publish(topic, JSON.stringify(ackPayload(station, seq, this.d.keys.keyFor(station), new Date(), of)), { qos: 1, retain: true }, (err) => {
+      this.d.client.publish(topic, payload, { qos: 1, retain: true }, (err) => {
         clearTimeout(timer);
         if (err && !this.closed) this.d.log.warn({ station, err: err.message }, 'ack publish failed; sent again on reconnect');
         resolve();

@@ -152,16 +152,17 @@ export class GapWatcher implements ResendLedger {
 
   private requestResend(station: string, from: number, to: number, ledger: string | null, base: number, now: number): void {
     let topic: string;
+    let key: string | Buffer | undefined;
     try {
       topic = this.o.fleet.station(station).request('sessions.resend');
+      key = this.o.keys.keyFor(station);
     } catch (err) {
-      this.o.log.error({ station, err: (err as Error).message }, 'no request topic for this station id');
+      this.o.log.error({ station, err: (err as Error).message }, 'no request topic or command key for this station id');
       return;
     }
     // Unguessable, so an answer cannot be forged for a request not yet seen.
     const transaction = `resend:${from - base}:${to - base}:${randomBytes(12).toString('hex')}`;
     const request: Record<string, unknown> = { transaction, args: { from_seq: from - base, to_seq: to - base }, ts: new Date(now).toISOString() };
-    const key = this.o.keys.keyFor(station);
     if (key !== undefined) request['sig'] = signRequest(key, station, 'sessions.resend', request);
     const previous = this.byStation.get(station);
     if (previous !== undefined) this.forget(previous);

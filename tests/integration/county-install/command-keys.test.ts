@@ -296,10 +296,16 @@ describe('from one shared key to per-station keys, with real agents', () => {
     const c = await restartCollector();
     expect(c.output()).toContain('"command_keys":"per_station"');
     expect(c.output()).not.toContain('one command key for every station');
+    // A record under a topic name no station can have (a lax ACL let it through): no key derives for
+    // it, so it goes unacked and unpushed, and holds up neither station.
+    const rogue = { v: 1, seq: 1, ledger: 'abcdef0123456789abcdef0123456789', id: '01JNH3Q8V6Z9X4K2M7P5R1T3W8', station_id: 'Rogue-Station', ts: new Date().toISOString(), clock: 'synced', type: 'agent_start', severity: 'info', message: 'x', boot: 1 };
+    await observer.publishAsync('stations/Rogue-Station/events', JSON.stringify(rogue), { qos: 1 });
+    await waitFor('the rogue record not acked', () => c.output().includes('no command key for this station id: not acked'), 10_000);
     await restart(a);
     await bothAcked();
     const con = await consoleProcess();
     expect(await pushToAll(con.url)).toEqual({ 'village-a': 'ok', 'village-b': 'ok' });
+    expect(con.proc.output()).toContain('no command key for this station id: not sent');
     expect(await con.proc.stop()).toBe(0);
     for (const s of [a, b]) await stored(s);
     expect(await c.stop()).toBe(0);
