@@ -9,9 +9,10 @@
  * station whose database was replaced ignores an ack for the old one, and gets `{seq: 0, ledger}` as soon
  * as the county has seen its new ledger. A station older than ledgers gets `{seq}` as before.
  *
- * With the county's command key the ack is signed like a command (protocol/signing.ts):
+ * With command keys the ack is signed like a command (protocol/signing.ts), with the station's own key
+ * (command-keys.ts: derived from the county's master key, or the legacy shared key):
  * `{seq, ts, ledger, sig}` with `sig = HMAC-SHA256(key, "<station_id>\nack\n<canonical JSON of {seq, ts, ledger}>")`,
- * so a station holding the key can refuse a forged one. Without a key it stays `{seq, ledger}`.
+ * so a station holding its key can refuse a forged one. Without keys it stays `{seq, ledger}`.
  */
 import { signRequest } from '../protocol/signing.js';
 import { ackOf } from './ledgers.js';
@@ -19,6 +20,7 @@ import type { MqttClient } from 'mqtt';
 import type { Logger } from './log.js';
 import type { FleetTopics } from '../protocol/topics.js';
 import type { CollectorStore, LedgerOf } from './store.js';
+import type { CommandKeys } from './command-keys.js';
 
 /** How long a pass waits for the broker to take its acks before it gives the claim up (PostgreSQL: rolls it back). */
 export const ACK_PUBACK_MS = 5_000;
@@ -30,13 +32,13 @@ export interface AckerDeps {
   log: Logger;
   /** Counts every ack handed to the client. */
   onPublished: () => void;
-  /** The county's command key (the stations' `county.command_key_file`): acks are signed with it. */
-  commandKey?: string | Buffer;
+  /** The keys (what each station's `county.command_key_file` holds): each station's ack is signed with its own. */
+  keys: CommandKeys;
 }
 
 /**
  * The ack payload for `station` at county watermark `watermark` (its ledger's seqs): signed when there
- * is a key. Without `of` (a station older than ledgers) the watermark is the station's seq.
+ * is a key (the station's own). Without `of` (a station older than ledgers) the watermark is the station's seq.
  */
 export function ackPayload(station: string, watermark: number, commandKey: string | Buffer | undefined, now = new Date(), of: LedgerOf = { ledger: null, ledger_base: 0 }): Record<string, unknown> {
   const ack = ackOf(watermark, of.ledger, of.ledger_base);
@@ -101,10 +103,19 @@ export class Acker {
       this.d.log.error({ station, err: (err as Error).message }, 'no ack topic for this station id');
       return Promise.resolve();
     }
+    let payload: string;
+    try {
+      payload = JSON.stringify(ackPayload(station, seq, this.d.keys.keyFor(station), new Date(), of));
+    } catch (err) {
+      // A topic the broker let through under a name no station can have (no key derives for it): that
+      // station goes unacked, the others are not held up.
+      this.d.log.error({ station, err: (err as Error).message }, 'no command key for this station id: not acked');
+      return Promise.resolve();
+    }
     this.d.onPublished();
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no PUBACK for the ack of ${station} within ${ACK_PUBACK_MS} ms`)), ACK_PUBACK_MS);
-      this.d.client.publish(topic, JSON.stringify(ackPayload(station, seq, this.d.commandKey, new Date(), of)), { qos: 1, retain: true }, (err) => {
+      this.d.client.publish(topic, payload, { qos: 1, retain: true }, (err) => {
         clearTimeout(timer);
         if (err && !this.closed) this.d.log.warn({ station, err: err.message }, 'ack publish failed; sent again on reconnect');
         resolve();

@@ -48,7 +48,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('--group <name>', 'shared-subscription group', 'county')
     .option('--no-share', 'subscribe without $share/ (brokers without shared subscriptions)');
   addConfigOption(run, 'collector');
-  addBrokerOptions(run, 'HMAC key for signed county requests')
+  addBrokerOptions(run, 'signs acks and resend requests')
     .option('--print-s <seconds>', 'print the fleet table every N seconds (0 = never)', '60')
     .addOption(new Option('--log-level <level>').choices(['debug', 'info', 'warn', 'error', 'silent']).default('info'))
     .action(async (o: Record<string, string | boolean | undefined>) => {

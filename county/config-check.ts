@@ -6,6 +6,7 @@
  */
 import { accessSync, constants, statSync } from 'node:fs';
 import type { CountyConfig } from './config.js';
+import { CommandKeyError, keyOptionProblems, readMasterKey, readSharedKey } from './command-keys.js';
 import { parseListen } from './console.js';
 import { isTimeZone } from './console/time.js';
 
@@ -45,9 +46,10 @@ export function configProblems(config: CountyConfig): string[] {
   if (c.username !== undefined && c.username === k.username) {
     problems.push(`console.username: 不能与采集器共用账号 ${c.username}（同名登录会互相踢下线）/ must not share the collector's account (one login would throw the other off)`);
   }
-  if (k.url !== undefined && k.command_key_file === undefined) {
-    problems.push('console.command_key_file: 有 url 时需要命令密钥才能下发 / needed with url: nothing can be sent without the command key');
+  if (k.url !== undefined && k.command_key_file === undefined && config.master_key_file === undefined) {
+    problems.push('master_key_file: 控制台有 url 时需要命令密钥才能下发 / needed when the console has a url: nothing can be sent without command keys');
   }
+  problems.push(...keyProblems(config));
   if (k.http !== undefined) {
     try {
       parseListen(k.http);
@@ -57,4 +59,39 @@ export function configProblems(config: CountyConfig): string[] {
   }
   if (k.timezone !== undefined && !isTimeZone(k.timezone)) problems.push(`console.timezone: 未知时区 / unknown time zone ${k.timezone}`);
   return problems;
+}
+
+/** The command keys as both services would read them at start (command-keys.ts), with the file's key names. */
+function keyProblems(config: CountyConfig): string[] {
+  const problems: string[] = [];
+  if (config.master_key_file !== undefined) {
+    try {
+      readMasterKey(config.master_key_file);
+    } catch (err) {
+      const why = err instanceof CommandKeyError ? err.issues.join('; ') : (err as Error).message;
+      problems.push(`master_key_file: ${config.master_key_file}: ${why}`);
+    }
+  }
+  const signing = [
+    ['collector', config.collector] as const,
+    ...(config.console?.url !== undefined ? [['console', config.console] as const] : []),
+  ].filter(([, section]) => section !== undefined);
+  const lists = { migratedStations: config.migrated_stations, legacyStations: config.legacy_stations };
+  for (const [name, section] of signing) {
+    const names = { master: 'master_key_file', shared: `${name}.command_key_file`, migrated: 'migrated_stations', legacy: 'legacy_stations' };
+    problems.push(...keyOptionProblems({ masterKeyFile: config.master_key_file, commandKeyFile: section?.command_key_file, ...lists }, names));
+  }
+  // The same old key on both: otherwise a push reaches a station the collector's acks do not, or the reverse.
+  const c = config.collector?.command_key_file;
+  const k = config.console?.url !== undefined ? config.console.command_key_file : undefined;
+  if (c !== undefined && k !== undefined && c !== k) {
+    try {
+      if (readSharedKey(c) !== readSharedKey(k)) {
+        problems.push('console.command_key_file: 与 collector.command_key_file 的密钥不同（站点只认一个）/ holds another key than collector.command_key_file (a station holds one)');
+      }
+    } catch {
+      // Unreadable: reported above.
+    }
+  }
+  return [...new Set(problems)];
 }

@@ -1,7 +1,8 @@
 /**
  * The county commands' config file (`--config /etc/station-county/county.yaml`, county.example.yaml):
- * top-level `db`, a `collector:` and a `console:` section whose keys are the commands' long flags with
- * `-` → `_`. The file only supplies values; what the command line says wins. A bad file is refused with
+ * top-level `db` and command keys (`master_key_file`, and during a migration `migrated_stations` or
+ * `legacy_stations`), shared by both programs, a `collector:` and a `console:` section whose keys are
+ * the commands' long flags with `-` → `_`. The file only supplies values; what the command line says wins. A bad file is refused with
  * every problem and its key path, in Chinese and English, and the command exits 78 (EX_CONFIG) — the
  * code systemd and the package's postinst read as "fix the config", not "restart me".
  */
@@ -10,7 +11,10 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
-import { isPostgresUrl } from './open-store.js';
+import { ID_PATTERN } from '../protocol/schedule.js';
+
+/** A `db` that names PostgreSQL rather than a SQLite file (open-store.ts opens it). */
+export const isPostgresUrl = (db: string): boolean => /^postgres(ql)?:\/\//i.test(db);
 
 /** EX_CONFIG (sysexits.h): the exit code of a config that cannot be used. */
 export const EXIT_CONFIG = 78;
@@ -74,10 +78,20 @@ export const ConsoleSection = z
   .partial()
   .strict();
 
+/** Station ids of a migration list (command-keys.ts); a province has tens of thousands of stations. */
+const StationIds = z
+  .array(z.string().regex(ID_PATTERN, '不是站点编号 / not a station id (^[a-z0-9][a-z0-9_-]{0,63}$)'))
+  .max(100_000, '站点太多（上限 100000）/ too many stations (at most 100000)');
+
 export const CountyConfigSchema = z
   .object({
     /** A SQLite file, or postgres:// / postgresql:// (e.g. the local socket: postgresql:///station_county?host=/var/run/postgresql). */
     db: text(4096).optional(),
+    /** The county's master key: each station's command key is derived from it (command-keys.ts). */
+    master_key_file: FilePath.optional(),
+    /** Migration from one shared key: the stations that already hold their own key, or those that still hold the old one. */
+    migrated_stations: StationIds.optional(),
+    legacy_stations: StationIds.optional(),
     collector: CollectorSection.optional(),
     console: ConsoleSection.optional(),
   })
@@ -85,6 +99,9 @@ export const CountyConfigSchema = z
 
 export type CountyConfig = z.infer<typeof CountyConfigSchema> & { /** The file it came from, absolute. */ file: string };
 export type SectionName = 'collector' | 'console';
+
+/** Top-level keys both programs take as options of the same name (`db` → `--db`). */
+const SHARED_KEYS = ['db', 'master_key_file', 'migrated_stations', 'legacy_stations'] as const;
 
 /** Keys that name files: relative values are relative to the config file, as an administrator expects. */
 const PATH_KEYS = new Set(['password_file', 'ca_file', 'cert_file', 'key_file', 'command_key_file', 'users']);
@@ -160,6 +177,7 @@ export function parseCountyConfig(textIn: string, file: string): CountyConfig {
   const base = dirname(abs);
   const at = (p: string): string => (isAbsolute(p) ? p : resolve(base, p));
   if (config.db !== undefined && !isPostgresUrl(config.db)) config.db = at(config.db);
+  if (config.master_key_file !== undefined) config.master_key_file = at(config.master_key_file);
   for (const name of ['collector', 'console'] as const) {
     const section = config[name] as Record<string, unknown> | undefined;
     if (!section) continue;
@@ -176,12 +194,18 @@ export function loadCountyConfig(file: string): CountyConfig {
 export const attributeName = (key: string): string => key.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
 
 /**
- * The values the file gives `command`: `db` (when `withDb`) and the keys of `section` (or only `keys`
- * of it), as commander option values — numbers as the strings a flag would give.
+ * The values the file gives `command`: the top-level `db` and command keys (when `withDb`) and the keys
+ * of `section` (or only `keys` of it), as commander option values — numbers as the strings a flag would
+ * give, station lists as arrays.
  */
-export function configValues(config: CountyConfig, section: SectionName | undefined, options: { withDb?: boolean; keys?: readonly string[] } = {}): Record<string, string | boolean> {
-  const out: Record<string, string | boolean> = {};
-  if (options.withDb !== false && config.db !== undefined) out['db'] = config.db;
+export function configValues(config: CountyConfig, section: SectionName | undefined, options: { withDb?: boolean; keys?: readonly string[] } = {}): Record<string, string | boolean | string[]> {
+  const out: Record<string, string | boolean | string[]> = {};
+  if (options.withDb !== false) {
+    for (const k of SHARED_KEYS) {
+      const v = config[k];
+      if (v !== undefined) out[attributeName(k)] = v;
+    }
+  }
   const values = section ? ((config[section] ?? {}) as Record<string, string | number | boolean>) : {};
   for (const [k, v] of Object.entries(values)) {
     if (options.keys && !options.keys.includes(k)) continue;

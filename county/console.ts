@@ -83,7 +83,7 @@ export async function main(argv: string[]): Promise<void> {
     .requiredOption('--users <file>', 'accounts file (console.js user add)')
     .option('--http <host:port>', 'where to listen; keep it on loopback behind a TLS reverse proxy', '127.0.0.1:8080')
     .option('--url <url>', 'broker URL (mqtt:// or mqtts://) for sending schedules; without it the console only reads');
-  addBrokerOptions(serve, "the county's command key (HMAC) that signs what the console sends")
+  addBrokerOptions(serve, 'signs the schedules the console sends')
     .option('--timezone <tz>', "the county's time zone", 'Asia/Shanghai')
     .option('--secure-cookies', 'mark cookies Secure and send HSTS (users reach the console over https)')
     .option('--trust-proxy', 'take the client address from X-Real-IP (set by the reverse proxy)')

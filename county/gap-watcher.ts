@@ -18,6 +18,7 @@ import type { Logger } from './log.js';
 import type { FleetTopics } from '../protocol/topics.js';
 import { signRequest } from '../protocol/signing.js';
 import type { CollectorStore } from './store.js';
+import type { CommandKeys } from './command-keys.js';
 
 export interface GapWatcherOptions {
   store: CollectorStore;
@@ -28,8 +29,8 @@ export interface GapWatcherOptions {
   resendRetryMs: number;
   /** How long a request's answer is accepted. */
   resendTimeoutMs: number;
-  /** Signs `request/sessions.resend` (HMAC-SHA256) for stations that have `county.command_key_file`. */
-  commandKey?: string | Buffer;
+  /** Sign `request/sessions.resend` (HMAC-SHA256), each with the station's own key (command-keys.ts). */
+  keys: CommandKeys;
   /** Counts every request handed to the client. */
   onRequested: () => void;
   /** Counts requests that expired unanswered. */
@@ -151,16 +152,18 @@ export class GapWatcher implements ResendLedger {
 
   private requestResend(station: string, from: number, to: number, ledger: string | null, base: number, now: number): void {
     let topic: string;
+    let key: string | Buffer | undefined;
     try {
       topic = this.o.fleet.station(station).request('sessions.resend');
+      key = this.o.keys.keyFor(station);
     } catch (err) {
-      this.o.log.error({ station, err: (err as Error).message }, 'no request topic for this station id');
+      this.o.log.error({ station, err: (err as Error).message }, 'no request topic or command key for this station id');
       return;
     }
     // Unguessable, so an answer cannot be forged for a request not yet seen.
     const transaction = `resend:${from - base}:${to - base}:${randomBytes(12).toString('hex')}`;
     const request: Record<string, unknown> = { transaction, args: { from_seq: from - base, to_seq: to - base }, ts: new Date(now).toISOString() };
-    if (this.o.commandKey !== undefined) request['sig'] = signRequest(this.o.commandKey, station, 'sessions.resend', request);
+    if (key !== undefined) request['sig'] = signRequest(key, station, 'sessions.resend', request);
     const previous = this.byStation.get(station);
     if (previous !== undefined) this.forget(previous);
     this.outstanding.set(transaction, { station, from_seq: from, to_seq: to, ledger, base, expiresAt: now + this.o.resendTimeoutMs });

@@ -9,10 +9,11 @@ import { openPgCollectorStore } from './pg-store.js';
 import { openSqliteCollectorStore } from './sqlite-store.js';
 import { openSqliteThreadStore } from './sqlite-thread-store.js';
 import type { CollectorStore, ConsoleStore, StoreOptions } from './store.js';
+import { isPostgresUrl } from './config.js';
 
 export type CountyStore = CollectorStore & ConsoleStore;
 
-export const isPostgresUrl = (db: string): boolean => /^postgres(ql)?:\/\//i.test(db);
+export { isPostgresUrl };
 
 export interface OpenOptions {
   /**

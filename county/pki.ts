@@ -4,6 +4,11 @@
  *
  *   county-pki init --dir /etc/station-county/pki --broker-name mqtt.county.example [--broker-ip 10.0.0.5]…
  *   county-pki station --dir /etc/station-county/pki <station_id>
+ *   county-pki master-key --out /etc/station-county/secrets/master.key
+ *   county-pki command-key --dir /etc/station-county/pki --config /etc/station-county/county.yaml <station_id>
+ *
+ * The last two are the command keys (key-files.ts): the county's master key, and a station's own key
+ * derived from it, exported for installation on that station.
  *
  * Keys are made with node:crypto and written owner-only (0600) before anything is in them; certificates
  * are signed by openssl, run with execFile and an argv array (no shell). Nothing is ever overwritten: an
@@ -19,6 +24,8 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { Command } from 'commander';
 import { ID_PATTERN } from '../protocol/schedule.js';
+import { addConfigOption, failAndExit } from './config.js';
+import { exportStationKey, makeMasterKey, masterKeyInstructions, stationKeyInstructions } from './key-files.js';
 
 const run = promisify(execFile);
 
@@ -206,6 +213,24 @@ export async function main(argv: string[]): Promise<void> {
     .action(async (id: string, o: { dir: string; days: string }) => {
       process.stdout.write(stationInstructions(id, await issueStation(o.dir, id, parseDays(o.days))));
     });
+  program
+    .command('master-key')
+    .description("make the county's master key for per-station command keys (0600; never overwrites)")
+    .requiredOption('--out <file>', 'where to write it, e.g. /etc/station-county/secrets/master.key')
+    .action((o: { out: string }) => {
+      process.stdout.write(masterKeyInstructions(makeMasterKey(o.out)));
+    });
+  const commandKey = program
+    .command('command-key')
+    .description("export a station's own command key, derived from the master key, for installation on that station (0600)");
+  addConfigOption(commandKey, undefined)
+    .requiredOption('--dir <dir>', 'the PKI folder: the key goes to <dir>/stations/<station_id>/command.key')
+    .option('--master-key-file <file>', "the county's master key (or master_key_file in --config)")
+    .argument('<station_id>')
+    .action((id: string, o: { dir: string; masterKeyFile?: string }) => {
+      if (o.masterKeyFile === undefined) throw new PkiError('需要 --master-key-file，或 --config 指向含 master_key_file 的配置 / needs --master-key-file, or --config with master_key_file');
+      process.stdout.write(stationKeyInstructions(id, exportStationKey(o.dir, o.masterKeyFile, id)));
+    });
   await program.parseAsync(argv, { from: 'user' });
 }
 
@@ -216,8 +241,5 @@ function parseDays(v: string): number {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main(process.argv.slice(2)).catch((err: unknown) => {
-    process.stderr.write(`county-pki: ${(err as Error).message}\n`);
-    process.exit(1);
-  });
+  main(process.argv.slice(2)).catch((err: unknown) => failAndExit('county-pki', err));
 }

@@ -16,12 +16,12 @@ import { emptyWriteStats, writeBatch, type Incoming, type WriteStats } from './w
 import { fleetTable, monthlyCsv, monthlyReport, type FleetRow, type MonthlyReport } from './report.js';
 import { openCollectorStore } from './open-store.js';
 import type { CollectorStore, StoreOptions } from './store.js';
-import { countyClientOptions, type BrokerAccess } from './broker-access.js';
+import { countyClientOptions, keysOf, type BrokerAccess } from './broker-access.js';
 
 /**
- * Topic prefix (default `stations`), account and CA from BrokerAccess; its `commandKey` (what the
- * stations' `county.command_key_file` holds) signs `request/sessions.resend` and the acks (HMAC-SHA256,
- * agent/county/signing.ts).
+ * Topic prefix (default `stations`), account and CA from BrokerAccess; its command keys (each station's
+ * own, or the legacy shared `commandKey`: what the station's `county.command_key_file` holds) sign
+ * `request/sessions.resend` and the acks (HMAC-SHA256, protocol/signing.ts).
  */
 export interface CollectorOptions extends BrokerAccess {
   url: string;
@@ -128,8 +128,8 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   coalesceWrites(client);
 
   const limiter = new LogLimiter(log);
-  const key = opts.commandKey !== undefined ? { commandKey: opts.commandKey } : {};
-  const acker = new Acker({ store, fleet, client, log, onPublished: () => stats.acks_published++, ...key });
+  const keys = keysOf(opts);
+  const acker = new Acker({ store, fleet, client, log, onPublished: () => stats.acks_published++, keys });
   const gapWatcher = new GapWatcher({
     store,
     fleet,
@@ -138,7 +138,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     gapGraceMs,
     resendRetryMs: opts.resendRetryMs ?? 30_000,
     resendTimeoutMs: opts.resendTimeoutMs ?? 30_000,
-    ...key,
+    keys,
     onRequested: () => stats.resends_requested++,
     onExpired: () => stats.resends_expired++,
   });

@@ -193,7 +193,7 @@ export const consoleEn = {
   'action.blank': 'blank',
   'schedules.send': 'Sign and send',
   'schedules.recent': 'Recently sent',
-  'schedules.no_key': 'No command key is configured (--command-key-file): nothing can be sent.',
+  'schedules.no_key': 'No command keys are configured (--master-key-file, or the legacy --command-key-file): nothing can be sent.',
   'col.sent_at': 'Sent',
   'col.sent_by': 'By',
   'col.action': 'Command',

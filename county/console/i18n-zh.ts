@@ -195,7 +195,7 @@ export const consoleZh: Record<OwnConsoleKey, string> = {
   'action.blank': '黑屏',
   'schedules.send': '签名并下发',
   'schedules.recent': '最近的下发',
-  'schedules.no_key': '未配置命令密钥（--command-key-file），无法下发。',
+  'schedules.no_key': '未配置命令密钥（--master-key-file，或旧的 --command-key-file），无法下发。',
   'col.sent_at': '下发时间',
   'col.sent_by': '操作人',
   'col.action': '命令',

@@ -1,10 +1,11 @@
 /**
  * Sends console commands to stations and records their answers. A command goes out as a signed request
- * (agent/county/signing.ts, the county's command key) on `request/<action>`, one per station, each with its
- * own transaction; the rows are stored before anything is published, so an answer always finds its row.
- * Answers arrive on `response/<action>` (subscribed without a share group: every console instance sees
- * them, and storing one twice is harmless). The console holds the county's key only, never a station's
- * secret, and sends only CONSOLE_ACTIONS.
+ * (protocol/signing.ts, with the station's own command key: county/command-keys.ts) on
+ * `request/<action>`, one per station, each with its own transaction; the rows are stored before
+ * anything is published, so an answer always finds its row. Answers arrive on `response/<action>`
+ * (subscribed without a share group: every console instance sees them, and storing one twice is
+ * harmless). The console holds the county's keys only, never a station's broker secret, and sends only
+ * CONSOLE_ACTIONS.
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import { ulid } from 'ulid';
@@ -13,7 +14,8 @@ import { signRequest } from '../../protocol/signing.js';
 import { FleetTopics } from '../../protocol/topics.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { ConsoleStore, PushRow } from '../store.js';
-import { countyClientOptions, type BrokerAccess } from '../broker-access.js';
+import { countyClientOptions, keysOf, type BrokerAccess } from '../broker-access.js';
+import type { CommandKeys } from '../command-keys.js';
 
 /** The only requests the console sends. */
 export const CONSOLE_ACTIONS = ['schedule.set'] as const;
@@ -22,7 +24,7 @@ export type ConsoleAction = (typeof CONSOLE_ACTIONS)[number];
 export const TRANSACTION_PREFIX = 'console-';
 const MAX_RESPONSE_BYTES = 64 * 1024;
 
-/** Broker access as the collector's; without a `commandKey` nothing can be sent. */
+/** Broker access as the collector's; without command keys nothing can be sent. */
 export interface PusherOptions extends BrokerAccess {
   url: string;
   store: ConsoleStore;
@@ -31,12 +33,16 @@ export interface PusherOptions extends BrokerAccess {
 }
 
 export class Pusher {
+  private readonly keys: CommandKeys;
+
   private constructor(
     private readonly client: MqttClient,
     private readonly fleet: FleetTopics,
     private readonly o: PusherOptions,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.keys = keysOf(o);
+  }
 
   static async start(o: PusherOptions): Promise<Pusher> {
     const log = o.log ?? silentLogger;
@@ -66,7 +72,7 @@ export class Pusher {
   }
 
   get canSign(): boolean {
-    return this.o.commandKey !== undefined;
+    return this.keys.mode !== 'none';
   }
 
   get connected(): boolean {
@@ -76,14 +82,23 @@ export class Pusher {
   /** Signs and publishes `action` to every station; returns the push id the page follows. */
   async send(action: ConsoleAction, args: Record<string, unknown>, stations: readonly string[], user: string): Promise<string> {
     if (!CONSOLE_ACTIONS.includes(action)) throw new Error(`the console does not send ${action}`);
-    const key = this.o.commandKey;
-    if (key === undefined) throw new Error('no command key configured');
+    const keys = this.keys;
+    if (keys.mode === 'none') throw new Error('no command key configured');
     const now = new Date((this.o.now ?? Date.now)()).toISOString();
     const pushId = ulid();
-    const requests = stations.map((station) => {
+    const requests = stations.flatMap((station) => {
       const request: Record<string, unknown> = { transaction: `${TRANSACTION_PREFIX}${ulid()}`, ts: now, args };
+      let key: string | Buffer | undefined;
+      try {
+        key = keys.keyFor(station);
+      } catch (err) {
+        // A name no station can have (the collector stored what the broker let through): nothing to sign for.
+        this.log.warn({ station, err: (err as Error).message }, 'no command key for this station id: not sent');
+        return [];
+      }
+      if (key === undefined) throw new Error(`no command key for ${station}`);
       request['sig'] = signRequest(key, station, action, request);
-      return { station, request };
+      return [{ station, request }];
     });
     const rows: PushRow[] = requests.map(({ station, request }) => ({
       push_id: pushId,
