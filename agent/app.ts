@@ -28,6 +28,9 @@ import { HostHealthSampler, hostInfo } from './host.js';
 import { registerCountyCommands } from './county/commands.js';
 import { CountyLink } from './county/link.js';
 import type { CountyLinkTuning } from './county/timing.js';
+import { seedFileOf } from '../config/files.js';
+import { EpochKeys } from './evidence/keys.js';
+import { UsageChain } from './evidence/chain.js';
 
 /** Acknowledged events are kept this long locally (`stationctl events`); usage records are kept for good. */
 export const EVENT_RETENTION_DAYS = 400;
@@ -60,6 +63,8 @@ export class App {
   tracker: SessionTracker | undefined;
   scheduler: Scheduler | undefined;
   alerts: MaintenanceAlerts | undefined;
+  /** The sealed usage stream, when `evidence` is configured. */
+  chain: UsageChain | undefined;
   agentBoot = 0;
   private readonly startedAt: number;
   private readonly startedAtWall: number;
@@ -122,8 +127,18 @@ export class App {
       {
         name: 'store',
         start: () => {
+          // The seed before the database: an agent that cannot seal must not start (exit 78), and must
+          // not have counted a boot or written a record before saying so.
+          const seedFile = seedFileOf(config);
+          const keys = seedFile ? EpochKeys.load(seedFile, { stationId: config.station.id, epochS: config.evidence!.epoch_s }, log.child({ component: 'evidence' })) : undefined;
           this.store = Store.open(config.data_dir);
           this.agentBoot = this.store.increment('agent_boot');
+          if (keys) {
+            const chain = new UsageChain({ store: this.store, keys, clock: this.clock, stationId: config.station.id, log: log.child({ component: 'evidence' }) });
+            this.chain = chain;
+            const genesis = chain.begin();
+            if (genesis) this.bus.emit('record.appended', genesis);
+          }
           this.events = new EventLog({
             outbox: this.store.outbox,
             bus: this.bus,
@@ -204,6 +219,7 @@ export class App {
             devices: config.devices,
             boot: () => this.agentBoot,
             states: () => this.supervisor.states(),
+            ...(this.chain ? { chain: this.chain } : {}),
           });
           this.tracker = tracker;
           tracker.start();

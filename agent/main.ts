@@ -12,9 +12,18 @@ import { App } from './app.js';
 import { SystemdNotifier } from './systemd.js';
 import { AGENT_VERSION } from './version.js';
 import { systemClock } from './clock.js';
+import { detectLang, translator } from './i18n/index.js';
+import { hintText } from './i18n/hints.js';
 
 export const DEFAULT_CONFIG = '/etc/station-agent/config.yaml';
 const STOP_DEADLINE_MS = 5000;
+
+/** The issues with their key paths (English, like every key-path line), then each fix in the reader's language. */
+function configErrorText(file: string, err: ConfigError): string {
+  const t = translator(detectLang());
+  const hints = err.hints.map((h) => `  ${hintText(t, h)}`);
+  return `station-agent: configuration error in ${file}:\n${[...err.issues.map((i) => `  ${i}`), ...hints].join('\n')}\n`;
+}
 
 async function main(): Promise<void> {
   let args;
@@ -46,7 +55,7 @@ async function main(): Promise<void> {
     config = loadConfig(file);
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`station-agent: configuration error in ${file}:\n${err.issues.map((i) => `  ${i}`).join('\n')}\n`);
+      process.stderr.write(configErrorText(file, err));
       process.exit(EXIT_CONFIG);
     }
     throw err;
@@ -97,6 +106,14 @@ async function main(): Promise<void> {
   try {
     await app.start();
   } catch (err) {
+    if (err instanceof ConfigError) {
+      // Found at start (the evidence seed file): said like any configuration error, and not restarted.
+      log.fatal({ code: err.code, issues: err.issues }, 'start failed: configuration');
+      process.stderr.write(configErrorText(file, err));
+      await app.stop().catch(() => undefined);
+      log.flush();
+      process.exit(EXIT_CONFIG);
+    }
     const e = err instanceof AgentError ? err : undefined;
     log.fatal({ err, code: e?.code }, 'start failed');
     process.stderr.write(`station-agent: ${e ? e.message : (err as Error).message}\n`);

@@ -6,8 +6,8 @@ import { accessSync, closeSync, constants, fstatSync, openSync, readSync } from 
 import { dirname, isAbsolute, resolve, join } from 'node:path';
 import { PACKAGE_ROOT } from './package-root.js';
 import { parseDocument, LineCounter } from 'yaml';
-import { ConfigError } from './errors.js';
-import { ConfigSchema, type Config, type DeviceConfig } from './schema.js';
+import { ConfigError, type ConfigHint } from './errors.js';
+import { ConfigSchema, DEFAULT_SEED_FILE, type Config, type DeviceConfig } from './schema.js';
 import { FrameProfileSchema } from './frame-profile.js';
 import { validateCron } from '../protocol/cron.js';
 import { formatIssues } from './issues.js';
@@ -87,16 +87,23 @@ export function parseConfig(text: string, source: string, options: LoadOptions =
     }
   });
 
+  const hints: ConfigHint[] = [];
   if (options.checkFiles) {
-    for (const { key, file } of configFiles(config)) {
+    for (const { key, file, check } of configFiles(config)) {
+      const path = resolveFrom(base, file);
       try {
-        accessSync(resolveFrom(base, file), constants.R_OK);
+        // The seed file belongs to the agent's user alone (0600): whoever else checks the config can
+        // only see that it is there; the agent reads it when it starts.
+        accessSync(path, check === 'exists' ? constants.F_OK : constants.R_OK);
       } catch {
-        problems.push(`${key}: cannot read ${resolveFrom(base, file)}`);
+        if (key === 'evidence.seed_file') {
+          problems.push(`${key}: no seed file ${path}`);
+          hints.push({ code: 'evidence_init', file: path });
+        } else problems.push(`${key}: cannot read ${path}`);
       }
     }
   }
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (problems.length > 0) throw new ConfigError(problems, { hints });
   resolvePaths(config, base);
   return config;
 }
@@ -130,6 +137,7 @@ function resolvePaths(config: Config, base: string): void {
       if (c[k] !== undefined) c[k] = resolveFrom(base, c[k]);
     }
   }
+  if (config.evidence) config.evidence.seed_file = resolveFrom(base, config.evidence.seed_file ?? join(config.data_dir, DEFAULT_SEED_FILE));
   const m = config.media?.mediamtx;
   if (m?.password_file !== undefined) m.password_file = resolveFrom(base, m.password_file);
   if (m?.token_file !== undefined) m.token_file = resolveFrom(base, m.token_file);

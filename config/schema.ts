@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { DEVICE_KINDS, type DeviceKind } from '../protocol/devices.js';
 import { Id, ScheduleSchema } from '../protocol/schedule.js';
+import { EPOCH_S_MAX, EPOCH_S_MIN } from '../protocol/enrollment.js';
 import { FrameProfileSchema } from './frame-profile.js';
 
 /** Safe in MQTT topics and file names: no `/`, `+`, `#`, spaces or upper case. */
@@ -189,6 +190,23 @@ export const CountySchema = z
   });
 export type CountyConfig = z.infer<typeof CountySchema>;
 
+/**
+ * Sealed usage records (docs/evidence.md). The seed file is made by `stationctl evidence init` and then
+ * replaced by the agent every epoch (the key evolves forward), so it must be in a folder the agent can
+ * write: by default `evidence.key` in the data dir.
+ */
+export const EvidenceSchema = z
+  .object({
+    seed_file: FilePath.optional().describe('default: <data_dir>/evidence.key'),
+    /** The epoch length; fixed when the seed is made (a seed file of another length is refused). */
+    epoch_s: z.number().int().min(EPOCH_S_MIN).max(EPOCH_S_MAX).default(3600),
+  })
+  .strict();
+export type EvidenceConfig = z.infer<typeof EvidenceSchema>;
+
+/** The seed file when `evidence.seed_file` is not given, in the data dir. */
+export const DEFAULT_SEED_FILE = 'evidence.key';
+
 export const ConfigSchema = z
   .object({
     station: z
@@ -258,6 +276,7 @@ export const ConfigSchema = z
       .strict()
       .default({ min_s: 300, merge_gap_s: 120, idle_cutoff_s: 1800, checkpoint_s: 60 }),
     schedules: z.array(ScheduleSchema).max(MAX_SCHEDULES, `at most ${MAX_SCHEDULES} schedules`).default([]),
+    evidence: EvidenceSchema.optional(),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -7,6 +7,7 @@
  *   drain      20,000-record outbox replay to mosquitto with acks vs a raw mqtt.js QoS-1 loop
  *   ingest     reference collector fed by 2,000 simulated stations at 10× normal rate
  *   ledger     monthly report on a year of sessions (querySessions + toCsv + dailySummaries)
+ *   sealing    (only on request) what sealing adds per usage record (same epoch, new epoch) vs the same record unsealed
  *   console    (only on request) the county console's fleet and monthly pages on a seeded database
  *   soak       (only on request) flapping devices, serial unplugs, broker restarts: RSS, fds, no loss
  *   requests   (only on request) disk written per admitted county request, small vs ~3,000-entry replay cache
@@ -31,6 +32,7 @@ import { latency } from './bench/latency.js';
 import { drain } from './bench/drain.js';
 import { ingestBench } from './bench/ingest.js';
 import { ledger } from './bench/ledger.js';
+import { sealing } from './bench/sealing.js';
 import { soak } from './bench/soak.js';
 import { requestsBench } from './bench/requests.js';
 import { countyBench } from './bench/county.js';
@@ -47,6 +49,7 @@ const BENCHES: Record<string, (o: BenchOptions) => Promise<BenchResult>> = {
   drain,
   ingest: ingestBench,
   ledger,
+  sealing,
   soak,
   requests: requestsBench,
   county: countyBench,

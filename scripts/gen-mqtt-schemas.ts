@@ -1,6 +1,6 @@
 /**
  * Writes docs/schemas/*.json, the JSON Schemas of every county payload, from the zod schemas the agent
- * itself uses (agent/county/payloads.ts, agent/events.ts, agent/sessions/record.ts), so the contract a
+ * itself uses (protocol/payloads.ts, event-record.ts, chain-record.ts with usage-record.ts), so the contract a
  * county developer reads cannot drift from the code. A unit test fails when the committed files are stale.
  *
  *   npm run -s build && node dist/scripts/gen-mqtt-schemas.js   (from the repository root)
@@ -19,7 +19,7 @@ import {
   StatusSchema,
 } from '../protocol/payloads.js';
 import { EventRecordSchema } from '../protocol/event-record.js';
-import { UsageRecordSchema } from '../protocol/usage-record.js';
+import { ChainRecordSchema } from '../protocol/chain-record.js';
 
 /** file stem → [schema, title, which side validates it]. */
 export const MQTT_SCHEMAS: Record<string, { schema: z.ZodType; title: string; io: 'input' | 'output' }> = {
@@ -28,7 +28,7 @@ export const MQTT_SCHEMAS: Record<string, { schema: z.ZodType; title: string; io
   heartbeat: { schema: HeartbeatSchema, title: 'heartbeat (up, QoS 0)', io: 'output' },
   'device-state': { schema: DeviceStatePayloadSchema, title: 'devices/<device_id>/state (up, retained)', io: 'output' },
   events: { schema: EventRecordSchema, title: 'events (up, durable)', io: 'output' },
-  usage: { schema: UsageRecordSchema, title: 'usage (up, durable): one closed usage session', io: 'output' },
+  usage: { schema: ChainRecordSchema, title: 'usage (up, durable): a usage session, a note about one, or the genesis of a sealed chain', io: 'output' },
   ack: { schema: AckSchema, title: 'ack (down, retained): the county watermark', io: 'input' },
   request: { schema: RequestSchema, title: 'request/<action> (down)', io: 'input' },
   response: { schema: ResponseSchema, title: 'response/<action> (up)', io: 'output' },

@@ -9,6 +9,7 @@ import type { StatusReport } from '../control/protocol.js';
 import { statusReport, storedDevices, storedStatusParts } from '../status.js';
 import type { Store } from '../store/store.js';
 import type { CliContext } from './context.js';
+import { hintText } from '../i18n/hints.js';
 import { renderTable, wrap } from '../../protocol/table.js';
 import type { MessageKey } from '../i18n/index.js';
 import { registerDeviceCommand } from './device-command.js';
@@ -146,8 +147,10 @@ export function registerCoreCommands(program: Command, ctx: () => CliContext): v
         );
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
-        c.print({ valid: false, file: path, errors: err.issues }, () =>
-          [c.t('config.bad', { file: path, count: err.issues.length }), ...err.issues.map((i) => `  ${i}`)].join('\n'),
+        // A fix the reader can follow, in their language (the seed file to make, or to give to the agent).
+        const fixes = err.hints.map((h) => hintText(c.t, h));
+        c.print({ valid: false, file: path, errors: err.issues, ...(fixes.length > 0 ? { fixes } : {}) }, () =>
+          [c.t('config.bad', { file: path, count: err.issues.length }), ...err.issues.map((i) => `  ${i}`), ...fixes.map((f) => `  ${f}`)].join('\n'),
         );
         process.exitCode = 1;
       }

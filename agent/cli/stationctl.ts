@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { AgentError, ErrorCodes } from '../../protocol/errors.js';
 import { ConfigError } from '../../config/errors.js';
 import { detectLang } from '../i18n/index.js';
+import { hintText } from '../i18n/hints.js';
 import { AGENT_VERSION } from '../version.js';
 import { CliContext, EXIT, exitCodeFor } from './context.js';
 import { registerCoreCommands } from './commands-core.js';
@@ -14,6 +15,7 @@ import { registerDoctorCommand } from './commands-doctor.js';
 import { registerRecordCommands } from './commands-records.js';
 import { registerPortCommands } from './commands-ports.js';
 import { registerInventoryCommand } from './commands-inventory.js';
+import { registerEvidenceCommands } from './commands-evidence.js';
 
 /** The group the packaged unit runs the agent as (Group= in systemd/station-agent.service). */
 const AGENT_GROUP = 'station-agent';
@@ -40,6 +42,7 @@ export async function runCli(argv: string[]): Promise<number> {
   registerPortCommands(program, ctx);
   registerInventoryCommand(program, ctx);
   registerDoctorCommand(program, ctx);
+  registerEvidenceCommands(program, ctx);
 
   try {
     await program.parseAsync(argv, { from: 'user' });
@@ -50,7 +53,8 @@ export async function runCli(argv: string[]): Promise<number> {
     }
     const c = ctx();
     if (err instanceof ConfigError) {
-      c.err(`${c.t('error.prefix')}: ${c.configFile}:\n${err.issues.map((i) => `  ${i}`).join('\n')}`);
+      const fixes = err.hints.map((h) => hintText(c.t, h));
+      c.err(`${c.t('error.prefix')}: ${c.configFile}:\n${[...err.issues, ...fixes].map((i) => `  ${i}`).join('\n')}`);
     } else if (err instanceof AgentError && err.code === ErrorCodes.daemon_unreachable) {
       c.err(c.t('daemon.unreachable', { path: c.config().control.socket }));
     } else if (err instanceof AgentError && err.code === ErrorCodes.permission_denied) {

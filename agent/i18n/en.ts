@@ -1,10 +1,12 @@
 /** English messages. Keys are shared with zh.ts; a test checks both catalogues have the same keys. */
 import { wordsEn } from '../../protocol/words/en.js';
 import { enFaults } from './faults-en.js';
+import { enEvidence } from './evidence-en.js';
 
 export const en = {
   ...wordsEn,
   ...enFaults,
+  ...enEvidence,
   'daemon.down': 'The agent is not running: showing what the database recorded ({path}).',
   'daemon.unreachable': 'The agent is not running or its control socket {path} cannot be reached.',
   'daemon.permission': 'permission denied on {path}: add yourself to group {group} ({cmd}), then log in again.',

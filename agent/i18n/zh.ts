@@ -1,11 +1,13 @@
 import type { MessageKey } from './en.js';
 import { wordsZh } from '../../protocol/words/zh.js';
 import { zhFaults } from './faults-zh.js';
+import { zhEvidence } from './evidence-zh.js';
 
 /** 简体中文. Every key of en.ts must be here (the type enforces it). */
 export const zh: Record<MessageKey, string> = {
   ...wordsZh,
   ...zhFaults,
+  ...zhEvidence,
   'daemon.down': '代理程序未运行：以下为数据库中的记录（{path}）。',
   'daemon.unreachable': '代理程序未运行，或无法连接控制套接字 {path}。',
   'daemon.permission': '无权访问 {path}：请把自己加入 {group} 组（{cmd}），然后重新登录。',

@@ -3,7 +3,8 @@
  * evidence safe. A session is written when it opens, checkpointed every `checkpoint_s`, and closed in
  * one transaction together with its durable usage record and the day's summary, so a power cut at any
  * instant leaves either an open session (recovered at the next start as `power_loss`) or a closed one
- * with exactly one record: never neither, never two.
+ * with exactly one record: never neither, never two. With `evidence` the record is sealed in that same
+ * transaction (agent/evidence/chain.ts).
  */
 import type { Logger } from 'pino';
 import { ulid } from 'ulid';
@@ -18,6 +19,8 @@ import type { Store } from '../store/store.js';
 import { SessionEngine, type SessionDraft, type SessionEffect, type SessionRules, type TrackedDevice } from './engine.js';
 import { AnnotationSchema, UsageRecordSchema, type Annotation, type Trigger, type UsageRecord } from '../../protocol/usage-record.js';
 import { querySessions, querySessionsPage, stationDay, type SessionRange, type SessionsPage } from './query.js';
+import type { NoteRecord } from '../../protocol/chain-record.js';
+import { unsealedChain, type ChainAppender } from '../evidence/chain.js';
 
 export interface SessionTrackerDeps {
   /** Sessions and the daily summary; the usage record goes to `store.outbox` in the same transaction. */
@@ -36,12 +39,15 @@ export interface SessionTrackerDeps {
   boot: () => number;
   /** Current device states at start (the supervisor's), so devices already on open a session. */
   states?: () => DeviceState[];
+  /** Where usage records and notes go: sealed with `evidence` (agent/evidence/chain.ts); default unsealed. */
+  chain?: ChainAppender;
 }
 
 export type AnnotateResult =
   | { session_id: string; status: 'saved' }
   | { session_id: string; status: 'edited'; seq: number }
-  | { session_id: string; status: 'event'; seq: number; event_seq: number };
+  | { session_id: string; status: 'event'; seq: number; event_seq: number }
+  | { session_id: string; status: 'note'; seq: number; note_seq: number };
 
 export class SessionTracker {
   private readonly engine: SessionEngine;
@@ -105,9 +111,11 @@ export class SessionTracker {
   }
 
   /**
-   * Records what a session was about. Editable until the county has acknowledged the usage record;
-   * after that the record is evidence the county holds, so the note becomes an `annotation` event.
-   * Fields given replace those stored; fields omitted are kept.
+   * Records what a session was about. While the session is open the note waits in its row and goes out
+   * with its usage record. Once closed: with sealing, a sealed record is never edited, so the note is its
+   * own sealed `note` record naming the session's seq (the county joins the latest one to it); without
+   * sealing, the record is edited until the county has acknowledged it, and after that the note becomes
+   * an `annotation` event. Fields given replace those stored; fields omitted are kept.
    */
   annotate(id: string, input: Annotation): AnnotateResult {
     const parsed = AnnotationSchema.safeParse(input);
@@ -115,6 +123,7 @@ export class SessionTracker {
       throw new AgentError(ErrorCodes.invalid_args, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
     }
     const { store } = this.deps;
+    let note: DurableRecord | undefined;
     const result = store.transaction((): AnnotateResult => {
       const row = store.sessions.byId(id);
       if (!row) throw new AgentError(ErrorCodes.not_found, `no session ${id}`);
@@ -124,6 +133,11 @@ export class SessionTracker {
         store.sessions.setAnnotation(id, text);
         return { session_id: id, status: 'saved' };
       }
+      if (this.chain.sealed) {
+        note = this.appendNote(row.seq, merged);
+        store.sessions.setAnnotation(id, text);
+        return { session_id: id, status: 'note', seq: row.seq, note_seq: note.seq };
+      }
       const payload = this.outbox.editUnacked(row.seq, (p) => ({ ...p, annotation: merged }));
       if (payload) {
         store.sessions.setRecord(id, JSON.stringify(payload), text);
@@ -132,6 +146,8 @@ export class SessionTracker {
       store.sessions.setAnnotation(id, text);
       return { session_id: id, status: 'event', seq: row.seq, event_seq: 0 };
     });
+    // Announced after the commit, never from inside the transaction.
+    if (note) this.deps.bus.emit('record.appended', note);
     if (result.status === 'event') {
       // The event append commits on its own: appending inside the transaction would announce it on the
       // bus before the commit.
@@ -144,6 +160,19 @@ export class SessionTracker {
       return { ...result, event_seq: ev.seq };
     }
     return result;
+  }
+
+  private appendNote(sessionSeq: number, annotation: Annotation): DurableRecord {
+    const ts = this.deps.clock.now().toISOString();
+    return this.chain.append('note', ts, (seq, noteId, ledger) => {
+      const payload: Omit<NoteRecord, 'prev' | 'epoch' | 'seal'> = { v: 1, id: noteId, seq, ledger, station_id: this.deps.stationId, ts, type: 'note', session_seq: sessionSeq, annotation };
+      return payload;
+    });
+  }
+
+  /** Usage records and notes: sealed or not, as the App wired it. */
+  private get chain(): ChainAppender {
+    return (this.deps.chain ??= unsealedChain(this.outbox));
   }
 
   /** The durable lane's view: the tracker touches usage records only through the Outbox interface. */
@@ -237,8 +266,7 @@ export class SessionTracker {
     const rec = store.transaction(() => {
       const row = store.sessions.byId(draft.id);
       const annotation = row?.annotation ? (JSON.parse(row.annotation) as Annotation) : null;
-      const record = this.outbox.append(
-        'usage',
+      const record = this.chain.append(
         'usage',
         draft.end,
         (seq, id, ledger) => {

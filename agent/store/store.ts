@@ -4,7 +4,7 @@
  *
  * The store owns all SQL: the connection is private, and each table group has a small repository that
  * prepares its statements once (`outbox`, `sessions`, `schedules`, `deviceStates`, `alerts`, `events`,
- * `retention`, `seenTransactions`, plus `meta`). Work spanning repositories runs in `transaction(fn)`; nested transactions
+ * `retention`, `seenTransactions`, `chain`, plus `meta`). Work spanning repositories runs in `transaction(fn)`; nested transactions
  * become savepoints, so `outbox.append` inside it commits with the rest or not at all.
  */
 import Database from 'better-sqlite3';
@@ -12,6 +12,7 @@ import { accessSync, chmodSync, constants, existsSync, mkdirSync, statSync } fro
 import { join } from 'node:path';
 import { AgentError, ErrorCodes } from '../../protocol/errors.js';
 import { AlertRepository } from './alerts.js';
+import { ChainRepository } from './chain.js';
 import { DeviceStateRepository } from './device-states.js';
 import { EventRepository } from './events.js';
 import { MetaRepository } from './meta.js';
@@ -70,6 +71,8 @@ export class Store {
   readonly retention: RetentionRepository;
   /** County request transactions seen recently (the replay cache). */
   readonly seenTransactions: SeenTransactionRepository;
+  /** The evidence chain: the usage stream read back, and its head (agent/evidence/). */
+  readonly chain: ChainRepository;
 
   private constructor(db: Db, path: string) {
     this.#db = db;
@@ -83,6 +86,7 @@ export class Store {
     this.events = new EventRepository(db);
     this.retention = new RetentionRepository(db);
     this.seenTransactions = new SeenTransactionRepository(db);
+    this.chain = new ChainRepository(db, this.#meta);
   }
 
   static open(dataDir: string, options: StoreOptions = {}): Store {

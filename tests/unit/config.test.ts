@@ -44,6 +44,34 @@ describe('config', () => {
     expect(c.devices.find((d) => d.id === 'settopbox')?.usage).toBe(false);
   });
 
+  it('takes evidence with the seed file in the data dir by default, relative paths from the config, and bounded epochs', () => {
+    expect(parseConfig(`${base}evidence: {}\n`, '/etc/sa/config.yaml').evidence).toEqual({ seed_file: '/tmp/x/evidence.key', epoch_s: 3600 });
+    expect(parseConfig(`${base}evidence: { seed_file: keys/seed.json, epoch_s: 10 }\n`, '/etc/sa/config.yaml').evidence).toEqual({ seed_file: '/etc/sa/keys/seed.json', epoch_s: 10 });
+    expect(parseConfig(base, '/etc/sa/config.yaml').evidence).toBeUndefined();
+    expect(errorsOf(`${base}evidence: { epoch_s: 9 }\n`)).toEqual(['evidence.epoch_s: Too small: expected number to be >=10']);
+    expect(errorsOf(`${base}evidence: { epoch_s: 86401 }\n`)[0]).toMatch(/^evidence\.epoch_s: /);
+    expect(errorsOf(`${base}evidence: { seed: x }\n`)).toEqual(['evidence.seed: unknown key']);
+  });
+
+  it('reports a missing seed file with the fix to make it', () => {
+    const dir = tempDir('config-seed-');
+    try {
+      const text = `station: { id: s1, name: Station }\ndata_dir: ${dir}\nevidence: {}\n`;
+      let error: ConfigError | undefined;
+      try {
+        parseConfig(text, join(dir, 'config.yaml'), { checkFiles: true });
+      } catch (err) {
+        error = err as ConfigError;
+      }
+      expect(error?.issues).toEqual([`evidence.seed_file: no seed file ${join(dir, 'evidence.key')}`]);
+      expect(error?.hints).toEqual([{ code: 'evidence_init', file: join(dir, 'evidence.key') }]);
+      writeFileSync(join(dir, 'evidence.key'), '{}');
+      expect(parseConfig(text, join(dir, 'config.yaml'), { checkFiles: true }).evidence?.seed_file).toBe(join(dir, 'evidence.key'));
+    } finally {
+      removeDir(dir);
+    }
+  });
+
   it('defaults usage to true for projector, LED and amplifier only', () => {
     const c = parseConfig(
       `${base}

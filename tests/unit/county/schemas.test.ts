@@ -54,7 +54,17 @@ describe('docs/schemas', () => {
     };
     for (const [name, text] of Object.entries(generateMqttSchemas())) walk(JSON.parse(text), name);
     expect(found).toEqual(
-      expect.arrayContaining(['ack.json.properties.seq', 'usage.json.properties.seq', 'events.json.properties.seq', 'heartbeat.json.properties.outbox.properties.last_seq']),
+      expect.arrayContaining([
+        'ack.json.properties.seq',
+        // The usage topic's three kinds (note, genesis, usage record), each with its seq and the seq it names.
+        'usage.json.anyOf[0].properties.seq',
+        'usage.json.anyOf[0].properties.session_seq',
+        'usage.json.anyOf[1].properties.seq',
+        'usage.json.anyOf[1].properties.after_seq',
+        'usage.json.anyOf[2].properties.seq',
+        'events.json.properties.seq',
+        'heartbeat.json.properties.outbox.properties.last_seq',
+      ]),
     );
   });
 });

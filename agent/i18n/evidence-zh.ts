@@ -1,0 +1,36 @@
+import type { enEvidence } from './evidence-en.js';
+
+/** 简体中文：记录封存（stationctl evidence init、ledger verify）和代理的种子文件处理办法。 */
+export const zhEvidence: Record<keyof typeof enEvidence, string> = {
+  'hint.evidence_init': '处理办法：运行 {cmd} 生成种子：写出 {file}，并在指定目录写出交给县里的登记文件；然后重新启动代理。',
+  'hint.evidence_owner': '处理办法：把种子文件和它所在的目录交给代理的用户：{cmd}；文件权限保持 0600。',
+  'evidence.init_done': '种子已生成：{file}（站点 {station}，时段 {epoch}，每个时段 {epoch_s} 秒）。',
+  'evidence.init_enrollment': '交给县里的登记文件：{file}',
+  'evidence.init_next':
+    '接下来：\n  1. 把 {file} 当面交给县里（用优盘），由县里登记到本站点。\n  2. 交出后从本机删掉：谁拿到它，谁就能以本站点的名义封存记录。\n  3. 重启代理：{restart}',
+  'evidence.init_not_configured': '配置文件 {config} 里还没有 {key} 一节：重启代理前请加上 {line}，否则不会封存记录。',
+  'evidence.seed_exists': '{file} 已经有种子。换新种子会开始一条新链，县里要重新登记：确需更换请加 {option}。',
+  'evidence.agent_running': '代理正在运行：更换种子前请先停止它（{cmd}）。',
+  'verify.title': '站点 {station} 的账本 {ledger}：使用记录共 {records} 条（已封存 {sealed} 条，开始封存前的 {before} 条）。',
+  'verify.seals_checked': '已用登记文件（{seeds}）核对每条记录的印章和时段。',
+  'verify.seals_not_checked': '只检查了链条。加上 {option} 登记文件，可以核对每条记录的印章和时段。',
+  'verify.never_sealed': '本账本从未开始封存（没有封存起点记录），其中的记录不能作为凭证。',
+  'verify.ok': '全部核对无误。',
+  'verify.bad': '发现 {count} 处问题：',
+  'verify.more': '……另有 {count} 处（加 {option} 列出全部）。',
+  'verify.col.seq': '序号',
+  'verify.col.record': '记录',
+  'verify.col.cause': '问题',
+  'verify.kind.session': '使用时段',
+  'verify.kind.note': '登记备注',
+  'verify.kind.genesis': '封存起点',
+  'verify.kind.missing': '（缺失）',
+  'verify.cause.chain_broken': '链条断开：这条或前一条记录被改过、删掉、插入或调换过',
+  'verify.cause.seal_invalid': '印章对不上：记录封存后被改过',
+  'verify.cause.seal_wrong_epoch': '用了不属于它的密钥封存：事后用较新的密钥重新封存过',
+  'verify.cause.gap': '这里少了一条记录',
+  'verify.cause.unsealed': '没有封存',
+  'verify.bad_seed': '{file} 不是登记文件：{detail}',
+  'verify.key_file_given': '{file} 是本站自己的种子文件，里面只有当前的密钥：请用 {cmd} 为县里生成的登记文件。',
+  'verify.wrong_station': '登记文件 {file} 属于站点 {seed_station}，这个账本属于站点 {station}。',
+};
