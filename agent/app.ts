@@ -29,7 +29,7 @@ import { registerCountyCommands } from './county/commands.js';
 import { CountyLink } from './county/link.js';
 import type { CountyLinkTuning } from './county/timing.js';
 import { seedFileOf } from '../config/files.js';
-import { EpochKeys } from './evidence/keys.js';
+import { EpochKeys, EpochTicker } from './evidence/keys.js';
 import { UsageChain } from './evidence/chain.js';
 
 /** Acknowledged events are kept this long locally (`stationctl events`); usage records are kept for good. */
@@ -63,6 +63,8 @@ export class App {
   tracker: SessionTracker | undefined;
   scheduler: Scheduler | undefined;
   alerts: MaintenanceAlerts | undefined;
+  /** Moves the sealing key on when each epoch ends, when `evidence` is configured. */
+  private epochTicker: EpochTicker | undefined;
   /** The sealed usage stream, when `evidence` is configured. */
   chain: UsageChain | undefined;
   agentBoot = 0;
@@ -138,6 +140,8 @@ export class App {
             this.chain = chain;
             const genesis = chain.begin();
             if (genesis) this.bus.emit('record.appended', genesis);
+            this.epochTicker = new EpochTicker(keys, () => this.clock.now().getTime());
+            this.epochTicker.start();
           }
           this.events = new EventLog({
             outbox: this.store.outbox,
@@ -155,6 +159,7 @@ export class App {
           });
         },
         stop: () => {
+          this.epochTicker?.stop();
           // Delivered with the next start's backlog: the county link is already down by now.
           this.events.append({ type: 'agent_stop', severity: 'info', message: `agent ${AGENT_VERSION} stopped`, data: { version: AGENT_VERSION } });
           this.store.close();

@@ -125,9 +125,11 @@ describe('the agent with evidence', () => {
     expect(usage).toMatchObject({ id: first.id, prev: recordHash(genesis!) });
     expect(usage!.epoch).toBe(k1.epoch);
 
-    // The next epoch begins; the key on disk stays the old one until a record is made in it.
-    await waitFor(() => epochOf(Date.now(), EPOCH_S) > k1.epoch, 15_000, 100);
-    expect(keyFile(s)).toEqual(k1);
+    // The epoch ends: the agent moves the key on by itself, with no record made, and the old key is gone
+    // from every file of the data folder.
+    await waitFor(() => keyFile(s).epoch > k1.epoch, 15_000, 100);
+    expect(epochOf(Date.now(), EPOCH_S)).toBeGreaterThan(k1.epoch);
+    expect(filesHolding(join(s.dir, 'data'), Buffer.from(k1.key, 'hex'))).toEqual([]);
     const note = await ctl(['--json', '--config', s.config, 'session', 'note', first.id, '--topic', '果树冬季修剪', '--attendees', '23']);
     expect(note.code).toBe(0);
     expect(JSON.parse(note.stdout)).toMatchObject({ status: 'note', seq: first.seq });
