@@ -18,6 +18,7 @@ import type { Store } from '../store/store.js';
 import { SessionEngine, type SessionDraft, type SessionEffect, type SessionRules, type TrackedDevice } from './engine.js';
 import { AnnotationSchema, UsageRecordSchema, type Annotation, type Trigger, type UsageRecord } from '../../protocol/usage-record.js';
 import { querySessions, querySessionsPage, stationDay, type SessionRange, type SessionsPage } from './query.js';
+import type { AnnotationEventData } from '../../protocol/event-record.js';
 
 export interface SessionTrackerDeps {
   /** Sessions and the daily summary; the usage record goes to `store.outbox` in the same transaction. */
@@ -139,7 +140,7 @@ export class SessionTracker {
         type: 'annotation',
         severity: 'info',
         message: `annotation for usage record ${result.seq}`,
-        data: { session_id: id, seq: result.seq, annotation: { ...this.storedAnnotation(id) } },
+        data: { session_id: id, seq: result.seq, annotation: { ...this.storedAnnotation(id) } } satisfies AnnotationEventData,
       });
       return { ...result, event_seq: ev.seq };
     }
