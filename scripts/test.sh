@@ -4,8 +4,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/install-test-tools.sh || { echo "could not install the test tools (socat, mosquitto, postgresql-15, chromium)"; exit 1; }
-for tool in socat mosquitto mosquitto_passwd openssl /usr/lib/postgresql/15/bin/postgres /usr/lib/postgresql/15/bin/initdb /usr/bin/chromium; do
+bash scripts/install-test-tools.sh || { echo "could not install the test tools (socat, mosquitto, postgresql-15, chromium, poppler-utils, a Chinese font)"; exit 1; }
+for tool in socat mosquitto mosquitto_passwd openssl /usr/lib/postgresql/15/bin/postgres /usr/lib/postgresql/15/bin/initdb /usr/bin/chromium pdftotext; do
   command -v "$tool" >/dev/null || { echo "missing test tool: $tool"; exit 1; }
 done
 

@@ -51,7 +51,8 @@ function monthOf(ctx: Ctx): string {
   return m;
 }
 
-function month(ctx: Ctx): string {
+/** The page's month (400 when malformed). */
+export function month(ctx: Ctx): string {
   try {
     return monthOf(ctx);
   } catch {
