@@ -241,8 +241,8 @@ export const consoleEn = {
 
   'monthly.xlsx': 'Download Excel',
   'monthly.print': 'Print the bulletin (A4)',
-  'bulletin.title': '{county}: stations\' use in {month}',
-  'bulletin.title_plain': 'Stations\' use in {month}',
+  'bulletin.title': '{county}: stations\' use in {m}/{year}',
+  'bulletin.title_plain': 'Stations\' use in {m}/{year}',
   'bulletin.county_sheet': 'County',
   'bulletin.sessions_sheet': 'Sessions',
   'bulletin.towns': 'Towns',

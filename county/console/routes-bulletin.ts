@@ -31,7 +31,7 @@ async function bulletinOf(ctx: Ctx): Promise<{ bulletin: Bulletin; title: string
   const name = countyName(ctx.parts.bulletin.countyName, await ctx.parts.store.stations());
   const [year, m] = [report.month.slice(0, 4), String(Number(report.month.slice(5)))];
   const title =
-    (name === null ? ctx.t('bulletin.title_plain', { year, m, month: report.month }) : ctx.t('bulletin.title', { county: name, year, m, month: report.month })) +
+    (name === null ? ctx.t('bulletin.title_plain', { year, m }) : ctx.t('bulletin.title', { county: name, year, m })) +
     (town === '' ? '' : ` · ${report.towns[0]!.town ?? ctx.t('monthly.no_town')}`);
   return { bulletin: buildBulletin(report, ctx.parts.bulletin.target), title, town };
 }

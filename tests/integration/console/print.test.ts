@@ -112,7 +112,7 @@ describe('the printed monthly 通报', () => {
       expect(pages).toHaveLength(expectedPages);
       expect(await page.locator('body').getAttribute('data-pages')).toBe(String(expectedPages));
 
-      const title = lang === 'zh' ? '示范县2026年10月远程教育站点使用情况通报' : "示范县: stations' use in 2026-10";
+      const title = lang === 'zh' ? '示范县2026年10月远程教育站点使用情况通报' : "示范县: stations' use in 10/2026";
       const townHead = rowRe([t('col.town'), t('col.stations'), t('print.sessions'), t('print.hours'), t('print.signal_hours'), t('print.short_sessions'), t('print.short_hours'), t('print.no_activity'), t('print.met_stations')]);
       const stationHead = rowRe([t('col.rank'), t('col.station'), t('print.sessions'), t('print.hours'), t('print.signal_hours'), t('print.short_sessions'), t('print.short_hours'), t('print.sessions_pct'), t('print.hours_pct'), t('col.met')]);
       pages.forEach((text, i) => {
