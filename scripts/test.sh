@@ -8,6 +8,8 @@ bash scripts/install-test-tools.sh || { echo "could not install the test tools (
 for tool in socat mosquitto mosquitto_passwd openssl /usr/lib/postgresql/15/bin/postgres /usr/lib/postgresql/15/bin/initdb /usr/bin/chromium pdftotext; do
   command -v "$tool" >/dev/null || { echo "missing test tool: $tool"; exit 1; }
 done
+# The printed 通报's test reads Chinese out of Chromium's PDF: without a Chinese font it prints boxes.
+fc-list :lang=zh 2>/dev/null | grep -q . || { echo "missing test tool: a Chinese font (fonts-wqy-microhei)"; exit 1; }
 
 echo "==> typecheck"
 npm run -s typecheck || exit 1
