@@ -50,6 +50,12 @@ const BrokerKeys = {
   command_key_file: FilePath,
 };
 
+/** Bounds of the monthly target (`monthly_target_*`): a session a day at most, and hours to match. */
+export const MAX_TARGET_SESSIONS = 1000;
+export const MAX_TARGET_HOURS = 1000;
+/** Hours as the 通报 prints them: hundredths. */
+export const twoDecimals = (h: number): boolean => Math.abs(h * 100 - Math.round(h * 100)) < 1e-6;
+
 export const CollectorSection = z
   .object({
     ...BrokerKeys,
@@ -74,9 +80,18 @@ export const ConsoleSection = z
     max_failures: z.number().int().min(1).max(100),
     lockout_min: z.number().min(1).max(1440),
     log_level: LogLevel,
+    /** The monthly 通报's title (else the name most stations report in their inventory). */
+    county_name: text(64),
+    /** What each station should reach in a month (the 通报's completion): sessions, and hours. */
+    monthly_target_sessions: z.number().int().min(1).max(MAX_TARGET_SESSIONS),
+    monthly_target_hours: z.number().min(0.01).max(MAX_TARGET_HOURS).refine(twoDecimals, '最多两位小数 / at most two decimals'),
   })
   .partial()
-  .strict();
+  .strict()
+  .refine((s) => (s.monthly_target_sessions === undefined) === (s.monthly_target_hours === undefined), {
+    message: '每月目标的次数和小时须一起设 / set monthly_target_sessions and monthly_target_hours together',
+    path: ['monthly_target_hours'],
+  });
 
 /** Station ids of a migration list (command-keys.ts); a province has tens of thousands of stations. */
 const StationIds = z

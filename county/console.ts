@@ -21,7 +21,9 @@ import { Pusher } from './console/pusher.js';
 import { startConsole } from './console/server.js';
 import { isTimeZone } from './console/time.js';
 import { addBrokerOptions, brokerAccess, warnOpenSecret } from './broker-access.js';
-import { addConfigOption, failAndExit } from './config.js';
+import { addConfigOption, failAndExit, MAX_TARGET_HOURS, MAX_TARGET_SESSIONS, twoDecimals } from './config.js';
+import { monthlyTarget } from './bulletin.js';
+import type { BulletinSettings } from './console/context.js';
 
 
 /** `host:port` or `[v6]:port`; the console binds where it is told, loopback by default. */
@@ -68,6 +70,18 @@ async function readPassword(prompt: string): Promise<string> {
   });
 }
 
+/** The monthly 通报's name and target from the options, checked as the config file's keys are. */
+export function bulletinOptions(o: Record<string, string | boolean | undefined>): BulletinSettings {
+  const sessions = o['monthlyTargetSessions'] === undefined ? undefined : Number(o['monthlyTargetSessions']);
+  const hours = o['monthlyTargetHours'] === undefined ? undefined : Number(o['monthlyTargetHours']);
+  if ((sessions === undefined) !== (hours === undefined)) throw new Error('--monthly-target-sessions and --monthly-target-hours go together');
+  if (sessions !== undefined && !(Number.isInteger(sessions) && sessions >= 1 && sessions <= MAX_TARGET_SESSIONS)) throw new Error(`--monthly-target-sessions must be 1–${MAX_TARGET_SESSIONS}`);
+  if (hours !== undefined && !(hours >= 0.01 && hours <= MAX_TARGET_HOURS && twoDecimals(hours))) throw new Error(`--monthly-target-hours must be 0.01–${MAX_TARGET_HOURS} with at most two decimals`);
+  const name = o['countyName'] === undefined ? undefined : String(o['countyName']).trim();
+  if (name !== undefined && (name.length === 0 || name.length > 64 || /[\u0000-\u001f\u007f]/.test(name))) throw new Error('--county-name must be 1–64 characters, no control characters');
+  return { countyName: name, target: monthlyTarget(sessions, hours) };
+}
+
 /** `user add|remove|list --config FILE` take only the accounts file from it. */
 const USERS_ONLY = { withDb: false, keys: ['users'] } as const;
 
@@ -89,6 +103,9 @@ export async function main(argv: string[]): Promise<void> {
     .option('--trust-proxy', 'take the client address from X-Real-IP (set by the reverse proxy)')
     .option('--max-failures <n>', 'failed sign-ins before an account is locked', '5')
     .option('--lockout-min <minutes>', 'how long a locked account stays locked', '15')
+    .option('--county-name <name>', "the monthly bulletin's title (default: the county most stations report)")
+    .option('--monthly-target-sessions <n>', 'sessions each station should reach in a month (with --monthly-target-hours)')
+    .option('--monthly-target-hours <h>', 'hours each station should reach in a month, up to two decimals (with --monthly-target-sessions)')
     .addOption(new Option('--log-level <level>').choices(['debug', 'info', 'warn', 'error', 'silent']).default('info'))
     .action(async (o: Record<string, string | boolean | undefined>) => {
       const log = createLogger(o['logLevel'] as 'info', process.stderr);
@@ -99,6 +116,7 @@ export async function main(argv: string[]): Promise<void> {
       const lockoutMin = Number(o['lockoutMin']);
       if (!Number.isInteger(maxFailures) || maxFailures < 1 || maxFailures > 100) throw new Error('--max-failures must be 1–100');
       if (!(lockoutMin > 0 && lockoutMin <= 24 * 60)) throw new Error('--lockout-min must be 1–1440');
+      const bulletin = bulletinOptions(o);
       const accounts = new AccountFile(o['users'] as string);
       warnOpenSecret(o['users'] as string, '--users', log);
       const store = await openCollectorStore(o['db'] as string, {}, { mustExist: o['create'] !== true });
@@ -117,6 +135,7 @@ export async function main(argv: string[]): Promise<void> {
         secureCookies: o['secureCookies'] === true,
         trustProxy: o['trustProxy'] === true,
         lockout: { maxFailures, lockMs: lockoutMin * 60_000 },
+        bulletin,
       });
       // The URL on stdout: scripts and tests that asked for port 0 learn where to connect.
       process.stdout.write(`console listening on ${server.url}\n`);

@@ -14,6 +14,8 @@ import type {
   LostRange,
   PushRow,
   QuarantinedRow,
+  SessionQuery,
+  SessionRow,
   StationRow,
   LedgerOf,
   StoredRecordRow,
@@ -21,7 +23,7 @@ import type {
   UsageWindow,
 } from './store.js';
 import { SQL } from './pg-schema.js';
-import { fleetRows, historyBucket, parseDoc, toDeviceRow, usageTotalsParams, type DeviceDbRow } from './store-rows.js';
+import { fleetRows, historyBucket, parseDoc, toDeviceRow, toSessionRow, usageTotalsParams, type DeviceDbRow, type SessionDbRow } from './store-rows.js';
 
 /** BIGINT (int8) as a number: seqs and counts here are safe integers (ingest.ts bounds seqs). */
 const INT8 = 20;
@@ -137,6 +139,14 @@ export abstract class PgReads implements ConsoleStore {
 
   async usageRecords(stationId: string, limit: number): Promise<Array<Record<string, unknown>>> {
     return payloads(await this.rows(SQL.usagePayloads, [stationId, limit]));
+  }
+
+  async sessions(q: SessionQuery): Promise<SessionRow[]> {
+    const rows =
+      'station' in q
+        ? await this.rows<SessionDbRow>(SQL.stationSessions, [q.station, q.limit])
+        : await this.rows<SessionDbRow>(SQL.windowSessions, [q.window.startMs, q.window.endMs, q.window.timezone, q.window.defaultTimezone, q.town === undefined, q.town ?? null, q.limit]);
+    return rows.map(toSessionRow);
   }
 
   async events(stationId: string, limit: number, types?: readonly string[]): Promise<Array<Record<string, unknown>>> {

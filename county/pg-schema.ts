@@ -21,6 +21,8 @@ const lampLatestSelect = (source: string): string =>
   `SELECT DISTINCT ON (station_id, device) station_id, coalesce('=' || device, ''), device, seq, type
      FROM ${source} WHERE type IN ('lamp_warning', 'lamp_warning_cleared') ORDER BY station_id, device, seq DESC`;
 
+import { PG_NOTES_MIGRATION, SESSION_COLUMNS } from './notes-sql.js';
+
 /** The table holding the schema version (one row). */
 export const VERSION_TABLE = 'county_schema';
 /** pg_advisory_xact_lock key: collectors starting together migrate one after the other. */
@@ -184,6 +186,8 @@ export const PG_MIGRATIONS: readonly string[] = [
     SELECT station_id, '', 0, NULL, first_seen_at FROM stations WHERE max_seq > 0;
   UPDATE stations SET ledger = '' WHERE max_seq > 0;
   `,
+  // Notes typed on site (county/notes.ts), as SQLite's: the latest note of each session.
+  PG_NOTES_MIGRATION,
 ];
 
 /** The usage rows starting in [lo, hi), as totals each multiplied by `sign` (+1 or −1). */
@@ -262,6 +266,11 @@ export const SQL = {
            ${lampLatestSelect('e')}
            ON CONFLICT (station_id, device_key) DO UPDATE SET seq = excluded.seq, type = excluded.type
            WHERE excluded.seq > l.seq`,
+  // Notes typed on site (notes.ts), one row per session in a batch: kept when later (by seq) than the one stored.
+  notes: `INSERT INTO session_notes AS n (station_id, session_id, seq, topic, attendees, organiser, note)
+          SELECT * FROM ${rowsOf([['id', 'text'], ['session', 'text'], ['seq', 'bigint'], ['topic', 'text'], ['attendees', 'bigint'], ['organiser', 'text'], ['note', 'text']])} AS v
+          ON CONFLICT (station_id, session_id) DO UPDATE SET seq = excluded.seq, topic = excluded.topic, attendees = excluded.attendees,
+            organiser = excluded.organiser, note = excluded.note WHERE excluded.seq > n.seq`,
   quarantine: `INSERT INTO quarantine (station_id, seq, stream, id, received_at, watermark, payload)
                SELECT * FROM ${rowsOf([['id', 'text'], ['seq', 'bigint'], ['stream', 'text'], ['rid', 'text'], ['at', 'text'], ['watermark', 'bigint'], ['payload', 'text']])} AS v
                ON CONFLICT DO NOTHING`,
@@ -348,6 +357,13 @@ export const SQL = {
   deviceRows: `SELECT ${DEVICE_COLUMNS} FROM devices WHERE station_id = $1 ORDER BY device_id`,
   usagePayloads: `SELECT r.payload FROM usage u JOIN records r ON r.station_id = u.station_id AND r.seq = u.seq
                    WHERE u.station_id = $1 ORDER BY u.seq DESC LIMIT $2`,
+  // Sessions with their notes (ConsoleStore.sessions): one station's latest, or a month's in one time zone by town.
+  stationSessions: `SELECT ${SESSION_COLUMNS} FROM usage u LEFT JOIN session_notes n ON n.station_id = u.station_id AND n.session_id = u.id
+                     WHERE u.station_id = $1 ORDER BY u.seq DESC LIMIT $2`,
+  windowSessions: `SELECT ${SESSION_COLUMNS} FROM usage u JOIN stations s ON s.station_id = u.station_id
+                          LEFT JOIN session_notes n ON n.station_id = u.station_id AND n.session_id = u.id
+                    WHERE u.start_ms >= $1 AND u.start_ms < $2 AND coalesce(s.timezone, $4) = $3 AND ($5::boolean OR s.town IS NOT DISTINCT FROM $6::text)
+                    ORDER BY s.town IS NULL, s.town COLLATE "C", u.station_id COLLATE "C", u.start_ms, u.seq LIMIT $7`,
   eventPayloads: `SELECT r.payload FROM events e JOIN records r ON r.station_id = e.station_id AND r.seq = e.seq
                    WHERE e.station_id = $1 ORDER BY e.seq DESC LIMIT $2`,
   eventPayloadsOfTypes: `SELECT r.payload FROM events e JOIN records r ON r.station_id = e.station_id AND r.seq = e.seq

@@ -15,6 +15,7 @@ import { QUARANTINE_KEEP, SEQ_WINDOW, type CollectorStore, type CollectorWrite, 
 import { MIGRATION_LOCK, PG_MIGRATIONS, SQL, VERSION_TABLE } from './pg-schema.js';
 import { makePool, PgReads } from './pg-reads.js';
 import { batchCursor, historyHorizon, ranInOrder, type BatchCursor } from './store-rows.js';
+import { latestNotes, noteOf } from './notes.js';
 import { putDevices, putHeartbeatHistory, putInventories, putStatuses, rowsParam, run } from './pg-writes.js';
 
 export interface PgStoreOptions extends StoreOptions {
@@ -282,6 +283,10 @@ export class PgCollectorStore extends PgReads implements CollectorStore {
     }
     if (events.length > 0) {
       await run(c, SQL.events, rowsParam(events, [(x) => x.s, (x) => x.e.seq, (x) => x.e.ts, (x) => x.e.type, (x) => x.e.severity, (x) => x.e.device ?? null]));
+    }
+    const notes = latestNotes(stored.map((w) => noteOf(w.station, w.stream, w.record)).filter((n) => n !== null));
+    if (notes.length > 0) {
+      await run(c, SQL.notes, rowsParam(notes, [(n) => n.station, (n) => n.session_id, (n) => n.seq, (n) => n.topic, (n) => n.attendees, (n) => n.organiser, (n) => n.note]));
     }
   }
 

@@ -15,6 +15,8 @@ import type {
   LostRange,
   PushRow,
   QuarantinedRow,
+  SessionQuery,
+  SessionRow,
   StationRow,
   LedgerOf,
   StoredRecordRow,
@@ -23,7 +25,7 @@ import type {
 } from './store.js';
 import { claimThenPublish } from './store.js';
 import { STATEMENTS, type Statements } from './sqlite-schema.js';
-import { fleetRows, historyBucket, parseDoc, toDeviceRow, usageTotalsParams, type DeviceDbRow } from './store-rows.js';
+import { fleetRows, historyBucket, parseDoc, toDeviceRow, toSessionRow, usageTotalsParams, type DeviceDbRow, type SessionDbRow } from './store-rows.js';
 
 export type StationDbRow = Omit<StationRow, 'online'> & { online: number | null };
 
@@ -142,6 +144,22 @@ export abstract class SqliteReads implements ConsoleStore {
 
   async usageRecords(stationId: string, limit: number): Promise<Array<Record<string, unknown>>> {
     return payloads(this.s.usagePayloads.all(stationId, limit));
+  }
+
+  async sessions(q: SessionQuery): Promise<SessionRow[]> {
+    const rows =
+      'station' in q
+        ? this.s.stationSessions.all(q.station, q.limit)
+        : this.s.windowSessions.all({
+            lo: q.window.startMs,
+            hi: q.window.endMs,
+            zone: q.window.timezone,
+            defaultZone: q.window.defaultTimezone,
+            anyTown: q.town === undefined ? 1 : 0,
+            town: q.town ?? null,
+            limit: q.limit,
+          });
+    return (rows as SessionDbRow[]).map(toSessionRow);
   }
 
   async events(stationId: string, limit: number, types?: readonly string[]): Promise<Array<Record<string, unknown>>> {

@@ -1,5 +1,6 @@
 /** The SQLite collector database: its schema migrations and every statement sqlite-store.ts prepares. */
 import type Database from 'better-sqlite3';
+import { SESSION_COLUMNS, SQLITE_NOTES_MIGRATION } from './notes-sql.js';
 
 export const MIGRATIONS: readonly string[] = [
   `
@@ -176,6 +177,8 @@ export const MIGRATIONS: readonly string[] = [
     SELECT station_id, '', 0, NULL, first_seen_at FROM stations WHERE max_seq > 0;
   UPDATE stations SET ledger = '' WHERE max_seq > 0;
   `,
+  // Notes typed on site (county/notes.ts): the latest note of each session.
+  SQLITE_NOTES_MIGRATION,
 ];
 
 /** The usage rows starting in [lo, hi), as totals each multiplied by `sign` (+1 or −1). */
@@ -287,6 +290,10 @@ export const STATEMENTS = {
   faultyDevices: `SELECT station_id, device_id FROM devices WHERE errors IS NOT NULL AND errors <> '[]' ORDER BY device_id`,
   // A lamp warning is active when the latest lamp event of that device (by seq) is the warning itself.
   lampWarnings: `SELECT station_id, device FROM lamp_latest WHERE type = 'lamp_warning' ORDER BY device`,
+  // A note typed on site (notes.ts): kept when it is its session's latest by seq, whatever the arrival order.
+  noteUpsert: `INSERT INTO session_notes AS n (station_id, session_id, seq, topic, attendees, organiser, note) VALUES ($s, $id, $seq, $topic, $attendees, $organiser, $note)
+               ON CONFLICT (station_id, session_id) DO UPDATE SET seq = excluded.seq, topic = excluded.topic, attendees = excluded.attendees,
+                 organiser = excluded.organiser, note = excluded.note WHERE excluded.seq > n.seq`,
   // ---- the console's (ConsoleStore)
   fleetStations: `SELECT ${STATION_COLUMNS}, agent_version FROM stations ${BY_TOWN}`,
   faultyDeviceRows: `SELECT ${DEVICE_COLUMNS} FROM devices WHERE errors IS NOT NULL AND errors <> '[]' ORDER BY station_id, device_id`,
@@ -297,6 +304,13 @@ export const STATEMENTS = {
   deviceRows: `SELECT ${DEVICE_COLUMNS} FROM devices WHERE station_id = ? ORDER BY device_id`,
   usagePayloads: `SELECT r.payload FROM usage u JOIN records r ON r.station_id = u.station_id AND r.seq = u.seq
                    WHERE u.station_id = ? ORDER BY u.seq DESC LIMIT ?`,
+  // Sessions with their notes (ConsoleStore.sessions): one station's latest, or a month's in one time zone by town.
+  stationSessions: `SELECT ${SESSION_COLUMNS} FROM usage u LEFT JOIN session_notes n ON n.station_id = u.station_id AND n.session_id = u.id
+                     WHERE u.station_id = ? ORDER BY u.seq DESC LIMIT ?`,
+  windowSessions: `SELECT ${SESSION_COLUMNS} FROM usage u JOIN stations s ON s.station_id = u.station_id
+                          LEFT JOIN session_notes n ON n.station_id = u.station_id AND n.session_id = u.id
+                    WHERE u.start_ms >= $lo AND u.start_ms < $hi AND coalesce(s.timezone, $defaultZone) = $zone AND ($anyTown OR s.town IS $town)
+                    ORDER BY s.town IS NULL, s.town, u.station_id, u.start_ms, u.seq LIMIT $limit`,
   eventPayloads: `SELECT r.payload FROM events e JOIN records r ON r.station_id = e.station_id AND r.seq = e.seq
                    WHERE e.station_id = ? ORDER BY e.seq DESC LIMIT ?`,
   eventPayloadsOfTypes: `SELECT r.payload FROM events e JOIN records r ON r.station_id = e.station_id AND r.seq = e.seq

@@ -13,6 +13,7 @@ import { LEGACY_LEDGER, place, type LedgerRow, type StationLedgers } from './led
 import type { DeviceStatePayload, Heartbeat, Inventory, Status } from '../protocol/payloads.js';
 import { QUARANTINE_KEEP, SEQ_WINDOW, type CollectorStore, type CollectorWrite, type StoreOptions, type StoreOutcome, type WriteOutcome } from './store.js';
 import { MIGRATIONS } from './sqlite-schema.js';
+import { noteOf } from './notes.js';
 import { SqliteReads } from './sqlite-reads.js';
 import { batchCursor, heartbeatPoint, historyBucket, historyHorizon, ranInOrder, type BatchCursor } from './store-rows.js';
 
@@ -242,6 +243,8 @@ export class SqliteCollectorStore extends SqliteReads implements CollectorStore 
       this.s.insertEvent.run(stationId, e.seq, e.ts, e.type, e.severity, e.device ?? null);
       if (e.type === 'lamp_warning' || e.type === 'lamp_warning_cleared') this.s.lampLatest.run({ s: stationId, device: e.device ?? null, seq: e.seq, type: e.type });
     }
+    const n = noteOf(stationId, stream, rec);
+    if (n) this.s.noteUpsert.run({ s: stationId, id: n.session_id, seq: n.seq, topic: n.topic, attendees: n.attendees, organiser: n.organiser, note: n.note });
     if (rec.seq > c.max_seq) c.max_seq = rec.seq;
     if (rec.seq > c.watermark) c.added++;
     c.changed = true;

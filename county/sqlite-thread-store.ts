@@ -25,6 +25,8 @@ import type {
   LostRange,
   PushRow,
   QuarantinedRow,
+  SessionQuery,
+  SessionRow,
   StationRow,
   StoredRecordRow,
   StoreOptions,
@@ -156,6 +158,9 @@ export class SqliteThreadStore implements CollectorStore, ConsoleStore {
   }
   usageRecords(stationId: string, limit: number): Promise<Array<Record<string, unknown>>> {
     return this.call('usageRecords', stationId, limit);
+  }
+  sessions(query: SessionQuery): Promise<SessionRow[]> {
+    return this.call('sessions', query);
   }
   events(stationId: string, limit: number, types?: readonly string[]): Promise<Array<Record<string, unknown>>> {
     return types === undefined ? this.call('events', stationId, limit) : this.call('events', stationId, limit, types);

@@ -4,7 +4,7 @@
  * station list, the faulty devices and the active lamp warnings. Pure: no database here.
  */
 import type { Heartbeat } from '../protocol/payloads.js';
-import { HEARTBEAT_HISTORY_DAYS, HEARTBEAT_HISTORY_STEP_MS, type DeviceRow, type FleetRow, type HeartbeatPoint, type StationRow } from './store.js';
+import { HEARTBEAT_HISTORY_DAYS, HEARTBEAT_HISTORY_STEP_MS, type DeviceRow, type FleetRow, type HeartbeatPoint, type SessionRow, type StationRow } from './store.js';
 
 /** The history bucket of a heartbeat, by its arrival (collector clock): a wrong station clock cannot spread rows. */
 export const historyBucket = (receivedAtMs: number): number => Math.floor(receivedAtMs / HEARTBEAT_HISTORY_STEP_MS);
@@ -228,4 +228,19 @@ export function monthSplit(startMs: number, endMs: number): { fromMonthMs: numbe
 export function usageTotalsParams(w: { startMs: number; endMs: number; timezone: string; defaultTimezone: string }): Array<string | number> {
   const { fromMonthMs, toMonthMs, edges } = monthSplit(w.startMs, w.endMs);
   return [w.defaultTimezone, w.timezone, fromMonthMs, toMonthMs, ...edges.flatMap((e) => [e.lo, e.hi, e.sign])];
+}
+
+/** A session row as both stores' session queries return it (`short` 0/1 or boolean; the note's columns null when none). */
+export interface SessionDbRow extends Omit<SessionRow, 'short' | 'note'> {
+  short: number | boolean;
+  note_seq: number | null;
+  topic: string | null;
+  attendees: number | null;
+  organiser: string | null;
+  note: string | null;
+}
+
+export function toSessionRow(r: SessionDbRow): SessionRow {
+  const { note_seq, topic, attendees, organiser, note, short, ...u } = r;
+  return { ...u, short: short === true || short === 1, note: note_seq === null ? null : { topic, attendees, organiser, note } };
 }

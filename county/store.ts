@@ -158,6 +158,38 @@ export interface UsageWindow {
   defaultTimezone: string;
 }
 
+/** What was typed on site about a session (stationctl session note): its latest note (county/notes.ts). */
+export interface SessionNote {
+  topic: string | null;
+  attendees: number | null;
+  organiser: string | null;
+  note: string | null;
+}
+
+/** A usage session as the console lists it, with its latest note joined (null when none was typed). */
+export interface SessionRow {
+  station_id: string;
+  /** The county seq of its usage record. */
+  seq: number;
+  /** The usage record's id (the station's session id). */
+  id: string;
+  start_ms: number;
+  end_ms: number;
+  duration_s: number;
+  signal_s: number;
+  short: boolean;
+  trigger: string;
+  end_reason: string;
+  note: SessionNote | null;
+}
+
+/**
+ * Which sessions: a station's latest (newest first), or those starting in a window of the stations of one
+ * time zone (as usageTotals), optionally of one town (`null`: the stations without a town), by town (as
+ * stations()), station and start.
+ */
+export type SessionQuery = { station: string; limit: number } | { window: UsageWindow; town?: string | null; limit: number };
+
 /** A device of a station as the fleet and station pages show it (its latest state). */
 export interface DeviceRow {
   station_id: string;
@@ -225,6 +257,11 @@ export interface ConsoleStore {
   devices(stationId: string): Promise<DeviceRow[]>;
   /** The station's stored usage records (wire payloads, annotations included), newest first. */
   usageRecords(stationId: string, limit: number): Promise<Array<Record<string, unknown>>>;
+  /**
+   * Usage sessions with the latest note typed on site for each: the one place notes are joined to their
+   * sessions (county/notes.ts), whatever order the record and its notes arrived in.
+   */
+  sessions(query: SessionQuery): Promise<SessionRow[]>;
   /** The station's stored events (wire payloads), newest first; `types` narrows (e.g. ['schedule_run']). */
   events(stationId: string, limit: number, types?: readonly string[]): Promise<Array<Record<string, unknown>>>;
   /**

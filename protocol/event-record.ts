@@ -3,7 +3,7 @@
  * alerts, schedule runs, the agent's starts and stops. The county stores it by (station_id, ledger, seq).
  */
 import { z } from 'zod';
-import { LedgerIdSchema } from './usage-record.js';
+import { AnnotationSchema, LedgerIdSchema } from './usage-record.js';
 
 export const EVENT_TYPES = [
   'agent_start',
@@ -47,3 +47,18 @@ export type EventRecord = z.infer<typeof EventRecordSchema>;
 /** What the county accepts: also an event of an agent older than ledgers, without `ledger`. */
 export const IncomingEventRecordSchema = EventRecordSchema.extend({ ledger: LedgerIdSchema.optional() });
 export type IncomingEventRecord = z.infer<typeof IncomingEventRecordSchema>;
+
+/**
+ * The `data` of an `annotation` event: a note typed on site (stationctl session note) after the county
+ * acknowledged the session's usage record, which is evidence and no longer edited. `annotation` is the
+ * session's whole note as it now stands (not only the fields changed), so the latest one (by seq) is the
+ * note; the county joins it to the session by `session_id`, the usage record's `id`.
+ */
+export const AnnotationEventDataSchema = z
+  .object({
+    session_id: z.string().min(10).max(64).describe("the usage record's id"),
+    seq: z.number().int().positive().describe("the usage record's seq (in the same ledger)"),
+    annotation: AnnotationSchema,
+  })
+  .strict();
+export type AnnotationEventData = z.infer<typeof AnnotationEventDataSchema>;

@@ -4,10 +4,12 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/install-test-tools.sh || { echo "could not install the test tools (socat, mosquitto, postgresql-15, chromium)"; exit 1; }
-for tool in socat mosquitto mosquitto_passwd openssl /usr/lib/postgresql/15/bin/postgres /usr/lib/postgresql/15/bin/initdb /usr/bin/chromium; do
+bash scripts/install-test-tools.sh || { echo "could not install the test tools (socat, mosquitto, postgresql-15, chromium, poppler-utils, a Chinese font)"; exit 1; }
+for tool in socat mosquitto mosquitto_passwd openssl /usr/lib/postgresql/15/bin/postgres /usr/lib/postgresql/15/bin/initdb /usr/bin/chromium pdftotext; do
   command -v "$tool" >/dev/null || { echo "missing test tool: $tool"; exit 1; }
 done
+# The printed 通报's test reads Chinese out of Chromium's PDF: without a Chinese font it prints boxes.
+fc-list :lang=zh 2>/dev/null | grep -q . || { echo "missing test tool: a Chinese font (fonts-wqy-microhei)"; exit 1; }
 
 echo "==> typecheck"
 npm run -s typecheck || exit 1

@@ -21,6 +21,7 @@ import { AnnotationSchema, UsageRecordSchema, type Annotation, type Trigger, typ
 import { querySessions, querySessionsPage, stationDay, type SessionRange, type SessionsPage } from './query.js';
 import type { NoteRecord } from '../../protocol/chain-record.js';
 import { unsealedChain, type ChainAppender } from '../evidence/chain.js';
+import type { AnnotationEventData } from '../../protocol/event-record.js';
 
 export interface SessionTrackerDeps {
   /** Sessions and the daily summary; the usage record goes to `store.outbox` in the same transaction. */
@@ -155,7 +156,7 @@ export class SessionTracker {
         type: 'annotation',
         severity: 'info',
         message: `annotation for usage record ${result.seq}`,
-        data: { session_id: id, seq: result.seq, annotation: { ...this.storedAnnotation(id) } },
+        data: { session_id: id, seq: result.seq, annotation: { ...this.storedAnnotation(id) } } satisfies AnnotationEventData,
       });
       return { ...result, event_seq: ev.seq };
     }

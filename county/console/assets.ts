@@ -103,6 +103,8 @@ export const CONSOLE_JS = `'use strict';
     });
     window.addEventListener('resize', function () { charts.forEach(function (c) { c.resize(); }); });
   }
+  // The printed 通报's button (pages/print.ts): the browser's own print dialog.
+  document.querySelectorAll('[data-print]').forEach(function (b) { b.addEventListener('click', function () { window.print(); }); });
   var table = document.getElementById('push-rows');
   if (table) {
     var labels = document.getElementById('push-labels');

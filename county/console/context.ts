@@ -2,6 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../log.js';
 import type { CollectorStore, ConsoleStore } from '../store.js';
+import type { MonthlyTarget } from '../bulletin.js';
 import type { AccountFile } from './accounts.js';
 import { securityHeaders, send } from './http.js';
 import type { T } from './i18n.js';
@@ -23,9 +24,18 @@ export interface ConsoleParts {
   pusher: Pusher | undefined;
   rules: FleetRules;
   historyDays: number;
+  /** The monthly 通报's title and target (`county_name`, `monthly_target_*`). */
+  bulletin: BulletinSettings;
   secure: boolean;
   log: Logger;
   now: () => number;
+}
+
+export interface BulletinSettings {
+  /** Else the name most stations report. */
+  countyName: string | undefined;
+  /** What each station should reach in a month; null: none set, no completion shown. */
+  target: MonthlyTarget | null;
 }
 
 export interface Ctx extends PageContext {

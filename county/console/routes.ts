@@ -35,7 +35,7 @@ export async function stationPage(ctx: Ctx): Promise<void> {
   if (!row) throw new HttpError(404, 'error.not_found');
   const now = ctx.parts.now();
   const [usage, events, scheduleRuns, heartbeats] = await Promise.all([
-    store.usageRecords(id, 20),
+    store.sessions({ station: id, limit: 20 }),
     store.events(id, 30),
     store.events(id, 200, ['schedule_run']),
     store.heartbeatHistory(id, now - ctx.parts.historyDays * 86_400_000),
@@ -51,7 +51,8 @@ function monthOf(ctx: Ctx): string {
   return m;
 }
 
-function month(ctx: Ctx): string {
+/** The page's month (400 when malformed). */
+export function month(ctx: Ctx): string {
   try {
     return monthOf(ctx);
   } catch {

@@ -11,13 +11,15 @@ import { silentLogger, type Logger } from '../log.js';
 import { DEFAULT_TIMEZONE } from '../report.js';
 import type { AccountFile } from './accounts.js';
 import { CONSOLE_CSS, CONSOLE_JS, FAVICON_SVG, echartsBundle } from './assets.js';
-import { sendHtml, type ConsoleDb, type ConsoleParts, type Ctx } from './context.js';
+import { PRINT_CSS } from './print-css.js';
+import { sendHtml, type BulletinSettings, type ConsoleDb, type ConsoleParts, type Ctx } from './context.js';
 import { cookies, field, HttpError, localPath, param, readForm, redirect, requestUrl, sameOrigin, send, setCookie } from './http.js';
 import { consoleTranslator, isLang, type Lang } from './i18n.js';
 import { DEFAULT_RULES, type FleetRules } from './pages/fleet.js';
 import { renderError, renderLogin } from './pages/login.js';
 import type { Pusher } from './pusher.js';
 import * as routes from './routes.js';
+import * as bulletinRoutes from './routes-bulletin.js';
 import { Lockout, sameToken, SignIns, token, type LockoutOptions, type SignInOptions } from './sign-ins.js';
 
 export interface ConsoleOptions {
@@ -40,6 +42,8 @@ export interface ConsoleOptions {
   trustProxy?: boolean;
   rules?: Partial<FleetRules>;
   historyDays?: number;
+  /** The monthly 通报's county name and target. Default: the stations' county name, no target. */
+  bulletin?: Partial<BulletinSettings>;
   log?: Logger;
   now?: () => number;
 }
@@ -52,6 +56,7 @@ export interface ConsoleServer {
 
 const STATIC: Record<string, { type: string; body: () => string | Buffer; maxAge: number }> = {
   '/static/console.css': { type: 'text/css; charset=utf-8', body: () => CONSOLE_CSS, maxAge: 3600 },
+  '/static/print.css': { type: 'text/css; charset=utf-8', body: () => PRINT_CSS, maxAge: 3600 },
   '/static/console.js': { type: 'text/javascript; charset=utf-8', body: () => CONSOLE_JS, maxAge: 3600 },
   '/static/echarts.min.js': { type: 'text/javascript; charset=utf-8', body: echartsBundle, maxAge: 86_400 },
   '/static/favicon.svg': { type: 'image/svg+xml', body: () => FAVICON_SVG, maxAge: 86_400 },
@@ -81,6 +86,8 @@ const PAGES: Record<string, Route> = {
   'GET /station': routes.stationPage,
   'GET /monthly': routes.monthlyPage,
   'GET /monthly.csv': routes.monthlyCsvDownload,
+  'GET /monthly.xlsx': bulletinRoutes.monthlyXlsxDownload,
+  'GET /monthly/print': bulletinRoutes.monthlyPrintPage,
   'GET /schedules': routes.schedulesPage,
   'POST /schedules': routes.pushSchedule,
   'GET /push': routes.pushPage,
@@ -100,6 +107,7 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
     pusher: o.pusher,
     rules: { ...DEFAULT_RULES, ...o.rules },
     historyDays: o.historyDays ?? 3,
+    bulletin: { countyName: o.bulletin?.countyName, target: o.bulletin?.target ?? null },
     secure,
     log: o.log ?? silentLogger,
     now: o.now ?? Date.now,

@@ -71,9 +71,11 @@ describe('county package node_modules', () => {
   const { app, closure } = stagedWithClosure((a) => stageCountyApp(ROOT, a, '9.8.7+closure'), COUNTY_DIST_DIRS);
   const names = new Set(closure.map((m) => m.name));
 
-  it('is the closure of what the county imports: pg and better-sqlite3, no echarts (the build ships echarts.min.js), nothing of the station', () => {
+  it('is the closure of what the county imports: pg, better-sqlite3 and exceljs, no echarts (the build ships echarts.min.js), nothing of the station', () => {
     expect(names).toContain('pg');
     expect(names).toContain('better-sqlite3');
+    // Imported only when an .xlsx is asked for (import()), but shipped all the same.
+    expect(names).toContain('exceljs');
     for (const n of ['echarts', 'zrender', 'serialport', 'unix-dgram', 'systeminformation', 'aedes', 'vitest']) expect(names, n).not.toContain(n);
     expect(ids(installedModules(app))).toEqual(ids(closure));
   });
@@ -88,5 +90,24 @@ describe('county package node_modules', () => {
     expect(JSON.parse(r.stdout)).toEqual([]);
     const pg = spawnSync(process.execPath, ['--input-type=module', '-e', `await import(${JSON.stringify(join(app, 'dist', 'county', 'pg-store.js'))}); await import('pg').catch(() => process.exit(3));`], { encoding: 'utf8', cwd: app });
     expect(pg.status, pg.stderr).toBe(0);
+    // The monthly .xlsx from the staged tree: ExcelJS and everything it loads while writing a workbook.
+    const xlsx = join(app, 'bulletin.xlsx');
+    const script = `
+      import { createWriteStream } from 'node:fs';
+      const { writeMonthlyXlsx } = await import(${JSON.stringify(join(app, 'dist', 'county', 'console', 'xlsx.js'))});
+      const { buildBulletin } = await import(${JSON.stringify(join(app, 'dist', 'county', 'bulletin.js'))});
+      const { assembleReport } = await import(${JSON.stringify(join(app, 'dist', 'county', 'report.js'))});
+      const { consoleTranslator } = await import(${JSON.stringify(join(app, 'dist', 'county', 'console', 'i18n.js'))});
+      const report = assembleReport('2026-10', [{ station_id: 's1', name: '村', town: '镇', timezone: null }], new Map([['s1', { sessions: 2, duration_s: 7300, signal_s: 7000, short_sessions: 0, short_duration_s: 0 }]]));
+      const out = createWriteStream(${JSON.stringify(xlsx)});
+      await writeMonthlyXlsx(out, { bulletin: buildBulletin(report, null), sessions: [], sessionsMore: 0, title: '县', t: consoleTranslator('zh'), lang: 'zh', tz: 'Asia/Shanghai' });
+      await new Promise((r) => out.on('close', r));
+      const ExcelJS = (await import('exceljs')).default;
+      const wb = new ExcelJS.Workbook();
+      await wb.xlsx.readFile(${JSON.stringify(xlsx)});
+      process.stdout.write(wb.worksheets.map((w) => w.name).join(','));`;
+    const book = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', cwd: app });
+    expect(book.status, book.stderr).toBe(0);
+    expect(book.stdout).toBe('全县汇总,镇,使用记录');
   });
 });

@@ -1,7 +1,8 @@
 /**
  * The monthly progress table (进度表): the CLI report's numbers (county/report.ts monthlyReport,
  * the same function), per town and per station, a chart per town, and the CSV download with Chinese
- * headers (the CLI's monthlyCsv with its header row and row kinds translated). Each town's own page
+ * headers (the CLI's monthlyCsv with its header row and row kinds translated); links to the 通报 as an
+ * .xlsx and as a print page (routes-bulletin.ts), of the county or of the town shown. Each town's own page
  * (?town=…) charts its stations; the overview charts the towns.
  */
 import { MONTHLY_CSV_HEADER, ROUNDING_RULE, hoursText, monthlyCsv, type MonthlyReport, type MonthlyStationRow, type MonthlyTotals } from '../../report.js';
@@ -113,6 +114,8 @@ export function renderMonthly(ctx: PageContext, report: MonthlyReport, townFilte
   <a href="/monthly${query({ month: shiftMonth(report.month, -1), town: townFilter || undefined })}">${t('monthly.prev')}</a>
   <a href="/monthly${query({ month: shiftMonth(report.month, 1), town: townFilter || undefined })}">${t('monthly.next')}</a>
   <a class="button" href="/monthly.csv${query({ month: report.month })}" download>${t('monthly.csv')}</a>
+  <a class="button" id="xlsx" href="/monthly.xlsx${query({ month: report.month, town: townFilter || undefined })}" download>${t('monthly.xlsx')}</a>
+  <a class="button" id="print" href="/monthly/print${query({ month: report.month, town: townFilter || undefined })}">${t('monthly.print')}</a>
 </form>
 <section><h2>${t('fleet.towns')}</h2>
 <table id="towns"><thead><tr><th>${t('col.town')}</th><th>${t('col.stations')}</th>${heads}<th>${t('col.no_activity')}</th></tr></thead>

@@ -3,7 +3,7 @@
  * schedules seen running (from `schedule_run` events) with their last outcome, and the heartbeat history
  * (CPU, free disk, agent memory) as charts. Times in the station's own time zone.
  */
-import type { DeviceRow, FleetRow, HeartbeatPoint } from '../../store.js';
+import type { DeviceRow, FleetRow, HeartbeatPoint, SessionRow } from '../../store.js';
 import { chart } from '../charts.js';
 import { html, type Html } from '../html.js';
 import { label, type T } from '../i18n.js';
@@ -16,7 +16,7 @@ import { judge, ledgerNote, stateBadge, type FleetRules } from './fleet.js';
 export interface StationData {
   row: FleetRow;
   devices: DeviceRow[];
-  usage: Array<Record<string, unknown>>;
+  usage: SessionRow[];
   events: Array<Record<string, unknown>>;
   scheduleRuns: Array<Record<string, unknown>>;
   heartbeats: HeartbeatPoint[];
@@ -82,11 +82,13 @@ export function renderStation(ctx: PageContext, d: StationData, nowMs: number, r
       <td>${x.errors.length ? html`<span class="bad">${faultsHtml(ctx, x.errors, x.errors_more)}</span>` : t('none')}</td>
       <td class="num">${x.lamp_hours ?? ''}</td><td>${localTime(x.ts ?? x.received_at, tz)}</td></tr>`,
   );
+  // The notes typed on site come joined to their sessions (ConsoleStore.sessions: the record's own, or a
+  // later annotation event's).
   const usageRows = d.usage.map((u) => {
-    const a = obj(u['annotation']);
-    return html`<tr><td>${localTime(str(u['start']), tz)}</td><td>${localTime(str(u['end']), tz)}</td><td class="num">${minutes(u['duration_s'])}</td>
-      <td class="num">${minutes(u['signal_s'])}</td><td>${trigger(t, u['trigger'])}</td><td>${u['short'] === true ? t('yes') : ''}</td>
-      <td>${str(a['topic']) ?? ''}</td><td class="num">${num(a['attendees']) ?? ''}</td><td>${str(a['organiser']) ?? ''}</td></tr>`;
+    const a = u.note;
+    return html`<tr data-session="${u.id}"><td>${localTime(u.start_ms, tz)}</td><td>${localTime(u.end_ms, tz)}</td><td class="num">${minutes(u.duration_s)}</td>
+      <td class="num">${minutes(u.signal_s)}</td><td>${trigger(t, u.trigger)}</td><td>${u.short ? t('yes') : ''}</td>
+      <td${a?.note ? html` title="${clip(a.note)}"` : ''}>${a?.topic ? clip(a.topic) : ''}</td><td class="num">${a?.attendees ?? ''}</td><td>${a?.organiser ? clip(a.organiser) : ''}</td></tr>`;
   });
   const eventRows = d.events.map(
     (e) => html`<tr class="sev-${str(e['severity']) ?? ''}"><td>${localTime(str(e['ts']), tz)}</td><td>${label(t, 'event', str(e['type']))}</td>

@@ -10,3 +10,4 @@ export { sleep, waitFor } from './wait.js';
 export { Cleanup, removeDir, tempDir } from './temp.js';
 export { Postgres, PG_BIN, type PostgresOptions } from './postgres.js';
 export { spawnCaptured, terminate, type Captured } from './process.js';
+export { pdfPages } from './pdf.js';

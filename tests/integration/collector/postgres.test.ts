@@ -18,6 +18,8 @@ import { startFleet } from '../../../scripts/fleet-sim.js';
 import { ROOT } from '../../helpers/agent.js';
 import { legacyRows, rollupWrites, snapshot } from './rollup-fixture.js';
 import { eventWrite, TEST_LEDGER } from '../../contract/event-writes.js';
+import { noteWrites, notesSnapshot } from '../../contract/collector-store-notes.contract.js';
+import { PG_NOTES_MIGRATION } from '../../../county/notes-sql.js';
 
 let broker: Mosquitto;
 let server: Postgres;
@@ -197,12 +199,36 @@ describe('collectors on PostgreSQL', () => {
     }
   });
 
+  it('the notes migration fills each session\'s latest note from what is stored, as the write path keeps them', async () => {
+    const url = await server.createDatabase('notes_migration');
+    const written = await openPgCollectorStore(url);
+    await written.apply(noteWrites());
+    const expected = await notesSnapshot(written);
+    await written.close();
+    expect(Object.values(expected).filter((n) => n !== null)).toHaveLength(3);
+    // The same database as the collector before this migration kept it: no notes table.
+    const at = PG_MIGRATIONS.indexOf(PG_NOTES_MIGRATION);
+    const db = new pg.Client({ connectionString: url });
+    await db.connect();
+    try {
+      await db.query(`DROP TABLE session_notes; UPDATE ${VERSION_TABLE} SET version = ${at}`);
+    } finally {
+      await db.end();
+    }
+    const migrated = await openPgCollectorStore(url);
+    try {
+      expect(await notesSnapshot(migrated)).toEqual(expected);
+    } finally {
+      await migrated.close();
+    }
+  });
+
   it('the ledgers migration puts what an older database holds in each station\'s legacy ledger: a re-imaged station\'s records then go above it', async () => {
     const url = await server.createDatabase('ledgers_migration');
     const db = new pg.Client({ connectionString: url });
     await db.connect();
     try {
-      const before = PG_MIGRATIONS.length - 1;
+      const before = PG_MIGRATIONS.findIndex((m) => m.includes('CREATE TABLE ledgers'));
       for (const m of PG_MIGRATIONS.slice(0, before)) await db.query(m);
       await db.query(`CREATE TABLE ${VERSION_TABLE} (version INTEGER NOT NULL); INSERT INTO ${VERSION_TABLE} VALUES (${before})`);
       await db.query("INSERT INTO stations (station_id, first_seen_at, watermark, max_seq, acked_seq) VALUES ('s', 'x', 3, 3, 3), ('quiet', 'x', 0, 0, 0)");

@@ -12,6 +12,8 @@ import { openSqliteThreadStore } from '../../../county/sqlite-thread-store.js';
 import { removeDir, tempDir } from '../../../scripts/lib/kit/index.js';
 import { legacyRows, rollupWrites, snapshot } from './rollup-fixture.js';
 import { eventWrite } from '../../contract/event-writes.js';
+import { noteWrites, notesSnapshot } from '../../contract/collector-store-notes.contract.js';
+import { SQLITE_NOTES_MIGRATION } from '../../../county/notes-sql.js';
 import type { IncomingEventRecord } from '../../../protocol/event-record.js';
 
 const dirs: string[] = [];
@@ -109,6 +111,26 @@ describe('SQLite collector migrations', () => {
       expect((await store.record('s', 4))!.id).toBe('01NEW-1');
     } finally {
       await store.close();
+    }
+  });
+
+  it('the notes migration fills each session\'s latest note from what is stored, as the write path keeps them', async () => {
+    const path = file();
+    const written = openSqliteCollectorStore(path);
+    await written.apply(noteWrites());
+    const expected = await notesSnapshot(written);
+    await written.close();
+    expect(Object.values(expected).filter((n) => n !== null)).toHaveLength(3);
+    // The same database as the collector before this migration kept it: no notes table.
+    const db = new Database(path);
+    db.exec('DROP TABLE session_notes');
+    db.pragma(`user_version = ${MIGRATIONS.indexOf(SQLITE_NOTES_MIGRATION)}`);
+    db.close();
+    const migrated = openSqliteCollectorStore(path);
+    try {
+      expect(await notesSnapshot(migrated)).toEqual(expected);
+    } finally {
+      await migrated.close();
     }
   });
 

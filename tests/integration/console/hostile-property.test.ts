@@ -1,6 +1,7 @@
 /**
  * Property: whatever one station publishes, shaped like the contract but hostile (huge arrays, long and
- * odd unicode texts, unknown time zones, numbers at the edges), every console page a clerk opens and
+ * odd unicode texts, unknown time zones, numbers at the edges), every console page a clerk opens (the
+ * monthly .xlsx and print page among them) and
  * `collector report` still answer (200 / exit 0), small and within a time budget. Each run goes through
  * the real path: mosquitto → collector → SQLite file (then PostgreSQL 15) → console over HTTP, into one
  * county per database that keeps everything the earlier runs stored.
@@ -110,7 +111,7 @@ function messages(h: Hostile): Array<{ topic: string; payload: string; retain?: 
 }
 
 async function everyPageAnswers(stationId: string): Promise<void> {
-  for (const path of ['/fleet', `/station?id=${encodeURIComponent(stationId)}`, `/monthly?month=${month}`, `/monthly.csv?month=${month}`, '/schedules', '/fleet?state=faults']) {
+  for (const path of ['/fleet', `/station?id=${encodeURIComponent(stationId)}`, `/monthly?month=${month}`, `/monthly.csv?month=${month}`, `/monthly.xlsx?month=${month}`, `/monthly/print?month=${month}`, '/schedules', '/fleet?state=faults']) {
     const r = await c.viewer.get(path);
     expect(r.status, path).toBe(200);
     expect(r.bytes, path).toBeLessThan(PAGE_BYTES);

@@ -72,7 +72,7 @@ describe('the console on a 390 px phone', () => {
     await Promise.all([page.waitForURL('**/fleet'), page.click('#login button[type=submit]')]);
     for (const lang of ['zh', 'en']) {
       await page.goto(`${server.url}/lang?to=${lang}&back=/fleet`);
-      for (const path of ['/fleet', `/station?id=${station}`, '/monthly', `/monthly?town=${encodeURIComponent(town)}`, '/schedules']) await check(path);
+      for (const path of ['/fleet', `/station?id=${station}`, '/monthly', `/monthly?town=${encodeURIComponent(town)}`, '/monthly/print', `/monthly/print?town=${encodeURIComponent(town)}`, '/schedules']) await check(path);
     }
   });
 

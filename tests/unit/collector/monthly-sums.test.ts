@@ -2,7 +2,8 @@
  * The 进度表 adds up as printed: over a generated month of 20,000 stations in 80 towns, every town row
  * (sessions, hours, hours with signal, short sessions and hours) equals the sum of its stations' printed
  * figures, and the county row the sum of the towns', in the CLI's CSV, the console's CSV in both
- * languages and the console's page. (Summing seconds first and rounding each row on its own, as before,
+ * languages, the console's page and the .xlsx 通报 (read back with ExcelJS: the county sheet, each
+ * town's sheet with its stations on target counted, in both languages). (Summing seconds first and rounding each row on its own, as before,
  * leaves towns 0.01 h off their stations.)
  */
 import { describe, it, expect } from 'vitest';
@@ -10,6 +11,11 @@ import { assembleReport, monthlyCsv } from '../../../county/report.js';
 import { localisedMonthlyCsv, renderMonthly } from '../../../county/console/pages/monthly.js';
 import { consoleTranslator, type Lang } from '../../../county/console/i18n.js';
 import type { PageContext } from '../../../county/console/layout.js';
+import { PassThrough } from 'node:stream';
+import ExcelJS from 'exceljs';
+import { buildBulletin } from '../../../county/bulletin.js';
+import { HEADER_ROW, MAX_TOWN_SHEETS, writeMonthlyXlsx } from '../../../county/console/xlsx.js';
+import type { SessionRow } from '../../../county/store.js';
 
 /** A small seeded PRNG (mulberry32): the same month on every run. */
 function rng(seed: number): () => number {
@@ -96,4 +102,81 @@ describe('the monthly progress table adds up as printed', () => {
       expect(printed[80]).toEqual(csv.total);
     }
   });
+});
+
+/** The workbook as the console sends it, read back. */
+async function xlsxOf(report: ReturnType<typeof month>, lang: Lang, sessions: SessionRow[] = []): Promise<ExcelJS.Workbook> {
+  const out = new PassThrough();
+  const chunks: Buffer[] = [];
+  out.on('data', (c: Buffer) => chunks.push(c));
+  const done = new Promise((r) => out.on('end', r));
+  const bulletin = buildBulletin(report, { sessions: 4, hours_100: 600 });
+  await writeMonthlyXlsx(out, { bulletin, sessions, sessionsMore: 0, title: '某县', t: consoleTranslator(lang), lang, tz: 'Asia/Shanghai' });
+  await done;
+  const wb = new ExcelJS.Workbook();
+  await wb.xlsx.load(Buffer.concat(chunks) as unknown as ArrayBuffer);
+  return wb;
+}
+
+/** The rows under a sheet's header: its first cells' values. */
+function sheetRows(ws: ExcelJS.Worksheet): ExcelJS.CellValue[][] {
+  const rows: ExcelJS.CellValue[][] = [];
+  ws.eachRow((row, n) => {
+    if (n > HEADER_ROW) rows.push((row.values as ExcelJS.CellValue[]).slice(1));
+  });
+  return rows;
+}
+
+/** Sessions, hours, signal hours, short sessions, short hours of a row whose figures start at column `from` (0-based). */
+const xlsxFigures = (r: ExcelJS.CellValue[], from: number): Figures => {
+  const n = (i: number) => Number(r[from + i]);
+  const h = (i: number) => Math.round(Number(r[from + i]) * 100);
+  return [n(0), h(1), h(2), n(3), h(4)];
+};
+
+describe('the .xlsx 通报 adds up as printed', () => {
+  const report = month();
+
+  for (const lang of ['zh', 'en'] as Lang[]) {
+    it(`in every sheet, in ${lang === 'zh' ? 'Chinese' : 'English'}`, async () => {
+      const t = consoleTranslator(lang);
+      const wb = await xlsxOf(report, lang);
+      expect(report.towns.length).toBeLessThanOrEqual(MAX_TOWN_SHEETS);
+      // The county sheet, the 80 towns' and the sessions'.
+      expect(wb.worksheets).toHaveLength(82);
+      const county = wb.worksheets[0]!;
+      expect(county.name).toBe(t('bulletin.county_sheet'));
+      expect(county.getRow(HEADER_ROW).getCell(1).value).toBe(t('col.town'));
+      expect(String(county.getRow(2).getCell(1).value)).toContain(lang === 'zh' ? '镇和全县的合计是所含站点数字之和' : 'figures are the sums of their stations');
+      const rows = sheetRows(county);
+      const towns = rows.slice(0, -1);
+      const total = rows.at(-1)!;
+      expect(total[0]).toBe(t('monthly.total'));
+      expect(towns).toHaveLength(80);
+      expect(xlsxFigures(total, 2)).toEqual(towns.reduce<Figures>((a, r) => add(a, xlsxFigures(r, 2)), [0, 0, 0, 0, 0]));
+      for (const col of [1, 7, 8]) expect(Number(total[col]), `column ${col}`).toBe(towns.reduce((a, r) => a + Number(r[col]), 0));
+      let metStations = 0;
+      for (const [i, town] of towns.entries()) {
+        const ws = wb.worksheets[i + 1]!;
+        expect(ws.name).toBe(town[0]);
+        expect(ws.getRow(HEADER_ROW).getCell(1).value).toBe(t('col.rank'));
+        const stations = sheetRows(ws);
+        const sub = stations.pop()!;
+        expect(sub[1]).toBe(t('bulletin.subtotal', { town: String(town[0]) }));
+        // The subtotal is its stations' sum, and the county sheet's row for the town.
+        expect(xlsxFigures(sub, 3)).toEqual(stations.reduce<Figures>((a, r) => add(a, xlsxFigures(r, 3)), [0, 0, 0, 0, 0]));
+        expect(xlsxFigures(sub, 3)).toEqual(xlsxFigures(town, 2));
+        expect(stations).toHaveLength(Number(town[1]));
+        const met = stations.filter((r) => r[10] === t('yes')).length;
+        expect(Number(sub[10])).toBe(met);
+        expect(Number(town[8])).toBe(met);
+        metStations += met;
+        // Ranked by hours: each station's rank is one more than the stations with more hours.
+        for (const r of stations) expect(r[0]).toBe(1 + stations.filter((o) => Math.round(Number(o[4]) * 100) > Math.round(Number(r[4]) * 100) || (o[4] === r[4] && Number(o[3]) > Number(r[3]))).length);
+      }
+      expect(metStations).toBeGreaterThan(0);
+      expect(Number(total[8])).toBe(metStations);
+      expect(wb.worksheets[81]!.name).toBe(t('bulletin.sessions_sheet'));
+    }, 120_000);
+  }
 });

@@ -65,6 +65,17 @@ describe('county config file', () => {
     expect(problemsOf(() => parseCountyConfig('db: a\ndb: b\n', '/c.yaml'))[0]).toMatch(/^YAML: /);
   });
 
+  it('takes the monthly target as a pair, in whole sessions and hundredths of an hour', () => {
+    expect(parseCountyConfig('console:\n  monthly_target_sessions: 4\n  monthly_target_hours: 7.5\n', '/c.yaml').console).toEqual({ monthly_target_sessions: 4, monthly_target_hours: 7.5 });
+    expect(problemsOf(() => parseCountyConfig('console:\n  monthly_target_sessions: 4\n', '/c.yaml'))).toEqual([
+      'console.monthly_target_hours: 每月目标的次数和小时须一起设 / set monthly_target_sessions and monthly_target_hours together',
+    ]);
+    expect(problemsOf(() => parseCountyConfig('console:\n  monthly_target_sessions: 2.5\n  monthly_target_hours: 6.125\n', '/c.yaml'))).toEqual([
+      expect.stringMatching(/^console\.monthly_target_sessions: 类型不对 \/ /),
+      'console.monthly_target_hours: 最多两位小数 / at most two decimals',
+    ]);
+  });
+
   it('refuses a FIFO, a device and a file over 1 MiB without reading them', () => {
     const dir = tempDir();
     const fifo = join(dir, 'county.yaml');
