@@ -89,6 +89,7 @@ function installDependencies(work: string, appDir: string, log: (s: string) => v
   // bits (lintian: a `#!/usr/bin/env node` script would need the system's nodejs), and no files that only
   // matter in a git checkout or a browser (pino's docs page loads scripts from CDNs).
   rmSync(join(modules, '.bin'), { recursive: true, force: true });
+  for (const bundle of BROWSER_BUNDLES) rmSync(join(modules, bundle), { recursive: true, force: true });
   for (const f of walk(modules)) {
     const base = f.slice(f.lastIndexOf('/') + 1);
     if (JUNK.has(base) || DEV_ONLY.test(base)) rmSync(f);
@@ -100,6 +101,11 @@ function installDependencies(work: string, appDir: string, log: (s: string) => v
  * Type declarations, TypeScript sources, source maps, docs and docs pages are never loaded at run time
  * and are half the files: fewer files is a faster `dpkg -i` (dpkg syncs each one). Licences stay.
  */
+/**
+ * Browser builds inside packages Node loads by their `main`: ExcelJS's dist/ (21 MB of bundles and maps;
+ * `main` is excel.js → lib/). The county package's closure test writes an .xlsx from the staged app.
+ */
+const BROWSER_BUNDLES = ['exceljs/dist'];
 const DEV_ONLY = /^(?!(licen[cs]e|copying|notice|authors)\b).*\.(d\.[cm]?ts|ts|map|md|markdown|html)$/i;
 const JUNK = new Set(['.gitignore', '.npmignore', '.gitattributes', '.travis.yml', '.editorconfig', '.eslintrc', '.eslintrc.json', '.prettierrc']);
 
