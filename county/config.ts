@@ -11,6 +11,7 @@ import type { Command } from 'commander';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { isPostgresUrl } from './open-store.js';
+import { OFFLINE_AFTER_S } from './visits.js';
 
 /** EX_CONFIG (sysexits.h): the exit code of a config that cannot be used. */
 export const EXIT_CONFIG = 78;
@@ -74,12 +75,21 @@ export const ConsoleSection = z
   .partial()
   .strict();
 
+/** What needs a visit (county/visits.ts): read by both commands, as `db` is, so the collector and the console judge alike. */
+export const VisitsSection = z
+  .object({
+    offline_after_s: z.number().int().min(OFFLINE_AFTER_S.min).max(OFFLINE_AFTER_S.max),
+  })
+  .partial()
+  .strict();
+
 export const CountyConfigSchema = z
   .object({
     /** A SQLite file, or postgres:// / postgresql:// (e.g. the local socket: postgresql:///station_county?host=/var/run/postgresql). */
     db: text(4096).optional(),
     collector: CollectorSection.optional(),
     console: ConsoleSection.optional(),
+    visits: VisitsSection.optional(),
   })
   .strict();
 
@@ -182,7 +192,7 @@ export const attributeName = (key: string): string => key.replace(/_([a-z])/g, (
 export function configValues(config: CountyConfig, section: SectionName | undefined, options: { withDb?: boolean; keys?: readonly string[] } = {}): Record<string, string | boolean> {
   const out: Record<string, string | boolean> = {};
   if (options.withDb !== false && config.db !== undefined) out['db'] = config.db;
-  const values = section ? ((config[section] ?? {}) as Record<string, string | number | boolean>) : {};
+  const values = section ? ({ ...config.visits, ...config[section] } as Record<string, string | number | boolean>) : {};
   for (const [k, v] of Object.entries(values)) {
     if (options.keys && !options.keys.includes(k)) continue;
     out[attributeName(k)] = typeof v === 'number' ? String(v) : v;
@@ -206,6 +216,16 @@ export function addConfigOption(command: Command, section: SectionName | undefin
     }
   });
   return command;
+}
+
+/** `--offline-after-s` (`visits.offline_after_s`): whole seconds within its bounds, or a bilingual reason. */
+export function offlineAfterS(value: string | undefined): number {
+  if (value === undefined) return OFFLINE_AFTER_S.default;
+  const n = /^\d{1,7}$/.test(value) ? Number(value) : NaN;
+  if (!(n >= OFFLINE_AFTER_S.min && n <= OFFLINE_AFTER_S.max)) {
+    throw new Error(`--offline-after-s 须为 ${OFFLINE_AFTER_S.min}–${OFFLINE_AFTER_S.max} 秒的整数 / must be whole seconds, ${OFFLINE_AFTER_S.min}–${OFFLINE_AFTER_S.max} (got ${JSON.stringify(value)})`);
+  }
+  return n;
 }
 
 /** The exit of a county command's main(): 78 with the bilingual message for a config problem, else 1. */

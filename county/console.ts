@@ -21,7 +21,8 @@ import { Pusher } from './console/pusher.js';
 import { startConsole } from './console/server.js';
 import { isTimeZone } from './console/time.js';
 import { addBrokerOptions, brokerAccess, warnOpenSecret } from './broker-access.js';
-import { addConfigOption, failAndExit } from './config.js';
+import { addConfigOption, failAndExit, offlineAfterS } from './config.js';
+import { OFFLINE_AFTER_S } from './visits.js';
 
 
 /** `host:port` or `[v6]:port`; the console binds where it is told, loopback by default. */
@@ -89,6 +90,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('--trust-proxy', 'take the client address from X-Real-IP (set by the reverse proxy)')
     .option('--max-failures <n>', 'failed sign-ins before an account is locked', '5')
     .option('--lockout-min <minutes>', 'how long a locked account stays locked', '15')
+    .option('--offline-after-s <seconds>', `a lost connection needs a visit after this long within the station's opening hours (${OFFLINE_AFTER_S.min}–${OFFLINE_AFTER_S.max}, default ${OFFLINE_AFTER_S.default}; config visits.offline_after_s)`)
     .addOption(new Option('--log-level <level>').choices(['debug', 'info', 'warn', 'error', 'silent']).default('info'))
     .action(async (o: Record<string, string | boolean | undefined>) => {
       const log = createLogger(o['logLevel'] as 'info', process.stderr);
@@ -99,6 +101,7 @@ export async function main(argv: string[]): Promise<void> {
       const lockoutMin = Number(o['lockoutMin']);
       if (!Number.isInteger(maxFailures) || maxFailures < 1 || maxFailures > 100) throw new Error('--max-failures must be 1–100');
       if (!(lockoutMin > 0 && lockoutMin <= 24 * 60)) throw new Error('--lockout-min must be 1–1440');
+      const offlineAfter = offlineAfterS(o['offlineAfterS'] as string | undefined);
       const accounts = new AccountFile(o['users'] as string);
       warnOpenSecret(o['users'] as string, '--users', log);
       const store = await openCollectorStore(o['db'] as string, {}, { mustExist: o['create'] !== true });
@@ -117,6 +120,7 @@ export async function main(argv: string[]): Promise<void> {
         secureCookies: o['secureCookies'] === true,
         trustProxy: o['trustProxy'] === true,
         lockout: { maxFailures, lockMs: lockoutMin * 60_000 },
+        rules: { offlineAfterS: offlineAfter },
       });
       // The URL on stdout: scripts and tests that asked for port 0 learn where to connect.
       process.stdout.write(`console listening on ${server.url}\n`);

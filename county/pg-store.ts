@@ -16,6 +16,8 @@ import { MIGRATION_LOCK, PG_MIGRATIONS, SQL, VERSION_TABLE } from './pg-schema.j
 import { makePool, PgReads } from './pg-reads.js';
 import { batchCursor, historyHorizon, ranInOrder, type BatchCursor } from './store-rows.js';
 import { putDevices, putHeartbeatHistory, putInventories, putStatuses, rowsParam, run } from './pg-writes.js';
+import { VISIT_SQL } from './pg-visit-sql.js';
+import { classRunOf } from './visit-store.js';
 
 export interface PgStoreOptions extends StoreOptions {
   /** Connections in the pool (one batch at a time writes; the rest serve reads). Default 4. */
@@ -282,6 +284,11 @@ export class PgCollectorStore extends PgReads implements CollectorStore {
     }
     if (events.length > 0) {
       await run(c, SQL.events, rowsParam(events, [(x) => x.s, (x) => x.e.seq, (x) => x.e.ts, (x) => x.e.type, (x) => x.e.severity, (x) => x.e.device ?? null]));
+    }
+    // Schedule runs (two a class) into each schedule's latest run, one statement each (pg-visit-sql.ts).
+    for (const x of events) {
+      const r = classRunOf(x.s, x.e.seq, x.e);
+      if (r) await run(c, VISIT_SQL.classRun, [r.station_id, r.schedule_id, r.run_id, r.seq, r.ts, r.phase, r.ok, r.done, r.total]);
     }
   }
 

@@ -6,7 +6,7 @@ import type { AccountFile } from './accounts.js';
 import { securityHeaders, send } from './http.js';
 import type { T } from './i18n.js';
 import type { PageContext } from './layout.js';
-import type { FleetRules } from './pages/fleet.js';
+import type { VisitRules } from '../visits.js';
 import type { Pusher } from './pusher.js';
 import type { Lockout, SignIns } from './sign-ins.js';
 
@@ -21,7 +21,8 @@ export interface ConsoleParts {
   /** Failed sign-ins per client address. */
   addressLockout: Lockout;
   pusher: Pusher | undefined;
-  rules: FleetRules;
+  /** The visit rule's thresholds (county/visits.ts). */
+  rules: VisitRules;
   historyDays: number;
   secure: boolean;
   log: Logger;

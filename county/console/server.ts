@@ -14,10 +14,11 @@ import { CONSOLE_CSS, CONSOLE_JS, FAVICON_SVG, echartsBundle } from './assets.js
 import { sendHtml, type ConsoleDb, type ConsoleParts, type Ctx } from './context.js';
 import { cookies, field, HttpError, localPath, param, readForm, redirect, requestUrl, sameOrigin, send, setCookie } from './http.js';
 import { consoleTranslator, isLang, type Lang } from './i18n.js';
-import { DEFAULT_RULES, type FleetRules } from './pages/fleet.js';
+import { DEFAULT_VISIT_RULES, type VisitRules } from '../visits.js';
 import { renderError, renderLogin } from './pages/login.js';
 import type { Pusher } from './pusher.js';
 import * as routes from './routes.js';
+import { visitAction } from './visit-routes.js';
 import { Lockout, sameToken, SignIns, token, type LockoutOptions, type SignInOptions } from './sign-ins.js';
 
 export interface ConsoleOptions {
@@ -38,7 +39,8 @@ export interface ConsoleOptions {
    * sign-in comes from the proxy's address, and the per-address lockout would lock everyone out at once.
    */
   trustProxy?: boolean;
-  rules?: Partial<FleetRules>;
+  /** The visit rule's thresholds; `offlineAfterS` is `visits.offline_after_s` (--offline-after-s). */
+  rules?: Partial<VisitRules>;
   historyDays?: number;
   log?: Logger;
   now?: () => number;
@@ -85,6 +87,7 @@ const PAGES: Record<string, Route> = {
   'POST /schedules': routes.pushSchedule,
   'GET /push': routes.pushPage,
   'GET /push.json': routes.pushProgress,
+  'POST /visit': visitAction,
 };
 
 export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
@@ -98,7 +101,7 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
     // One address may hold several accounts (a town office): it gets more tries than one account.
     addressLockout: new Lockout({ ...o.lockout, maxFailures: 4 * (o.lockout?.maxFailures ?? 5), ...(o.now ? { now: o.now } : {}) }),
     pusher: o.pusher,
-    rules: { ...DEFAULT_RULES, ...o.rules },
+    rules: { ...DEFAULT_VISIT_RULES, ...o.rules },
     historyDays: o.historyDays ?? 3,
     secure,
     log: o.log ?? silentLogger,
