@@ -21,9 +21,10 @@ import { Pusher } from './console/pusher.js';
 import { startConsole } from './console/server.js';
 import { isTimeZone } from './console/time.js';
 import { addBrokerOptions, brokerAccess, warnOpenSecret } from './broker-access.js';
-import { addConfigOption, failAndExit, MAX_TARGET_HOURS, MAX_TARGET_SESSIONS, twoDecimals } from './config.js';
+import { addConfigOption, failAndExit, MAX_TARGET_HOURS, MAX_TARGET_SESSIONS, offlineAfterS, twoDecimals } from './config.js';
 import { monthlyTarget } from './bulletin.js';
 import type { BulletinSettings } from './console/context.js';
+import { OFFLINE_AFTER_S } from './visits.js';
 
 
 /** `host:port` or `[v6]:port`; the console binds where it is told, loopback by default. */
@@ -106,6 +107,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('--county-name <name>', "the monthly bulletin's title (default: the county most stations report)")
     .option('--monthly-target-sessions <n>', 'sessions each station should reach in a month (with --monthly-target-hours)')
     .option('--monthly-target-hours <h>', 'hours each station should reach in a month, up to two decimals (with --monthly-target-sessions)')
+    .option('--offline-after-s <seconds>', `a lost connection needs a visit after this long within the station's opening hours (${OFFLINE_AFTER_S.min}–${OFFLINE_AFTER_S.max}, default ${OFFLINE_AFTER_S.default}; config visits.offline_after_s)`)
     .addOption(new Option('--log-level <level>').choices(['debug', 'info', 'warn', 'error', 'silent']).default('info'))
     .action(async (o: Record<string, string | boolean | undefined>) => {
       const log = createLogger(o['logLevel'] as 'info', process.stderr);
@@ -117,6 +119,7 @@ export async function main(argv: string[]): Promise<void> {
       if (!Number.isInteger(maxFailures) || maxFailures < 1 || maxFailures > 100) throw new Error('--max-failures must be 1–100');
       if (!(lockoutMin > 0 && lockoutMin <= 24 * 60)) throw new Error('--lockout-min must be 1–1440');
       const bulletin = bulletinOptions(o);
+      const offlineAfter = offlineAfterS(o['offlineAfterS'] as string | undefined);
       const accounts = new AccountFile(o['users'] as string);
       warnOpenSecret(o['users'] as string, '--users', log);
       const store = await openCollectorStore(o['db'] as string, {}, { mustExist: o['create'] !== true });
@@ -136,6 +139,7 @@ export async function main(argv: string[]): Promise<void> {
         trustProxy: o['trustProxy'] === true,
         lockout: { maxFailures, lockMs: lockoutMin * 60_000 },
         bulletin,
+        rules: { offlineAfterS: offlineAfter },
       });
       // The URL on stdout: scripts and tests that asked for port 0 learn where to connect.
       process.stdout.write(`console listening on ${server.url}\n`);

@@ -36,6 +36,7 @@ import type {
   LedgerOf,
 } from './store.js';
 import { claimThenPublish } from './store.js';
+import type { ClassRun, VisitPlan, VisitRow } from './visit-store.js';
 import type { WorkerCall, WorkerReply } from './sqlite-worker.js';
 
 /** The worker's script: beside this module in the build; from the sources (tests), the build's copy. */
@@ -179,6 +180,27 @@ export class SqliteThreadStore implements CollectorStore, ConsoleStore {
   }
   recentPushes(limit: number): Promise<PushSummary[]> {
     return this.call('recentPushes', limit);
+  }
+  failedClasses(stationId?: string): Promise<ClassRun[]> {
+    return stationId === undefined ? this.call('failedClasses') : this.call('failedClasses', stationId);
+  }
+  liveVisits(stationId?: string): Promise<VisitRow[]> {
+    return stationId === undefined ? this.call('liveVisits') : this.call('liveVisits', stationId);
+  }
+  applyVisitPlan(plan: VisitPlan, at: string): Promise<void> {
+    return this.call('applyVisitPlan', plan, at);
+  }
+  visitHistory(stationId: string, limit: number): Promise<VisitRow[]> {
+    return this.call('visitHistory', stationId, limit);
+  }
+  acknowledgeVisit(stationId: string, id: number, by: string, note: string | null, at: string): Promise<boolean> {
+    return this.call('acknowledgeVisit', stationId, id, by, note, at);
+  }
+  clearVisit(stationId: string, id: number, by: string, at: string): Promise<boolean> {
+    return this.call('clearVisit', stationId, id, by, at);
+  }
+  pruneVisits(before: string): Promise<number> {
+    return this.call('pruneVisits', before);
   }
 
   /** Closes the database (after every call posted before) and ends the thread. */

@@ -7,7 +7,7 @@ import type { AccountFile } from './accounts.js';
 import { securityHeaders, send } from './http.js';
 import type { T } from './i18n.js';
 import type { PageContext } from './layout.js';
-import type { FleetRules } from './pages/fleet.js';
+import type { VisitRules } from '../visits.js';
 import type { Pusher } from './pusher.js';
 import type { Lockout, SignIns } from './sign-ins.js';
 
@@ -22,7 +22,8 @@ export interface ConsoleParts {
   /** Failed sign-ins per client address. */
   addressLockout: Lockout;
   pusher: Pusher | undefined;
-  rules: FleetRules;
+  /** The visit rule's thresholds (county/visits.ts). */
+  rules: VisitRules;
   historyDays: number;
   /** The monthly 通报's title and target (`county_name`, `monthly_target_*`). */
   bulletin: BulletinSettings;

@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 export class HttpError extends Error {
   constructor(
     readonly status: number,
-    readonly key: 'error.bad_request' | 'error.too_large' | 'error.forbidden' | 'error.not_found' | 'error.csrf' | 'error.busy',
+    readonly key: 'error.bad_request' | 'error.too_large' | 'error.forbidden' | 'error.not_found' | 'error.csrf' | 'error.busy' | 'error.visit_gone',
   ) {
     super(key);
   }

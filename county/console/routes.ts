@@ -1,16 +1,18 @@
 /** The signed-in pages: fleet, station, monthly progress (+ CSV), schedules (+ push and its progress). */
 import { monthBounds, monthlyReport, DEFAULT_TIMEZONE } from '../report.js';
 import { sendHtml, sendJson, type Ctx } from './context.js';
-import { field, HttpError, param, readForm, redirect, send, securityHeaders, sameOrigin } from './http.js';
+import { HttpError, param, redirect, send, securityHeaders } from './http.js';
 import { renderFleet, STATE_FILTERS, type StateFilter } from './pages/fleet.js';
 import { localisedMonthlyCsv, renderMonthly } from './pages/monthly.js';
 import { pushJson, renderPush } from './pages/push.js';
 import { renderSchedules, type SchedulesData } from './pages/schedules.js';
 import { renderStation } from './pages/station.js';
 import { buildScheduleArgs, emptyForm, readScheduleForm, type FormProblem, type ScheduleFormValues } from './schedule-form.js';
-import { sameToken } from './sign-ins.js';
+import { checkedForm } from './forms.js';
 import { stationFleetRow } from './station-row.js';
 import { localMonth } from './time.js';
+import { currentVisits } from './visit-routes.js';
+import { VISIT_HISTORY_SHOWN } from './pages/station-visits.js';
 
 const PUSH_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 const STATION_DATALIST_MAX = 1000;
@@ -24,7 +26,9 @@ export async function fleetPage(ctx: Ctx): Promise<void> {
     page: param(ctx.url, 'page', 8),
   };
   const rows = await ctx.parts.store.fleet();
-  sendHtml(ctx, 200, renderFleet(ctx, rows, q, ctx.parts.now(), ctx.parts.rules));
+  const now = ctx.parts.now();
+  const visits = await currentVisits(ctx, rows, now);
+  sendHtml(ctx, 200, renderFleet(ctx, rows, q, now, ctx.parts.rules, visits));
 }
 
 export async function stationPage(ctx: Ctx): Promise<void> {
@@ -34,13 +38,15 @@ export async function stationPage(ctx: Ctx): Promise<void> {
   const row = id === '' ? undefined : await stationFleetRow(store, id, devices);
   if (!row) throw new HttpError(404, 'error.not_found');
   const now = ctx.parts.now();
-  const [usage, events, scheduleRuns, heartbeats] = await Promise.all([
+  const visits = await currentVisits(ctx, [row], now, id);
+  const [usage, events, scheduleRuns, heartbeats, visitHistory] = await Promise.all([
     store.sessions({ station: id, limit: 20 }),
     store.events(id, 30),
     store.events(id, 200, ['schedule_run']),
     store.heartbeatHistory(id, now - ctx.parts.historyDays * 86_400_000),
+    store.visitHistory(id, 2 * VISIT_HISTORY_SHOWN),
   ]);
-  sendHtml(ctx, 200, renderStation(ctx, { row, devices, usage, events, scheduleRuns, heartbeats, historyDays: ctx.parts.historyDays }, now, ctx.parts.rules));
+  sendHtml(ctx, 200, renderStation(ctx, { row, devices, usage, events, scheduleRuns, heartbeats, historyDays: ctx.parts.historyDays, visits, visitHistory }, now, ctx.parts.rules));
 }
 
 /** `month` from the query when it is a valid YYYY-MM, else this month in the county's time zone. */
@@ -90,12 +96,7 @@ export async function schedulesPage(ctx: Ctx): Promise<void> {
   sendHtml(ctx, 200, renderSchedules(ctx, await schedulesData(ctx), emptyForm()));
 }
 
-/** Every POST: from our own origin, with the session's CSRF token. */
-export async function checkedForm(ctx: Ctx): Promise<URLSearchParams> {
-  const form = await readForm(ctx.req);
-  if (!sameOrigin(ctx.req) || !sameToken(field(form, '_csrf', 128), ctx.signIn?.csrf)) throw new HttpError(403, 'error.csrf');
-  return form;
-}
+export { checkedForm };
 
 async function targets(ctx: Ctx, v: ScheduleFormValues): Promise<string[] | FormProblem> {
   const stations = await ctx.parts.store.stations();

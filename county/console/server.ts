@@ -15,11 +15,12 @@ import { PRINT_CSS } from './print-css.js';
 import { sendHtml, type BulletinSettings, type ConsoleDb, type ConsoleParts, type Ctx } from './context.js';
 import { cookies, field, HttpError, localPath, param, readForm, redirect, requestUrl, sameOrigin, send, setCookie } from './http.js';
 import { consoleTranslator, isLang, type Lang } from './i18n.js';
-import { DEFAULT_RULES, type FleetRules } from './pages/fleet.js';
+import { DEFAULT_VISIT_RULES, type VisitRules } from '../visits.js';
 import { renderError, renderLogin } from './pages/login.js';
 import type { Pusher } from './pusher.js';
 import * as routes from './routes.js';
 import * as bulletinRoutes from './routes-bulletin.js';
+import { visitAction } from './visit-routes.js';
 import { Lockout, sameToken, SignIns, token, type LockoutOptions, type SignInOptions } from './sign-ins.js';
 
 export interface ConsoleOptions {
@@ -40,7 +41,8 @@ export interface ConsoleOptions {
    * sign-in comes from the proxy's address, and the per-address lockout would lock everyone out at once.
    */
   trustProxy?: boolean;
-  rules?: Partial<FleetRules>;
+  /** The visit rule's thresholds; `offlineAfterS` is `visits.offline_after_s` (--offline-after-s). */
+  rules?: Partial<VisitRules>;
   historyDays?: number;
   /** The monthly 通报's county name and target. Default: the stations' county name, no target. */
   bulletin?: Partial<BulletinSettings>;
@@ -92,6 +94,7 @@ const PAGES: Record<string, Route> = {
   'POST /schedules': routes.pushSchedule,
   'GET /push': routes.pushPage,
   'GET /push.json': routes.pushProgress,
+  'POST /visit': visitAction,
 };
 
 export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
@@ -105,7 +108,7 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
     // One address may hold several accounts (a town office): it gets more tries than one account.
     addressLockout: new Lockout({ ...o.lockout, maxFailures: 4 * (o.lockout?.maxFailures ?? 5), ...(o.now ? { now: o.now } : {}) }),
     pusher: o.pusher,
-    rules: { ...DEFAULT_RULES, ...o.rules },
+    rules: { ...DEFAULT_VISIT_RULES, ...o.rules },
     historyDays: o.historyDays ?? 3,
     bulletin: { countyName: o.bulletin?.countyName, target: o.bulletin?.target ?? null },
     secure,

@@ -228,6 +228,7 @@ describe('collectors on PostgreSQL', () => {
     const db = new pg.Client({ connectionString: url });
     await db.connect();
     try {
+      // The migrations before the ledgers' (found by its content: later ones are appended after it).
       const before = PG_MIGRATIONS.findIndex((m) => m.includes('CREATE TABLE ledgers'));
       for (const m of PG_MIGRATIONS.slice(0, before)) await db.query(m);
       await db.query(`CREATE TABLE ${VERSION_TABLE} (version INTEGER NOT NULL); INSERT INTO ${VERSION_TABLE} VALUES (${before})`);
