@@ -10,6 +10,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
+import { AUDIT_MAX_DAYS, AUDIT_MIN_DAYS } from './audit.js';
 import { isPostgresUrl } from './open-store.js';
 
 /** EX_CONFIG (sysexits.h): the exit code of a config that cannot be used. */
@@ -69,6 +70,7 @@ export const ConsoleSection = z
     trust_proxy: z.boolean(),
     max_failures: z.number().int().min(1).max(100),
     lockout_min: z.number().min(1).max(1440),
+    audit_days: z.number().int().min(AUDIT_MIN_DAYS, `操作日志至少保留 ${AUDIT_MIN_DAYS} 天 / the audit log is kept at least ${AUDIT_MIN_DAYS} days`).max(AUDIT_MAX_DAYS),
     log_level: LogLevel,
   })
   .partial()

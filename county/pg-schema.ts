@@ -5,6 +5,7 @@
  * collector write (the same strings as on SQLite); seqs are BIGINT, read back as numbers (they are safe
  * integers: ingest.ts).
  */
+import { PG_AUDIT_MIGRATION } from './pg-audit.js';
 
 /** The UTC calendar month of a session start (UTC ms), as UTC ms: integer arithmetic, no float rounding. */
 const MONTH_OF_START = `(extract(epoch FROM date_trunc('month', timestamp '1970-01-01' + start_ms * interval '1 millisecond')) * 1000)::bigint`;
@@ -184,6 +185,8 @@ export const PG_MIGRATIONS: readonly string[] = [
     SELECT station_id, '', 0, NULL, first_seen_at FROM stations WHERE max_seq > 0;
   UPDATE stations SET ledger = '' WHERE max_seq > 0;
   `,
+  // accounts: the console's audit log (操作日志, county/audit.ts; the table is in pg-audit.ts).
+  PG_AUDIT_MIGRATION,
 ];
 
 /** The usage rows starting in [lo, hi), as totals each multiplied by `sign` (+1 or −1). */
@@ -363,4 +366,10 @@ export const SQL = {
   recentPushes: `SELECT push_id, max(action) AS action, min(sent_at) AS sent_at, max(sent_by) AS sent_by, count(*)::bigint AS stations,
                         count(*) FILTER (WHERE status = 'ok')::bigint AS ok, count(*) FILTER (WHERE status = 'error')::bigint AS error
                    FROM pushes GROUP BY push_id ORDER BY min(sent_at) DESC, push_id DESC LIMIT $1`,
+  // A town account's view (county/console/access.ts): only the rows of its towns' stations count.
+  recentPushesOfTowns: `SELECT p.push_id, max(p.action) AS action, min(p.sent_at) AS sent_at, max(p.sent_by) AS sent_by, count(*)::bigint AS stations,
+                        count(*) FILTER (WHERE p.status = 'ok')::bigint AS ok, count(*) FILTER (WHERE p.status = 'error')::bigint AS error
+                   FROM pushes p JOIN stations s ON s.station_id = p.station_id
+                  WHERE s.town = ANY($2::text[])
+                  GROUP BY p.push_id ORDER BY min(p.sent_at) DESC, p.push_id DESC LIMIT $1`,
 } as const;

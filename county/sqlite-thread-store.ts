@@ -34,6 +34,7 @@ import type {
   LedgerOf,
 } from './store.js';
 import { claimThenPublish } from './store.js';
+import type { AuditEntry, AuditFilter, AuditQuery, AuditRow } from './audit.js';
 import type { WorkerCall, WorkerReply } from './sqlite-worker.js';
 
 /** The worker's script: beside this module in the build; from the sources (tests), the build's copy. */
@@ -172,8 +173,20 @@ export class SqliteThreadStore implements CollectorStore, ConsoleStore {
   push(pushId: string): Promise<PushRow[]> {
     return this.call('push', pushId);
   }
-  recentPushes(limit: number): Promise<PushSummary[]> {
-    return this.call('recentPushes', limit);
+  recentPushes(limit: number, towns?: readonly string[]): Promise<PushSummary[]> {
+    return towns === undefined ? this.call('recentPushes', limit) : this.call('recentPushes', limit, towns);
+  }
+  appendAudit(entries: readonly AuditEntry[]): Promise<void> {
+    return this.call('appendAudit', entries);
+  }
+  auditLog(query: AuditQuery): Promise<AuditRow[]> {
+    return this.call('auditLog', query);
+  }
+  countAudit(filter: AuditFilter): Promise<number> {
+    return this.call('countAudit', filter);
+  }
+  pruneAudit(before: string): Promise<number> {
+    return this.call('pruneAudit', before);
   }
 
   /** Closes the database (after every call posted before) and ends the thread. */

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../log.js';
 import type { CollectorStore, ConsoleStore } from '../store.js';
 import type { AccountFile } from './accounts.js';
+import type { AuditLog } from './audit-log.js';
 import { securityHeaders, send } from './http.js';
 import type { T } from './i18n.js';
 import type { PageContext } from './layout.js';
@@ -24,6 +25,9 @@ export interface ConsoleParts {
   rules: FleetRules;
   historyDays: number;
   secure: boolean;
+  /** Client addresses from X-Real-IP (clientAddress in http.ts). */
+  trustProxy: boolean;
+  audit: AuditLog;
   log: Logger;
   now: () => number;
 }
