@@ -12,7 +12,7 @@ import { Postgres, removeDir, tempDir } from '../../scripts/lib/kit/index.js';
 import { collectorStoreContract, type StoreUnderTest } from './collector-store.contract.js';
 import { rollupContract } from './collector-store-rollups.contract.js';
 import { ledgerContract } from './collector-store-ledgers.contract.js';
-import { auditContract } from './audit-store.contract.js';
+import { consoleAccountsContract } from './console-accounts.contract.js';
 
 /** A store, and more stores on the same database (a second collector), all closed by dispose(). */
 function opened(first: StoreUnderTest, openAnother: () => Promise<StoreUnderTest>, remove: () => Promise<void> | void) {
@@ -39,7 +39,7 @@ const sqlite = async () => {
 collectorStoreContract('SQLite', sqlite);
 rollupContract('SQLite', sqlite);
 ledgerContract('SQLite', sqlite);
-auditContract('SQLite', sqlite);
+consoleAccountsContract('SQLite', sqlite);
 
 // What the running collector uses: the same store on a worker thread (needs the build: dist/…/sqlite-worker.js).
 const sqliteThread = async () => {
@@ -50,7 +50,7 @@ const sqliteThread = async () => {
 collectorStoreContract('SQLite on a worker thread', sqliteThread);
 rollupContract('SQLite on a worker thread', sqliteThread);
 ledgerContract('SQLite on a worker thread', sqliteThread);
-auditContract('SQLite on a worker thread', sqliteThread);
+consoleAccountsContract('SQLite on a worker thread', sqliteThread);
 
 let server: Postgres | undefined;
 let n = 0;
@@ -69,4 +69,4 @@ const postgres = async () => {
 collectorStoreContract('PostgreSQL', postgres);
 rollupContract('PostgreSQL', postgres);
 ledgerContract('PostgreSQL', postgres);
-auditContract('PostgreSQL', postgres);
+consoleAccountsContract('PostgreSQL', postgres);

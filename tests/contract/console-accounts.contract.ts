@@ -1,23 +1,25 @@
 /**
- * The audit log's conformance suite (county/audit.ts AuditStore), run against every store by
- * collector-store.test.ts: SQLite on a real file (in this thread and on a worker thread) and PostgreSQL 15
- * on a real server. Order, paging, the date and kind filters, and the retention pass the console runs
- * (AuditLog.startRetention): only entries older than the days kept go, and never fewer than 180 days.
+ * What the console's accounts need from every store (county/audit.ts AuditStore, and the town view of
+ * ConsoleStore.recentPushes), run against each by collector-store.test.ts: SQLite on a real file (in
+ * this thread and on a worker thread) and PostgreSQL 15 on a real server. The audit log's order, paging,
+ * date and kind filters, and the retention pass the console runs (AuditLog.startRetention): only entries
+ * older than the days kept go, and never fewer than 180 days.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { AUDIT_MIN_DAYS, auditCutoff, auditEntry, type AuditKind } from '../../county/audit.js';
 import { AuditLog } from '../../county/console/audit-log.js';
 import { silentLogger } from '../../county/log.js';
+import type { CollectorWrite, PushRow } from '../../county/store.js';
 import type { StoreUnderTest } from './collector-store.contract.js';
 
-export type OpenAuditStore = () => Promise<{ store: StoreUnderTest; dispose(): Promise<void> }>;
+export type OpenAccountsStore = () => Promise<{ store: StoreUnderTest; dispose(): Promise<void> }>;
 
 const DAY = 86_400_000;
 const NOW = Date.parse('2026-11-20T04:00:00.000Z');
 const iso = (ms: number) => new Date(ms).toISOString();
 
-export function auditContract(name: string, open: OpenAuditStore): void {
-  describe(`audit log contract: ${name}`, () => {
+export function consoleAccountsContract(name: string, open: OpenAccountsStore): void {
+  describe(`console accounts contract (audit log, a town's view): ${name}`, () => {
     const made: Array<() => Promise<void>> = [];
     const fresh = async (): Promise<StoreUnderTest> => {
       const u = await open();
@@ -82,6 +84,34 @@ export function auditContract(name: string, open: OpenAuditStore): void {
       expect(() => auditCutoff(NOW, 30)).toThrow(/至少保留 180 天/);
       expect(await store.pruneAudit(auditCutoff(NOW + 100 * DAY, AUDIT_MIN_DAYS))).toBe(2);
       expect(await store.countAudit({})).toBe(2);
+    });
+
+    it('counts a town\'s view of the recent pushes over the stations of its towns only', async () => {
+      const store = await fresh();
+      const inv = (id: string, town: string | null) =>
+        ({ kind: 'inventory', station: id, inventory: { station: { id, name: id, town, county: 'k', level: 'village', timezone: 'Asia/Shanghai' } }, receivedAt: 'now' }) as unknown as CollectorWrite;
+      await store.apply([inv('a1', '城关镇'), inv('a2', '城关镇'), inv('b1', '东山乡'), inv('n1', null)]);
+      const row = (pushId: string, station: string, sentAt: string, status: PushRow['status'] = 'sent'): PushRow => ({
+        push_id: pushId,
+        transaction: `tx-${pushId}-${station}`,
+        station_id: station,
+        action: 'schedule.set',
+        args: '{}',
+        sent_at: sentAt,
+        sent_by: 'clerk',
+        status,
+        response: null,
+        responded_at: null,
+      });
+      await store.addPushes([row('all', 'a1', iso(NOW), 'ok'), row('all', 'a2', iso(NOW)), row('all', 'b1', iso(NOW), 'error'), row('all', 'n1', iso(NOW))]);
+      await store.addPushes([row('east', 'b1', iso(NOW + 1000))]);
+      await store.addPushes([row('mine', 'a2', iso(NOW + 2000), 'error')]);
+      const summary = (push_id: string, sent_at: string, stations: number, ok: number, error: number) => ({ push_id, action: 'schedule.set', sent_at, sent_by: 'clerk', stations, ok, error });
+      expect(await store.recentPushes(10, ['城关镇'])).toEqual([summary('mine', iso(NOW + 2000), 1, 0, 1), summary('all', iso(NOW), 2, 1, 0)]);
+      expect(await store.recentPushes(1, ['城关镇'])).toEqual([summary('mine', iso(NOW + 2000), 1, 0, 1)]);
+      expect(await store.recentPushes(10, ['东山乡', '城关镇'])).toEqual([summary('mine', iso(NOW + 2000), 1, 0, 1), summary('east', iso(NOW + 1000), 1, 0, 0), summary('all', iso(NOW), 3, 1, 1)]);
+      expect(await store.recentPushes(10, [])).toEqual([]);
+      expect((await store.recentPushes(10)).map((p) => [p.push_id, p.stations])).toEqual([['mine', 1], ['east', 1], ['all', 4]]);
     });
   });
 }
