@@ -49,8 +49,8 @@ function accountOf(ctx: Ctx, name: string): Account {
 }
 
 /** Records the change, then back to the list with what was done. */
-function done(ctx: Ctx, changes: AccountChange[], what: 'added' | 'role' | 'password' | 'removed', name: string): void {
-  ctx.parts.audit.accountChanges(changes, ctx.signIn!.user, clientAddress(ctx.req, ctx.parts.trustProxy));
+async function done(ctx: Ctx, changes: AccountChange[], what: 'added' | 'role' | 'password' | 'removed', name: string): Promise<void> {
+  await ctx.parts.audit.accountChanges(changes, ctx.signIn!.user, clientAddress(ctx.req, ctx.parts.trustProxy));
   redirect(ctx.res, `/accounts?done=${what}&name=${encodeURIComponent(name)}`);
 }
 
@@ -70,7 +70,7 @@ const accountAdd: Route = async (ctx) => {
   try {
     if (!isRole(role)) throw new HttpError(400, 'error.bad_request');
     const changes = await ctx.parts.accounts.add(name, role, role === 'town' ? town : null, passwordOf(form));
-    done(ctx, changes, 'added', name);
+    await done(ctx, changes, 'added', name);
   } catch (err) {
     if (err instanceof HttpError) throw err;
     sendHtml(ctx, 400, renderAccounts(ctx, await accountsData(ctx), { problem: problemOf(ctx, err, name), add: { name, role, town } }));
@@ -96,7 +96,7 @@ const accountRole: Route = async (ctx) => {
   try {
     if (!isRole(role)) throw new HttpError(400, 'error.bad_request');
     notSelf(ctx, a.name);
-    done(ctx, ctx.parts.accounts.setRole(a.name, role, role === 'town' ? town : null), 'role', a.name);
+    await done(ctx, ctx.parts.accounts.setRole(a.name, role, role === 'town' ? town : null), 'role', a.name);
   } catch (err) {
     if (err instanceof HttpError) throw err;
     sendHtml(ctx, 400, renderAccountEdit(ctx, await accountsData(ctx), a, problemOf(ctx, err, a.name), { role, town }));
@@ -108,7 +108,7 @@ const accountPassword: Route = async (ctx) => {
   const form = await checkedForm(ctx);
   const a = accountOf(ctx, field(form, 'name', 32));
   try {
-    done(ctx, await ctx.parts.accounts.setPassword(a.name, passwordOf(form)), 'password', a.name);
+    await done(ctx, await ctx.parts.accounts.setPassword(a.name, passwordOf(form)), 'password', a.name);
   } catch (err) {
     if (err instanceof HttpError) throw err;
     sendHtml(ctx, 400, renderAccountEdit(ctx, await accountsData(ctx), a, problemOf(ctx, err, a.name)));
@@ -130,7 +130,7 @@ const accountRemove: Route = async (ctx) => {
   if (field(form, 'confirm', 8) !== 'yes') return sendHtml(ctx, 400, renderAccountRemove(ctx, a));
   try {
     notSelf(ctx, a.name);
-    done(ctx, ctx.parts.accounts.remove(a.name), 'removed', a.name);
+    await done(ctx, ctx.parts.accounts.remove(a.name), 'removed', a.name);
   } catch (err) {
     if (err instanceof HttpError) throw err;
     sendHtml(ctx, 400, renderAccountEdit(ctx, await accountsData(ctx), a, problemOf(ctx, err, a.name)));
@@ -176,7 +176,7 @@ const auditCsvDownload: Route = async (ctx) => {
   const rows = await ctx.parts.store.auditLog({ ...q.filter, limit: AUDIT_MAX_READ + 1, offset: 0 });
   const more = rows.length > AUDIT_MAX_READ;
   const shown = rows.slice(0, AUDIT_MAX_READ);
-  ctx.parts.audit.record('audit_export', { actor: ctx.signIn!.user, address: clientAddress(ctx.req, ctx.parts.trustProxy), detail: { rows: shown.length, from: q.from, to: q.to, kind: q.kind } });
+  await ctx.parts.audit.record('audit_export', { actor: ctx.signIn!.user, address: clientAddress(ctx.req, ctx.parts.trustProxy), detail: { rows: shown.length, from: q.from, to: q.to, kind: q.kind } });
   const day = localTime(ctx.parts.now(), ctx.tz).slice(0, 10);
   const name = `${ctx.lang === 'zh' ? '操作日志' : 'audit-log'}-${day}.csv`;
   send(ctx.res, 200, auditCsv(ctx.t, shown, ctx.tz, more, AUDIT_MAX_READ), 'text/csv; charset=utf-8', {

@@ -49,32 +49,36 @@ export class AuditLog {
     auditCutoff(0, days);
   }
 
-  /** Appends one entry (in the background; `flush` waits for every one). */
-  record(kind: AuditKind, f: AuditFields): void {
+  /**
+   * Appends one entry. The promise never rejects (a store error is logged): a route awaits it so the
+   * entry is in the log by the time its page is shown; `flush` waits for any not awaited.
+   */
+  record(kind: AuditKind, f: AuditFields): Promise<void> {
     const entry = auditEntry({ at: new Date(this.now()).toISOString(), kind, ...f });
-    const p = this.store.appendAudit([entry]).catch((err: unknown) => this.log.error({ err: (err as Error).message, kind }, 'could not write the audit log'));
+    const p = this.store.appendAudit([entry]).catch((err: unknown) => void this.log.error({ err: (err as Error).message, kind }, 'could not write the audit log'));
     this.pending.add(p);
     void p.finally(() => this.pending.delete(p));
+    return p;
   }
 
   /** A failed sign-in or a lockout: itemised up to FAILURES_PER_MINUTE a minute, then counted. */
-  failure(kind: 'sign_in_failed' | 'lockout', f: AuditFields): void {
+  failure(kind: 'sign_in_failed' | 'lockout', f: AuditFields): Promise<void> {
     const now = this.now();
     if (now - this.windowStart >= WINDOW_MS) this.closeWindow(now);
     if (this.itemised < FAILURES_PER_MINUTE) {
       this.itemised++;
-      this.record(kind, f);
-      return;
+      return this.record(kind, f);
     }
     this.notItemised++;
     this.summaryTimer ??= setTimeout(() => this.closeWindow(this.now()), Math.max(0, this.windowStart + WINDOW_MS - now)).unref();
+    return Promise.resolve();
   }
 
   private closeWindow(now: number): void {
     if (this.summaryTimer) clearTimeout(this.summaryTimer);
     this.summaryTimer = undefined;
     if (this.notItemised > 0) {
-      this.record('sign_in_failed', { detail: { not_itemised: this.notItemised, max: FAILURES_PER_MINUTE, since: new Date(this.windowStart).toISOString() } });
+      void this.record('sign_in_failed', { detail: { not_itemised: this.notItemised, max: FAILURES_PER_MINUTE, since: new Date(this.windowStart).toISOString() } });
     }
     this.windowStart = now;
     this.itemised = 0;
@@ -82,15 +86,15 @@ export class AuditLog {
   }
 
   /** Account changes: by `actor` from `address` (the browser), or found in the file (actor null). */
-  accountChanges(changes: readonly AccountChange[], actor: string | null, address: string | null): void {
+  async accountChanges(changes: readonly AccountChange[], actor: string | null, address: string | null): Promise<void> {
     for (const c of changes) {
       const { kind, name, ...rest } = c;
-      this.record(kind, { actor, address, target: name, detail: actor === null ? { ...rest, outside: true } : rest });
+      await this.record(kind, { actor, address, target: name, detail: actor === null ? { ...rest, outside: true } : rest });
     }
   }
 
-  push(p: PushAudit, actor: string, address: string | null): void {
-    this.record('push', {
+  push(p: PushAudit, actor: string, address: string | null): Promise<void> {
+    return this.record('push', {
       actor,
       address,
       target: `${p.target.kind}:${p.target.value}`,

@@ -139,7 +139,7 @@ export async function pushSchedule(ctx: Ctx): Promise<void> {
   if (!ctx.signIn || !ctx.parts.accounts.stillValid(ctx.signIn)) throw new HttpError(403, 'error.forbidden');
   const pushId = await pusher.send('schedule.set', built.args, to, ctx.signIn.user);
   const target = { kind: v.target, value: v.target === 'station' ? v.station : v.target === 'town' ? v.town : '' };
-  ctx.parts.audit.push({ push_id: pushId, action: 'schedule.set', args: built.args, target, stations: to.length }, ctx.signIn.user, clientAddress(ctx.req, ctx.parts.trustProxy));
+  await ctx.parts.audit.push({ push_id: pushId, action: 'schedule.set', args: built.args, target, stations: to.length }, ctx.signIn.user, clientAddress(ctx.req, ctx.parts.trustProxy));
   redirect(ctx.res, `/push?id=${pushId}`);
 }
 

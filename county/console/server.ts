@@ -116,7 +116,7 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
     now,
   };
   // Changes made in the file (the command line, an edit by hand) reach the audit log when the console sees them.
-  o.accounts.onOutsideChange = (changes) => audit.accountChanges(changes, null, null);
+  o.accounts.onOutsideChange = (changes) => void audit.accountChanges(changes, null, null);
   audit.startRetention();
   const tz = o.timezone ?? DEFAULT_TIMEZONE;
   const SESSION = secure ? '__Host-sa_session' : 'sa_session';
@@ -147,10 +147,10 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
       parts.log.warn({ user, addr }, 'console sign-in refused');
       // The name typed is kept only when it is an account's: a password typed into the name field stays out of the log.
       const known = parts.accounts.get(user) !== undefined;
-      parts.audit.failure('sign_in_failed', { actor: known ? user : null, address: addr, detail: { reason: known ? 'wrong_password' : 'unknown_account' } });
+      await parts.audit.failure('sign_in_failed', { actor: known ? user : null, address: addr, detail: { reason: known ? 'wrong_password' : 'unknown_account' } });
       const min = Math.ceil(parts.lockout.lockMs / 60_000);
-      if (locking[0]) parts.audit.failure('lockout', { actor: known ? user : null, address: addr, detail: { what: 'account', min } });
-      if (locking[1]) parts.audit.failure('lockout', { address: addr, detail: { what: 'address', min: Math.ceil(parts.addressLockout.lockMs / 60_000) } });
+      if (locking[0]) await parts.audit.failure('lockout', { actor: known ? user : null, address: addr, detail: { what: 'account', min } });
+      if (locking[1]) await parts.audit.failure('lockout', { address: addr, detail: { what: 'address', min: Math.ceil(parts.addressLockout.lockMs / 60_000) } });
       return again(401, 'login.failed');
     }
     parts.lockout.succeed(user);
@@ -158,7 +158,7 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
     parts.signIns.delete(jar.get(SESSION));
     const s = parts.signIns.create(account.name, account.role, account.hash, account.town);
     parts.log.info({ user: account.name, role: account.role }, 'console sign-in');
-    parts.audit.record('sign_in', { actor: account.name, address: addr, detail: { role: account.role, ...(account.town === null ? {} : { town: account.town }) } });
+    await parts.audit.record('sign_in', { actor: account.name, address: addr, detail: { role: account.role, ...(account.town === null ? {} : { town: account.town }) } });
     redirect(ctx.res, back, { 'Set-Cookie': [cookie(SESSION, s.id), cookie(LOGIN, '', 0)] });
   }
 
@@ -209,7 +209,7 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
       if (route === 'POST /logout') {
         await routes.checkedForm(ctx);
         parts.signIns.delete(signIn.id);
-        parts.audit.record('sign_out', { actor: signIn.user, address: clientAddress(req, parts.trustProxy) });
+        await parts.audit.record('sign_out', { actor: signIn.user, address: clientAddress(req, parts.trustProxy) });
         return redirect(res, '/login', { 'Set-Cookie': cookie(SESSION, '', 0) });
       }
       if (route === 'GET /') return redirect(res, '/fleet');
