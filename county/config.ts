@@ -12,6 +12,7 @@ import type { Command } from 'commander';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ID_PATTERN } from '../protocol/schedule.js';
+import { AUDIT_MAX_DAYS, AUDIT_MIN_DAYS } from './audit.js';
 import { OFFLINE_AFTER_S } from './visits.js';
 
 /** A `db` that names PostgreSQL rather than a SQLite file (open-store.ts opens it). */
@@ -80,6 +81,7 @@ export const ConsoleSection = z
     trust_proxy: z.boolean(),
     max_failures: z.number().int().min(1).max(100),
     lockout_min: z.number().min(1).max(1440),
+    audit_days: z.number().int().min(AUDIT_MIN_DAYS, `操作日志至少保留 ${AUDIT_MIN_DAYS} 天 / the audit log is kept at least ${AUDIT_MIN_DAYS} days`).max(AUDIT_MAX_DAYS),
     log_level: LogLevel,
     /** The monthly 通报's title (else the name most stations report in their inventory). */
     county_name: text(64),

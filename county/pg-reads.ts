@@ -23,6 +23,8 @@ import type {
   UsageWindow,
 } from './store.js';
 import { SQL } from './pg-schema.js';
+import type { AuditEntry, AuditFilter, AuditQuery, AuditRow } from './audit.js';
+import { PgAudit } from './pg-audit.js';
 import { VISIT_SQL } from './pg-visit-sql.js';
 import type { ClassRun, VisitPlan, VisitRow } from './visit-store.js';
 import {
@@ -59,7 +61,11 @@ const payloads = (rows: Array<{ payload: string }>): Array<Record<string, unknow
 type PushSummary = { push_id: string; action: string; sent_at: string; sent_by: string; stations: number; ok: number; error: number };
 
 export abstract class PgReads implements ConsoleStore {
-  constructor(protected readonly pool: pg.Pool) {}
+  private readonly audit: PgAudit;
+
+  constructor(protected readonly pool: pg.Pool) {
+    this.audit = new PgAudit(pool);
+  }
 
   protected async rows<T>(sql: string, params: unknown[] = []): Promise<T[]> {
     return (await this.pool.query(sql, params)).rows as T[];
@@ -248,7 +254,25 @@ export abstract class PgReads implements ConsoleStore {
     return this.rows<PushRow>(SQL.pushRows, [pushId]);
   }
 
-  async recentPushes(limit: number): Promise<PushSummary[]> {
-    return this.rows<PushSummary>(SQL.recentPushes, [limit]);
+  async recentPushes(limit: number, towns?: readonly string[]): Promise<PushSummary[]> {
+    return towns === undefined ? this.rows<PushSummary>(SQL.recentPushes, [limit]) : this.rows<PushSummary>(SQL.recentPushesOfTowns, [limit, [...towns]]);
+  }
+
+  // ------------------------------------------------------------------ AuditStore (pg-audit.ts)
+
+  appendAudit(entries: readonly AuditEntry[]): Promise<void> {
+    return this.audit.appendAudit(entries);
+  }
+
+  auditLog(query: AuditQuery): Promise<AuditRow[]> {
+    return this.audit.auditLog(query);
+  }
+
+  countAudit(filter: AuditFilter): Promise<number> {
+    return this.audit.countAudit(filter);
+  }
+
+  pruneAudit(before: string): Promise<number> {
+    return this.audit.pruneAudit(before);
   }
 }

@@ -5,7 +5,7 @@
  * collector write (the same strings as on SQLite); seqs are BIGINT, read back as numbers (they are safe
  * integers: ingest.ts).
  */
-
+import { PG_AUDIT_MIGRATION } from './pg-audit.js';
 import { VISITS_PG_MIGRATION } from './pg-visit-sql.js';
 
 /** The UTC calendar month of a session start (UTC ms), as UTC ms: integer arithmetic, no float rounding. */
@@ -193,6 +193,8 @@ export const PG_MIGRATIONS: readonly string[] = [
   // Visits (county/visit-store.ts), as SQLite's: a clean stop's status reason, declared opening hours, the
   // latest run of each schedule, and the visit items with their lifecycle (pg-visit-sql.ts).
   VISITS_PG_MIGRATION,
+  // accounts: the console's audit log (操作日志, county/audit.ts; the table is in pg-audit.ts).
+  PG_AUDIT_MIGRATION,
 ];
 
 /** The usage rows starting in [lo, hi), as totals each multiplied by `sign` (+1 or −1). */
@@ -387,4 +389,10 @@ export const SQL = {
   recentPushes: `SELECT push_id, max(action) AS action, min(sent_at) AS sent_at, max(sent_by) AS sent_by, count(*)::bigint AS stations,
                         count(*) FILTER (WHERE status = 'ok')::bigint AS ok, count(*) FILTER (WHERE status = 'error')::bigint AS error
                    FROM pushes GROUP BY push_id ORDER BY min(sent_at) DESC, push_id DESC LIMIT $1`,
+  // A town account's view (county/console/access.ts): only the rows of its towns' stations count.
+  recentPushesOfTowns: `SELECT p.push_id, max(p.action) AS action, min(p.sent_at) AS sent_at, max(p.sent_by) AS sent_by, count(*)::bigint AS stations,
+                        count(*) FILTER (WHERE p.status = 'ok')::bigint AS ok, count(*) FILTER (WHERE p.status = 'error')::bigint AS error
+                   FROM pushes p JOIN stations s ON s.station_id = p.station_id
+                  WHERE s.town = ANY($2::text[])
+                  GROUP BY p.push_id ORDER BY min(p.sent_at) DESC, p.push_id DESC LIMIT $1`,
 } as const;

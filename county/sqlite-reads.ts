@@ -24,6 +24,8 @@ import type {
   UsageWindow,
 } from './store.js';
 import { claimThenPublish } from './store.js';
+import type { AuditEntry, AuditFilter, AuditQuery, AuditRow } from './audit.js';
+import { SqliteAudit } from './sqlite-audit.js';
 import { STATEMENTS, type Statements } from './sqlite-schema.js';
 import { VISIT_STATEMENTS } from './sqlite-visit-sql.js';
 import type { ClassRun, VisitPlan, VisitRow } from './visit-store.js';
@@ -56,10 +58,12 @@ type PushSummary = { push_id: string; action: string; sent_at: string; sent_by: 
 export abstract class SqliteReads implements ConsoleStore {
   protected readonly s: Statements;
   protected readonly v: VisitStatements;
+  private readonly audit: SqliteAudit;
 
   constructor(protected readonly db: Database.Database) {
     this.s = Object.fromEntries(Object.entries(STATEMENTS).map(([k, sql]) => [k, db.prepare(sql)])) as Statements;
     this.v = Object.fromEntries(Object.entries(VISIT_STATEMENTS).map(([k, sql]) => [k, db.prepare(sql)])) as VisitStatements;
+    this.audit = new SqliteAudit(db);
   }
 
   /** Runs `fn` in one IMMEDIATE transaction (many messages, one fsync). */
@@ -246,8 +250,26 @@ export abstract class SqliteReads implements ConsoleStore {
     return this.s.pushRows.all(pushId) as PushRow[];
   }
 
-  async recentPushes(limit: number): Promise<PushSummary[]> {
-    return this.s.recentPushes.all(limit) as PushSummary[];
+  async recentPushes(limit: number, towns?: readonly string[]): Promise<PushSummary[]> {
+    return (towns === undefined ? this.s.recentPushes.all(limit) : this.s.recentPushesOfTowns.all(JSON.stringify(towns), limit)) as PushSummary[];
+  }
+
+  // ------------------------------------------------------------------ AuditStore (sqlite-audit.ts)
+
+  appendAudit(entries: readonly AuditEntry[]): Promise<void> {
+    return this.audit.appendAudit(entries);
+  }
+
+  auditLog(query: AuditQuery): Promise<AuditRow[]> {
+    return this.audit.auditLog(query);
+  }
+
+  countAudit(filter: AuditFilter): Promise<number> {
+    return this.audit.countAudit(filter);
+  }
+
+  pruneAudit(before: string): Promise<number> {
+    return this.audit.pruneAudit(before);
   }
 
   async close(): Promise<void> {

@@ -2,6 +2,7 @@
 import type Database from 'better-sqlite3';
 import { SESSION_COLUMNS, SQLITE_NOTES_MIGRATION } from './notes-sql.js';
 import { VISITS_MIGRATION } from './sqlite-visit-sql.js';
+import { SQLITE_AUDIT_MIGRATION } from './sqlite-audit.js';
 
 export const MIGRATIONS: readonly string[] = [
   `
@@ -183,6 +184,8 @@ export const MIGRATIONS: readonly string[] = [
   // Visits (county/visit-store.ts): a clean stop's status reason, declared opening hours, the latest run
   // of each schedule, and the visit items with their lifecycle (sqlite-visit-sql.ts).
   VISITS_MIGRATION,
+  // accounts: the console's audit log (操作日志, county/audit.ts; the table is in sqlite-audit.ts).
+  SQLITE_AUDIT_MIGRATION,
 ];
 
 /** The usage rows starting in [lo, hi), as totals each multiplied by `sign` (+1 or −1). */
@@ -336,6 +339,12 @@ export const STATEMENTS = {
   recentPushes: `SELECT push_id, max(action) AS action, min(sent_at) AS sent_at, max(sent_by) AS sent_by, count(*) AS stations,
                         sum(status = 'ok') AS ok, sum(status = 'error') AS error
                    FROM pushes GROUP BY push_id ORDER BY min(sent_at) DESC, push_id DESC LIMIT ?`,
+  // A town account's view (county/console/access.ts): only the rows of its towns' stations count.
+  recentPushesOfTowns: `SELECT p.push_id, max(p.action) AS action, min(p.sent_at) AS sent_at, max(p.sent_by) AS sent_by, count(*) AS stations,
+                        sum(p.status = 'ok') AS ok, sum(p.status = 'error') AS error
+                   FROM pushes p JOIN stations s ON s.station_id = p.station_id
+                  WHERE s.town IN (SELECT value FROM json_each(?))
+                  GROUP BY p.push_id ORDER BY min(p.sent_at) DESC, p.push_id DESC LIMIT ?`,
 } as const;
 
 export type Statements = { [K in keyof typeof STATEMENTS]: Database.Statement };

@@ -37,6 +37,7 @@ import type {
 } from './store.js';
 import { claimThenPublish } from './store.js';
 import type { ClassRun, VisitPlan, VisitRow } from './visit-store.js';
+import type { AuditEntry, AuditFilter, AuditQuery, AuditRow } from './audit.js';
 import type { WorkerCall, WorkerReply } from './sqlite-worker.js';
 
 /** The worker's script: beside this module in the build; from the sources (tests), the build's copy. */
@@ -178,8 +179,20 @@ export class SqliteThreadStore implements CollectorStore, ConsoleStore {
   push(pushId: string): Promise<PushRow[]> {
     return this.call('push', pushId);
   }
-  recentPushes(limit: number): Promise<PushSummary[]> {
-    return this.call('recentPushes', limit);
+  recentPushes(limit: number, towns?: readonly string[]): Promise<PushSummary[]> {
+    return towns === undefined ? this.call('recentPushes', limit) : this.call('recentPushes', limit, towns);
+  }
+  appendAudit(entries: readonly AuditEntry[]): Promise<void> {
+    return this.call('appendAudit', entries);
+  }
+  auditLog(query: AuditQuery): Promise<AuditRow[]> {
+    return this.call('auditLog', query);
+  }
+  countAudit(filter: AuditFilter): Promise<number> {
+    return this.call('countAudit', filter);
+  }
+  pruneAudit(before: string): Promise<number> {
+    return this.call('pruneAudit', before);
   }
   failedClasses(stationId?: string): Promise<ClassRun[]> {
     return stationId === undefined ? this.call('failedClasses') : this.call('failedClasses', stationId);

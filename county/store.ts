@@ -14,6 +14,7 @@ import type { IncomingEventRecord } from '../protocol/event-record.js';
 import type { DeviceStatePayload, Heartbeat, Inventory, Status } from '../protocol/payloads.js';
 import type { OpeningHours } from '../protocol/opening-hours.js';
 import type { ClassRun, VisitStore } from './visit-store.js';
+import type { AuditStore } from './audit.js';
 
 /** One validated message (or a loss a station reported) to store; `receivedAt` is the collector's clock. */
 export type CollectorWrite =
@@ -260,8 +261,8 @@ export interface PushRow {
   responded_at: string | null;
 }
 
-/** What the county console reads and writes beyond the collector's own needs (same database). */
-export interface ConsoleStore extends VisitStore {
+/** What the county console reads and writes beyond the collector's own needs (same database); its audit log: audit.ts. */
+export interface ConsoleStore extends VisitStore, AuditStore {
   /** Every station with agent version, faulty devices, active lamp warnings, failed classes and devices in use, in `stations()` order. */
   fleet(): Promise<FleetRow[]>;
   /** The station's inventory document as last received (parsed JSON), or null. */
@@ -287,8 +288,11 @@ export interface ConsoleStore extends VisitStore {
   recordPushResponse(stationId: string, transaction: string, status: 'ok' | 'error', response: string, respondedAt: string): Promise<boolean>;
   /** The rows of one push, by station id. */
   push(pushId: string): Promise<PushRow[]>;
-  /** The latest pushes (one summary per push_id), newest first. */
-  recentPushes(limit: number): Promise<Array<{ push_id: string; action: string; sent_at: string; sent_by: string; stations: number; ok: number; error: number }>>;
+  /**
+   * The latest pushes (one summary per push_id), newest first. With `towns`, only the rows of stations
+   * in those towns count (a town account's view: county/console/access.ts); an empty list matches none.
+   */
+  recentPushes(limit: number, towns?: readonly string[]): Promise<Array<{ push_id: string; action: string; sent_at: string; sent_by: string; stations: number; ok: number; error: number }>>;
 }
 
 export const HEARTBEAT_HISTORY_STEP_MS = 10 * 60_000;

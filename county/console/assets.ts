@@ -63,6 +63,9 @@ dl.facts dt{color:#6b7785;font-size:13px}dl.facts dd{margin:0;font-size:15px}
 figure.chart{margin:8px 0}.chart-box{width:100%;height:300px}
 form.login{display:grid;gap:12px;max-width:360px;background:#fff;border:1px solid #dde3ea;border-radius:6px;padding:20px}
 form.login label{display:grid;gap:4px}
+form.account-form{display:grid;gap:10px;max-width:560px}form.account-form label{display:grid;gap:4px}form.account-form button{justify-self:start}
+button.danger,a.button.danger{background:#fff;color:#b21f24;border-color:#e3a1a4}button.primary.danger{background:#b21f24;color:#fff;border-color:#b21f24}
+#audit td{white-space:nowrap}#audit td:last-child{white-space:normal;min-width:18em;overflow-wrap:anywhere}
 p.pager{display:flex;gap:16px;align-items:center}
 tr.inactive td{background:#fffaf0}tr.picked td{background:#e8f0fb;font-weight:600}
 footer{text-align:center;color:#6b7785;font-size:12.5px;padding:16px}

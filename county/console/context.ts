@@ -4,6 +4,7 @@ import type { Logger } from '../log.js';
 import type { CollectorStore, ConsoleStore } from '../store.js';
 import type { MonthlyTarget } from '../bulletin.js';
 import type { AccountFile } from './accounts.js';
+import type { AuditLog } from './audit-log.js';
 import { securityHeaders, send } from './http.js';
 import type { T } from './i18n.js';
 import type { PageContext } from './layout.js';
@@ -28,6 +29,9 @@ export interface ConsoleParts {
   /** The monthly 通报's title and target (`county_name`, `monthly_target_*`). */
   bulletin: BulletinSettings;
   secure: boolean;
+  /** Client addresses from X-Real-IP (clientAddress in http.ts). */
+  trustProxy: boolean;
+  audit: AuditLog;
   log: Logger;
   now: () => number;
 }

@@ -38,8 +38,8 @@ export async function visitAction(ctx: Ctx): Promise<void> {
   if (!STATION.test(station) || !/^[1-9]\d{0,14}$/.test(idText) || (action !== 'ack' && action !== 'clear') || !NOTE.test(note)) throw new HttpError(400, 'error.bad_request');
   const back = localPath(field(form, 'back', 512), `/station?id=${encodeURIComponent(station)}`);
   // Checked again after reading the form: an account changed or removed meanwhile does nothing.
-  const { user, role, hash } = ctx.signIn;
-  if (!ctx.parts.accounts.stillValid(user, role, hash)) throw new HttpError(403, 'error.forbidden');
+  if (!ctx.parts.accounts.stillValid(ctx.signIn)) throw new HttpError(403, 'error.forbidden');
+  const { user } = ctx.signIn;
   const { store, log } = ctx.parts;
   const at = new Date(ctx.parts.now()).toISOString();
   const id = Number(idText);

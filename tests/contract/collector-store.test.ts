@@ -14,6 +14,7 @@ import { rollupContract } from './collector-store-rollups.contract.js';
 import { ledgerContract } from './collector-store-ledgers.contract.js';
 import { notesContract } from './collector-store-notes.contract.js';
 import { visitsContract } from './collector-store-visits.contract.js';
+import { consoleAccountsContract } from './console-accounts.contract.js';
 
 /** A store, and more stores on the same database (a second collector), all closed by dispose(). */
 function opened(first: StoreUnderTest, openAnother: () => Promise<StoreUnderTest>, remove: () => Promise<void> | void) {
@@ -42,6 +43,7 @@ rollupContract('SQLite', sqlite);
 ledgerContract('SQLite', sqlite);
 notesContract('SQLite', sqlite);
 visitsContract('SQLite', sqlite);
+consoleAccountsContract('SQLite', sqlite);
 
 // What the running collector uses: the same store on a worker thread (needs the build: dist/…/sqlite-worker.js).
 const sqliteThread = async () => {
@@ -54,6 +56,7 @@ rollupContract('SQLite on a worker thread', sqliteThread);
 ledgerContract('SQLite on a worker thread', sqliteThread);
 notesContract('SQLite on a worker thread', sqliteThread);
 visitsContract('SQLite on a worker thread', sqliteThread);
+consoleAccountsContract('SQLite on a worker thread', sqliteThread);
 
 let server: Postgres | undefined;
 let n = 0;
@@ -74,3 +77,4 @@ rollupContract('PostgreSQL', postgres);
 ledgerContract('PostgreSQL', postgres);
 notesContract('PostgreSQL', postgres);
 visitsContract('PostgreSQL', postgres);
+consoleAccountsContract('PostgreSQL', postgres);
