@@ -44,8 +44,8 @@ export async function pgAtVersion(from: string, to: string, migrations: readonly
       for (const { table_name: t } of tables.rows) {
         const cols = await dst.query<{ column_name: string }>("SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1 ORDER BY ordinal_position", [t]);
         const names = cols.rows.map((c) => `"${c.column_name}"`);
-        const rows = await src.query<Record<string, string | null>>({ text: `SELECT ${names.map((n) => `${n}::text`).join(', ')} FROM "${t}"`, rowMode: 'array' });
-        for (const row of rows.rows as unknown as Array<Array<string | null>>) {
+        const rows = await src.query<Array<string | null>>({ text: `SELECT ${names.map((n) => `${n}::text`).join(', ')} FROM "${t}"`, rowMode: 'array' });
+        for (const row of rows.rows) {
           await dst.query(`INSERT INTO "${t}" (${names.join(', ')}) OVERRIDING SYSTEM VALUE VALUES (${names.map((_, i) => `$${i + 1}`).join(', ')})`, row);
         }
       }
