@@ -1,16 +1,16 @@
 /**
  * Who may see and do what, in one place. Every route asks here; nothing is only hidden in a page.
  *
- * | role     | sees                         | pushes schedules to | accounts, audit log |
- * |----------|------------------------------|---------------------|---------------------|
- * | viewer   | every station                | —                   | —                   |
- * | operator | every station                | every station       | —                   |
- * | town     | the stations of its town     | the same            | —                   |
- * | admin    | every station                | every station       | yes                 |
+ * | role     | sees                         | pushes schedules to, acknowledges and clears visit items of | accounts, audit log |
+ * |----------|------------------------------|-------------------------------------------------------------|---------------------|
+ * | viewer   | every station                | —                                                           | —                   |
+ * | operator | every station                | every station                                               | —                   |
+ * | town     | the stations of its town     | the same                                                    | —                   |
+ * | admin    | every station                | every station                                               | yes                 |
  *
  * A station belongs to the town its inventory names (`stations.town`), the same field the fleet and
  * monthly pages group by. A town account sees no station without a town. The routes' guards over this
- * table (a station page, a town filter, a push's targets): guard.ts.
+ * table (a station page, a town filter, a push's targets, a visit item's station): guard.ts.
  */
 import type { Role } from './account-records.js';
 
@@ -25,25 +25,27 @@ export interface Scope {
   /** null: every station; otherwise only the stations whose town is in the set. */
   towns: ReadonlySet<string> | null;
   canPush: boolean;
+  /** Acknowledges and clears visit items (POST /visit), of the stations it sees. */
+  canHandleVisits: boolean;
   canManageAccounts: boolean;
   canReadAudit: boolean;
 }
 
-const NOTHING: Scope = { towns: new Set(), canPush: false, canManageAccounts: false, canReadAudit: false };
+const NOTHING: Scope = { towns: new Set(), canPush: false, canHandleVisits: false, canManageAccounts: false, canReadAudit: false };
 
 /** What `p` may see and do; nothing at all when signed out. */
 export function scopeOf(p: Principal | undefined): Scope {
   if (!p) return NOTHING;
   switch (p.role) {
     case 'viewer':
-      return { towns: null, canPush: false, canManageAccounts: false, canReadAudit: false };
+      return { towns: null, canPush: false, canHandleVisits: false, canManageAccounts: false, canReadAudit: false };
     case 'operator':
-      return { towns: null, canPush: true, canManageAccounts: false, canReadAudit: false };
+      return { towns: null, canPush: true, canHandleVisits: true, canManageAccounts: false, canReadAudit: false };
     case 'admin':
-      return { towns: null, canPush: true, canManageAccounts: true, canReadAudit: true };
+      return { towns: null, canPush: true, canHandleVisits: true, canManageAccounts: true, canReadAudit: true };
     case 'town':
       // A town account without a town (a file edited by hand) sees nothing rather than everything.
-      return { towns: new Set(p.town === null ? [] : [p.town]), canPush: true, canManageAccounts: false, canReadAudit: false };
+      return { towns: new Set(p.town === null ? [] : [p.town]), canPush: true, canHandleVisits: true, canManageAccounts: false, canReadAudit: false };
   }
 }
 

@@ -31,6 +31,17 @@ export interface PushAudit {
   stations: number;
 }
 
+/** A visit item acknowledged (with the note typed, if any) or cleared by hand: which item, of which station, about what. */
+export interface VisitAudit {
+  action: 'ack' | 'clear';
+  station: string;
+  /** The item's id (visits.id). */
+  id: number;
+  /** What the item is about (visits.ts VisitCauseKind), when it was read before the action. */
+  kind: string | null;
+  note: string | null;
+}
+
 export class AuditLog {
   private readonly pending = new Set<Promise<void>>();
   private windowStart = 0;
@@ -99,6 +110,15 @@ export class AuditLog {
       address,
       target: `${p.target.kind}:${p.target.value}`,
       detail: { push_id: p.push_id, action: p.action, target: p.target, stations: p.stations, args: p.args },
+    });
+  }
+
+  visit(v: VisitAudit, actor: string, address: string | null): Promise<void> {
+    return this.record(v.action === 'ack' ? 'visit_ack' : 'visit_clear', {
+      actor,
+      address,
+      target: `station:${v.station}`,
+      detail: { station: v.station, visit: v.id, kind: v.kind, ...(v.note === null ? {} : { note: v.note }) },
     });
   }
 

@@ -77,6 +77,8 @@ export const accountsEn = {
   'audit.kind.lockout': 'Locked out',
   'audit.kind.sign_out': 'Signed out',
   'audit.kind.push': 'Schedule sent',
+  'audit.kind.visit_ack': 'Visit item acknowledged',
+  'audit.kind.visit_clear': 'Visit item cleared',
   'audit.kind.account_add': 'Account added',
   'audit.kind.account_role': 'Role changed',
   'audit.kind.account_password': 'Password reset',
@@ -96,6 +98,7 @@ export const accountsEn = {
   'audit.d.target_all': 'all stations',
   'audit.d.stations': '{n} stations',
   'audit.d.rows': '{n} rows',
+  'audit.d.visit_note': 'note: {note}',
 } as const;
 
 export type AccountsKey = keyof typeof accountsEn;

@@ -75,6 +75,8 @@ export const accountsZh: Record<AccountsKey, string> = {
   'audit.kind.lockout': '锁定',
   'audit.kind.sign_out': '退出登录',
   'audit.kind.push': '下发播放计划',
+  'audit.kind.visit_ack': '确认上门事项',
+  'audit.kind.visit_clear': '清除上门事项',
   'audit.kind.account_add': '新增账号',
   'audit.kind.account_role': '修改角色',
   'audit.kind.account_password': '重置密码',
@@ -94,4 +96,5 @@ export const accountsZh: Record<AccountsKey, string> = {
   'audit.d.target_all': '全部站点',
   'audit.d.stations': '{n} 个站点',
   'audit.d.rows': '{n} 行',
+  'audit.d.visit_note': '备注：{note}',
 };

@@ -7,6 +7,7 @@ import type { OpeningHours } from '../../protocol/opening-hours.js';
 import type { VisitCause } from '../visits.js';
 import { visitState, type VisitRow } from '../visit-store.js';
 import { VISIT_NOTE_MAX } from '../visit-store.js';
+import { scopeOf } from './access.js';
 import { html, type Html } from './html.js';
 import { CONSOLE_CATALOGUES, label, type ConsoleKey, type T } from './i18n.js';
 import { csrfField, type PageContext } from './layout.js';
@@ -84,9 +85,9 @@ export function visitStateHtml(ctx: PageContext, v: VisitRow, tz: string): Html 
   return html`<span class="vstate cleared" data-visit-state="cleared">${how}</span>${note}`;
 }
 
-/** The operator's acknowledge (with an optional note) and clear buttons for an open item; nothing for a viewer. */
+/** The acknowledge (with an optional note) and clear buttons for an open item, for those who may (access.ts); nothing for a viewer. */
 export function visitButtons(ctx: PageContext, v: VisitRow, back: string): Html {
-  if (ctx.signIn?.role !== 'operator' || v.cleared_at !== null) return html``;
+  if (!scopeOf(ctx.signIn).canHandleVisits || v.cleared_at !== null) return html``;
   const { t } = ctx;
   const hidden = (action: 'ack' | 'clear') =>
     html`${csrfField(ctx)}<input type="hidden" name="station" value="${v.station_id}"><input type="hidden" name="id" value="${v.id}"><input type="hidden" name="do" value="${action}"><input type="hidden" name="back" value="${back}">`;

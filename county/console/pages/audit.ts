@@ -9,6 +9,7 @@ import { html, query } from '../html.js';
 import { label, type ConsoleKey, type T } from '../i18n.js';
 import { page, pager, type PageContext } from '../layout.js';
 import { localTime } from '../time.js';
+import { kindLabel } from '../visit-words.js';
 import { describeArgs } from './push.js';
 
 export const AUDIT_PAGE_SIZE = 50;
@@ -66,6 +67,11 @@ export function auditWords(t: T, r: AuditRow): { kind: string; actor: string; ta
     case 'push':
       target = pushTarget(t, d['target']) || target;
       detail = [describeArgs(t, JSON.stringify(d['args'] ?? {})), t('audit.d.stations', { n: str(d['stations']) })].filter(Boolean).join(t('list.sep'));
+      break;
+    case 'visit_ack':
+    case 'visit_clear':
+      target = t('audit.d.target_station', { id: str(d['station']) || target });
+      detail = [typeof d['kind'] === 'string' ? kindLabel(t, d['kind']) : '', typeof d['note'] === 'string' ? t('audit.d.visit_note', { note: d['note'] }) : ''].filter(Boolean).join(t('list.sep'));
       break;
     case 'account_add':
     case 'account_remove':

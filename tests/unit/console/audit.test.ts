@@ -84,24 +84,42 @@ describe('audit entries', () => {
     const role = row({ kind: 'account_role', target: 'zhang', detail: JSON.stringify({ from: { role: 'viewer', town: null }, to: { role: 'town', town: '东山乡' }, outside: true }) });
     expect(auditWords(zh, role)).toEqual({ kind: '修改角色', actor: '（账号文件）', target: 'zhang', detail: '查看员 → 乡镇账号（东山乡）、在账号文件中修改（命令行或手工编辑）' });
     expect(auditWords(en, role).detail).toBe('viewer → town (东山乡), changed in the accounts file (command line or by hand)');
+    const ack = row({ kind: 'visit_ack', actor: 'zhang', target: 'station:village-03', detail: JSON.stringify({ station: 'village-03', visit: 7, kind: 'offline', note: '明早去' }) });
+    expect(auditWords(zh, ack)).toEqual({ kind: '确认上门事项', actor: 'zhang', target: '站点 village-03', detail: '连接中断、备注：明早去' });
+    expect(auditWords(en, ack)).toMatchObject({ kind: 'Visit item acknowledged', target: 'station village-03' });
+    const cleared = row({ kind: 'visit_clear', actor: 'zhang', target: 'station:village-03', detail: JSON.stringify({ station: 'village-03', visit: 7, kind: 'class_failed' }) });
+    expect(auditWords(zh, cleared)).toEqual({ kind: '清除上门事项', actor: 'zhang', target: '站点 village-03', detail: '计划的课没有上成' });
     const csv = auditCsv(zh, [row({ kind: 'sign_in', actor: '=cmd|calc', address: '10.0.0.5', detail: '{"role":"admin"}' })], 'Asia/Shanghai', true, 1);
     expect(csv).toBe('\uFEFF时间,类型,账号,来源地址,对象,内容\r\n2026-11-03 20:00:00,登录成功,\'=cmd|calc,10.0.0.5,,管理员\r\n……超过 1 行，请缩小日期范围,,,,,\r\n');
+  });
+});
+
+describe('the visit actions in the audit log', () => {
+  it('keep the item, its station and cause, and the note of an acknowledgement', async () => {
+    const store = new MemoryAudit();
+    const audit = new AuditLog(store, silentLogger, () => Date.parse('2026-11-03T12:00:00.000Z'));
+    await audit.visit({ action: 'ack', station: 'village-03', id: 7, kind: 'offline', note: '明早去' }, 'zhang', '10.0.0.5');
+    await audit.visit({ action: 'clear', station: 'village-03', id: 7, kind: null, note: null }, 'zhang', null);
+    expect(store.rows.map((r) => [r.kind, r.actor, r.address, r.target, r.detail])).toEqual([
+      ['visit_ack', 'zhang', '10.0.0.5', 'station:village-03', '{"station":"village-03","visit":7,"kind":"offline","note":"明早去"}'],
+      ['visit_clear', 'zhang', null, 'station:village-03', '{"station":"village-03","visit":7,"kind":null}'],
+    ]);
   });
 });
 
 describe('what each role may see and do', () => {
   const stations = [{ town: '城关镇' }, { town: '东山乡' }, { town: null }];
   it('keeps a town account in its town, and only admins at accounts and the audit log', () => {
-    expect(scopeOf({ user: 'v', role: 'viewer', town: null })).toEqual({ towns: null, canPush: false, canManageAccounts: false, canReadAudit: false });
-    expect(scopeOf({ user: 'o', role: 'operator', town: null })).toEqual({ towns: null, canPush: true, canManageAccounts: false, canReadAudit: false });
-    expect(scopeOf({ user: 'a', role: 'admin', town: null })).toEqual({ towns: null, canPush: true, canManageAccounts: true, canReadAudit: true });
+    expect(scopeOf({ user: 'v', role: 'viewer', town: null })).toEqual({ towns: null, canPush: false, canHandleVisits: false, canManageAccounts: false, canReadAudit: false });
+    expect(scopeOf({ user: 'o', role: 'operator', town: null })).toEqual({ towns: null, canPush: true, canHandleVisits: true, canManageAccounts: false, canReadAudit: false });
+    expect(scopeOf({ user: 'a', role: 'admin', town: null })).toEqual({ towns: null, canPush: true, canHandleVisits: true, canManageAccounts: true, canReadAudit: true });
     const town = scopeOf({ user: 't', role: 'town', town: '城关镇' });
-    expect(town).toMatchObject({ canPush: true, canManageAccounts: false, canReadAudit: false });
+    expect(town).toMatchObject({ canPush: true, canHandleVisits: true, canManageAccounts: false, canReadAudit: false });
     expect(visible(town, stations)).toEqual([{ town: '城关镇' }]);
     expect(visible(scopeOf({ user: 'v', role: 'viewer', town: null }), stations)).toEqual(stations);
     // A town account without a town (a file edited by hand) and a signed-out request see nothing.
     expect(visible(scopeOf({ user: 't', role: 'town', town: null }), stations)).toEqual([]);
-    expect(scopeOf(undefined)).toMatchObject({ canPush: false, canReadAudit: false });
+    expect(scopeOf(undefined)).toMatchObject({ canPush: false, canHandleVisits: false, canReadAudit: false });
     expect(seesStation(scopeOf(undefined), { town: '城关镇' })).toBe(false);
   });
 });
