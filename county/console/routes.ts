@@ -71,7 +71,7 @@ export function month(ctx: Ctx): string {
 }
 
 /** The month's report over the stations the account may see (a town account's totals are its town's). */
-function scopedReport(ctx: Ctx, m: string) {
+export function scopedReport(ctx: Ctx, m: string) {
   const s = scope(ctx);
   return monthlyReport(ctx.parts.store, m, s.towns === null ? undefined : (row) => seesStation(s, row));
 }

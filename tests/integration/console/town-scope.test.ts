@@ -1,13 +1,15 @@
 /**
  * A town account sees and pushes only its own town, checked by direct HTTP requests (no page followed,
  * nothing hidden counts) against a real console on a real store, SQLite on a file and PostgreSQL 15, with
- * a real mosquitto for the pushes: another town's station page, its monthly rows and CSV, a town filter
- * naming it, a push naming its station or the town, another town's push progress: each refused with 403
- * and a message in the reader's language, and nothing sent. Every route the console has is in the table
+ * a real mosquitto for the pushes: another town's station page, its monthly rows, CSV, .xlsx and print
+ * page, a town filter naming it, a push naming its station or the town, another town's push progress,
+ * acknowledging or clearing another town's visit item: each refused with 403 and a message in the
+ * reader's language, and nothing sent or changed. Every route the console has is in the table
  * below, so a new route cannot arrive without saying how it keeps a town account in its town.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { join } from 'node:path';
+import ExcelJS from 'exceljs';
 import mqtt from 'mqtt';
 import { FleetTopics } from '../../../protocol/topics.js';
 import { AccountFile, upsertAccount } from '../../../county/console/accounts.js';
@@ -15,6 +17,7 @@ import type { ConsoleDb } from '../../../county/console/context.js';
 import { Pusher } from '../../../county/console/pusher.js';
 import { PAGES, startConsole, type ConsoleServer } from '../../../county/console/server.js';
 import { openCollectorStore } from '../../../county/open-store.js';
+import type { VisitRow } from '../../../county/visit-store.js';
 import { seedConsoleDb } from '../../../scripts/console/seed.js';
 import { Mosquitto, Postgres, removeDir, tempDir, waitFor } from '../../../scripts/lib/kit/index.js';
 import { ConsoleClient } from '../../helpers/console-client.js';
@@ -31,10 +34,13 @@ const ROUTE_CHECKS: Record<string, string> = {
   'GET /station': 'another town’s station: 403',
   'GET /monthly': 'only its rows and totals; ?town= of another town: 403',
   'GET /monthly.csv': 'only its rows and totals; ?town= of another town: 403',
+  'GET /monthly.xlsx': 'only its stations, totals and sessions; ?town= of another town: 403',
+  'GET /monthly/print': 'only its stations and totals; ?town= of another town: 403',
   'GET /schedules': 'only its towns, stations and pushes',
   'POST /schedules': 'a station or town of another town: 403, nothing sent; all = its town',
   'GET /push': 'only its rows; a push that reached none of them: 403',
   'GET /push.json': 'only its rows; a push that reached none of them: 403',
+  'POST /visit': 'another town’s station: 403, the item unchanged, nothing in the audit log',
   'GET /accounts': 'admins only: 403',
   'POST /accounts/add': 'admins only: 403',
   'GET /accounts/edit': 'admins only: 403',
@@ -177,6 +183,70 @@ describe.each(STORES)('a town account on %s', (_name, openStore) => {
     expect(all).toContain(OTHER);
     await refusedAsOtherTown(await c.req(`/monthly?town=${encodeURIComponent(OTHER)}`));
     await refusedAsOtherTown(await c.req(`/monthly.csv?town=${encodeURIComponent(OTHER)}`));
+  });
+
+  it('gets the monthly 通报 (.xlsx and print page) over its own stations only, and is refused another town', async () => {
+    const c = await signedIn('zhang', 'zhangs-password');
+    const print = await c.req('/monthly/print');
+    expect(print.status).toBe(200);
+    const page = await print.text();
+    expect(page).toContain(MINE);
+    expect(page).not.toContain(OTHER);
+    for (const id of other) expect(page).not.toContain(id);
+    const xlsx = await c.req('/monthly.xlsx');
+    expect(xlsx.status).toBe(200);
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.load(await xlsx.arrayBuffer());
+    const cells: string[] = [];
+    wb.eachSheet((ws) => ws.eachRow((row) => row.eachCell((cell) => void cells.push(cell.text))));
+    const text = cells.join('\n');
+    expect(text).toContain(MINE);
+    expect(text).not.toContain(OTHER);
+    for (const id of other) expect(text).not.toContain(id);
+    await refusedAsOtherTown(await c.req(`/monthly/print?town=${encodeURIComponent(OTHER)}`));
+    await refusedAsOtherTown(await c.req(`/monthly.xlsx?town=${encodeURIComponent(OTHER)}`));
+    expect((await c.req(`/monthly/print?town=${encodeURIComponent(MINE)}`)).status).toBe(200);
+    // The operator's holds both towns.
+    expect(await (await (await signedIn('oper', 'operator-password')).req('/monthly/print')).text()).toContain(OTHER);
+  });
+
+  it('acknowledges and clears the visit items of its own stations, is refused another town’s, and each action is in the audit log', async () => {
+    // The operator's fleet page judges every station (the lifecycle pass), so both towns have items open.
+    const oper = await signedIn('oper', 'operator-password');
+    expect((await oper.req('/fleet')).status).toBe(200);
+    const open = (await store.liveVisits()).filter((v) => v.cleared_at === null);
+    const theirs = open.find((v) => other.includes(v.station_id));
+    const ours = open.find((v) => mine.includes(v.station_id));
+    expect(theirs).toBeDefined();
+    expect(ours).toBeDefined();
+    const c = await signedIn('zhang', 'zhangs-password');
+    expect(await (await c.req(`/station?id=${ours!.station_id}`)).text()).toContain('action="/visit"');
+    const csrf = await c.csrf('/fleet');
+    const form = (v: VisitRow, over: Record<string, string> = {}) => ({ _csrf: csrf, station: v.station_id, id: String(v.id), do: 'ack', note: '明早去', back: '/fleet', ...over });
+
+    const before = JSON.stringify(await store.liveVisits(theirs!.station_id));
+    await refusedAsOtherTown(await c.post('/visit', form(theirs!)));
+    await refusedAsOtherTown(await c.post('/visit', form(theirs!, { do: 'clear', note: '' })));
+    // Its own station named with the other town's item: not that station's item (409).
+    expect((await c.post('/visit', form(theirs!, { station: ours!.station_id }))).status).toBe(409);
+    expect(JSON.stringify(await store.liveVisits(theirs!.station_id))).toBe(before);
+    // A viewer has no buttons and its POST is refused.
+    const view = await signedIn('view', 'viewer-password');
+    expect(await (await view.req(`/station?id=${ours!.station_id}`)).text()).not.toContain('action="/visit"');
+    expect((await view.post('/visit', form(ours!, { _csrf: await view.csrf('/fleet') }))).status).toBe(403);
+    expect(await store.countAudit({ kinds: ['visit_ack', 'visit_clear'] })).toBe(0);
+
+    expect((await c.post('/visit', form(ours!))).status).toBe(303);
+    expect((await store.liveVisits(ours!.station_id)).find((v) => v.id === ours!.id)).toMatchObject({ acked_by: 'zhang', note: '明早去', cleared_at: null });
+    expect((await c.post('/visit', form(ours!, { do: 'clear', note: '' }))).status).toBe(303);
+    expect((await store.visitHistory(ours!.station_id, 10)).find((v) => v.id === ours!.id)).toMatchObject({ cleared_by: 'zhang' });
+    const entries = await store.auditLog({ kinds: ['visit_ack', 'visit_clear'], limit: 10, offset: 0 });
+    expect(entries.map((r) => [r.kind, r.actor, r.target])).toEqual([
+      ['visit_clear', 'zhang', `station:${ours!.station_id}`],
+      ['visit_ack', 'zhang', `station:${ours!.station_id}`],
+    ]);
+    expect(JSON.parse(entries[1]!.detail!)).toEqual({ station: ours!.station_id, visit: ours!.id, kind: ours!.kind, note: '明早去' });
+    expect(JSON.parse(entries[0]!.detail!)).toEqual({ station: ours!.station_id, visit: ours!.id, kind: ours!.kind });
   });
 
   it('is refused a push naming another town or its station before anything is signed, and pushes to its own town', async () => {
