@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { DEVICE_KINDS, type DeviceKind } from '../protocol/devices.js';
+import { OpeningHoursSchema } from '../protocol/opening-hours.js';
 import { Id, ScheduleSchema } from '../protocol/schedule.js';
 import { EPOCH_S_MAX, EPOCH_S_MIN } from '../protocol/enrollment.js';
 import { FrameProfileSchema } from './frame-profile.js';
@@ -227,6 +228,11 @@ export const ConfigSchema = z
               return false;
             }
           }, 'unknown IANA time zone'),
+        /**
+         * When the station is expected to be up (station time); sent to the county in the inventory. A lost
+         * connection outside these hours is no reason for a visit. Absent: open at all times.
+         */
+        opening_hours: OpeningHoursSchema.optional(),
       })
       .strict(),
     data_dir: z.string().min(1).default('/var/lib/station-agent'),

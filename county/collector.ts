@@ -20,7 +20,8 @@ import { openCollectorStore } from './open-store.js';
 import type { CollectorStore } from './store.js';
 import { startCollector } from './service.js';
 import { addBrokerOptions, brokerAccess } from './broker-access.js';
-import { addConfigOption, failAndExit, loadCountyConfig, CountyConfigError } from './config.js';
+import { addConfigOption, failAndExit, loadCountyConfig, CountyConfigError, offlineAfterS } from './config.js';
+import { OFFLINE_AFTER_S } from './visits.js';
 
 export { collectorSubscriptions, startCollector, type Collector, type CollectorOptions, type CollectorStats } from './service.js';
 export type { CollectorStore, ConsoleStore } from './store.js';
@@ -50,9 +51,11 @@ export async function main(argv: string[]): Promise<void> {
   addConfigOption(run, 'collector');
   addBrokerOptions(run, 'signs acks and resend requests')
     .option('--print-s <seconds>', 'print the fleet table every N seconds (0 = never)', '60')
+    .option('--offline-after-s <seconds>', `a lost connection needs a visit after this long within the station's opening hours (${OFFLINE_AFTER_S.min}–${OFFLINE_AFTER_S.max}, default ${OFFLINE_AFTER_S.default}; config visits.offline_after_s)`)
     .addOption(new Option('--log-level <level>').choices(['debug', 'info', 'warn', 'error', 'silent']).default('info'))
     .action(async (o: Record<string, string | boolean | undefined>) => {
       const log = createLogger(o['logLevel'] as 'info', process.stderr);
+      const offlineAfter = offlineAfterS(o['offlineAfterS'] as string | undefined);
       // Listening before the broker connects: a stop asked for while starting (systemd, a test that saw
       // "collector connected") is honoured once started, instead of killing the process mid-write.
       const stopAsked = new Promise<void>((resolve) => {
@@ -65,6 +68,7 @@ export async function main(argv: string[]): Promise<void> {
         createDb: o['create'] === true,
         group: o['share'] === false ? null : (o['group'] as string),
         ...brokerAccess(o, log),
+        visits: { rules: { offlineAfterS: offlineAfter } },
         log,
       });
       const printS = Number(o['printS']);

@@ -1,8 +1,8 @@
 /**
  * The county commands' config file (`--config /etc/station-county/county.yaml`, county.example.yaml):
  * top-level `db` and command keys (`master_key_file`, and during a migration `migrated_stations` or
- * `legacy_stations`), shared by both programs, a `collector:` and a `console:` section whose keys are
- * the commands' long flags with `-` → `_`. The file only supplies values; what the command line says wins. A bad file is refused with
+ * `legacy_stations`) and the `visits:` section, shared by both programs, a `collector:` and a `console:`
+ * section whose keys are the commands' long flags with `-` → `_`. The file only supplies values; what the command line says wins. A bad file is refused with
  * every problem and its key path, in Chinese and English, and the command exits 78 (EX_CONFIG) — the
  * code systemd and the package's postinst read as "fix the config", not "restart me".
  */
@@ -12,6 +12,8 @@ import type { Command } from 'commander';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ID_PATTERN } from '../protocol/schedule.js';
+import { AUDIT_MAX_DAYS, AUDIT_MIN_DAYS } from './audit.js';
+import { OFFLINE_AFTER_S } from './visits.js';
 
 /** A `db` that names PostgreSQL rather than a SQLite file (open-store.ts opens it). */
 export const isPostgresUrl = (db: string): boolean => /^postgres(ql)?:\/\//i.test(db);
@@ -79,6 +81,7 @@ export const ConsoleSection = z
     trust_proxy: z.boolean(),
     max_failures: z.number().int().min(1).max(100),
     lockout_min: z.number().min(1).max(1440),
+    audit_days: z.number().int().min(AUDIT_MIN_DAYS, `操作日志至少保留 ${AUDIT_MIN_DAYS} 天 / the audit log is kept at least ${AUDIT_MIN_DAYS} days`).max(AUDIT_MAX_DAYS),
     log_level: LogLevel,
     /** The monthly 通报's title (else the name most stations report in their inventory). */
     county_name: text(64),
@@ -98,6 +101,14 @@ const StationIds = z
   .array(z.string().regex(ID_PATTERN, '不是站点编号 / not a station id (^[a-z0-9][a-z0-9_-]{0,63}$)'))
   .max(100_000, '站点太多（上限 100000）/ too many stations (at most 100000)');
 
+/** What needs a visit (county/visits.ts): read by both commands, as `db` is, so the collector and the console judge alike. */
+export const VisitsSection = z
+  .object({
+    offline_after_s: z.number().int().min(OFFLINE_AFTER_S.min).max(OFFLINE_AFTER_S.max),
+  })
+  .partial()
+  .strict();
+
 export const CountyConfigSchema = z
   .object({
     /** A SQLite file, or postgres:// / postgresql:// (e.g. the local socket: postgresql:///station_county?host=/var/run/postgresql). */
@@ -109,6 +120,7 @@ export const CountyConfigSchema = z
     legacy_stations: StationIds.optional(),
     collector: CollectorSection.optional(),
     console: ConsoleSection.optional(),
+    visits: VisitsSection.optional(),
   })
   .strict();
 
@@ -221,7 +233,7 @@ export function configValues(config: CountyConfig, section: SectionName | undefi
       if (v !== undefined) out[attributeName(k)] = v;
     }
   }
-  const values = section ? ((config[section] ?? {}) as Record<string, string | number | boolean>) : {};
+  const values = section ? ({ ...config.visits, ...config[section] } as Record<string, string | number | boolean>) : {};
   for (const [k, v] of Object.entries(values)) {
     if (options.keys && !options.keys.includes(k)) continue;
     out[attributeName(k)] = typeof v === 'number' ? String(v) : v;
@@ -245,6 +257,16 @@ export function addConfigOption(command: Command, section: SectionName | undefin
     }
   });
   return command;
+}
+
+/** `--offline-after-s` (`visits.offline_after_s`): whole seconds within its bounds, or a bilingual reason. */
+export function offlineAfterS(value: string | undefined): number {
+  if (value === undefined) return OFFLINE_AFTER_S.default;
+  const n = /^\d{1,7}$/.test(value) ? Number(value) : NaN;
+  if (!(n >= OFFLINE_AFTER_S.min && n <= OFFLINE_AFTER_S.max)) {
+    throw new Error(`--offline-after-s 须为 ${OFFLINE_AFTER_S.min}–${OFFLINE_AFTER_S.max} 秒的整数 / must be whole seconds, ${OFFLINE_AFTER_S.min}–${OFFLINE_AFTER_S.max} (got ${JSON.stringify(value)})`);
+  }
+  return n;
 }
 
 /** The exit of a county command's main(): 78 with the bilingual message for a config problem, else 1. */

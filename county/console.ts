@@ -5,8 +5,10 @@
  *        [--url mqtt://broker:1883 --command-key-file county.key] [--timezone Asia/Shanghai] [--secure-cookies]
  *   node dist/county/console.js --config /etc/station-county/county.yaml   (flags override the file)
  *   node dist/county/console.js user add --users console-users alice --role operator   (password on stdin)
+ *   node dist/county/console.js user add --users console-users zhang --role town --town 城关镇
+ *   node dist/county/console.js user add --users console-users boss --role admin       (manages accounts in the browser)
  *   node dist/county/console.js user passwd --users console-users alice                 (password on stdin)
- *   node dist/county/console.js user role --users console-users alice viewer
+ *   node dist/county/console.js user role --users console-users alice viewer   (town: … alice town --town 城关镇)
  *   node dist/county/console.js user remove --users console-users alice
  * A running console re-reads the accounts file at its next request: a changed or removed account's
  * sign-ins end then (docs/county.md "Accounts and sign-in").
@@ -15,15 +17,17 @@
 import { pathToFileURL } from 'node:url';
 import { Argument, Command, Option } from 'commander';
 import { createLogger } from './log.js';
-import { AccountFile, ROLES, readAccounts, removeAccount, setPassword, setRole, upsertAccount, type Role } from './console/accounts.js';
+import { AccountFile, ROLES, readAccounts, removeAccount, roleTown, setPassword, setRole, upsertAccount, type Role } from './console/accounts.js';
+import { AUDIT_MIN_DAYS, auditCutoff } from './audit.js';
 import { openCollectorStore } from './open-store.js';
 import { Pusher } from './console/pusher.js';
 import { startConsole } from './console/server.js';
 import { isTimeZone } from './console/time.js';
 import { addBrokerOptions, brokerAccess, warnOpenSecret } from './broker-access.js';
-import { addConfigOption, failAndExit, MAX_TARGET_HOURS, MAX_TARGET_SESSIONS, twoDecimals } from './config.js';
+import { addConfigOption, failAndExit, MAX_TARGET_HOURS, MAX_TARGET_SESSIONS, offlineAfterS, twoDecimals } from './config.js';
 import { monthlyTarget } from './bulletin.js';
 import type { BulletinSettings } from './console/context.js';
+import { OFFLINE_AFTER_S } from './visits.js';
 
 
 /** `host:port` or `[v6]:port`; the console binds where it is told, loopback by default. */
@@ -106,6 +110,8 @@ export async function main(argv: string[]): Promise<void> {
     .option('--county-name <name>', "the monthly bulletin's title (default: the county most stations report)")
     .option('--monthly-target-sessions <n>', 'sessions each station should reach in a month (with --monthly-target-hours)')
     .option('--monthly-target-hours <h>', 'hours each station should reach in a month, up to two decimals (with --monthly-target-sessions)')
+    .option('--offline-after-s <seconds>', `a lost connection needs a visit after this long within the station's opening hours (${OFFLINE_AFTER_S.min}–${OFFLINE_AFTER_S.max}, default ${OFFLINE_AFTER_S.default}; config visits.offline_after_s)`)
+    .option('--audit-days <days>', `days the audit log is kept (at least ${AUDIT_MIN_DAYS})`, String(AUDIT_MIN_DAYS))
     .addOption(new Option('--log-level <level>').choices(['debug', 'info', 'warn', 'error', 'silent']).default('info'))
     .action(async (o: Record<string, string | boolean | undefined>) => {
       const log = createLogger(o['logLevel'] as 'info', process.stderr);
@@ -117,6 +123,9 @@ export async function main(argv: string[]): Promise<void> {
       if (!Number.isInteger(maxFailures) || maxFailures < 1 || maxFailures > 100) throw new Error('--max-failures must be 1–100');
       if (!(lockoutMin > 0 && lockoutMin <= 24 * 60)) throw new Error('--lockout-min must be 1–1440');
       const bulletin = bulletinOptions(o);
+      const offlineAfter = offlineAfterS(o['offlineAfterS'] as string | undefined);
+      const auditDays = Number(o['auditDays']);
+      auditCutoff(0, auditDays); // refuses fewer than 180 days, in both languages
       const accounts = new AccountFile(o['users'] as string);
       warnOpenSecret(o['users'] as string, '--users', log);
       const store = await openCollectorStore(o['db'] as string, {}, { mustExist: o['create'] !== true });
@@ -136,6 +145,8 @@ export async function main(argv: string[]): Promise<void> {
         trustProxy: o['trustProxy'] === true,
         lockout: { maxFailures, lockMs: lockoutMin * 60_000 },
         bulletin,
+        rules: { offlineAfterS: offlineAfter },
+        auditDays,
       });
       // The URL on stdout: scripts and tests that asked for port 0 learn where to connect.
       process.stdout.write(`console listening on ${server.url}\n`);
@@ -156,10 +167,12 @@ export async function main(argv: string[]): Promise<void> {
     .requiredOption('--users <file>')
     .argument('<name>')
     .addOption(new Option('--role <role>').choices([...ROLES]).default('viewer'))
-    .action(async (name: string, o: { users: string; role: Role }) => {
+    .option('--town <town>', 'the town a town account sees and pushes to (as its stations report it)')
+    .action(async (name: string, o: { users: string; role: Role; town?: string }) => {
+      roleTown(o.role, o.town); // refuse a missing or stray town before asking for the password
       const password = await readPassword(`password for ${name}: `);
-      await upsertAccount(o.users, name, o.role, password);
-      process.stdout.write(`${name} (${o.role}) saved in ${o.users}\n`);
+      await upsertAccount(o.users, name, o.role, password, o.town ?? null);
+      process.stdout.write(`${name} (${o.role}${o.town ? ` ${o.town}` : ''}) saved in ${o.users}\n`);
     });
   addConfigOption(user.command('passwd'), 'console', USERS_ONLY)
     .description("change an account's password (typed, or the first line of stdin); its sign-ins end")
@@ -175,9 +188,10 @@ export async function main(argv: string[]): Promise<void> {
     .requiredOption('--users <file>')
     .argument('<name>')
     .addArgument(new Argument('<role>').choices([...ROLES]))
-    .action((name: string, role: Role, o: { users: string }) => {
-      setRole(o.users, name, role);
-      process.stdout.write(`${name} is now ${role} in ${o.users}\n`);
+    .option('--town <town>', 'the town, for the town role')
+    .action((name: string, role: Role, o: { users: string; town?: string }) => {
+      setRole(o.users, name, role, o.town ?? null);
+      process.stdout.write(`${name} is now ${role}${o.town ? ` ${o.town}` : ''} in ${o.users}\n`);
     });
   addConfigOption(user.command('remove'), 'console', USERS_ONLY)
     .description('remove an account; its sign-ins end')
@@ -190,7 +204,7 @@ export async function main(argv: string[]): Promise<void> {
   addConfigOption(user.command('list'), 'console', USERS_ONLY)
     .requiredOption('--users <file>')
     .action((o: { users: string }) => {
-      for (const a of readAccounts(o.users)) process.stdout.write(`${a.name}\t${a.role}\n`);
+      for (const a of readAccounts(o.users)) process.stdout.write(`${a.name}\t${a.role}${a.town === null ? '' : `\t${a.town}`}\n`);
     });
 
   await program.parseAsync(argv, { from: 'user' });

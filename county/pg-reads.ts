@@ -23,7 +23,26 @@ import type {
   UsageWindow,
 } from './store.js';
 import { SQL } from './pg-schema.js';
-import { fleetRows, historyBucket, parseDoc, toDeviceRow, toSessionRow, usageTotalsParams, type DeviceDbRow, type SessionDbRow } from './store-rows.js';
+import type { AuditEntry, AuditFilter, AuditQuery, AuditRow } from './audit.js';
+import { PgAudit } from './pg-audit.js';
+import { VISIT_SQL } from './pg-visit-sql.js';
+import type { ClassRun, VisitPlan, VisitRow } from './visit-store.js';
+import {
+  fleetRows,
+  historyBucket,
+  parseDoc,
+  toClassRun,
+  toDeviceRow,
+  toSessionRow,
+  toStationRow,
+  toVisitRow,
+  usageTotalsParams,
+  type ClassDbRow,
+  type DeviceDbRow,
+  type SessionDbRow,
+  type StationDbRow,
+  type VisitDbRow,
+} from './store-rows.js';
 
 /** BIGINT (int8) as a number: seqs and counts here are safe integers (ingest.ts bounds seqs). */
 const INT8 = 20;
@@ -42,7 +61,11 @@ const payloads = (rows: Array<{ payload: string }>): Array<Record<string, unknow
 type PushSummary = { push_id: string; action: string; sent_at: string; sent_by: string; stations: number; ok: number; error: number };
 
 export abstract class PgReads implements ConsoleStore {
-  constructor(protected readonly pool: pg.Pool) {}
+  private readonly audit: PgAudit;
+
+  constructor(protected readonly pool: pg.Pool) {
+    this.audit = new PgAudit(pool);
+  }
 
   protected async rows<T>(sql: string, params: unknown[] = []): Promise<T[]> {
     return (await this.pool.query(sql, params)).rows as T[];
@@ -79,11 +102,12 @@ export abstract class PgReads implements ConsoleStore {
   }
 
   async station(stationId: string): Promise<StationRow | undefined> {
-    return (await this.rows<StationRow>(SQL.station, [stationId]))[0];
+    const r = (await this.rows<StationDbRow>(SQL.station, [stationId]))[0];
+    return r && toStationRow(r);
   }
 
   async stations(): Promise<StationRow[]> {
-    return this.rows<StationRow>(SQL.stations);
+    return (await this.rows<StationDbRow>(SQL.stations)).map(toStationRow);
   }
 
   async record(stationId: string, seq: number): Promise<StoredRecordRow | undefined> {
@@ -121,12 +145,58 @@ export abstract class PgReads implements ConsoleStore {
   // ------------------------------------------------------------------ ConsoleStore
 
   async fleet(): Promise<FleetRow[]> {
-    const [stations, faulty, lamps] = await Promise.all([
-      this.rows<StationRow & { agent_version: string | null }>(SQL.fleetStations),
+    const [stations, faulty, lamps, classes, active] = await Promise.all([
+      this.rows<StationDbRow & { agent_version: string | null }>(SQL.fleetStations),
       this.rows<DeviceDbRow>(SQL.faultyDeviceRows),
       this.rows<{ station_id: string; device: string | null; lamp_hours: number | null }>(SQL.lampWarningHours),
+      this.rows<ClassDbRow>(VISIT_SQL.failedClasses),
+      this.rows<{ station_id: string; device_id: string; kind: string | null }>(SQL.activeDevices),
     ]);
-    return fleetRows(stations, faulty.map(toDeviceRow), lamps);
+    return fleetRows(stations, faulty.map(toDeviceRow), lamps, classes, active);
+  }
+
+  // ------------------------------------------------------------------ VisitStore
+
+  async failedClasses(stationId?: string): Promise<ClassRun[]> {
+    const rows = stationId === undefined ? await this.rows<ClassDbRow>(VISIT_SQL.failedClasses) : await this.rows<ClassDbRow>(VISIT_SQL.failedClassesOf, [stationId]);
+    return rows.map(toClassRun);
+  }
+
+  async liveVisits(stationId?: string): Promise<VisitRow[]> {
+    const rows = stationId === undefined ? await this.rows<VisitDbRow>(VISIT_SQL.liveVisits) : await this.rows<VisitDbRow>(VISIT_SQL.liveVisitsOf, [stationId]);
+    return rows.map(toVisitRow);
+  }
+
+  async applyVisitPlan(plan: VisitPlan, at: string): Promise<void> {
+    const c = await this.pool.connect();
+    try {
+      await c.query('BEGIN');
+      if (plan.clear.length > 0) await c.query(VISIT_SQL.visitAutoClear, [at, plan.clear]);
+      if (plan.rearm.length > 0) await c.query(VISIT_SQL.visitRearm, [plan.rearm]);
+      if (plan.open.length > 0) await c.query(VISIT_SQL.visitOpen, [JSON.stringify(plan.open.map((o) => [o.station_id, o.cause, o.kind, o.detail])), at]);
+      await c.query('COMMIT');
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      c.release();
+    }
+  }
+
+  async visitHistory(stationId: string, limit: number): Promise<VisitRow[]> {
+    return (await this.rows<VisitDbRow>(VISIT_SQL.visitHistory, [stationId, limit])).map(toVisitRow);
+  }
+
+  async acknowledgeVisit(stationId: string, id: number, by: string, note: string | null, at: string): Promise<boolean> {
+    return ((await this.pool.query(VISIT_SQL.visitAck, [at, by, note, stationId, id])).rowCount ?? 0) > 0;
+  }
+
+  async clearVisit(stationId: string, id: number, by: string, at: string): Promise<boolean> {
+    return ((await this.pool.query(VISIT_SQL.visitClear, [at, by, stationId, id])).rowCount ?? 0) > 0;
+  }
+
+  async pruneVisits(before: string): Promise<number> {
+    return (await this.pool.query(VISIT_SQL.visitPrune, [before])).rowCount ?? 0;
   }
 
   async inventory(stationId: string): Promise<Record<string, unknown> | null> {
@@ -184,7 +254,25 @@ export abstract class PgReads implements ConsoleStore {
     return this.rows<PushRow>(SQL.pushRows, [pushId]);
   }
 
-  async recentPushes(limit: number): Promise<PushSummary[]> {
-    return this.rows<PushSummary>(SQL.recentPushes, [limit]);
+  async recentPushes(limit: number, towns?: readonly string[]): Promise<PushSummary[]> {
+    return towns === undefined ? this.rows<PushSummary>(SQL.recentPushes, [limit]) : this.rows<PushSummary>(SQL.recentPushesOfTowns, [limit, [...towns]]);
+  }
+
+  // ------------------------------------------------------------------ AuditStore (pg-audit.ts)
+
+  appendAudit(entries: readonly AuditEntry[]): Promise<void> {
+    return this.audit.appendAudit(entries);
+  }
+
+  auditLog(query: AuditQuery): Promise<AuditRow[]> {
+    return this.audit.auditLog(query);
+  }
+
+  countAudit(filter: AuditFilter): Promise<number> {
+    return this.audit.countAudit(filter);
+  }
+
+  pruneAudit(before: string): Promise<number> {
+    return this.audit.pruneAudit(before);
   }
 }

@@ -5,6 +5,8 @@
  * collector write (the same strings as on SQLite); seqs are BIGINT, read back as numbers (they are safe
  * integers: ingest.ts).
  */
+import { PG_AUDIT_MIGRATION } from './pg-audit.js';
+import { VISITS_PG_MIGRATION } from './pg-visit-sql.js';
 
 /** The UTC calendar month of a session start (UTC ms), as UTC ms: integer arithmetic, no float rounding. */
 const MONTH_OF_START = `(extract(epoch FROM date_trunc('month', timestamp '1970-01-01' + start_ms * interval '1 millisecond')) * 1000)::bigint`;
@@ -188,6 +190,11 @@ export const PG_MIGRATIONS: readonly string[] = [
   `,
   // Notes typed on site (county/notes.ts), as SQLite's: the latest note of each session.
   PG_NOTES_MIGRATION,
+  // Visits (county/visit-store.ts), as SQLite's: a clean stop's status reason, declared opening hours, the
+  // latest run of each schedule, and the visit items with their lifecycle (pg-visit-sql.ts).
+  VISITS_PG_MIGRATION,
+  // accounts: the console's audit log (操作日志, county/audit.ts; the table is in pg-audit.ts).
+  PG_AUDIT_MIGRATION,
 ];
 
 /** The usage rows starting in [lo, hi), as totals each multiplied by `sign` (+1 or −1). */
@@ -198,8 +205,8 @@ const edgeRows = (lo: string, hi: string, sign: string): string =>
 
 // Byte order, as SQLite sorts, whatever the database's locale: both stores list stations alike.
 const BY_TOWN = 'ORDER BY town IS NULL, town COLLATE "C", station_id COLLATE "C"';
-const STATION_COLUMNS = `station_id, name, town, county, level, timezone, online, boot, status_ts, heartbeat_ts, heartbeat_at,
-  outbox_depth, watermark, max_seq, acked_seq, quarantined, ledger, ledger_base, ledger_changed_at`;
+const STATION_COLUMNS = `station_id, name, town, county, level, timezone, online, boot, status_ts, status_at, status_reason, heartbeat_ts, heartbeat_at,
+  outbox_depth, watermark, max_seq, acked_seq, quarantined, ledger, ledger_base, ledger_changed_at, opening_hours`;
 // errors beyond 64 KiB (rows stored before the county capped faults) are read as a prefix and a length
 // (store-rows.ts ERRORS_PREFIX): thousands of faults per device must not be read on every page.
 const DEVICE_COLUMNS = `station_id, device_id, kind, driver, online, power,
@@ -221,11 +228,11 @@ export const SQL = {
   // instead of deadlocking; every watermark is read and advanced under its lock.
   lockCursors: 'SELECT station_id, watermark, max_seq, quarantined, boot, ledger FROM stations WHERE station_id = ANY($1::text[]) ORDER BY station_id FOR UPDATE',
   // Each station's resulting status of the batch (the late-Will rule applied by the caller under the lock).
-  statuses: `UPDATE stations s SET online = v.online, boot = v.boot, status_ts = v.ts, status_at = v.at, agent_version = coalesce(v.version, s.agent_version)
-               FROM ${rowsOf([['id', 'text'], ['online', 'bool'], ['boot', 'bigint'], ['ts', 'text'], ['at', 'text'], ['version', 'text']])} AS v
+  statuses: `UPDATE stations s SET online = v.online, boot = v.boot, status_ts = v.ts, status_at = v.at, status_reason = v.reason, agent_version = coalesce(v.version, s.agent_version)
+               FROM ${rowsOf([['id', 'text'], ['online', 'bool'], ['boot', 'bigint'], ['ts', 'text'], ['at', 'text'], ['version', 'text'], ['reason', 'text']])} AS v
               WHERE s.station_id = v.id`,
-  inventories: `UPDATE stations s SET name = v.name, town = v.town, county = v.county, level = v.level, timezone = v.tz
-                  FROM ${rowsOf([['id', 'text'], ['name', 'text'], ['town', 'text'], ['county', 'text'], ['level', 'text'], ['tz', 'text']])} AS v
+  inventories: `UPDATE stations s SET name = v.name, town = v.town, county = v.county, level = v.level, timezone = v.tz, opening_hours = v.hours
+                  FROM ${rowsOf([['id', 'text'], ['name', 'text'], ['town', 'text'], ['county', 'text'], ['level', 'text'], ['tz', 'text'], ['hours', 'text']])} AS v
                  WHERE s.station_id = v.id`,
   inventoryDocs: `INSERT INTO station_docs AS d (station_id, inventory, inventory_at) SELECT * FROM ${rowsOf([['id', 'text'], ['doc', 'text'], ['at', 'text']])} AS v
                   ON CONFLICT (station_id) DO UPDATE SET inventory = excluded.inventory, inventory_at = excluded.inventory_at`,
@@ -353,6 +360,9 @@ export const SQL = {
   lampWarningHours: `SELECT l.station_id, l.device, d.lamp_hours FROM lamp_latest l
                        LEFT JOIN devices d ON d.station_id = l.station_id AND d.device_id = l.device
                       WHERE l.type = 'lamp_warning' ORDER BY l.station_id, l.device`,
+  // Devices of the kinds that count as use by default (docs/design.md §6) switched on: a class in progress.
+  activeDevices: `SELECT station_id, device_id, kind FROM devices
+                   WHERE online AND power IN ('on', 'warming') AND kind IN ('projector', 'led_display', 'amplifier') ORDER BY station_id COLLATE "C", device_id COLLATE "C"`,
   inventoryDoc: 'SELECT inventory FROM station_docs WHERE station_id = $1',
   deviceRows: `SELECT ${DEVICE_COLUMNS} FROM devices WHERE station_id = $1 ORDER BY device_id`,
   usagePayloads: `SELECT r.payload FROM usage u JOIN records r ON r.station_id = u.station_id AND r.seq = u.seq
@@ -379,4 +389,10 @@ export const SQL = {
   recentPushes: `SELECT push_id, max(action) AS action, min(sent_at) AS sent_at, max(sent_by) AS sent_by, count(*)::bigint AS stations,
                         count(*) FILTER (WHERE status = 'ok')::bigint AS ok, count(*) FILTER (WHERE status = 'error')::bigint AS error
                    FROM pushes GROUP BY push_id ORDER BY min(sent_at) DESC, push_id DESC LIMIT $1`,
+  // A town account's view (county/console/access.ts): only the rows of its towns' stations count.
+  recentPushesOfTowns: `SELECT p.push_id, max(p.action) AS action, min(p.sent_at) AS sent_at, max(p.sent_by) AS sent_by, count(*)::bigint AS stations,
+                        count(*) FILTER (WHERE p.status = 'ok')::bigint AS ok, count(*) FILTER (WHERE p.status = 'error')::bigint AS error
+                   FROM pushes p JOIN stations s ON s.station_id = p.station_id
+                  WHERE s.town = ANY($2::text[])
+                  GROUP BY p.push_id ORDER BY min(p.sent_at) DESC, p.push_id DESC LIMIT $1`,
 } as const;

@@ -17,6 +17,8 @@ import { makePool, PgReads } from './pg-reads.js';
 import { batchCursor, historyHorizon, ranInOrder, type BatchCursor } from './store-rows.js';
 import { latestNotes, noteOf } from './notes.js';
 import { putDevices, putHeartbeatHistory, putInventories, putStatuses, rowsParam, run } from './pg-writes.js';
+import { VISIT_SQL } from './pg-visit-sql.js';
+import { classRunOf } from './visit-store.js';
 
 export interface PgStoreOptions extends StoreOptions {
   /** Connections in the pool (one batch at a time writes; the rest serve reads). Default 4. */
@@ -287,6 +289,11 @@ export class PgCollectorStore extends PgReads implements CollectorStore {
     const notes = latestNotes(stored.map((w) => noteOf(w.station, w.stream, w.record)).filter((n) => n !== null));
     if (notes.length > 0) {
       await run(c, SQL.notes, rowsParam(notes, [(n) => n.station, (n) => n.session_id, (n) => n.seq, (n) => n.topic, (n) => n.attendees, (n) => n.organiser, (n) => n.note]));
+    }
+    // Schedule runs (two a class) into each schedule's latest run, one statement each (pg-visit-sql.ts).
+    for (const x of events) {
+      const r = classRunOf(x.s, x.e.seq, x.e);
+      if (r) await run(c, VISIT_SQL.classRun, [r.station_id, r.schedule_id, r.run_id, r.seq, r.ts, r.phase, r.ok, r.done, r.total]);
     }
   }
 

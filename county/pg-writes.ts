@@ -25,14 +25,23 @@ export async function putStatuses(c: pg.PoolClient, ws: ReadonlyArray<Extract<Co
   await run(
     c,
     SQL.statuses,
-    rowsParam(ws, [(w) => w.station, (w) => w.status.online, (w) => w.status.boot, (w) => (w.status.online ? w.status.ts : null), (w) => w.receivedAt, (w) => (w.status.online ? w.status.agent_version : null)]),
+    rowsParam(ws, [
+      (w) => w.station,
+      (w) => w.status.online,
+      (w) => w.status.boot,
+      (w) => (w.status.online ? w.status.ts : null),
+      (w) => w.receivedAt,
+      (w) => (w.status.online ? w.status.agent_version : null),
+      (w) => (w.status.online ? null : (w.status.reason ?? null)),
+    ]),
   );
 }
 
 /** Each station's last inventory of the batch: its identity on the station row, the document beside it. */
 export async function putInventories(c: pg.PoolClient, ws: ReadonlyArray<Extract<CollectorWrite, { kind: 'inventory' }>>): Promise<void> {
   const st = (w: (typeof ws)[number]) => w.inventory.station;
-  await run(c, SQL.inventories, rowsParam(ws, [(w) => w.station, (w) => st(w).name, (w) => st(w).town, (w) => st(w).county, (w) => st(w).level, (w) => st(w).timezone]));
+  const hours = (w: (typeof ws)[number]) => (st(w).opening_hours ? JSON.stringify(st(w).opening_hours) : null);
+  await run(c, SQL.inventories, rowsParam(ws, [(w) => w.station, (w) => st(w).name, (w) => st(w).town, (w) => st(w).county, (w) => st(w).level, (w) => st(w).timezone, hours]));
   await run(c, SQL.inventoryDocs, rowsParam(ws, [(w) => w.station, (w) => JSON.stringify(w.inventory), (w) => w.receivedAt]));
 }
 

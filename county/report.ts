@@ -7,7 +7,7 @@
 import { toCsv, type CsvValue } from '../protocol/csv.js';
 import { renderTable } from '../protocol/table.js';
 import { isTimeZone, zoneOffsetMs, zonedMidnight } from '../protocol/time-zone.js';
-import type { CollectorStore } from './store.js';
+import type { CollectorStore, StationRow } from './store.js';
 
 export const DEFAULT_TIMEZONE = 'Asia/Shanghai';
 const MONTH = /^(\d{4})-(0[1-9]|1[0-2])$/;
@@ -108,9 +108,11 @@ function stationTotals(t: StationTotals): MonthlyTotals {
  * belongs to the new month although it is still the previous month in UTC. Every known station appears,
  * so the stations with no activity are listed, not just counted.
  */
-export async function monthlyReport(store: CollectorStore, month: string): Promise<MonthlyReport> {
+export async function monthlyReport(store: CollectorStore, month: string, include?: (s: StationRow) => boolean): Promise<MonthlyReport> {
   monthBounds(month); // refuse a malformed month before reading anything
-  const stations = await store.stations();
+  // `include`: only these stations, and totals over them alone (a town account's report: console/access.ts).
+  const all = await store.stations();
+  const stations = include ? all.filter(include) : all;
   const zones = new Set(stations.map((s) => s.timezone ?? DEFAULT_TIMEZONE));
   const sums = new Map<string, StationTotals>();
   for (const timezone of zones) {

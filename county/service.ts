@@ -13,10 +13,12 @@ import { GapWatcher } from './gap-watcher.js';
 import { LogLimiter } from '../protocol/log-limit.js';
 import { StationRate } from './station-rate.js';
 import { emptyWriteStats, writeBatch, type Incoming, type WriteStats } from './write-batch.js';
-import { fleetTable, monthlyCsv, monthlyReport, type FleetRow, type MonthlyReport } from './report.js';
+import { DEFAULT_TIMEZONE, fleetTable, monthlyCsv, monthlyReport, type FleetRow, type MonthlyReport } from './report.js';
 import { openCollectorStore } from './open-store.js';
-import type { CollectorStore, StoreOptions } from './store.js';
+import type { CollectorStore, ConsoleStore, StoreOptions } from './store.js';
 import { countyClientOptions, keysOf, type BrokerAccess } from './broker-access.js';
+import { DEFAULT_VISIT_RULES, type VisitRules } from './visits.js';
+import { VisitWatcher } from './visit-sync.js';
 
 /**
  * Topic prefix (default `stations`), account and CA from BrokerAccess; its command keys (each station's
@@ -64,6 +66,12 @@ export interface CollectorOptions extends BrokerAccess {
    * one before. A station's messages are never in two batches at once (Batcher), so they keep their order.
    */
   concurrency?: number;
+  /**
+   * The visit lifecycle's pass (visit-sync.ts) on a timer: the rule's thresholds (`offlineAfterS` is
+   * `visits.offline_after_s`) and how often (default 60 000 ms; 0: never). Needs a store with the
+   * console's reads (every store the collector opens has them).
+   */
+  visits?: { rules?: Partial<VisitRules>; intervalMs?: number };
   log?: Logger;
 }
 
@@ -215,8 +223,19 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     Math.max(50, Math.min(1_000, Math.floor(gapGraceMs / 4))),
   );
 
+  const visitMs = opts.visits?.intervalMs ?? 60_000;
+  const visitStore = store as CollectorStore & Partial<ConsoleStore>;
+  const visitWatcher =
+    visitMs > 0 && typeof visitStore.fleet === 'function' && typeof visitStore.liveVisits === 'function'
+      ? new VisitWatcher({ store: visitStore as CollectorStore & ConsoleStore, rules: { ...DEFAULT_VISIT_RULES, ...opts.visits?.rules }, countyTz: DEFAULT_TIMEZONE, log })
+      : undefined;
+  let visitPass: Promise<void> = Promise.resolve();
+  const visitTimer = visitWatcher ? setInterval(() => (visitPass = visitWatcher.tick()), visitMs) : undefined;
+
   let stopping: Promise<void> | undefined;
   const stop = async (): Promise<void> => {
+    clearInterval(visitTimer);
+    await visitPass;
     await batcher.flush();
     await acker.final();
     acker.close();

@@ -24,12 +24,31 @@ import type {
   UsageWindow,
 } from './store.js';
 import { claimThenPublish } from './store.js';
+import type { AuditEntry, AuditFilter, AuditQuery, AuditRow } from './audit.js';
+import { SqliteAudit } from './sqlite-audit.js';
 import { STATEMENTS, type Statements } from './sqlite-schema.js';
-import { fleetRows, historyBucket, parseDoc, toDeviceRow, toSessionRow, usageTotalsParams, type DeviceDbRow, type SessionDbRow } from './store-rows.js';
+import { VISIT_STATEMENTS } from './sqlite-visit-sql.js';
+import type { ClassRun, VisitPlan, VisitRow } from './visit-store.js';
+import {
+  fleetRows,
+  historyBucket,
+  parseDoc,
+  toClassRun,
+  toDeviceRow,
+  toSessionRow,
+  toStationRow,
+  toVisitRow,
+  usageTotalsParams,
+  type ClassDbRow,
+  type DeviceDbRow,
+  type SessionDbRow,
+  type StationDbRow,
+  type VisitDbRow,
+} from './store-rows.js';
 
-export type StationDbRow = Omit<StationRow, 'online'> & { online: number | null };
-
-export const toStation = (r: StationDbRow): StationRow => ({ ...r, online: r.online === null ? null : r.online === 1 });
+export type { StationDbRow };
+export const toStation = (r: StationDbRow): StationRow => toStationRow(r);
+type VisitStatements = { [K in keyof typeof VISIT_STATEMENTS]: Database.Statement };
 
 const payloads = (rows: unknown[]): Array<Record<string, unknown>> =>
   (rows as Array<{ payload: string }>).map((r) => parseDoc(r.payload)).filter((d): d is Record<string, unknown> => d !== null);
@@ -38,9 +57,13 @@ type PushSummary = { push_id: string; action: string; sent_at: string; sent_by: 
 
 export abstract class SqliteReads implements ConsoleStore {
   protected readonly s: Statements;
+  protected readonly v: VisitStatements;
+  private readonly audit: SqliteAudit;
 
   constructor(protected readonly db: Database.Database) {
     this.s = Object.fromEntries(Object.entries(STATEMENTS).map(([k, sql]) => [k, db.prepare(sql)])) as Statements;
+    this.v = Object.fromEntries(Object.entries(VISIT_STATEMENTS).map(([k, sql]) => [k, db.prepare(sql)])) as VisitStatements;
+    this.audit = new SqliteAudit(db);
   }
 
   /** Runs `fn` in one IMMEDIATE transaction (many messages, one fsync). */
@@ -128,9 +151,49 @@ export abstract class SqliteReads implements ConsoleStore {
   // ------------------------------------------------------------------ ConsoleStore
 
   async fleet(): Promise<FleetRow[]> {
-    const stations = (this.s.fleetStations.all() as Array<StationDbRow & { agent_version: string | null }>).map((r) => ({ ...toStation(r), agent_version: r.agent_version }));
+    const stations = this.s.fleetStations.all() as Array<StationDbRow & { agent_version: string | null }>;
     const faulty = (this.s.faultyDeviceRows.all() as DeviceDbRow[]).map(toDeviceRow);
-    return fleetRows(stations, faulty, this.s.lampWarningHours.all() as Array<{ station_id: string; device: string | null; lamp_hours: number | null }>);
+    return fleetRows(
+      stations,
+      faulty,
+      this.s.lampWarningHours.all() as Array<{ station_id: string; device: string | null; lamp_hours: number | null }>,
+      this.v.failedClasses.all() as ClassDbRow[],
+      this.s.activeDevices.all() as Array<{ station_id: string; device_id: string; kind: string | null }>,
+    );
+  }
+
+  // ------------------------------------------------------------------ VisitStore
+
+  async failedClasses(stationId?: string): Promise<ClassRun[]> {
+    return ((stationId === undefined ? this.v.failedClasses.all() : this.v.failedClassesOf.all(stationId)) as ClassDbRow[]).map(toClassRun);
+  }
+
+  async liveVisits(stationId?: string): Promise<VisitRow[]> {
+    return ((stationId === undefined ? this.v.liveVisits.all() : this.v.liveVisitsOf.all(stationId)) as VisitDbRow[]).map(toVisitRow);
+  }
+
+  async applyVisitPlan(plan: VisitPlan, at: string): Promise<void> {
+    this.tx(() => {
+      for (const id of plan.clear) this.v.visitAutoClear.run(at, id);
+      for (const id of plan.rearm) this.v.visitRearm.run(id);
+      for (const o of plan.open) this.v.visitOpen.run({ s: o.station_id, cause: o.cause, kind: o.kind, detail: o.detail, at });
+    });
+  }
+
+  async visitHistory(stationId: string, limit: number): Promise<VisitRow[]> {
+    return (this.v.visitHistory.all(stationId, limit) as VisitDbRow[]).map(toVisitRow);
+  }
+
+  async acknowledgeVisit(stationId: string, id: number, by: string, note: string | null, at: string): Promise<boolean> {
+    return this.v.visitAck.run(at, by, note, stationId, id).changes > 0;
+  }
+
+  async clearVisit(stationId: string, id: number, by: string, at: string): Promise<boolean> {
+    return this.v.visitClear.run(at, by, stationId, id).changes > 0;
+  }
+
+  async pruneVisits(before: string): Promise<number> {
+    return this.v.visitPrune.run(before).changes;
   }
 
   async inventory(stationId: string): Promise<Record<string, unknown> | null> {
@@ -187,8 +250,26 @@ export abstract class SqliteReads implements ConsoleStore {
     return this.s.pushRows.all(pushId) as PushRow[];
   }
 
-  async recentPushes(limit: number): Promise<PushSummary[]> {
-    return this.s.recentPushes.all(limit) as PushSummary[];
+  async recentPushes(limit: number, towns?: readonly string[]): Promise<PushSummary[]> {
+    return (towns === undefined ? this.s.recentPushes.all(limit) : this.s.recentPushesOfTowns.all(JSON.stringify(towns), limit)) as PushSummary[];
+  }
+
+  // ------------------------------------------------------------------ AuditStore (sqlite-audit.ts)
+
+  appendAudit(entries: readonly AuditEntry[]): Promise<void> {
+    return this.audit.appendAudit(entries);
+  }
+
+  auditLog(query: AuditQuery): Promise<AuditRow[]> {
+    return this.audit.auditLog(query);
+  }
+
+  countAudit(filter: AuditFilter): Promise<number> {
+    return this.audit.countAudit(filter);
+  }
+
+  pruneAudit(before: string): Promise<number> {
+    return this.audit.pruneAudit(before);
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,8 @@
 /** The SQLite collector database: its schema migrations and every statement sqlite-store.ts prepares. */
 import type Database from 'better-sqlite3';
 import { SESSION_COLUMNS, SQLITE_NOTES_MIGRATION } from './notes-sql.js';
+import { VISITS_MIGRATION } from './sqlite-visit-sql.js';
+import { SQLITE_AUDIT_MIGRATION } from './sqlite-audit.js';
 
 export const MIGRATIONS: readonly string[] = [
   `
@@ -179,6 +181,11 @@ export const MIGRATIONS: readonly string[] = [
   `,
   // Notes typed on site (county/notes.ts): the latest note of each session.
   SQLITE_NOTES_MIGRATION,
+  // Visits (county/visit-store.ts): a clean stop's status reason, declared opening hours, the latest run
+  // of each schedule, and the visit items with their lifecycle (sqlite-visit-sql.ts).
+  VISITS_MIGRATION,
+  // accounts: the console's audit log (操作日志, county/audit.ts; the table is in sqlite-audit.ts).
+  SQLITE_AUDIT_MIGRATION,
 ];
 
 /** The usage rows starting in [lo, hi), as totals each multiplied by `sign` (+1 or −1). */
@@ -189,8 +196,8 @@ const edgeRows = (lo: string, hi: string, sign: string): string =>
 /** Stations by town (stations without one last), then id: the order both county tables print. */
 const BY_TOWN = 'ORDER BY town IS NULL, town, station_id';
 /** The columns of a StationRow (not the stored inventory and heartbeat documents). */
-const STATION_COLUMNS = `station_id, name, town, county, level, timezone, online, boot, status_ts, heartbeat_ts, heartbeat_at,
-  outbox_depth, watermark, max_seq, acked_seq, quarantined, ledger, ledger_base, ledger_changed_at`;
+const STATION_COLUMNS = `station_id, name, town, county, level, timezone, online, boot, status_ts, status_at, status_reason, heartbeat_ts, heartbeat_at,
+  outbox_depth, watermark, max_seq, acked_seq, quarantined, ledger, ledger_base, ledger_changed_at, opening_hours`;
 // errors beyond 64 KiB (rows stored before the county capped faults) are read as a prefix and a length
 // (store-rows.ts ERRORS_PREFIX): thousands of faults per device must not be read on every page.
 const DEVICE_COLUMNS = `station_id, device_id, kind, driver, online, power,
@@ -201,8 +208,8 @@ export const STATEMENTS = {
   ensure: 'INSERT OR IGNORE INTO stations (station_id, first_seen_at) VALUES (?, ?)',
   station: `SELECT ${STATION_COLUMNS} FROM stations WHERE station_id = ?`,
   stations: `SELECT ${STATION_COLUMNS} FROM stations ${BY_TOWN}`,
-  status: 'UPDATE stations SET online = ?, boot = ?, status_ts = ?, status_at = ?, agent_version = coalesce(?, agent_version) WHERE station_id = ?',
-  inventory: 'UPDATE stations SET name = ?, town = ?, county = ?, level = ?, timezone = ? WHERE station_id = ?',
+  status: 'UPDATE stations SET online = ?, boot = ?, status_ts = ?, status_at = ?, status_reason = ?, agent_version = coalesce(?, agent_version) WHERE station_id = ?',
+  inventory: 'UPDATE stations SET name = ?, town = ?, county = ?, level = ?, timezone = ?, opening_hours = ? WHERE station_id = ?',
   inventoryDocPut: `INSERT INTO station_docs (station_id, inventory, inventory_at) VALUES (?, ?, ?)
                     ON CONFLICT (station_id) DO UPDATE SET inventory = excluded.inventory, inventory_at = excluded.inventory_at`,
   heartbeat: 'UPDATE stations SET heartbeat_ts = ?, heartbeat_at = ?, outbox_depth = ? WHERE station_id = ?',
@@ -300,6 +307,9 @@ export const STATEMENTS = {
   lampWarningHours: `SELECT l.station_id, l.device, d.lamp_hours FROM lamp_latest l
                        LEFT JOIN devices d ON d.station_id = l.station_id AND d.device_id = l.device
                       WHERE l.type = 'lamp_warning' ORDER BY l.station_id, l.device`,
+  // Devices of the kinds that count as use by default (docs/design.md §6) switched on: a class in progress.
+  activeDevices: `SELECT station_id, device_id, kind FROM devices
+                   WHERE online = 1 AND power IN ('on', 'warming') AND kind IN ('projector', 'led_display', 'amplifier') ORDER BY station_id, device_id`,
   inventoryDoc: 'SELECT inventory FROM station_docs WHERE station_id = ?',
   deviceRows: `SELECT ${DEVICE_COLUMNS} FROM devices WHERE station_id = ? ORDER BY device_id`,
   usagePayloads: `SELECT r.payload FROM usage u JOIN records r ON r.station_id = u.station_id AND r.seq = u.seq
@@ -329,6 +339,12 @@ export const STATEMENTS = {
   recentPushes: `SELECT push_id, max(action) AS action, min(sent_at) AS sent_at, max(sent_by) AS sent_by, count(*) AS stations,
                         sum(status = 'ok') AS ok, sum(status = 'error') AS error
                    FROM pushes GROUP BY push_id ORDER BY min(sent_at) DESC, push_id DESC LIMIT ?`,
+  // A town account's view (county/console/access.ts): only the rows of its towns' stations count.
+  recentPushesOfTowns: `SELECT p.push_id, max(p.action) AS action, min(p.sent_at) AS sent_at, max(p.sent_by) AS sent_by, count(*) AS stations,
+                        sum(p.status = 'ok') AS ok, sum(p.status = 'error') AS error
+                   FROM pushes p JOIN stations s ON s.station_id = p.station_id
+                  WHERE s.town IN (SELECT value FROM json_each(?))
+                  GROUP BY p.push_id ORDER BY min(p.sent_at) DESC, p.push_id DESC LIMIT ?`,
 } as const;
 
 export type Statements = { [K in keyof typeof STATEMENTS]: Database.Statement };

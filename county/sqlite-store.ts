@@ -16,6 +16,7 @@ import { MIGRATIONS } from './sqlite-schema.js';
 import { noteOf } from './notes.js';
 import { SqliteReads } from './sqlite-reads.js';
 import { batchCursor, heartbeatPoint, historyBucket, historyHorizon, ranInOrder, type BatchCursor } from './store-rows.js';
+import { classRunOf } from './visit-store.js';
 
 type Db = Database.Database;
 
@@ -176,13 +177,13 @@ export class SqliteCollectorStore extends SqliteReads implements CollectorStore 
   private putStatus(stationId: string, status: Status, receivedAt: string): boolean {
     const row = this.row(stationId)!;
     if (!status.online && row.boot !== null && status.boot < row.boot) return false;
-    this.s.status.run(status.online ? 1 : 0, status.boot, status.online ? status.ts : null, receivedAt, status.online ? status.agent_version : null, stationId);
+    this.s.status.run(status.online ? 1 : 0, status.boot, status.online ? status.ts : null, receivedAt, status.online ? null : (status.reason ?? null), status.online ? status.agent_version : null, stationId);
     return true;
   }
 
   private putInventory(stationId: string, inv: Inventory, receivedAt: string): void {
     const st = inv.station;
-    this.s.inventory.run(st.name, st.town, st.county, st.level, st.timezone, stationId);
+    this.s.inventory.run(st.name, st.town, st.county, st.level, st.timezone, st.opening_hours ? JSON.stringify(st.opening_hours) : null, stationId);
     this.s.inventoryDocPut.run(stationId, JSON.stringify(inv), receivedAt);
   }
 
@@ -242,6 +243,8 @@ export class SqliteCollectorStore extends SqliteReads implements CollectorStore 
       const e = rec as EventRecord;
       this.s.insertEvent.run(stationId, e.seq, e.ts, e.type, e.severity, e.device ?? null);
       if (e.type === 'lamp_warning' || e.type === 'lamp_warning_cleared') this.s.lampLatest.run({ s: stationId, device: e.device ?? null, seq: e.seq, type: e.type });
+      const run = classRunOf(stationId, e.seq, e);
+      if (run) this.v.classRun.run({ s: stationId, schedule: run.schedule_id, run: run.run_id, seq: run.seq, ts: run.ts, phase: run.phase, ok: run.ok ? 1 : 0, done: run.done, total: run.total });
     }
     const n = noteOf(stationId, stream, rec);
     if (n) this.s.noteUpsert.run({ s: stationId, id: n.session_id, seq: n.seq, topic: n.topic, attendees: n.attendees, organiser: n.organiser, note: n.note });

@@ -36,6 +36,8 @@ import type {
   LedgerOf,
 } from './store.js';
 import { claimThenPublish } from './store.js';
+import type { ClassRun, VisitPlan, VisitRow } from './visit-store.js';
+import type { AuditEntry, AuditFilter, AuditQuery, AuditRow } from './audit.js';
 import type { WorkerCall, WorkerReply } from './sqlite-worker.js';
 
 /** The worker's script: beside this module in the build; from the sources (tests), the build's copy. */
@@ -177,8 +179,41 @@ export class SqliteThreadStore implements CollectorStore, ConsoleStore {
   push(pushId: string): Promise<PushRow[]> {
     return this.call('push', pushId);
   }
-  recentPushes(limit: number): Promise<PushSummary[]> {
-    return this.call('recentPushes', limit);
+  recentPushes(limit: number, towns?: readonly string[]): Promise<PushSummary[]> {
+    return towns === undefined ? this.call('recentPushes', limit) : this.call('recentPushes', limit, towns);
+  }
+  appendAudit(entries: readonly AuditEntry[]): Promise<void> {
+    return this.call('appendAudit', entries);
+  }
+  auditLog(query: AuditQuery): Promise<AuditRow[]> {
+    return this.call('auditLog', query);
+  }
+  countAudit(filter: AuditFilter): Promise<number> {
+    return this.call('countAudit', filter);
+  }
+  pruneAudit(before: string): Promise<number> {
+    return this.call('pruneAudit', before);
+  }
+  failedClasses(stationId?: string): Promise<ClassRun[]> {
+    return stationId === undefined ? this.call('failedClasses') : this.call('failedClasses', stationId);
+  }
+  liveVisits(stationId?: string): Promise<VisitRow[]> {
+    return stationId === undefined ? this.call('liveVisits') : this.call('liveVisits', stationId);
+  }
+  applyVisitPlan(plan: VisitPlan, at: string): Promise<void> {
+    return this.call('applyVisitPlan', plan, at);
+  }
+  visitHistory(stationId: string, limit: number): Promise<VisitRow[]> {
+    return this.call('visitHistory', stationId, limit);
+  }
+  acknowledgeVisit(stationId: string, id: number, by: string, note: string | null, at: string): Promise<boolean> {
+    return this.call('acknowledgeVisit', stationId, id, by, note, at);
+  }
+  clearVisit(stationId: string, id: number, by: string, at: string): Promise<boolean> {
+    return this.call('clearVisit', stationId, id, by, at);
+  }
+  pruneVisits(before: string): Promise<number> {
+    return this.call('pruneVisits', before);
   }
 
   /** Closes the database (after every call posted before) and ends the thread. */

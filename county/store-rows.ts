@@ -4,7 +4,9 @@
  * station list, the faulty devices and the active lamp warnings. Pure: no database here.
  */
 import type { Heartbeat } from '../protocol/payloads.js';
+import { OpeningHoursSchema, type OpeningHours } from '../protocol/opening-hours.js';
 import { HEARTBEAT_HISTORY_DAYS, HEARTBEAT_HISTORY_STEP_MS, type DeviceRow, type FleetRow, type HeartbeatPoint, type SessionRow, type StationRow } from './store.js';
+import type { ClassRun, VisitRow } from './visit-store.js';
 
 /** The history bucket of a heartbeat, by its arrival (collector clock): a wrong station clock cannot spread rows. */
 export const historyBucket = (receivedAtMs: number): number => Math.floor(receivedAtMs / HEARTBEAT_HISTORY_STEP_MS);
@@ -129,19 +131,64 @@ export function toDeviceRow(r: DeviceDbRow): DeviceRow {
   };
 }
 
-/** Fleet rows in `stations` order, with each station's faulty devices and active lamp warnings. */
+/** A station row as stored: `online` 0/1 or boolean, `opening_hours` JSON text. */
+export type StationDbRow = Omit<StationRow, 'online' | 'opening_hours'> & { online: number | boolean | null; opening_hours: string | null };
+
+/**
+ * Stored opening hours (validated at ingest) as the rule reads them; text that does not parse as hours
+ * (cannot happen: we wrote it) reads as none, open at all times.
+ */
+export function parseOpeningHours(text: string | null): OpeningHours | null {
+  if (text === null) return null;
+  try {
+    const r = OpeningHoursSchema.safeParse(JSON.parse(text));
+    return r.success ? r.data : null;
+  } catch {
+    return null;
+  }
+}
+
+export const toStationRow = <R extends StationDbRow>(r: R): Omit<R, 'online' | 'opening_hours'> & Pick<StationRow, 'online' | 'opening_hours'> => ({
+  ...r,
+  online: r.online === null ? null : r.online === true || r.online === 1,
+  opening_hours: parseOpeningHours(r.opening_hours),
+});
+
+/** A class_latest row as stored (phase outcomes 0/1 or boolean). */
+export type ClassDbRow = Omit<ClassRun, 'start_ok' | 'end_ok'> & { start_ok: number | boolean | null; end_ok: number | boolean | null };
+const bool = (v: number | boolean | null): boolean | null => (v === null ? null : v === true || v === 1);
+export const toClassRun = (r: ClassDbRow): ClassRun => ({ ...r, start_ok: bool(r.start_ok), end_ok: bool(r.end_ok) });
+
+/** A visits row as stored (`rearmed` 0/1 or boolean). */
+export type VisitDbRow = Omit<VisitRow, 'rearmed'> & { rearmed: number | boolean };
+export const toVisitRow = (r: VisitDbRow): VisitRow => ({ ...r, rearmed: r.rearmed === true || r.rearmed === 1 });
+
+/** Rows grouped by their station. */
+function byStation<T extends { station_id: string }, U>(rows: readonly T[], map: (r: T) => U): Map<string, U[]> {
+  const out = new Map<string, U[]>();
+  for (const r of rows) (out.get(r.station_id) ?? out.set(r.station_id, []).get(r.station_id)!).push(map(r));
+  return out;
+}
+
+/** Fleet rows in `stations` order, with each station's faulty devices, active lamp warnings, failed classes and devices in use. */
 export function fleetRows(
-  stations: ReadonlyArray<StationRow & { agent_version: string | null }>,
+  stations: ReadonlyArray<StationDbRow & { agent_version: string | null }>,
   faulty: readonly DeviceRow[],
   lamps: ReadonlyArray<{ station_id: string; device: string | null; lamp_hours: number | null }>,
+  classes: readonly ClassDbRow[],
+  active: ReadonlyArray<{ station_id: string; device_id: string; kind: string | null }>,
 ): FleetRow[] {
-  const faults = new Map<string, DeviceRow[]>();
-  for (const d of faulty) (faults.get(d.station_id) ?? faults.set(d.station_id, []).get(d.station_id)!).push(d);
-  const warn = new Map<string, FleetRow['lamp_warnings']>();
-  for (const l of lamps) {
-    (warn.get(l.station_id) ?? warn.set(l.station_id, []).get(l.station_id)!).push({ device: l.device, lamp_hours: l.lamp_hours === null ? null : Number(l.lamp_hours) });
-  }
-  return stations.map((s) => ({ ...s, faults: faults.get(s.station_id) ?? [], lamp_warnings: warn.get(s.station_id) ?? [] }));
+  const faults = byStation(faulty, (d) => d);
+  const warn = byStation(lamps, (l) => ({ device: l.device, lamp_hours: l.lamp_hours === null ? null : Number(l.lamp_hours) }));
+  const failed = byStation(classes, toClassRun);
+  const inUse = byStation(active, (d) => ({ device_id: d.device_id, kind: d.kind }));
+  return stations.map((s) => ({
+    ...toStationRow(s),
+    faults: faults.get(s.station_id) ?? [],
+    lamp_warnings: warn.get(s.station_id) ?? [],
+    failed_classes: failed.get(s.station_id) ?? [],
+    active_devices: inUse.get(s.station_id) ?? [],
+  }));
 }
 
 /** Parses a stored JSON document; a row that does not parse (cannot happen: we wrote it) reads as null. */

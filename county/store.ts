@@ -12,6 +12,9 @@
 import type { IncomingUsageRecord } from '../protocol/usage-record.js';
 import type { IncomingEventRecord } from '../protocol/event-record.js';
 import type { DeviceStatePayload, Heartbeat, Inventory, Status } from '../protocol/payloads.js';
+import type { OpeningHours } from '../protocol/opening-hours.js';
+import type { ClassRun, VisitStore } from './visit-store.js';
+import type { AuditStore } from './audit.js';
 
 /** One validated message (or a loss a station reported) to store; `receivedAt` is the collector's clock. */
 export type CollectorWrite =
@@ -90,6 +93,10 @@ export interface StationRow {
   online: boolean | null;
   boot: number | null;
   status_ts: string | null;
+  /** When the latest status arrived (collector clock): for an offline one, when the county learnt it. */
+  status_at: string | null;
+  /** The offline status's `reason`: `agent_stop` when the agent stopped cleanly (shut down); null for a Last Will. */
+  status_reason: string | null;
   heartbeat_ts: string | null;
   /** When the last heartbeat arrived (collector clock). */
   heartbeat_at: string | null;
@@ -105,6 +112,8 @@ export interface StationRow {
   ledger_base: number;
   /** When a record of a new station database (a replaced ledger) first arrived; null when never. */
   ledger_changed_at: string | null;
+  /** The station's declared opening hours (its inventory); null: open at all times. */
+  opening_hours: OpeningHours | null;
 }
 
 /** The station's current ledger and its base: what turns county seqs into the station's (ledgers.ts). */
@@ -215,6 +224,10 @@ export interface FleetRow extends StationRow {
   faults: DeviceRow[];
   /** Devices whose latest lamp event is an active `lamp_warning`, with their lamp hours when known. */
   lamp_warnings: Array<{ device: string | null; lamp_hours: number | null }>;
+  /** The latest run of each schedule, where it failed (visit-store.ts). */
+  failed_classes: ClassRun[];
+  /** Online projectors, LED displays and amplifiers switched on or warming: a class in progress. */
+  active_devices: Array<{ device_id: string; kind: string | null }>;
 }
 
 /** A point of a station's heartbeat history (kept downsampled; see heartbeatHistory). */
@@ -248,9 +261,9 @@ export interface PushRow {
   responded_at: string | null;
 }
 
-/** What the county console reads and writes beyond the collector's own needs (same database). */
-export interface ConsoleStore {
-  /** Every station with agent version, faulty devices and active lamp warnings, in `stations()` order. */
+/** What the county console reads and writes beyond the collector's own needs (same database); its audit log: audit.ts. */
+export interface ConsoleStore extends VisitStore, AuditStore {
+  /** Every station with agent version, faulty devices, active lamp warnings, failed classes and devices in use, in `stations()` order. */
   fleet(): Promise<FleetRow[]>;
   /** The station's inventory document as last received (parsed JSON), or null. */
   inventory(stationId: string): Promise<Record<string, unknown> | null>;
@@ -275,8 +288,11 @@ export interface ConsoleStore {
   recordPushResponse(stationId: string, transaction: string, status: 'ok' | 'error', response: string, respondedAt: string): Promise<boolean>;
   /** The rows of one push, by station id. */
   push(pushId: string): Promise<PushRow[]>;
-  /** The latest pushes (one summary per push_id), newest first. */
-  recentPushes(limit: number): Promise<Array<{ push_id: string; action: string; sent_at: string; sent_by: string; stations: number; ok: number; error: number }>>;
+  /**
+   * The latest pushes (one summary per push_id), newest first. With `towns`, only the rows of stations
+   * in those towns count (a town account's view: county/console/access.ts); an empty list matches none.
+   */
+  recentPushes(limit: number, towns?: readonly string[]): Promise<Array<{ push_id: string; action: string; sent_at: string; sent_by: string; stations: number; ok: number; error: number }>>;
 }
 
 export const HEARTBEAT_HISTORY_STEP_MS = 10 * 60_000;

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { DEVICE_KINDS, POWER_STATES } from './devices.js';
 import { LedgerIdSchema } from './usage-record.js';
+import { OpeningHoursSchema } from './opening-hours.js';
 
 export const IsoTime = z.string().max(40).describe('ISO-8601 UTC with milliseconds, e.g. 2026-03-01T12:00:00.000Z');
 export const ClockState = z
@@ -197,6 +198,9 @@ export const InventorySchema = z
         county: Text.nullable(),
         level: z.enum(['village', 'town', 'county']),
         timezone: z.string().max(PAYLOAD_CAPS.timezone).describe("IANA name; one the county's runtime does not know is replaced by the county's own zone"),
+        opening_hours: OpeningHoursSchema.optional().describe(
+          "the station's declared opening hours (station config `station.opening_hours`), in its time zone; absent = open at all times. A lost connection outside them is no reason for a visit",
+        ),
       })
       .strict(),
     agent: z.object({ version: Text, agent_boot: Boot, started_at: IsoTime }).strict(),

@@ -91,7 +91,7 @@ export class LiveLane {
     const names = new Map(this.deps.config.devices.map((d) => [d.id, d.name ?? null]));
     return {
       v: 1,
-      station: { id: s.id, name: s.name, town: s.town ?? null, county: s.county ?? null, level: s.level, timezone: s.timezone },
+      station: { id: s.id, name: s.name, town: s.town ?? null, county: s.county ?? null, level: s.level, timezone: s.timezone, ...(s.opening_hours ? { opening_hours: s.opening_hours } : {}) },
       agent: { version: this.deps.agentVersion, agent_boot: agentBoot(this.deps.meta), started_at: new Date(this.deps.startedAtMs).toISOString() },
       host,
       devices: this.deps.devices().map((d) => ({

@@ -32,13 +32,19 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:now
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:13px;white-space:nowrap}
 .badge.online{background:#e3f4e8;color:#146c2e}.badge.offline{background:#fde6e6;color:#b21f24}
 .badge.silent{background:#fff1d6;color:#8a4d00}.badge.unknown{background:#eceff3;color:#4b5563}
+.badge.in_class{background:#e1ecfb;color:#0d4a8f;font-weight:600}.badge.shutdown{background:#eceff3;color:#374151}
 .summary{font-size:16px;background:#fff;border-left:4px solid #0d4a8f;padding:8px 12px;margin:8px 0}
 .columns{display:grid;grid-template-columns:minmax(0,3fr) minmax(0,2fr);gap:16px}
 .columns section{margin:0}
 .visit ol{margin:0;padding-left:26px;max-height:560px;overflow:auto}.visit li{margin:0;padding:5px 0;border-bottom:1px dashed #e4e8ee;overflow-wrap:anywhere}
 .reasons{font-size:13.5px;margin-top:1px}
 .own{font-weight:400}.own-tag{display:inline-block;padding:0 5px;border:1px dashed #8a94a3;border-radius:3px;font-size:11.5px;color:#4b5563;background:#f6f8fb}
-.reasons .offline,.reasons .fault{color:#b21f24}.reasons .lamp,.reasons .silent,.reasons .outbox{color:#8a4d00}
+.reasons .offline,.reasons .fault,.reasons .never,.reasons .class_failed{color:#b21f24}.reasons .lamp,.reasons .silent,.reasons .outbox{color:#8a4d00}
+ul.reasons{list-style:none;margin:2px 0 0;padding:0}ul.reasons li{padding:2px 0;border:0}
+.vstate{white-space:nowrap}.vstate.active{color:#b21f24;font-weight:600}.vstate.acked{color:#146c2e}.vstate.cleared{color:#4b5563}
+.visit-note{color:#4b5563}.visit-do{display:inline-flex;flex-wrap:wrap;gap:4px 8px;align-items:center;vertical-align:middle}
+.visit-do form{display:inline-flex;gap:4px;align-items:center}.visit-do input{width:11em;max-width:100%;padding:2px 6px}.visit-do button{padding:2px 10px}
+ul.why{margin:2px 0 0;padding-left:18px;font-size:13.5px;font-weight:400;color:#8c1a1f}
 form.filters{display:flex;flex-wrap:wrap;gap:12px;align-items:center;margin:8px 0}
 input,select,button{font:inherit;padding:4px 8px;border:1px solid #b8c2cc;border-radius:4px;background:#fff}
 button,a.button{cursor:pointer;background:#eef2f7;border:1px solid #b8c2cc;border-radius:4px;padding:4px 14px;color:#1f2933}
@@ -57,6 +63,9 @@ dl.facts dt{color:#6b7785;font-size:13px}dl.facts dd{margin:0;font-size:15px}
 figure.chart{margin:8px 0}.chart-box{width:100%;height:300px}
 form.login{display:grid;gap:12px;max-width:360px;background:#fff;border:1px solid #dde3ea;border-radius:6px;padding:20px}
 form.login label{display:grid;gap:4px}
+form.account-form{display:grid;gap:10px;max-width:560px}form.account-form label{display:grid;gap:4px}form.account-form button{justify-self:start}
+button.danger,a.button.danger{background:#fff;color:#b21f24;border-color:#e3a1a4}button.primary.danger{background:#b21f24;color:#fff;border-color:#b21f24}
+#audit td{white-space:nowrap}#audit td:last-child{white-space:normal;min-width:18em;overflow-wrap:anywhere}
 p.pager{display:flex;gap:16px;align-items:center}
 tr.inactive td{background:#fffaf0}tr.picked td{background:#e8f0fb;font-weight:600}
 footer{text-align:center;color:#6b7785;font-size:12.5px;padding:16px}

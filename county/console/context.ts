@@ -4,10 +4,11 @@ import type { Logger } from '../log.js';
 import type { CollectorStore, ConsoleStore } from '../store.js';
 import type { MonthlyTarget } from '../bulletin.js';
 import type { AccountFile } from './accounts.js';
+import type { AuditLog } from './audit-log.js';
 import { securityHeaders, send } from './http.js';
 import type { T } from './i18n.js';
 import type { PageContext } from './layout.js';
-import type { FleetRules } from './pages/fleet.js';
+import type { VisitRules } from '../visits.js';
 import type { Pusher } from './pusher.js';
 import type { Lockout, SignIns } from './sign-ins.js';
 
@@ -22,11 +23,15 @@ export interface ConsoleParts {
   /** Failed sign-ins per client address. */
   addressLockout: Lockout;
   pusher: Pusher | undefined;
-  rules: FleetRules;
+  /** The visit rule's thresholds (county/visits.ts). */
+  rules: VisitRules;
   historyDays: number;
   /** The monthly 通报's title and target (`county_name`, `monthly_target_*`). */
   bulletin: BulletinSettings;
   secure: boolean;
+  /** Client addresses from X-Real-IP (clientAddress in http.ts). */
+  trustProxy: boolean;
+  audit: AuditLog;
   log: Logger;
   now: () => number;
 }

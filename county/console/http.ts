@@ -7,7 +7,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 export class HttpError extends Error {
   constructor(
     readonly status: number,
-    readonly key: 'error.bad_request' | 'error.too_large' | 'error.forbidden' | 'error.not_found' | 'error.csrf' | 'error.busy',
+    readonly key: 'error.bad_request' | 'error.too_large' | 'error.forbidden' | 'error.not_found' | 'error.csrf' | 'error.busy' | 'error.visit_gone' | 'error.other_town',
+    /** Parameters of the message (error.other_town names the account's town). */
+    readonly params?: Record<string, string | number>,
   ) {
     super(key);
   }
@@ -137,4 +139,13 @@ export function sameOrigin(req: IncomingMessage): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * The client's address: the reverse proxy's X-Real-IP when the console is told to trust it (`trust_proxy`),
+ * else the socket's. For the per-address lockout and the audit log.
+ */
+export function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
+  const realIp = trustProxy ? req.headers['x-real-ip'] : undefined;
+  return typeof realIp === 'string' && realIp.length <= 64 ? realIp : (req.socket.remoteAddress ?? '');
 }

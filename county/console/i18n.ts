@@ -6,15 +6,17 @@
  * come from the shared words (protocol/words), so a clerk reads the words a technician reads in stationctl.
  */
 import { fill, WORDS, type Lang, type WordKey } from '../../protocol/words/index.js';
+import { accountsEn, type AccountsKey } from './i18n-accounts-en.js';
+import { accountsZh } from './i18n-accounts-zh.js';
 import { consoleEn, type OwnConsoleKey } from './i18n-en.js';
 import { consoleZh } from './i18n-zh.js';
 
 export type { Lang };
-export type ConsoleKey = OwnConsoleKey | WordKey;
+export type ConsoleKey = OwnConsoleKey | AccountsKey | WordKey;
 
 export const CONSOLE_CATALOGUES: Record<Lang, Record<ConsoleKey, string>> = {
-  en: { ...WORDS.en, ...consoleEn },
-  zh: { ...WORDS.zh, ...consoleZh },
+  en: { ...WORDS.en, ...consoleEn, ...accountsEn },
+  zh: { ...WORDS.zh, ...consoleZh, ...accountsZh },
 };
 
 export type T = (key: ConsoleKey, params?: Record<string, string | number>) => string;

@@ -1,9 +1,10 @@
 /** The frame every console page shares: header with navigation, user and language switch; footer. */
+import { scopeOf } from './access.js';
 import { html, query, type Html } from './html.js';
 import { label, type Lang, type T } from './i18n.js';
 import type { SignIn } from './sign-ins.js';
 
-export type NavKey = 'fleet' | 'monthly' | 'schedules' | 'none';
+export type NavKey = 'fleet' | 'monthly' | 'schedules' | 'accounts' | 'audit' | 'none';
 
 export interface PageContext {
   t: T;
@@ -33,8 +34,11 @@ export function page(ctx: PageContext, o: PageOptions): string {
   const item = (key: Exclude<NavKey, 'none'>, href: string) =>
     html`<a href="${href}"${o.nav === key ? html` class="active" aria-current="page"` : ''}>${t(`nav.${key}`)}</a>`;
   const other: Lang = ctx.lang === 'zh' ? 'en' : 'zh';
-  const user = ctx.signIn
-    ? html`<span class="who">${t('header.who', { user: ctx.signIn.user, role: label(t, 'role', ctx.signIn.role) })}</span>
+  const s = ctx.signIn;
+  const who = s && (s.town === null ? t('header.who', { user: s.user, role: label(t, 'role', s.role) }) : t('header.who_town', { user: s.user, role: label(t, 'role', s.role), town: s.town }));
+  const scope = scopeOf(s);
+  const user = s
+    ? html`<span class="who">${who}</span>
         <form method="post" action="/logout" class="inline">${csrfField(ctx)}<button type="submit" class="link">${t('nav.logout')}</button></form>`
     : '';
   const scripts = o.charts
@@ -50,7 +54,7 @@ export function page(ctx: PageContext, o: PageOptions): string {
 <body>
 <header class="top">
   <div class="brand">${t('app.title')}</div>
-  <nav>${ctx.signIn ? [item('fleet', '/fleet'), item('monthly', '/monthly'), item('schedules', '/schedules')] : ''}</nav>
+  <nav>${s ? [item('fleet', '/fleet'), item('monthly', '/monthly'), item('schedules', '/schedules'), scope.canManageAccounts ? item('accounts', '/accounts') : '', scope.canReadAudit ? item('audit', '/audit') : ''] : ''}</nav>
   <div class="user">${user}<a class="lang" href="/lang${query({ to: other, back: ctx.path })}" lang="${other}">${t('nav.lang')}</a></div>
 </header>
 <main>

@@ -3,7 +3,8 @@
  * add|passwd`): the lockout slows guessing online, this keeps the first guesses from being the right ones
  * (issue row 1). Long enough, not the account's own name, not one of the passwords every guesser tries
  * first. The list is the ranked common-password dictionary of zxcvbn-ts (@zxcvbn-ts/language-common,
- * ~30,000 passwords from public leaks), loaded only when a password is set, never by the running console.
+ * ~30,000 passwords from public leaks), loaded only when a password is set (by the command line, or by
+ * the running console when an admin sets one on the accounts page), never merely to serve pages.
  */
 
 export const PASSWORD_MIN = 10;

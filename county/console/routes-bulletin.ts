@@ -1,15 +1,17 @@
 /**
  * The monthly 通报 as documents (issue 22): the .xlsx download and the print page, from the same report
  * as the monthly page (report.ts), ranked and measured against the county's monthly target (bulletin.ts).
- * `?town=` narrows either to one town, whose figures then are the document's total.
+ * `?town=` narrows either to one town, whose figures then are the document's total. A town account's
+ * documents hold its own town only, as its monthly page does (guard.ts): another town's `?town=` is 403.
  */
 import { buildBulletin, countyName, type Bulletin } from '../bulletin.js';
-import { countingZone, DEFAULT_TIMEZONE, monthBounds, monthlyReport, type MonthlyReport } from '../report.js';
+import { countingZone, DEFAULT_TIMEZONE, monthBounds, type MonthlyReport } from '../report.js';
 import type { SessionRow } from '../store.js';
 import { sendHtml, type Ctx } from './context.js';
+import { requireTownFilter, scope } from './guard.js';
 import { HttpError, param, securityHeaders } from './http.js';
 import { renderPrint } from './pages/print.js';
-import { month } from './routes.js';
+import { month, scopedReport } from './routes.js';
 import { MAX_SESSION_ROWS, writeMonthlyXlsx } from './xlsx.js';
 
 /** Exports built at once: each is a few seconds of CPU for a large county. */
@@ -25,8 +27,8 @@ export function townReport(report: MonthlyReport, town: string): MonthlyReport {
 }
 
 async function bulletinOf(ctx: Ctx): Promise<{ bulletin: Bulletin; title: string; town: string }> {
-  const town = param(ctx.url, 'town');
-  const full = await monthlyReport(ctx.parts.store, month(ctx));
+  const town = requireTownFilter(ctx, param(ctx.url, 'town'));
+  const full = await scopedReport(ctx, month(ctx));
   const report = town === '' ? full : townReport(full, town);
   const name = countyName(ctx.parts.bulletin.countyName, await ctx.parts.store.stations());
   const [year, m] = [report.month.slice(0, 4), String(Number(report.month.slice(5)))];
@@ -37,20 +39,24 @@ async function bulletinOf(ctx: Ctx): Promise<{ bulletin: Bulletin; title: string
 }
 
 /**
- * The month's sessions of the report's stations (one town's when narrowed), by town, station and start,
- * at most MAX_SESSION_ROWS; each station's in the month of its own time zone, as the report counts them.
+ * The month's sessions of the report's stations (one town's when narrowed; a town account's own town's
+ * otherwise), by town, station and start, at most MAX_SESSION_ROWS; each station's in the month of its
+ * own time zone, as the report counts them.
  */
 async function monthSessions(ctx: Ctx, report: MonthlyReport, town: string): Promise<{ rows: SessionRow[]; more: number }> {
   const stations = await ctx.parts.store.stations();
   const zones = [...new Set(stations.map((s) => s.timezone ?? DEFAULT_TIMEZONE))];
   const rows: SessionRow[] = [];
-  const narrowed = town === '' ? {} : { town: report.towns[0]!.town };
+  const seen = scope(ctx).towns;
+  const narrowed: Array<{ town?: string | null }> = town !== '' ? [{ town: report.towns[0]!.town }] : seen === null ? [{}] : [...seen].map((x) => ({ town: x }));
   for (const timezone of zones) {
-    if (rows.length >= MAX_SESSION_ROWS) break;
     const window = { ...monthBounds(report.month, countingZone(timezone)), timezone, defaultTimezone: DEFAULT_TIMEZONE };
-    rows.push(...(await ctx.parts.store.sessions({ window, ...narrowed, limit: MAX_SESSION_ROWS - rows.length })));
+    for (const n of narrowed) {
+      if (rows.length >= MAX_SESSION_ROWS) break;
+      rows.push(...(await ctx.parts.store.sessions({ window, ...n, limit: MAX_SESSION_ROWS - rows.length })));
+    }
   }
-  if (zones.length > 1) {
+  if (zones.length > 1 || narrowed.length > 1) {
     const order = new Map(report.stations.map((s, i) => [s.station_id, i]));
     rows.sort((a, b) => (order.get(a.station_id) ?? 0) - (order.get(b.station_id) ?? 0) || a.start_ms - b.start_ms);
   }

@@ -10,16 +10,19 @@ import type { AddressInfo } from 'node:net';
 import { silentLogger, type Logger } from '../log.js';
 import { DEFAULT_TIMEZONE } from '../report.js';
 import type { AccountFile } from './accounts.js';
+import { adminRoutes } from './admin-routes.js';
+import { AuditLog } from './audit-log.js';
 import { CONSOLE_CSS, CONSOLE_JS, FAVICON_SVG, echartsBundle } from './assets.js';
 import { PRINT_CSS } from './print-css.js';
 import { sendHtml, type BulletinSettings, type ConsoleDb, type ConsoleParts, type Ctx } from './context.js';
-import { cookies, field, HttpError, localPath, param, readForm, redirect, requestUrl, sameOrigin, send, setCookie } from './http.js';
+import { clientAddress, cookies, field, HttpError, localPath, param, readForm, redirect, requestUrl, sameOrigin, send, setCookie } from './http.js';
 import { consoleTranslator, isLang, type Lang } from './i18n.js';
-import { DEFAULT_RULES, type FleetRules } from './pages/fleet.js';
+import { DEFAULT_VISIT_RULES, type VisitRules } from '../visits.js';
 import { renderError, renderLogin } from './pages/login.js';
 import type { Pusher } from './pusher.js';
 import * as routes from './routes.js';
 import * as bulletinRoutes from './routes-bulletin.js';
+import { visitAction } from './visit-routes.js';
 import { Lockout, sameToken, SignIns, token, type LockoutOptions, type SignInOptions } from './sign-ins.js';
 
 export interface ConsoleOptions {
@@ -40,10 +43,13 @@ export interface ConsoleOptions {
    * sign-in comes from the proxy's address, and the per-address lockout would lock everyone out at once.
    */
   trustProxy?: boolean;
-  rules?: Partial<FleetRules>;
+  /** The visit rule's thresholds; `offlineAfterS` is `visits.offline_after_s` (--offline-after-s). */
+  rules?: Partial<VisitRules>;
   historyDays?: number;
   /** The monthly 通报's county name and target. Default: the stations' county name, no target. */
   bulletin?: Partial<BulletinSettings>;
+  /** Days the audit log is kept: at least (and by default) 180 (county/audit.ts). */
+  auditDays?: number;
   log?: Logger;
   now?: () => number;
 }
@@ -81,7 +87,8 @@ function assetBody(path: string, body: string | Buffer, acceptEncoding: string |
 }
 
 type Route = (ctx: Ctx) => Promise<void>;
-const PAGES: Record<string, Route> = {
+/** Every signed-in route (tests/integration/console/town-scope.test.ts checks each one refuses another town). */
+export const PAGES: Record<string, Route> = {
   'GET /fleet': routes.fleetPage,
   'GET /station': routes.stationPage,
   'GET /monthly': routes.monthlyPage,
@@ -92,11 +99,16 @@ const PAGES: Record<string, Route> = {
   'POST /schedules': routes.pushSchedule,
   'GET /push': routes.pushPage,
   'GET /push.json': routes.pushProgress,
+  'POST /visit': visitAction,
+  ...adminRoutes,
 };
 
 export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
   await compressAssets();
   const secure = o.secureCookies ?? false;
+  const log = o.log ?? silentLogger;
+  const now = o.now ?? Date.now;
+  const audit = new AuditLog(o.store, log, now, o.auditDays);
   const parts: ConsoleParts = {
     store: o.store,
     accounts: o.accounts,
@@ -105,13 +117,18 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
     // One address may hold several accounts (a town office): it gets more tries than one account.
     addressLockout: new Lockout({ ...o.lockout, maxFailures: 4 * (o.lockout?.maxFailures ?? 5), ...(o.now ? { now: o.now } : {}) }),
     pusher: o.pusher,
-    rules: { ...DEFAULT_RULES, ...o.rules },
+    rules: { ...DEFAULT_VISIT_RULES, ...o.rules },
     historyDays: o.historyDays ?? 3,
     bulletin: { countyName: o.bulletin?.countyName, target: o.bulletin?.target ?? null },
     secure,
-    log: o.log ?? silentLogger,
-    now: o.now ?? Date.now,
+    trustProxy: o.trustProxy ?? false,
+    audit,
+    log,
+    now,
   };
+  // Changes made in the file (the command line, an edit by hand) reach the audit log when the console sees them.
+  o.accounts.onOutsideChange = (changes) => void audit.accountChanges(changes, null, null);
+  audit.startRetention();
   const tz = o.timezone ?? DEFAULT_TIMEZONE;
   const SESSION = secure ? '__Host-sa_session' : 'sa_session';
   const LOGIN = secure ? '__Host-sa_login' : 'sa_login';
@@ -125,8 +142,7 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
     const again = (status: number, key: 'login.failed' | 'login.locked' | 'login.expired', params?: Record<string, number>) =>
       sendHtml(ctx, status, renderLogin(ctx, fresh, back, { key, ...(params ? { params } : {}) }, user), { 'Set-Cookie': cookie(LOGIN, fresh) });
     if (!sameOrigin(ctx.req) || !sameToken(field(form, '_csrf', 128), jar.get(LOGIN))) return again(403, 'login.expired');
-    const realIp = o.trustProxy ? ctx.req.headers['x-real-ip'] : undefined;
-    const addr = typeof realIp === 'string' && realIp.length <= 64 ? realIp : (ctx.req.socket.remoteAddress ?? '');
+    const addr = clientAddress(ctx.req, parts.trustProxy);
     const locks = [
       [parts.lockout, user],
       [parts.addressLockout, addr],
@@ -135,18 +151,25 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
     if (locked > 0) return again(429, 'login.locked', { min: Math.ceil(locked / 60_000) });
     // Counted before the scrypt await, in the same tick as the check above: attempts in flight count, so
     // a burst sent at once gets at most the limit checked (issue row 1), not all of it.
-    locks.forEach(([l, k]) => l.attempt(k));
+    const locking = locks.map(([l, k]) => l.attempt(k));
     const password = form.get('password') ?? '';
     const account = password.length <= 256 ? await parts.accounts.verify(user, password) : null;
     if (!account) {
       parts.log.warn({ user, addr }, 'console sign-in refused');
+      // The name typed is kept only when it is an account's: a password typed into the name field stays out of the log.
+      const known = parts.accounts.get(user) !== undefined;
+      await parts.audit.failure('sign_in_failed', { actor: known ? user : null, address: addr, detail: { reason: known ? 'wrong_password' : 'unknown_account' } });
+      const min = Math.ceil(parts.lockout.lockMs / 60_000);
+      if (locking[0]) await parts.audit.failure('lockout', { actor: known ? user : null, address: addr, detail: { what: 'account', min } });
+      if (locking[1]) await parts.audit.failure('lockout', { address: addr, detail: { what: 'address', min: Math.ceil(parts.addressLockout.lockMs / 60_000) } });
       return again(401, 'login.failed');
     }
     parts.lockout.succeed(user);
     parts.addressLockout.forgive(addr);
     parts.signIns.delete(jar.get(SESSION));
-    const s = parts.signIns.create(account.name, account.role, account.hash);
+    const s = parts.signIns.create(account.name, account.role, account.hash, account.town);
     parts.log.info({ user: account.name, role: account.role }, 'console sign-in');
+    await parts.audit.record('sign_in', { actor: account.name, address: addr, detail: { role: account.role, ...(account.town === null ? {} : { town: account.town }) } });
     redirect(ctx.res, back, { 'Set-Cookie': [cookie(SESSION, s.id), cookie(LOGIN, '', 0)] });
   }
 
@@ -156,7 +179,7 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
    */
   function currentSignIn(id: string | undefined) {
     const s = parts.signIns.get(id);
-    if (!s || parts.accounts.stillValid(s.user, s.role, s.hash)) return s;
+    if (!s || parts.accounts.stillValid(s)) return s;
     parts.signIns.delete(s.id);
     parts.log.info({ user: s.user, role: s.role }, 'console sign-in ended: the account was changed or removed');
     return undefined;
@@ -197,6 +220,7 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
       if (route === 'POST /logout') {
         await routes.checkedForm(ctx);
         parts.signIns.delete(signIn.id);
+        await parts.audit.record('sign_out', { actor: signIn.user, address: clientAddress(req, parts.trustProxy) });
         return redirect(res, '/login', { 'Set-Cookie': cookie(SESSION, '', 0) });
       }
       if (route === 'GET /') return redirect(res, '/fleet');
@@ -206,8 +230,8 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
     } catch (err) {
       if (res.headersSent) return void res.destroy();
       if (err instanceof HttpError) {
-        if (url.pathname.endsWith('.json')) return send(res, err.status, JSON.stringify({ error: err.key }), 'application/json; charset=utf-8');
-        return sendHtml(ctx, err.status, renderError(ctx, err.key), err.status === 413 ? { Connection: 'close' } : {});
+        if (url.pathname.endsWith('.json')) return send(res, err.status, JSON.stringify({ error: err.key, message: ctx.t(err.key, err.params) }), 'application/json; charset=utf-8');
+        return sendHtml(ctx, err.status, renderError(ctx, err.key, err.params), err.status === 413 ? { Connection: 'close' } : {});
       }
       parts.log.error({ err: (err as Error).message, route }, 'console request failed');
       sendHtml(ctx, 500, renderError(ctx, 'error.server'));
@@ -238,6 +262,6 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
-      }),
+      }).then(() => audit.flush()),
   };
 }

@@ -4,7 +4,7 @@
  * POST. Both maps are bounded so a flood of logins or guesses cannot grow the process.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Role } from './accounts.js';
+import type { Role } from './account-records.js';
 
 export interface SignIn {
   id: string;
@@ -12,6 +12,8 @@ export interface SignIn {
   role: Role;
   /** The account's password hash at sign-in: a changed password ends the sign-in (server.ts). */
   hash: string;
+  /** A `town` account's town at sign-in (a changed town ends the sign-in too); null for other roles. */
+  town: string | null;
   csrf: string;
   createdMs: number;
   seenMs: number;
@@ -51,14 +53,14 @@ export class SignIns {
   }
 
   /** A fresh session (a new id at every login: a planted id never becomes a logged-in one). */
-  create(user: string, role: Role, hash: string): SignIn {
+  create(user: string, role: Role, hash: string, town: string | null = null): SignIn {
     const now = this.now();
     if (this.map.size >= this.max) {
       // Maps iterate in insertion order: the first is the oldest login.
       const oldest = this.map.keys().next().value;
       if (oldest !== undefined) this.map.delete(oldest);
     }
-    const s: SignIn = { id: token(), user, role, hash, csrf: token(), createdMs: now, seenMs: now };
+    const s: SignIn = { id: token(), user, role, hash, town, csrf: token(), createdMs: now, seenMs: now };
     this.map.set(s.id, s);
     return s;
   }
@@ -133,8 +135,11 @@ export class Lockout {
     return Math.max(0, e.lockedUntil - this.now());
   }
 
-  /** Counts one attempt at `key` (call after lockedFor said 0, before awaiting the password check). */
-  attempt(key: string): void {
+  /**
+   * Counts one attempt at `key` (call after lockedFor said 0, before awaiting the password check); true
+   * when this attempt locked the key (the audit log records the lockout if the attempt then fails).
+   */
+  attempt(key: string): boolean {
     const now = this.now();
     let e = this.map.get(key);
     if (!e || (now - e.firstMs > this.windowMs && e.lockedUntil <= now)) {
@@ -146,7 +151,9 @@ export class Lockout {
       this.map.set(key, e);
     }
     e.failures++;
-    if (e.failures >= this.maxFailures) e.lockedUntil = now + this.lockMs;
+    if (e.failures < this.maxFailures || e.lockedUntil > now) return false;
+    e.lockedUntil = now + this.lockMs;
+    return true;
   }
 
   /** The account's password was right: its count starts again. */

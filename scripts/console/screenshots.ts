@@ -30,6 +30,9 @@ export async function takeScreenshots(outDir: string, stations = 500): Promise<s
     const ids = await seedConsoleDb(store, { stations, days: 40, historyHours: 72 });
     const users = join(dir, 'users');
     await upsertAccount(users, 'wangli', 'operator', 'screenshot-pass');
+    await upsertAccount(users, 'zhaomin', 'admin', 'screenshot-admin-pass');
+    await upsertAccount(users, 'zhangwei', 'town', 'screenshot-town-pass', ids[0]!.town);
+    await upsertAccount(users, 'liufang', 'viewer', 'screenshot-view-pass');
     const broker = await Mosquitto.start();
     done.push(() => broker.dispose());
     const pusher = await Pusher.start({ url: `mqtt://127.0.0.1:${broker.port}`, store, commandKey: 'screenshot-county-key-0123456789abcdef' });
@@ -108,6 +111,16 @@ export async function takeScreenshots(outDir: string, stations = 500): Promise<s
     const unanswered = rows.filter((_, i) => i % 9 === 4).length;
     await waitFor(async () => (await page.locator('#push-rows tr[data-status="sent"]').count()) === unanswered, 20_000);
     await shot('push', 1400);
+
+    // The admin's pages: accounts and the audit log (with the sign-ins and the push above in it).
+    await Promise.all([page.waitForURL('**/login'), page.click('header form.inline button')]);
+    await page.fill('input[name=user]', 'zhaomin');
+    await page.fill('input[name=password]', 'screenshot-admin-pass');
+    await Promise.all([page.waitForURL('**/fleet'), page.click('button[type=submit].primary')]);
+    await page.goto(`${server.url}/accounts`);
+    await shot('accounts', 1200);
+    await page.goto(`${server.url}/audit`);
+    await shot('audit', 1000);
     return shots;
   } finally {
     for (const fn of done.reverse()) await fn();

@@ -45,20 +45,28 @@ export function seedIdentity(index: number, stations: number): StationIdentity {
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-/** What kind of day a station has: most are fine; some are offline or silent, for the visit list. */
-function condition(index: number): 'online' | 'offline' | 'silent' {
-  return index % 23 === 5 ? 'offline' : index % 31 === 7 ? 'silent' : 'online';
+/** What kind of day a station has: most are fine; some are offline or silent, for the visit list, some switched off cleanly. */
+function condition(index: number): 'online' | 'offline' | 'silent' | 'shutdown' {
+  return index % 23 === 5 ? 'offline' : index % 31 === 7 ? 'silent' : index % 17 === 9 ? 'shutdown' : 'online';
 }
+
+/** Some stations declare their opening hours (weekday daytime and Saturday evening); the rest are open at all times. */
+const OPENING_HOURS: NonNullable<ReturnType<typeof inventory>['station']['opening_hours']> = [
+  { days: ['mon', 'tue', 'wed', 'thu', 'fri'], from: '08:00', to: '17:30' },
+  { days: ['sat'], from: '19:00', to: '22:00' },
+];
 
 function stationWrites(shape: FleetShape, id: StationIdentity, o: Required<Omit<SeedOptions, 'seed'>>): CollectorWrite[] {
   const writes: CollectorWrite[] = [];
   const r = rng(shape.seed, 'console-seed', id.index);
   const cond = condition(id.index);
-  const lastMs = cond === 'offline' ? o.nowMs - (1 + Math.floor(r() * 3)) * 86_400_000 : cond === 'silent' ? o.nowMs - 45 * 60_000 : o.nowMs - Math.floor(r() * 50_000);
+  const lastMs =
+    cond === 'offline' || cond === 'shutdown' ? o.nowMs - (1 + Math.floor(r() * 3)) * 86_400_000 : cond === 'silent' ? o.nowMs - 45 * 60_000 : o.nowMs - Math.floor(r() * 50_000);
   const at = iso(lastMs);
   const inv = inventory(id, 1, o.nowMs - 9 * 86_400_000, lastMs);
   inv.agent.version = r() < 0.85 ? '0.1.0' : '0.0.9';
   inv.station.county = '示范县';
+  if (id.index % 5 === 3) inv.station.opening_hours = OPENING_HOURS;
   writes.push({ kind: 'status', station: id.id, receivedAt: at, status: { v: 1, online: true, station_id: id.id, boot: 1, agent_boot: 1, agent_version: inv.agent.version, started_at: inv.agent.started_at, ts: at, clock: 'synced' } });
   writes.push({ kind: 'inventory', station: id.id, inventory: inv, receivedAt: at });
   // About one station in twelve has a projector lamp near its limit; elsewhere every warning was cleared.
@@ -111,7 +119,7 @@ function stationWrites(shape: FleetShape, id: StationIdentity, o: Required<Omit<
         );
         ev.severity = ok ? 'info' : 'warning';
         ev.message = `schedule tuesday-class start: ${ok ? 3 : 2}/3 steps ok`;
-        ev.data = { schedule_id: 'tuesday-class', phase: 'start', ok, steps };
+        ev.data = { schedule_id: 'tuesday-class', run_id: `run-${seq}`, phase: 'start', ok, steps };
       }
       if (Date.parse(rec.payload.ts) > lastMs) break;
       writes.push({ kind: 'record', station: id.id, stream: 'events', record: rec.payload, raw: JSON.stringify(rec.payload), receivedAt: rec.payload.ts });
@@ -128,6 +136,7 @@ function stationWrites(shape: FleetShape, id: StationIdentity, o: Required<Omit<
     writes.push({ kind: 'heartbeat', station: id.id, heartbeat: hb, receivedAt: iso(ms) });
   }
   if (cond === 'offline') writes.push({ kind: 'status', station: id.id, receivedAt: at, status: { v: 1, online: false, station_id: id.id, boot: 1 } });
+  if (cond === 'shutdown') writes.push({ kind: 'status', station: id.id, receivedAt: at, status: { v: 1, online: false, station_id: id.id, boot: 1, reason: 'agent_stop' } });
   return writes;
 }
 

@@ -13,6 +13,8 @@ import { collectorStoreContract, type StoreUnderTest } from './collector-store.c
 import { rollupContract } from './collector-store-rollups.contract.js';
 import { ledgerContract } from './collector-store-ledgers.contract.js';
 import { notesContract } from './collector-store-notes.contract.js';
+import { visitsContract } from './collector-store-visits.contract.js';
+import { consoleAccountsContract } from './console-accounts.contract.js';
 
 /** A store, and more stores on the same database (a second collector), all closed by dispose(). */
 function opened(first: StoreUnderTest, openAnother: () => Promise<StoreUnderTest>, remove: () => Promise<void> | void) {
@@ -40,6 +42,8 @@ collectorStoreContract('SQLite', sqlite);
 rollupContract('SQLite', sqlite);
 ledgerContract('SQLite', sqlite);
 notesContract('SQLite', sqlite);
+visitsContract('SQLite', sqlite);
+consoleAccountsContract('SQLite', sqlite);
 
 // What the running collector uses: the same store on a worker thread (needs the build: dist/…/sqlite-worker.js).
 const sqliteThread = async () => {
@@ -51,6 +55,8 @@ collectorStoreContract('SQLite on a worker thread', sqliteThread);
 rollupContract('SQLite on a worker thread', sqliteThread);
 ledgerContract('SQLite on a worker thread', sqliteThread);
 notesContract('SQLite on a worker thread', sqliteThread);
+visitsContract('SQLite on a worker thread', sqliteThread);
+consoleAccountsContract('SQLite on a worker thread', sqliteThread);
 
 let server: Postgres | undefined;
 let n = 0;
@@ -70,3 +76,5 @@ collectorStoreContract('PostgreSQL', postgres);
 rollupContract('PostgreSQL', postgres);
 ledgerContract('PostgreSQL', postgres);
 notesContract('PostgreSQL', postgres);
+visitsContract('PostgreSQL', postgres);
+consoleAccountsContract('PostgreSQL', postgres);

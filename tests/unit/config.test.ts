@@ -72,6 +72,18 @@ describe('config', () => {
     }
   });
 
+  it('takes declared opening hours, and refuses ones that make no sense with the key path', () => {
+    const c = parseConfig(`station: { id: s1, name: Station, opening_hours: [{ days: [sat], from: "19:00", to: "02:00" }] }\ndata_dir: /tmp/x\n`, '/tmp/config.yaml');
+    expect(c.station.opening_hours).toEqual([{ days: ['sat'], from: '19:00', to: '02:00' }]);
+    expect(parseConfig(base, '/tmp/config.yaml').station.opening_hours).toBeUndefined();
+    const errors = errorsOf(`station: { id: s1, name: Station, opening_hours: [{ days: [sat, sat], from: "8:00", to: "08:00" }] }\ndata_dir: /tmp/x\n`);
+    expect(errors.join('\n')).toMatch(/station\.opening_hours\[0\]\.days/);
+    expect(errors.join('\n')).toMatch(/station\.opening_hours\[0\]\.from/);
+    expect(errorsOf(`station: { id: s1, name: Station, opening_hours: [{ days: [mon], from: "08:00", to: "08:00" }] }\ndata_dir: /tmp/x\n`).join('\n')).toMatch(
+      /station\.opening_hours\[0\]\.to: from and to are the same time/,
+    );
+  });
+
   it('defaults usage to true for projector, LED and amplifier only', () => {
     const c = parseConfig(
       `${base}

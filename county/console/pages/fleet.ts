@@ -1,94 +1,92 @@
 /**
  * The fleet page: towns, then stations, and the list a technician takes out in the morning ("what needs a
- * visit today": offline or silent stations, device faults, lamps near their limit, records piling up).
- * Pure functions over the store's FleetRows, so the same judgement is unit-tested and rendered.
+ * visit today"): the open visit items (county/visit-store.ts) of each station, why (the visit rule,
+ * county/visits.ts: a lost connection past its threshold in opening hours, device faults, lamps near their
+ * limit, records piling up, a scheduled class that failed), where each stands, and for operators the
+ * buttons that acknowledge or clear it. Pure functions over the store's FleetRows and visit items.
  */
-import type { DeviceRow, FleetRow } from '../../store.js';
+import type { FleetRow } from '../../store.js';
+import type { VisitRow } from '../../visit-store.js';
+import { causeOfRow } from '../../visit-lifecycle.js';
+import { DEFAULT_VISIT_RULES, judgeStation, URGENCY, type StationState, type VisitCause, type VisitJudgement, type VisitRules } from '../../visits.js';
 import { html, query, type Html } from '../html.js';
-import { label, type T } from '../i18n.js';
+import { label, type ConsoleKey, type T } from '../i18n.js';
 import { page, pageNumber, pager, type PageContext } from '../layout.js';
 import { capped, clip, faultsHtml, moreHtml, tHtml } from '../station-words.js';
-import { ageParts, localTime } from '../time.js';
+import { localTime } from '../time.js';
+import { age, causeText, kindLabel, pendingText, visitButtons, visitStateHtml } from '../visit-words.js';
 
-export type StationState = 'online' | 'offline' | 'silent' | 'unknown';
-export const STATE_FILTERS = ['all', 'visit', 'online', 'offline', 'silent', 'unknown', 'faults', 'lamps'] as const;
+export { age };
+export type { StationState };
+export const STATE_FILTERS = ['all', 'visit', 'online', 'in_class', 'offline', 'shutdown', 'silent', 'unknown', 'faults', 'lamps'] as const;
 export type StateFilter = (typeof STATE_FILTERS)[number];
 
-export interface FleetRules {
-  /** An online station without a heartbeat for this long is `silent`. */
-  silentAfterS: number;
-  /** This many undelivered records means the link needs a look. */
-  outboxWarn: number;
-}
-
-export const DEFAULT_RULES: FleetRules = { silentAfterS: 15 * 60, outboxWarn: 100 };
 const PAGE_SIZE = 100;
 const VISIT_LIST_MAX = 50;
 
-export type VisitReason =
-  | { kind: 'offline'; ageS: number | null }
-  | { kind: 'silent'; ageS: number }
-  | { kind: 'fault'; device: string; errors: DeviceRow['errors']; unread: number }
-  | { kind: 'lamp'; device: string; hours: number | null }
-  | { kind: 'outbox'; n: number };
-
 export interface FleetView {
   row: FleetRow;
-  state: StationState;
-  /** Seconds since the last heartbeat arrived; null when none has. */
-  ageS: number | null;
-  reasons: VisitReason[];
+  judgement: VisitJudgement;
+  /** Its open visit items (active or acknowledged), oldest first. */
+  visits: VisitRow[];
 }
 
-export function judge(row: FleetRow, nowMs: number, rules: FleetRules = DEFAULT_RULES): FleetView {
-  const ageS = row.heartbeat_at === null ? null : Math.max(0, (nowMs - Date.parse(row.heartbeat_at)) / 1000);
-  let state: StationState;
-  if (row.online === false) state = 'offline';
-  else if (ageS === null) state = row.online === true ? 'online' : 'unknown';
-  else state = ageS > rules.silentAfterS ? 'silent' : 'online';
-  const reasons: VisitReason[] = [];
-  if (state === 'offline' || state === 'unknown') reasons.push({ kind: 'offline', ageS });
-  if (state === 'silent') reasons.push({ kind: 'silent', ageS: ageS! });
-  for (const d of row.faults) reasons.push({ kind: 'fault', device: d.device_id, errors: d.errors, unread: d.errors_more ?? 0 });
-  for (const l of row.lamp_warnings) reasons.push({ kind: 'lamp', device: l.device ?? '?', hours: l.lamp_hours });
-  if ((row.outbox_depth ?? 0) >= rules.outboxWarn) reasons.push({ kind: 'outbox', n: row.outbox_depth! });
-  return { row, state, ageS, reasons };
+/** The station's judgement and open items; `live` may hold every station's live items. */
+export function fleetViews(rows: readonly FleetRow[], nowMs: number, rules: VisitRules, countyTz: string, live: readonly VisitRow[] = []): FleetView[] {
+  const open = new Map<string, VisitRow[]>();
+  for (const v of live) if (v.cleared_at === null) (open.get(v.station_id) ?? open.set(v.station_id, []).get(v.station_id)!).push(v);
+  return rows.map((row) => ({ row, judgement: judgeStation(row, nowMs, rules, countyTz), visits: open.get(row.station_id) ?? [] }));
 }
+
+/** One station's view (unit tests, the station page). */
+export const judge = (row: FleetRow, nowMs: number, rules: VisitRules = DEFAULT_VISIT_RULES, countyTz = 'Asia/Shanghai', live: readonly VisitRow[] = []): FleetView =>
+  fleetViews([row], nowMs, rules, countyTz, live)[0]!;
+
+const OFFLINE: readonly StationState[] = ['offline', 'silent', 'unknown'];
 
 export function matches(v: FleetView, filter: StateFilter): boolean {
   switch (filter) {
     case 'all':
       return true;
     case 'visit':
-      return v.reasons.length > 0;
+      return v.visits.length > 0;
     case 'faults':
       return v.row.faults.length > 0;
     case 'lamps':
       return v.row.lamp_warnings.length > 0;
     default:
-      return v.state === filter;
+      return v.judgement.state === filter;
   }
 }
 
 export interface TownSummary {
   town: string | null;
   stations: number;
+  /** Online, classes in progress included. */
   online: number;
+  in_class: number;
+  shutdown: number;
+  /** Lost: offline by a Last Will, silent, or never seen. */
   offline: number;
   faults: number;
   lamps: number;
 }
 
+const emptyTown = (town: string | null): TownSummary => ({ town, stations: 0, online: 0, in_class: 0, shutdown: 0, offline: 0, faults: 0, lamps: 0 });
+
 export function summarise(views: readonly FleetView[]): { towns: TownSummary[]; total: TownSummary } {
   const towns = new Map<string | null, TownSummary>();
-  const total: TownSummary = { town: null, stations: 0, online: 0, offline: 0, faults: 0, lamps: 0 };
+  const total = emptyTown(null);
   for (const v of views) {
     let s = towns.get(v.row.town);
-    if (!s) towns.set(v.row.town, (s = { town: v.row.town, stations: 0, online: 0, offline: 0, faults: 0, lamps: 0 }));
+    if (!s) towns.set(v.row.town, (s = emptyTown(v.row.town)));
+    const state = v.judgement.state;
     for (const x of [s, total]) {
       x.stations++;
-      if (v.state === 'online') x.online++;
-      else x.offline++;
+      if (state === 'online' || state === 'in_class') x.online++;
+      if (state === 'in_class') x.in_class++;
+      if (state === 'shutdown') x.shutdown++;
+      if (OFFLINE.includes(state)) x.offline++;
       if (v.row.faults.length) x.faults++;
       if (v.row.lamp_warnings.length) x.lamps++;
     }
@@ -96,32 +94,31 @@ export function summarise(views: readonly FleetView[]): { towns: TownSummary[]; 
   return { towns: [...towns.values()], total };
 }
 
-/** Most urgent first: no contact, then faults, lamps, undelivered records; longest silence first. */
-const URGENCY: Record<VisitReason['kind'], number> = { offline: 0, silent: 1, fault: 2, lamp: 3, outbox: 4 };
+/** Stations with open items: those nobody has acknowledged first, then the most urgent cause, then the oldest item. */
 export function visitList(views: readonly FleetView[]): FleetView[] {
-  const ranked = views.filter((v) => v.reasons.length > 0).map((v) => ({ v, rank: Math.min(...v.reasons.map((r) => URGENCY[r.kind])), age: v.ageS ?? Infinity }));
-  return ranked.sort((a, b) => a.rank - b.rank || b.age - a.age).map((x) => x.v);
+  const ranked = views
+    .filter((v) => v.visits.length > 0)
+    .map((v) => ({
+      v,
+      acked: v.visits.every((x) => x.acked_at !== null) ? 1 : 0,
+      rank: Math.min(...v.visits.map((x) => URGENCY[x.kind as VisitCause['kind']] ?? 9)),
+      since: v.visits.reduce((m, x) => (x.opened_at < m ? x.opened_at : m), v.visits[0]!.opened_at),
+    }));
+  return ranked.sort((a, b) => a.acked - b.acked || a.rank - b.rank || (a.since < b.since ? -1 : a.since > b.since ? 1 : 0)).map((x) => x.v);
 }
 
-export const age = (t: T, s: number): string => {
-  const { n, unit } = ageParts(s);
-  return t(`age.${unit}`, { n });
-};
+/** The words of an item's cause: as the rule sees it now, else as it was when the item opened. */
+export function itemCause(ctx: PageContext, item: VisitRow, j: VisitJudgement | undefined, tz: string): Html | string {
+  const c = j?.causes.find((x) => x.key === item.cause) ?? causeOfRow(item);
+  return c ? causeText(ctx, c, tz) : kindLabel(ctx.t, item.kind);
+}
 
-function reasonText(ctx: PageContext, r: VisitReason): Html | string {
-  const { t } = ctx;
-  switch (r.kind) {
-    case 'offline':
-      return r.ageS === null ? t('visit.never') : t('visit.offline', { age: age(t, r.ageS) });
-    case 'silent':
-      return t('visit.silent', { age: age(t, r.ageS) });
-    case 'fault':
-      return tHtml(t, 'visit.fault', { device: clip(r.device), text: faultsHtml(ctx, r.errors, r.unread) });
-    case 'lamp':
-      return t('visit.lamp', { device: clip(r.device), hours: r.hours ?? '?' });
-    case 'outbox':
-      return t('visit.outbox', { n: r.n });
-  }
+/** An open item: why, where it stands, and the operator's buttons. */
+export function visitItem(ctx: PageContext, item: VisitRow, j: VisitJudgement | undefined, tz: string, back: string): Html {
+  const c = j?.causes.find((x) => x.key === item.cause);
+  const pending = c ? pendingText(ctx.t, c, j!.open) : '';
+  return html`<li data-visit="${item.id}" data-cause="${item.cause}" data-visit-state="${item.acked_at === null ? 'active' : 'acknowledged'}"><span class="cause ${item.kind}">${itemCause(ctx, item, j, tz)}</span>${pending ? html` <span class="muted">${pending}</span>` : ''}
+  · ${visitStateHtml(ctx, item, tz)} ${visitButtons(ctx, item, back)}</li>`;
 }
 
 export const stateBadge = (t: T, s: StationState): Html => html`<span class="badge ${s}">${label(t, 'state', s)}</span>`;
@@ -139,6 +136,13 @@ function lamps(t: T, warnings: FleetRow['lamp_warnings']): Html {
   return html`${shown.map((l) => t('fleet.lamp', { device: clip(l.device ?? '?'), hours: l.lamp_hours ?? '?' })).join(t('list.sep'))}${moreHtml(t, more)}`;
 }
 
+/** The visit column of the stations table: how many open items, and whether someone has them in hand. */
+function visitCell(t: T, v: FleetView): Html | string {
+  if (v.visits.length === 0) return t('none');
+  const active = v.visits.filter((x) => x.acked_at === null).length;
+  return active > 0 ? html`<span class="bad">${t('visit.count_active', { n: active })}</span>` : html`<span class="warn">${t('visit.count_acked', { n: v.visits.length })}</span>`;
+}
+
 export interface FleetQuery {
   town: string;
   state: StateFilter;
@@ -152,9 +156,16 @@ export function ledgerNote(t: T, r: FleetRow, tz: string): Html | string {
   return html`<div class="warn ledger-replaced" title="${t('station.ledger_replaced_title')}">${t('station.ledger_replaced', { time: localTime(r.ledger_changed_at, tz) })}</div>`;
 }
 
-export function renderFleet(ctx: PageContext, rows: readonly FleetRow[], q: FleetQuery, nowMs: number, rules: FleetRules = DEFAULT_RULES): string {
+/** The station's state, and for a lost one that declares hours and is closed now, "outside opening hours" (why it is no visit). */
+export const stateCell = (t: T, v: FleetView): Html =>
+  html`${stateBadge(t, v.judgement.state)}${v.row.opening_hours && !v.judgement.open && OFFLINE.includes(v.judgement.state) ? html`<div class="muted closed-hours">${t('visit.closed_now')}</div>` : ''}`;
+
+const filterLabel = (t: T, f: StateFilter): string =>
+  f === 'all' || f === 'visit' || f === 'faults' || f === 'lamps' ? t(`filter.${f}` as ConsoleKey) : label(t, 'state', f);
+
+export function renderFleet(ctx: PageContext, rows: readonly FleetRow[], q: FleetQuery, nowMs: number, rules: VisitRules = DEFAULT_VISIT_RULES, live: readonly VisitRow[] = []): string {
   const { t } = ctx;
-  const views = rows.map((r) => judge(r, nowMs, rules));
+  const views = fleetViews(rows, nowMs, rules, ctx.tz, live);
   const { towns, total } = summarise(views);
   const visits = visitList(views);
   const needle = q.q.toLowerCase();
@@ -169,39 +180,37 @@ export function renderFleet(ctx: PageContext, rows: readonly FleetRow[], q: Flee
   const tzOf = (r: FleetRow) => r.timezone ?? ctx.tz;
 
   const visitItems = visits.slice(0, VISIT_LIST_MAX).map((v) => {
-    const { shown: reasons, more } = capped(v.reasons);
-    return html`<li>${stateBadge(t, v.state)} ${stationLink(v.row)} <span class="muted">${townName(t, v.row.town)} · ${v.row.station_id}</span>
-      <div class="reasons">${reasons.map((r, i) => html`${i ? t('list.sep') : ''}<span class="${r.kind}">${reasonText(ctx, r)}</span>`)}${moreHtml(t, more)}</div></li>`;
+    const { shown: items, more } = capped(v.visits);
+    return html`<li data-station="${v.row.station_id}">${stateBadge(t, v.judgement.state)} ${stationLink(v.row)} <span class="muted">${townName(t, v.row.town)} · ${v.row.station_id}</span>
+      <ul class="reasons">${items.map((x) => visitItem(ctx, x, v.judgement, tzOf(v.row), ctx.path))}</ul>${moreHtml(t, more)}</li>`;
   });
   const townRows = towns.map(
     (s) => html`<tr><td><a href="/fleet${query({ town: s.town ?? '', state: q.state === 'all' ? undefined : q.state })}">${townName(t, s.town)}</a></td>
-      <td class="num">${s.stations}</td><td class="num">${s.online}</td><td class="num${s.offline ? ' bad' : ''}">${s.offline}</td>
+      <td class="num">${s.stations}</td><td class="num">${s.online}</td><td class="num">${s.shutdown}</td><td class="num${s.offline ? ' bad' : ''}">${s.offline}</td>
       <td class="num${s.faults ? ' bad' : ''}">${s.faults}</td><td class="num${s.lamps ? ' warn' : ''}">${s.lamps}</td></tr>`,
   );
   const stationRows = shown.slice((pageNo - 1) * PAGE_SIZE, pageNo * PAGE_SIZE).map((v) => {
     const r = v.row;
-    return html`<tr data-station="${r.station_id}" data-state="${v.state}"><td>${stationLink(r)}<div class="muted">${r.station_id}</div>${ledgerNote(t, r, tzOf(r))}</td>
-      <td>${townName(t, r.town)}</td><td>${stateBadge(t, v.state)}</td>
-      <td>${r.heartbeat_ts ? html`${localTime(r.heartbeat_ts, tzOf(r))}<div class="muted">${age(t, v.ageS ?? 0)}</div>` : t('none')}</td>
+    return html`<tr data-station="${r.station_id}" data-state="${v.judgement.state}" data-visits="${v.visits.length}"><td>${stationLink(r)}<div class="muted">${r.station_id}</div>${ledgerNote(t, r, tzOf(r))}</td>
+      <td>${townName(t, r.town)}</td><td>${stateCell(t, v)}</td><td>${visitCell(t, v)}</td>
+      <td>${r.heartbeat_ts ? html`${localTime(r.heartbeat_ts, tzOf(r))}<div class="muted">${age(t, v.judgement.age_s ?? 0)}</div>` : t('none')}</td>
       <td>${r.agent_version === null ? t('none') : clip(r.agent_version)}</td><td class="num${(r.outbox_depth ?? 0) >= rules.outboxWarn ? ' warn' : ''}">${r.outbox_depth ?? t('none')}</td>
       <td>${r.faults.length ? html`<span class="bad">${deviceFaults(ctx, r.faults)}</span>` : t('none')}</td>
       <td>${r.lamp_warnings.length ? html`<span class="warn">${lamps(t, r.lamp_warnings)}</span>` : t('none')}</td></tr>`;
   });
   const townOptions = towns.map((s) => html`<option value="${s.town ?? ''}"${(s.town ?? '') === q.town && q.town !== '' ? ' selected' : ''}>${townName(t, s.town)}</option>`);
-  const stateOptions = STATE_FILTERS.map(
-    (f) => html`<option value="${f}"${f === q.state ? ' selected' : ''}>${f === 'all' ? t('filter.all') : f === 'visit' ? t('filter.visit') : f === 'faults' ? t('filter.faults') : f === 'lamps' ? t('filter.lamps') : label(t, 'state', f)}</option>`,
-  );
+  const stateOptions = STATE_FILTERS.map((f) => html`<option value="${f}"${f === q.state ? ' selected' : ''}>${filterLabel(t, f)}</option>`);
 
   const body = html`
-<p class="summary" id="fleet-summary" data-stations="${total.stations}" data-online="${total.online}" data-offline="${total.offline}" data-faults="${total.faults}" data-lamps="${total.lamps}">
-  ${t('fleet.summary', { stations: total.stations, online: total.online, offline: total.offline, faults: total.faults, lamps: total.lamps })}</p>
+<p class="summary" id="fleet-summary" data-stations="${total.stations}" data-online="${total.online}" data-in-class="${total.in_class}" data-shutdown="${total.shutdown}" data-offline="${total.offline}" data-faults="${total.faults}" data-lamps="${total.lamps}">
+  ${t('fleet.summary', { stations: total.stations, online: total.online, in_class: total.in_class, shutdown: total.shutdown, offline: total.offline, faults: total.faults, lamps: total.lamps })}</p>
 <div class="columns">
 <section class="visit" id="visit"><h2>${t('visit.title')}（${visits.length}）</h2>
   ${visits.length ? html`<ol>${visitItems}</ol>` : html`<p>${t('visit.none')}</p>`}
   ${visits.length > VISIT_LIST_MAX ? html`<p class="muted">${t('visit.more', { n: visits.length - VISIT_LIST_MAX })}</p>` : ''}
 </section>
 <section class="towns"><h2>${t('fleet.towns')}</h2>
-<table><thead><tr><th>${t('col.town')}</th><th>${t('col.stations')}</th><th>${t('col.online')}</th><th>${t('col.offline')}</th><th>${t('col.faults')}</th><th>${t('col.lamps')}</th></tr></thead>
+<table><thead><tr><th>${t('col.town')}</th><th>${t('col.stations')}</th><th>${t('col.online')}</th><th>${t('col.shutdown')}</th><th>${t('col.offline')}</th><th>${t('col.faults')}</th><th>${t('col.lamps')}</th></tr></thead>
 <tbody>${townRows}</tbody></table></section>
 </div>
 <section><h2>${t('fleet.stations')}</h2>
@@ -211,7 +220,7 @@ export function renderFleet(ctx: PageContext, rows: readonly FleetRow[], q: Flee
   <label><input type="search" name="q" maxlength="64" value="${q.q}" placeholder="${t('filter.search')}"></label>
   <button type="submit">${t('filter.apply')}</button>
 </form>
-<table class="stations" id="stations"><thead><tr><th>${t('col.station')}</th><th>${t('col.town')}</th><th>${t('col.state')}</th><th>${t('col.heartbeat')}</th>
+<table class="stations" id="stations"><thead><tr><th>${t('col.station')}</th><th>${t('col.town')}</th><th>${t('col.state')}</th><th>${t('col.visit')}</th><th>${t('col.heartbeat')}</th>
   <th>${t('col.version')}</th><th>${t('col.outbox')}</th><th>${t('col.faults')}</th><th>${t('col.lamps')}</th></tr></thead>
 <tbody>${stationRows}</tbody></table>
 ${pager(t, '/fleet', { town: q.town, state: q.state === 'all' ? undefined : q.state, q: q.q }, pageNo, pages, shown.length)}

@@ -18,6 +18,6 @@ ${problem ? html`<p class="problems" role="alert" id="login-problem">${t(problem
   return page(ctx, { title: t('login.title'), nav: 'none', body });
 }
 
-export function renderError(ctx: PageContext, key: ConsoleKey): string {
-  return page(ctx, { title: ctx.t(key), nav: 'none', body: html`<p><a href="/fleet">${ctx.t('nav.fleet')}</a></p>` });
+export function renderError(ctx: PageContext, key: ConsoleKey, params?: Record<string, string | number>): string {
+  return page(ctx, { title: ctx.t(key, params), nav: 'none', body: html`<p><a href="/fleet">${ctx.t('nav.fleet')}</a></p>` });
 }

@@ -11,7 +11,11 @@ import { page, type PageContext } from '../layout.js';
 import { PAYLOAD_CAPS } from '../../../protocol/payloads.js';
 import { capped, clip, eventHtml, faultsHtml, moreHtml } from '../station-words.js';
 import { isTimeZone, localTime } from '../time.js';
-import { judge, ledgerNote, stateBadge, type FleetRules } from './fleet.js';
+import type { VisitRow } from '../../visit-store.js';
+import type { VisitRules } from '../../visits.js';
+import { failedSteps, openingHoursText, runEvents } from '../visit-words.js';
+import { judge, ledgerNote, stateCell, visitItem } from './fleet.js';
+import { visitHistoryHtml } from './station-visits.js';
 
 export interface StationData {
   row: FleetRow;
@@ -21,6 +25,9 @@ export interface StationData {
   scheduleRuns: Array<Record<string, unknown>>;
   heartbeats: HeartbeatPoint[];
   historyDays: number;
+  /** The station's live visit items (after the lifecycle pass) and its visit history, newest first. */
+  visits?: VisitRow[];
+  visitHistory?: VisitRow[];
 }
 
 const str = (v: unknown): string | null => (typeof v === 'string' ? clip(v) : null);
@@ -67,13 +74,17 @@ function trigger(t: T, v: unknown): string {
 const minutes = (s: unknown): string => (num(s) === null ? '' : (num(s)! / 60).toFixed(1));
 const none = (t: T, rows: unknown[], table: Html): Html => (rows.length ? table : html`<p class="muted">${t('station.no_rows')}</p>`);
 
-export function renderStation(ctx: PageContext, d: StationData, nowMs: number, rules?: FleetRules): string {
+export function renderStation(ctx: PageContext, d: StationData, nowMs: number, rules?: VisitRules): string {
   const { t } = ctx;
   const r = d.row;
   // A zone this runtime does not know (a row stored before the collector checked) is shown in the county's, and said so.
   const claimed = r.timezone ?? ctx.tz;
   const tz = isTimeZone(claimed) ? claimed : ctx.tz;
-  const view = judge(r, nowMs, rules);
+  const view = judge(r, nowMs, rules, ctx.tz, d.visits);
+  const back = `/station?id=${encodeURIComponent(r.station_id)}`;
+  // As on the fleet: at most MAX_ITEMS (rows stored before the caps may make hundreds of faulty devices).
+  const items = capped(view.visits);
+  const openItems = items.shown.map((x) => visitItem(ctx, x, view.judgement, tz, back));
   // At most what a station may have (the agent's MAX_DEVICES), whatever rows are stored.
   const devices = capped(d.devices, PAYLOAD_CAPS.devices);
   const deviceRows = devices.shown.map(
@@ -94,9 +105,13 @@ export function renderStation(ctx: PageContext, d: StationData, nowMs: number, r
     (e) => html`<tr class="sev-${str(e['severity']) ?? ''}"><td>${localTime(str(e['ts']), tz)}</td><td>${label(t, 'event', str(e['type']))}</td>
       <td>${label(t, 'severity', str(e['severity']))}</td><td>${str(e['device']) ?? ''}</td><td>${eventHtml(ctx, e, tz)}</td></tr>`,
   );
+  const why = (e: Record<string, unknown>) => {
+    const steps = runEvents(d.scheduleRuns, e).flatMap((x) => failedSteps(t, x));
+    return steps.length ? html`<ul class="why">${steps}</ul>` : '';
+  };
   const runRows = lastRuns(d.scheduleRuns).map(
-    (s) => html`<tr><td>${s.schedule}</td><td>${localTime(s.ts, tz)}</td><td>${s.phase ? t(s.phase === 'end' ? 'phase.end' : 'phase.start') : ''}</td>
-      <td>${s.ok === null ? eventHtml(ctx, s.event, tz) : s.ok ? t('outcome.ok') : html`<span class="bad">${t('outcome.failed')}</span>${s.steps ? t('outcome.steps', s.steps) : ''}`}</td></tr>`,
+    (s) => html`<tr data-schedule="${s.schedule}"><td>${s.schedule}</td><td>${localTime(s.ts, tz)}</td><td>${s.phase ? t(s.phase === 'end' ? 'phase.end' : 'phase.start') : ''}</td>
+      <td>${s.ok === null ? eventHtml(ctx, s.event, tz) : s.ok ? t('outcome.ok') : html`<span class="bad">${t('outcome.failed')}</span>${s.steps ? t('outcome.steps', s.steps) : ''}${why(s.event)}`}</td></tr>`,
   );
   const labels = d.heartbeats.map((p) => localTime(p.ts, tz).slice(5));
   const series = (name: string, pick: (p: HeartbeatPoint) => number | null) => ({ type: 'line' as const, title: name, labels, series: [{ name, data: d.heartbeats.map(pick) }] });
@@ -105,16 +120,19 @@ export function renderStation(ctx: PageContext, d: StationData, nowMs: number, r
     : html`<p class="muted">${t('station.no_rows')}</p>`;
 
   const body = html`
-<dl class="facts" id="station-facts" data-state="${view.state}">
-  <div><dt>${t('col.state')}</dt><dd>${stateBadge(t, view.state)}${ledgerNote(t, r, tz)}</dd></div>
+<dl class="facts" id="station-facts" data-state="${view.judgement.state}">
+  <div><dt>${t('col.state')}</dt><dd>${stateCell(t, view)}${ledgerNote(t, r, tz)}</dd></div>
   <div><dt>${t('station.name')}</dt><dd>${r.name === null ? t('none') : clip(r.name)}</dd></div>
   <div><dt>${t('col.town')}</dt><dd>${r.town === null ? t('none') : clip(r.town)}</dd></div>
   <div><dt>${t('station.county')}</dt><dd>${r.county === null ? t('none') : clip(r.county)}</dd></div>
   <div><dt>${t('col.heartbeat')}</dt><dd>${r.heartbeat_ts ? localTime(r.heartbeat_ts, tz) : t('none')}</dd></div>
   <div><dt>${t('col.version')}</dt><dd>${r.agent_version === null ? t('none') : clip(r.agent_version)}</dd></div>
   <div><dt>${t('col.outbox')}</dt><dd>${r.outbox_depth ?? t('none')}</dd></div>
+  <div><dt>${t('station.opening_hours')}</dt><dd id="opening-hours">${openingHoursText(t, r.opening_hours)}</dd></div>
   <div><dt>${t('station.timezone')}</dt><dd>${tz === claimed ? tz : html`<span class="warn" id="unknown-timezone">${t('timezone.unknown', { tz: clip(claimed), county: ctx.tz })}</span>`}</dd></div>
 </dl>
+<section id="visits"><h2>${t('station.visits')}</h2>${openItems.length ? html`<ul class="reasons" id="visit-items">${openItems}</ul>${moreHtml(t, items.more)}` : html`<p class="muted">${t('visit.none_station')}</p>`}
+${visitHistoryHtml(ctx, d.visitHistory ?? [], tz)}</section>
 <section><h2>${t('station.devices')}</h2>${none(t, d.devices, html`<table id="devices"><thead><tr><th>${t('col.device')}</th><th>${t('col.kind')}</th><th>${t('col.driver')}</th><th>${t('col.online')}</th>
   <th>${t('col.power')}</th><th>${t('col.errors')}</th><th>${t('col.lamp_hours')}</th><th>${t('col.updated')}</th></tr></thead><tbody>${deviceRows}</tbody></table>${moreHtml(t, devices.more)}`)}</section>
 <section><h2>${t('station.health', { days: d.historyDays })}</h2>${charts}</section>

@@ -20,6 +20,7 @@ import { legacyRows, rollupWrites, snapshot } from './rollup-fixture.js';
 import { eventWrite, TEST_LEDGER } from '../../contract/event-writes.js';
 import { noteWrites, notesSnapshot } from '../../contract/collector-store-notes.contract.js';
 import { PG_NOTES_MIGRATION } from '../../../county/notes-sql.js';
+import { pgAtVersion } from '../../helpers/older-database.js';
 
 let broker: Mosquitto;
 let server: Postgres;
@@ -200,21 +201,17 @@ describe('collectors on PostgreSQL', () => {
   });
 
   it('the notes migration fills each session\'s latest note from what is stored, as the write path keeps them', async () => {
-    const url = await server.createDatabase('notes_migration');
-    const written = await openPgCollectorStore(url);
+    const writtenUrl = await server.createDatabase('notes_written');
+    const written = await openPgCollectorStore(writtenUrl);
     await written.apply(noteWrites());
     const expected = await notesSnapshot(written);
     await written.close();
     expect(Object.values(expected).filter((n) => n !== null)).toHaveLength(3);
-    // The same database as the collector before this migration kept it: no notes table.
-    const at = PG_MIGRATIONS.indexOf(PG_NOTES_MIGRATION);
-    const db = new pg.Client({ connectionString: url });
-    await db.connect();
-    try {
-      await db.query(`DROP TABLE session_notes; UPDATE ${VERSION_TABLE} SET version = ${at}`);
-    } finally {
-      await db.end();
-    }
+    // The same rows as the collector before this migration kept them: no notes table (nor any later migration's).
+    const before = PG_MIGRATIONS.indexOf(PG_NOTES_MIGRATION);
+    expect(before).toBeGreaterThan(0);
+    const url = await server.createDatabase('notes_migration');
+    await pgAtVersion(writtenUrl, url, PG_MIGRATIONS, before, VERSION_TABLE);
     const migrated = await openPgCollectorStore(url);
     try {
       expect(await notesSnapshot(migrated)).toEqual(expected);
@@ -228,7 +225,9 @@ describe('collectors on PostgreSQL', () => {
     const db = new pg.Client({ connectionString: url });
     await db.connect();
     try {
+      // The schema just before the ledgers migration (found by what it makes: later ones are appended after it).
       const before = PG_MIGRATIONS.findIndex((m) => m.includes('CREATE TABLE ledgers'));
+      expect(before).toBeGreaterThan(0);
       for (const m of PG_MIGRATIONS.slice(0, before)) await db.query(m);
       await db.query(`CREATE TABLE ${VERSION_TABLE} (version INTEGER NOT NULL); INSERT INTO ${VERSION_TABLE} VALUES (${before})`);
       await db.query("INSERT INTO stations (station_id, first_seen_at, watermark, max_seq, acked_seq) VALUES ('s', 'x', 3, 3, 3), ('quiet', 'x', 0, 0, 0)");

@@ -15,6 +15,7 @@ import { eventWrite } from '../../contract/event-writes.js';
 import { noteWrites, notesSnapshot } from '../../contract/collector-store-notes.contract.js';
 import { SQLITE_NOTES_MIGRATION } from '../../../county/notes-sql.js';
 import type { IncomingEventRecord } from '../../../protocol/event-record.js';
+import { sqliteAtVersion } from '../../helpers/older-database.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -115,17 +116,17 @@ describe('SQLite collector migrations', () => {
   });
 
   it('the notes migration fills each session\'s latest note from what is stored, as the write path keeps them', async () => {
-    const path = file();
-    const written = openSqliteCollectorStore(path);
+    const writtenPath = file();
+    const written = openSqliteCollectorStore(writtenPath);
     await written.apply(noteWrites());
     const expected = await notesSnapshot(written);
     await written.close();
     expect(Object.values(expected).filter((n) => n !== null)).toHaveLength(3);
-    // The same database as the collector before this migration kept it: no notes table.
-    const db = new Database(path);
-    db.exec('DROP TABLE session_notes');
-    db.pragma(`user_version = ${MIGRATIONS.indexOf(SQLITE_NOTES_MIGRATION)}`);
-    db.close();
+    // The same rows as the collector before this migration kept them: no notes table (nor any later migration's).
+    const before = MIGRATIONS.indexOf(SQLITE_NOTES_MIGRATION);
+    expect(before).toBeGreaterThan(0);
+    const path = file();
+    sqliteAtVersion(writtenPath, path, MIGRATIONS, before);
     const migrated = openSqliteCollectorStore(path);
     try {
       expect(await notesSnapshot(migrated)).toEqual(expected);

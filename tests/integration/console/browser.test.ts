@@ -183,18 +183,20 @@ describe('county console in Chromium', () => {
     expect(await summary.getAttribute('data-lamps')).toBe(String(lamps));
     expect(await summary.getAttribute('data-offline')).toBe('0');
     expect(await page.locator('#stations tbody tr').count()).toBe(9);
-    expect(await page.locator('#stations tr[data-state="online"]').count()).toBe(9);
+    expect(await page.locator('#stations tr[data-state="online"], #stations tr[data-state="in_class"]').count()).toBe(9);
     const rowA = page.locator('#stations tr[data-station="village-a"]');
     expect(await rowA.textContent()).toContain('张家庄村');
     expect(await rowA.textContent()).toContain(AGENT_VERSION);
     for (const s of sims.filter((x) => hasFault(x))) expect(await page.locator(`#visit >> text=${s.id}`).count()).toBe(1);
   });
 
-  it('turns a station offline when its agent stops', async () => {
+  it('shows a station whose agent stopped cleanly as shut down, not as a visit', async () => {
     await c.agent.stop('SIGTERM');
-    await untilPage('/fleet', async () => (await page.locator('#stations tr[data-station="village-c"]').getAttribute('data-state')) === 'offline');
-    expect(await page.locator('#fleet-summary').getAttribute('data-offline')).toBe('1');
-    expect(await page.locator('#visit >> text=王家沟村').count()).toBe(1);
+    await untilPage('/fleet', async () => (await page.locator('#stations tr[data-station="village-c"]').getAttribute('data-state')) === 'shutdown');
+    expect(await page.locator('#fleet-summary').getAttribute('data-shutdown')).toBe('1');
+    expect(await page.locator('#fleet-summary').getAttribute('data-offline')).toBe('0');
+    expect(await page.locator('#visit >> text=王家沟村').count()).toBe(0);
+    expect(await page.locator('#stations tr[data-station="village-c"] .badge').textContent()).toBe('已关机');
     expect(await page.locator('#stations tr[data-station="village-a"]').getAttribute('data-state')).toBe('online');
   });
 
@@ -325,7 +327,7 @@ describe('county console in Chromium', () => {
     expect(events.stdout).toMatch(/设备故障: 灯泡故障/);
     await page.goto(`${base}/fleet`);
     expect(await page.locator('#visit li', { hasText: '李家湾村' }).textContent()).toContain('projector：灯泡故障');
-    expect(await page.locator('#stations tr[data-station="village-b"] td').nth(6).textContent()).toBe('projector：灯泡故障');
+    expect(await page.locator('#stations tr[data-station="village-b"] td').nth(7).textContent()).toBe('projector：灯泡故障');
   });
 
   it('switches to English, and no page broke its content security policy', async () => {

@@ -2,6 +2,7 @@
  * Every page of the county console works on a phone: in Chromium with a 390 px wide viewport (a common
  * phone), in both languages, no page is wider than the screen (wide tables scroll inside themselves),
  * the menu is readable (no link broken one character per line) and the push form can be filled and sent.
+ * Signed in as an admin, so the accounts pages and the audit log (and the longest menu) are checked too.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { join } from 'node:path';
@@ -30,7 +31,8 @@ beforeAll(async () => {
   station = ids[0]!.id;
   town = ids[0]!.town;
   const users = join(dir, 'users');
-  await upsertAccount(users, 'oper', 'operator', 'operator-password');
+  await upsertAccount(users, 'boss', 'admin', 'admin-password-2026');
+  await upsertAccount(users, 'zhang', 'town', 'zhangs-password', town);
   const broker = await Mosquitto.start();
   cleanups.push(() => broker.dispose());
   const pusher = await Pusher.start({ url: broker.url, store, commandKey: 'county-command-key-0123456789abcdef' });
@@ -67,12 +69,12 @@ async function check(path: string): Promise<void> {
 describe('the console on a 390 px phone', () => {
   it('fits every page to the screen, in Chinese and in English', async () => {
     await check('/login');
-    await page.fill('input[name=user]', 'oper');
-    await page.fill('input[name=password]', 'operator-password');
+    await page.fill('input[name=user]', 'boss');
+    await page.fill('input[name=password]', 'admin-password-2026');
     await Promise.all([page.waitForURL('**/fleet'), page.click('#login button[type=submit]')]);
     for (const lang of ['zh', 'en']) {
       await page.goto(`${server.url}/lang?to=${lang}&back=/fleet`);
-      for (const path of ['/fleet', `/station?id=${station}`, '/monthly', `/monthly?town=${encodeURIComponent(town)}`, '/monthly/print', `/monthly/print?town=${encodeURIComponent(town)}`, '/schedules']) await check(path);
+      for (const path of ['/fleet', `/station?id=${station}`, '/monthly', `/monthly?town=${encodeURIComponent(town)}`, '/monthly/print', `/monthly/print?town=${encodeURIComponent(town)}`, '/schedules', '/accounts', '/accounts/edit?name=zhang', '/accounts/remove?name=zhang', '/audit']) await check(path);
     }
   });
 
@@ -88,5 +90,8 @@ describe('the console on a 390 px phone', () => {
     await page.fill('input[name=step_value_0]', 'on');
     await Promise.all([page.waitForURL('**/push?id=*'), page.click('#compose button[type=submit]')]);
     expect(await layout()).toEqual({ overflow: 0, brokenLinks: [] });
+    // The push in the audit log, with its content in words: the longest rows it has.
+    await check('/audit?kind=push');
+    expect(await page.textContent('#audit tbody')).toContain('evening-class');
   });
 });

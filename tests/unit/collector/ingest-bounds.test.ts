@@ -95,6 +95,7 @@ describe('the monthly report and a zone stored before the door checked', () => {
   const row = (id: string, timezone: string | null): StationRow => ({
     station_id: id, name: id, town: 'town', county: null, level: 'village', timezone, online: true, boot: 1, status_ts: null,
     heartbeat_ts: null, heartbeat_at: null, outbox_depth: null, watermark: 0, max_seq: 0, acked_seq: 0, quarantined: 0, ledger: null, ledger_base: 0, ledger_changed_at: null,
+    status_at: null, status_reason: null, opening_hours: null,
   });
   /** Only what monthlyReport reads: the stations and their usage totals per zone. */
   function stub(rows: StationRow[]): { store: CollectorStore; windows: UsageWindow[] } {

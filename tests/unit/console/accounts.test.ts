@@ -7,7 +7,7 @@ import { describe, it, expect } from 'vitest';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { scryptSync } from 'node:crypto';
-import { AccountFile, hashPassword, parseAccounts, readAccounts, removeAccount, setPassword, setRole, upsertAccount, verifyPassword } from '../../../county/console/accounts.js';
+import { AccountFile, diffAccounts, formatAccounts, hashPassword, parseAccounts, readAccounts, removeAccount, setPassword, setRole, upsertAccount, verifyPassword, type AccountChange, type Role } from '../../../county/console/accounts.js';
 import { Lockout, sameToken, SignIns } from '../../../county/console/sign-ins.js';
 import { tempDir } from '../../helpers/temp.js';
 
@@ -38,7 +38,7 @@ describe('console accounts', () => {
       ['alice', 'operator'],
       ['bob', 'viewer'],
     ]);
-    expect(() => parseAccounts(`alice:admin:${h}`)).toThrow(/line 1/);
+    expect(() => parseAccounts(`alice:root:${h}`)).toThrow(/line 1/);
     expect(() => parseAccounts(`ok:viewer:${h}\nAlice:viewer:${h}`)).toThrow(/line 2/);
     expect(() => parseAccounts(`a:viewer:${h}\na:operator:${h}`)).toThrow(/twice/);
     expect(() => parseAccounts('a:viewer:plaintext')).toThrow(/line 1/);
@@ -69,20 +69,105 @@ describe('console accounts', () => {
     await upsertAccount(file, 'bob', 'viewer', 'bobs password');
     const accounts = new AccountFile(file);
     const first = (await accounts.verify('alice', 'first password'))!;
-    expect(accounts.stillValid('alice', 'operator', first.hash)).toBe(true);
+    const as = (role: Role, hash: string, town: string | null = null) => ({ user: 'alice', role, hash, town });
+    expect(accounts.stillValid(as('operator', first.hash))).toBe(true);
     await setPassword(file, 'alice', 'second password');
-    expect(accounts.stillValid('alice', 'operator', first.hash)).toBe(false);
+    expect(accounts.stillValid(as('operator', first.hash))).toBe(false);
     const second = (await accounts.verify('alice', 'second password'))!;
     expect(second.role).toBe('operator');
     setRole(file, 'alice', 'viewer');
-    expect(accounts.stillValid('alice', 'operator', second.hash)).toBe(false);
-    expect(accounts.stillValid('alice', 'viewer', second.hash)).toBe(true);
+    expect(accounts.stillValid(as('operator', second.hash))).toBe(false);
+    expect(accounts.stillValid(as('viewer', second.hash))).toBe(true);
+    setRole(file, 'alice', 'town', '城关镇');
+    expect(accounts.stillValid(as('viewer', second.hash))).toBe(false);
+    expect(accounts.stillValid(as('town', second.hash, '城关镇'))).toBe(true);
+    setRole(file, 'alice', 'town', '东山乡');
+    expect(accounts.stillValid(as('town', second.hash, '城关镇'))).toBe(false);
+    setRole(file, 'alice', 'viewer');
     expect(readAccounts(file).map((a) => `${a.name}:${a.role}`)).toEqual(['alice:viewer', 'bob:viewer']);
     removeAccount(file, 'alice');
-    expect(accounts.stillValid('alice', 'viewer', second.hash)).toBe(false);
+    expect(accounts.stillValid(as('viewer', second.hash))).toBe(false);
     await expect(setPassword(file, 'carol', 'some long password')).rejects.toThrow(/no account carol/);
     expect(() => setRole(file, 'carol', 'viewer')).toThrow(/no account carol/);
     expect(statSync(file).mode & 0o777).toBe(0o600);
+  });
+
+  it('reads the files written before town and admin accounts as they are, and keeps a town after the third colon', async () => {
+    const h = await hashPassword('long enough');
+    const old = `# station-agent county console accounts: name:role:scrypt hash (console.js user add)\nwangli:operator:${h}\nzhaomin:viewer:${h}\n`;
+    expect(parseAccounts(old)).toEqual([
+      { name: 'wangli', role: 'operator', hash: h, town: null },
+      { name: 'zhaomin', role: 'viewer', hash: h, town: null },
+    ]);
+    const text = `boss:admin:${h}\nzhang:town:${h}:城关镇\nodd:town:${h}:A:B 镇\n`;
+    const parsed = parseAccounts(text);
+    expect(parsed.map((a) => [a.name, a.role, a.town])).toEqual([
+      ['boss', 'admin', null],
+      ['zhang', 'town', '城关镇'],
+      ['odd', 'town', 'A:B 镇'],
+    ]);
+    // Written back, read again: the same accounts (a town with a colon included).
+    expect(parseAccounts(formatAccounts(parsed))).toEqual(parsed);
+    expect(formatAccounts(parsed)).toContain(`zhang:town:${h}:城关镇\n`);
+    expect(() => parseAccounts(`zhang:town:${h}`)).toThrow(/line 1/);
+    expect(() => parseAccounts(`wangli:operator:${h}:城关镇`)).toThrow(/line 1/);
+    expect(() => parseAccounts(`zhang:town:${h}:`)).toThrow(/line 1/);
+  });
+
+  it('makes town and admin accounts from the command line functions, with the town only for the town role', async () => {
+    const file = join(tempDir('accounts-'), 'users');
+    await upsertAccount(file, 'boss', 'admin', 'first password');
+    await upsertAccount(file, 'zhang', 'town', 'zhangs password', '城关镇');
+    await expect(upsertAccount(file, 'li', 'town', 'lis password')).rejects.toThrow(/needs its town/);
+    await expect(upsertAccount(file, 'li', 'viewer', 'lis password', '城关镇')).rejects.toThrow(/only a town account/);
+    await expect(upsertAccount(file, 'li', 'town', 'lis password', ' 城关镇')).rejects.toThrow(/space/);
+    await expect(upsertAccount(file, 'li', 'town', 'lis password', '城关\n镇')).rejects.toThrow(/control/);
+    expect(() => setRole(file, 'boss', 'town')).toThrow(/needs its town/);
+    setRole(file, 'boss', 'town', '东山乡');
+    expect(readAccounts(file).map((a) => `${a.name}:${a.role}:${a.town}`)).toEqual(['boss:town:东山乡', 'zhang:town:城关镇']);
+    setRole(file, 'boss', 'admin');
+    expect(readAccounts(file).map((a) => `${a.name}:${a.role}:${a.town}`)).toEqual(['boss:admin:null', 'zhang:town:城关镇']);
+  });
+
+  it('writes the browser\'s changes through AccountFile and reports the changes it finds in the file as outside ones', async () => {
+    const file = join(tempDir('accounts-'), 'users');
+    await upsertAccount(file, 'boss', 'admin', 'first password');
+    const accounts = new AccountFile(file);
+    const outside: AccountChange[] = [];
+    accounts.onOutsideChange = (c) => outside.push(...c);
+    expect(await accounts.add('zhang', 'town', '城关镇', 'zhangs password')).toEqual([{ kind: 'account_add', name: 'zhang', role: 'town', town: '城关镇' }]);
+    await expect(accounts.add('zhang', 'viewer', null, 'another password')).rejects.toMatchObject({ code: 'exists' });
+    await expect(accounts.add('li', 'viewer', null, 'password123')).rejects.toThrow(/常见密码/);
+    await expect(accounts.add('Li!', 'viewer', null, 'a fine long password')).rejects.toMatchObject({ code: 'bad_name' });
+    expect(accounts.setRole('zhang', 'town', '东山乡')).toEqual([{ kind: 'account_role', name: 'zhang', from: { role: 'town', town: '城关镇' }, to: { role: 'town', town: '东山乡' } }]);
+    expect(await accounts.setPassword('zhang', 'a new long password')).toEqual([{ kind: 'account_password', name: 'zhang' }]);
+    expect((await accounts.verify('zhang', 'a new long password'))?.town).toBe('东山乡');
+    expect(outside).toEqual([]);
+    // The command line adds one meanwhile: reported at the next read, and kept by the next write.
+    await upsertAccount(file, 'wang', 'operator', 'wangs password');
+    expect(accounts.remove('zhang')).toEqual([{ kind: 'account_remove', name: 'zhang', role: 'town', town: '东山乡' }]);
+    expect(outside).toEqual([{ kind: 'account_add', name: 'wang', role: 'operator', town: null }]);
+    expect(accounts.list().map((a) => a.name)).toEqual(['boss', 'wang']);
+    setRole(file, 'wang', 'viewer');
+    removeAccount(file, 'boss');
+    expect(accounts.get('wang')?.role).toBe('viewer');
+    expect(outside.slice(1)).toEqual([
+      { kind: 'account_role', name: 'wang', from: { role: 'operator', town: null }, to: { role: 'viewer', town: null } },
+      { kind: 'account_remove', name: 'boss', role: 'admin', town: null },
+    ]);
+    expect(() => accounts.remove('nobody')).toThrow(/no account nobody/);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readFileSync(file, 'utf8')).not.toMatch(/password/);
+  });
+
+  it('tells apart a role change and a password change in a diff', async () => {
+    const h1 = await hashPassword('long enough');
+    const h2 = await hashPassword('long enough');
+    const m = (...a: Array<[string, Role, string, string | null]>) => new Map(a.map(([name, role, hash, town]) => [name, { name, role, hash, town }]));
+    expect(diffAccounts(m(['a', 'viewer', h1, null]), m(['a', 'operator', h2, null]))).toEqual([
+      { kind: 'account_role', name: 'a', from: { role: 'viewer', town: null }, to: { role: 'operator', town: null } },
+      { kind: 'account_password', name: 'a' },
+    ]);
   });
 
   it('keeps the last good accounts while the file is broken', async () => {

@@ -33,7 +33,7 @@ const device = (i: number, faults: number, unread = 0): DeviceRow => ({
 const row = (devices: DeviceRow[], timezone = 'Asia/Shanghai', name = 'h'): FleetRow => ({
   station_id: 'h', name, town: 't', county: null, level: 'village', timezone, online: true, boot: 1, status_ts: at,
   heartbeat_ts: at, heartbeat_at: at, outbox_depth: 0, watermark: 0, max_seq: 0, acked_seq: 0, quarantined: 0, ledger: null, ledger_base: 0, ledger_changed_at: null,
-  agent_version: '1', faults: devices, lamp_warnings: [],
+  agent_version: '1', faults: devices, lamp_warnings: [], status_at: at, status_reason: null, opening_hours: null, failed_classes: [], active_devices: [],
 });
 
 describe('pages bound what one station shows', () => {

@@ -15,6 +15,8 @@ import { describeArgs, PUSH_ROWS_SHOWN, shownRows } from '../../../county/consol
 import type { PushRow } from '../../../county/store.js';
 import { lastRuns } from '../../../county/console/pages/station.js';
 import { ageParts, localMonth, localTime } from '../../../county/console/time.js';
+import { DEFAULT_VISIT_RULES } from '../../../county/visits.js';
+import { openItems } from '../../helpers/visit-items.js';
 
 const NOW = Date.parse('2026-11-30T12:00:00.000Z');
 const ago = (s: number) => new Date(NOW - s * 1000).toISOString();
@@ -43,26 +45,38 @@ function row(id: string, over: Partial<FleetRow> = {}): FleetRow {
     agent_version: '0.1.0',
     faults: [],
     lamp_warnings: [],
+    status_at: ago(3600),
+    status_reason: null,
+    opening_hours: null,
+    failed_classes: [],
+    active_devices: [],
     ...over,
   };
 }
 
 describe('fleet judgement', () => {
-  it('tells online, offline, silent and never-seen stations apart, with the reasons for a visit', () => {
-    const views = [
+  it('tells online, in class, shut down, offline, silent and never-seen stations apart, and lists the open items most urgent first', () => {
+    const rows = [
       row('ok'),
-      row('off', { online: false, heartbeat_at: ago(2 * 86_400) }),
+      row('off', { online: false, status_at: ago(2 * 86_400), heartbeat_at: ago(2 * 86_400) }),
+      row('shut', { online: false, status_reason: 'agent_stop', status_at: ago(2 * 86_400), heartbeat_at: ago(2 * 86_400) }),
+      row('class', { active_devices: [{ device_id: 'proj', kind: 'projector' }] }),
       row('silent', { heartbeat_at: ago(20 * 60) }),
       row('never', { online: null, heartbeat_at: null, heartbeat_ts: null }),
       row('fault', { faults: [{ station_id: 'fault', device_id: 'proj', kind: 'projector', driver: 'pjlink', online: true, power: 'off', errors: [{ code: 'lamp', severity: 'error', text: 'lamp failure' }], lamp_hours: 10, ts: null, received_at: ago(5) }] }),
       row('lamp', { lamp_warnings: [{ device: 'proj', lamp_hours: 2950 }] }),
       row('backlog', { outbox_depth: 150 }),
-    ].map((r) => judge(r, NOW));
-    expect(views.map((v) => v.state)).toEqual(['online', 'offline', 'silent', 'unknown', 'online', 'online', 'online']);
-    expect(views.map((v) => v.reasons.map((r) => r.kind))).toEqual([[], ['offline'], ['silent'], ['offline'], ['fault'], ['lamp'], ['outbox']]);
-    expect(visitList(views).map((v) => v.row.station_id)).toEqual(['never', 'off', 'silent', 'fault', 'lamp', 'backlog']);
+    ];
+    const items = openItems(rows, NOW);
+    const views = rows.map((r) => judge(r, NOW, DEFAULT_VISIT_RULES, 'Asia/Shanghai', items));
+    expect(views.map((v) => v.judgement.state)).toEqual(['online', 'offline', 'shutdown', 'in_class', 'silent', 'unknown', 'online', 'online', 'online']);
+    expect(views.map((v) => v.visits.map((x) => x.kind))).toEqual([[], ['offline'], [], [], ['silent'], ['never'], ['fault'], ['lamp'], ['outbox']]);
+    expect(visitList(views).map((v) => v.row.station_id)).toEqual(['off', 'never', 'silent', 'fault', 'lamp', 'backlog']);
+    // An acknowledged station goes below those nobody has taken yet.
+    const acked = views.map((v) => (v.row.station_id === 'off' ? { ...v, visits: v.visits.map((x) => ({ ...x, acked_at: ago(10), acked_by: 'wangli' })) } : v));
+    expect(visitList(acked).map((v) => v.row.station_id)).toEqual(['never', 'silent', 'fault', 'lamp', 'backlog', 'off']);
     const { towns, total } = summarise(views);
-    expect(total).toEqual({ town: null, stations: 7, online: 4, offline: 3, faults: 1, lamps: 1 });
+    expect(total).toEqual({ town: null, stations: 9, online: 5, in_class: 1, shutdown: 1, offline: 3, faults: 1, lamps: 1 });
     expect(towns).toHaveLength(1);
   });
 });

@@ -15,6 +15,8 @@ import { answerWords } from '../../../county/console/pages/push.js';
 import { renderStation } from '../../../county/console/pages/station.js';
 import { eventHtml, faultHtml, tHtml } from '../../../county/console/station-words.js';
 import { html } from '../../../county/console/html.js';
+import { DEFAULT_VISIT_RULES } from '../../../county/visits.js';
+import { openItems } from '../../helpers/visit-items.js';
 
 const NOW = Date.parse('2026-11-30T12:00:00.000Z');
 const ago = (s: number) => new Date(NOW - s * 1000).toISOString();
@@ -131,6 +133,7 @@ describe('pages in Chinese', () => {
   const row: FleetRow = {
     station_id: 'v1', name: '张家庄村', town: '城关镇', county: '示范县', level: 'village', timezone: 'Asia/Shanghai', online: true, boot: 1, status_ts: ago(3600), heartbeat_ts: ago(30), heartbeat_at: ago(30),
     outbox_depth: 0, watermark: 10, max_seq: 10, acked_seq: 10, quarantined: 0, ledger: '', ledger_base: 0, ledger_changed_at: null, agent_version: '0.1.0', faults: [lampFault, silentRelay], lamp_warnings: [{ device: 'projector', lamp_hours: 3010 }],
+    status_at: ago(3600), status_reason: null, opening_hours: null, failed_classes: [], active_devices: [],
   };
   const events = [
     { seq: 9, ts: ago(60), type: 'device_fault', severity: 'error', device: 'projector', message: 'projector: lamp error', data: { code: 'lamp', text: 'lamp error', fault_severity: 'error' }, boot: 1 },
@@ -162,7 +165,8 @@ describe('pages in Chinese', () => {
 
   it('show the fleet page’s visit list and fault column in Chinese, an unknown fault as the station’s words', () => {
     const odd: DeviceRow = { ...lampFault, device_id: 'screen', errors: [{ code: 'pixel_rows', severity: 'error', text: 'pixel rows dark' }] };
-    const page = renderFleet(ctxOf('zh'), [row, { ...row, station_id: 'v2', faults: [odd], lamp_warnings: [] }], { town: '', state: 'all', q: '', page: '' }, NOW);
+    const rows = [row, { ...row, station_id: 'v2', faults: [odd], lamp_warnings: [] }];
+    const page = renderFleet(ctxOf('zh'), rows, { town: '', state: 'all', q: '', page: '' }, NOW, DEFAULT_VISIT_RULES, openItems(rows, NOW));
     const visit = visibleText(/<section class="visit"[\s\S]*?<\/section>/.exec(page)![0]);
     expect(visit).toContain('projector：灯泡故障');
     expect(visit).toContain('amp：无法连接');

@@ -17,6 +17,8 @@ import {
   loadCountyConfig,
   parseCountyConfig,
   readConfigText,
+  offlineAfterS,
+  VisitsSection,
 } from '../../../county/config.js';
 import { tempDir } from '../../helpers/temp.js';
 
@@ -39,7 +41,7 @@ describe('county config file', () => {
     expect(config.db).toBe('postgresql:///station_county?host=/var/run/postgresql');
     expect(config.collector?.username).toBe('county-collector-1');
     expect(config.console?.username).toBe('county-console');
-    for (const [section, schema] of [['collector', CollectorSection], ['console', ConsoleSection]] as const) {
+    for (const [section, schema] of [['collector', CollectorSection], ['console', ConsoleSection], ['visits', VisitsSection]] as const) {
       const block = text.slice(text.indexOf(`\n${section}:`));
       for (const key of Object.keys(schema.shape)) expect(block, `${section}.${key}`).toMatch(new RegExp(`^\\s+#? ?${key}:`, 'm'));
     }
@@ -112,5 +114,34 @@ describe('county config file', () => {
     expect(await parse(['--url', 'mqtt://b:1', '--db', 'x.db'])).toMatchObject({ group: 'county', printS: '60', share: true });
     await expect(parse(['--config', join(dir, 'nope.yaml')])).rejects.toBeInstanceOf(CountyConfigError);
     expect(loadCountyConfig(file).console?.users).toBe(join(dir, 'u'));
+  });
+
+  it('reads visits.offline_after_s for both commands, within its bounds, and the flag wins', async () => {
+    expect(problemsOf(() => parseCountyConfig('visits:\n  offline_after_s: 5\n  threshold: 1\n', '/c.yaml'))).toEqual([
+      expect.stringMatching(/^visits\.offline_after_s: 太小或太短 \/ /),
+      'visits.threshold: 未知的键 / unknown key',
+    ]);
+    expect(problemsOf(() => parseCountyConfig('visits:\n  offline_after_s: 1.5\n', '/c.yaml'))).toHaveLength(1);
+    const dir = tempDir();
+    const file = join(dir, 'county.yaml');
+    writeFileSync(file, 'db: county.db\nvisits:\n  offline_after_s: 30\nconsole:\n  users: u\n');
+    for (const section of ['collector', 'console'] as const) {
+      const parse = async (argv: string[]): Promise<Record<string, unknown>> => {
+        let got: Record<string, unknown> = {};
+        const cmd = new Command('t').exitOverride();
+        addConfigOption(cmd, section)
+          .option('--offline-after-s <s>')
+          .action((o: Record<string, unknown>) => {
+            got = o;
+          });
+        await cmd.parseAsync(argv, { from: 'user' });
+        return got;
+      };
+      expect(await parse(['--config', file])).toMatchObject({ offlineAfterS: '30' });
+      expect(await parse(['--config', file, '--offline-after-s', '60'])).toMatchObject({ offlineAfterS: '60' });
+    }
+    expect(offlineAfterS(undefined)).toBe(900);
+    expect(offlineAfterS('10')).toBe(10);
+    for (const bad of ['9', '1e3', '-1', '604801', '']) expect(() => offlineAfterS(bad)).toThrow(/--offline-after-s 须为 10–604800 秒的整数 \/ must be whole seconds/);
   });
 });
