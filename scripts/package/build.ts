@@ -107,7 +107,7 @@ function installDependencies(work: string, appDir: string, log: (s: string) => v
  */
 const BROWSER_BUNDLES = ['exceljs/dist'];
 const DEV_ONLY = /^(?!(licen[cs]e|copying|notice|authors)\b).*\.(d\.[cm]?ts|ts|map|md|markdown|html)$/i;
-const JUNK = new Set(['.gitignore', '.npmignore', '.gitattributes', '.travis.yml', '.editorconfig', '.eslintrc', '.eslintrc.json', '.prettierrc']);
+const JUNK = new Set(['.gitignore', '.npmignore', '.gitattributes', '.travis.yml', '.editorconfig', '.eslintrc', '.eslintrc.json', '.eslintrc.js', '.eslintrc.cjs', '.eslintrc.yml', '.eslintrc.yaml', '.prettierrc']);
 
 /**
  * Keeps in node_modules exactly the run-time closure of the code in `distDirs` and deletes the rest: the
