@@ -13,6 +13,8 @@ import type {
   HeartbeatPoint,
   LostRange,
   PushRow,
+  PushSummary,
+  InventoryDevicesRow,
   QuarantinedRow,
   StationRow,
   LedgerOf,
@@ -21,7 +23,7 @@ import type {
   UsageWindow,
 } from './store.js';
 import { SQL } from './pg-schema.js';
-import { fleetRows, historyBucket, parseDoc, toDeviceRow, usageTotalsParams, type DeviceDbRow } from './store-rows.js';
+import { fleetRows, historyBucket, parseDoc, parseList, toDeviceRow, usageTotalsParams, type DeviceDbRow } from './store-rows.js';
 
 /** BIGINT (int8) as a number: seqs and counts here are safe integers (ingest.ts bounds seqs). */
 const INT8 = 20;
@@ -37,7 +39,6 @@ export function makePool(url: string, max: number): pg.Pool {
 const payloads = (rows: Array<{ payload: string }>): Array<Record<string, unknown>> =>
   rows.map((r) => parseDoc(r.payload)).filter((d): d is Record<string, unknown> => d !== null);
 
-type PushSummary = { push_id: string; action: string; sent_at: string; sent_by: string; stations: number; ok: number; error: number };
 
 export abstract class PgReads implements ConsoleStore {
   constructor(protected readonly pool: pg.Pool) {}
@@ -131,6 +132,11 @@ export abstract class PgReads implements ConsoleStore {
     return parseDoc((await this.rows<{ inventory: string | null }>(SQL.inventoryDoc, [stationId]))[0]?.inventory ?? null);
   }
 
+  async inventoryDevices(stationIds: readonly string[]): Promise<InventoryDevicesRow[]> {
+    const rows = await this.rows<{ station_id: string; devices: string | null }>(SQL.inventoryDevices, [[...stationIds]]);
+    return rows.map((r) => ({ station_id: r.station_id, devices: parseList(r.devices) }));
+  }
+
   async devices(stationId: string): Promise<DeviceRow[]> {
     return (await this.rows<DeviceDbRow>(SQL.deviceRows, [stationId])).map(toDeviceRow);
   }
@@ -160,6 +166,7 @@ export abstract class PgReads implements ConsoleStore {
       col('status'),
       col('response'),
       col('responded_at'),
+      rows.map((r) => r.target ?? null),
     ]);
   }
 

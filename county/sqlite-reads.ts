@@ -12,8 +12,10 @@ import type {
   FleetRow,
   GapInfo,
   HeartbeatPoint,
+  InventoryDevicesRow,
   LostRange,
   PushRow,
+  PushSummary,
   QuarantinedRow,
   StationRow,
   LedgerOf,
@@ -23,7 +25,7 @@ import type {
 } from './store.js';
 import { claimThenPublish } from './store.js';
 import { STATEMENTS, type Statements } from './sqlite-schema.js';
-import { fleetRows, historyBucket, parseDoc, toDeviceRow, usageTotalsParams, type DeviceDbRow } from './store-rows.js';
+import { fleetRows, historyBucket, parseDoc, parseList, toDeviceRow, usageTotalsParams, type DeviceDbRow } from './store-rows.js';
 
 export type StationDbRow = Omit<StationRow, 'online'> & { online: number | null };
 
@@ -31,8 +33,6 @@ export const toStation = (r: StationDbRow): StationRow => ({ ...r, online: r.onl
 
 const payloads = (rows: unknown[]): Array<Record<string, unknown>> =>
   (rows as Array<{ payload: string }>).map((r) => parseDoc(r.payload)).filter((d): d is Record<string, unknown> => d !== null);
-
-type PushSummary = { push_id: string; action: string; sent_at: string; sent_by: string; stations: number; ok: number; error: number };
 
 export abstract class SqliteReads implements ConsoleStore {
   protected readonly s: Statements;
@@ -136,6 +136,11 @@ export abstract class SqliteReads implements ConsoleStore {
     return parseDoc(r?.inventory ?? null);
   }
 
+  async inventoryDevices(stationIds: readonly string[]): Promise<InventoryDevicesRow[]> {
+    const rows = this.s.inventoryDevices.all(JSON.stringify(stationIds)) as Array<{ station_id: string; devices: string | null }>;
+    return rows.map((r) => ({ station_id: r.station_id, devices: parseList(r.devices) }));
+  }
+
   async devices(stationId: string): Promise<DeviceRow[]> {
     return (this.s.deviceRows.all(stationId) as DeviceDbRow[]).map(toDeviceRow);
   }
@@ -155,7 +160,7 @@ export abstract class SqliteReads implements ConsoleStore {
 
   async addPushes(rows: readonly PushRow[]): Promise<void> {
     this.tx(() => {
-      for (const r of rows) this.s.pushInsert.run(r.station_id, r.transaction, r.push_id, r.action, r.args, r.sent_at, r.sent_by, r.status, r.response, r.responded_at);
+      for (const r of rows) this.s.pushInsert.run(r.station_id, r.transaction, r.push_id, r.action, r.args, r.sent_at, r.sent_by, r.status, r.response, r.responded_at, r.target ?? null);
     });
   }
 

@@ -176,6 +176,11 @@ export const MIGRATIONS: readonly string[] = [
     SELECT station_id, '', 0, NULL, first_seen_at FROM stations WHERE max_seq > 0;
   UPDATE stations SET ledger = '' WHERE max_seq > 0;
   `,
+  // The schedule push form (issue 22): how the clerk chose a push's stations (one town, one station, all),
+  // so the history says to whom it went in words. Older rows keep null.
+  `
+  ALTER TABLE pushes ADD COLUMN target TEXT;
+  `,
 ];
 
 /** The usage rows starting in [lo, hi), as totals each multiplied by `sign` (+1 or −1). */
@@ -294,6 +299,9 @@ export const STATEMENTS = {
                        LEFT JOIN devices d ON d.station_id = l.station_id AND d.device_id = l.device
                       WHERE l.type = 'lamp_warning' ORDER BY l.station_id, l.device`,
   inventoryDoc: 'SELECT inventory FROM station_docs WHERE station_id = ?',
+  // Only the devices of each document (a few hundred bytes of its 1-3 KB), for the listed stations.
+  inventoryDevices: `SELECT station_id, CASE WHEN json_valid(inventory) THEN json_extract(inventory, '$.devices') END AS devices FROM station_docs
+                      WHERE station_id IN (SELECT value FROM json_each(?)) AND inventory IS NOT NULL ORDER BY station_id`,
   deviceRows: `SELECT ${DEVICE_COLUMNS} FROM devices WHERE station_id = ? ORDER BY device_id`,
   usagePayloads: `SELECT r.payload FROM usage u JOIN records r ON r.station_id = u.station_id AND r.seq = u.seq
                    WHERE u.station_id = ? ORDER BY u.seq DESC LIMIT ?`,
@@ -306,13 +314,13 @@ export const STATEMENTS = {
   historyPrune: 'DELETE FROM heartbeat_history WHERE bucket < ?',
   history: `SELECT ts, cpu_pct, mem_pct, disk_free_mb, agent_rss_mb, outbox_depth, online_devices FROM heartbeat_history
              WHERE station_id = ? AND bucket >= ? ORDER BY bucket`,
-  pushInsert: `INSERT INTO pushes (station_id, transaction_id, push_id, action, args, sent_at, sent_by, status, response, responded_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  pushInsert: `INSERT INTO pushes (station_id, transaction_id, push_id, action, args, sent_at, sent_by, status, response, responded_at, target)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   pushRespond: `UPDATE pushes SET status = ?, response = ?, responded_at = ? WHERE station_id = ? AND transaction_id = ? AND status = 'sent'`,
   pushKnown: 'SELECT 1 FROM pushes WHERE station_id = ? AND transaction_id = ?',
-  pushRows: `SELECT push_id, transaction_id AS "transaction", station_id, action, args, sent_at, sent_by, status, response, responded_at
+  pushRows: `SELECT push_id, transaction_id AS "transaction", station_id, action, args, sent_at, sent_by, status, response, responded_at, target
                FROM pushes WHERE push_id = ? ORDER BY station_id`,
-  recentPushes: `SELECT push_id, max(action) AS action, min(sent_at) AS sent_at, max(sent_by) AS sent_by, count(*) AS stations,
+  recentPushes: `SELECT push_id, max(action) AS action, max(args) AS args, max(target) AS target, min(sent_at) AS sent_at, max(sent_by) AS sent_by, count(*) AS stations,
                         sum(status = 'ok') AS ok, sum(status = 'error') AS error
                    FROM pushes GROUP BY push_id ORDER BY min(sent_at) DESC, push_id DESC LIMIT ?`,
 } as const;
