@@ -1,19 +1,16 @@
-/** The signed-in pages: fleet, station, monthly progress (+ CSV), schedules (+ push and its progress). */
+/** The signed-in pages: fleet, station, monthly progress (+ CSV); schedules and pushes are schedule-routes.ts'. */
 import { monthBounds, monthlyReport, DEFAULT_TIMEZONE } from '../report.js';
-import { sendHtml, sendJson, type Ctx } from './context.js';
-import { field, HttpError, param, readForm, redirect, send, securityHeaders, sameOrigin } from './http.js';
-import { renderFleet, STATE_FILTERS, type StateFilter } from './pages/fleet.js';
+import { sendHtml, type Ctx } from './context.js';
+import { HttpError, param, send, securityHeaders } from './http.js';
+import { stationDeviceLabels } from './device-names.js';
+import { namedStations, renderFleet, STATE_FILTERS, type StateFilter } from './pages/fleet.js';
 import { localisedMonthlyCsv, renderMonthly } from './pages/monthly.js';
-import { pushJson, renderPush } from './pages/push.js';
-import { renderSchedules, type SchedulesData } from './pages/schedules.js';
 import { renderStation } from './pages/station.js';
-import { buildScheduleArgs, emptyForm, readScheduleForm, type FormProblem, type ScheduleFormValues } from './schedule-form.js';
-import { sameToken } from './sign-ins.js';
 import { stationFleetRow } from './station-row.js';
 import { localMonth } from './time.js';
 
-const PUSH_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
-const STATION_DATALIST_MAX = 1000;
+export { checkedForm } from './forms.js';
+export { pushPage, pushProgress, pushSchedule, schedulesPage } from './schedule-routes.js';
 
 export async function fleetPage(ctx: Ctx): Promise<void> {
   const state = param(ctx.url, 'state', 16) as StateFilter;
@@ -24,7 +21,8 @@ export async function fleetPage(ctx: Ctx): Promise<void> {
     page: param(ctx.url, 'page', 8),
   };
   const rows = await ctx.parts.store.fleet();
-  sendHtml(ctx, 200, renderFleet(ctx, rows, q, ctx.parts.now(), ctx.parts.rules));
+  const names = await stationDeviceLabels(ctx.parts.store, ctx.t, namedStations(rows));
+  sendHtml(ctx, 200, renderFleet(ctx, rows, q, ctx.parts.now(), ctx.parts.rules, names));
 }
 
 export async function stationPage(ctx: Ctx): Promise<void> {
@@ -34,13 +32,14 @@ export async function stationPage(ctx: Ctx): Promise<void> {
   const row = id === '' ? undefined : await stationFleetRow(store, id, devices);
   if (!row) throw new HttpError(404, 'error.not_found');
   const now = ctx.parts.now();
-  const [usage, events, scheduleRuns, heartbeats] = await Promise.all([
+  const [usage, events, scheduleRuns, heartbeats, inventory] = await Promise.all([
     store.usageRecords(id, 20),
     store.events(id, 30),
     store.events(id, 200, ['schedule_run']),
     store.heartbeatHistory(id, now - ctx.parts.historyDays * 86_400_000),
+    store.inventory(id),
   ]);
-  sendHtml(ctx, 200, renderStation(ctx, { row, devices, usage, events, scheduleRuns, heartbeats, historyDays: ctx.parts.historyDays }, now, ctx.parts.rules));
+  sendHtml(ctx, 200, renderStation(ctx, { row, devices, usage, events, scheduleRuns, heartbeats, historyDays: ctx.parts.historyDays, inventory }, now, ctx.parts.rules));
 }
 
 /** `month` from the query when it is a valid YYYY-MM, else this month in the county's time zone. */
@@ -74,72 +73,3 @@ export async function monthlyCsvDownload(ctx: Ctx): Promise<void> {
   });
 }
 
-async function schedulesData(ctx: Ctx): Promise<SchedulesData> {
-  const stations = await ctx.parts.store.stations();
-  return {
-    towns: [...new Set(stations.map((s) => s.town))],
-    stationIds: stations.length <= STATION_DATALIST_MAX ? stations.map((s) => s.station_id) : [],
-    recent: await ctx.parts.store.recentPushes(20),
-    canSend: ctx.signIn?.role === 'operator',
-    canSign: ctx.parts.pusher?.canSign ?? false,
-  };
-}
-
-export async function schedulesPage(ctx: Ctx): Promise<void> {
-  sendHtml(ctx, 200, renderSchedules(ctx, await schedulesData(ctx), emptyForm()));
-}
-
-/** Every POST: from our own origin, with the session's CSRF token. */
-export async function checkedForm(ctx: Ctx): Promise<URLSearchParams> {
-  const form = await readForm(ctx.req);
-  if (!sameOrigin(ctx.req) || !sameToken(field(form, '_csrf', 128), ctx.signIn?.csrf)) throw new HttpError(403, 'error.csrf');
-  return form;
-}
-
-async function targets(ctx: Ctx, v: ScheduleFormValues): Promise<string[] | FormProblem> {
-  const stations = await ctx.parts.store.stations();
-  if (v.target === 'station') {
-    return stations.some((s) => s.station_id === v.station) ? [v.station] : { key: 'form.no_station', params: { id: v.station } };
-  }
-  const ids = stations.filter((s) => v.target === 'all' || (s.town ?? '') === v.town).map((s) => s.station_id);
-  return ids.length ? ids : { key: 'form.no_targets' };
-}
-
-export async function pushSchedule(ctx: Ctx): Promise<void> {
-  const form = await checkedForm(ctx);
-  // Checked on the server whatever the page showed: a viewer's forged POST ends here.
-  if (ctx.signIn?.role !== 'operator') throw new HttpError(403, 'error.forbidden');
-  const pusher = ctx.parts.pusher;
-  if (!pusher?.canSign) throw new HttpError(403, 'error.forbidden');
-  const v = readScheduleForm(form);
-  const built = buildScheduleArgs(v, ctx.tz);
-  const to = await targets(ctx, v);
-  const problems = [...(built.ok ? [] : built.problems), ...(Array.isArray(to) ? [] : [to])];
-  if (!built.ok || !Array.isArray(to)) {
-    sendHtml(ctx, 400, renderSchedules(ctx, await schedulesData(ctx), v, problems));
-    return;
-  }
-  // Checked again after the awaits above (the form, the store): an account changed or removed while this
-  // request was being read sends nothing (issue row 2).
-  if (!ctx.parts.accounts.stillValid(ctx.signIn.user, ctx.signIn.role, ctx.signIn.hash)) throw new HttpError(403, 'error.forbidden');
-  const pushId = await pusher.send('schedule.set', built.args, to, ctx.signIn.user);
-  redirect(ctx.res, `/push?id=${pushId}`);
-}
-
-async function pushRows(ctx: Ctx) {
-  const id = param(ctx.url, 'id', 32);
-  if (!PUSH_ID.test(id)) throw new HttpError(404, 'error.not_found');
-  const rows = await ctx.parts.store.push(id);
-  if (rows.length === 0) throw new HttpError(404, 'error.not_found');
-  return rows;
-}
-
-export async function pushPage(ctx: Ctx): Promise<void> {
-  const rows = await pushRows(ctx);
-  const names = new Map((await ctx.parts.store.stations()).map((s) => [s.station_id, { name: s.name, town: s.town }]));
-  sendHtml(ctx, 200, renderPush(ctx, rows, names, () => ctx.tz));
-}
-
-export async function pushProgress(ctx: Ctx): Promise<void> {
-  sendJson(ctx, 200, pushJson(ctx.t, await pushRows(ctx), () => ctx.tz));
-}

@@ -7,6 +7,7 @@ import type { DeviceRow, FleetRow } from '../../store.js';
 import { html, query, type Html } from '../html.js';
 import { label, type T } from '../i18n.js';
 import { page, pageNumber, pager, type PageContext } from '../layout.js';
+import type { DeviceLabel } from '../device-names.js';
 import { capped, clip, faultsHtml, moreHtml, tHtml } from '../station-words.js';
 import { ageParts, localTime } from '../time.js';
 
@@ -108,7 +109,10 @@ export const age = (t: T, s: number): string => {
   return t(`age.${unit}`, { n });
 };
 
-function reasonText(ctx: PageContext, r: VisitReason): Html | string {
+/** Without the stations' inventories, a device reads as its id. */
+const byId: DeviceLabel = (_station, device) => clip(device ?? '?');
+
+function reasonText(ctx: PageContext, r: VisitReason, name: (device: string) => string): Html | string {
   const { t } = ctx;
   switch (r.kind) {
     case 'offline':
@@ -116,9 +120,9 @@ function reasonText(ctx: PageContext, r: VisitReason): Html | string {
     case 'silent':
       return t('visit.silent', { age: age(t, r.ageS) });
     case 'fault':
-      return tHtml(t, 'visit.fault', { device: clip(r.device), text: faultsHtml(ctx, r.errors, r.unread) });
+      return tHtml(t, 'visit.fault', { device: name(r.device), text: faultsHtml(ctx, r.errors, r.unread) });
     case 'lamp':
-      return t('visit.lamp', { device: clip(r.device), hours: r.hours ?? '?' });
+      return t('visit.lamp', { device: name(r.device), hours: r.hours ?? '?' });
     case 'outbox':
       return t('visit.outbox', { n: r.n });
   }
@@ -129,14 +133,14 @@ const townName = (t: T, town: string | null): string => (town === null ? t('mont
 const stationLink = (r: FleetRow): Html => html`<a href="/station${query({ id: r.station_id })}">${clip(r.name ?? r.station_id)}</a>`;
 
 /** A station's faulty devices, at most MAX_ITEMS of them (each with at most MAX_ITEMS faults), then "+k more". */
-function deviceFaults(ctx: PageContext, faults: FleetRow['faults']): Html {
+function deviceFaults(ctx: PageContext, faults: FleetRow['faults'], name: DeviceLabel): Html {
   const { shown, more } = capped(faults);
-  return html`${shown.map((d, i) => html`${i ? ctx.t('list.sep') : ''}${tHtml(ctx.t, 'visit.fault', { device: clip(d.device_id), text: faultsHtml(ctx, d.errors, d.errors_more) })}`)}${moreHtml(ctx.t, more)}`;
+  return html`${shown.map((d, i) => html`${i ? ctx.t('list.sep') : ''}${tHtml(ctx.t, 'visit.fault', { device: name(d.station_id, d.device_id), text: faultsHtml(ctx, d.errors, d.errors_more) })}`)}${moreHtml(ctx.t, more)}`;
 }
 
-function lamps(t: T, warnings: FleetRow['lamp_warnings']): Html {
+function lamps(t: T, station: string, warnings: FleetRow['lamp_warnings'], name: DeviceLabel): Html {
   const { shown, more } = capped(warnings);
-  return html`${shown.map((l) => t('fleet.lamp', { device: clip(l.device ?? '?'), hours: l.lamp_hours ?? '?' })).join(t('list.sep'))}${moreHtml(t, more)}`;
+  return html`${shown.map((l) => t('fleet.lamp', { device: name(station, l.device ?? '?'), hours: l.lamp_hours ?? '?' })).join(t('list.sep'))}${moreHtml(t, more)}`;
 }
 
 export interface FleetQuery {
@@ -152,7 +156,12 @@ export function ledgerNote(t: T, r: FleetRow, tz: string): Html | string {
   return html`<div class="warn ledger-replaced" title="${t('station.ledger_replaced_title')}">${t('station.ledger_replaced', { time: localTime(r.ledger_changed_at, tz) })}</div>`;
 }
 
-export function renderFleet(ctx: PageContext, rows: readonly FleetRow[], q: FleetQuery, nowMs: number, rules: FleetRules = DEFAULT_RULES): string {
+/** The stations whose devices the page names (faults, lamps): their inventories give the names (`deviceName`). */
+export function namedStations(rows: readonly FleetRow[]): string[] {
+  return rows.filter((r) => r.faults.length > 0 || r.lamp_warnings.length > 0).map((r) => r.station_id);
+}
+
+export function renderFleet(ctx: PageContext, rows: readonly FleetRow[], q: FleetQuery, nowMs: number, rules: FleetRules = DEFAULT_RULES, deviceName: DeviceLabel = byId): string {
   const { t } = ctx;
   const views = rows.map((r) => judge(r, nowMs, rules));
   const { towns, total } = summarise(views);
@@ -171,7 +180,7 @@ export function renderFleet(ctx: PageContext, rows: readonly FleetRow[], q: Flee
   const visitItems = visits.slice(0, VISIT_LIST_MAX).map((v) => {
     const { shown: reasons, more } = capped(v.reasons);
     return html`<li>${stateBadge(t, v.state)} ${stationLink(v.row)} <span class="muted">${townName(t, v.row.town)} · ${v.row.station_id}</span>
-      <div class="reasons">${reasons.map((r, i) => html`${i ? t('list.sep') : ''}<span class="${r.kind}">${reasonText(ctx, r)}</span>`)}${moreHtml(t, more)}</div></li>`;
+      <div class="reasons">${reasons.map((r, i) => html`${i ? t('list.sep') : ''}<span class="${r.kind}">${reasonText(ctx, r, (d) => deviceName(v.row.station_id, d))}</span>`)}${moreHtml(t, more)}</div></li>`;
   });
   const townRows = towns.map(
     (s) => html`<tr><td><a href="/fleet${query({ town: s.town ?? '', state: q.state === 'all' ? undefined : q.state })}">${townName(t, s.town)}</a></td>
@@ -184,8 +193,8 @@ export function renderFleet(ctx: PageContext, rows: readonly FleetRow[], q: Flee
       <td>${townName(t, r.town)}</td><td>${stateBadge(t, v.state)}</td>
       <td>${r.heartbeat_ts ? html`${localTime(r.heartbeat_ts, tzOf(r))}<div class="muted">${age(t, v.ageS ?? 0)}</div>` : t('none')}</td>
       <td>${r.agent_version === null ? t('none') : clip(r.agent_version)}</td><td class="num${(r.outbox_depth ?? 0) >= rules.outboxWarn ? ' warn' : ''}">${r.outbox_depth ?? t('none')}</td>
-      <td>${r.faults.length ? html`<span class="bad">${deviceFaults(ctx, r.faults)}</span>` : t('none')}</td>
-      <td>${r.lamp_warnings.length ? html`<span class="warn">${lamps(t, r.lamp_warnings)}</span>` : t('none')}</td></tr>`;
+      <td>${r.faults.length ? html`<span class="bad">${deviceFaults(ctx, r.faults, deviceName)}</span>` : t('none')}</td>
+      <td>${r.lamp_warnings.length ? html`<span class="warn">${lamps(t, r.station_id, r.lamp_warnings, deviceName)}</span>` : t('none')}</td></tr>`;
   });
   const townOptions = towns.map((s) => html`<option value="${s.town ?? ''}"${(s.town ?? '') === q.town && q.town !== '' ? ' selected' : ''}>${townName(t, s.town)}</option>`);
   const stateOptions = STATE_FILTERS.map(

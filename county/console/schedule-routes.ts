@@ -1,0 +1,206 @@
+/**
+ * The schedule push, from choosing the stations to following their answers:
+ *
+ *   GET  /schedules                 who gets it (and the history)
+ *   GET  /schedules?target=…        the schedule form for those stations (their devices, what they take)
+ *   POST /schedules  do=review      the form checked → the confirmation, in words (nothing signed yet)
+ *   POST /schedules  do=edit        back to the form with its values
+ *   POST /schedules  do=confirm     checked again, same as confirmed → signed and sent → /push?id=…
+ *   GET  /push, /push.json          one push and its answers
+ *
+ * The stations come from resolveTargets (targets.ts) within pushScope, so an account limited to some towns
+ * gets only those wherever it asks.
+ */
+import { sendHtml, sendJson, type Ctx } from './context.js';
+import { offerFor, type Offer } from './device-choices.js';
+import { checkedForm } from './forms.js';
+import { field, HttpError, param, redirect } from './http.js';
+import type { FormProblem, T } from './i18n.js';
+import { zoneOf } from './layout.js';
+import { pushJson, renderPush } from './pages/push.js';
+import { renderConfirm, reviewDigest } from './pages/schedule-confirm.js';
+import { stationSuggestion } from './pages/schedule-compose.js';
+import { renderSchedules, type HistoryRow, type SchedulesData } from './pages/schedules.js';
+import { PUSH_ANSWER_TIMEOUT_MS, summaryCounts, type PushClock } from './push-status.js';
+import { buildScheduleArgs, emptyForm, readScheduleForm, readTargetChoice, type ScheduleFormValues } from './schedule-form.js';
+import { argsLine, scheduleWords, type WordsOf } from './schedule-words.js';
+import { clip } from './station-words.js';
+import { canonicalChoice, inScope, readStoredTarget, resolveTargets, storedTarget, townCounts, townsOf, type Resolved, type StationRef, type TargetChoice, type TownScope } from './targets.js';
+import { isTimeZone } from './time.js';
+
+const PUSH_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+const STATION_DATALIST_MAX = 1000;
+/** A push's words name devices as the first this many of its stations' inventories do. */
+const NAMING_STATIONS = 200;
+const NAMES_LISTED = 100;
+
+type Chosen = Extract<Resolved, { ok: true }>;
+
+/**
+ * The towns the signed-in account may push to. Every account may push to every town today; an account
+ * bound to towns returns them here, and the form, the confirmation and the send all keep to them.
+ */
+export function pushScope(_ctx: Ctx): TownScope {
+  return undefined;
+}
+
+async function scopedStations(ctx: Ctx): Promise<StationRef[]> {
+  return inScope(await ctx.parts.store.stations(), pushScope(ctx));
+}
+
+function pushClock(ctx: Ctx): PushClock {
+  return { nowMs: ctx.parts.now(), timeoutMs: ctx.parts.pusher?.answerTimeoutMs ?? PUSH_ANSWER_TIMEOUT_MS };
+}
+
+const nameOf = (s: StationRef): string => clip(s.name ?? s.station_id);
+
+/** Who gets it, in words, and the towns with their counts (none for one station or one town). */
+function targetWords(t: T, r: Chosen): { to: string; towns: string } {
+  const s = r.stations[0]!;
+  if (r.kind === 'station') return { to: s.town ? t('target.station', { name: nameOf(s), id: s.station_id, town: clip(s.town) }) : t('target.station_no_town', { name: nameOf(s), id: s.station_id }), towns: '' };
+  if (r.kind === 'town') return { to: t('target.town', { town: clip(r.town ?? ''), n: r.stations.length }), towns: '' };
+  const towns = townCounts(r.stations);
+  const list = towns.map((x) => t('target.town_count', { town: x.town === null ? t('monthly.no_town') : clip(x.town), n: x.n })).join(t('list.sep'));
+  return { to: t('target.all', { n: r.stations.length }), towns: t('target.towns', { n: towns.length, list }) };
+}
+
+/** The zone the stations' schedules run in, in words: theirs when they share one, else "each station's local time". */
+function zoneFor(ctx: Ctx, stations: readonly StationRef[]): string {
+  const zones = new Set(stations.map((s) => (s.timezone && isTimeZone(s.timezone) ? s.timezone : ctx.tz)));
+  return zones.size === 1 ? zoneOf(ctx, [...zones][0]!) : ctx.t('zone.local');
+}
+
+async function offerOf(ctx: Ctx, stations: readonly StationRef[]): Promise<Offer> {
+  return offerFor(ctx.t, await ctx.parts.store.inventoryDevices(stations.map((s) => s.station_id)), stations.length);
+}
+
+const wordsOf = (t: T, offer: Offer): WordsOf => ({
+  t,
+  device: (id) => offer.devices.find((d) => d.id === id)?.label ?? clip(id),
+  input: (device, code) => offer.devices.find((d) => d.id === device)?.inputs?.find((i) => i.code === code),
+});
+
+async function historyRows(ctx: Ctx, stations: readonly StationRef[]): Promise<HistoryRow[]> {
+  const { t } = ctx;
+  const byId = new Map(stations.map((s) => [s.station_id, s]));
+  const clock = pushClock(ctx);
+  const words: WordsOf = { t, device: (id) => clip(id) };
+  return (await ctx.parts.store.recentPushes(20)).map((p) => {
+    const target = readStoredTarget(p.target);
+    const one = target?.station ? byId.get(target.station) : undefined;
+    const to =
+      target?.kind === 'town' ? t('target.town', { town: clip(target.town ?? ''), n: p.stations })
+      : target?.kind === 'all' ? t('target.all', { n: p.stations })
+      : one ? t('target.station_no_town', { name: nameOf(one), id: one.station_id })
+      : t('target.some', { n: p.stations });
+    return { push_id: p.push_id, sent_at: p.sent_at, sent_by: p.sent_by, what: argsLine(words, p.args), to, stations: p.stations, counts: summaryCounts(p, clock) };
+  });
+}
+
+/** The page for a choice of stations: the picker (with the matches or the problem), or the form for them. */
+async function schedulesData(ctx: Ctx, choice: TargetChoice, stations: readonly StationRef[], r: Resolved): Promise<SchedulesData> {
+  const canSend = ctx.signIn?.role === 'operator';
+  const picker = {
+    towns: townsOf(stations),
+    stationCount: stations.length,
+    suggestions: stations.length <= STATION_DATALIST_MAX ? [...stations] : [],
+    choice,
+    ...(!r.ok && r.matches ? { matches: r.matches } : {}),
+    ...(!r.ok && r.problem && choice.kind !== '' ? { problem: r.problem } : {}),
+  };
+  const compose = r.ok && canSend ? { to: targetWords(ctx.t, r).to, choice: canonicalChoice(r), offer: await offerOf(ctx, r.stations) } : undefined;
+  return { picker, ...(compose ? { compose } : {}), recent: await historyRows(ctx, stations), canSend, canSign: ctx.parts.pusher?.canSign ?? false };
+}
+
+export async function schedulesPage(ctx: Ctx): Promise<void> {
+  const choice = readTargetChoice((name, max) => param(ctx.url, name, max));
+  const stations = await scopedStations(ctx);
+  const r = resolveTargets(stations, choice, undefined);
+  sendHtml(ctx, 200, renderSchedules(ctx, await schedulesData(ctx, choice, stations, r), emptyForm(r.ok ? canonicalChoice(r) : choice)));
+}
+
+async function formAgain(ctx: Ctx, status: number, v: ScheduleFormValues, stations: readonly StationRef[], r: Resolved, problems: FormProblem[]): Promise<void> {
+  sendHtml(ctx, status, renderSchedules(ctx, await schedulesData(ctx, v.target, stations, r), v, problems));
+}
+
+function confirmPage(ctx: Ctx, v: ScheduleFormValues, r: Chosen, offer: Offer, args: Record<string, unknown>, digest: string, changed: boolean): string {
+  const { t } = ctx;
+  const w = targetWords(t, r);
+  const s = (args as { schedule?: Parameters<typeof scheduleWords>[1] }).schedule;
+  const words = s ? scheduleWords(wordsOf(t, offer), s, zoneFor(ctx, r.stations)) : argsLine(wordsOf(t, offer), JSON.stringify(args));
+  return renderConfirm(ctx, {
+    choice: canonicalChoice(r),
+    values: { ...v, target: canonicalChoice(r) },
+    to: w.to,
+    towns: w.towns,
+    count: r.stations.length,
+    stations: r.stations.slice(0, NAMES_LISTED).map((x) => stationSuggestion(x)),
+    more: Math.max(0, r.stations.length - NAMES_LISTED),
+    words,
+    digest,
+    changed,
+  });
+}
+
+export async function pushSchedule(ctx: Ctx): Promise<void> {
+  const form = await checkedForm(ctx);
+  // Checked on the server whatever the page showed: a viewer's forged POST ends here.
+  if (ctx.signIn?.role !== 'operator') throw new HttpError(403, 'error.forbidden');
+  const pusher = ctx.parts.pusher;
+  if (!pusher?.canSign) throw new HttpError(403, 'error.forbidden');
+  const v = readScheduleForm(form);
+  const step = field(form, 'do', 16);
+  const stations = await scopedStations(ctx);
+  const r = resolveTargets(stations, v.target, undefined);
+  if (!r.ok) return formAgain(ctx, 400, v, stations, r, r.problem ? [r.problem] : []);
+  const offer = await offerOf(ctx, r.stations);
+  if (step === 'edit') return formAgain(ctx, 200, v, stations, r, []);
+  const built = buildScheduleArgs(v, ctx.tz, offer);
+  if (!built.ok) return formAgain(ctx, 400, v, stations, r, built.problems);
+  const digest = reviewDigest(built.args, r.stations.map((s) => s.station_id));
+  // Anything but a confirmation of exactly this (the form's own submit, a changed town) is shown first.
+  if (step !== 'confirm' || field(form, 'review', 64) !== digest) {
+    return sendHtml(ctx, step === 'confirm' ? 409 : 200, confirmPage(ctx, v, r, offer, built.args, digest, step === 'confirm'));
+  }
+  // Checked again after the awaits above (the form, the store): an account changed or removed while this
+  // request was being read sends nothing (issue row 2).
+  if (!ctx.parts.accounts.stillValid(ctx.signIn.user, ctx.signIn.role, ctx.signIn.hash)) throw new HttpError(403, 'error.forbidden');
+  const pushId = await pusher.send('schedule.set', built.args, r.stations.map((s) => s.station_id), ctx.signIn.user, storedTarget(r));
+  redirect(ctx.res, `/push?id=${pushId}`);
+}
+
+async function pushRows(ctx: Ctx) {
+  const id = param(ctx.url, 'id', 32);
+  if (!PUSH_ID.test(id)) throw new HttpError(404, 'error.not_found');
+  const rows = await ctx.parts.store.push(id);
+  if (rows.length === 0) throw new HttpError(404, 'error.not_found');
+  return rows;
+}
+
+export async function pushPage(ctx: Ctx): Promise<void> {
+  const { t } = ctx;
+  const rows = await pushRows(ctx);
+  const all = await ctx.parts.store.stations();
+  const byId = new Map(all.map((s) => [s.station_id, s]));
+  const ofPush = rows.map((r) => byId.get(r.station_id) ?? { station_id: r.station_id, name: null, town: null, timezone: null });
+  const offer = await offerOf(ctx, ofPush.slice(0, NAMING_STATIONS));
+  const target = readStoredTarget(rows[0]!.target);
+  const chosen: Chosen = { ok: true, kind: target?.kind ?? 'all', stations: ofPush, town: target?.town ?? null };
+  const w = targetWords(t, chosen);
+  const to = target === null ? t('target.some', { n: rows.length }) : w.towns ? t('target.with_towns', w) : w.to;
+  sendHtml(ctx, 200, renderPush(ctx, {
+    rows,
+    names: new Map(all.map((s) => [s.station_id, { name: s.name, town: s.town }])),
+    to,
+    words: wordsOf(t, offer),
+    zone: zoneFor(ctx, ofPush),
+    clock: pushClock(ctx),
+    tzOf: (id) => byId.get(id)?.timezone ?? ctx.tz,
+  }));
+}
+
+export async function pushProgress(ctx: Ctx): Promise<void> {
+  const rows = await pushRows(ctx);
+  const zones = new Map((await ctx.parts.store.stations()).map((s) => [s.station_id, s.timezone]));
+  sendJson(ctx, 200, pushJson(ctx.t, rows, pushClock(ctx), (id) => zones.get(id) ?? ctx.tz));
+}
