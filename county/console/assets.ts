@@ -43,7 +43,7 @@ form.filters{display:flex;flex-wrap:wrap;gap:12px;align-items:center;margin:8px 
 input,select,button{font:inherit;padding:4px 8px;border:1px solid #b8c2cc;border-radius:4px;background:#fff}
 button,a.button{cursor:pointer;background:#eef2f7;border:1px solid #b8c2cc;border-radius:4px;padding:4px 14px;color:#1f2933}
 button.primary{background:#0d4a8f;color:#fff;border-color:#0d4a8f;padding:6px 22px}
-fieldset{border:1px solid #dde3ea;border-radius:6px;margin:10px 0;padding:8px 12px}
+fieldset{border:1px solid #dde3ea;border-radius:6px;margin:10px 0;padding:8px 12px;min-width:0}
 fieldset.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(260px,1fr));gap:10px}
 fieldset label{display:inline-flex;gap:6px;align-items:center;margin-right:14px}
 .days{grid-column:1/-1;display:flex;flex-wrap:wrap;gap:10px;align-items:center}
