@@ -3,7 +3,7 @@ import { monthBounds, monthlyReport, DEFAULT_TIMEZONE } from '../report.js';
 import { sendHtml, type Ctx } from './context.js';
 import { HttpError, param, send, securityHeaders } from './http.js';
 import { stationDeviceLabels } from './device-names.js';
-import { namedStations, renderFleet, STATE_FILTERS, type StateFilter } from './pages/fleet.js';
+import { namedStations, renderFleet, selectFleet, STATE_FILTERS, type StateFilter } from './pages/fleet.js';
 import { localisedMonthlyCsv, renderMonthly } from './pages/monthly.js';
 import { renderStation } from './pages/station.js';
 import { stationFleetRow } from './station-row.js';
@@ -21,7 +21,7 @@ export async function fleetPage(ctx: Ctx): Promise<void> {
     page: param(ctx.url, 'page', 8),
   };
   const rows = await ctx.parts.store.fleet();
-  const names = await stationDeviceLabels(ctx.parts.store, ctx.t, namedStations(rows));
+  const names = await stationDeviceLabels(ctx.parts.store, ctx.t, namedStations(selectFleet(rows, q, ctx.parts.now(), ctx.parts.rules)));
   sendHtml(ctx, 200, renderFleet(ctx, rows, q, ctx.parts.now(), ctx.parts.rules, names));
 }
 

@@ -108,8 +108,10 @@ async function schedulesData(ctx: Ctx, choice: TargetChoice, stations: readonly 
     ...(!r.ok && r.matches ? { matches: r.matches } : {}),
     ...(!r.ok && r.problem && choice.kind !== '' ? { problem: r.problem } : {}),
   };
-  const compose = r.ok && canSend ? { to: targetWords(ctx.t, r).to, choice: canonicalChoice(r), offer: await offerOf(ctx, r.stations) } : undefined;
-  return { picker, ...(compose ? { compose } : {}), recent: await historyRows(ctx, stations), canSend, canSign: ctx.parts.pusher?.canSign ?? false };
+  const canSign = ctx.parts.pusher?.canSign ?? false;
+  // Only for an account that may send, on a console that can sign: nobody else gets the form.
+  const compose = r.ok && canSend && canSign ? { to: targetWords(ctx.t, r).to, choice: canonicalChoice(r), offer: await offerOf(ctx, r.stations) } : undefined;
+  return { picker, ...(compose ? { compose } : {}), recent: await historyRows(ctx, stations), canSend, canSign };
 }
 
 export async function schedulesPage(ctx: Ctx): Promise<void> {

@@ -156,15 +156,9 @@ export function ledgerNote(t: T, r: FleetRow, tz: string): Html | string {
   return html`<div class="warn ledger-replaced" title="${t('station.ledger_replaced_title')}">${t('station.ledger_replaced', { time: localTime(r.ledger_changed_at, tz) })}</div>`;
 }
 
-/** The stations whose devices the page names (faults, lamps): their inventories give the names (`deviceName`). */
-export function namedStations(rows: readonly FleetRow[]): string[] {
-  return rows.filter((r) => r.faults.length > 0 || r.lamp_warnings.length > 0).map((r) => r.station_id);
-}
-
-export function renderFleet(ctx: PageContext, rows: readonly FleetRow[], q: FleetQuery, nowMs: number, rules: FleetRules = DEFAULT_RULES, deviceName: DeviceLabel = byId): string {
-  const { t } = ctx;
+/** What one fleet page shows: every station judged, the visit list, and the page of the filtered table. */
+export function selectFleet(rows: readonly FleetRow[], q: FleetQuery, nowMs: number, rules: FleetRules = DEFAULT_RULES) {
   const views = rows.map((r) => judge(r, nowMs, rules));
-  const { towns, total } = summarise(views);
   const visits = visitList(views);
   const needle = q.q.toLowerCase();
   const shown = views.filter(
@@ -175,6 +169,19 @@ export function renderFleet(ctx: PageContext, rows: readonly FleetRow[], q: Flee
   );
   const pages = Math.max(1, Math.ceil(shown.length / PAGE_SIZE));
   const pageNo = pageNumber(q.page, pages);
+  return { views, visits, shown, pages, pageNo, onPage: shown.slice((pageNo - 1) * PAGE_SIZE, pageNo * PAGE_SIZE) };
+}
+
+/** The stations whose devices the page names (faults, lamps in the visit list and on the table's page): their inventories give the names. */
+export function namedStations(sel: ReturnType<typeof selectFleet>): string[] {
+  const named = (v: FleetView) => v.row.faults.length > 0 || v.row.lamp_warnings.length > 0;
+  return [...new Set([...sel.visits.slice(0, VISIT_LIST_MAX), ...sel.onPage].filter(named).map((v) => v.row.station_id))];
+}
+
+export function renderFleet(ctx: PageContext, rows: readonly FleetRow[], q: FleetQuery, nowMs: number, rules: FleetRules = DEFAULT_RULES, deviceName: DeviceLabel = byId): string {
+  const { t } = ctx;
+  const { views, visits, shown, pages, pageNo, onPage } = selectFleet(rows, q, nowMs, rules);
+  const { towns, total } = summarise(views);
   const tzOf = (r: FleetRow) => r.timezone ?? ctx.tz;
 
   const visitItems = visits.slice(0, VISIT_LIST_MAX).map((v) => {
@@ -187,7 +194,7 @@ export function renderFleet(ctx: PageContext, rows: readonly FleetRow[], q: Flee
       <td class="num">${s.stations}</td><td class="num">${s.online}</td><td class="num${s.offline ? ' bad' : ''}">${s.offline}</td>
       <td class="num${s.faults ? ' bad' : ''}">${s.faults}</td><td class="num${s.lamps ? ' warn' : ''}">${s.lamps}</td></tr>`,
   );
-  const stationRows = shown.slice((pageNo - 1) * PAGE_SIZE, pageNo * PAGE_SIZE).map((v) => {
+  const stationRows = onPage.map((v) => {
     const r = v.row;
     return html`<tr data-station="${r.station_id}" data-state="${v.state}"><td>${stationLink(r)}<div class="muted">${r.station_id}</div>${ledgerNote(t, r, tzOf(r))}</td>
       <td>${townName(t, r.town)}</td><td>${stateBadge(t, v.state)}</td>
