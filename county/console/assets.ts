@@ -46,6 +46,7 @@ button.primary{background:#0d4a8f;color:#fff;border-color:#0d4a8f;padding:6px 22
 fieldset{border:1px solid #dde3ea;border-radius:6px;margin:10px 0;padding:8px 12px;min-width:0}
 fieldset.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(260px,1fr));gap:10px}
 fieldset label{display:inline-flex;gap:6px;align-items:center;margin-right:14px}
+fieldset.grid label{flex-wrap:wrap}fieldset.grid label:not(.choice){white-space:nowrap}fieldset.grid input[name=id],fieldset.grid input[name=name]{width:14em;max-width:100%}
 .days{grid-column:1/-1;display:flex;flex-wrap:wrap;gap:10px;align-items:center}
 [hidden],.hidden{display:none !important}
 select{max-width:100%}
