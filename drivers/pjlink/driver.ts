@@ -111,8 +111,9 @@ export class PjlinkDriver implements DeviceDriver {
       const inf2 = await this.ask(1, 'INF2');
       info.manufacturer = 'ok' in inf1 && inf1.ok.trim() ? inf1.ok.trim() : null;
       info.model = 'ok' in inf2 && inf2.ok.trim() ? inf2.ok.trim() : null;
-      const inst = await this.ask(1, 'INST');
-      this.inputs = ('ok' in inst && parseInputList(inst.ok)) || PJLINK_INPUTS;
+      // What the schedule form may offer (inventory `controls`); a projector that does not say keeps the class 1 list.
+      const inst = await this.ask(1, 'INST').catch(() => undefined);
+      this.inputs = (inst && 'ok' in inst && parseInputList(inst.ok)) || PJLINK_INPUTS;
       if (this.cls === 2) {
         const snum = await this.ask(2, 'SNUM');
         const sver = await this.ask(2, 'SVER');
