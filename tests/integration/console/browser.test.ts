@@ -21,6 +21,7 @@ import { PjlinkSimulator } from '../../../scripts/sims/pjlink.js';
 import { Mosquitto, sleep, waitFor } from '../../../scripts/lib/kit/index.js';
 import { ctl, ROOT, startAgent, waitReady, writeConfig, type RunningAgent } from '../../helpers/agent.js';
 import { tempDir } from '../../helpers/temp.js';
+import { pageInternalWords } from '../../helpers/zh-words.js';
 
 const CONSOLE_JS = join(ROOT, 'dist', 'county', 'console.js');
 const KEY = 'county-command-key-e2e-0123456789abcdef';
@@ -333,6 +334,15 @@ describe('county console in Chromium', () => {
     await page.goto(`${base}/fleet`);
     expect(await page.locator('#visit li', { hasText: '李家湾村' }).textContent()).toContain('投影机：灯泡故障');
     expect(await page.locator('#stations tr[data-station="village-b"] td').nth(6).textContent()).toBe('投影机：灯泡故障');
+  });
+
+  it('shows no internal code on a Chinese page about real agents (their events, faults, answers, schedules)', async () => {
+    const pushes = await reader.recentPushes(10);
+    expect(pushes.length).toBeGreaterThan(0);
+    for (const path of ['/fleet', '/station?id=village-a', '/station?id=village-b', '/station?id=village-c', '/schedules', `/push?id=${pushes[0]!.push_id}`, '/monthly']) {
+      await page.goto(base + path);
+      expect(await pageInternalWords(page), path).toEqual([]);
+    }
   });
 
   it('switches to English, and no page broke its content security policy', async () => {
