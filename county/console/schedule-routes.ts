@@ -98,7 +98,7 @@ async function historyRows(ctx: Ctx, stations: readonly StationRef[]): Promise<H
 }
 
 /** The page for a choice of stations: the picker (with the matches or the problem), or the form for them. */
-async function schedulesData(ctx: Ctx, choice: TargetChoice, stations: readonly StationRef[], r: Resolved): Promise<SchedulesData> {
+async function schedulesData(ctx: Ctx, choice: TargetChoice, stations: readonly StationRef[], r: Resolved, known?: Offer): Promise<SchedulesData> {
   const canSend = ctx.signIn?.role === 'operator';
   const picker = {
     towns: townsOf(stations),
@@ -110,7 +110,7 @@ async function schedulesData(ctx: Ctx, choice: TargetChoice, stations: readonly 
   };
   const canSign = ctx.parts.pusher?.canSign ?? false;
   // Only for an account that may send, on a console that can sign: nobody else gets the form.
-  const compose = r.ok && canSend && canSign ? { to: targetWords(ctx.t, r).to, choice: canonicalChoice(r), offer: await offerOf(ctx, r.stations) } : undefined;
+  const compose = r.ok && canSend && canSign ? { to: targetWords(ctx.t, r).to, choice: canonicalChoice(r), offer: known ?? (await offerOf(ctx, r.stations)) } : undefined;
   return { picker, ...(compose ? { compose } : {}), recent: await historyRows(ctx, stations), canSend, canSign };
 }
 
@@ -121,8 +121,8 @@ export async function schedulesPage(ctx: Ctx): Promise<void> {
   sendHtml(ctx, 200, renderSchedules(ctx, await schedulesData(ctx, choice, stations, r), emptyForm(r.ok ? canonicalChoice(r) : choice)));
 }
 
-async function formAgain(ctx: Ctx, status: number, v: ScheduleFormValues, stations: readonly StationRef[], r: Resolved, problems: FormProblem[]): Promise<void> {
-  sendHtml(ctx, status, renderSchedules(ctx, await schedulesData(ctx, v.target, stations, r), v, problems));
+async function formAgain(ctx: Ctx, status: number, v: ScheduleFormValues, stations: readonly StationRef[], r: Resolved, problems: FormProblem[], offer?: Offer): Promise<void> {
+  sendHtml(ctx, status, renderSchedules(ctx, await schedulesData(ctx, v.target, stations, r, offer), v, problems));
 }
 
 function confirmPage(ctx: Ctx, v: ScheduleFormValues, r: Chosen, offer: Offer, args: Record<string, unknown>, digest: string, changed: boolean): string {
@@ -156,9 +156,9 @@ export async function pushSchedule(ctx: Ctx): Promise<void> {
   const r = resolveTargets(stations, v.target, undefined);
   if (!r.ok) return formAgain(ctx, 400, v, stations, r, r.problem ? [r.problem] : []);
   const offer = await offerOf(ctx, r.stations);
-  if (step === 'edit') return formAgain(ctx, 200, v, stations, r, []);
+  if (step === 'edit') return formAgain(ctx, 200, v, stations, r, [], offer);
   const built = buildScheduleArgs(v, ctx.tz, offer);
-  if (!built.ok) return formAgain(ctx, 400, v, stations, r, built.problems);
+  if (!built.ok) return formAgain(ctx, 400, v, stations, r, built.problems, offer);
   const digest = reviewDigest(built.args, r.stations.map((s) => s.station_id));
   // Anything but a confirmation of exactly this (the form's own submit, a changed town) is shown first.
   if (step !== 'confirm' || field(form, 'review', 64) !== digest) {
