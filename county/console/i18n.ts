@@ -21,6 +21,12 @@ export const CONSOLE_CATALOGUES: Record<Lang, Record<ConsoleKey, string>> = {
 
 export type T = (key: ConsoleKey, params?: Record<string, string | number>) => string;
 
+/** A message to show (a form's problem, a note): its key and parameters, put in words by the page. */
+export interface FormProblem {
+  key: ConsoleKey;
+  params?: Record<string, string | number>;
+}
+
 /** English nouns the catalogue counts, and their singular: "1 stations" reads wrong. */
 const SINGULAR: Record<string, string> = { stations: 'station', records: 'record', days: 'day', rows: 'row', steps: 'step' };
 const ONE_OF = new RegExp(`(^|[^\\d.,])1 (${Object.keys(SINGULAR).join('|')})\\b`, 'g');
