@@ -261,6 +261,8 @@ export class App {
             timezone: config.station.timezone,
             schedules: config.schedules,
             deviceIds: config.devices.map((d) => d.id),
+            deviceActions: (id) => this.supervisor.controls(id)?.actions,
+            changed: () => this.county?.inventoryChanged(),
             noteTrigger: (t) => this.tracker?.noteTrigger(t),
           });
           this.scheduler = scheduler;
@@ -286,6 +288,8 @@ export class App {
             agentVersion: AGENT_VERSION,
             startedAtMs: this.startedAtWall,
             devices: () => this.supervisor.states(),
+            controls: (id) => this.supervisor.controls(id),
+            schedules: () => this.scheduler?.installed() ?? { list: [], more: 0 },
             openSessionId: () => this.openSessionId(),
             hostInfo: () => hostInfo(),
             hostHealth: ((sampler) => () => sampler.sample())(new HostHealthSampler(config.data_dir)),

@@ -13,6 +13,7 @@ import { DRIVERS } from '../drivers/registry.js';
 import { SharedResourcePool } from '../drivers/shared.js';
 import { AgentError, ErrorCodes, toAgentError } from '../protocol/errors.js';
 import { Faults, faultOf } from '../protocol/faults.js';
+import { controlsFrom, type DeviceControls } from '../protocol/device-controls.js';
 import type { DeviceDiagnosis } from './control/protocol.js';
 import type { EventBus } from './bus.js';
 import type { Clock } from './clock.js';
@@ -64,6 +65,7 @@ class DeviceRunner {
   private watcher: FSWatcher | undefined;
   private loopDone: Promise<void> = Promise.resolve();
   private disconnected: AgentError | undefined;
+  known: DeviceDriver | undefined; // the latest driver, kept after close: what it said it can do
 
   constructor(
     readonly config: DeviceConfig,
@@ -130,7 +132,7 @@ class DeviceRunner {
       if (!this.driver) {
         try {
           const driver = def.create(this.sup.contextFor(this.config, this.log, () => this.kick()));
-          this.driver = driver;
+          this.driver = this.known = driver;
           this.disconnected = undefined;
           driver.onDisconnect((reason) => {
             if (this.driver !== driver || this.stopped) return;
@@ -347,8 +349,9 @@ export class DeviceSupervisor {
     return this.runners.get(id)?.config;
   }
 
-  capabilities(id: string): readonly string[] {
-    return this.runners.get(id)?.driver?.capabilities ?? [];
+  /** What the county may schedule on the device (inventory `controls`), as its driver last said, offline too. */
+  controls(id: string): DeviceControls | undefined {
+    return controlsFrom(this.runners.get(id)?.known);
   }
 
   async execute(id: string, command: DeviceCommand, _source: CommandSource = 'internal'): Promise<DeviceState> {

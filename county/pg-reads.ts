@@ -13,6 +13,8 @@ import type {
   HeartbeatPoint,
   LostRange,
   PushRow,
+  PushSummary,
+  InventoryDevicesRow,
   QuarantinedRow,
   SessionQuery,
   SessionRow,
@@ -31,6 +33,7 @@ import {
   fleetRows,
   historyBucket,
   parseDoc,
+  parseList,
   toClassRun,
   toDeviceRow,
   toSessionRow,
@@ -58,7 +61,6 @@ export function makePool(url: string, max: number): pg.Pool {
 const payloads = (rows: Array<{ payload: string }>): Array<Record<string, unknown>> =>
   rows.map((r) => parseDoc(r.payload)).filter((d): d is Record<string, unknown> => d !== null);
 
-type PushSummary = { push_id: string; action: string; sent_at: string; sent_by: string; stations: number; ok: number; error: number };
 
 export abstract class PgReads implements ConsoleStore {
   private readonly audit: PgAudit;
@@ -203,6 +205,11 @@ export abstract class PgReads implements ConsoleStore {
     return parseDoc((await this.rows<{ inventory: string | null }>(SQL.inventoryDoc, [stationId]))[0]?.inventory ?? null);
   }
 
+  async inventoryDevices(stationIds: readonly string[]): Promise<InventoryDevicesRow[]> {
+    const rows = await this.rows<{ station_id: string; devices: string | null }>(SQL.inventoryDevices, [[...stationIds]]);
+    return rows.map((r) => ({ station_id: r.station_id, devices: parseList(r.devices) }));
+  }
+
   async devices(stationId: string): Promise<DeviceRow[]> {
     return (await this.rows<DeviceDbRow>(SQL.deviceRows, [stationId])).map(toDeviceRow);
   }
@@ -240,6 +247,7 @@ export abstract class PgReads implements ConsoleStore {
       col('status'),
       col('response'),
       col('responded_at'),
+      rows.map((r) => r.target ?? null),
     ]);
   }
 

@@ -6,6 +6,7 @@
  * integers: ingest.ts).
  */
 import { PG_AUDIT_MIGRATION } from './pg-audit.js';
+import { PUSH_PG_SQL, PUSH_TARGET_PG_MIGRATION } from './pg-push-sql.js';
 import { VISITS_PG_MIGRATION } from './pg-visit-sql.js';
 
 /** The UTC calendar month of a session start (UTC ms), as UTC ms: integer arithmetic, no float rounding. */
@@ -195,6 +196,8 @@ export const PG_MIGRATIONS: readonly string[] = [
   VISITS_PG_MIGRATION,
   // accounts: the console's audit log (操作日志, county/audit.ts; the table is in pg-audit.ts).
   PG_AUDIT_MIGRATION,
+  // The schedule push form (issue 22), as SQLite's: how the clerk chose a push's stations (pg-push-sql.ts).
+  PUSH_TARGET_PG_MIGRATION,
 ];
 
 /** The usage rows starting in [lo, hi), as totals each multiplied by `sign` (+1 or −1). */
@@ -364,6 +367,9 @@ export const SQL = {
   activeDevices: `SELECT station_id, device_id, kind FROM devices
                    WHERE online AND power IN ('on', 'warming') AND kind IN ('projector', 'led_display', 'amplifier') ORDER BY station_id COLLATE "C", device_id COLLATE "C"`,
   inventoryDoc: 'SELECT inventory FROM station_docs WHERE station_id = $1',
+  // Only the devices of each document, as text (parsed by the reader, as SQLite's).
+  inventoryDevices: `SELECT station_id, (inventory::json -> 'devices')::text AS devices FROM station_docs
+                      WHERE station_id = ANY($1::text[]) AND inventory IS NOT NULL ORDER BY station_id`,
   deviceRows: `SELECT ${DEVICE_COLUMNS} FROM devices WHERE station_id = $1 ORDER BY device_id`,
   usagePayloads: `SELECT r.payload FROM usage u JOIN records r ON r.station_id = u.station_id AND r.seq = u.seq
                    WHERE u.station_id = $1 ORDER BY u.seq DESC LIMIT $2`,
@@ -380,19 +386,5 @@ export const SQL = {
                           WHERE e.station_id = $1 AND e.type = ANY($2::text[]) ORDER BY e.seq DESC LIMIT $3`,
   historyRows: `SELECT ts, cpu_pct, mem_pct, disk_free_mb, agent_rss_mb, outbox_depth, online_devices FROM heartbeat_history
                  WHERE station_id = $1 AND bucket >= $2 ORDER BY bucket`,
-  pushInsert: `INSERT INTO pushes (station_id, transaction_id, push_id, action, args, sent_at, sent_by, status, response, responded_at)
-               SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])`,
-  pushRespond: `UPDATE pushes SET status = $1, response = $2, responded_at = $3 WHERE station_id = $4 AND transaction_id = $5 AND status = 'sent'`,
-  pushKnown: 'SELECT 1 FROM pushes WHERE station_id = $1 AND transaction_id = $2',
-  pushRows: `SELECT push_id, transaction_id AS "transaction", station_id, action, args, sent_at, sent_by, status, response, responded_at
-               FROM pushes WHERE push_id = $1 ORDER BY station_id`,
-  recentPushes: `SELECT push_id, max(action) AS action, min(sent_at) AS sent_at, max(sent_by) AS sent_by, count(*)::bigint AS stations,
-                        count(*) FILTER (WHERE status = 'ok')::bigint AS ok, count(*) FILTER (WHERE status = 'error')::bigint AS error
-                   FROM pushes GROUP BY push_id ORDER BY min(sent_at) DESC, push_id DESC LIMIT $1`,
-  // A town account's view (county/console/access.ts): only the rows of its towns' stations count.
-  recentPushesOfTowns: `SELECT p.push_id, max(p.action) AS action, min(p.sent_at) AS sent_at, max(p.sent_by) AS sent_by, count(*)::bigint AS stations,
-                        count(*) FILTER (WHERE p.status = 'ok')::bigint AS ok, count(*) FILTER (WHERE p.status = 'error')::bigint AS error
-                   FROM pushes p JOIN stations s ON s.station_id = p.station_id
-                  WHERE s.town = ANY($2::text[])
-                  GROUP BY p.push_id ORDER BY min(p.sent_at) DESC, p.push_id DESC LIMIT $1`,
+  ...PUSH_PG_SQL,
 } as const;

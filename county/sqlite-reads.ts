@@ -12,8 +12,10 @@ import type {
   FleetRow,
   GapInfo,
   HeartbeatPoint,
+  InventoryDevicesRow,
   LostRange,
   PushRow,
+  PushSummary,
   QuarantinedRow,
   SessionQuery,
   SessionRow,
@@ -33,6 +35,7 @@ import {
   fleetRows,
   historyBucket,
   parseDoc,
+  parseList,
   toClassRun,
   toDeviceRow,
   toSessionRow,
@@ -52,8 +55,6 @@ type VisitStatements = { [K in keyof typeof VISIT_STATEMENTS]: Database.Statemen
 
 const payloads = (rows: unknown[]): Array<Record<string, unknown>> =>
   (rows as Array<{ payload: string }>).map((r) => parseDoc(r.payload)).filter((d): d is Record<string, unknown> => d !== null);
-
-type PushSummary = { push_id: string; action: string; sent_at: string; sent_by: string; stations: number; ok: number; error: number };
 
 export abstract class SqliteReads implements ConsoleStore {
   protected readonly s: Statements;
@@ -201,6 +202,11 @@ export abstract class SqliteReads implements ConsoleStore {
     return parseDoc(r?.inventory ?? null);
   }
 
+  async inventoryDevices(stationIds: readonly string[]): Promise<InventoryDevicesRow[]> {
+    const rows = this.s.inventoryDevices.all(JSON.stringify(stationIds)) as Array<{ station_id: string; devices: string | null }>;
+    return rows.map((r) => ({ station_id: r.station_id, devices: parseList(r.devices) }));
+  }
+
   async devices(stationId: string): Promise<DeviceRow[]> {
     return (this.s.deviceRows.all(stationId) as DeviceDbRow[]).map(toDeviceRow);
   }
@@ -236,7 +242,7 @@ export abstract class SqliteReads implements ConsoleStore {
 
   async addPushes(rows: readonly PushRow[]): Promise<void> {
     this.tx(() => {
-      for (const r of rows) this.s.pushInsert.run(r.station_id, r.transaction, r.push_id, r.action, r.args, r.sent_at, r.sent_by, r.status, r.response, r.responded_at);
+      for (const r of rows) this.s.pushInsert.run(r.station_id, r.transaction, r.push_id, r.action, r.args, r.sent_at, r.sent_by, r.status, r.response, r.responded_at, r.target ?? null);
     });
   }
 

@@ -186,6 +186,11 @@ export const MIGRATIONS: readonly string[] = [
   VISITS_MIGRATION,
   // accounts: the console's audit log (操作日志, county/audit.ts; the table is in sqlite-audit.ts).
   SQLITE_AUDIT_MIGRATION,
+  // The schedule push form (issue 22): how the clerk chose a push's stations (one town, one station, all),
+  // so the history says to whom it went in words. Older rows keep null.
+  `
+  ALTER TABLE pushes ADD COLUMN target TEXT;
+  `,
 ];
 
 /** The usage rows starting in [lo, hi), as totals each multiplied by `sign` (+1 or −1). */
@@ -311,6 +316,9 @@ export const STATEMENTS = {
   activeDevices: `SELECT station_id, device_id, kind FROM devices
                    WHERE online = 1 AND power IN ('on', 'warming') AND kind IN ('projector', 'led_display', 'amplifier') ORDER BY station_id, device_id`,
   inventoryDoc: 'SELECT inventory FROM station_docs WHERE station_id = ?',
+  // Only the devices of each document (a few hundred bytes of its 1-3 KB), for the listed stations.
+  inventoryDevices: `SELECT station_id, CASE WHEN json_valid(inventory) THEN json_extract(inventory, '$.devices') END AS devices FROM station_docs
+                      WHERE station_id IN (SELECT value FROM json_each(?)) AND inventory IS NOT NULL ORDER BY station_id`,
   deviceRows: `SELECT ${DEVICE_COLUMNS} FROM devices WHERE station_id = ? ORDER BY device_id`,
   usagePayloads: `SELECT r.payload FROM usage u JOIN records r ON r.station_id = u.station_id AND r.seq = u.seq
                    WHERE u.station_id = ? ORDER BY u.seq DESC LIMIT ?`,
@@ -330,17 +338,17 @@ export const STATEMENTS = {
   historyPrune: 'DELETE FROM heartbeat_history WHERE bucket < ?',
   history: `SELECT ts, cpu_pct, mem_pct, disk_free_mb, agent_rss_mb, outbox_depth, online_devices FROM heartbeat_history
              WHERE station_id = ? AND bucket >= ? ORDER BY bucket`,
-  pushInsert: `INSERT INTO pushes (station_id, transaction_id, push_id, action, args, sent_at, sent_by, status, response, responded_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  pushInsert: `INSERT INTO pushes (station_id, transaction_id, push_id, action, args, sent_at, sent_by, status, response, responded_at, target)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   pushRespond: `UPDATE pushes SET status = ?, response = ?, responded_at = ? WHERE station_id = ? AND transaction_id = ? AND status = 'sent'`,
   pushKnown: 'SELECT 1 FROM pushes WHERE station_id = ? AND transaction_id = ?',
-  pushRows: `SELECT push_id, transaction_id AS "transaction", station_id, action, args, sent_at, sent_by, status, response, responded_at
+  pushRows: `SELECT push_id, transaction_id AS "transaction", station_id, action, args, sent_at, sent_by, status, response, responded_at, target
                FROM pushes WHERE push_id = ? ORDER BY station_id`,
-  recentPushes: `SELECT push_id, max(action) AS action, min(sent_at) AS sent_at, max(sent_by) AS sent_by, count(*) AS stations,
+  recentPushes: `SELECT push_id, max(action) AS action, max(args) AS args, max(target) AS target, min(sent_at) AS sent_at, max(sent_by) AS sent_by, count(*) AS stations,
                         sum(status = 'ok') AS ok, sum(status = 'error') AS error
                    FROM pushes GROUP BY push_id ORDER BY min(sent_at) DESC, push_id DESC LIMIT ?`,
   // A town account's view (county/console/access.ts): only the rows of its towns' stations count.
-  recentPushesOfTowns: `SELECT p.push_id, max(p.action) AS action, min(p.sent_at) AS sent_at, max(p.sent_by) AS sent_by, count(*) AS stations,
+  recentPushesOfTowns: `SELECT p.push_id, max(p.action) AS action, max(p.args) AS args, max(p.target) AS target, min(p.sent_at) AS sent_at, max(p.sent_by) AS sent_by, count(*) AS stations,
                         sum(p.status = 'ok') AS ok, sum(p.status = 'error') AS error
                    FROM pushes p JOIN stations s ON s.station_id = p.station_id
                   WHERE s.town IN (SELECT value FROM json_each(?))

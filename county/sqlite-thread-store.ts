@@ -22,8 +22,10 @@ import type {
   FleetRow,
   GapInfo,
   HeartbeatPoint,
+  InventoryDevicesRow,
   LostRange,
   PushRow,
+  PushSummary,
   QuarantinedRow,
   SessionQuery,
   SessionRow,
@@ -45,8 +47,6 @@ function workerScript(): string {
   const here = fileURLToPath(new URL('./sqlite-worker.js', import.meta.url));
   return existsSync(here) ? here : fileURLToPath(new URL('../dist/county/sqlite-worker.js', import.meta.url));
 }
-
-type PushSummary = { push_id: string; action: string; sent_at: string; sent_by: string; stations: number; ok: number; error: number };
 
 export class SqliteThreadStore implements CollectorStore, ConsoleStore {
   private next = 1;
@@ -154,6 +154,9 @@ export class SqliteThreadStore implements CollectorStore, ConsoleStore {
   }
   inventory(stationId: string): Promise<Record<string, unknown> | null> {
     return this.call('inventory', stationId);
+  }
+  inventoryDevices(stationIds: readonly string[]): Promise<InventoryDevicesRow[]> {
+    return this.call('inventoryDevices', stationIds);
   }
   devices(stationId: string): Promise<DeviceRow[]> {
     return this.call('devices', stationId);

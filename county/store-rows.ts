@@ -192,6 +192,17 @@ export function fleetRows(
 }
 
 /** Parses a stored JSON document; a row that does not parse (cannot happen: we wrote it) reads as null. */
+/** A stored JSON array (an inventory's `devices`), or [] for text that is not one. */
+export function parseList(text: string | null): unknown[] {
+  if (text === null) return [];
+  try {
+    const v: unknown = JSON.parse(text);
+    return Array.isArray(v) ? v : [];
+  } catch {
+    return [];
+  }
+}
+
 export function parseDoc(text: string | null): Record<string, unknown> | null {
   if (text === null) return null;
   try {

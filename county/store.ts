@@ -259,6 +259,30 @@ export interface PushRow {
   /** The response body (JSON) and when it arrived. */
   response: string | null;
   responded_at: string | null;
+  /**
+   * How the clerk chose the stations, as JSON (`{"kind":"town","town":"东山乡"}`, county/console/targets.ts);
+   * null for pushes stored before it was kept.
+   */
+  target?: string | null;
+}
+
+/** One push as the history lists it: what was sent (the args of its rows), to whom, and the answers so far. */
+export interface PushSummary {
+  push_id: string;
+  action: string;
+  args: string;
+  target: string | null;
+  sent_at: string;
+  sent_by: string;
+  stations: number;
+  ok: number;
+  error: number;
+}
+
+/** The devices of a station's last inventory (`devices[]` as received; read leniently by whoever shows them). */
+export interface InventoryDevicesRow {
+  station_id: string;
+  devices: unknown[];
 }
 
 /** What the county console reads and writes beyond the collector's own needs (same database); its audit log: audit.ts. */
@@ -267,6 +291,8 @@ export interface ConsoleStore extends VisitStore, AuditStore {
   fleet(): Promise<FleetRow[]>;
   /** The station's inventory document as last received (parsed JSON), or null. */
   inventory(stationId: string): Promise<Record<string, unknown> | null>;
+  /** The `devices` of each listed station's inventory (stations without one are left out), by station id. */
+  inventoryDevices(stationIds: readonly string[]): Promise<InventoryDevicesRow[]>;
   devices(stationId: string): Promise<DeviceRow[]>;
   /** The station's stored usage records (wire payloads, annotations included), newest first. */
   usageRecords(stationId: string, limit: number): Promise<Array<Record<string, unknown>>>;
@@ -292,7 +318,7 @@ export interface ConsoleStore extends VisitStore, AuditStore {
    * The latest pushes (one summary per push_id), newest first. With `towns`, only the rows of stations
    * in those towns count (a town account's view: county/console/access.ts); an empty list matches none.
    */
-  recentPushes(limit: number, towns?: readonly string[]): Promise<Array<{ push_id: string; action: string; sent_at: string; sent_by: string; stations: number; ok: number; error: number }>>;
+  recentPushes(limit: number, towns?: readonly string[]): Promise<PushSummary[]>;
 }
 
 export const HEARTBEAT_HISTORY_STEP_MS = 10 * 60_000;

@@ -4,6 +4,7 @@
  */
 import type { Logger } from 'pino';
 import type { MediaPathSource } from './mediamtx/client.js';
+import type { InputChoice } from '../protocol/device-controls.js';
 
 export type { DeviceFault, DeviceKind, PowerState } from '../protocol/devices.js';
 import type { DeviceFault, DeviceKind, PowerState } from '../protocol/devices.js';
@@ -99,6 +100,11 @@ export interface DriverContext<C = unknown> {
 export interface DeviceDriver {
   /** Commands this device accepts, e.g. ['power', 'input', 'mute']. */
   readonly capabilities: readonly CommandAction[];
+  /**
+   * The input codes this driver knows for the device (what the county's schedule form offers), when it
+   * takes `input`; absent when any code the device accepts is fine (a frame profile's `input_set`).
+   */
+  readonly inputs?: readonly InputChoice[];
   /** Connect and identify. Resolves with what was learnt (model, serial …), or throws. */
   open(): Promise<DeviceReading>;
   /** Ask the device for its state. */

@@ -5,7 +5,9 @@
  * tests; downstream ones tolerate unknown keys so a newer county does not break an older station.
  */
 import { z } from 'zod';
+import { DeviceControlsSchema } from './device-controls.js';
 import { DEVICE_KINDS, POWER_STATES } from './devices.js';
+import { ID_PATTERN, MAX_STEPS, STEP_ACTIONS } from './schedule.js';
 import { LedgerIdSchema } from './usage-record.js';
 import { OpeningHoursSchema } from './opening-hours.js';
 
@@ -42,6 +44,8 @@ export const PAYLOAD_CAPS = {
   host_list: 256,
   /** An IANA time zone name. */
   timezone: 64,
+  /** Schedules listed in one inventory (a station has a few; its config allows 100, the county 200 more). */
+  schedules: 64,
 } as const;
 const Id = z.string().max(PAYLOAD_CAPS.id);
 const Text = z.string().max(PAYLOAD_CAPS.text);
@@ -183,8 +187,36 @@ export const InventoryDeviceSchema = z
     model: Text.nullable(),
     serial_number: Text.nullable(),
     firmware: Text.nullable(),
+    controls: DeviceControlsSchema.optional().describe("what the county may schedule on this device (absent from agents before it was added: the county then goes by the driver)"),
   })
   .strict();
+
+/**
+ * A step of an installed schedule as the inventory lists it: what the county shows, so bounded but not
+ * judged (a value the station's own config check would refuse is still reported, and shown as it is).
+ */
+export const InventoryStepSchema = z
+  .object({
+    device: Id,
+    action: z.enum(STEP_ACTIONS),
+    value: z.union([z.string().max(64), z.number(), z.boolean()]),
+    wait_for: z.enum(['on', 'off']).optional(),
+  })
+  .strict();
+
+/** One schedule installed on the station (its config's and the county's), as `schedule.list` has it. */
+export const InventoryScheduleSchema = z
+  .object({
+    id: z.string().regex(ID_PATTERN),
+    name: Text.nullable(),
+    source: z.enum(['config', 'county']).describe("`config`: the station's own file; `county`: pushed with schedule.set"),
+    cron: z.string().max(100).describe("five-field cron in the station's time zone"),
+    duration_min: z.number().positive().max(24 * 60),
+    enabled: z.boolean(),
+    steps: z.array(InventoryStepSchema).max(MAX_STEPS),
+  })
+  .strict();
+export type InventorySchedule = z.infer<typeof InventoryScheduleSchema>;
 
 /** `inventory` (retained, QoS 1): the county's equipment survey row (设备摸底). On connect and on change. */
 export const InventorySchema = z
@@ -206,6 +238,10 @@ export const InventorySchema = z
     agent: z.object({ version: Text, agent_boot: Boot, started_at: IsoTime }).strict(),
     host: HostInfoSchema,
     devices: list(InventoryDeviceSchema, PAYLOAD_CAPS.devices),
+    schedules: list(InventoryScheduleSchema, PAYLOAD_CAPS.schedules)
+      .optional()
+      .describe('the schedules installed on the station, republished when the county changes them (absent from agents before it was added)'),
+    schedules_more: z.number().int().positive().optional().describe('schedules installed beyond those listed'),
     ts: IsoTime,
     clock: ClockState,
   })

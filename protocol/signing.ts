@@ -10,6 +10,13 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
+/**
+ * A signed request whose `ts` is further than this from the station's clock is refused as `stale`. So a
+ * station whose clock is fit to take requests at all applies one at most twice this long after it was
+ * sent; the console calls a station silent after that (county/console/push-status.ts).
+ */
+export const MAX_REQUEST_SKEW_MS = 5 * 60_000;
+
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value === 'boolean' || typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'number') {

@@ -26,7 +26,8 @@ import { loadCommandKey } from './command-key.js';
 import { DurableLane } from './durable-lane.js';
 import { LiveLane } from './live-lane.js';
 import type { LinkMeta } from './meta.js';
-import type { HostHealth, HostInfo } from '../../protocol/payloads.js';
+import type { DeviceControls } from '../../protocol/device-controls.js';
+import type { HostHealth, HostInfo, InventorySchedule } from '../../protocol/payloads.js';
 import type { SeenTransactions } from './requests.js';
 import { MqttConnection } from './mqtt-connection.js';
 import { OutboxBudget, type SummaryEvent } from './outbox-budget.js';
@@ -50,6 +51,9 @@ export interface CountyLinkDeps {
   agentVersion: string;
   startedAtMs: number;
   devices(): DeviceState[];
+  /** What each device takes and the installed schedules, for the inventory (docs/mqtt.md "inventory"). */
+  controls?(id: string): DeviceControls | undefined;
+  schedules?(): { list: InventorySchedule[]; more: number };
   openSessionId(): string | null;
   tuning?: CountyLinkTuning;
   /** Static host facts for the inventory (the daemon passes agent/host.ts's, gathered once per process). */
@@ -122,6 +126,8 @@ export class CountyLink {
       agentVersion: deps.agentVersion,
       startedAtMs: deps.startedAtMs,
       devices: () => deps.devices(),
+      controls: (id) => deps.controls?.(id),
+      schedules: deps.schedules && (() => deps.schedules!()),
       openSessionId: () => deps.openSessionId(),
       hostInfo: deps.hostInfo,
       hostHealth: deps.hostHealth,
@@ -193,6 +199,11 @@ export class CountyLink {
       ...(lastConnect ? { last_connect: lastConnect } : {}),
       ...(lastError ? { last_error: lastError } : {}),
     };
+  }
+
+  /** The installed schedules changed (schedule.set): the inventory that lists them goes out again. */
+  inventoryChanged(): void {
+    this.live.inventoryChanged();
   }
 
   /** `rebirth`: republish status, inventory and every device state. */

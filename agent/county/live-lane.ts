@@ -12,7 +12,8 @@ import type { Clock } from '../clock.js';
 import type { Outbox } from '../store/outbox.js';
 import { envelope, type Connection } from './connection.js';
 import { agentBoot, type LinkMeta } from './meta.js';
-import type { DeviceStatePayload, Heartbeat, HostHealth, HostInfo, Inventory, StatusOnline } from '../../protocol/payloads.js';
+import type { DeviceControls } from '../../protocol/device-controls.js';
+import type { DeviceStatePayload, Heartbeat, HostHealth, HostInfo, Inventory, InventorySchedule, StatusOnline } from '../../protocol/payloads.js';
 import type { Topics } from '../../protocol/topics.js';
 
 export interface LiveLaneDeps {
@@ -28,6 +29,10 @@ export interface LiveLaneDeps {
   agentVersion: string;
   startedAtMs: number;
   devices(): DeviceState[];
+  /** What each device takes (the supervisor's), for the inventory's `controls`. */
+  controls?(id: string): DeviceControls | undefined;
+  /** The installed schedules (the scheduler's), for the inventory's `schedules`. */
+  schedules?(): { list: InventorySchedule[]; more: number };
   openSessionId(): string | null;
   hostInfo: () => Promise<HostInfo>;
   hostHealth: () => Promise<HostHealth>;
@@ -64,14 +69,18 @@ export class LiveLane {
   onDeviceState(state: DeviceState): void {
     if (!this.deps.connection.connected) return;
     this.publishState(state);
-    // Identity (model, serial, firmware) is learnt when a device first answers: refresh the survey row,
-    // debounced so a supervisor opening five devices at once publishes one inventory.
-    if (this.identity(this.deps.devices()) !== this.publishedIdentity && !this.inventoryTimer) {
-      this.inventoryTimer = setTimeout(() => {
-        this.inventoryTimer = undefined;
-        void this.publishInventory();
-      }, INVENTORY_DEBOUNCE_MS);
-    }
+    // Identity (model, serial, firmware, what it takes) is learnt when a device first answers: refresh the
+    // survey row, debounced so a supervisor opening five devices at once publishes one inventory.
+    if (this.identity(this.deps.devices()) !== this.publishedIdentity) this.inventoryChanged();
+  }
+
+  /** Something the inventory lists changed (a device's identity, the installed schedules): publish it soon. */
+  inventoryChanged(): void {
+    if (!this.deps.connection.connected || this.inventoryTimer) return;
+    this.inventoryTimer = setTimeout(() => {
+      this.inventoryTimer = undefined;
+      void this.publishInventory();
+    }, INVENTORY_DEBOUNCE_MS);
   }
 
   /** `rebirth`: republish status, inventory and every device state. */
@@ -89,6 +98,7 @@ export class LiveLane {
     const s = this.deps.config.station;
     const host = await this.deps.hostInfo();
     const names = new Map(this.deps.config.devices.map((d) => [d.id, d.name ?? null]));
+    const schedules = this.deps.schedules?.();
     return {
       v: 1,
       station: { id: s.id, name: s.name, town: s.town ?? null, county: s.county ?? null, level: s.level, timezone: s.timezone, ...(s.opening_hours ? { opening_hours: s.opening_hours } : {}) },
@@ -104,7 +114,9 @@ export class LiveLane {
         model: d.model ?? null,
         serial_number: d.serial_number ?? null,
         firmware: d.firmware ?? null,
+        ...((c) => (c ? { controls: c } : {}))(this.deps.controls?.(d.id)),
       })),
+      ...(schedules ? { schedules: schedules.list, ...(schedules.more > 0 ? { schedules_more: schedules.more } : {}) } : {}),
       ...envelope(this.deps.clock),
     };
   }
@@ -154,7 +166,7 @@ export class LiveLane {
   }
 
   private identity(devices: DeviceState[]): string {
-    return JSON.stringify(devices.map((d) => [d.id, d.kind, d.driver, d.manufacturer ?? null, d.model ?? null, d.serial_number ?? null, d.firmware ?? null]));
+    return JSON.stringify(devices.map((d) => [d.id, d.kind, d.driver, d.manufacturer ?? null, d.model ?? null, d.serial_number ?? null, d.firmware ?? null, this.deps.controls?.(d.id) ?? null]));
   }
 
   private async publishInventory(): Promise<boolean> {

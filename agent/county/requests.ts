@@ -6,11 +6,9 @@
  */
 import { z } from 'zod';
 import { RequestSchema, RequestErrorCodes, TransactionSchema } from '../../protocol/payloads.js';
-import { verifyRequest } from '../../protocol/signing.js';
+import { MAX_REQUEST_SKEW_MS, verifyRequest } from '../../protocol/signing.js';
 
 export const MAX_REQUEST_BYTES = 64 * 1024;
-/** A request whose `ts` is further than this from the station clock is refused as stale. */
-export const MAX_REQUEST_SKEW_MS = 5 * 60_000;
 
 export type Verdict =
   | { ok: true; action: string; transaction: string; args: Record<string, unknown> }

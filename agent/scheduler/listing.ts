@@ -4,6 +4,7 @@
  * county's from the store, each with its next runs and last run. Reads only; nothing here starts a run.
  */
 import { nextRuns } from '../../protocol/cron.js';
+import { PAYLOAD_CAPS, type InventorySchedule } from '../../protocol/payloads.js';
 import { ScheduleSchema, type ScheduleConfig } from '../../protocol/schedule.js';
 import type { Store } from '../store/store.js';
 import type { StepOutcome } from './steps.js';
@@ -85,6 +86,26 @@ export function listSchedules(o: ListScheduleOptions): ScheduleListing[] {
         : null,
     };
   });
+}
+
+export interface InstalledSchedules {
+  list: InventorySchedule[];
+  /** Installed beyond the inventory's cap (PAYLOAD_CAPS.schedules). */
+  more: number;
+}
+
+/** What the inventory says is installed: each schedule with its steps, at most PAYLOAD_CAPS.schedules. */
+export function installedSchedules(all: readonly SourcedSchedule[]): InstalledSchedules {
+  const list = all.slice(0, PAYLOAD_CAPS.schedules).map(({ schedule: s, source }) => ({
+    id: s.id,
+    name: s.name ?? null,
+    source,
+    cron: s.cron,
+    duration_min: s.duration_min,
+    enabled: s.enabled,
+    steps: s.steps.map((x) => ({ device: x.device, action: x.action, value: x.value, ...(x.wait_for ? { wait_for: x.wait_for } : {}) })),
+  }));
+  return { list, more: Math.max(0, all.length - list.length) };
 }
 
 /** JSON.parse, with undefined for text that is not JSON (a damaged row is shown without it, not fatal). */

@@ -17,7 +17,7 @@ import { AgentError, ErrorCodes } from '../../protocol/errors.js';
 import type { EventLog } from '../events.js';
 import type { Store } from '../store/store.js';
 import type { Trigger } from '../../protocol/usage-record.js';
-import { allSchedules, listSchedules, type PhaseOutcome, type RunOutcome, type ScheduleListing, type SourcedSchedule } from './listing.js';
+import { allSchedules, installedSchedules, listSchedules, type InstalledSchedules, type PhaseOutcome, type RunOutcome, type ScheduleListing, type SourcedSchedule } from './listing.js';
 import { defaultEndSteps, runSteps, type DeviceControl, type StepOutcome } from './steps.js';
 
 export type { PhaseOutcome, RunOutcome, ScheduleListing } from './listing.js';
@@ -36,6 +36,10 @@ export interface SchedulerDeps {
   schedules: readonly ScheduleConfig[];
   /** Configured device ids: a county schedule naming another device is refused. */
   deviceIds: readonly string[];
+  /** The step actions a device takes (its driver's); a county step with another is refused. Undefined: not known yet. */
+  deviceActions?: (id: string) => readonly string[] | undefined;
+  /** Told after `schedule.set` changed what is installed (the county link republishes the inventory). */
+  changed?: () => void;
   /** SessionTracker.noteTrigger: sessions a schedule starts carry `schedule:<id>`. */
   noteTrigger?: (trigger: Trigger) => void;
 }
@@ -114,6 +118,10 @@ export class Scheduler {
       if (configIds.has(sched.id)) throw new AgentError(ErrorCodes.invalid_args, `schedule ${sched.id} is defined in the station config`);
       for (const step of [...sched.steps, ...(sched.end_steps ?? [])]) {
         if (!this.deps.deviceIds.includes(step.device)) throw new AgentError(ErrorCodes.invalid_args, `schedule ${sched.id}: no device ${step.device}`);
+        const actions = this.deps.deviceActions?.(step.device);
+        if (actions && !actions.includes(step.action)) {
+          throw new AgentError(ErrorCodes.invalid_args, `schedule ${sched.id}: device ${step.device} cannot take ${step.action} (it takes ${actions.join(', ') || 'no step'})`);
+        }
       }
       validateCron(sched.cron, this.deps.timezone);
       return sched;
@@ -146,7 +154,13 @@ export class Scheduler {
         if (s) this.arm(s);
       }
     }
+    this.deps.changed?.();
     return { ids };
+  }
+
+  /** The installed schedules as the inventory lists them (docs/mqtt.md "inventory"). */
+  installed(): InstalledSchedules {
+    return installedSchedules(this.all());
   }
 
   private all(): SourcedSchedule[] {

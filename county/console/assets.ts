@@ -49,11 +49,22 @@ form.filters{display:flex;flex-wrap:wrap;gap:12px;align-items:center;margin:8px 
 input,select,button{font:inherit;padding:4px 8px;border:1px solid #b8c2cc;border-radius:4px;background:#fff}
 button,a.button{cursor:pointer;background:#eef2f7;border:1px solid #b8c2cc;border-radius:4px;padding:4px 14px;color:#1f2933}
 button.primary{background:#0d4a8f;color:#fff;border-color:#0d4a8f;padding:6px 22px}
-fieldset{border:1px solid #dde3ea;border-radius:6px;margin:10px 0;padding:8px 12px}
+fieldset{border:1px solid #dde3ea;border-radius:6px;margin:10px 0;padding:8px 12px;min-width:0}
 fieldset.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(260px,1fr));gap:10px}
 fieldset label{display:inline-flex;gap:6px;align-items:center;margin-right:14px}
+fieldset.grid label{flex-wrap:wrap}fieldset.grid label:not(.choice){white-space:nowrap}fieldset.grid input[name=id],fieldset.grid input[name=name]{width:14em;max-width:100%}
 .days{grid-column:1/-1;display:flex;flex-wrap:wrap;gap:10px;align-items:center}
-table.steps input,table.steps select{width:100%}
+[hidden],.hidden{display:none !important}
+select{max-width:100%}
+.pick{display:grid;gap:10px;margin:8px 0}
+.pick-one{display:flex;flex-wrap:wrap;gap:8px;align-items:center;background:#f6f8fb;border:1px solid #dde3ea;border-radius:6px;padding:8px 10px}
+.pick-one label{display:inline-flex;flex-wrap:wrap;gap:6px;align-items:center}
+.pick-one input[type=search]{width:18em;max-width:100%}
+ol.steps{margin:0;padding:0;list-style:none}
+ol.steps li.step{display:flex;flex-wrap:wrap;gap:6px 12px;align-items:center;padding:6px 0;border-bottom:1px dashed #e4e8ee}
+.step-n{font-weight:600;min-width:4em}
+ul.words{margin:4px 0 8px;padding-left:22px}ul.words li{margin:2px 0}
+details{margin:8px 0}
 .problems{background:#fde6e6;border:1px solid #f3b6b8;color:#8c1a1f;padding:8px 12px;border-radius:6px}
 .note{background:#fff7e0;border:1px solid #f0d58a;padding:8px 12px;border-radius:6px}
 dl.facts{display:grid;grid-template-columns:repeat(auto-fill,minmax(220px,1fr));gap:8px 16px;background:#fff;border:1px solid #dde3ea;border-radius:6px;padding:12px 16px;margin:0}
@@ -119,7 +130,7 @@ export const CONSOLE_JS = `'use strict';
     var labels = document.getElementById('push-labels');
     var id = table.getAttribute('data-push');
     var started = Date.now();
-    var badge = { sent: 'unknown', ok: 'online', error: 'offline' };
+    var badge = { sent: 'unknown', ok: 'online', error: 'offline', no_answer: 'silent' };
     // An answer in the console's words (the station's text on hover), or the station's own words, marked.
     var answer = function (cell, a) {
       cell.textContent = '';
@@ -152,21 +163,51 @@ export const CONSOLE_JS = `'use strict';
             answer(tr.cells[3], row.answer);
             tr.cells[4].textContent = row.responded_at;
           });
-          document.getElementById('push-summary').textContent = labels.getAttribute('data-summary')
-            .replace('{ok}', d.ok).replace('{error}', d.error).replace('{pending}', d.pending);
-          // With every row on the page the list of the silent follows them; otherwise the counts do.
-          if (table.getAttribute('data-complete') !== 'yes') { if (d.pending > 0) setTimeout(poll, 1500); return; }
-          var waiting = [];
-          table.querySelectorAll('tr[data-status="sent"]').forEach(function (tr) { waiting.push(tr.getAttribute('data-name')); });
-          var p = document.getElementById('push-pending');
-          p.textContent = waiting.length ? labels.getAttribute('data-unanswered') + ' ' + waiting.join(labels.getAttribute('data-sep')) : labels.getAttribute('data-all');
-          p.className = waiting.length ? 'warn' : '';
-          if (d.pending > 0 && Date.now() - started < 15 * 60 * 1000) setTimeout(poll, 1500);
+          var summary = document.getElementById('push-summary');
+          summary.textContent = labels.getAttribute('data-summary')
+            .replace('{ok}', d.ok).replace('{error}', d.error).replace('{pending}', d.pending).replace('{silent}', d.silent);
+          ['ok', 'error', 'pending', 'silent'].forEach(function (k) { summary.setAttribute('data-' + k, d[k]); });
+          // Until the wait is over (then the server says "no answer" and there is nothing to wait for).
+          var again = d.pending > 0 && Date.now() - started < 30 * 60 * 1000;
+          // With every row on the page the lists of the waiting and the silent follow them; otherwise the counts do.
+          if (table.getAttribute('data-complete') !== 'yes') { if (again) setTimeout(poll, 1500); return; }
+          var list = function (id, status, label, cls) {
+            var names = [];
+            table.querySelectorAll('tr[data-status="' + status + '"]').forEach(function (tr) { names.push(tr.getAttribute('data-name')); });
+            var p = document.getElementById(id);
+            p.textContent = names.length ? labels.getAttribute(label) + ' ' + names.join(labels.getAttribute('data-sep')) : '';
+            p.className = names.length ? cls : '';
+            return names.length;
+          };
+          var open = list('push-pending', 'sent', 'data-unanswered', 'warn') + list('push-silent', 'no_answer', 'data-silent', 'bad');
+          document.getElementById('push-all').className = open ? 'hidden' : '';
+          if (again) setTimeout(poll, 1500);
         })
         .catch(function () { setTimeout(poll, 5000); });
     };
     setTimeout(poll, 500);
   }
+  // The schedule form: a step's value field only when its choice takes one (a level, an input code),
+  // "wait until" only for power; without this script every field simply stays visible.
+  document.querySelectorAll('#compose li.step').forEach(function (li) {
+    var choice = li.querySelector('select');
+    var box = li.querySelector('.step-value'), input = box.querySelector('input');
+    var wait = li.querySelector('.step-wait'), waitSelect = wait.querySelector('select');
+    var update = function () {
+      var opt = choice.selectedOptions[0];
+      var needs = opt ? opt.getAttribute('data-needs') : null;
+      box.hidden = !needs;
+      input.required = !!needs;
+      if (needs === 'level') { input.type = 'number'; input.min = '0'; input.max = '100'; input.step = '1'; input.removeAttribute('pattern'); }
+      else { input.type = 'text'; input.removeAttribute('min'); input.removeAttribute('max'); input.removeAttribute('step'); }
+      if (needs === 'code') input.pattern = '[A-Za-z0-9._:\\\\-]{1,32}'; else input.removeAttribute('pattern');
+      var power = !!opt && opt.value.split('|')[1] === 'power';
+      wait.hidden = !power;
+      if (!power) waitSelect.value = '';
+    };
+    choice.addEventListener('change', update);
+    update();
+  });
 })();
 `;
 

@@ -97,6 +97,7 @@ export const accountsEn = {
   'audit.d.target_town': 'town {town}',
   'audit.d.target_all': 'all stations',
   'audit.d.stations': '{n} stations',
+  'audit.d.steps': '; steps: {steps}',
   'audit.d.rows': '{n} rows',
   'audit.d.visit_note': 'note: {note}',
 } as const;

@@ -95,6 +95,7 @@ export const accountsZh: Record<AccountsKey, string> = {
   'audit.d.target_town': '乡镇 {town}',
   'audit.d.target_all': '全部站点',
   'audit.d.stations': '{n} 个站点',
+  'audit.d.steps': '；步骤：{steps}',
   'audit.d.rows': '{n} 行',
   'audit.d.visit_note': '备注：{note}',
 };

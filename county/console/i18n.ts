@@ -9,17 +9,25 @@ import { fill, WORDS, type Lang, type WordKey } from '../../protocol/words/index
 import { accountsEn, type AccountsKey } from './i18n-accounts-en.js';
 import { accountsZh } from './i18n-accounts-zh.js';
 import { consoleEn, type OwnConsoleKey } from './i18n-en.js';
+import { pushEn, type PushKey } from './i18n-push-en.js';
+import { pushZh } from './i18n-push-zh.js';
 import { consoleZh } from './i18n-zh.js';
 
 export type { Lang };
-export type ConsoleKey = OwnConsoleKey | AccountsKey | WordKey;
+export type ConsoleKey = OwnConsoleKey | AccountsKey | PushKey | WordKey;
 
 export const CONSOLE_CATALOGUES: Record<Lang, Record<ConsoleKey, string>> = {
-  en: { ...WORDS.en, ...consoleEn, ...accountsEn },
-  zh: { ...WORDS.zh, ...consoleZh, ...accountsZh },
+  en: { ...WORDS.en, ...consoleEn, ...accountsEn, ...pushEn },
+  zh: { ...WORDS.zh, ...consoleZh, ...accountsZh, ...pushZh },
 };
 
 export type T = (key: ConsoleKey, params?: Record<string, string | number>) => string;
+
+/** A message to show (a form's problem, a note): its key and parameters, put in words by the page. */
+export interface FormProblem {
+  key: ConsoleKey;
+  params?: Record<string, string | number>;
+}
 
 /** English nouns the catalogue counts, and their singular: "1 stations" reads wrong. */
 const SINGULAR: Record<string, string> = { stations: 'station', records: 'record', days: 'day', rows: 'row', steps: 'step' };

@@ -3,6 +3,7 @@ import { scopeOf } from './access.js';
 import { html, query, type Html } from './html.js';
 import { label, type Lang, type T } from './i18n.js';
 import type { SignIn } from './sign-ins.js';
+import { zoneWords } from './time.js';
 
 export type NavKey = 'fleet' | 'monthly' | 'schedules' | 'accounts' | 'audit' | 'none';
 
@@ -25,6 +26,9 @@ export interface PageOptions {
   /** Loads the client script without charts (push progress). */
   script?: boolean;
 }
+
+/** A time zone in the reader's words (北京时间, 乌鲁木齐时间), never its IANA name. */
+export const zoneOf = (ctx: Pick<PageContext, 't' | 'lang'>, tz: string): string => zoneWords(ctx.t('zone.beijing'), ctx.lang, tz);
 
 /** The CSRF field every form carries (bound to the session). */
 export const csrfField = (ctx: PageContext): Html => html`<input type="hidden" name="_csrf" value="${ctx.signIn?.csrf ?? ''}">`;
@@ -61,7 +65,7 @@ export function page(ctx: PageContext, o: PageOptions): string {
 <h1>${o.title}</h1>
 ${o.body}
 </main>
-<footer>${ctx.tz === 'Asia/Shanghai' ? t('times.beijing') : t('times.note', { tz: ctx.tz })}</footer>
+<footer>${zoneOf(ctx, ctx.tz) === t('zone.beijing') ? t('times.beijing') : t('times.note', { tz: zoneOf(ctx, ctx.tz) })}</footer>
 ${scripts}
 </body></html>
 `.text

@@ -16,6 +16,7 @@ import { silentLogger, type Logger } from '../log.js';
 import type { ConsoleStore, PushRow } from '../store.js';
 import { countyClientOptions, keysOf, type BrokerAccess } from '../broker-access.js';
 import type { CommandKeys } from '../command-keys.js';
+import { PUSH_ANSWER_TIMEOUT_MS } from './push-status.js';
 
 /** The only requests the console sends. */
 export const CONSOLE_ACTIONS = ['schedule.set'] as const;
@@ -30,6 +31,8 @@ export interface PusherOptions extends BrokerAccess {
   store: ConsoleStore;
   log?: Logger;
   now?: () => number;
+  /** After this long a station that has not answered reads "no answer" (push-status.ts); shortened by tests. */
+  answerTimeoutMs?: number;
 }
 
 export class Pusher {
@@ -75,12 +78,19 @@ export class Pusher {
     return this.keys.mode !== 'none';
   }
 
+  get answerTimeoutMs(): number {
+    return this.o.answerTimeoutMs ?? PUSH_ANSWER_TIMEOUT_MS;
+  }
+
   get connected(): boolean {
     return this.client.connected;
   }
 
-  /** Signs and publishes `action` to every station; returns the push id the page follows. */
-  async send(action: ConsoleAction, args: Record<string, unknown>, stations: readonly string[], user: string): Promise<string> {
+  /**
+   * Signs and publishes `action` to every station; returns the push id the page follows. `target` says how
+   * the stations were chosen (targets.ts storedTarget), kept with the rows for the history.
+   */
+  async send(action: ConsoleAction, args: Record<string, unknown>, stations: readonly string[], user: string, target: string | null = null): Promise<string> {
     if (!CONSOLE_ACTIONS.includes(action)) throw new Error(`the console does not send ${action}`);
     const keys = this.keys;
     if (keys.mode === 'none') throw new Error('no command key configured');
@@ -111,6 +121,7 @@ export class Pusher {
       status: 'sent',
       response: null,
       responded_at: null,
+      target,
     }));
     await this.o.store.addPushes(rows);
     for (const { station, request } of requests) {

@@ -29,3 +29,25 @@ export function ageParts(seconds: number): { n: number; unit: 's' | 'min' | 'h' 
   if (s < 86_400) return { n: Math.floor(s / 3600), unit: 'h' };
   return { n: Math.floor(s / 86_400), unit: 'd' };
 }
+
+/** Zones on Beijing time (China Standard Time), which a clerk calls 北京时间. */
+const BEIJING = new Set(['Asia/Shanghai', 'Asia/Chongqing', 'Asia/Chungking', 'Asia/Harbin', 'PRC']);
+const zoneNames = new Map<string, string>();
+
+/**
+ * A time zone in words, never its IANA name: Beijing time as `beijing` (the catalogue's 北京时间), any
+ * other by the name the reader's language gives it (乌鲁木齐时间, Central European Time). An unknown zone
+ * is returned as it is (it cannot be named).
+ */
+export function zoneWords(beijing: string, lang: 'zh' | 'en', tz: string): string {
+  if (BEIJING.has(tz)) return beijing;
+  if (!isTimeZone(tz)) return tz;
+  const key = `${lang} ${tz}`;
+  let name = zoneNames.get(key);
+  if (name === undefined) {
+    const part = new Intl.DateTimeFormat(lang === 'zh' ? 'zh-CN' : 'en', { timeZone: tz, timeZoneName: 'longGeneric' }).formatToParts(0).find((p) => p.type === 'timeZoneName');
+    name = part?.value ?? tz;
+    zoneNames.set(key, name);
+  }
+  return name;
+}

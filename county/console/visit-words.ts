@@ -21,11 +21,15 @@ export const age = (t: T, s: number): string => {
 
 const steps = (t: T, done: number | null, total: number | null): string => (total ? t('outcome.steps', { ok: done ?? 0, total }) : '');
 
+/** A device of the station in words (device-names.ts: its configured name); without its inventory, its id. */
+export type DeviceWords = (device: string) => string;
+const byId: DeviceWords = (device) => clip(device);
+
 /**
  * Why a visit is needed, in words (`tz`: the station's zone, for a class's time). `history`: as it was
- * when the item opened (no "… ago", which was then).
+ * when the item opened (no "… ago", which was then). `device`: a device's words.
  */
-export function causeText(ctx: PageContext, c: VisitCause, tz: string, history = false): Html | string {
+export function causeText(ctx: PageContext, c: VisitCause, tz: string, history = false, device: DeviceWords = byId): Html | string {
   const { t } = ctx;
   if (history && (c.kind === 'offline' || c.kind === 'silent')) return kindLabel(t, c.kind);
   switch (c.kind) {
@@ -36,9 +40,9 @@ export function causeText(ctx: PageContext, c: VisitCause, tz: string, history =
     case 'never':
       return t('visit.never');
     case 'fault':
-      return tHtml(t, 'visit.fault', { device: clip(c.device), text: faultsHtml(ctx, c.errors, c.unread) });
+      return tHtml(t, 'visit.fault', { device: device(c.device), text: faultsHtml(ctx, c.errors, c.unread) });
     case 'lamp':
-      return t('visit.lamp', { device: clip(c.device ?? '?'), hours: c.hours ?? '?' });
+      return t('visit.lamp', { device: device(c.device ?? '?'), hours: c.hours ?? '?' });
     case 'outbox':
       return t('visit.outbox', { n: c.n });
     case 'class_failed':
@@ -115,19 +119,19 @@ export function stepWhy(t: T, s: StepLike): Html {
   return ownWords(t, message || String(s.status ?? ''));
 }
 
-/** A step as a clerk reads it: projector 电源 开. */
-export const stepText = (t: T, s: StepLike): string =>
-  `${clip(typeof s.device === 'string' ? s.device : '?')} ${label(t, 'action', typeof s.action === 'string' ? s.action : '?')} ${label(t, 'power', String(s.value ?? ''))}`;
+/** A step as a clerk reads it: 活动室投影机 电源 开. */
+export const stepText = (t: T, s: StepLike, device: DeviceWords = byId): string =>
+  `${device(typeof s.device === 'string' ? s.device : '?')} ${label(t, 'action', typeof s.action === 'string' ? s.action : '?')} ${label(t, 'power', String(s.value ?? ''))}`;
 
 /** The steps of a `schedule_run` event that did not go well, each with why and the phase: the reason a class failed. */
-export function failedSteps(t: T, event: Record<string, unknown>): Html[] {
+export function failedSteps(t: T, event: Record<string, unknown>, device: DeviceWords = byId): Html[] {
   const data = event['data'] && typeof event['data'] === 'object' ? (event['data'] as Record<string, unknown>) : {};
   const list = Array.isArray(data['steps']) ? (data['steps'] as unknown[]) : [];
   const key: ConsoleKey = data['phase'] === 'start' ? 'why.at_start' : data['phase'] === 'end' ? 'why.at_end' : 'why.step';
   return list
     .filter((s): s is StepLike => s !== null && typeof s === 'object' && (s as StepLike).status !== 'ok')
     .slice(0, 10)
-    .map((s) => html`<li class="step-failed">${tHtml(t, key, { step: stepText(t, s), why: stepWhy(t, s) })}</li>`);
+    .map((s) => html`<li class="step-failed">${tHtml(t, key, { step: stepText(t, s, device), why: stepWhy(t, s) })}</li>`);
 }
 
 /** The events of the same run as `event` (its `data.run_id`), oldest first; only itself when it names none. */

@@ -22,6 +22,7 @@ import { transportFromConfig } from '../transport/from-config.js';
 import type { DeviceCommand, DeviceDriver, DeviceFault, DeviceReading, DriverContext, DriverDefinition, PowerState } from '../types.js';
 import {
   ESCVP_NET_MAX_PASSWORD,
+  EPSON_INPUTS,
   EscvpFramer,
   encodeConnect,
   NULL_COMMAND,
@@ -60,6 +61,7 @@ type Reply = { value: string } | { err: true } | { ok: true };
 
 export class Escvp21Driver implements DeviceDriver {
   readonly capabilities = ['power', 'input', 'mute'] as const;
+  readonly inputs = EPSON_INPUTS;
   private readonly ctx: DriverContext<Escvp21Config>;
   private readonly tuning: Required<Escvp21Tuning>;
   private readonly link: FramedLink<EscvpToken>;

@@ -5,6 +5,23 @@
  */
 import type { DeviceFault, PowerState } from '../types.js';
 import type { Framer } from '../framing/types.js';
+import type { InputChoice } from '../../protocol/device-controls.js';
+
+/**
+ * `SOURCE` codes an Epson projector takes (docs/reference/protocols.md §ESC/VP21 "SOURCE?": pszafer's
+ * home-cinema table and the EMP-S3 manual). Which of them a given model has, it does not say: a code it
+ * lacks is refused with ERR when the step runs.
+ */
+export const EPSON_INPUTS: readonly InputChoice[] = [
+  { code: '30', kind: 'hdmi', n: 1 },
+  { code: 'A0', kind: 'hdmi', n: 2 },
+  { code: '10', kind: 'computer', n: 1 },
+  { code: '14', kind: 'component' },
+  { code: '41', kind: 'video' },
+  { code: '42', kind: 'svideo' },
+  { code: '52', kind: 'usb' },
+  { code: '53', kind: 'network' },
+];
 
 export const ESCVP_NET_PORT = 3629;
 export const ESCVP21_BAUD = 9600;

@@ -11,6 +11,7 @@ import { transportFromConfig } from '../transport/from-config.js';
 import type { DeviceCommand, DeviceDriver, DeviceReading, DriverContext, DriverDefinition } from '../types.js';
 import {
   NecCommands,
+  NEC_INPUTS,
   describeError,
   necReplyFramer,
   parseBasicInfo,
@@ -35,6 +36,7 @@ export interface NecTuning {
 
 export class NecDriver implements DeviceDriver {
   readonly capabilities = ['power', 'input', 'mute'] as const;
+  readonly inputs = NEC_INPUTS;
   private readonly tuning: Required<NecTuning>;
   private readonly link: FramedLink<Buffer>;
 

@@ -7,8 +7,28 @@
  */
 import type { DeviceFault, PowerState } from '../types.js';
 import { LengthFramer } from '../framing/length.js';
+import type { InputChoice } from '../../protocol/device-controls.js';
 
 export const NEC_PORT = 7142;
+
+/**
+ * INPUT SW CHANGE (018) terminal codes (docs/reference/protocols.md §NEC, "Appendix pp. 18-22"); a model
+ * without the terminal answers with FFh, which the driver reports as a refused step.
+ */
+export const NEC_INPUTS: readonly InputChoice[] = [
+  { code: '1A', kind: 'hdmi', n: 1 },
+  { code: '1B', kind: 'hdmi', n: 2 },
+  { code: '01', kind: 'computer', n: 1 },
+  { code: '02', kind: 'computer', n: 2 },
+  { code: 'A6', kind: 'displayport' },
+  { code: 'BF', kind: 'hdbaset' },
+  { code: 'C4', kind: 'sdi' },
+  { code: '06', kind: 'video' },
+  { code: '0B', kind: 'svideo' },
+  { code: '10', kind: 'component' },
+  { code: '1F', kind: 'usb' },
+  { code: '20', kind: 'network' },
+];
 
 export function checksum(bytes: Uint8Array): number {
   let s = 0;

@@ -10,6 +10,7 @@
 import type { z } from 'zod';
 import { AgentError, ErrorCodes } from '../../protocol/errors.js';
 import { Faults } from '../../protocol/faults.js';
+import type { InputChoice } from '../../protocol/device-controls.js';
 import type { PjlinkDevice } from '../../config/schema.js';
 import { FramedLink } from '../framed-link.js';
 import { DelimiterFramer } from '../framing/delimiter.js';
@@ -21,6 +22,8 @@ import {
   encodeCommand,
   inputCommandClass,
   isInputCode,
+  parseInputList,
+  PJLINK_INPUTS,
   parseAvMute,
   parseClass,
   parseErst,
@@ -58,6 +61,8 @@ export const SLOW_POLL_MS = 300_000;
 
 export class PjlinkDriver implements DeviceDriver {
   readonly capabilities = ['power', 'input', 'mute'] as const;
+  /** The projector's own inputs (INST at open), or every class 1 input when it does not say. */
+  inputs: readonly InputChoice[] = PJLINK_INPUTS;
   private readonly ctx: DriverContext<PjlinkConfig>;
   private readonly tuning: Required<PjlinkTuning>;
   private readonly link: FramedLink<Buffer>;
@@ -106,6 +111,9 @@ export class PjlinkDriver implements DeviceDriver {
       const inf2 = await this.ask(1, 'INF2');
       info.manufacturer = 'ok' in inf1 && inf1.ok.trim() ? inf1.ok.trim() : null;
       info.model = 'ok' in inf2 && inf2.ok.trim() ? inf2.ok.trim() : null;
+      // What the schedule form may offer (inventory `controls`); a projector that does not say keeps the class 1 list.
+      const inst = await this.ask(1, 'INST').catch(() => undefined);
+      this.inputs = (inst && 'ok' in inst && parseInputList(inst.ok)) || PJLINK_INPUTS;
       if (this.cls === 2) {
         const snum = await this.ask(2, 'SNUM');
         const sver = await this.ask(2, 'SVER');

@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { DeviceFault, PowerState } from '../types.js';
+import { MAX_INPUTS, type InputChoice, type InputKind } from '../../protocol/device-controls.js';
 
 export const PJLINK_PORT = 4352;
 /** OpenLP keeps 136 + 2 bytes "for extraneous \n \r" (PJLINK_MAX_PACKET); a little slack costs nothing. */
@@ -146,6 +147,26 @@ export function parseResolution(data: string): boolean | null | undefined {
   if (/^\d+\s*[xX]\s*\d+$/.test(d)) return true;
   return undefined;
 }
+
+/** What each PJLink input type is (INPT's first character; see isInputCode). */
+const PJLINK_INPUT_KINDS: Record<string, InputKind> = { '1': 'computer', '2': 'video', '3': 'digital', '4': 'storage', '5': 'network', '6': 'internal' };
+
+/**
+ * The projector's inputs from its INST answer (`11 12 31 32`, PJLink class 1 "input toggling list"):
+ * each code with its type and number. Codes that are not INPT codes are left out; null when the answer
+ * lists none.
+ */
+export function parseInputList(data: string): InputChoice[] | null {
+  const out: InputChoice[] = [];
+  for (const code of data.trim().split(/\s+/)) {
+    if (!isInputCode(code) || out.some((i) => i.code === code) || out.length >= MAX_INPUTS) continue;
+    out.push({ code, kind: PJLINK_INPUT_KINDS[code[0]!]!, n: parseInt(code[1]!, 36) });
+  }
+  return out.length ? out : null;
+}
+
+/** Every class 1 input (types 1-5, numbers 1-2): offered when the projector does not answer INST. */
+export const PJLINK_INPUTS: readonly InputChoice[] = parseInputList('11 12 21 22 31 32 41 51')!;
 
 /** INPT code: type 1-6 + index 1-9 (class 1) or 1-9A-Z (class 2). */
 export function isInputCode(code: string): boolean {

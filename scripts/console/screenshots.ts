@@ -75,29 +75,28 @@ export async function takeScreenshots(outDir: string, stations = 500): Promise<s
     await chartsDrawn();
     await shot('monthly-town', 2000);
 
-    await page.goto(`${server.url}/schedules`);
     const town = ids[0]!.town;
-    await page.check('input[name=target][value=town]');
-    await page.selectOption('select[name=town]', town);
+    await page.goto(`${server.url}/schedules?target=town&town=${encodeURIComponent(town)}`);
     await page.fill('input[name=id]', 'winter-class');
     await page.fill('input[name=name]', '冬季农业技术培训');
     for (const d of ['2', '4']) await page.check(`input[name=days][value="${d}"]`);
     await page.fill('input[name=time]', '19:30');
     await page.fill('input[name=duration]', '90');
-    const steps: Array<[string, string, string, string]> = [
-      ['projector-1', 'power', 'on', 'on'],
-      ['projector-1', 'input', '31', ''],
-      ['amp-1', 'power', 'on', ''],
-      ['amp-1', 'volume', '40', ''],
+    const steps: Array<[string, string, string]> = [
+      ['projector-1|power|on', '', 'on'],
+      ['projector-1|input|31', '', ''],
+      ['amp-1|power|on', '', ''],
+      ['led-1|brightness|', '80', ''],
     ];
-    for (const [i, [device, action, value, wait]] of steps.entries()) {
-      await page.fill(`input[name=step_device_${i}]`, device);
-      await page.selectOption(`select[name=step_action_${i}]`, action);
-      await page.fill(`input[name=step_value_${i}]`, value);
-      await page.selectOption(`select[name=step_wait_${i}]`, wait);
+    for (const [i, [choice, value, wait]] of steps.entries()) {
+      await page.selectOption(`select[name=step_${i}]`, choice);
+      if (value) await page.fill(`input[name=step_value_${i}]`, value);
+      if (wait) await page.selectOption(`select[name=step_wait_${i}]`, wait);
     }
     await shot('schedules', 1400);
-    await Promise.all([page.waitForURL('**/push?id=*'), page.click('button[type=submit].primary')]);
+    await Promise.all([page.waitForLoadState(), page.click('#compose button[value=review]')]);
+    await shot('confirm', 1100);
+    await Promise.all([page.waitForURL('**/push?id=*'), page.click('#confirm-send')]);
     const pushId = new URL(page.url()).searchParams.get('id')!;
     const rows = await store.push(pushId);
     for (const [i, row] of rows.entries()) {

@@ -12,6 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { Command } from 'commander';
 import { DEFAULT_SHAPE, deviceState, durableRecord, heartbeat, inventory, rng, SIM_DEVICES, type FleetShape, type StationIdentity } from '../fleet/generate.js';
 import type { CollectorWrite, CollectorStore } from '../../county/store.js';
+import type { Inventory } from '../../protocol/payloads.js';
 import { openCollectorStore } from '../../county/open-store.js';
 
 const TOWNS = ['城关镇', '东山乡', '西河镇', '南塘乡', '北岭镇', '青石镇', '白沙乡', '红旗镇', '柳林乡', '桃源镇', '马坊乡', '高庄镇', '杨柳乡', '石门镇', '龙泉乡'];
@@ -45,6 +46,41 @@ export function seedIdentity(index: number, stations: number): StationIdentity {
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
+/**
+ * What a current agent adds to the simulator's inventory: device names as configured on site, what each
+ * device takes (`controls`) and the installed schedules. Every fifth station's projector has no second
+ * HDMI input, so a town's common inputs are fewer than one station's.
+ */
+export function seedInventoryExtras(inv: Inventory, index: number): void {
+  const inputs = [
+    { code: '11', kind: 'computer', n: 1 },
+    { code: '31', kind: 'digital', n: 1 },
+    ...(index % 5 === 4 ? [] : [{ code: '32', kind: 'digital', n: 2 }]),
+  ];
+  const extras: Record<string, { name: string; controls: NonNullable<Inventory['devices'][number]['controls']> }> = {
+    'projector-1': { name: '活动室投影机', controls: { actions: ['power', 'input', 'mute'], inputs } },
+    'stb-1': { name: '远程教育机顶盒', controls: { actions: [] } },
+    'led-1': { name: '门口LED屏', controls: { actions: ['brightness', 'blank'] } },
+    'amp-1': { name: '功放', controls: { actions: ['power'] } },
+  };
+  inv.devices = inv.devices.map((d) => ({ ...d, ...extras[d.id] }));
+  inv.schedules = [
+    {
+      id: 'tuesday-class',
+      name: '周二晚间课堂',
+      source: 'config',
+      cron: '0 20 * * 2',
+      duration_min: 90,
+      enabled: true,
+      steps: [
+        { device: 'projector-1', action: 'power', value: 'on', wait_for: 'on' },
+        { device: 'projector-1', action: 'input', value: '31' },
+        { device: 'amp-1', action: 'power', value: 'on' },
+      ],
+    },
+  ];
+}
+
 /** What kind of day a station has: most are fine; some are offline or silent, for the visit list, some switched off cleanly. */
 function condition(index: number): 'online' | 'offline' | 'silent' | 'shutdown' {
   return index % 23 === 5 ? 'offline' : index % 31 === 7 ? 'silent' : index % 17 === 9 ? 'shutdown' : 'online';
@@ -67,6 +103,7 @@ function stationWrites(shape: FleetShape, id: StationIdentity, o: Required<Omit<
   inv.agent.version = r() < 0.85 ? '0.1.0' : '0.0.9';
   inv.station.county = '示范县';
   if (id.index % 5 === 3) inv.station.opening_hours = OPENING_HOURS;
+  seedInventoryExtras(inv, id.index);
   writes.push({ kind: 'status', station: id.id, receivedAt: at, status: { v: 1, online: true, station_id: id.id, boot: 1, agent_boot: 1, agent_version: inv.agent.version, started_at: inv.agent.started_at, ts: at, clock: 'synced' } });
   writes.push({ kind: 'inventory', station: id.id, inventory: inv, receivedAt: at });
   // About one station in twelve has a projector lamp near its limit; elsewhere every warning was cleared.

@@ -296,6 +296,9 @@ export function collectorStoreContract(name: string, open: OpenStore): void {
       writes.push(...SIM_DEVICES.map((d) => stateWrite(0, d, 5_000)));
       await store.apply(writes);
       expect(await store.inventory(station.id)).toEqual(JSON.parse(JSON.stringify(inv)));
+      // Only the devices of the listed stations' documents; a station without an inventory is left out.
+      expect(await store.inventoryDevices([station.id, 'nobody'])).toEqual([{ station_id: station.id, devices: JSON.parse(JSON.stringify(inv.devices)) }]);
+      expect(await store.inventoryDevices([])).toEqual([]);
       expect((await store.devices(station.id)).map((d) => d.device_id)).toEqual(SIM_DEVICES.map((d) => d.id).sort());
       expect(await store.devices('nobody')).toEqual([]);
 
@@ -354,6 +357,7 @@ export function collectorStoreContract(name: string, open: OpenStore): void {
         status: 'sent',
         response: null,
         responded_at: null,
+        target: pushId === 'p1' ? '{"kind":"town","town":"东山乡"}' : null,
       });
       await store.addPushes([push('p1', 'b', '2026-11-01T01:00:00.000Z'), push('p1', 'a', '2026-11-01T01:00:00.000Z'), push('p1', 'c', '2026-11-01T01:00:00.000Z')]);
       await store.addPushes([push('p2', 'a', '2026-11-02T01:00:00.000Z')]);
@@ -372,8 +376,8 @@ export function collectorStoreContract(name: string, open: OpenStore): void {
       expect(rows[0]).toEqual({ ...push('p1', 'a', '2026-11-01T01:00:00.000Z'), status: 'ok', response: '{"status":"ok"}', responded_at: '2026-11-01T01:00:05.000Z' });
       expect(await store.push('nope')).toEqual([]);
       expect(await store.recentPushes(10)).toEqual([
-        { push_id: 'p2', action: 'schedule.set', sent_at: '2026-11-02T01:00:00.000Z', sent_by: 'clerk', stations: 1, ok: 0, error: 0 },
-        { push_id: 'p1', action: 'schedule.set', sent_at: '2026-11-01T01:00:00.000Z', sent_by: 'clerk', stations: 3, ok: 1, error: 1 },
+        { push_id: 'p2', action: 'schedule.set', args: '{"id":"class-1"}', target: null, sent_at: '2026-11-02T01:00:00.000Z', sent_by: 'clerk', stations: 1, ok: 0, error: 0 },
+        { push_id: 'p1', action: 'schedule.set', args: '{"id":"class-1"}', target: '{"kind":"town","town":"东山乡"}', sent_at: '2026-11-01T01:00:00.000Z', sent_by: 'clerk', stations: 3, ok: 1, error: 1 },
       ]);
       expect((await store.recentPushes(1)).map((p) => p.push_id)).toEqual(['p2']);
     });

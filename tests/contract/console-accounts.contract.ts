@@ -91,22 +91,35 @@ export function consoleAccountsContract(name: string, open: OpenAccountsStore): 
       const inv = (id: string, town: string | null) =>
         ({ kind: 'inventory', station: id, inventory: { station: { id, name: id, town, county: 'k', level: 'village', timezone: 'Asia/Shanghai' } }, receivedAt: 'now' }) as unknown as CollectorWrite;
       await store.apply([inv('a1', '城关镇'), inv('a2', '城关镇'), inv('b1', '东山乡'), inv('n1', null)]);
+      const target = (pushId: string) => (pushId === 'all' ? '{"kind":"all"}' : pushId === 'east' ? '{"kind":"town","town":"东山乡"}' : null);
       const row = (pushId: string, station: string, sentAt: string, status: PushRow['status'] = 'sent'): PushRow => ({
         push_id: pushId,
         transaction: `tx-${pushId}-${station}`,
         station_id: station,
         action: 'schedule.set',
-        args: '{}',
+        args: `{"delete":"${pushId}"}`,
         sent_at: sentAt,
         sent_by: 'clerk',
         status,
         response: null,
         responded_at: null,
+        target: target(pushId),
       });
       await store.addPushes([row('all', 'a1', iso(NOW), 'ok'), row('all', 'a2', iso(NOW)), row('all', 'b1', iso(NOW), 'error'), row('all', 'n1', iso(NOW))]);
       await store.addPushes([row('east', 'b1', iso(NOW + 1000))]);
       await store.addPushes([row('mine', 'a2', iso(NOW + 2000), 'error')]);
-      const summary = (push_id: string, sent_at: string, stations: number, ok: number, error: number) => ({ push_id, action: 'schedule.set', sent_at, sent_by: 'clerk', stations, ok, error });
+      // What was sent and how its stations were chosen come with a town's view as with the county's.
+      const summary = (push_id: string, sent_at: string, stations: number, ok: number, error: number) => ({
+        push_id,
+        action: 'schedule.set',
+        args: `{"delete":"${push_id}"}`,
+        target: target(push_id),
+        sent_at,
+        sent_by: 'clerk',
+        stations,
+        ok,
+        error,
+      });
       expect(await store.recentPushes(10, ['城关镇'])).toEqual([summary('mine', iso(NOW + 2000), 1, 0, 1), summary('all', iso(NOW), 2, 1, 0)]);
       expect(await store.recentPushes(1, ['城关镇'])).toEqual([summary('mine', iso(NOW + 2000), 1, 0, 1)]);
       expect(await store.recentPushes(10, ['东山乡', '城关镇'])).toEqual([summary('mine', iso(NOW + 2000), 1, 0, 1), summary('east', iso(NOW + 1000), 1, 0, 0), summary('all', iso(NOW), 3, 1, 1)]);

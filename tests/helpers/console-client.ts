@@ -23,6 +23,19 @@ export class ConsoleClient {
     return this.req(path, { method: 'POST', body: body.toString(), headers: { 'content-type': 'application/x-www-form-urlencoded', origin: this.base, ...headers } });
   }
 
+  /**
+   * A push's fields as the confirmation posts them (`do=confirm` and the digest of what it showed): the
+   * console shows the schedule in words first and sends only what was confirmed. Posts `fields` once to
+   * get that confirmation.
+   */
+  async confirmed(fields: Record<string, string | string[]>): Promise<Record<string, string | string[]>> {
+    const res = await this.post('/schedules', fields);
+    const text = await res.text();
+    const review = /name="review" value="([0-9a-f]{32})"/.exec(text)?.[1];
+    if (res.status !== 200 || !review) throw new Error(`no confirmation (${res.status}): ${text.slice(0, 2000)}`);
+    return { ...fields, do: 'confirm', review };
+  }
+
   /** The `_csrf` of the first form on a page. */
   async csrf(path: string): Promise<string> {
     const text = await (await this.req(path)).text();

@@ -9,8 +9,9 @@ import { html, query } from '../html.js';
 import { label, type ConsoleKey, type T } from '../i18n.js';
 import { page, pager, type PageContext } from '../layout.js';
 import { localTime } from '../time.js';
+import { argsLine, stepWords, type StepLike, type WordsOf } from '../schedule-words.js';
+import { clip } from '../station-words.js';
 import { kindLabel } from '../visit-words.js';
-import { describeArgs } from './push.js';
 
 export const AUDIT_PAGE_SIZE = 50;
 
@@ -41,6 +42,18 @@ function pushTarget(t: T, target: unknown): string {
   return '';
 }
 
+/** A push's args as the history says them (schedule-words.ts), with its steps: devices by id, as the log keeps them. */
+function pushWords(t: T, args: unknown): string {
+  const w: WordsOf = { t, device: (id) => clip(id) };
+  const line = argsLine(w, JSON.stringify(args ?? {}));
+  const schedule = args && typeof args === 'object' ? (args as Record<string, unknown>)['schedule'] : undefined;
+  const raw = schedule && typeof schedule === 'object' ? (schedule as Record<string, unknown>)['steps'] : undefined;
+  const steps = (Array.isArray(raw) ? raw : [])
+    .slice(0, 20)
+    .filter((x): x is StepLike => x !== null && typeof x === 'object' && typeof (x as StepLike).device === 'string' && typeof (x as StepLike).action === 'string');
+  return steps.length ? `${line}${t('audit.d.steps', { steps: steps.map((x) => stepWords(w, x)).join(t('words.then')) })}` : line;
+}
+
 /** An entry in the reader's words: kind, account, target and details (never a raw code in zh). */
 export function auditWords(t: T, r: AuditRow): { kind: string; actor: string; target: string; detail: string } {
   const d = parseAuditDetail(r.detail);
@@ -66,7 +79,7 @@ export function auditWords(t: T, r: AuditRow): { kind: string; actor: string; ta
       break;
     case 'push':
       target = pushTarget(t, d['target']) || target;
-      detail = [describeArgs(t, JSON.stringify(d['args'] ?? {})), t('audit.d.stations', { n: str(d['stations']) })].filter(Boolean).join(t('list.sep'));
+      detail = [pushWords(t, d['args']), t('audit.d.stations', { n: str(d['stations']) })].filter(Boolean).join(t('list.sep'));
       break;
     case 'visit_ack':
     case 'visit_clear':

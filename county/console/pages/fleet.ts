@@ -3,7 +3,8 @@
  * visit today"): the open visit items (county/visit-store.ts) of each station, why (the visit rule,
  * county/visits.ts: a lost connection past its threshold in opening hours, device faults, lamps near their
  * limit, records piling up, a scheduled class that failed), where each stands, and for operators the
- * buttons that acknowledge or clear it. Pure functions over the store's FleetRows and visit items.
+ * buttons that acknowledge or clear it. Devices by their configured names (device-names.ts) where the
+ * page names them. Pure functions over the store's FleetRows and visit items.
  */
 import type { FleetRow } from '../../store.js';
 import type { VisitRow } from '../../visit-store.js';
@@ -12,9 +13,10 @@ import { DEFAULT_VISIT_RULES, judgeStation, URGENCY, type StationState, type Vis
 import { html, query, type Html } from '../html.js';
 import { label, type ConsoleKey, type T } from '../i18n.js';
 import { page, pageNumber, pager, type PageContext } from '../layout.js';
+import type { DeviceLabel } from '../device-names.js';
 import { capped, clip, faultsHtml, moreHtml, tHtml } from '../station-words.js';
 import { localTime } from '../time.js';
-import { age, causeText, kindLabel, pendingText, visitButtons, visitStateHtml } from '../visit-words.js';
+import { age, causeText, kindLabel, pendingText, visitButtons, visitStateHtml, type DeviceWords } from '../visit-words.js';
 
 export { age };
 export type { StationState };
@@ -108,16 +110,16 @@ export function visitList(views: readonly FleetView[]): FleetView[] {
 }
 
 /** The words of an item's cause: as the rule sees it now, else as it was when the item opened. */
-export function itemCause(ctx: PageContext, item: VisitRow, j: VisitJudgement | undefined, tz: string): Html | string {
+export function itemCause(ctx: PageContext, item: VisitRow, j: VisitJudgement | undefined, tz: string, device?: DeviceWords): Html | string {
   const c = j?.causes.find((x) => x.key === item.cause) ?? causeOfRow(item);
-  return c ? causeText(ctx, c, tz) : kindLabel(ctx.t, item.kind);
+  return c ? causeText(ctx, c, tz, false, device) : kindLabel(ctx.t, item.kind);
 }
 
 /** An open item: why, where it stands, and the operator's buttons. */
-export function visitItem(ctx: PageContext, item: VisitRow, j: VisitJudgement | undefined, tz: string, back: string): Html {
+export function visitItem(ctx: PageContext, item: VisitRow, j: VisitJudgement | undefined, tz: string, back: string, device?: DeviceWords): Html {
   const c = j?.causes.find((x) => x.key === item.cause);
   const pending = c ? pendingText(ctx.t, c, j!.open) : '';
-  return html`<li data-visit="${item.id}" data-cause="${item.cause}" data-visit-state="${item.acked_at === null ? 'active' : 'acknowledged'}"><span class="cause ${item.kind}">${itemCause(ctx, item, j, tz)}</span>${pending ? html` <span class="muted">${pending}</span>` : ''}
+  return html`<li data-visit="${item.id}" data-cause="${item.cause}" data-visit-state="${item.acked_at === null ? 'active' : 'acknowledged'}"><span class="cause ${item.kind}">${itemCause(ctx, item, j, tz, device)}</span>${pending ? html` <span class="muted">${pending}</span>` : ''}
   · ${visitStateHtml(ctx, item, tz)} ${visitButtons(ctx, item, back)}</li>`;
 }
 
@@ -125,15 +127,18 @@ export const stateBadge = (t: T, s: StationState): Html => html`<span class="bad
 const townName = (t: T, town: string | null): string => (town === null ? t('monthly.no_town') : clip(town));
 const stationLink = (r: FleetRow): Html => html`<a href="/station${query({ id: r.station_id })}">${clip(r.name ?? r.station_id)}</a>`;
 
+/** Without the stations' inventories, a device reads as its id. */
+const byId: DeviceLabel = (_station, device) => clip(device ?? '?');
+
 /** A station's faulty devices, at most MAX_ITEMS of them (each with at most MAX_ITEMS faults), then "+k more". */
-function deviceFaults(ctx: PageContext, faults: FleetRow['faults']): Html {
+function deviceFaults(ctx: PageContext, faults: FleetRow['faults'], name: DeviceLabel): Html {
   const { shown, more } = capped(faults);
-  return html`${shown.map((d, i) => html`${i ? ctx.t('list.sep') : ''}${tHtml(ctx.t, 'visit.fault', { device: clip(d.device_id), text: faultsHtml(ctx, d.errors, d.errors_more) })}`)}${moreHtml(ctx.t, more)}`;
+  return html`${shown.map((d, i) => html`${i ? ctx.t('list.sep') : ''}${tHtml(ctx.t, 'visit.fault', { device: name(d.station_id, d.device_id), text: faultsHtml(ctx, d.errors, d.errors_more) })}`)}${moreHtml(ctx.t, more)}`;
 }
 
-function lamps(t: T, warnings: FleetRow['lamp_warnings']): Html {
+function lamps(t: T, station: string, warnings: FleetRow['lamp_warnings'], name: DeviceLabel): Html {
   const { shown, more } = capped(warnings);
-  return html`${shown.map((l) => t('fleet.lamp', { device: clip(l.device ?? '?'), hours: l.lamp_hours ?? '?' })).join(t('list.sep'))}${moreHtml(t, more)}`;
+  return html`${shown.map((l) => t('fleet.lamp', { device: name(station, l.device ?? '?'), hours: l.lamp_hours ?? '?' })).join(t('list.sep'))}${moreHtml(t, more)}`;
 }
 
 /** The visit column of the stations table: how many open items, and whether someone has them in hand. */
@@ -163,10 +168,9 @@ export const stateCell = (t: T, v: FleetView): Html =>
 const filterLabel = (t: T, f: StateFilter): string =>
   f === 'all' || f === 'visit' || f === 'faults' || f === 'lamps' ? t(`filter.${f}` as ConsoleKey) : label(t, 'state', f);
 
-export function renderFleet(ctx: PageContext, rows: readonly FleetRow[], q: FleetQuery, nowMs: number, rules: VisitRules = DEFAULT_VISIT_RULES, live: readonly VisitRow[] = []): string {
-  const { t } = ctx;
-  const views = fleetViews(rows, nowMs, rules, ctx.tz, live);
-  const { towns, total } = summarise(views);
+/** What one fleet page shows: every station judged, the visit list, and the page of the filtered table. */
+export function selectFleet(rows: readonly FleetRow[], q: FleetQuery, nowMs: number, rules: VisitRules, countyTz: string, live: readonly VisitRow[] = []) {
+  const views = fleetViews(rows, nowMs, rules, countyTz, live);
   const visits = visitList(views);
   const needle = q.q.toLowerCase();
   const shown = views.filter(
@@ -177,26 +181,51 @@ export function renderFleet(ctx: PageContext, rows: readonly FleetRow[], q: Flee
   );
   const pages = Math.max(1, Math.ceil(shown.length / PAGE_SIZE));
   const pageNo = pageNumber(q.page, pages);
+  return { views, visits, shown, pages, pageNo, onPage: shown.slice((pageNo - 1) * PAGE_SIZE, pageNo * PAGE_SIZE) };
+}
+
+/**
+ * The stations whose devices the page names (faults, lamps, items about a device, in the visit list and on
+ * the table's page): their inventories give the names.
+ */
+export function namedStations(sel: ReturnType<typeof selectFleet>): string[] {
+  const named = (v: FleetView) => v.row.faults.length > 0 || v.row.lamp_warnings.length > 0 || v.visits.some((x) => x.kind === 'fault' || x.kind === 'lamp');
+  return [...new Set([...sel.visits.slice(0, VISIT_LIST_MAX), ...sel.onPage].filter(named).map((v) => v.row.station_id))];
+}
+
+export function renderFleet(
+  ctx: PageContext,
+  rows: readonly FleetRow[],
+  q: FleetQuery,
+  nowMs: number,
+  rules: VisitRules = DEFAULT_VISIT_RULES,
+  live: readonly VisitRow[] = [],
+  deviceName: DeviceLabel = byId,
+): string {
+  const { t } = ctx;
+  const { views, visits, shown, pages, pageNo, onPage } = selectFleet(rows, q, nowMs, rules, ctx.tz, live);
+  const { towns, total } = summarise(views);
   const tzOf = (r: FleetRow) => r.timezone ?? ctx.tz;
 
   const visitItems = visits.slice(0, VISIT_LIST_MAX).map((v) => {
     const { shown: items, more } = capped(v.visits);
+    const name = (d: string) => deviceName(v.row.station_id, d);
     return html`<li data-station="${v.row.station_id}">${stateBadge(t, v.judgement.state)} ${stationLink(v.row)} <span class="muted">${townName(t, v.row.town)} · ${v.row.station_id}</span>
-      <ul class="reasons">${items.map((x) => visitItem(ctx, x, v.judgement, tzOf(v.row), ctx.path))}</ul>${moreHtml(t, more)}</li>`;
+      <ul class="reasons">${items.map((x) => visitItem(ctx, x, v.judgement, tzOf(v.row), ctx.path, name))}</ul>${moreHtml(t, more)}</li>`;
   });
   const townRows = towns.map(
     (s) => html`<tr><td><a href="/fleet${query({ town: s.town ?? '', state: q.state === 'all' ? undefined : q.state })}">${townName(t, s.town)}</a></td>
       <td class="num">${s.stations}</td><td class="num">${s.online}</td><td class="num">${s.shutdown}</td><td class="num${s.offline ? ' bad' : ''}">${s.offline}</td>
       <td class="num${s.faults ? ' bad' : ''}">${s.faults}</td><td class="num${s.lamps ? ' warn' : ''}">${s.lamps}</td></tr>`,
   );
-  const stationRows = shown.slice((pageNo - 1) * PAGE_SIZE, pageNo * PAGE_SIZE).map((v) => {
+  const stationRows = onPage.map((v) => {
     const r = v.row;
     return html`<tr data-station="${r.station_id}" data-state="${v.judgement.state}" data-visits="${v.visits.length}"><td>${stationLink(r)}<div class="muted">${r.station_id}</div>${ledgerNote(t, r, tzOf(r))}</td>
       <td>${townName(t, r.town)}</td><td>${stateCell(t, v)}</td><td>${visitCell(t, v)}</td>
       <td>${r.heartbeat_ts ? html`${localTime(r.heartbeat_ts, tzOf(r))}<div class="muted">${age(t, v.judgement.age_s ?? 0)}</div>` : t('none')}</td>
       <td>${r.agent_version === null ? t('none') : clip(r.agent_version)}</td><td class="num${(r.outbox_depth ?? 0) >= rules.outboxWarn ? ' warn' : ''}">${r.outbox_depth ?? t('none')}</td>
-      <td>${r.faults.length ? html`<span class="bad">${deviceFaults(ctx, r.faults)}</span>` : t('none')}</td>
-      <td>${r.lamp_warnings.length ? html`<span class="warn">${lamps(t, r.lamp_warnings)}</span>` : t('none')}</td></tr>`;
+      <td>${r.faults.length ? html`<span class="bad">${deviceFaults(ctx, r.faults, deviceName)}</span>` : t('none')}</td>
+      <td>${r.lamp_warnings.length ? html`<span class="warn">${lamps(t, r.station_id, r.lamp_warnings, deviceName)}</span>` : t('none')}</td></tr>`;
   });
   const townOptions = towns.map((s) => html`<option value="${s.town ?? ''}"${(s.town ?? '') === q.town && q.town !== '' ? ' selected' : ''}>${townName(t, s.town)}</option>`);
   const stateOptions = STATE_FILTERS.map((f) => html`<option value="${f}"${f === q.state ? ' selected' : ''}>${filterLabel(t, f)}</option>`);

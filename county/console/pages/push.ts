@@ -1,23 +1,20 @@
 /**
- * One push's progress: what was sent (in words, not JSON), each station's answer as it arrives (the page
- * polls /push.json) and the stations that have not answered.
+ * One push's progress: what was sent and to whom, in words (not JSON, not `schedule.set`), each station's
+ * answer as it arrives (the page polls /push.json), the stations still waiting and, once the wait is over
+ * (push-status.ts), those that never answered.
  */
 import type { PushRow } from '../../store.js';
 import { html, query, type Html } from '../html.js';
-import { CONSOLE_CATALOGUES, label, type ConsoleKey, type T } from '../i18n.js';
+import { CONSOLE_CATALOGUES, type ConsoleKey, type T } from '../i18n.js';
 import { page, type PageContext } from '../layout.js';
-import { ownWords } from '../station-words.js';
+import { pushCounts, shownStatus, type PushClock, type ShownStatus } from '../push-status.js';
+import { argsLine, scheduleWords, type ScheduleLike, type WordsOf } from '../schedule-words.js';
+import { clip, ownWords } from '../station-words.js';
 import { localTime } from '../time.js';
-
-export function pushSummary(rows: readonly PushRow[]): { ok: number; error: number; pending: number } {
-  const ok = rows.filter((r) => r.status === 'ok').length;
-  const error = rows.filter((r) => r.status === 'error').length;
-  return { ok, error, pending: rows.length - ok - error };
-}
 
 /**
  * A station's answer in the reader's words: an error by its code (the station's English message on
- * hover), an unknown code as the station's own words (marked), or the changed schedule ids.
+ * hover), an unknown code as the station's own words (marked), or what it changed.
  */
 export function answerWords(t: T, row: PushRow): { text: string; own: boolean; title: string } {
   const none = { text: '', own: false, title: '' };
@@ -31,7 +28,8 @@ export function answerWords(t: T, row: PushRow): { text: string; own: boolean; t
       if (Object.hasOwn(CONSOLE_CATALOGUES.en, key)) return { text: t(key as ConsoleKey), own: false, title: message };
       return { text: `${code}: ${message}`.slice(0, 300), own: true, title: '' };
     }
-    return Array.isArray(r.data?.ids) ? { ...none, text: r.data.ids.join(', ').slice(0, 300) } : none;
+    const ids = Array.isArray(r.data?.ids) ? r.data.ids.filter((x): x is string => typeof x === 'string') : [];
+    return ids.length ? { ...none, text: t('answer.ok', { ids: ids.join(t('list.sep')).slice(0, 300) }) } : none;
   } catch {
     return none;
   }
@@ -42,66 +40,85 @@ function answerHtml(t: T, row: PushRow): Html {
   return a.own ? ownWords(t, a.text) : a.title ? html`<span title="${a.title}">${a.text}</span>` : html`${a.text}`;
 }
 
-const WEEKLY = /^(\d{1,2}) (\d{1,2}) \* \* ([0-6](?:,[0-6])*)$/;
-
-/** A `schedule.set` as a clerk reads it: 计划 winter-class（冬季培训）：每周二、周四 19:30，90 分钟；步骤：… */
-export function describeArgs(t: T, argsJson: string): string {
-  let args: Record<string, unknown>;
-  try {
-    args = JSON.parse(argsJson) as Record<string, unknown>;
-  } catch {
-    return '';
-  }
-  if (typeof args['delete'] === 'string') return t('push.delete', { id: args['delete'] });
-  const s = args['schedule'] as { id?: string; name?: string; cron?: string; duration_min?: number; steps?: Array<{ device: string; action: string; value: unknown }> } | undefined;
-  if (!s) return argsJson.slice(0, 300);
-  const m = WEEKLY.exec(s.cron ?? '');
-  const when = m
-    ? t('push.when_days', { days: m[3]!.split(',').map((d) => t(`day.${d}` as ConsoleKey)).join(t('list.sep')), time: `${m[2]!.padStart(2, '0')}:${m[1]!.padStart(2, '0')}` })
-    : `cron ${s.cron ?? ''}`;
-  const steps = (s.steps ?? []).map((x) => `${x.device} ${label(t, 'action', x.action)} ${label(t, 'power', String(x.value))}`).join(' → ');
-  return t('push.describe', { id: s.id ?? '', name: s.name ? `（${s.name}）` : '', when, minutes: s.duration_min ?? '', steps });
-}
-
 /** A push to a whole province has 20,000 rows: the page lists failures, then the silent, then the rest, up to this many. */
 export const PUSH_ROWS_SHOWN = 1000;
-const PENDING_NAMES_SHOWN = 100;
-const ORDER = { error: 0, sent: 1, ok: 2 } as const;
+const NAMES_SHOWN = 100;
+const ORDER: Record<ShownStatus, number> = { error: 0, no_answer: 1, sent: 2, ok: 3 };
 
 /** The rows the page shows (and its poll updates): failures and unanswered first, by station id. */
-export function shownRows(rows: readonly PushRow[]): PushRow[] {
-  const sorted = rows.length > PUSH_ROWS_SHOWN ? [...rows].sort((a, b) => ORDER[a.status] - ORDER[b.status] || (a.station_id < b.station_id ? -1 : 1)) : [...rows];
+export function shownRows(rows: readonly PushRow[], c: PushClock): PushRow[] {
+  const sorted = rows.length > PUSH_ROWS_SHOWN ? [...rows].sort((a, b) => ORDER[shownStatus(a, c)] - ORDER[shownStatus(b, c)] || (a.station_id < b.station_id ? -1 : 1)) : [...rows];
   return sorted.slice(0, PUSH_ROWS_SHOWN);
 }
 
-export function pushJson(t: T, rows: readonly PushRow[], tzOf: (station: string) => string): Record<string, unknown> {
+export function pushJson(t: T, rows: readonly PushRow[], c: PushClock, tzOf: (station: string) => string): Record<string, unknown> {
   return {
-    ...pushSummary(rows),
-    rows: shownRows(rows).map((r) => ({ station: r.station_id, status: r.status, answer: answerWords(t, r), responded_at: localTime(r.responded_at, tzOf(r.station_id), true) })),
+    ...pushCounts(rows, c),
+    rows: shownRows(rows, c).map((r) => ({ station: r.station_id, status: shownStatus(r, c), answer: answerWords(t, r), responded_at: localTime(r.responded_at, tzOf(r.station_id), true) })),
   };
 }
 
-export function renderPush(ctx: PageContext, rows: readonly PushRow[], names: ReadonlyMap<string, { name: string | null; town: string | null }>, tzOf: (station: string) => string): string {
+const BADGE: Record<ShownStatus, string> = { ok: 'online', error: 'offline', sent: 'unknown', no_answer: 'silent' };
+
+export interface PushPageData {
+  rows: readonly PushRow[];
+  names: ReadonlyMap<string, { name: string | null; town: string | null }>;
+  /** The push's stations in words (to whom). */
+  to: string;
+  /** Device and input words for the schedule (from the stations' inventories). */
+  words: WordsOf;
+  /** The zone the schedule's times are in, in words. */
+  zone: string;
+  clock: PushClock;
+  tzOf: (station: string) => string;
+}
+
+/** The schedule a push carried, line by line (empty for a delete, said by the title line). */
+function whatHtml(d: PushPageData, argsJson: string): Html {
+  let s: ScheduleLike | undefined;
+  try {
+    s = (JSON.parse(argsJson) as { schedule?: ScheduleLike }).schedule;
+  } catch {
+    s = undefined;
+  }
+  if (!s || !Array.isArray(s.steps)) return html``;
+  const w = scheduleWords(d.words, s, d.zone);
+  return html`<ul class="words"><li>${w.when}</li><li>${w.duration}</li>${w.steps.map((x) => html`<li>${x}</li>`)}<li>${w.end}</li>${w.disabled ? html`<li class="warn">${w.disabled}</li>` : ''}</ul>`;
+}
+
+function namesLine(t: T, label: string, names: string[], total: number, id: string, cls: string): Html {
+  const more = total > names.length ? t('push.more', { n: total - names.length }) : '';
+  return html`<p id="${id}" class="${names.length ? cls : ''}">${names.length ? `${label} ${names.join(t('list.sep'))}${more}` : ''}</p>`;
+}
+
+export function renderPush(ctx: PageContext, d: PushPageData): string {
   const { t } = ctx;
-  const first = rows[0]!;
-  const s = pushSummary(rows);
-  const nameOf = (id: string) => names.get(id)?.name ?? id;
-  const waiting = rows.filter((r) => r.status === 'sent');
-  const pending = waiting.slice(0, PENDING_NAMES_SHOWN).map((r) => nameOf(r.station_id));
-  const more = waiting.length > PENDING_NAMES_SHOWN ? t('push.more', { n: waiting.length - PENDING_NAMES_SHOWN }) : '';
-  const status = (r: PushRow) => html`<span class="badge ${r.status === 'ok' ? 'online' : r.status === 'error' ? 'offline' : 'unknown'}">${t(`push.status.${r.status}`)}</span>`;
+  const first = d.rows[0]!;
+  const c = d.clock;
+  const n = pushCounts(d.rows, c);
+  const nameOf = (id: string) => clip(d.names.get(id)?.name ?? id);
+  const waiting = d.rows.filter((r) => shownStatus(r, c) === 'sent');
+  const silent = d.rows.filter((r) => shownStatus(r, c) === 'no_answer');
+  const status = (s: ShownStatus) => html`<span class="badge ${BADGE[s]}">${t(`push.status.${s}`)}</span>`;
+  const minutes = Math.round(c.timeoutMs / 60_000);
   const body = html`
-<p class="summary" id="push-summary" data-push="${first.push_id}">${t('push.summary', s)}</p>
-<p id="push-what">${describeArgs(t, first.args)}<br><span class="muted">${localTime(first.sent_at, ctx.tz, true)} · ${first.sent_by}</span></p>
-<p id="push-pending" class="${pending.length ? 'warn' : ''}">${pending.length ? `${t('push.unanswered')} ${pending.join(t('list.sep'))}${more}` : t('push.all_answered')}</p>
-<table id="push-rows" data-push="${first.push_id}" data-complete="${rows.length <= PUSH_ROWS_SHOWN ? 'yes' : 'no'}"><thead><tr><th>${t('col.station')}</th><th>${t('col.town')}</th><th>${t('col.state')}</th><th>${t('col.response')}</th><th>${t('col.responded_at')}</th></tr></thead>
-<tbody>${shownRows(rows).map(
-    (r) => html`<tr data-station="${r.station_id}" data-name="${nameOf(r.station_id)}" data-status="${r.status}"><td><a href="/station${query({ id: r.station_id })}">${nameOf(r.station_id)}</a> <span class="muted">${r.station_id}</span></td>
-      <td>${names.get(r.station_id)?.town ?? ''}</td><td>${status(r)}</td><td>${answerHtml(t, r)}</td><td>${localTime(r.responded_at, tzOf(r.station_id), true)}</td></tr>`,
-  )}</tbody></table>
-<template id="push-labels" data-sent="${t('push.status.sent')}" data-ok="${t('push.status.ok')}" data-error="${t('push.status.error')}"
-  data-summary="${t('push.summary', { ok: '{ok}', error: '{error}', pending: '{pending}' })}" data-unanswered="${t('push.unanswered')}" data-all="${t('push.all_answered')}" data-sep="${t('list.sep')}"
+<p class="summary" id="push-summary" data-push="${first.push_id}" data-ok="${n.ok}" data-error="${n.error}" data-pending="${n.pending}" data-silent="${n.silent}">${t('push.summary', { ...n })}</p>
+<section id="push-what"><h2>${argsLine(d.words, first.args)}</h2>${whatHtml(d, first.args)}
+<p id="push-to">${t('push.to', { to: d.to })}</p>
+<p class="muted">${localTime(first.sent_at, ctx.tz, true)} · ${first.sent_by}</p></section>
+${namesLine(t, t('push.unanswered'), waiting.slice(0, NAMES_SHOWN).map((r) => nameOf(r.station_id)), waiting.length, 'push-pending', 'warn')}
+${namesLine(t, t('push.silent'), silent.slice(0, NAMES_SHOWN).map((r) => nameOf(r.station_id)), silent.length, 'push-silent', 'bad')}
+<p id="push-all" class="${waiting.length || silent.length ? 'hidden' : ''}">${t('push.all_answered')}</p>
+<p class="muted" id="push-silent-note">${t('push.silent_note', { minutes })}</p>
+<table id="push-rows" data-push="${first.push_id}" data-complete="${d.rows.length <= PUSH_ROWS_SHOWN ? 'yes' : 'no'}"><thead><tr><th>${t('col.station')}</th><th>${t('col.town')}</th><th>${t('col.state')}</th><th>${t('col.response')}</th><th>${t('col.responded_at')}</th></tr></thead>
+<tbody>${shownRows(d.rows, c).map((r) => {
+    const s = shownStatus(r, c);
+    return html`<tr data-station="${r.station_id}" data-name="${nameOf(r.station_id)}" data-status="${s}"><td><a href="/station${query({ id: r.station_id })}">${nameOf(r.station_id)}</a> <span class="muted">${r.station_id}</span></td>
+      <td>${clip(d.names.get(r.station_id)?.town ?? '')}</td><td>${status(s)}</td><td>${answerHtml(t, r)}</td><td>${localTime(r.responded_at, d.tzOf(r.station_id), true)}</td></tr>`;
+  })}</tbody></table>
+<template id="push-labels" data-sent="${t('push.status.sent')}" data-ok="${t('push.status.ok')}" data-error="${t('push.status.error')}" data-no_answer="${t('push.status.no_answer')}"
+  data-summary="${t('push.summary', { ok: '{ok}', error: '{error}', pending: '{pending}', silent: '{silent}' })}" data-unanswered="${t('push.unanswered')}" data-silent="${t('push.silent')}" data-sep="${t('list.sep')}"
   data-own-tag="${t('own.tag')}" data-own-title="${t('own.title')}"></template>`;
-  const action = first.action === 'schedule.set' ? t('cmd.schedule.set') : first.action;
-  return page(ctx, { title: t('push.title', { action, n: rows.length }), nav: 'schedules', body, script: true });
+  const action = first.action === 'schedule.set' ? t('cmd.schedule.set') : clip(first.action);
+  return page(ctx, { title: t('push.title', { action, n: d.rows.length }), nav: 'schedules', body, script: true });
 }

@@ -1,21 +1,27 @@
 /**
- * One station: its devices and faults, recent usage sessions with the notes typed on site, events, the
- * schedules seen running (from `schedule_run` events) with their last outcome, and the heartbeat history
- * (CPU, free disk, agent memory) as charts. Times in the station's own time zone.
+ * One station: its visit items, its devices (by their configured names) and faults, recent usage sessions
+ * with the notes typed on site, events, the schedules installed on it with their last outcome and why a
+ * failed one failed (station-schedules.ts), and the heartbeat history (CPU, free disk, agent memory) as
+ * charts. Times in the station's own time zone.
  */
 import type { DeviceRow, FleetRow, HeartbeatPoint, SessionRow } from '../../store.js';
 import { chart } from '../charts.js';
 import { html, type Html } from '../html.js';
 import { label, type T } from '../i18n.js';
-import { page, type PageContext } from '../layout.js';
+import { page, zoneOf, type PageContext } from '../layout.js';
 import { PAYLOAD_CAPS } from '../../../protocol/payloads.js';
+import { deviceLabels } from '../device-names.js';
+import { readDevices, readInstalled } from '../inventory-read.js';
 import { capped, clip, eventHtml, faultsHtml, moreHtml } from '../station-words.js';
 import { isTimeZone, localTime } from '../time.js';
 import type { VisitRow } from '../../visit-store.js';
 import type { VisitRules } from '../../visits.js';
 import { failedSteps, openingHoursText, runEvents } from '../visit-words.js';
 import { judge, ledgerNote, stateCell, visitItem } from './fleet.js';
+import { lastRuns, schedulesHtml } from './station-schedules.js';
 import { visitHistoryHtml } from './station-visits.js';
+
+export { lastRuns, type ScheduleOutcome } from './station-schedules.js';
 
 export interface StationData {
   row: FleetRow;
@@ -28,42 +34,12 @@ export interface StationData {
   /** The station's live visit items (after the lifecycle pass) and its visit history, newest first. */
   visits?: VisitRow[];
   visitHistory?: VisitRow[];
+  /** The station's last inventory: device names, what they take, the installed schedules. */
+  inventory?: Record<string, unknown> | null;
 }
 
 const str = (v: unknown): string | null => (typeof v === 'string' ? clip(v) : null);
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
-const obj = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
-
-export interface ScheduleOutcome {
-  schedule: string;
-  ts: string | null;
-  phase: string | null;
-  ok: boolean | null;
-  /** Steps that went well, of all, when the event lists them. */
-  steps: { ok: number; total: number } | null;
-  /** The event itself: its words when the outcome cannot be read from its data. */
-  event: Record<string, unknown>;
-}
-
-/** The latest `schedule_run` per schedule (events arrive newest first). */
-export function lastRuns(events: ReadonlyArray<Record<string, unknown>>): ScheduleOutcome[] {
-  const out = new Map<string, ScheduleOutcome>();
-  for (const e of events) {
-    const data = obj(e['data']);
-    const schedule = str(data['schedule_id']) ?? /^schedule (\S+)/.exec(str(e['message']) ?? '')?.[1] ?? '?';
-    if (out.has(schedule)) continue;
-    const steps = Array.isArray(data['steps']) && data['steps'].length > 0 ? (data['steps'] as unknown[]) : null;
-    out.set(schedule, {
-      schedule,
-      ts: str(e['ts']),
-      phase: str(data['phase']),
-      ok: typeof data['ok'] === 'boolean' ? data['ok'] : e['severity'] === 'info' ? true : null,
-      steps: steps && { ok: steps.filter((x) => obj(x)['status'] === 'ok').length, total: steps.length },
-      event: e,
-    });
-  }
-  return [...out.values()];
-}
 
 function trigger(t: T, v: unknown): string {
   const s = str(v) ?? '';
@@ -82,13 +58,17 @@ export function renderStation(ctx: PageContext, d: StationData, nowMs: number, r
   const tz = isTimeZone(claimed) ? claimed : ctx.tz;
   const view = judge(r, nowMs, rules, ctx.tz, d.visits);
   const back = `/station?id=${encodeURIComponent(r.station_id)}`;
-  // As on the fleet: at most MAX_ITEMS (rows stored before the caps may make hundreds of faulty devices).
-  const items = capped(view.visits);
-  const openItems = items.shown.map((x) => visitItem(ctx, x, view.judgement, tz, back));
   // At most what a station may have (the agent's MAX_DEVICES), whatever rows are stored.
   const devices = capped(d.devices, PAYLOAD_CAPS.devices);
+  const listed = readDevices(Array.isArray(d.inventory?.['devices']) ? d.inventory['devices'] : []);
+  // By configured name (the inventory's), else by kind: every device the page names, in the states' words too.
+  const names = deviceLabels(t, [...listed, ...d.devices.filter((x) => !listed.some((l) => l.id === x.device_id)).map((x) => ({ id: x.device_id, name: null, kind: x.kind }))]);
+  const nameOf = (id: string | null) => (id === null ? '' : (names.get(id) ?? clip(id)));
+  // As on the fleet: at most MAX_ITEMS (rows stored before the caps may make hundreds of faulty devices).
+  const items = capped(view.visits);
+  const openItems = items.shown.map((x) => visitItem(ctx, x, view.judgement, tz, back, nameOf));
   const deviceRows = devices.shown.map(
-    (x) => html`<tr data-device="${clip(x.device_id)}"><td>${clip(x.device_id)}</td><td>${label(t, 'kind', x.kind)}</td><td>${clip(x.driver ?? '')}</td>
+    (x) => html`<tr data-device="${clip(x.device_id)}"><td title="${clip(x.device_id)}">${nameOf(x.device_id)}</td><td>${label(t, 'kind', x.kind)}</td><td>${clip(x.driver ?? '')}</td>
       <td>${x.online === null ? t('none') : x.online ? t('yes') : html`<span class="bad">${t('no')}</span>`}</td><td>${label(t, 'power', x.power)}</td>
       <td>${x.errors.length ? html`<span class="bad">${faultsHtml(ctx, x.errors, x.errors_more)}</span>` : t('none')}</td>
       <td class="num">${x.lamp_hours ?? ''}</td><td>${localTime(x.ts ?? x.received_at, tz)}</td></tr>`,
@@ -103,16 +83,14 @@ export function renderStation(ctx: PageContext, d: StationData, nowMs: number, r
   });
   const eventRows = d.events.map(
     (e) => html`<tr class="sev-${str(e['severity']) ?? ''}"><td>${localTime(str(e['ts']), tz)}</td><td>${label(t, 'event', str(e['type']))}</td>
-      <td>${label(t, 'severity', str(e['severity']))}</td><td>${str(e['device']) ?? ''}</td><td>${eventHtml(ctx, e, tz)}</td></tr>`,
+      <td>${label(t, 'severity', str(e['severity']))}</td><td>${nameOf(str(e['device']))}</td><td>${eventHtml(ctx, e, tz)}</td></tr>`,
   );
   const why = (e: Record<string, unknown>) => {
-    const steps = runEvents(d.scheduleRuns, e).flatMap((x) => failedSteps(t, x));
+    const steps = runEvents(d.scheduleRuns, e).flatMap((x) => failedSteps(t, x, nameOf));
     return steps.length ? html`<ul class="why">${steps}</ul>` : '';
   };
-  const runRows = lastRuns(d.scheduleRuns).map(
-    (s) => html`<tr data-schedule="${s.schedule}"><td>${s.schedule}</td><td>${localTime(s.ts, tz)}</td><td>${s.phase ? t(s.phase === 'end' ? 'phase.end' : 'phase.start') : ''}</td>
-      <td>${s.ok === null ? eventHtml(ctx, s.event, tz) : s.ok ? t('outcome.ok') : html`<span class="bad">${t('outcome.failed')}</span>${s.steps ? t('outcome.steps', s.steps) : ''}${why(s.event)}`}</td></tr>`,
-  );
+  const inputOf = (device: string, code: string) => listed.find((l) => l.id === device)?.inputs?.find((i) => i.code === code);
+  const schedules = schedulesHtml(ctx, readInstalled(d.inventory ?? null), lastRuns(d.scheduleRuns), { t, device: nameOf, input: inputOf }, zoneOf(ctx, tz), tz, why);
   const labels = d.heartbeats.map((p) => localTime(p.ts, tz).slice(5));
   const series = (name: string, pick: (p: HeartbeatPoint) => number | null) => ({ type: 'line' as const, title: name, labels, series: [{ name, data: d.heartbeats.map(pick) }] });
   const charts = d.heartbeats.length
@@ -129,14 +107,14 @@ export function renderStation(ctx: PageContext, d: StationData, nowMs: number, r
   <div><dt>${t('col.version')}</dt><dd>${r.agent_version === null ? t('none') : clip(r.agent_version)}</dd></div>
   <div><dt>${t('col.outbox')}</dt><dd>${r.outbox_depth ?? t('none')}</dd></div>
   <div><dt>${t('station.opening_hours')}</dt><dd id="opening-hours">${openingHoursText(t, r.opening_hours)}</dd></div>
-  <div><dt>${t('station.timezone')}</dt><dd>${tz === claimed ? tz : html`<span class="warn" id="unknown-timezone">${t('timezone.unknown', { tz: clip(claimed), county: ctx.tz })}</span>`}</dd></div>
+  <div><dt>${t('station.timezone')}</dt><dd>${tz === claimed ? zoneOf(ctx, tz) : html`<span class="warn" id="unknown-timezone">${t('timezone.unknown', { tz: clip(claimed), county: zoneOf(ctx, ctx.tz) })}</span>`}</dd></div>
 </dl>
 <section id="visits"><h2>${t('station.visits')}</h2>${openItems.length ? html`<ul class="reasons" id="visit-items">${openItems}</ul>${moreHtml(t, items.more)}` : html`<p class="muted">${t('visit.none_station')}</p>`}
-${visitHistoryHtml(ctx, d.visitHistory ?? [], tz)}</section>
+${visitHistoryHtml(ctx, d.visitHistory ?? [], tz, nameOf)}</section>
 <section><h2>${t('station.devices')}</h2>${none(t, d.devices, html`<table id="devices"><thead><tr><th>${t('col.device')}</th><th>${t('col.kind')}</th><th>${t('col.driver')}</th><th>${t('col.online')}</th>
   <th>${t('col.power')}</th><th>${t('col.errors')}</th><th>${t('col.lamp_hours')}</th><th>${t('col.updated')}</th></tr></thead><tbody>${deviceRows}</tbody></table>${moreHtml(t, devices.more)}`)}</section>
 <section><h2>${t('station.health', { days: d.historyDays })}</h2>${charts}</section>
-<section><h2>${t('station.schedules')}</h2>${none(t, runRows, html`<table id="schedule-runs"><thead><tr><th>${t('col.schedule')}</th><th>${t('col.last_run')}</th><th>${t('col.phase')}</th><th>${t('col.outcome')}</th></tr></thead><tbody>${runRows}</tbody></table>`)}</section>
+<section id="schedules"><h2>${t('station.schedules')}</h2>${schedules}</section>
 <section><h2>${t('station.sessions')}</h2>${none(t, d.usage, html`<table id="sessions"><thead><tr><th>${t('col.start')}</th><th>${t('col.end')}</th><th>${t('col.minutes')}</th><th>${t('col.signal_minutes')}</th>
   <th>${t('col.trigger')}</th><th>${t('col.short')}</th><th>${t('col.topic')}</th><th>${t('col.attendees')}</th><th>${t('col.organiser')}</th></tr></thead><tbody>${usageRows}</tbody></table>`)}</section>
 <section><h2>${t('station.events')}</h2>${none(t, d.events, html`<table id="events"><thead><tr><th>${t('col.time')}</th><th>${t('col.type')}</th><th>${t('col.severity')}</th><th>${t('col.device')}</th><th>${t('col.message')}</th></tr></thead><tbody>${eventRows}</tbody></table>`)}</section>`;

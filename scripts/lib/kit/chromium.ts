@@ -24,7 +24,8 @@ export interface Chromium {
   close(): Promise<void>;
 }
 
-export async function launchChromium(options: { width?: number; height?: number; locale?: string } = {}): Promise<Chromium> {
+/** `javaScript: false`: pages as a browser without scripts shows them (the console's essential paths work so). */
+export async function launchChromium(options: { width?: number; height?: number; locale?: string; javaScript?: boolean } = {}): Promise<Chromium> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run scripts/install-test-tools.sh (installs Debian's chromium)`);
   const profile = tempDir('console-chromium-');
   try {
@@ -38,6 +39,7 @@ export async function launchChromium(options: { width?: number; height?: number;
       viewport: { width: options.width ?? 1366, height: options.height ?? 900 },
       locale: options.locale ?? 'zh-CN',
       timezoneId: 'UTC',
+      javaScriptEnabled: options.javaScript ?? true,
     });
     return {
       context,

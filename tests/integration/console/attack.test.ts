@@ -105,7 +105,7 @@ describe('console sign-ins end when their account changes (row 2)', () => {
     const page = await (await c.req('/schedules')).text();
     expect(page).toContain('oper（操作员）');
     const csrf = /name="_csrf" value="([^"]+)"/.exec(page)![1]!;
-    expect((await c.post('/schedules', pushFields(csrf))).status).toBe(303);
+    expect((await c.post('/schedules', await c.confirmed(pushFields(csrf)))).status).toBe(303);
     const pushes = await pushCount();
 
     const r = await user(['passwd', 'oper'], 'second-operator-secret\n');
@@ -123,12 +123,13 @@ describe('console sign-ins end when their account changes (row 2)', () => {
     const c = new ConsoleClient(running.url);
     expect(await c.loginStatus('oper', 'second-operator-secret')).toBe(303);
     const csrf = await c.csrf('/schedules');
-    expect((await c.post('/schedules', pushFields(csrf))).status).toBe(303);
+    const confirmed = await c.confirmed(pushFields(csrf));
+    expect((await c.post('/schedules', confirmed)).status).toBe(303);
     const pushes = await pushCount();
 
     const r = await user(['role', 'oper', 'viewer']);
     expect(r.code, r.stderr).toBe(0);
-    expect((await c.post('/schedules', pushFields(csrf))).status).toBe(403);
+    expect((await c.post('/schedules', confirmed)).status).toBe(403);
     expect((await c.req('/fleet')).status).toBe(303);
     expect(await c.loginStatus('oper', 'second-operator-secret')).toBe(303);
     const page = await (await c.req('/schedules')).text();
@@ -142,7 +143,8 @@ describe('console sign-ins end when their account changes (row 2)', () => {
     expect((await user(['role', 'oper', 'operator'])).code).toBe(0);
     const c = new ConsoleClient(running.url);
     expect(await c.loginStatus('oper', 'second-operator-secret')).toBe(303);
-    const body = new URLSearchParams(pushFields(await c.csrf('/schedules'))).toString();
+    const fields = (await c.confirmed(pushFields(await c.csrf('/schedules')))) as Record<string, string>;
+    const body = new URLSearchParams(fields).toString();
     const pushes = await pushCount();
     const ENDED = 'console sign-in ended: the account was changed or removed';
     const ended = () => running.proc.output().split(ENDED).length - 1;

@@ -21,6 +21,7 @@ import { PjlinkSimulator } from '../../../scripts/sims/pjlink.js';
 import { Mosquitto, sleep, waitFor } from '../../../scripts/lib/kit/index.js';
 import { ctl, ROOT, startAgent, waitReady, writeConfig, type RunningAgent } from '../../helpers/agent.js';
 import { tempDir } from '../../helpers/temp.js';
+import { pageInternalWords } from '../../helpers/zh-words.js';
 
 const CONSOLE_JS = join(ROOT, 'dist', 'county', 'console.js');
 const KEY = 'county-command-key-e2e-0123456789abcdef';
@@ -260,17 +261,20 @@ describe('county console in Chromium', () => {
 
   it('lets an operator push a schedule to a town: a real agent stores it, answers and runs it', async () => {
     await page.goto(`${base}/schedules`);
-    await page.check('input[name=target][value=town]');
-    await page.selectOption('select[name=town]', '城关镇');
+    await page.selectOption('#pick-town select[name=town]', '城关镇');
+    await Promise.all([page.waitForURL('**/schedules?target=town*'), page.click('#pick-town button')]);
     await page.fill('input[name=id]', 'evening-class');
     await page.fill('input[name=name]', '晚间课堂');
     await page.check('input[name=days][value="2"]');
     await page.fill('input[name=time]', '20:00');
     await page.fill('input[name=duration]', '45');
-    await page.fill('input[name=step_device_0]', 'projector');
-    await page.selectOption('select[name=step_action_0]', 'power');
-    await page.fill('input[name=step_value_0]', 'on');
-    await Promise.all([page.waitForURL('**/push?id=*'), page.click('#compose button[type=submit]')]);
+    await page.selectOption('select[name=step_0]', 'projector|power|on');
+    await Promise.all([page.waitForLoadState(), page.click('#compose button[value=review]')]);
+    // Nothing is sent before the clerk has read it in words and confirmed.
+    expect(await page.textContent('#confirm-to')).toBe('城关镇的 3 个站点');
+    expect(await page.locator('#confirm-steps li').allTextContents()).toEqual(['投影机：开机']);
+    expect(await reader.recentPushes(100)).toEqual([]);
+    await Promise.all([page.waitForURL('**/push?id=*'), page.click('#confirm-send')]);
 
     // The page follows the answers as they arrive (its script polls); nothing is reloaded here.
     await page.locator('#push-rows tr[data-station="village-a"][data-status="ok"]').waitFor({ timeout: 15_000 });
@@ -280,8 +284,8 @@ describe('county console in Chromium', () => {
     expect(await refusal.textContent()).toBe('站点配置不允许县级下发此命令');
     expect(await refusal.locator('span[title]').getAttribute('title')).toMatch(/^action schedule\.set is not in county\.allowed_commands$/);
     expect(await page.locator('#push-rows tr[data-station="village-c"]').getAttribute('data-status')).toBe('sent');
-    await waitFor(async () => (await page.textContent('#push-summary')) === '成功 1，失败 1，尚未回复 1', 5_000);
-    expect(await page.textContent('#push-pending')).toBe('尚未回复的站点： 王家沟村');
+    await waitFor(async () => (await page.textContent('#push-summary')) === '成功 1，失败 1，等待回复 1，未回复 0', 5_000);
+    expect(await page.textContent('#push-pending')).toBe('等待回复的站点： 王家沟村');
 
     const list = (await callDaemon(a.socket, 'schedule.list')).data as Array<{ id: string; cron: string }>;
     expect(list.find((s) => s.id === 'evening-class')).toMatchObject({ cron: '0 20 * * 2' });
@@ -289,7 +293,10 @@ describe('county console in Chromium', () => {
     const trial = await ctl(['--config', a.file, 'schedule', 'run', 'evening-class', '--minutes', '0.05']);
     expect(trial.code, trial.stderr).toBe(0);
     await waitFor(() => a.sim.power === 1, 15_000);
-    await untilPage('/station?id=village-a', async () => ((await page.locator('#schedule-runs').textContent()) ?? '').includes('evening-class'), 30_000);
+    // Installed (the station's inventory lists it) and run (its last run, from the schedule_run event).
+    const row = page.locator('#station-schedules tr[data-schedule="evening-class"][data-source="county"]');
+    await untilPage('/station?id=village-a', async () => (await row.count()) === 1 && ((await row.locator('td').nth(4).textContent()) ?? '').includes('全部步骤成功'), 30_000);
+    expect(await row.locator('td').nth(1).textContent()).toContain('每周二 20:00');
   }, 90_000); // waits on three real agents, the broker and the browser in turn: room for a loaded CI box
 
   it('gives a viewer no push form and refuses a forged push', async () => {
@@ -300,7 +307,7 @@ describe('county console in Chromium', () => {
     expect(await page.locator('#viewer-note').isVisible()).toBe(true);
     const before = (await reader.recentPushes(100)).length;
     const token = await page.locator('input[name=_csrf]').first().inputValue();
-    const forged = await page.request.post(`${base}/schedules`, { form: { _csrf: token, target: 'town', town: '城关镇', mode: 'delete', id: 'evening-class' } });
+    const forged = await page.request.post(`${base}/schedules`, { form: { _csrf: token, target: 'town', town: '城关镇', mode: 'delete', id: 'evening-class', do: 'confirm' } });
     expect(forged.status()).toBe(403);
     expect((await reader.recentPushes(100)).length).toBe(before);
     const list = (await callDaemon(a.socket, 'schedule.list')).data as Array<{ id: string }>;
@@ -317,17 +324,27 @@ describe('county console in Chromium', () => {
     expect(await faults.locator('span[title]').getAttribute('title')).toBe('lamp error');
     const fault = page.locator('#events tr', { hasText: '灯泡故障' }).first();
     const cells = await fault.locator('td').allTextContents();
-    expect(cells.slice(1)).toEqual(['设备故障', '错误', 'projector', '灯泡故障']);
-    // No English sentence on the page: only names (device ids, drivers, the time zone) are ASCII words.
-    const text = (await page.locator('main').innerText()).replace(/\b(projector|pjlink|village-b|Asia|Shanghai|CPU|MB)\b/g, '');
+    expect(cells.slice(1)).toEqual(['设备故障', '错误', '投影机', '灯泡故障']);
+    // No English sentence on the page: only names (drivers, the station id) are ASCII words; devices by
+    // their names, the time zone as 北京时间.
+    const text = (await page.locator('main').innerText()).replace(/\b(pjlink|village-b|CPU|MB)\b/g, '');
     expect(text.match(/[A-Za-z]{2,}/g)).toBeNull();
     // The same words as the station's own stationctl.
     const events = await ctl(['--config', b.file, '--lang', 'zh', 'events']);
     expect(events.code, events.stderr).toBe(0);
     expect(events.stdout).toMatch(/设备故障: 灯泡故障/);
     await page.goto(`${base}/fleet`);
-    expect(await page.locator('#visit li', { hasText: '李家湾村' }).textContent()).toContain('projector：灯泡故障');
-    expect(await page.locator('#stations tr[data-station="village-b"] td').nth(7).textContent()).toBe('projector：灯泡故障');
+    expect(await page.locator('#visit li', { hasText: '李家湾村' }).textContent()).toContain('投影机：灯泡故障');
+    expect(await page.locator('#stations tr[data-station="village-b"] td').nth(7).textContent()).toBe('投影机：灯泡故障');
+  });
+
+  it('shows no internal code on a Chinese page about real agents (their events, faults, answers, schedules)', async () => {
+    const pushes = await reader.recentPushes(10);
+    expect(pushes.length).toBeGreaterThan(0);
+    for (const path of ['/fleet', '/station?id=village-a', '/station?id=village-b', '/station?id=village-c', '/schedules', `/push?id=${pushes[0]!.push_id}`, '/monthly']) {
+      await page.goto(base + path);
+      expect(await pageInternalWords(page), path).toEqual([]);
+    }
   });
 
   it('switches to English, and no page broke its content security policy', async () => {

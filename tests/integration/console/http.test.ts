@@ -177,10 +177,18 @@ describe('console over HTTP', () => {
 
     const c = new ConsoleClient(server.url);
     await c.login('oper', 'operator-password');
-    const bad = await c.post('/schedules', { _csrf: await c.csrf('/schedules'), target: 'town', town: '东山乡', mode: 'set', id: 'evening', days: [], time: '20:00', duration: '45', step_device_0: 'projector-1', step_action_0: 'power', step_value_0: 'on' });
+    const bad = await c.post('/schedules', { _csrf: await c.csrf('/schedules'), target: 'town', town: '东山乡', mode: 'set', id: 'evening', days: [], time: '20:00', duration: '45', step_0: 'projector-1|power|on' });
     expect(bad.status).toBe(400);
     expect(await bad.text()).toContain('请至少选择一天');
-    const res = await c.post('/schedules', { _csrf: await c.csrf('/schedules'), target: 'town', town: '东山乡', mode: 'set', id: 'evening', days: ['2'], time: '20:00', duration: '45', enabled: 'on', step_device_0: 'projector-1', step_action_0: 'power', step_value_0: 'on' });
+    const fields = { _csrf: await c.csrf('/schedules'), target: 'town', town: '东山乡', mode: 'set', id: 'evening', days: ['2'], time: '20:00', duration: '45', enabled: 'on', step_0: 'projector-1|power|on' };
+    // The form's own submit shows the confirmation and sends nothing; a confirmation of other values is shown again.
+    const confirmed = await c.confirmed(fields);
+    expect(heard).toEqual([]);
+    const changed = await c.post('/schedules', { ...confirmed, duration: '50' });
+    expect(changed.status).toBe(409);
+    expect(await changed.text()).toContain('核对之后计划内容或下发对象有变化');
+    expect(heard).toEqual([]);
+    const res = await c.post('/schedules', confirmed);
     expect(res.status).toBe(303);
     const pushId = /^\/push\?id=([0-9A-Z]{26})$/.exec(res.headers.get('location')!)![1]!;
 
@@ -211,14 +219,14 @@ describe('console over HTTP', () => {
     const progress = async () => (await (await c.req(`/push.json?id=${pushId}`)).json()) as { ok: number; error: number; pending: number; rows: Array<{ status: string; answer: Answer }> };
     await waitFor(async () => (await progress()).error === 2, 10_000);
     const p = await progress();
-    expect(p).toMatchObject({ ok: 1, error: 2, pending: town.length - 3 });
+    expect(p).toMatchObject({ ok: 1, error: 2, pending: town.length - 3, silent: 0 });
     // A known code in the console's words, the station's English on hover; an unknown one as its own words.
     const errors = p.rows.filter((r) => r.status === 'error').map((r) => r.answer);
     expect(errors).toContainEqual({ text: '站点配置不允许县级下发此命令', own: false, title: 'action schedule.set is not in county.allowed_commands' });
     expect(errors).toContainEqual({ text: 'quota_exceeded: too many schedules', own: true, title: '' });
     const html = await (await c.req(`/push?id=${pushId}`)).text();
     expect(html).toContain('已向');
-    expect(html).toContain('尚未回复的站点');
+    expect(html).toContain('等待回复的站点');
     expect(html).toContain('<span title="action schedule.set is not in county.allowed_commands">站点配置不允许县级下发此命令</span>');
     expect(html).toMatch(/<span class="own-tag">站点原文<\/span> <q>quota_exceeded: too many schedules<\/q>/);
   });

@@ -1,8 +1,9 @@
 /**
  * Every page of the county console works on a phone: in Chromium with a 390 px wide viewport (a common
  * phone), in both languages, no page is wider than the screen (wide tables scroll inside themselves),
- * the menu is readable (no link broken one character per line) and the push form can be filled and sent.
- * Signed in as an admin, so the accounts pages and the audit log (and the longest menu) are checked too.
+ * the menu is readable (no link broken one character per line), no Chinese page shows an internal code
+ * (tests/helpers/zh-words.ts), and the push form can be filled, checked and sent. Signed in as an admin,
+ * so the accounts pages and the audit log (and the longest menu) are checked too.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import { seedConsoleDb } from '../../../scripts/console/seed.js';
 import { launchChromium } from '../../../scripts/lib/kit/chromium.js';
 import { Mosquitto } from '../../../scripts/lib/kit/index.js';
 import { tempDir } from '../../helpers/temp.js';
+import { pageInternalWords } from '../../helpers/zh-words.js';
 
 const WIDTH = 390;
 const cleanups: Array<() => unknown> = [];
@@ -60,10 +62,16 @@ async function layout(): Promise<{ overflow: number; brokenLinks: string[] }> {
   })()`);
 }
 
+/** The page as it is now fits the phone, and in Chinese shows no internal code. */
+async function fits(what: string): Promise<void> {
+  expect(await layout(), what).toEqual({ overflow: 0, brokenLinks: [] });
+  if ((await page.getAttribute('html', 'lang')) === 'zh-CN') expect(await pageInternalWords(page), what).toEqual([]);
+}
+
 async function check(path: string): Promise<void> {
   const res = await page.goto(server.url + path);
   expect(res?.status(), path).toBe(200);
-  expect(await layout(), path).toEqual({ overflow: 0, brokenLinks: [] });
+  await fits(path);
 }
 
 describe('the console on a 390 px phone', () => {
@@ -74,22 +82,43 @@ describe('the console on a 390 px phone', () => {
     await Promise.all([page.waitForURL('**/fleet'), page.click('#login button[type=submit]')]);
     for (const lang of ['zh', 'en']) {
       await page.goto(`${server.url}/lang?to=${lang}&back=/fleet`);
-      for (const path of ['/fleet', `/station?id=${station}`, '/monthly', `/monthly?town=${encodeURIComponent(town)}`, '/monthly/print', `/monthly/print?town=${encodeURIComponent(town)}`, '/schedules', '/accounts', '/accounts/edit?name=zhang', '/accounts/remove?name=zhang', '/audit']) await check(path);
+      for (const path of [
+        '/fleet',
+        `/station?id=${station}`,
+        '/monthly',
+        `/monthly?town=${encodeURIComponent(town)}`,
+        '/monthly/print',
+        `/monthly/print?town=${encodeURIComponent(town)}`,
+        '/schedules',
+        `/schedules?target=station&station=${encodeURIComponent('村')}`,
+        `/schedules?target=station&station=${station}`,
+        `/schedules?target=town&town=${encodeURIComponent(town)}`,
+        '/schedules?target=all',
+        '/accounts',
+        '/accounts/edit?name=zhang',
+        '/accounts/remove?name=zhang',
+        '/audit',
+      ]) await check(path);
     }
   });
 
-  it('lets a clerk fill in and send the push form on the phone, and follows the answers on a page that fits', async () => {
+  it('lets a clerk find a station, fill in the form, check it and send it on the phone, every page fitting', async () => {
     await page.goto(`${server.url}/lang?to=zh&back=/schedules`);
-    await page.check('input[name=target][value=station]');
-    await page.fill('input[name=station]', station);
+    await page.fill('#pick-station input[name=station]', station);
+    await Promise.all([page.waitForURL('**/schedules?target=station*'), page.click('#pick-station button')]);
+    await fits('compose');
     await page.fill('input[name=id]', 'evening-class');
     await page.check('input[name=days][value="2"]');
     await page.fill('input[name=time]', '20:00');
     await page.fill('input[name=duration]', '45');
-    await page.fill('input[name=step_device_0]', 'projector');
-    await page.fill('input[name=step_value_0]', 'on');
-    await Promise.all([page.waitForURL('**/push?id=*'), page.click('#compose button[type=submit]')]);
-    expect(await layout()).toEqual({ overflow: 0, brokenLinks: [] });
+    await page.selectOption('select[name=step_0]', 'projector-1|power|on');
+    await page.selectOption('select[name=step_1]', 'led-1|brightness|');
+    await page.fill('input[name=step_value_1]', '80');
+    await Promise.all([page.waitForLoadState(), page.click('#compose button[value=review]')]);
+    expect(await page.textContent('h1')).toBe('核对后下发');
+    await fits('confirmation');
+    await Promise.all([page.waitForURL('**/push?id=*'), page.click('#confirm-send')]);
+    await fits('push');
     // The push in the audit log, with its content in words: the longest rows it has.
     await check('/audit?kind=push');
     expect(await page.textContent('#audit tbody')).toContain('evening-class');

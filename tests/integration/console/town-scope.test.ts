@@ -2,7 +2,8 @@
  * A town account sees and pushes only its own town, checked by direct HTTP requests (no page followed,
  * nothing hidden counts) against a real console on a real store, SQLite on a file and PostgreSQL 15, with
  * a real mosquitto for the pushes: another town's station page, its monthly rows, CSV, .xlsx and print
- * page, a town filter naming it, a push naming its station or the town, another town's push progress,
+ * page, a town filter naming it, a push naming its station or the town (at the picker, the review and the
+ * confirmation that signs), another town's push progress,
  * acknowledging or clearing another town's visit item: each refused with 403 and a message in the
  * reader's language, and nothing sent or changed. Every route the console has is in the table
  * below, so a new route cannot arrive without saying how it keeps a town account in its town.
@@ -36,8 +37,8 @@ const ROUTE_CHECKS: Record<string, string> = {
   'GET /monthly.csv': 'only its rows and totals; ?town= of another town: 403',
   'GET /monthly.xlsx': 'only its stations, totals and sessions; ?town= of another town: 403',
   'GET /monthly/print': 'only its stations and totals; ?town= of another town: 403',
-  'GET /schedules': 'only its towns, stations and pushes',
-  'POST /schedules': 'a station or town of another town: 403, nothing sent; all = its town',
+  'GET /schedules': 'only its towns, stations and pushes; ?target= naming another town or its station: 403',
+  'POST /schedules': 'review, edit and confirm alike: a station or town of another town: 403, nothing signed or sent; all = its town; audited once, at the confirmed push',
   'GET /push': 'only its rows; a push that reached none of them: 403',
   'GET /push.json': 'only its rows; a push that reached none of them: 403',
   'POST /visit': 'another town’s station: 403, the item unchanged, nothing in the audit log',
@@ -118,20 +119,26 @@ describe.each(STORES)('a town account on %s', (_name, openStore) => {
     expect(res.status).toBe(403);
     expect(await res.text()).toContain(text);
   };
-  const push = async (c: ConsoleClient, target: Record<string, string>) =>
-    c.post('/schedules', {
-      _csrf: await c.csrf('/schedules'),
-      ...target,
-      mode: 'set',
-      id: 'evening',
-      days: ['2'],
-      time: '20:00',
-      duration: '45',
-      enabled: 'on',
-      step_device_0: 'projector-1',
-      step_action_0: 'power',
-      step_value_0: 'on',
-    });
+  const pushFields = async (c: ConsoleClient, target: Record<string, string>): Promise<Record<string, string | string[]>> => ({
+    _csrf: await c.csrf('/schedules'),
+    ...target,
+    mode: 'set',
+    id: 'evening',
+    days: ['2'],
+    time: '20:00',
+    duration: '45',
+    enabled: 'on',
+    step_0: 'projector-1|power|on',
+  });
+  /** A push as a browser makes it: the form (its review), then the confirmation that signs; a refused review is the answer. */
+  const push = async (c: ConsoleClient, target: Record<string, string>) => {
+    const fields = await pushFields(c, target);
+    const review = await c.post('/schedules', fields);
+    if (review.status !== 200) return review;
+    const digest = /name="review" value="([0-9a-f]{32})"/.exec(await review.text())?.[1];
+    expect(digest).toBeDefined();
+    return c.post('/schedules', { ...fields, do: 'confirm', review: digest! });
+  };
 
   it('has every route of the console in its table', () => {
     expect(Object.keys(PAGES).sort()).toEqual(Object.keys(ROUTE_CHECKS).sort());
@@ -252,11 +259,36 @@ describe.each(STORES)('a town account on %s', (_name, openStore) => {
   it('is refused a push naming another town or its station before anything is signed, and pushes to its own town', async () => {
     const c = await signedIn('zhang', 'zhangs-password');
     const page = await (await c.req('/schedules')).text();
-    expect(page).toContain('id="compose"');
+    expect(page).toContain('id="pick"');
     expect(page).not.toContain(OTHER);
+    for (const id of other) expect(page).not.toContain(id);
+    // "All stations" offered and composed is all of its own.
+    const all = await (await c.req('/schedules?target=all')).text();
+    expect(all).toContain('id="compose"');
+    expect(all).toContain(`全部 ${mine.length} 个站点`);
+    expect(all).not.toContain(OTHER);
+    // Another town, or its station, named in the address: refused, not searched.
+    await refusedAsOtherTown(await c.req(`/schedules?target=town&town=${encodeURIComponent(OTHER)}`));
+    await refusedAsOtherTown(await c.req(`/schedules?target=station&station=${other[0]}`));
+    // A village name both towns have (the seed names each town's villages alike) is its own town's station.
+    const otherName = (await store.station(other[0]!))!.name!;
+    const namesake = (await store.stations()).find((r) => r.town === MINE && r.name === otherName);
+    expect(namesake).toBeDefined();
+    const byName = await c.req(`/schedules?target=station&station=${encodeURIComponent(otherName)}`);
+    expect(byName.status).toBe(200);
+    const composed = await byName.text();
+    expect(composed).toContain(`name="station" value="${namesake!.station_id}"`);
+    expect(composed).not.toContain(other[0]!);
     const before = heard.length;
     await refusedAsOtherTown(await push(c, { target: 'station', station: other[0]! }));
     await refusedAsOtherTown(await push(c, { target: 'town', town: OTHER }));
+    // A confirmation forged from its own reviewed form, its station swapped for another town's: refused
+    // before anything is signed (the digest is checked only after the towns).
+    const own = await pushFields(c, { target: 'station', station: mine[0]! });
+    const confirmed = await c.confirmed(own);
+    await refusedAsOtherTown(await c.post('/schedules', { ...confirmed, station: other[0]! }));
+    await refusedAsOtherTown(await c.post('/schedules', { ...confirmed, target: 'town', town: OTHER }));
+    expect(heard.length).toBe(before);
     expect(await store.countAudit({ kinds: ['push'] })).toBe(0);
 
     // "All stations" is all of its own; its own station and town go through.
@@ -270,7 +302,7 @@ describe.each(STORES)('a town account on %s', (_name, openStore) => {
     }
     await waitFor(() => heard.length === before + 2 * mine.length + 1, 10_000);
     expect(heard.slice(before).every((s) => mine.includes(s))).toBe(true);
-    // Each push is in the audit log with its target and content.
+    // Each push is in the audit log once (its review was not a push), with its target and content.
     const pushes = await store.auditLog({ kinds: ['push'], limit: 10, offset: 0 });
     expect(pushes.map((r) => [r.actor, r.target])).toEqual([
       ['zhang', `station:${mine[1]}`],

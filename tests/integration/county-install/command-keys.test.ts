@@ -136,10 +136,12 @@ async function consoleProcess(): Promise<{ proc: Captured; url: string }> {
 async function pushToAll(url: string): Promise<Record<string, string>> {
   const c = new ConsoleClient(url);
   expect((await c.login('wangli', 'a-long-enough-passw0rd!')).status).toBe(303);
-  const res = await c.post('/schedules', {
+  // The form, its confirmation in words, then the confirmed push (the step that signs).
+  const fields = await c.confirmed({
     _csrf: await c.csrf('/schedules'), target: 'all', mode: 'set', id: 'evening', days: ['2'], time: '20:00', duration: '45', enabled: 'on',
-    step_device_0: 'projector', step_action_0: 'power', step_value_0: 'on',
+    step_0: 'projector|power|on',
   });
+  const res = await c.post('/schedules', fields);
   expect(res.status, await res.text()).toBe(303);
   const pushId = /^\/push\?id=([0-9A-Z]{26})$/.exec(res.headers.get('location')!)![1]!;
   type Progress = { pending: number; rows: Array<{ station: string; status: string }> };

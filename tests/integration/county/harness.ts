@@ -15,7 +15,7 @@ import { CommandRegistry } from '../../../agent/commands.js';
 import { HostHealthSampler, hostInfo } from '../../../agent/host.js';
 import { registerCountyCommands } from '../../../agent/county/commands.js';
 import { signAck } from '../../../protocol/signing.js';
-import { CountyLink } from '../../../agent/county/link.js';
+import { CountyLink, type CountyLinkDeps } from '../../../agent/county/link.js';
 import type { CountyLinkTuning } from '../../../agent/county/timing.js';
 import { EventLog } from '../../../agent/events.js';
 import type { HostHealth, HostInfo } from '../../../protocol/payloads.js';
@@ -76,6 +76,9 @@ export interface StationOptions {
   devices?: DeviceState[];
   dataDir?: string;
   realHost?: boolean;
+  /** What the daemon passes from its supervisor and scheduler for the inventory. */
+  controls?: CountyLinkDeps['controls'];
+  schedules?: CountyLinkDeps['schedules'];
 }
 
 export interface Station {
@@ -135,6 +138,8 @@ export function makeStation(opts: StationOptions): Station {
     agentVersion: '0.1.0-test',
     startedAtMs: Date.now(),
     devices: () => devices,
+    ...(opts.controls ? { controls: opts.controls } : {}),
+    ...(opts.schedules ? { schedules: opts.schedules } : {}),
     openSessionId: () => null,
     tuning: { ...FAST, ...opts.tuning },
     ...(opts.realHost

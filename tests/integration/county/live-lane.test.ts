@@ -6,6 +6,7 @@ import {
   HeartbeatSchema,
   InventorySchema,
   StatusOnlineSchema,
+  type InventorySchedule,
   StatusWillSchema,
 } from '../../../protocol/payloads.js';
 import { CountyConsumer, makeStation, projector, writeSecret, type Station } from './harness.js';
@@ -87,6 +88,34 @@ describe('county link live lane', () => {
     expect(st.payload).toMatchObject({ power: 'warming', serial_number: 'SN-42' });
     const inv = await county.waitFor('/inventory', undefined, 5_000);
     expect(InventorySchema.parse(inv.payload).devices[0]).toMatchObject({ serial_number: 'SN-42', firmware: '1.07' });
+  });
+
+  it('lists what each device takes and the installed schedules, and republishes them when the schedules change', async () => {
+    const county = await consumer();
+    const installed: { list: InventorySchedule[]; more: number } = {
+      list: [{ id: 'tuesday', name: '周二晚课', source: 'config', cron: '0 20 * * 2', duration_min: 90, enabled: true, steps: [{ device: 'proj1', action: 'power', value: 'on', wait_for: 'on' }] }],
+      more: 0,
+    };
+    const s = await station({
+      url: broker.url,
+      stationId: 'village-77',
+      devices: [projector('proj1')],
+      controls: (id) => (id === 'proj1' ? { actions: ['power', 'input', 'mute'], inputs: [{ code: '31', kind: 'digital', n: 1 }] } : undefined),
+      schedules: () => installed,
+    });
+    await s.link.start();
+    const inv = InventorySchema.parse((await county.waitFor('/village-77/inventory')).payload);
+    expect(inv.devices[0]!.controls).toEqual({ actions: ['power', 'input', 'mute'], inputs: [{ code: '31', kind: 'digital', n: 1 }] });
+    expect(inv.schedules).toEqual(installed.list);
+    expect(inv.schedules_more).toBeUndefined();
+    county.clear();
+    // schedule.set added one: the daemon tells the link, which publishes the inventory again.
+    installed.list.push({ ...installed.list[0]!, id: 'thursday', source: 'county', cron: '0 20 * * 4' });
+    installed.more = 3;
+    s.link.inventoryChanged();
+    const again = InventorySchema.parse((await county.waitFor('/village-77/inventory', undefined, 5_000)).payload);
+    expect(again.schedules!.map((x) => [x.id, x.source])).toEqual([['tuesday', 'config'], ['thursday', 'county']]);
+    expect(again.schedules_more).toBe(3);
   });
 
   it('counts MQTT sessions in boot, persisted across link restarts, and says goodbye on stop', async () => {

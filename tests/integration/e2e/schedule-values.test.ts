@@ -2,7 +2,8 @@
  * A step value its action cannot take (`开` typed for "on", an empty value, volume `loud`) is refused at
  * every door a schedule comes in by, with the reason, never accepted and found out at class time: the
  * config file (`stationctl config check`, and the agent at start), `schedule.set` at a running station,
- * and the county console's form in Chromium before anything is signed or sent to the broker.
+ * and the county console's form in Chromium (a browser running no script: the essential path needs none)
+ * before anything is signed or sent to the broker.
  */
 import { describe, it, expect, afterAll } from 'vitest';
 import { join } from 'node:path';
@@ -62,7 +63,7 @@ describe('a step value its action cannot take', () => {
     expect(((await callDaemon(socket, 'schedule.list')).data as Array<{ id: string }>).map((s) => s.id)).toEqual(['evening']);
   });
 
-  it('is refused by the console form in Chromium, with the reason in Chinese, before anything is signed or sent', async () => {
+  it('is refused by the console form in Chromium, with the reason in Chinese, before anything is signed or sent; without a script too', async () => {
     const dir = tempDir('schedule-values-console-');
     const store = await openCollectorStore(join(dir, 'county.db'));
     cleanups.push(() => store.close());
@@ -82,7 +83,8 @@ describe('a step value its action cannot take', () => {
     cleanups.push(() => pusher.stop());
     const server = await startConsole({ store, accounts: new AccountFile(users), port: 0, pusher });
     cleanups.push(() => server.close());
-    const browser = await launchChromium();
+    // A browser that runs no script: the form is plain HTML, its every field visible.
+    const browser = await launchChromium({ javaScript: false });
     cleanups.push(() => browser.close());
     const page = await browser.context.newPage();
 
@@ -91,35 +93,49 @@ describe('a step value its action cannot take', () => {
     await page.fill('input[name=password]', 'operator-password');
     await Promise.all([page.waitForLoadState(), page.click('#login button[type=submit]')]);
     await page.goto(`${server.url}/schedules`);
-    await page.check('input[name=target][value=station]');
-    await page.fill('input[name=station]', first!.id);
-    await page.fill('input[name=id]', 'evening');
-    await page.check('input[name=days][value="2"]');
-    await page.fill('input[name=time]', '20:00');
-    await page.fill('input[name=duration]', '45');
-    const step = async (i: number, device: string, action: string, value: string) => {
-      await page.fill(`input[name=step_device_${i}]`, device);
-      await page.selectOption(`select[name=step_action_${i}]`, action);
-      await page.fill(`input[name=step_value_${i}]`, value);
+    await page.fill('#pick-station input[name=station]', first!.name);
+    await Promise.all([page.waitForLoadState(), page.click('#pick-station button')]);
+    const fillClass = async () => {
+      await page.fill('input[name=id]', 'evening');
+      await page.check('input[name=days][value="2"]');
+      await page.fill('input[name=time]', '20:00');
+      await page.fill('input[name=duration]', '45');
     };
-    await step(0, 'projector', 'power', '开');
-    await step(1, 'amplifier', 'volume', 'loud');
-    await step(2, 'projector', 'power', '');
-    await Promise.all([page.waitForLoadState(), page.click('#compose button[type=submit]')]);
+    await fillClass();
+    // The form offers power as on, off and toggle only; a page edited by hand (or a forged post) says 开.
+    await page.locator('select[name=step_0] option[value="projector-1|power|on"]').evaluate((o) => {
+      (o as unknown as { value: string }).value = 'projector-1|power|开';
+    });
+    await page.selectOption('select[name=step_0]', 'projector-1|power|开');
+    await page.selectOption('select[name=step_1]', 'led-1|brightness|');
+    await page.fill('input[name=step_value_1]', 'loud');
+    await page.selectOption('select[name=step_2]', 'led-1|brightness|');
+    await Promise.all([page.waitForLoadState(), page.click('#compose button[value=review]')]);
 
     expect(page.url()).toBe(`${server.url}/schedules`);
     expect(await page.locator('.problems li').allTextContents()).toEqual([
       '第 1 步：电源只能填 on（开机）、off（关机）或 toggle（切换），不能填“开”',
-      '第 2 步：音量只能填 0 到 100 的整数，不能填“loud”',
-      '第 3 步：电源只能填 on（开机）、off（关机）或 toggle（切换），不能填“”',
+      '第 2 步：亮度只能填 0 到 100 的整数，不能填“loud”',
+      '第 3 步：亮度只能填 0 到 100 的整数，不能填“”',
     ]);
     // The clerk's input is kept for correcting.
-    expect(await page.inputValue('input[name=step_value_0]')).toBe('开');
+    expect(await page.inputValue('input[name=step_value_1]')).toBe('loud');
     expect(await store.recentPushes(10)).toEqual([]);
     // A round trip through the broker after the refusal: had the console published, it would be here first.
     const probe = fleet.station('probe').status;
     await watcher.publishAsync(probe, 'x');
     await expect.poll(() => sent).toContain(probe);
     expect(sent).toEqual([probe]);
+
+    // Corrected, still without a script: checked in words, confirmed, sent.
+    await page.selectOption('select[name=step_0]', 'projector-1|power|on');
+    await page.fill('input[name=step_value_1]', '80');
+    await page.selectOption('select[name=step_2]', '');
+    await Promise.all([page.waitForLoadState(), page.click('#compose button[value=review]')]);
+    expect(await page.locator('#confirm-steps li').allTextContents()).toEqual(['活动室投影机：开机', '门口LED屏：亮度调到 80']);
+    expect(sent).toEqual([probe]);
+    await Promise.all([page.waitForURL('**/push?id=*'), page.click('#confirm-send')]);
+    await expect.poll(() => sent.length).toBe(2);
+    expect(sent[1]).toBe(fleet.station(first!.id).request('schedule.set'));
   }, 60_000);
 });

@@ -168,9 +168,11 @@ describe('visits in the county console', () => {
     await page.goto(`${base}/station?id=village-c`);
     expect(await page.locator('#visit-items li[data-cause="class:evening"]').count()).toBe(1);
     // Once the run has ended (its end steps fail on the same projector): both phases, in order.
-    const why = page.locator('#schedule-runs tr[data-schedule="evening"] ul.why li');
+    // The schedule as installed (the station's config lists it), its last run with each failed step; the two
+    // unnamed projectors by what they are, told apart by their ids.
+    const why = page.locator('#station-schedules tr[data-schedule="evening"][data-source="config"] ul.why li');
     await untilPage('/station?id=village-c', async () => (await why.count()) === 2);
-    expect(await why.allTextContents()).toEqual(['开始时，projector2 电源 开：设备离线（电源、线路或网络）', '结束时，projector2 电源 关：设备离线（电源、线路或网络）']);
+    expect(await why.allTextContents()).toEqual(['开始时，投影机（projector2） 电源 开：设备离线（电源、线路或网络）', '结束时，投影机（projector2） 电源 关：设备离线（电源、线路或网络）']);
   }, 60_000);
 
   it('shows a station stopped with SIGTERM as 已关机 with no visit; one killed with SIGKILL is a visit only after 10 s, and not outside its opening hours', async () => {
@@ -246,6 +248,6 @@ describe('visits in the county console', () => {
     expect(await row(a).locator('.badge').textContent()).toBe('shut down');
     expect(await row(c).locator('.closed-hours').textContent()).toBe('outside opening hours now');
     await page.goto(`${base}/station?id=village-c`);
-    expect(await page.locator('#schedule-runs tr[data-schedule="evening"] ul.why li').first().textContent()).toBe('at the start, projector2 power on: the device was offline (power, cable or network)');
+    expect(await page.locator('#station-schedules tr[data-schedule="evening"] ul.why li').first().textContent()).toBe('at the start, projector（projector2） power on: the device was offline (power, cable or network)');
   });
 });

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import type { ScheduleConfig } from '../../../protocol/schedule.js';
 import { silentLogger } from '../../../agent/log.js';
 import { CommandRegistry } from '../../../agent/commands.js';
-import { Scheduler } from '../../../agent/scheduler/scheduler.js';
+import { Scheduler, type SchedulerDeps } from '../../../agent/scheduler/scheduler.js';
 import { validateCron } from '../../../protocol/cron.js';
 import { registerScheduleCommands } from '../../../agent/scheduler/commands.js';
 import { tempDir, removeDir } from '../../../scripts/lib/kit/index.js';
@@ -39,7 +39,7 @@ afterEach(async () => {
   removeDir(dir);
 });
 
-function setup(schedules: ScheduleConfig[] = [TUESDAY_CLASS]) {
+function setup(schedules: ScheduleConfig[] = [TUESDAY_CLASS], extra: Partial<SchedulerDeps> = {}) {
   const st = new Station(dir, new TestClock());
   const devices = new FakeDevices(DEVICES, (s, prev) => st.bus.emit('device.state', s, prev));
   const scheduler = new Scheduler({
@@ -52,6 +52,7 @@ function setup(schedules: ScheduleConfig[] = [TUESDAY_CLASS]) {
     schedules,
     deviceIds: DEVICES.map((d) => d.id),
     noteTrigger: (t) => st.tracker.noteTrigger(t),
+    ...extra,
   });
   st.tracker.start();
   scheduler.start();
@@ -157,6 +158,27 @@ describe('Scheduler with the session tracker on a real database', () => {
     expect(scheduler.list().map((s) => s.id)).toEqual(['other']);
     expect(await registry.invoke('schedule.set', { delete: 'other' }, { source: 'county' })).toMatchObject({ status: 'ok' });
     expect(scheduler.list()).toEqual([]);
+  });
+
+  test('schedule.set refuses a step its device cannot take, says what changed, and lists what is installed', () => {
+    let changed = 0;
+    const actions: Record<string, string[]> = { proj: ['power', 'input', 'mute'], amp: ['power'], led: ['brightness', 'blank'] };
+    const { scheduler } = setup([TUESDAY_CLASS], { deviceActions: (id) => actions[id], changed: () => changed++ });
+    const county = { id: 'county-news', cron: '5 20 * * *', duration_min: 30, enabled: true, steps: [{ device: 'amp', action: 'volume' as const, value: 40, timeout_s: 30 }] };
+    expect(() => scheduler.set({ schedule: county })).toThrow('schedule county-news: device amp cannot take volume (it takes power)');
+    expect(() => scheduler.set({ replace: [{ ...county, steps: [{ device: 'led', action: 'power', value: 'on', timeout_s: 30 }] }] })).toThrow(/device led cannot take power \(it takes brightness, blank\)/);
+    expect(changed).toBe(0);
+    scheduler.set({ schedule: { ...county, steps: [{ device: 'proj', action: 'input', value: '31', timeout_s: 30 }] } });
+    expect(changed).toBe(1);
+    expect(scheduler.installed()).toEqual({
+      list: [
+        { id: 'tuesday-class', name: null, source: 'config', cron: '0 20 * * 2', duration_min: TUESDAY_CLASS.duration_min, enabled: true, steps: TUESDAY_CLASS.steps.map(({ device, action, value, wait_for }) => ({ device, action, value, ...(wait_for ? { wait_for } : {}) })) },
+        { id: 'county-news', name: null, source: 'county', cron: '5 20 * * *', duration_min: 30, enabled: true, steps: [{ device: 'proj', action: 'input', value: '31' }] },
+      ],
+      more: 0,
+    });
+    scheduler.set({ delete: 'county-news' });
+    expect(changed).toBe(2);
   });
 
   test('a config schedule cannot be overridden by the county; cron patterns are validated', () => {

@@ -78,9 +78,9 @@ describe('audit entries', () => {
       target: 'town:城关镇',
       detail: JSON.stringify({ target: { kind: 'town', value: '城关镇' }, stations: 12, args: { schedule: { id: 'evening', cron: '0 20 * * 2', duration_min: 45, steps: [{ device: 'projector', action: 'power', value: 'on' }] } } }),
     });
-    expect(auditWords(zh, push)).toEqual({ kind: '下发播放计划', actor: 'wangli', target: '乡镇 城关镇', detail: expect.stringMatching(/^计划 evening：每周二 20:00，45 分钟；步骤：projector .+、12 个站点$/) });
+    expect(auditWords(zh, push)).toEqual({ kind: '下发播放计划', actor: 'wangli', target: '乡镇 城关镇', detail: '新增或替换计划 evening：每周二 20:00，45 分钟；步骤：projector：开机、12 个站点' });
     expect(auditWords(en, push).target).toBe('town 城关镇');
-    expect(auditWords(en, push).detail).toMatch(/^Schedule evening: every .+ at 20:00, 45 min; steps: projector .+, 12 stations$/);
+    expect(auditWords(en, push).detail).toBe('Add or replace schedule evening: every Tue at 20:00, 45 min; steps: projector: switch on, 12 stations');
     const role = row({ kind: 'account_role', target: 'zhang', detail: JSON.stringify({ from: { role: 'viewer', town: null }, to: { role: 'town', town: '东山乡' }, outside: true }) });
     expect(auditWords(zh, role)).toEqual({ kind: '修改角色', actor: '（账号文件）', target: 'zhang', detail: '查看员 → 乡镇账号（东山乡）、在账号文件中修改（命令行或手工编辑）' });
     expect(auditWords(en, role).detail).toBe('viewer → town (东山乡), changed in the accounts file (command line or by hand)');

@@ -59,8 +59,8 @@ describe('pages bound what one station shows', () => {
   });
 
   it('station page: an unknown stored zone is shown in the county zone, and said so in both languages', () => {
-    const data = { row: row([], 'Mars/Olympus'), devices: [], usage: [], events: [], scheduleRuns: [], heartbeats: [], historyDays: 3 };
-    expect(renderStation(ctxOf('zh'), data, NOW)).toContain('站点报的时区“Mars/Olympus”无法识别，按县时区 Asia/Shanghai 统计');
+    const data = { row: row([], 'Mars/Olympus'), devices: [], usage: [], events: [], scheduleRuns: [], heartbeats: [], historyDays: 3, inventory: null };
+    expect(renderStation(ctxOf('zh'), data, NOW)).toContain('站点报的时区“Mars/Olympus”无法识别，按县时区 北京时间 统计');
     expect(renderStation(ctxOf('en'), data, NOW)).toContain('the station&#39;s time zone &quot;Mars/Olympus&quot; is unknown');
   });
 });

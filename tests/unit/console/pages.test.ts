@@ -11,10 +11,12 @@ import { html, jsonBlock } from '../../../county/console/html.js';
 import { CONSOLE_CATALOGUES, consoleTranslator, singularOne } from '../../../county/console/i18n.js';
 import { judge, summarise, visitList } from '../../../county/console/pages/fleet.js';
 import { localisedMonthlyCsv, shiftMonth } from '../../../county/console/pages/monthly.js';
-import { describeArgs, PUSH_ROWS_SHOWN, shownRows } from '../../../county/console/pages/push.js';
+import { PUSH_ROWS_SHOWN, shownRows } from '../../../county/console/pages/push.js';
+import { PUSH_ANSWER_TIMEOUT_MS, pushCounts, shownStatus, summaryCounts } from '../../../county/console/push-status.js';
+import { argsLine, scheduleWords, whenWords } from '../../../county/console/schedule-words.js';
 import type { PushRow } from '../../../county/store.js';
 import { lastRuns } from '../../../county/console/pages/station.js';
-import { ageParts, localMonth, localTime } from '../../../county/console/time.js';
+import { ageParts, localMonth, localTime, zoneWords } from '../../../county/console/time.js';
 import { DEFAULT_VISIT_RULES } from '../../../county/visits.js';
 import { openItems } from '../../helpers/visit-items.js';
 
@@ -114,18 +116,50 @@ describe('rendering helpers', () => {
   it('lists a big push’s failures and unanswered stations first, up to the page’s limit', () => {
     const row = (i: number, status: PushRow['status']): PushRow => ({ push_id: 'p', transaction: `t${i}`, station_id: `st-${String(i).padStart(5, '0')}`, action: 'schedule.set', args: '{}', sent_at: ago(60), sent_by: 'a', status, response: null, responded_at: null });
     const rows = Array.from({ length: 3000 }, (_, i) => row(i, i % 100 === 7 ? 'error' : i % 10 === 3 ? 'sent' : 'ok'));
-    const shown = shownRows(rows);
+    const waiting = { nowMs: NOW, timeoutMs: PUSH_ANSWER_TIMEOUT_MS };
+    const shown = shownRows(rows, waiting);
     expect(shown).toHaveLength(PUSH_ROWS_SHOWN);
     expect(shown.slice(0, 30).every((r) => r.status === 'error')).toBe(true);
     expect(shown.slice(30, 330).every((r) => r.status === 'sent')).toBe(true);
     expect(shown[330]!.status).toBe('ok');
-    expect(shownRows(rows.slice(0, 10)).map((r) => r.station_id)).toEqual(rows.slice(0, 10).map((r) => r.station_id));
+    expect(shownRows(rows.slice(0, 10), waiting).map((r) => r.station_id)).toEqual(rows.slice(0, 10).map((r) => r.station_id));
+    expect(pushCounts(rows, waiting)).toEqual({ ok: 2670, error: 30, pending: 300, silent: 0 });
+    // Past the wait, the unanswered are silent: "no answer", never "waiting" for ever.
+    const over = { nowMs: NOW, timeoutMs: 60_000 };
+    expect(pushCounts(rows, over)).toEqual({ ok: 2670, error: 30, pending: 0, silent: 300 });
+    expect(shownStatus(rows[3]!, over)).toBe('no_answer');
+    expect(shownStatus(rows[7]!, over)).toBe('error');
+    expect(summaryCounts({ sent_at: ago(60), stations: 10, ok: 6, error: 1 }, waiting)).toEqual({ ok: 6, error: 1, pending: 3, silent: 0 });
+    expect(summaryCounts({ sent_at: ago(60), stations: 10, ok: 6, error: 1 }, over)).toEqual({ ok: 6, error: 1, pending: 0, silent: 3 });
+    expect(PUSH_ANSWER_TIMEOUT_MS).toBe(10 * 60_000);
   });
 
-  it('describes a pushed schedule in words', () => {
-    const args = JSON.stringify({ schedule: { id: 'c', name: '冬训', cron: '30 19 * * 2,4', duration_min: 90, steps: [{ device: 'projector', action: 'power', value: 'on' }] } });
-    expect(describeArgs(consoleTranslator('zh'), args)).toBe('计划 c（冬训）：每周二、周四 19:30，90 分钟；步骤：projector 电源 开');
-    expect(describeArgs(consoleTranslator('en'), JSON.stringify({ delete: 'c' }))).toBe('Delete schedule c');
+  it('describes a pushed schedule in words, with the devices by their names and the zone in words', () => {
+    const zh = consoleTranslator('zh');
+    const w = { t: zh, device: (id: string) => ({ projector: '活动室投影机', amp: '功放' })[id] ?? id, input: (_d: string, code: string) => (code === '31' ? { code, kind: 'hdmi' as const, n: 1 } : undefined) };
+    const s = { id: 'c', name: '冬训', cron: '30 19 * * 4,2', duration_min: 90, enabled: false, steps: [
+      { device: 'projector', action: 'power', value: 'on', wait_for: 'on' },
+      { device: 'projector', action: 'input', value: '31' },
+      { device: 'projector', action: 'input', value: 'A6' },
+      { device: 'amp', action: 'power', value: 'on' },
+      { device: 'amp', action: 'volume', value: 40 },
+      { device: 'projector', action: 'mute', value: false },
+    ] };
+    expect(scheduleWords(w, s, zoneWords('北京时间', 'zh', 'Asia/Shanghai'))).toEqual({
+      title: '“冬训”（编号 c）',
+      when: '时间：每周二、周四 19:30（北京时间）',
+      duration: '时长：90 分钟',
+      steps: ['活动室投影机：开机，等开机完成', '活动室投影机：切换到HDMI 1', '活动室投影机：切换到输入源 A6', '功放：开机', '功放：音量调到 40', '活动室投影机：取消静音'],
+      end: '结束时：按相反顺序关闭功放、活动室投影机',
+      disabled: '暂不启用：只保存到站点，启用后才按时执行',
+    });
+    expect(argsLine(w, JSON.stringify({ schedule: s }))).toBe('新增或替换“冬训”（编号 c）：每周二、周四 19:30，90 分钟');
+    expect(argsLine({ t: consoleTranslator('en'), device: (x) => x }, JSON.stringify({ delete: 'c' }))).toBe('Delete schedule c');
+    expect(whenWords(zh, '0 8 * * *')).toBe('每天 08:00');
+    expect(whenWords(zh, '0 8 * * 0,1,2,3,4,5,6')).toBe('每天 08:00');
+    expect(whenWords(zh, '0 20 1-7 * 2')).toBe('按站点设定的时间规则（0 20 1-7 * 2）');
+    expect(zoneWords('北京时间', 'zh', 'Asia/Urumqi')).toBe('乌鲁木齐时间');
+    expect(zoneWords('Beijing time', 'en', 'Asia/Chongqing')).toBe('Beijing time');
   });
 });
 
@@ -169,10 +203,11 @@ describe('console catalogues', () => {
   });
 
   it('leaves no English word untranslated in Chinese (codes, units and command-line options aside)', () => {
-    // Product names a technician knows by these letters (CEC, MediaMTX) and the values a schedule step
-    // takes as typed (on, off, toggle: each is followed by its Chinese meaning) stay as they are; so does
-    // Excel, the name every clerk knows the spreadsheet by (下载 Excel, as 下载 CSV).
-    const allowed = /^(LED|CPU|MB|CSV|Excel|CEC|MediaMTX|on|off|toggle|cron|English|Asia|Shanghai|id|csv)$/;
+    // Product names a technician knows by these letters (CEC, MediaMTX, the sockets of a projector) and the
+    // values a schedule step takes as typed (on, off, toggle: each is followed by its Chinese meaning) stay
+    // as they are; so does Excel, the name every clerk knows the spreadsheet by (下载 Excel, as 下载 CSV).
+    // Never `cron`, nor a zone's IANA name (北京时间 instead).
+    const allowed = /^(LED|CPU|MB|CSV|Excel|CEC|MediaMTX|HDMI|DVI|DP|HDBaseT|SDI|USB|on|off|toggle|English|id|csv)$/;
     for (const [k, v] of Object.entries(CONSOLE_CATALOGUES.zh)) {
       const words = v.replace(/\{\w+\}/g, '').replace(/--[a-z-]+/g, '').match(/[A-Za-z]{2,}/g) ?? [];
       expect(words.filter((w) => !allowed.test(w)), k).toEqual([]);

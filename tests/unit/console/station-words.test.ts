@@ -122,7 +122,7 @@ describe('station-sent names and answers', () => {
       title: 'action schedule.set is not in county.allowed_commands',
     });
     expect(answerWords(t, row({ status: 'error', error: { code: 'quota', message: 'too many schedules' } }))).toEqual({ text: 'quota: too many schedules', own: true, title: '' });
-    expect(answerWords(t, row({ status: 'ok', data: { ids: ['a', 'b'] } })).text).toBe('a, b');
+    expect(answerWords(t, row({ status: 'ok', data: { ids: ['a', 'b'] } })).text).toBe(t('answer.ok', { ids: `a${t('list.sep')}b` }));
     expect(answerWords(consoleTranslator('en'), row({ status: 'error', error: { code: 'stale', message: 'ts …' } })).text).toMatch(/clock/);
   });
 });
