@@ -184,6 +184,30 @@ export const PG_MIGRATIONS: readonly string[] = [
     SELECT station_id, '', 0, NULL, first_seen_at FROM stations WHERE max_seq > 0;
   UPDATE stations SET ledger = '' WHERE max_seq > 0;
   `,
+  // Group notifications (county/notify/, docs/county.md "Group notifications"), as SQLite's: why a
+  // station last went offline, the durable queue per target, the messages sent, the targets (URLs
+  // masked), what was already told (marks) and each station's event cursor. Statements: pg-notify.ts.
+  `
+  ALTER TABLE stations ADD COLUMN status_reason TEXT;
+  CREATE TABLE notify_items (
+    id BIGSERIAL PRIMARY KEY, target TEXT NOT NULL, notice TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'queued', attempts INTEGER NOT NULL DEFAULT 0, next_ms BIGINT NOT NULL,
+    reason TEXT, created_ms BIGINT NOT NULL, settled_ms BIGINT, message_id BIGINT
+  );
+  CREATE INDEX notify_items_queued ON notify_items (target, id) WHERE state = 'queued';
+  CREATE INDEX notify_items_settled ON notify_items (settled_ms) WHERE state <> 'queued';
+  CREATE TABLE notify_messages (
+    id BIGSERIAL PRIMARY KEY, target TEXT NOT NULL, sent_ms BIGINT NOT NULL, text TEXT NOT NULL, items INTEGER NOT NULL
+  );
+  CREATE INDEX notify_messages_target ON notify_messages (target, sent_ms);
+  CREATE INDEX notify_messages_sent ON notify_messages (sent_ms);
+  CREATE TABLE notify_targets (
+    id TEXT PRIMARY KEY, kind TEXT NOT NULL, url TEXT NOT NULL, towns TEXT NOT NULL, lang TEXT NOT NULL,
+    last_result TEXT, last_reason TEXT, last_ms BIGINT, updated_ms BIGINT NOT NULL
+  );
+  CREATE TABLE notify_marks (key TEXT PRIMARY KEY, value TEXT NOT NULL, at_ms BIGINT NOT NULL);
+  CREATE TABLE notify_cursors (station_id TEXT PRIMARY KEY, seq BIGINT NOT NULL);
+  `,
 ];
 
 /** The usage rows starting in [lo, hi), as totals each multiplied by `sign` (+1 or −1). */
@@ -217,8 +241,8 @@ export const SQL = {
   // instead of deadlocking; every watermark is read and advanced under its lock.
   lockCursors: 'SELECT station_id, watermark, max_seq, quarantined, boot, ledger FROM stations WHERE station_id = ANY($1::text[]) ORDER BY station_id FOR UPDATE',
   // Each station's resulting status of the batch (the late-Will rule applied by the caller under the lock).
-  statuses: `UPDATE stations s SET online = v.online, boot = v.boot, status_ts = v.ts, status_at = v.at, agent_version = coalesce(v.version, s.agent_version)
-               FROM ${rowsOf([['id', 'text'], ['online', 'bool'], ['boot', 'bigint'], ['ts', 'text'], ['at', 'text'], ['version', 'text']])} AS v
+  statuses: `UPDATE stations s SET online = v.online, boot = v.boot, status_ts = v.ts, status_at = v.at, agent_version = coalesce(v.version, s.agent_version), status_reason = v.reason
+               FROM ${rowsOf([['id', 'text'], ['online', 'bool'], ['boot', 'bigint'], ['ts', 'text'], ['at', 'text'], ['version', 'text'], ['reason', 'text']])} AS v
               WHERE s.station_id = v.id`,
   inventories: `UPDATE stations s SET name = v.name, town = v.town, county = v.county, level = v.level, timezone = v.tz
                   FROM ${rowsOf([['id', 'text'], ['name', 'text'], ['town', 'text'], ['county', 'text'], ['level', 'text'], ['tz', 'text']])} AS v

@@ -25,7 +25,7 @@ export async function putStatuses(c: pg.PoolClient, ws: ReadonlyArray<Extract<Co
   await run(
     c,
     SQL.statuses,
-    rowsParam(ws, [(w) => w.station, (w) => w.status.online, (w) => w.status.boot, (w) => (w.status.online ? w.status.ts : null), (w) => w.receivedAt, (w) => (w.status.online ? w.status.agent_version : null)]),
+    rowsParam(ws, [(w) => w.station, (w) => w.status.online, (w) => w.status.boot, (w) => (w.status.online ? w.status.ts : null), (w) => w.receivedAt, (w) => (w.status.online ? w.status.agent_version : null), (w) => (w.status.online ? null : (w.status.reason ?? null))]),
   );
 }
 

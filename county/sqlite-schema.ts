@@ -176,6 +176,31 @@ export const MIGRATIONS: readonly string[] = [
     SELECT station_id, '', 0, NULL, first_seen_at FROM stations WHERE max_seq > 0;
   UPDATE stations SET ledger = '' WHERE max_seq > 0;
   `,
+  // Group notifications (county/notify/, docs/county.md "Group notifications"): why a station last went
+  // offline (a clean stop is not news), the durable queue per target, the messages sent, the targets as
+  // the notify file names them (URLs masked), what was already told (marks) and each station's cursor
+  // over its stored events. Statements: sqlite-notify.ts.
+  `
+  ALTER TABLE stations ADD COLUMN status_reason TEXT;
+  CREATE TABLE notify_items (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, target TEXT NOT NULL, notice TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'queued', attempts INTEGER NOT NULL DEFAULT 0, next_ms INTEGER NOT NULL,
+    reason TEXT, created_ms INTEGER NOT NULL, settled_ms INTEGER, message_id INTEGER
+  );
+  CREATE INDEX notify_items_queued ON notify_items (target, id) WHERE state = 'queued';
+  CREATE INDEX notify_items_settled ON notify_items (settled_ms) WHERE state <> 'queued';
+  CREATE TABLE notify_messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, target TEXT NOT NULL, sent_ms INTEGER NOT NULL, text TEXT NOT NULL, items INTEGER NOT NULL
+  );
+  CREATE INDEX notify_messages_target ON notify_messages (target, sent_ms);
+  CREATE INDEX notify_messages_sent ON notify_messages (sent_ms);
+  CREATE TABLE notify_targets (
+    id TEXT PRIMARY KEY, kind TEXT NOT NULL, url TEXT NOT NULL, towns TEXT NOT NULL, lang TEXT NOT NULL,
+    last_result TEXT, last_reason TEXT, last_ms INTEGER, updated_ms INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE notify_marks (key TEXT PRIMARY KEY, value TEXT NOT NULL, at_ms INTEGER NOT NULL) WITHOUT ROWID;
+  CREATE TABLE notify_cursors (station_id TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
+  `,
 ];
 
 /** The usage rows starting in [lo, hi), as totals each multiplied by `sign` (+1 or −1). */
@@ -198,7 +223,7 @@ export const STATEMENTS = {
   ensure: 'INSERT OR IGNORE INTO stations (station_id, first_seen_at) VALUES (?, ?)',
   station: `SELECT ${STATION_COLUMNS} FROM stations WHERE station_id = ?`,
   stations: `SELECT ${STATION_COLUMNS} FROM stations ${BY_TOWN}`,
-  status: 'UPDATE stations SET online = ?, boot = ?, status_ts = ?, status_at = ?, agent_version = coalesce(?, agent_version) WHERE station_id = ?',
+  status: 'UPDATE stations SET online = ?, boot = ?, status_ts = ?, status_at = ?, agent_version = coalesce(?, agent_version), status_reason = ? WHERE station_id = ?',
   inventory: 'UPDATE stations SET name = ?, town = ?, county = ?, level = ?, timezone = ? WHERE station_id = ?',
   inventoryDocPut: `INSERT INTO station_docs (station_id, inventory, inventory_at) VALUES (?, ?, ?)
                     ON CONFLICT (station_id) DO UPDATE SET inventory = excluded.inventory, inventory_at = excluded.inventory_at`,

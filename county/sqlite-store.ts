@@ -14,6 +14,7 @@ import type { DeviceStatePayload, Heartbeat, Inventory, Status } from '../protoc
 import { QUARANTINE_KEEP, SEQ_WINDOW, type CollectorStore, type CollectorWrite, type StoreOptions, type StoreOutcome, type WriteOutcome } from './store.js';
 import { MIGRATIONS } from './sqlite-schema.js';
 import { SqliteReads } from './sqlite-reads.js';
+import { SqliteNotifyStore } from './sqlite-notify.js';
 import { batchCursor, heartbeatPoint, historyBucket, historyHorizon, ranInOrder, type BatchCursor } from './store-rows.js';
 
 type Db = Database.Database;
@@ -91,10 +92,13 @@ export class SqliteCollectorStore extends SqliteReads implements CollectorStore 
   private readonly historyWritten = new Map<string, number>();
   private lastPrune = 0;
   private readonly window: number;
+  /** The group notifications' queue and marks, in this database (sqlite-notify.ts). */
+  readonly notify: SqliteNotifyStore;
 
   constructor(db: Db, options: StoreOptions = {}) {
     super(db);
     this.window = options.seqWindow ?? SEQ_WINDOW;
+    this.notify = new SqliteNotifyStore(db);
   }
 
   protected rolledBack(): void {
@@ -175,7 +179,7 @@ export class SqliteCollectorStore extends SqliteReads implements CollectorStore 
   private putStatus(stationId: string, status: Status, receivedAt: string): boolean {
     const row = this.row(stationId)!;
     if (!status.online && row.boot !== null && status.boot < row.boot) return false;
-    this.s.status.run(status.online ? 1 : 0, status.boot, status.online ? status.ts : null, receivedAt, status.online ? status.agent_version : null, stationId);
+    this.s.status.run(status.online ? 1 : 0, status.boot, status.online ? status.ts : null, receivedAt, status.online ? status.agent_version : null, status.online ? null : (status.reason ?? null), stationId);
     return true;
   }
 

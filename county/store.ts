@@ -12,6 +12,7 @@
 import type { IncomingUsageRecord } from '../protocol/usage-record.js';
 import type { IncomingEventRecord } from '../protocol/event-record.js';
 import type { DeviceStatePayload, Heartbeat, Inventory, Status } from '../protocol/payloads.js';
+import type { NotifyStore } from './notify/queue.js';
 
 /** One validated message (or a loss a station reported) to store; `receivedAt` is the collector's clock. */
 export type CollectorWrite =
@@ -246,6 +247,8 @@ export const HEARTBEAT_HISTORY_STEP_MS = 10 * 60_000;
 export const HEARTBEAT_HISTORY_DAYS = 14;
 
 export interface CollectorStore {
+  /** The group notifications' durable queue and what goes with it (county/notify/queue.ts), in the same database. */
+  readonly notify: NotifyStore;
   /** Applies the writes in order, in one transaction: all of them or none (then it rejects). */
   apply(writes: readonly CollectorWrite[]): Promise<WriteOutcome[]>;
   /**

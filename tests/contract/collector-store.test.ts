@@ -12,6 +12,7 @@ import { Postgres, removeDir, tempDir } from '../../scripts/lib/kit/index.js';
 import { collectorStoreContract, type StoreUnderTest } from './collector-store.contract.js';
 import { rollupContract } from './collector-store-rollups.contract.js';
 import { ledgerContract } from './collector-store-ledgers.contract.js';
+import { notifyStoreContract } from './notify-store.contract.js';
 
 /** A store, and more stores on the same database (a second collector), all closed by dispose(). */
 function opened(first: StoreUnderTest, openAnother: () => Promise<StoreUnderTest>, remove: () => Promise<void> | void) {
@@ -38,6 +39,7 @@ const sqlite = async () => {
 collectorStoreContract('SQLite', sqlite);
 rollupContract('SQLite', sqlite);
 ledgerContract('SQLite', sqlite);
+notifyStoreContract('SQLite', sqlite, { exclusiveLead: false });
 
 // What the running collector uses: the same store on a worker thread (needs the build: dist/…/sqlite-worker.js).
 const sqliteThread = async () => {
@@ -48,6 +50,7 @@ const sqliteThread = async () => {
 collectorStoreContract('SQLite on a worker thread', sqliteThread);
 rollupContract('SQLite on a worker thread', sqliteThread);
 ledgerContract('SQLite on a worker thread', sqliteThread);
+notifyStoreContract('SQLite on a worker thread', sqliteThread, { exclusiveLead: false });
 
 let server: Postgres | undefined;
 let n = 0;
@@ -66,3 +69,4 @@ const postgres = async () => {
 collectorStoreContract('PostgreSQL', postgres);
 rollupContract('PostgreSQL', postgres);
 ledgerContract('PostgreSQL', postgres);
+notifyStoreContract('PostgreSQL', postgres, { exclusiveLead: true });
