@@ -15,8 +15,10 @@ import { StationRate } from './station-rate.js';
 import { emptyWriteStats, writeBatch, type Incoming, type WriteStats } from './write-batch.js';
 import { fleetTable, monthlyCsv, monthlyReport, type FleetRow, type MonthlyReport } from './report.js';
 import { openCollectorStore } from './open-store.js';
-import type { CollectorStore, StoreOptions } from './store.js';
+import type { CollectorStore, ConsoleStore, StoreOptions } from './store.js';
 import { countyClientOptions, type BrokerAccess } from './broker-access.js';
+import type { LoadedNotify } from './notify/load.js';
+import { Notifier, type NotifierOptions } from './notify/notifier.js';
 
 /**
  * Topic prefix (default `stations`), account and CA from BrokerAccess; its `commandKey` (what the
@@ -64,6 +66,14 @@ export interface CollectorOptions extends BrokerAccess {
    * one before. A station's messages are never in two batches at once (Batcher), so they keep their order.
    */
   concurrency?: number;
+  /**
+   * Group notifications (`--notify FILE`, county/notify/): the notify file as loaded. The collector then
+   * finds the news in what it stores, queues it in the database and, while it leads (one collector of
+   * those sharing a PostgreSQL database), sends it. The store must be a county store (CollectorStore and ConsoleStore).
+   */
+  notify?: LoadedNotify;
+  /** The notifier's timing and the robots' HTTP, for tests. */
+  notifyOptions?: Pick<NotifierOptions, 'intervals' | 'send' | 'now'>;
   log?: Logger;
 }
 
@@ -206,6 +216,14 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   // Subscribed before the caller gets control, so nothing published after startCollector() is missed.
   await firstSubscribe;
 
+  let notifier: Notifier | undefined;
+  if (opts.notify) {
+    const fleetOf = (store as Partial<ConsoleStore>).fleet;
+    if (typeof fleetOf !== 'function') throw new Error('group notifications need a county store (CollectorStore and ConsoleStore)');
+    notifier = new Notifier({ store: store as CollectorStore & ConsoleStore, notify: opts.notify, log: log.child({ component: 'notify' }), ...opts.notifyOptions });
+    notifier.start();
+  }
+
   const ackTimer = setInterval(() => void acker.tick(), opts.ackIntervalMs ?? 200);
   const gapTimer = setInterval(
     () => {
@@ -217,6 +235,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
 
   let stopping: Promise<void> | undefined;
   const stop = async (): Promise<void> => {
+    await notifier?.stop();
     await batcher.flush();
     await acker.final();
     acker.close();

@@ -52,7 +52,7 @@ describe('notify dispatcher', () => {
     expect(d.targets().map((t) => t.lastResult)).toEqual(['sent', 'sent', 'sent', 'sent']);
   });
 
-  it('retries after a 45009 rate-limit answer, a minute later, and loses nothing', async () => {
+  it('retries after a 45009 rate-limit answer 15 s later (within the vendor\'s minute), and loses nothing', async () => {
     const queue = new MemoryNotifyQueue();
     const d = new Dispatcher({ queue, now: () => now, targets: [target('wecom', 'wecom', robots.add('wecom', 'k1'))] });
     robots.answerNext('wecom', 'k1', { errcode: 45009, errmsg: 'api freq out of limit' });
@@ -60,13 +60,16 @@ describe('notify dispatcher', () => {
     await d.tick();
     expect(robots.textsFor('wecom', 'k1')).toEqual([]);
     expect(d.targets()[0]).toMatchObject({ lastResult: 'retry', lastReason: '45009 api freq out of limit' });
-    now += 30_000;
+    // Nothing new goes to the robot meanwhile either.
+    await d.notify([offline(2)]);
+    now += 14_999;
     await d.tick();
     expect(robots.answers).toEqual(['wecom k1 45009']);
-    now += 30_001;
+    now += 1;
     await d.tick();
-    expect(robots.textsFor('wecom', 'k1')).toHaveLength(1);
+    expect(robots.textsFor('wecom', 'k1')).toHaveLength(2);
     expect(queue.items[0]).toMatchObject({ state: 'sent', attempts: 1 });
+    expect(queue.items[1]).toMatchObject({ state: 'sent', attempts: 0 });
   });
 
   it('records a wrong signature against its target and does not retry it', async () => {

@@ -1,0 +1,167 @@
+/**
+ * The group notifications in the collector (`run --notify FILE`): one loop that, while this collector
+ * leads (the store's leadNotify: on PostgreSQL one collector of those sharing the database, on SQLite
+ * the one), finds the news in what the county stored (detect.ts, periodic.ts), queues it in the
+ * database with the marks that keep it from being told twice, and sends what is queued (dispatcher.ts).
+ * Finding and sending are apart: a message queued by a collector that then died, or by the console, is
+ * sent by whichever collector leads next. Nothing here throws out of the loop: a failed pass is logged
+ * (rate-limited) and the next one tries again.
+ */
+import { LogLimiter } from '../../protocol/log-limit.js';
+import type { Logger } from '../log.js';
+import { monthlyReport } from '../report.js';
+import type { CollectorStore, ConsoleStore } from '../store.js';
+import { eventNews, linkNews, NEWS_EVENT_TYPES } from './detect.js';
+import { Dispatcher } from './dispatcher.js';
+import type { LoadedNotify } from './load.js';
+import { countyClock, digestDue, digestNews, inQuietHours, monthlyDue, monthlyNews } from './periodic.js';
+import { maskUrl, type RobotKind, type RobotOutcome, type RobotRequest } from './robots.js';
+
+export interface NotifierIntervals {
+  /** How often the loop runs (sending what is due). Default 1 000. */
+  tickMs?: number;
+  /** How often a follower asks for the lead, and a leader checks it still has it. Default 2 000. */
+  leadMs?: number;
+  /** How often stations and stored events are scanned for news. Default a quarter of the offline threshold, at most 5 000. */
+  scanMs?: number;
+}
+
+export interface NotifierOptions {
+  store: CollectorStore & Pick<ConsoleStore, 'fleet'>;
+  notify: LoadedNotify;
+  log: Logger;
+  now?: () => number;
+  /** The robots' HTTP (tests: a stand-in's answers). */
+  send?: (kind: RobotKind, request: RobotRequest) => Promise<RobotOutcome>;
+  intervals?: NotifierIntervals;
+}
+
+/** Settled items, messages and once-marks are kept this long (the console's history). */
+export const NOTIFY_KEEP_DAYS = 90;
+const EVENT_SCAN_STATIONS = 500;
+
+export class Notifier {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  private leading = false;
+  private dispatcher: Dispatcher | undefined;
+  private readonly limiter: LogLimiter;
+  private readonly now: () => number;
+  private readonly tickMs: number;
+  private readonly leadMs: number;
+  private readonly scanMs: number;
+  private last = { lead: -Infinity, scan: -Infinity, periodic: -Infinity, prune: -Infinity };
+  private told = { digest: '', monthly: '' };
+
+  constructor(private readonly o: NotifierOptions) {
+    this.limiter = new LogLimiter(o.log);
+    this.now = o.now ?? Date.now;
+    const threshold = o.notify.config.rules.station_offline_after_s * 1000;
+    this.tickMs = o.intervals?.tickMs ?? 1_000;
+    this.leadMs = o.intervals?.leadMs ?? 2_000;
+    this.scanMs = o.intervals?.scanMs ?? Math.min(5_000, Math.max(1_000, threshold / 4));
+  }
+
+  /** Whether this collector sends now. */
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  start(): void {
+    const t = this.o.notify.targets;
+    this.o.log.info({ file: this.o.notify.file, targets: t.map((x) => ({ id: x.id, kind: x.kind, url: maskUrl(x.url), towns: x.towns })) }, 'group notifications on');
+    this.schedule(0);
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.pass().finally(() => {
+        this.running = undefined;
+        this.schedule(this.tickMs);
+      });
+    }, ms);
+  }
+
+  private async pass(): Promise<void> {
+    const s = this.o.notify;
+    const store = this.o.store.notify;
+    const now = this.now();
+    try {
+      if (now - this.last.lead >= this.leadMs) {
+        this.last.lead = now;
+        const lead = await store.leadNotify();
+        if (lead && !this.leading) {
+          this.dispatcher = new Dispatcher({
+            queue: store,
+            targets: s.targets,
+            now: this.now,
+            ...(this.o.send ? { send: this.o.send } : {}),
+            quiet: (ms) => inQuietHours(ms, s.config.rules),
+            onResult: (r) => store.noteTargetResult(r.id, r.lastResult ?? 'retry', r.lastReason, r.lastAtMs ?? this.now()),
+          });
+          await store.setNotifyTargets(s.targets.map((t) => ({ id: t.id, kind: t.kind, url: maskUrl(t.url), towns: t.towns, lang: t.lang })), now);
+          this.last = { lead: now, scan: -Infinity, periodic: -Infinity, prune: this.last.prune };
+          this.o.log.info({}, 'group notifications: this collector sends');
+        } else if (!lead && this.leading) this.o.log.warn({}, 'group notifications: another collector sends now');
+        this.leading = lead;
+        if (!lead) this.dispatcher = undefined;
+      }
+      if (!this.leading || this.stopped) return;
+      if (now - this.last.scan >= this.scanMs) {
+        this.last.scan = now;
+        await this.scan(now);
+      }
+      if (now - this.last.periodic >= 30_000) {
+        this.last.periodic = now;
+        await this.periodic(now);
+      }
+      if (now - this.last.prune >= 3_600_000) {
+        this.last.prune = now;
+        await store.pruneNotify(now - NOTIFY_KEEP_DAYS * 86_400_000);
+      }
+      await this.dispatcher?.tick();
+    } catch (err) {
+      this.limiter.warn({ err: (err as Error).message }, 'group notifications: a pass failed; the next one tries again');
+    }
+  }
+
+  /** Stations gone offline or back, and the stored events past each station's cursor. */
+  private async scan(now: number): Promise<void> {
+    const { rules } = this.o.notify.config;
+    const store = this.o.store.notify;
+    const rows = await store.notifyStations(new Date(now - rules.station_offline_after_s * 1000).toISOString());
+    const marked = new Set((await store.notifyMarks('offline:')).map((m) => m.key));
+    const link = linkNews(rows, marked, now, rules, this.o.notify.targets);
+    if (link.length) await store.enqueueNews(link, now);
+    const events = await store.notifyEvents(NEWS_EVENT_TYPES, EVENT_SCAN_STATIONS);
+    if (events.stations.length) await store.enqueueNews(eventNews(events, rules, this.o.notify.targets), now);
+  }
+
+  /** The day's digest and the month's progress, each once, in their window. */
+  private async periodic(now: number): Promise<void> {
+    const { rules } = this.o.notify.config;
+    const targets = this.o.notify.targets;
+    const date = countyClock(now, rules.timezone).date;
+    const day = digestDue(now, rules);
+    if (day !== undefined && this.told.digest !== day) {
+      await this.o.store.notify.enqueueNews([digestNews(day, await this.o.store.fleet(), now, rules, targets)], now);
+      this.told.digest = day;
+    }
+    const month = monthlyDue(now, rules);
+    if (month !== undefined && this.told.monthly !== month) {
+      await this.o.store.notify.enqueueNews([monthlyNews(await monthlyReport(this.o.store, month), date, now, rules, targets)], now);
+      this.told.monthly = month;
+    }
+  }
+
+  /** Ends the loop after the pass under way, and gives the lead up. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+    this.leading = false;
+    await this.o.store.notify.resignNotify().catch(() => undefined);
+  }
+}
