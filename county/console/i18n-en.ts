@@ -1,3 +1,5 @@
+import { notifyEn } from './i18n-notify.js';
+
 /** The county console's English catalogue; zh (i18n-zh.ts) must have every key (the type enforces it). */
 export const consoleEn = {
   'app.title': 'County station console',
@@ -245,6 +247,7 @@ export const consoleEn = {
   'error.too_large': 'The request is too large.',
   'error.server': 'Something went wrong on the server. Try again later.',
   'error.csrf': 'The form expired. Reload the page and try again.',
+  ...notifyEn,
 } as const;
 
 export type OwnConsoleKey = keyof typeof consoleEn;

@@ -1,4 +1,5 @@
 import type { OwnConsoleKey } from './i18n-en.js';
+import { notifyZh } from './i18n-notify.js';
 
 /** 县级控制台的简体中文（默认语言）。每个 en 键都必须有（类型检查保证）。 */
 export const consoleZh: Record<OwnConsoleKey, string> = {
@@ -247,4 +248,5 @@ export const consoleZh: Record<OwnConsoleKey, string> = {
   'error.too_large': '请求过大。',
   'error.server': '服务器出错，请稍后再试。',
   'error.csrf': '表单已过期，请刷新页面后重试。',
+  ...notifyZh,
 };

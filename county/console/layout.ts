@@ -3,7 +3,7 @@ import { html, query, type Html } from './html.js';
 import { label, type Lang, type T } from './i18n.js';
 import type { SignIn } from './sign-ins.js';
 
-export type NavKey = 'fleet' | 'monthly' | 'schedules' | 'none';
+export type NavKey = 'fleet' | 'monthly' | 'schedules' | 'notify' | 'none';
 
 export interface PageContext {
   t: T;
@@ -50,7 +50,7 @@ export function page(ctx: PageContext, o: PageOptions): string {
 <body>
 <header class="top">
   <div class="brand">${t('app.title')}</div>
-  <nav>${ctx.signIn ? [item('fleet', '/fleet'), item('monthly', '/monthly'), item('schedules', '/schedules')] : ''}</nav>
+  <nav>${ctx.signIn ? [item('fleet', '/fleet'), item('monthly', '/monthly'), item('schedules', '/schedules'), item('notify', '/notify')] : ''}</nav>
   <div class="user">${user}<a class="lang" href="/lang${query({ to: other, back: ctx.path })}" lang="${other}">${t('nav.lang')}</a></div>
 </header>
 <main>

@@ -11,6 +11,8 @@ import { buildScheduleArgs, emptyForm, readScheduleForm, type FormProblem, type 
 import { sameToken } from './sign-ins.js';
 import { stationFleetRow } from './station-row.js';
 import { localMonth } from './time.js';
+import { queuePushNews } from './push-news.js';
+import { NOTIFY_ROWS, renderNotify } from './pages/notify.js';
 
 const PUSH_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 const STATION_DATALIST_MAX = 1000;
@@ -123,7 +125,19 @@ export async function pushSchedule(ctx: Ctx): Promise<void> {
   // request was being read sends nothing (issue row 2).
   if (!ctx.parts.accounts.stillValid(ctx.signIn.user, ctx.signIn.role, ctx.signIn.hash)) throw new HttpError(403, 'error.forbidden');
   const pushId = await pusher.send('schedule.set', built.args, to, ctx.signIn.user);
+  await tellGroups(ctx, v, built.args, to);
   redirect(ctx.res, `/push?id=${pushId}`);
+}
+
+/** The towns' groups hear of a push to a town or to all (county/notify/); the push stands whatever happens here. */
+async function tellGroups(ctx: Ctx, v: ScheduleFormValues, args: Record<string, unknown>, sent: readonly string[]): Promise<void> {
+  try {
+    const ids = new Set(sent);
+    const stations = (await ctx.parts.store.stations()).filter((s) => ids.has(s.station_id));
+    await queuePushNews(ctx.parts.store.notify, { target: v.target, town: v.town }, args, stations, ctx.parts.now());
+  } catch (err) {
+    ctx.parts.log.error({ err: (err as Error).message }, 'could not queue the group notifications of a push');
+  }
 }
 
 async function pushRows(ctx: Ctx) {
@@ -142,4 +156,32 @@ export async function pushPage(ctx: Ctx): Promise<void> {
 
 export async function pushProgress(ctx: Ctx): Promise<void> {
   sendJson(ctx, 200, pushJson(ctx.t, await pushRows(ctx), () => ctx.tz));
+}
+
+const TARGET_ID = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+/** The group notifications page: everything for operators, the history for viewers (pages/notify.ts). */
+export async function notifyPage(ctx: Ctx): Promise<void> {
+  const q = ctx.parts.store.notify;
+  const operator = ctx.signIn?.role === 'operator';
+  const history = await q.notifyHistory(NOTIFY_ROWS);
+  if (!operator) {
+    sendHtml(ctx, 200, renderNotify(ctx, { operator, targets: [], counts: [], queued: [], failed: [], history, tested: null }));
+    return;
+  }
+  const [targets, counts, queued, failed] = await Promise.all([q.notifyTargets(), q.notifyCounts(), q.notifyQueued(NOTIFY_ROWS), q.notifyFailed(NOTIFY_ROWS)]);
+  const tested = param(ctx.url, 'tested', 64);
+  sendHtml(ctx, 200, renderNotify(ctx, { operator, targets, counts, queued, failed, history, tested: targets.some((t) => t.id === tested) ? tested : null }));
+}
+
+/** "Send a test message": queued for the collector to send, to one target the notify file names. */
+export async function notifyTest(ctx: Ctx): Promise<void> {
+  const form = await checkedForm(ctx);
+  if (ctx.signIn?.role !== 'operator') throw new HttpError(403, 'error.forbidden');
+  const id = field(form, 'target', 64);
+  const q = ctx.parts.store.notify;
+  if (!TARGET_ID.test(id) || !(await q.notifyTargets()).some((t) => t.id === id)) throw new HttpError(400, 'error.bad_request');
+  await q.enqueue([{ target: id, notice: { kind: 'test', town: null, station_id: null, station_name: null } }], ctx.parts.now());
+  ctx.parts.log.info({ target: id, user: ctx.signIn.user }, 'test message queued');
+  redirect(ctx.res, `/notify?tested=${encodeURIComponent(id)}`);
 }

@@ -85,6 +85,8 @@ const PAGES: Record<string, Route> = {
   'POST /schedules': routes.pushSchedule,
   'GET /push': routes.pushPage,
   'GET /push.json': routes.pushProgress,
+  'GET /notify': routes.notifyPage,
+  'POST /notify/test': routes.notifyTest,
 };
 
 export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
