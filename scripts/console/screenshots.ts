@@ -18,6 +18,7 @@ import { launchChromium } from '../lib/kit/chromium.js';
 import { openCollectorStore } from '../../county/open-store.js';
 import { Pusher } from '../../county/console/pusher.js';
 import { seedConsoleDb } from './seed.js';
+import { seedNotifyTables } from './seed-notify.js';
 import { startConsole } from '../../county/console/server.js';
 import { localMonth } from '../../county/console/time.js';
 
@@ -108,6 +109,9 @@ export async function takeScreenshots(outDir: string, stations = 500): Promise<s
     const unanswered = rows.filter((_, i) => i % 9 === 4).length;
     await waitFor(async () => (await page.locator('#push-rows tr[data-status="sent"]').count()) === unanswered, 20_000);
     await shot('push', 1400);
+    await seedNotifyTables(store, ids);
+    await page.goto(`${server.url}/notify`);
+    await shot('notify', 1600);
     return shots;
   } finally {
     for (const fn of done.reverse()) await fn();

@@ -11,6 +11,7 @@ import { Pusher } from '../../../county/console/pusher.js';
 import { startConsole, type ConsoleServer } from '../../../county/console/server.js';
 import { openCollectorStore } from '../../../county/open-store.js';
 import { seedConsoleDb } from '../../../scripts/console/seed.js';
+import { seedNotifyTables } from '../../../scripts/console/seed-notify.js';
 import { launchChromium } from '../../../scripts/lib/kit/chromium.js';
 import { Mosquitto } from '../../../scripts/lib/kit/index.js';
 import { tempDir } from '../../helpers/temp.js';
@@ -30,20 +31,7 @@ beforeAll(async () => {
   station = ids[0]!.id;
   town = ids[0]!.town;
   // The notifications page with something in each table (the collector writes these in a real county).
-  const now = Date.now();
-  await store.notify.setNotifyTargets(
-    [
-      { id: 'county-wecom', kind: 'wecom', url: 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=***', towns: 'all', lang: 'zh' },
-      { id: 'town-dingtalk', kind: 'dingtalk', url: 'https://oapi.dingtalk.com/robot/send?access_token=***&timestamp=***', towns: [town], lang: 'en' },
-    ],
-    now,
-  );
-  const offline = (i: number) => ({ kind: 'station_offline' as const, town, station_id: ids[i]!.id, station_name: ids[i]!.name, detail: { minutes: 35 } });
-  await store.notify.enqueue([0, 1, 2].map((i) => ({ target: 'county-wecom', notice: offline(i) })), now);
-  const [sent, retry, failed] = await store.notify.due('county-wecom', now, 3);
-  await store.notify.settle('county-wecom', [sent!.id], { state: 'sent', text: `【需上门】${town}有 30 个站点离线：${ids.map((x) => x.name).join('、')}。请联系各站点管理员检查电脑、电源和网络。` }, now);
-  await store.notify.settle('county-wecom', [retry!.id], { state: 'retry', reason: '45009 api freq out of limit', nextMs: now + 15_000 }, now);
-  await store.notify.settle('county-wecom', [failed!.id], { state: 'failed', reason: '310000 sign not match' }, now);
+  await seedNotifyTables(store, ids);
   const users = join(dir, 'users');
   await upsertAccount(users, 'oper', 'operator', 'operator-password');
   const broker = await Mosquitto.start();
