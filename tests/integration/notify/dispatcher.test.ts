@@ -72,6 +72,31 @@ describe('notify dispatcher', () => {
     expect(queue.items[1]).toMatchObject({ state: 'sent', attempts: 0 });
   });
 
+  it('holds news in the quiet hours (a test goes out), then sends what waited, merged, and reports each result', async () => {
+    const queue = new MemoryNotifyQueue();
+    let quiet = true;
+    const results: string[] = [];
+    const d = new Dispatcher({
+      queue,
+      now: () => now,
+      targets: [target('wecom', 'wecom', robots.add('wecom', 'k1'))],
+      quiet: () => quiet,
+      onResult: async (r) => void results.push(`${r.id} ${r.lastResult}`),
+    });
+    await d.notify(Array.from({ length: 30 }, (_, i) => offline(i + 1)));
+    await d.test('wecom');
+    await d.tick();
+    expect(robots.textsFor('wecom', 'k1')).toEqual(['【测试】这是县远教中心站点管理平台发出的测试消息，收到即说明群机器人设置正确。']);
+    quiet = false;
+    now += 1_000;
+    await d.tick();
+    const texts = robots.textsFor('wecom', 'k1').slice(1);
+    expect(texts).toHaveLength(1);
+    expect(texts[0]).toMatch(/^【需上门】城关镇有 30 个站点离线：第1村、第2村、/);
+    expect(queue.items.every((i) => i.state === 'sent')).toBe(true);
+    expect(results).toEqual(['wecom sent', 'wecom sent']);
+  });
+
   it('records a wrong signature against its target and does not retry it', async () => {
     const queue = new MemoryNotifyQueue();
     const d = new Dispatcher({ queue, now: () => now, targets: [target('ding', 'dingtalk', robots.add('dingtalk', 't1', 'the-real-secret'), { secret: 'a-wrong-secret' })] });
