@@ -37,8 +37,11 @@ const NOTIFY_SQL = {
               WHERE online = false OR greatest(coalesce(heartbeat_at, ''), coalesce(status_at, '')) < $1
                  OR EXISTS (SELECT 1 FROM notify_marks m WHERE m.key = 'offline:' || s.station_id)
               ORDER BY town IS NULL, town, station_id`,
-  scanStations: `SELECT s.station_id, s.name, s.town, s.watermark, c.seq AS cursor FROM stations s LEFT JOIN notify_cursors c ON c.station_id = s.station_id
-                  WHERE c.seq IS NULL OR s.watermark > c.seq ORDER BY s.station_id LIMIT $1`,
+  // A station new since notifications began is read from its first event (cursor 0), an older one starts at its watermark.
+  scanStations: `SELECT station_id, name, town, watermark, cursor FROM (
+                   SELECT s.station_id, s.name, s.town, s.watermark, coalesce(c.seq, CASE WHEN s.first_seen_at >= $2 THEN 0 END) AS cursor, c.seq AS stored
+                     FROM stations s LEFT JOIN notify_cursors c ON c.station_id = s.station_id) x
+                  WHERE cursor IS NULL OR watermark > cursor OR stored IS NULL ORDER BY station_id LIMIT $1`,
   scanEvents: `SELECT e.station_id, e.seq, r.payload FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS w(station_id, a, b)
                  JOIN events e ON e.station_id = w.station_id AND e.seq > w.a AND e.seq <= w.b
                  JOIN records r ON r.station_id = e.station_id AND r.seq = e.seq
@@ -154,8 +157,8 @@ export class PgNotifyStore implements NotifyStore {
     return (await this.pool.query(NOTIFY_SQL.stations, [silentBefore])).rows as NotifyStationRow[];
   }
 
-  async notifyEvents(types: readonly string[], maxStations: number): Promise<NotifyEventScan> {
-    const stations = (await this.pool.query(NOTIFY_SQL.scanStations, [maxStations])).rows as NotifyEventScan['stations'];
+  async notifyEvents(types: readonly string[], maxStations: number, newSince: string): Promise<NotifyEventScan> {
+    const stations = (await this.pool.query(NOTIFY_SQL.scanStations, [maxStations, newSince])).rows as NotifyEventScan['stations'];
     const scan = stations.filter((s) => s.cursor !== null);
     if (scan.length === 0) return { stations, events: [] };
     const events = (

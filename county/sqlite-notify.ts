@@ -31,8 +31,11 @@ const NOTIFY_STATEMENTS = {
               WHERE online = 0 OR max(coalesce(heartbeat_at, ''), coalesce(status_at, '')) < $before
                  OR EXISTS (SELECT 1 FROM notify_marks m WHERE m.key = 'offline:' || s.station_id)
               ORDER BY town IS NULL, town, station_id`,
-  scanStations: `SELECT s.station_id, s.name, s.town, s.watermark, c.seq AS cursor FROM stations s LEFT JOIN notify_cursors c ON c.station_id = s.station_id
-                  WHERE c.seq IS NULL OR s.watermark > c.seq ORDER BY s.station_id LIMIT ?`,
+  // A station new since notifications began is read from its first event (cursor 0), an older one starts at its watermark.
+  scanStations: `SELECT station_id, name, town, watermark, cursor FROM (
+                   SELECT s.station_id, s.name, s.town, s.watermark, coalesce(c.seq, CASE WHEN s.first_seen_at >= $since THEN 0 END) AS cursor, c.seq AS stored
+                     FROM stations s LEFT JOIN notify_cursors c ON c.station_id = s.station_id)
+                  WHERE cursor IS NULL OR watermark > cursor OR stored IS NULL ORDER BY station_id LIMIT $max`,
   scanEvents: `SELECT e.station_id, e.seq, r.payload FROM events e JOIN records r ON r.station_id = e.station_id AND r.seq = e.seq
                 WHERE e.station_id = $s AND e.seq > $a AND e.seq <= $b AND e.type IN (SELECT value FROM json_each($types)) ORDER BY e.seq`,
   targetsKeep: 'DELETE FROM notify_targets WHERE id NOT IN (SELECT value FROM json_each(?))',
@@ -117,8 +120,8 @@ export class SqliteNotifyStore implements NotifyStore {
     }));
   }
 
-  async notifyEvents(types: readonly string[], maxStations: number): Promise<NotifyEventScan> {
-    const stations = this.n.scanStations.all(maxStations) as NotifyEventScan['stations'];
+  async notifyEvents(types: readonly string[], maxStations: number, newSince: string): Promise<NotifyEventScan> {
+    const stations = this.n.scanStations.all({ max: maxStations, since: newSince }) as NotifyEventScan['stations'];
     const events: NotifyEventScan['events'] = [];
     const t = JSON.stringify(types);
     for (const s of stations) {

@@ -33,8 +33,8 @@ export class ThreadNotifyStore implements NotifyStore {
   notifyStations(silentBefore: string): Promise<NotifyStationRow[]> {
     return this.call('notify.notifyStations', silentBefore);
   }
-  notifyEvents(types: readonly string[], maxStations: number): Promise<NotifyEventScan> {
-    return this.call('notify.notifyEvents', types, maxStations);
+  notifyEvents(types: readonly string[], maxStations: number, newSince: string): Promise<NotifyEventScan> {
+    return this.call('notify.notifyEvents', types, maxStations, newSince);
   }
   setNotifyTargets(targets: ReadonlyArray<Pick<NotifyTargetRow, 'id' | 'kind' | 'url' | 'towns' | 'lang'>>, nowMs: number): Promise<void> {
     return this.call('notify.setNotifyTargets', targets, nowMs);

@@ -39,6 +39,8 @@ export interface NotifierOptions {
 /** Settled items, messages and once-marks are kept this long (the console's history). */
 export const NOTIFY_KEEP_DAYS = 90;
 const EVENT_SCAN_STATIONS = 500;
+/** The mark of when notifications began on this database: the past of the stations known then is no news. */
+const SINCE_MARK = 'notify-since';
 
 export class Notifier {
   private timer: NodeJS.Timeout | undefined;
@@ -53,6 +55,8 @@ export class Notifier {
   private readonly scanMs: number;
   private last = { lead: -Infinity, scan: -Infinity, periodic: -Infinity, prune: -Infinity };
   private told = { digest: '', monthly: '' };
+  /** When this database began telling (ISO): stations first seen since have their first events told. */
+  private since = '';
 
   constructor(private readonly o: NotifierOptions) {
     this.limiter = new LogLimiter(o.log);
@@ -102,6 +106,9 @@ export class Notifier {
             onResult: (r) => store.noteTargetResult(r.id, r.lastResult ?? 'retry', r.lastReason, r.lastAtMs ?? this.now()),
           });
           await store.setNotifyTargets(s.targets.map((t) => ({ id: t.id, kind: t.kind, url: maskUrl(t.url), towns: t.towns, lang: t.lang })), now);
+          // Set once, by the first collector that ever led on this database; read by every later one.
+          await store.enqueueNews([{ items: [], guard: { key: SINCE_MARK, present: false }, marks: [{ key: SINCE_MARK, value: new Date(now).toISOString() }] }], now);
+          this.since = (await store.notifyMarks(SINCE_MARK))[0]?.value ?? new Date(now).toISOString();
           this.last = { lead: now, scan: -Infinity, periodic: -Infinity, prune: this.last.prune };
           this.o.log.info({}, 'group notifications: this collector sends');
         } else if (!lead && this.leading) this.o.log.warn({}, 'group notifications: another collector sends now');
@@ -135,7 +142,7 @@ export class Notifier {
     const marked = new Set((await store.notifyMarks('offline:')).map((m) => m.key));
     const link = linkNews(rows, marked, now, rules, this.o.notify.targets);
     if (link.length) await store.enqueueNews(link, now);
-    const events = await store.notifyEvents(NEWS_EVENT_TYPES, EVENT_SCAN_STATIONS);
+    const events = await store.notifyEvents(NEWS_EVENT_TYPES, EVENT_SCAN_STATIONS, this.since);
     if (events.stations.length) await store.enqueueNews(eventNews(events, rules, this.o.notify.targets), now);
   }
 

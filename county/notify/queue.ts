@@ -110,8 +110,13 @@ export interface NotifyStore extends NotifyQueue {
    * `silentBefore` (ISO, collector clock) or without a sign of life yet, or marked `offline:<id>`.
    */
   notifyStations(silentBefore: string): Promise<NotifyStationRow[]>;
-  /** Up to `maxStations` stations whose watermark passed their event cursor (or that have none), with their events of `types`. */
-  notifyEvents(types: readonly string[], maxStations: number): Promise<NotifyEventScan>;
+  /**
+   * Up to `maxStations` stations whose watermark passed their event cursor, with their events of `types`
+   * past it. A station without a cursor is read from its first event when it was first seen at or after
+   * `newSince` (ISO, collector clock: a station new since notifications began, whose first fault is news);
+   * otherwise it is listed with cursor null and no events (the caller starts it at its watermark).
+   */
+  notifyEvents(types: readonly string[], maxStations: number, newSince: string): Promise<NotifyEventScan>;
   /** Replaces the targets (ids that stay keep their last result). */
   setNotifyTargets(targets: ReadonlyArray<Pick<NotifyTargetRow, 'id' | 'kind' | 'url' | 'towns' | 'lang'>>, nowMs: number): Promise<void>;
   notifyTargets(): Promise<NotifyTargetRow[]>;

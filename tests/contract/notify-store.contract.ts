@@ -13,6 +13,8 @@ import { eventWrite } from './event-writes.js';
 export type OpenNotifyStore = () => Promise<{ store: StoreUnderTest; another(): Promise<StoreUnderTest>; dispose(): Promise<void> }>;
 
 const T0 = Date.parse('2026-12-07T02:00:00Z');
+/** Notifications began after every station of a test was first seen: their past is no news. */
+const LATER = '9999-12-31T00:00:00.000Z';
 const offline = (i: number, town = '城关镇'): Notice => ({ kind: 'station_offline', town, station_id: `st-${i}`, station_name: `第${i}村`, detail: { minutes: 30 } });
 
 /** `exclusiveLead`: a second store on the same database does not lead while the first does (PostgreSQL). */
@@ -109,21 +111,21 @@ export function notifyStoreContract(name: string, open: OpenNotifyStore, o: { ex
       const q = store.notify;
       await store.apply([eventWrite('s1', 1, 'agent_start', undefined), eventWrite('s1', 2, 'device_fault', 'projector'), eventWrite('s2', 1, 'schedule_run', undefined)]);
       // A station without a cursor yet is listed without its events: the caller starts it at its watermark.
-      let scan = await q.notifyEvents(['device_fault', 'schedule_run'], 100);
+      let scan = await q.notifyEvents(['device_fault', 'schedule_run'], 100, LATER);
       expect(scan.stations.map((s) => [s.station_id, s.cursor, s.watermark])).toEqual([
         ['s1', null, 2],
         ['s2', null, 1],
       ]);
       expect(scan.events).toEqual([]);
       await q.enqueueNews(scan.stations.map((s) => ({ items: [], cursor: { station_id: s.station_id, seq: s.watermark } })), T0);
-      expect((await q.notifyEvents(['device_fault'], 100)).stations).toEqual([]);
+      expect((await q.notifyEvents(['device_fault'], 100, LATER)).stations).toEqual([]);
       // New records: seq 4 arrives before 3 (a gap): only what is below the watermark is read.
       await store.apply([eventWrite('s1', 4, 'device_fault', 'amp'), eventWrite('s2', 2, 'lamp_warning', 'projector')]);
-      scan = await q.notifyEvents(['device_fault', 'schedule_run'], 100);
+      scan = await q.notifyEvents(['device_fault', 'schedule_run'], 100, LATER);
       expect(scan.stations.map((s) => [s.station_id, s.cursor, s.watermark])).toEqual([['s2', 1, 2]]);
       expect(scan.events).toEqual([]);
       await store.apply([eventWrite('s1', 3, 'schedule_run', undefined)]);
-      scan = await q.notifyEvents(['device_fault', 'schedule_run'], 100);
+      scan = await q.notifyEvents(['device_fault', 'schedule_run'], 100, LATER);
       expect(scan.stations.map((s) => [s.station_id, s.cursor, s.watermark])).toEqual([
         ['s1', 2, 4],
         ['s2', 1, 2],
@@ -132,10 +134,27 @@ export function notifyStoreContract(name: string, open: OpenNotifyStore, o: { ex
         ['s1', 3, 'schedule_run'],
         ['s1', 4, 'device_fault'],
       ]);
-      expect((await q.notifyEvents(['device_fault'], 1)).stations).toHaveLength(1);
+      expect((await q.notifyEvents(['device_fault'], 1, LATER)).stations).toHaveLength(1);
       await q.enqueueNews(scan.stations.map((s) => ({ items: [], cursor: { station_id: s.station_id, seq: s.watermark } })), T0);
-      expect((await q.notifyEvents(['device_fault', 'schedule_run'], 100)).stations).toEqual([]);
+      expect((await q.notifyEvents(['device_fault', 'schedule_run'], 100, LATER)).stations).toEqual([]);
       expect(NOTIFY_SCAN_SPAN).toBeGreaterThanOrEqual(1000);
+    });
+
+    it('reads a station first seen since notifications began from its first event', async () => {
+      const { store } = await fresh();
+      const q = store.notify;
+      const began = new Date(Date.now() - 60_000).toISOString();
+      await store.apply([eventWrite('new', 1, 'device_fault', 'projector'), eventWrite('new', 2, 'agent_start', undefined)]);
+      await store.apply([{ kind: 'status', station: 'empty', status: { v: 1, online: false, station_id: 'empty', boot: 1 }, receivedAt: new Date().toISOString() }]);
+      let scan = await q.notifyEvents(['device_fault'], 100, began);
+      expect(scan.stations.map((s) => [s.station_id, s.cursor, s.watermark])).toEqual([
+        ['empty', 0, 0],
+        ['new', 0, 2],
+      ]);
+      expect(scan.events.map((e) => [e.station_id, e.seq])).toEqual([['new', 1]]);
+      await q.enqueueNews(scan.stations.map((s) => ({ items: [], cursor: { station_id: s.station_id, seq: s.watermark } })), T0);
+      scan = await q.notifyEvents(['device_fault'], 100, began);
+      expect(scan.stations).toEqual([]);
     });
 
     it('lists the stations the offline rule may speak of, with why each last went offline', async () => {

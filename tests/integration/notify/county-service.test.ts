@@ -17,6 +17,7 @@ import { Pusher } from '../../../county/console/pusher.js';
 import { startConsole, type ConsoleServer } from '../../../county/console/server.js';
 import { openCollectorStore, type CountyStore } from '../../../county/open-store.js';
 import { Mosquitto, sleep, waitFor } from '../../../scripts/lib/kit/index.js';
+import { PjlinkSimulator } from '../../../scripts/sims/pjlink.js';
 import { spawnCaptured, type Captured } from '../../../scripts/lib/kit/process.js';
 import { RobotStandIns } from '../../../scripts/lib/kit/robots.js';
 import { ConsoleClient } from '../../helpers/console-client.js';
@@ -56,9 +57,9 @@ async function stopCounty(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
 }
 
 /** An agent of `id` in `town`, reporting to the broker, and seen online by the county. */
-async function station(id: string, name: string, town: string): Promise<RunningAgent> {
+async function station(id: string, name: string, town: string, devices: unknown[] = []): Promise<RunningAgent> {
   const sdir = tempDir(`notify-${id}-`);
-  const file = writeConfig(sdir, { station: { id, name, town, timezone: 'Asia/Shanghai' }, county: { url: broker.url, heartbeat_s: 5 } });
+  const file = writeConfig(sdir, { station: { id, name, town, timezone: 'Asia/Shanghai' }, county: { url: broker.url, heartbeat_s: 5 }, ...(devices.length ? { devices } : {}) });
   const agent = startAgent(file);
   cleanups.push(() => agent.stop('SIGKILL'));
   await waitReady(agent, file);
@@ -166,6 +167,22 @@ describe('group notifications from the county service', () => {
     expect(received('wecom', 'cg', '孙家岭村')).toEqual([]);
     await startCounty();
     await bothTold('孙家岭村', '城关镇', killedAt);
+  }, 90_000);
+
+  it('tells a device fault a station reports, once, and its clearing', async () => {
+    const sim = new PjlinkSimulator({ warmupMs: 50, cooldownMs: 50 });
+    await sim.start();
+    cleanups.push(() => sim.stop());
+    const g = await station('village-g', '吴家店村', '城关镇', [{ id: 'projector', kind: 'projector', driver: 'pjlink', host: '127.0.0.1', port: sim.port, poll_s: 0.25 }]);
+    cleanups.push(() => g.stop('SIGKILL'));
+    sim.setError('lamp', 2);
+    await waitFor('the fault at 城关镇\'s group', () => received('wecom', 'cg', '吴家店村').length > 0, 30_000, 200);
+    expect(received('wecom', 'cg', '吴家店村')[0]!.text).toBe('【设备故障】城关镇吴家店村的projector：灯泡故障。请安排技术员上门检查。');
+    sim.setError('lamp', 0);
+    await waitFor('the clearing at 城关镇\'s group', () => received('wecom', 'cg', '吴家店村').length > 1, 30_000, 200);
+    expect(received('wecom', 'cg', '吴家店村')[1]!.text).toBe('【故障已排除】城关镇吴家店村的projector已恢复正常（灯泡故障）。');
+    await waitFor('both at the county\'s group', () => received('dingtalk', 'county', '吴家店村').length > 1, 10_000, 200);
+    expect(received('dingtalk', 'county', '吴家店村').map((r) => r.text)).toEqual(received('wecom', 'cg', '吴家店村').map((r) => r.text));
   }, 90_000);
 
   it('tells 城关镇\'s group of a schedule the console pushed to 城关镇', async () => {
