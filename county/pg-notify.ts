@@ -8,7 +8,7 @@
 import pg from 'pg';
 import type { Notice } from './notify/messages.js';
 import type { Queued } from './notify/pack.js';
-import { NOTIFY_SCAN_SPAN, type News, type NotifyCounts, type NotifyEventScan, type NotifyItemRow, type NotifyMessageRow, type NotifyStationRow, type NotifyStore, type NotifyTargetRow, type Settlement } from './notify/queue.js';
+import { NOTIFY_SCAN_SPAN, TARGET_REMOVED, type News, type NotifyCounts, type NotifyEventScan, type NotifyItemRow, type NotifyMessageRow, type NotifyStationRow, type NotifyStore, type NotifyTargetRow, type Settlement } from './notify/queue.js';
 
 /** pg_try_advisory_lock key (session level): the collector that holds it sends. */
 export const NOTIFY_LEAD_LOCK = 7_263_002;
@@ -47,6 +47,7 @@ const NOTIFY_SQL = {
                  JOIN records r ON r.station_id = e.station_id AND r.seq = e.seq
                 WHERE e.type = ANY($4::text[]) ORDER BY e.station_id, e.seq`,
   targetsKeep: 'DELETE FROM notify_targets WHERE NOT (id = ANY($1::text[]))',
+  orphans: `UPDATE notify_items SET state = 'failed', settled_ms = $2, reason = $3 WHERE state = 'queued' AND NOT (target = ANY($1::text[]))`,
   targetsPut: `INSERT INTO notify_targets (id, kind, url, towns, lang, updated_ms)
                 SELECT i, k, u, t, l, $6 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS x(i, k, u, t, l)
                 ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, url = excluded.url, towns = excluded.towns, lang = excluded.lang, updated_ms = excluded.updated_ms`,
@@ -170,6 +171,7 @@ export class PgNotifyStore implements NotifyStore {
   async setNotifyTargets(targets: ReadonlyArray<Pick<NotifyTargetRow, 'id' | 'kind' | 'url' | 'towns' | 'lang'>>, nowMs: number): Promise<void> {
     await this.tx(async (c) => {
       await c.query(NOTIFY_SQL.targetsKeep, [targets.map((t) => t.id)]);
+      await c.query(NOTIFY_SQL.orphans, [targets.map((t) => t.id), nowMs, TARGET_REMOVED]);
       if (targets.length === 0) return;
       const col = (f: (t: (typeof targets)[number]) => string) => targets.map(f);
       await c.query(NOTIFY_SQL.targetsPut, [col((t) => t.id), col((t) => t.kind), col((t) => t.url), col((t) => JSON.stringify(t.towns)), col((t) => t.lang), nowMs]);

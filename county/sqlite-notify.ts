@@ -6,7 +6,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { Notice } from './notify/messages.js';
-import { NOTIFY_SCAN_SPAN, type News, type NotifyCounts, type NotifyEventScan, type NotifyItemRow, type NotifyMessageRow, type NotifyStationRow, type NotifyStore, type NotifyTargetRow, type Settlement } from './notify/queue.js';
+import { NOTIFY_SCAN_SPAN, TARGET_REMOVED, type News, type NotifyCounts, type NotifyEventScan, type NotifyItemRow, type NotifyMessageRow, type NotifyStationRow, type NotifyStore, type NotifyTargetRow, type Settlement } from './notify/queue.js';
 import type { Queued } from './notify/pack.js';
 
 const NOTIFY_STATEMENTS = {
@@ -39,6 +39,7 @@ const NOTIFY_STATEMENTS = {
   scanEvents: `SELECT e.station_id, e.seq, r.payload FROM events e JOIN records r ON r.station_id = e.station_id AND r.seq = e.seq
                 WHERE e.station_id = $s AND e.seq > $a AND e.seq <= $b AND e.type IN (SELECT value FROM json_each($types)) ORDER BY e.seq`,
   targetsKeep: 'DELETE FROM notify_targets WHERE id NOT IN (SELECT value FROM json_each(?))',
+  orphans: `UPDATE notify_items SET state = 'failed', settled_ms = ?, reason = ? WHERE state = 'queued' AND target NOT IN (SELECT value FROM json_each(?))`,
   targetPut: `INSERT INTO notify_targets (id, kind, url, towns, lang, updated_ms) VALUES (?, ?, ?, ?, ?, ?)
                ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, url = excluded.url, towns = excluded.towns, lang = excluded.lang, updated_ms = excluded.updated_ms`,
   targets: 'SELECT id, kind, url, towns, lang, last_result, last_reason, last_ms FROM notify_targets ORDER BY id',
@@ -133,7 +134,9 @@ export class SqliteNotifyStore implements NotifyStore {
 
   async setNotifyTargets(targets: ReadonlyArray<Pick<NotifyTargetRow, 'id' | 'kind' | 'url' | 'towns' | 'lang'>>, nowMs: number): Promise<void> {
     this.db.transaction(() => {
-      this.n.targetsKeep.run(JSON.stringify(targets.map((t) => t.id)));
+      const ids = JSON.stringify(targets.map((t) => t.id));
+      this.n.targetsKeep.run(ids);
+      this.n.orphans.run(nowMs, TARGET_REMOVED, ids);
       for (const t of targets) this.n.targetPut.run(t.id, t.kind, t.url, JSON.stringify(t.towns), t.lang, nowMs);
     }).immediate();
   }

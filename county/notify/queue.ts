@@ -117,7 +117,10 @@ export interface NotifyStore extends NotifyQueue {
    * otherwise it is listed with cursor null and no events (the caller starts it at its watermark).
    */
   notifyEvents(types: readonly string[], maxStations: number, newSince: string): Promise<NotifyEventScan>;
-  /** Replaces the targets (ids that stay keep their last result). */
+  /**
+   * Replaces the targets (ids that stay keep their last result); what waits for a target no longer named
+   * fails with TARGET_REMOVED (it would wait forever).
+   */
   setNotifyTargets(targets: ReadonlyArray<Pick<NotifyTargetRow, 'id' | 'kind' | 'url' | 'towns' | 'lang'>>, nowMs: number): Promise<void>;
   notifyTargets(): Promise<NotifyTargetRow[]>;
   noteTargetResult(id: string, result: 'sent' | 'retry' | 'failed', reason: string | null, atMs: number): Promise<void>;
@@ -140,6 +143,9 @@ export interface NotifyStore extends NotifyQueue {
   /** Gives the lead up (stop, close). */
   resignNotify(): Promise<void>;
 }
+
+/** The reason of an item whose target left the notify file. */
+export const TARGET_REMOVED = 'target removed from the notify file';
 
 /** The mark saying a station was reported offline (its value: when). */
 export const offlineMark = (station: string): string => `offline:${station}`;

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Notice } from '../../county/notify/messages.js';
-import { NOTIFY_SCAN_SPAN, offlineMark, onceMark } from '../../county/notify/queue.js';
+import { NOTIFY_SCAN_SPAN, offlineMark, onceMark, TARGET_REMOVED } from '../../county/notify/queue.js';
 import type { StoreUnderTest } from './collector-store.contract.js';
 import { eventWrite } from './event-writes.js';
 
@@ -198,11 +198,14 @@ export function notifyStoreContract(name: string, open: OpenNotifyStore, o: { ex
         { id: 'county', kind: 'wecom', url: 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=***', towns: 'all', lang: 'zh', last_result: null, last_reason: null, last_ms: null },
         { id: 'hekou', kind: 'dingtalk', url: 'https://oapi.dingtalk.com/robot/send?access_token=***', towns: ['河口镇'], lang: 'en', last_result: 'failed', last_reason: '310000 sign not match', last_ms: T0 + 5 },
       ]);
-      // The file changed: a target removed is gone, one kept keeps its last result.
+      // The file changed: a target removed is gone (what waited for it fails: it would wait forever), one kept keeps its last result.
+      await q.enqueue([{ target: 'county', notice: offline(1) }, { target: 'hekou', notice: offline(2) }], T0);
       await q.setNotifyTargets([{ id: 'hekou', kind: 'dingtalk', url: 'https://oapi.dingtalk.com/robot/send?access_token=***', towns: ['河口镇', '城关镇'], lang: 'zh' }], T0 + 10);
       expect(await q.notifyTargets()).toEqual([
         { id: 'hekou', kind: 'dingtalk', url: 'https://oapi.dingtalk.com/robot/send?access_token=***', towns: ['河口镇', '城关镇'], lang: 'zh', last_result: 'failed', last_reason: '310000 sign not match', last_ms: T0 + 5 },
       ]);
+      expect((await q.notifyQueued(10)).map((i) => i.target)).toEqual(['hekou']);
+      expect((await q.notifyFailed(10)).map((i) => [i.target, i.reason, i.settled_ms])).toEqual([['county', TARGET_REMOVED, T0 + 10]]);
       await q.setNotifyTargets([], T0 + 20);
       expect(await q.notifyTargets()).toEqual([]);
     });

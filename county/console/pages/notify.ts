@@ -4,7 +4,7 @@
  * message, the queue, and what will never be sent (a wrong key or signature) with its target; for
  * everyone the history of what was sent to whom. Changing targets stays in the file.
  */
-import type { NotifyCounts, NotifyItemRow, NotifyMessageRow, NotifyTargetRow } from '../../notify/queue.js';
+import { TARGET_REMOVED, type NotifyCounts, type NotifyItemRow, type NotifyMessageRow, type NotifyTargetRow } from '../../notify/queue.js';
 import { html, type Html } from '../html.js';
 import type { ConsoleKey, T } from '../i18n.js';
 import { csrfField, page, type PageContext } from '../layout.js';
@@ -29,8 +29,9 @@ export const NOTIFY_ROWS = 50;
 export function reasonWords(t: T, reason: string | null): { text: string; title: string } {
   if (reason === null) return { text: '', title: '' };
   const code = /^(\d+)\b/.exec(reason)?.[1];
-  const key: ConsoleKey =
-    code === '45009' || code === '130101' || code === '11232' || code === '230020' || reason === 'HTTP 429'
+  const key: ConsoleKey = reason === TARGET_REMOVED
+    ? 'notify.reason.removed'
+    : code === '45009' || code === '130101' || code === '11232' || code === '230020' || reason === 'HTTP 429'
       ? 'notify.reason.rate'
       : code === '310000' || code === '19021'
         ? 'notify.reason.sign'
