@@ -54,6 +54,7 @@ fieldset.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(260px,1
 fieldset label{display:inline-flex;gap:6px;align-items:center;margin-right:14px}
 .days{grid-column:1/-1;display:flex;flex-wrap:wrap;gap:10px;align-items:center}
 table.steps input,table.steps select{width:100%}
+td.url{word-break:break-all}td.message{white-space:pre-wrap;overflow-wrap:anywhere;min-width:14em}
 .problems{background:#fde6e6;border:1px solid #f3b6b8;color:#8c1a1f;padding:8px 12px;border-radius:6px}
 .note{background:#fff7e0;border:1px solid #f0d58a;padding:8px 12px;border-radius:6px}
 dl.facts{display:grid;grid-template-columns:repeat(auto-fill,minmax(220px,1fr));gap:8px 16px;background:#fff;border:1px solid #dde3ea;border-radius:6px;padding:12px 16px;margin:0}

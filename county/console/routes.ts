@@ -15,6 +15,7 @@ import { stationFleetRow } from './station-row.js';
 import { localMonth } from './time.js';
 import { currentVisits } from './visit-routes.js';
 import { VISIT_HISTORY_SHOWN } from './pages/station-visits.js';
+import { tellGroupsOfPush } from './push-news.js';
 
 const PUSH_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 const STATION_DATALIST_MAX = 1000;
@@ -143,6 +144,8 @@ export async function pushSchedule(ctx: Ctx): Promise<void> {
   const pushId = await pusher.send('schedule.set', built.args, to, ctx.signIn.user);
   const target = { kind: v.target, value: v.target === 'station' ? v.station : v.target === 'town' ? v.town : '' };
   await ctx.parts.audit.push({ push_id: pushId, action: 'schedule.set', args: built.args, target, stations: to.length }, ctx.signIn.user, clientAddress(ctx.req, ctx.parts.trustProxy));
+  // Group notifications (county/notify/): the towns' groups hear of a push to a town or to all.
+  await tellGroupsOfPush(ctx, v, built.args, to);
   redirect(ctx.res, `/push?id=${pushId}`);
 }
 

@@ -41,6 +41,8 @@ const ROUTE_CHECKS: Record<string, string> = {
   'GET /push': 'only its rows; a push that reached none of them: 403',
   'GET /push.json': 'only its rows; a push that reached none of them: 403',
   'POST /visit': 'another town’s station: 403, the item unchanged, nothing in the audit log',
+  'GET /notify': 'not a town account’s page: 403 (every town’s groups and history are on it)',
+  'POST /notify/test': 'operators and admins only: 403, nothing queued',
   'GET /accounts': 'admins only: 403',
   'POST /accounts/add': 'admins only: 403',
   'GET /accounts/edit': 'admins only: 403',
