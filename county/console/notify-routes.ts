@@ -9,7 +9,7 @@ import type { Ctx } from './context.js';
 import { sendHtml } from './context.js';
 import { checkedForm } from './forms.js';
 import { scope } from './guard.js';
-import { field, HttpError, param, redirect } from './http.js';
+import { clientAddress, field, HttpError, param, redirect } from './http.js';
 import { NOTIFY_ROWS, renderNotify } from './pages/notify.js';
 
 const TARGET_ID = /^[a-z0-9][a-z0-9_-]{0,63}$/;
@@ -29,7 +29,7 @@ export async function notifyPage(ctx: Ctx): Promise<void> {
   sendHtml(ctx, 200, renderNotify(ctx, { operator, targets, counts, queued, failed, history, tested: targets.some((t) => t.id === tested) ? tested : null }));
 }
 
-/** "Send a test message": queued for the collector to send, to one target the notify file names. */
+/** "Send a test message": queued for the collector to send, to one target the notify file names; in the audit log. */
 export async function notifyTest(ctx: Ctx): Promise<void> {
   const form = await checkedForm(ctx);
   if (scope(ctx).notifications !== 'all' || !ctx.signIn) throw new HttpError(403, 'error.forbidden');
@@ -38,5 +38,6 @@ export async function notifyTest(ctx: Ctx): Promise<void> {
   if (!TARGET_ID.test(id) || !(await q.notifyTargets()).some((t) => t.id === id)) throw new HttpError(400, 'error.bad_request');
   await q.enqueue([{ target: id, notice: { kind: 'test', town: null, station_id: null, station_name: null } }], ctx.parts.now());
   ctx.parts.log.info({ target: id, user: ctx.signIn.user }, 'test message queued');
+  await ctx.parts.audit.notifyTest(id, ctx.signIn.user, clientAddress(ctx.req, ctx.parts.trustProxy));
   redirect(ctx.res, `/notify?tested=${encodeURIComponent(id)}`);
 }

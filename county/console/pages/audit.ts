@@ -73,6 +73,9 @@ export function auditWords(t: T, r: AuditRow): { kind: string; actor: string; ta
       target = t('audit.d.target_station', { id: str(d['station']) || target });
       detail = [typeof d['kind'] === 'string' ? kindLabel(t, d['kind']) : '', typeof d['note'] === 'string' ? t('audit.d.visit_note', { note: d['note'] }) : ''].filter(Boolean).join(t('list.sep'));
       break;
+    case 'notify_test':
+      target = t('audit.d.target_group', { id: str(d['target']) || target });
+      break;
     case 'account_add':
     case 'account_remove':
       detail = roleWords(t, d);

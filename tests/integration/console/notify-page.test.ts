@@ -2,8 +2,9 @@
  * The group notifications page in real Chromium: an operator sees the robots the notify file names
  * (URLs masked: the key never reaches the page), sends a test message that the notifier (the collector's
  * part, here in this process on the same SQLite file) delivers to a WeCom stand-in, and reads a wrong
- * DingTalk secret as words with its target, in Chinese and English; a viewer sees the history only,
- * and a viewer's forged POST is refused.
+ * DingTalk secret as words with its target, in Chinese and English, each test message in the audit log;
+ * a viewer sees the history only, and a viewer's forged POST is refused; an admin has all of it; a town
+ * account has no page and no menu entry (403), and its POST is refused.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { writeFileSync } from 'node:fs';
@@ -15,7 +16,7 @@ import { startConsole, type ConsoleServer } from '../../../county/console/server
 import { silentLogger } from '../../../county/log.js';
 import { loadNotifyConfig } from '../../../county/notify/load.js';
 import { Notifier } from '../../../county/notify/notifier.js';
-import { openCollectorStore } from '../../../county/open-store.js';
+import { openCollectorStore, type CountyStore } from '../../../county/open-store.js';
 import { seedConsoleDb } from '../../../scripts/console/seed.js';
 import { launchChromium } from '../../../scripts/lib/kit/chromium.js';
 import { waitFor } from '../../../scripts/lib/kit/index.js';
@@ -26,6 +27,7 @@ import { tempDir } from '../../helpers/temp.js';
 const WECOM_KEY = 'wecom-key-0123456789abcdef';
 const cleanups: Array<() => unknown> = [];
 let server: ConsoleServer;
+let store: CountyStore;
 let page: Page;
 let robots: RobotStandIns;
 const cspErrors: string[] = [];
@@ -39,7 +41,7 @@ async function signIn(user: string, password: string): Promise<void> {
 
 beforeAll(async () => {
   const dir = tempDir('console-notify-');
-  const store = await openCollectorStore(join(dir, 'county.db'));
+  store = await openCollectorStore(join(dir, 'county.db'));
   cleanups.push(() => store.close());
   await seedConsoleDb(store, { stations: 6, days: 3, historyHours: 2 });
   robots = new RobotStandIns();
@@ -66,6 +68,8 @@ beforeAll(async () => {
   const users = join(dir, 'users');
   await upsertAccount(users, 'oper', 'operator', 'operator-password');
   await upsertAccount(users, 'view', 'viewer', 'viewer-password');
+  await upsertAccount(users, 'boss', 'admin', 'admin-password-2026');
+  await upsertAccount(users, 'zhang', 'town', 'zhangs-password', '某镇');
   server = await startConsole({ store, accounts: new AccountFile(users), port: 0 });
   cleanups.push(() => server.close());
   const browser = await launchChromium();
@@ -102,6 +106,10 @@ describe('the notifications page', () => {
     expect(await history.count()).toBe(1);
     expect(await history.first().textContent()).toContain('county-wecom');
     expect(await history.first().textContent()).toContain('【测试】');
+    // Who asked for it, for which group, from where: in the audit log.
+    const audit = await store.auditLog({ kinds: ['notify_test'], limit: 10, offset: 0 });
+    expect(audit.map((r) => [r.actor, r.target, r.detail])).toEqual([['oper', 'group:county-wecom', JSON.stringify({ target: 'county-wecom' })]]);
+    expect(audit[0]!.address).toMatch(/127\.0\.0\.1/);
   });
 
   it('shows a wrong DingTalk secret as words with its target, and never retries it', async () => {
@@ -139,5 +147,26 @@ describe('the notifications page', () => {
     expect((await oper.post('/notify/test', { _csrf: await oper.csrf('/notify'), target: 'no-such-target' })).status).toBe(400);
     expect((await oper.post('/notify/test', { target: 'county-wecom' })).status).toBe(403);
     expect(cspErrors).toEqual([]);
+  });
+
+  it('gives an admin all of it, and a town account none of it (every town\'s groups and history are on it)', async () => {
+    const admin = new ConsoleClient(server.url);
+    await admin.login('boss', 'admin-password-2026');
+    expect(await (await admin.req('/fleet')).text()).toContain('href="/notify"');
+    const full = await (await admin.req('/notify')).text();
+    expect(full).toContain('id="notify-targets"');
+    expect(full).toContain('action="/notify/test"');
+    const before = await store.countAudit({ kinds: ['notify_test'] });
+    expect((await admin.post('/notify/test', { _csrf: await admin.csrf('/notify'), target: 'county-wecom' })).status).toBe(303);
+    expect(await store.countAudit({ kinds: ['notify_test'] })).toBe(before + 1);
+
+    const town = new ConsoleClient(server.url);
+    await town.login('zhang', 'zhangs-password');
+    expect(await (await town.req('/fleet')).text()).not.toContain('href="/notify"');
+    expect((await town.req('/notify')).status).toBe(403);
+    const queued = (await store.notify.notifyQueued(50)).length + (await store.notify.notifyHistory(50)).length;
+    expect((await town.post('/notify/test', { _csrf: await town.csrf('/fleet'), target: 'county-wecom' })).status).toBe(403);
+    expect((await store.notify.notifyQueued(50)).length + (await store.notify.notifyHistory(50)).length).toBe(queued);
+    expect(await store.countAudit({ kinds: ['notify_test'] })).toBe(before + 1);
   });
 });

@@ -4,8 +4,9 @@
  * a real mosquitto for the pushes: another town's station page, its monthly rows, CSV, .xlsx and print
  * page, a town filter naming it, a push naming its station or the town, another town's push progress,
  * acknowledging or clearing another town's visit item: each refused with 403 and a message in the
- * reader's language, and nothing sent or changed. Every route the console has is in the table
- * below, so a new route cannot arrive without saying how it keeps a town account in its town.
+ * reader's language, and nothing sent or changed; the notifications page, which names every town's
+ * groups, is not a town account's at all (403). Every route the console has is in the table below, so
+ * a new route cannot arrive without saying how it keeps a town account in its town.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { join } from 'node:path';
@@ -308,6 +309,20 @@ describe.each(STORES)('a town account on %s', (_name, openStore) => {
     expect(recent.find((p) => p.push_id === ids[0])?.stations).toBe(mine.length);
     expect(recent.find((p) => p.push_id === ids[1])).toBeUndefined();
     expect((await store.recentPushes(5)).find((p) => p.push_id === ids[0])?.stations).toBe(mine.length + other.length);
+  });
+
+  it('keeps the notifications page from a town account (every town’s groups and history are on it), and gives the county’s accounts theirs', async () => {
+    const c = await signedIn('zhang', 'zhangs-password');
+    expect(await (await c.req('/fleet')).text()).not.toContain('href="/notify"');
+    expect((await c.req('/notify')).status).toBe(403);
+    const queued = (await store.notify.notifyQueued(100)).length;
+    expect((await c.post('/notify/test', { _csrf: await c.csrf('/fleet'), target: 'county' })).status).toBe(403);
+    expect((await store.notify.notifyQueued(100)).length).toBe(queued);
+    // A viewer reads the history, an operator everything.
+    const view = await (await (await signedIn('view', 'viewer-password')).req('/notify')).text();
+    expect(view).toContain('id="viewer-note"');
+    expect(view).not.toContain('action="/notify/test"');
+    expect((await (await signedIn('oper', 'operator-password')).req('/notify')).status).toBe(200);
   });
 
   it('keeps the accounts and audit pages to admins: town, operator and viewer accounts are refused', async () => {
