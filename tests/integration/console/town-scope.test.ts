@@ -262,6 +262,14 @@ describe.each(STORES)('a town account on %s', (_name, openStore) => {
     await refusedAsOtherTown(await push(c, { target: 'town', town: OTHER }));
     expect(await store.countAudit({ kinds: ['push'] })).toBe(0);
 
+    // The groups the collector wrote from its notify file: the county's and this town's.
+    await store.notify.setNotifyTargets(
+      [
+        { id: 'county', kind: 'wecom', url: 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=***', towns: 'all', lang: 'zh' },
+        { id: 'mine', kind: 'wecom', url: 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=***', towns: [MINE], lang: 'zh' },
+      ],
+      Date.now(),
+    );
     // "All stations" is all of its own; its own station and town go through.
     for (const target of [{ target: 'all' }, { target: 'town', town: MINE }, { target: 'station', station: mine[1]! }] as Array<Record<string, string>>) {
       const res = await push(c, target);
@@ -281,6 +289,15 @@ describe.each(STORES)('a town account on %s', (_name, openStore) => {
       ['zhang', 'all:'],
     ]);
     expect(JSON.parse(pushes[0]!.detail!)).toMatchObject({ action: 'schedule.set', stations: 1, args: { schedule: { id: 'evening', cron: '0 20 * * 2' } } });
+    // The groups hear of its "all" and of its town as pushes to its town (never "the whole county"), and
+    // nothing of the push to one station.
+    const told = (await store.notify.notifyQueued(100)).map((i) => [i.target, i.notice.kind, i.notice.town, i.notice.detail?.['stations']]);
+    expect(told).toEqual([
+      ['county', 'schedule_pushed', MINE, mine.length],
+      ['mine', 'schedule_pushed', MINE, mine.length],
+      ['county', 'schedule_pushed', MINE, mine.length],
+      ['mine', 'schedule_pushed', MINE, mine.length],
+    ]);
   });
 
   it('follows only its own stations’ answers to a county-wide push, and is refused another town’s push', async () => {
