@@ -79,10 +79,7 @@ function messages(h: Hostile): Array<{ topic: string; payload: string; retain?: 
     station: { ...inv0.station, name: h.name, town: h.town, timezone: h.timezone },
     devices: Array.from({ length: h.inventoryDevices }, (_, i) => ({ ...inv0.devices[0]!, id: `d${i}` })),
   };
-  // First what every agent says when it connects (retained): the station is known whatever of the rest the
-  // door refuses (an inventory or heartbeat over the caps alone would leave its page a 404).
-  const status = { v: 1, online: true, station_id: h.id, boot: 1, agent_boot: 1, agent_version: '0.1.0', started_at: new Date(now - 60_000).toISOString(), ts: iso, clock: 'synced' };
-  const out: Array<{ topic: string; payload: string; retain?: boolean }> = [{ topic: t.status, payload: JSON.stringify(status) }, { topic: t.inventory, payload: JSON.stringify(inv) }];
+  const out: Array<{ topic: string; payload: string; retain?: boolean }> = [{ topic: t.inventory, payload: JSON.stringify(inv) }];
   for (const s of h.states) {
     const state: DeviceStatePayload = {
       ...deviceState(ident, SIM_DEVICES[0], true, now),
