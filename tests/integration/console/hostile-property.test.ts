@@ -111,9 +111,13 @@ function messages(h: Hostile): Array<{ topic: string; payload: string; retain?: 
 }
 
 async function everyPageAnswers(stationId: string): Promise<void> {
-  for (const path of ['/fleet', `/station?id=${encodeURIComponent(stationId)}`, `/monthly?month=${month}`, `/monthly.csv?month=${month}`, `/monthly.xlsx?month=${month}`, `/monthly/print?month=${month}`, '/schedules', '/fleet?state=faults']) {
+  // A station every message of which the door refused (an inventory, a heartbeat and states all out of
+  // bounds: seed 1604717173) has no row, and its page is a plain 404; any stored station's page answers.
+  const stored = (await c.store.fleet()).some((r) => r.station_id === stationId);
+  const station = `/station?id=${encodeURIComponent(stationId)}`;
+  for (const path of ['/fleet', station, `/monthly?month=${month}`, `/monthly.csv?month=${month}`, `/monthly.xlsx?month=${month}`, `/monthly/print?month=${month}`, '/schedules', '/fleet?state=faults']) {
     const r = await c.viewer.get(path);
-    expect(r.status, path).toBe(200);
+    expect(r.status, path).toBe(path === station && !stored ? 404 : 200);
     expect(r.bytes, path).toBeLessThan(PAGE_BYTES);
     expect(r.ms, path).toBeLessThan(PAGE_MS);
   }
