@@ -1,6 +1,7 @@
 /**
  * The console's audit log (操作日志): who signed in or failed to, lockouts, sign-outs, schedule pushes
- * with their content and target, visit items acknowledged or cleared, account changes. Stored in the county database beside everything else
+ * with their content and target, visit items acknowledged or cleared, test messages sent to a group robot,
+ * account changes. Stored in the county database beside everything else
  * (AuditStore, implemented by both stores: sqlite-audit.ts, pg-audit.ts), kept at least AUDIT_MIN_DAYS
  * (等保 2.0 asks for six months of audit records), and bounded: every field is clipped, the detail is a
  * small JSON object from which secrets are dropped by name, whatever a caller passes.
@@ -14,6 +15,7 @@ export const AUDIT_KINDS = [
   'push',
   'visit_ack',
   'visit_clear',
+  'notify_test',
   'account_add',
   'account_role',
   'account_password',

@@ -8,7 +8,8 @@
  *
  *   node dist/county/collector.js --url mqtt://127.0.0.1:1883 --db county.db|postgres://… [--group g]
  *   node dist/county/collector.js --config /etc/station-county/county.yaml   (flags override the file)
- *   node dist/county/collector.js config-check --config /etc/station-county/county.yaml
+ *   node dist/county/collector.js --config county.yaml --notify notify.yaml   (group notifications: county/notify/)
+ *   node dist/county/collector.js config-check --config /etc/station-county/county.yaml [--notify notify.yaml]
  *   node dist/county/collector.js report --db county.db --month 2026-11 [--csv | --json]
  *   node dist/county/collector.js fleet --db county.db [--csv | --json]
  */
@@ -22,6 +23,7 @@ import { startCollector } from './service.js';
 import { addBrokerOptions, brokerAccess } from './broker-access.js';
 import { addConfigOption, failAndExit, loadCountyConfig, CountyConfigError, offlineAfterS } from './config.js';
 import { OFFLINE_AFTER_S } from './visits.js';
+import { loadNotifyConfig } from './notify/load.js';
 
 export { collectorSubscriptions, startCollector, type Collector, type CollectorOptions, type CollectorStats } from './service.js';
 export type { CollectorStore, ConsoleStore } from './store.js';
@@ -47,7 +49,8 @@ export async function main(argv: string[]): Promise<void> {
     .requiredOption('--db <file|url>', 'SQLite database file or postgres://user@host/db')
     .option('--create', 'create the SQLite database file when it does not exist (the first run); without it a missing file is an error')
     .option('--group <name>', 'shared-subscription group', 'county')
-    .option('--no-share', 'subscribe without $share/ (brokers without shared subscriptions)');
+    .option('--no-share', 'subscribe without $share/ (brokers without shared subscriptions)')
+    .option('--notify <file>', 'group notifications to WeCom/DingTalk/Feishu/webhook robots (docs/county.md "Group notifications")');
   addConfigOption(run, 'collector');
   addBrokerOptions(run, 'signs acks and resend requests')
     .option('--print-s <seconds>', 'print the fleet table every N seconds (0 = never)', '60')
@@ -56,6 +59,8 @@ export async function main(argv: string[]): Promise<void> {
     .action(async (o: Record<string, string | boolean | undefined>) => {
       const log = createLogger(o['logLevel'] as 'info', process.stderr);
       const offlineAfter = offlineAfterS(o['offlineAfterS'] as string | undefined);
+      // Checked before anything starts: a bad notify file is a config error (78), like a bad config.
+      const notify = typeof o['notify'] === 'string' ? loadNotifyConfig(o['notify']) : undefined;
       // Listening before the broker connects: a stop asked for while starting (systemd, a test that saw
       // "collector connected") is honoured once started, instead of killing the process mid-write.
       const stopAsked = new Promise<void>((resolve) => {
@@ -69,6 +74,7 @@ export async function main(argv: string[]): Promise<void> {
         group: o['share'] === false ? null : (o['group'] as string),
         ...brokerAccess(o, log),
         visits: { rules: { offlineAfterS: offlineAfter } },
+        ...(notify ? { notify } : {}),
         log,
       });
       const printS = Number(o['printS']);
@@ -121,10 +127,11 @@ export async function main(argv: string[]): Promise<void> {
     .command('config-check')
     .description('exit 0 when the config file is complete for running the collector and the console, 78 with the reasons otherwise')
     .requiredOption('--config <file>', 'YAML config file (county.example.yaml)')
-    .action(async (o: { config: string }) => {
+    .option('--notify <file>', "a notify file to check instead of the one the config's collector section names")
+    .action(async (o: { config: string; notify?: string }) => {
       const config = loadCountyConfig(o.config);
       const { configProblems } = await import('./config-check.js');
-      const problems = configProblems(config);
+      const problems = configProblems(config, o.notify);
       if (problems.length > 0) throw new CountyConfigError(config.file, problems);
       process.stdout.write(`${config.file}: 配置完整 / complete\n`);
     });

@@ -5,8 +5,9 @@
  * only (the database and the broker may not be up yet when the package is installed).
  */
 import { accessSync, constants, statSync } from 'node:fs';
-import type { CountyConfig } from './config.js';
+import { CountyConfigError, type CountyConfig } from './config.js';
 import { CommandKeyError, keyOptionProblems, readMasterKey, readSharedKey } from './command-keys.js';
+import { loadNotifyConfig } from './notify/load.js';
 import { parseListen } from './console.js';
 import { isTimeZone } from './console/time.js';
 
@@ -20,8 +21,12 @@ function readable(file: string): string | undefined {
   }
 }
 
-/** Every reason the two services could not run from `config`; empty when they can. */
-export function configProblems(config: CountyConfig): string[] {
+/**
+ * Every reason the two services could not run from `config`; empty when they can. The notify file
+ * (`notifyFile`, else the collector section's `notify`) is checked whole: its keys, and the URL and
+ * secret files it names (readable, not readable by others, a usable URL).
+ */
+export function configProblems(config: CountyConfig, notifyFile?: string): string[] {
   const problems: string[] = [];
   const c = config.collector ?? {};
   const k = config.console ?? {};
@@ -58,6 +63,15 @@ export function configProblems(config: CountyConfig): string[] {
     }
   }
   if (k.timezone !== undefined && !isTimeZone(k.timezone)) problems.push(`console.timezone: 未知时区 / unknown time zone ${k.timezone}`);
+  const notify = notifyFile ?? c.notify;
+  if (notify !== undefined) {
+    try {
+      loadNotifyConfig(notify);
+    } catch (err) {
+      if (!(err instanceof CountyConfigError)) throw err;
+      problems.push(...err.issues.map((i) => `${notifyFile ? 'notify' : 'collector.notify'} (${err.file}): ${i}`));
+    }
+  }
   return problems;
 }
 

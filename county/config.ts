@@ -66,6 +66,8 @@ export const CollectorSection = z
     create: z.boolean(),
     print_s: z.number().int().min(0).max(86_400),
     log_level: LogLevel,
+    /** The group notifications' file (county/notify/load.ts, docs/county.md "Group notifications"). */
+    notify: FilePath,
   })
   .partial()
   .strict();
@@ -131,7 +133,7 @@ export type SectionName = 'collector' | 'console';
 const SHARED_KEYS = ['db', 'master_key_file', 'migrated_stations', 'legacy_stations'] as const;
 
 /** Keys that name files: relative values are relative to the config file, as an administrator expects. */
-const PATH_KEYS = new Set(['password_file', 'ca_file', 'cert_file', 'key_file', 'command_key_file', 'users']);
+const PATH_KEYS = new Set(['password_file', 'ca_file', 'cert_file', 'key_file', 'command_key_file', 'users', 'notify']);
 
 const ZH_ISSUE: Record<string, string> = {
   invalid_type: '类型不对',
@@ -146,7 +148,7 @@ function keyPath(path: readonly PropertyKey[]): string {
 }
 
 /** zod issues as `key.path: 中文 / English`. */
-function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
+export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
   return issues.flatMap((i) => {
     if (i.code === 'unrecognized_keys') {
       return i.keys.map((k) => `${keyPath([...i.path, k])}: 未知的键 / unknown key`);
@@ -187,17 +189,21 @@ export function readConfigText(file: string): string {
   }
 }
 
-/** Parses and validates config text; `file` names it in messages and anchors relative paths. */
-export function parseCountyConfig(textIn: string, file: string): CountyConfig {
-  const abs = resolve(file);
+/** YAML text as plain data, bounded (duplicate keys and too many aliases refused); `abs` names the file in messages. */
+export function parseYamlText(textIn: string, abs: string): unknown {
   const doc = parseDocument(textIn, { lineCounter: new LineCounter(), uniqueKeys: true });
   if (doc.errors.length > 0) throw new CountyConfigError(abs, doc.errors.map((e) => `YAML: ${e.message.split('\n')[0]}`));
-  let raw: unknown;
   try {
-    raw = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES }) ?? {};
+    return doc.toJS({ maxAliasCount: MAX_YAML_ALIASES }) ?? {};
   } catch (err) {
     throw new CountyConfigError(abs, [`YAML 别名展开过多 / YAML aliases expand too far: ${(err as Error).message.split('\n')[0]}`]);
   }
+}
+
+/** Parses and validates config text; `file` names it in messages and anchors relative paths. */
+export function parseCountyConfig(textIn: string, file: string): CountyConfig {
+  const abs = resolve(file);
+  const raw = parseYamlText(textIn, abs);
   const parsed = CountyConfigSchema.safeParse(raw);
   if (!parsed.success) throw new CountyConfigError(abs, formatIssues(parsed.error.issues));
   const config: CountyConfig = { ...parsed.data, file: abs };

@@ -8,6 +8,7 @@
 import { PG_AUDIT_MIGRATION } from './pg-audit.js';
 import { PUSH_PG_SQL, PUSH_TARGET_PG_MIGRATION } from './pg-push-sql.js';
 import { VISITS_PG_MIGRATION } from './pg-visit-sql.js';
+import { NOTIFY_PG_MIGRATION } from './pg-notify.js';
 
 /** The UTC calendar month of a session start (UTC ms), as UTC ms: integer arithmetic, no float rounding. */
 const MONTH_OF_START = `(extract(epoch FROM date_trunc('month', timestamp '1970-01-01' + start_ms * interval '1 millisecond')) * 1000)::bigint`;
@@ -198,6 +199,7 @@ export const PG_MIGRATIONS: readonly string[] = [
   PG_AUDIT_MIGRATION,
   // The schedule push form (issue 22), as SQLite's: how the clerk chose a push's stations (pg-push-sql.ts).
   PUSH_TARGET_PG_MIGRATION,
+  NOTIFY_PG_MIGRATION, // Group notifications (county/notify/), as SQLite's: tables and statements in pg-notify.ts.
 ];
 
 /** The usage rows starting in [lo, hi), as totals each multiplied by `sign` (+1 or −1). */

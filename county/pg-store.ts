@@ -14,6 +14,7 @@ import { adoptionProbe, LEGACY_LEDGER, place, type LedgerRow, type StationLedger
 import { QUARANTINE_KEEP, SEQ_WINDOW, type CollectorStore, type CollectorWrite, type StoreOptions, type StoreOutcome, type WriteOutcome } from './store.js';
 import { MIGRATION_LOCK, PG_MIGRATIONS, SQL, VERSION_TABLE } from './pg-schema.js';
 import { makePool, PgReads } from './pg-reads.js';
+import { PgNotifyStore } from './pg-notify.js';
 import { batchCursor, historyHorizon, ranInOrder, type BatchCursor } from './store-rows.js';
 import { latestNotes, noteOf } from './notes.js';
 import { putDevices, putHeartbeatHistory, putInventories, putStatuses, rowsParam, run } from './pg-writes.js';
@@ -95,10 +96,13 @@ export class PgCollectorStore extends PgReads implements CollectorStore {
   private readonly known = new Set<string>();
   private readonly historyWritten = new Map<string, number>();
   private lastPrune = 0;
+  /** The group notifications' queue and marks, and who sends (pg-notify.ts). */
+  readonly notify: PgNotifyStore;
 
   constructor(pool: pg.Pool, options: StoreOptions = {}) {
     super(pool);
     this.window = options.seqWindow ?? SEQ_WINDOW;
+    this.notify = new PgNotifyStore(pool);
   }
 
   async apply(writes: readonly CollectorWrite[]): Promise<WriteOutcome[]> {
@@ -367,6 +371,7 @@ export class PgCollectorStore extends PgReads implements CollectorStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.notify.resignNotify();
     await this.pool.end();
   }
 }

@@ -19,6 +19,8 @@ import type { CollectorStore, ConsoleStore, StoreOptions } from './store.js';
 import { countyClientOptions, keysOf, type BrokerAccess } from './broker-access.js';
 import { DEFAULT_VISIT_RULES, type VisitRules } from './visits.js';
 import { VisitWatcher } from './visit-sync.js';
+import type { LoadedNotify } from './notify/load.js';
+import { Notifier, type NotifierOptions } from './notify/notifier.js';
 
 /**
  * Topic prefix (default `stations`), account and CA from BrokerAccess; its command keys (each station's
@@ -72,6 +74,14 @@ export interface CollectorOptions extends BrokerAccess {
    * console's reads (every store the collector opens has them).
    */
   visits?: { rules?: Partial<VisitRules>; intervalMs?: number };
+  /**
+   * Group notifications (`--notify FILE`, county/notify/): the notify file as loaded. The collector then
+   * finds the news in what it stores, queues it in the database and, while it leads (one collector of
+   * those sharing a PostgreSQL database), sends it. The store must be a county store (CollectorStore and ConsoleStore).
+   */
+  notify?: LoadedNotify;
+  /** The notifier's timing and the robots' HTTP, for tests. */
+  notifyOptions?: Pick<NotifierOptions, 'intervals' | 'send' | 'now'>;
   log?: Logger;
 }
 
@@ -214,6 +224,15 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   // Subscribed before the caller gets control, so nothing published after startCollector() is missed.
   await firstSubscribe;
 
+  const visitRules: VisitRules = { ...DEFAULT_VISIT_RULES, ...opts.visits?.rules };
+  let notifier: Notifier | undefined;
+  if (opts.notify) {
+    const fleetOf = (store as Partial<ConsoleStore>).fleet;
+    if (typeof fleetOf !== 'function') throw new Error('group notifications need a county store (CollectorStore and ConsoleStore)');
+    notifier = new Notifier({ store: store as CollectorStore & ConsoleStore, notify: opts.notify, visits: { rules: visitRules, countyTz: DEFAULT_TIMEZONE }, log: log.child({ component: 'notify' }), ...opts.notifyOptions });
+    notifier.start();
+  }
+
   const ackTimer = setInterval(() => void acker.tick(), opts.ackIntervalMs ?? 200);
   const gapTimer = setInterval(
     () => {
@@ -227,13 +246,14 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   const visitStore = store as CollectorStore & Partial<ConsoleStore>;
   const visitWatcher =
     visitMs > 0 && typeof visitStore.fleet === 'function' && typeof visitStore.liveVisits === 'function'
-      ? new VisitWatcher({ store: visitStore as CollectorStore & ConsoleStore, rules: { ...DEFAULT_VISIT_RULES, ...opts.visits?.rules }, countyTz: DEFAULT_TIMEZONE, log })
+      ? new VisitWatcher({ store: visitStore as CollectorStore & ConsoleStore, rules: visitRules, countyTz: DEFAULT_TIMEZONE, log })
       : undefined;
   let visitPass: Promise<void> = Promise.resolve();
   const visitTimer = visitWatcher ? setInterval(() => (visitPass = visitWatcher.tick()), visitMs) : undefined;
 
   let stopping: Promise<void> | undefined;
   const stop = async (): Promise<void> => {
+    await notifier?.stop();
     clearInterval(visitTimer);
     await visitPass;
     await batcher.flush();

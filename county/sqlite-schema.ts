@@ -3,6 +3,7 @@ import type Database from 'better-sqlite3';
 import { SESSION_COLUMNS, SQLITE_NOTES_MIGRATION } from './notes-sql.js';
 import { VISITS_MIGRATION } from './sqlite-visit-sql.js';
 import { SQLITE_AUDIT_MIGRATION } from './sqlite-audit.js';
+import { NOTIFY_SQLITE_MIGRATION } from './sqlite-notify.js';
 
 export const MIGRATIONS: readonly string[] = [
   `
@@ -191,6 +192,11 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE pushes ADD COLUMN target TEXT;
   `,
+  // Group notifications (county/notify/, docs/county.md "Group notifications"): the durable queue per
+  // target, the messages sent, the targets (URLs masked), what was already told (marks) and each station's
+  // event cursor; tables and statements in sqlite-notify.ts. Why a station last went offline (a clean stop
+  // is no news) is the visits migration's stations.status_reason.
+  NOTIFY_SQLITE_MIGRATION,
 ];
 
 /** The usage rows starting in [lo, hi), as totals each multiplied by `sign` (+1 or −1). */

@@ -15,6 +15,7 @@ import { QUARANTINE_KEEP, SEQ_WINDOW, type CollectorStore, type CollectorWrite, 
 import { MIGRATIONS } from './sqlite-schema.js';
 import { noteOf } from './notes.js';
 import { SqliteReads } from './sqlite-reads.js';
+import { SqliteNotifyStore } from './sqlite-notify.js';
 import { batchCursor, heartbeatPoint, historyBucket, historyHorizon, ranInOrder, type BatchCursor } from './store-rows.js';
 import { classRunOf } from './visit-store.js';
 
@@ -93,10 +94,13 @@ export class SqliteCollectorStore extends SqliteReads implements CollectorStore 
   private readonly historyWritten = new Map<string, number>();
   private lastPrune = 0;
   private readonly window: number;
+  /** The group notifications' queue and marks, in this database (sqlite-notify.ts). */
+  readonly notify: SqliteNotifyStore;
 
   constructor(db: Db, options: StoreOptions = {}) {
     super(db);
     this.window = options.seqWindow ?? SEQ_WINDOW;
+    this.notify = new SqliteNotifyStore(db);
   }
 
   protected rolledBack(): void {

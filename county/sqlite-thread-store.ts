@@ -41,6 +41,7 @@ import { claimThenPublish } from './store.js';
 import type { ClassRun, VisitPlan, VisitRow } from './visit-store.js';
 import type { AuditEntry, AuditFilter, AuditQuery, AuditRow } from './audit.js';
 import type { WorkerCall, WorkerReply } from './sqlite-worker.js';
+import { ThreadNotifyStore } from './sqlite-thread-notify.js';
 
 /** The worker's script: beside this module in the build; from the sources (tests), the build's copy. */
 function workerScript(): string {
@@ -49,6 +50,8 @@ function workerScript(): string {
 }
 
 export class SqliteThreadStore implements CollectorStore, ConsoleStore {
+  /** The group notifications' store, run on the worker like everything else. */
+  readonly notify = new ThreadNotifyStore((method, ...args) => this.call(method, ...args));
   private next = 1;
   private readonly calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private dead: Error | undefined;

@@ -43,7 +43,9 @@ function main(): void {
   }
   port.postMessage({ id: 0, ok: true, result: 'ready' } satisfies WorkerReply);
   port.on('message', (call: WorkerCall) => {
-    const fn = (store as unknown as Record<string, unknown>)[call.method];
+    // `notify.<method>`: the group notifications' store beside the collector's (sqlite-notify.ts).
+    const [on, method] = call.method.startsWith('notify.') ? [store.notify, call.method.slice(7)] : [store, call.method];
+    const fn = (on as unknown as Record<string, unknown>)[method];
     if (typeof fn !== 'function') {
       port.postMessage({ id: call.id, ok: false, error: { message: `no store method ${call.method}`, name: 'TypeError' } } satisfies WorkerReply);
       return;
@@ -52,7 +54,7 @@ function main(): void {
     // message is taken, so calls run in the order they were posted.
     let pending: Promise<unknown>;
     try {
-      pending = Promise.resolve((fn as (...a: unknown[]) => unknown).apply(store, call.args));
+      pending = Promise.resolve((fn as (...a: unknown[]) => unknown).apply(on, call.args));
     } catch (err) {
       pending = Promise.reject(err);
     }

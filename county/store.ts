@@ -15,6 +15,7 @@ import type { DeviceStatePayload, Heartbeat, Inventory, Status } from '../protoc
 import type { OpeningHours } from '../protocol/opening-hours.js';
 import type { ClassRun, VisitStore } from './visit-store.js';
 import type { AuditStore } from './audit.js';
+import type { NotifyStore } from './notify/queue.js';
 
 /** One validated message (or a loss a station reported) to store; `receivedAt` is the collector's clock. */
 export type CollectorWrite =
@@ -325,6 +326,8 @@ export const HEARTBEAT_HISTORY_STEP_MS = 10 * 60_000;
 export const HEARTBEAT_HISTORY_DAYS = 14;
 
 export interface CollectorStore {
+  /** The group notifications' durable queue and what goes with it (county/notify/queue.ts), in the same database. */
+  readonly notify: NotifyStore;
   /** Applies the writes in order, in one transaction: all of them or none (then it rejects). */
   apply(writes: readonly CollectorWrite[]): Promise<WriteOutcome[]>;
   /**

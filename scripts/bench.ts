@@ -18,6 +18,8 @@
  *              vs the same burst at a build before the fix (--baseline <dist folder>)
  *   hostile    (only on request) one station's 300 states × 4,000 faults: /fleet bytes, time, console RSS vs a clean county
  *   control-flood (only on request) agent RSS while 16 control clients list 100,000 events and never read
+ *   notify-storm (only on request) a power cut: --stations (2,000) in 20 towns go offline at once; every station
+ *              named at 22 group robots (stand-ins) within 10 minutes, at most 20 messages a minute each, nothing lost
  * Default: footprint latency drain ingest ledger. See docs/benchmarks.md.
  *
  * The county benches take --store sqlite|postgres, --stations N, --collectors N, --rate X, --rates a,b,c.
@@ -42,6 +44,7 @@ import { controlFlood } from './bench/control-flood.js';
 import { consolePages } from './bench/console-pages.js';
 import { signInBurstBench } from './bench/sign-in-burst.js';
 import { hostileStation } from './bench/hostile-station.js';
+import { notifyStorm } from './bench/notify-storm.js';
 
 const BENCHES: Record<string, (o: BenchOptions) => Promise<BenchResult>> = {
   footprint,
@@ -59,6 +62,7 @@ const BENCHES: Record<string, (o: BenchOptions) => Promise<BenchResult>> = {
   console: consolePages,
   'sign-in-burst': signInBurstBench,
   hostile: hostileStation,
+  'notify-storm': notifyStorm,
 };
 const DEFAULT = ['footprint', 'latency', 'drain', 'ingest', 'ledger'];
 

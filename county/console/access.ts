@@ -1,15 +1,16 @@
 /**
  * Who may see and do what, in one place. Every route asks here; nothing is only hidden in a page.
  *
- * | role     | sees                         | pushes schedules to, acknowledges and clears visit items of | accounts, audit log |
- * |----------|------------------------------|-------------------------------------------------------------|---------------------|
- * | viewer   | every station                | —                                                           | —                   |
- * | operator | every station                | every station                                               | —                   |
- * | town     | the stations of its town     | the same                                                    | —                   |
- * | admin    | every station                | every station                                               | yes                 |
+ * | role     | sees                         | pushes schedules to, acknowledges and clears visit items of | notifications page      | accounts, audit log |
+ * |----------|------------------------------|-------------------------------------------------------------|-------------------------|---------------------|
+ * | viewer   | every station                | —                                                           | what was sent (history) | —                   |
+ * | operator | every station                | every station                                               | all, test message       | —                   |
+ * | town     | the stations of its town     | the same                                                    | —                       | —                   |
+ * | admin    | every station                | every station                                               | all, test message       | yes                 |
  *
  * A station belongs to the town its inventory names (`stations.town`), the same field the fleet and
- * monthly pages group by. A town account sees no station without a town. The routes' guards over this
+ * monthly pages group by. A town account sees no station without a town. The notifications page is not a
+ * town account's: its history and targets name every town's groups and stations (notify-routes.ts). The routes' guards over this
  * table (a station page, a town filter, a push's targets, a visit item's station): guard.ts.
  */
 import type { Role } from './account-records.js';
@@ -29,23 +30,25 @@ export interface Scope {
   canHandleVisits: boolean;
   canManageAccounts: boolean;
   canReadAudit: boolean;
+  /** The group notifications page (notify-routes.ts): `all` with the targets, queue and test button, `history` what was sent. */
+  notifications: 'none' | 'history' | 'all';
 }
 
-const NOTHING: Scope = { towns: new Set(), canPush: false, canHandleVisits: false, canManageAccounts: false, canReadAudit: false };
+const NOTHING: Scope = { towns: new Set(), canPush: false, canHandleVisits: false, canManageAccounts: false, canReadAudit: false, notifications: 'none' };
 
 /** What `p` may see and do; nothing at all when signed out. */
 export function scopeOf(p: Principal | undefined): Scope {
   if (!p) return NOTHING;
   switch (p.role) {
     case 'viewer':
-      return { towns: null, canPush: false, canHandleVisits: false, canManageAccounts: false, canReadAudit: false };
+      return { towns: null, canPush: false, canHandleVisits: false, canManageAccounts: false, canReadAudit: false, notifications: 'history' };
     case 'operator':
-      return { towns: null, canPush: true, canHandleVisits: true, canManageAccounts: false, canReadAudit: false };
+      return { towns: null, canPush: true, canHandleVisits: true, canManageAccounts: false, canReadAudit: false, notifications: 'all' };
     case 'admin':
-      return { towns: null, canPush: true, canHandleVisits: true, canManageAccounts: true, canReadAudit: true };
+      return { towns: null, canPush: true, canHandleVisits: true, canManageAccounts: true, canReadAudit: true, notifications: 'all' };
     case 'town':
       // A town account without a town (a file edited by hand) sees nothing rather than everything.
-      return { towns: new Set(p.town === null ? [] : [p.town]), canPush: true, canHandleVisits: true, canManageAccounts: false, canReadAudit: false };
+      return { towns: new Set(p.town === null ? [] : [p.town]), canPush: true, canHandleVisits: true, canManageAccounts: false, canReadAudit: false, notifications: 'none' };
   }
 }
 

@@ -65,6 +65,7 @@ ol.steps li.step{display:flex;flex-wrap:wrap;gap:6px 12px;align-items:center;pad
 .step-n{font-weight:600;min-width:4em}
 ul.words{margin:4px 0 8px;padding-left:22px}ul.words li{margin:2px 0}
 details{margin:8px 0}
+td.url{word-break:break-all}td.message{white-space:pre-wrap;overflow-wrap:anywhere;min-width:14em}
 .problems{background:#fde6e6;border:1px solid #f3b6b8;color:#8c1a1f;padding:8px 12px;border-radius:6px}
 .note{background:#fff7e0;border:1px solid #f0d58a;padding:8px 12px;border-radius:6px}
 dl.facts{display:grid;grid-template-columns:repeat(auto-fill,minmax(220px,1fr));gap:8px 16px;background:#fff;border:1px solid #dde3ea;border-radius:6px;padding:12px 16px;margin:0}

@@ -122,6 +122,11 @@ export class AuditLog {
     });
   }
 
+  /** A test message queued for group robot `target` (the notifications page's button). */
+  notifyTest(target: string, actor: string, address: string | null): Promise<void> {
+    return this.record('notify_test', { actor, address, target: `group:${target}`, detail: { target } });
+  }
+
   /** Deletes what is older than `days` now, then every RETENTION_EVERY_MS. */
   startRetention(): void {
     const run = (): void => {

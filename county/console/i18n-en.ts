@@ -1,3 +1,5 @@
+import { notifyEn } from './i18n-notify.js';
+
 /** The county console's English catalogue; zh (i18n-zh.ts) must have every key (the type enforces it). */
 export const consoleEn = {
   'app.title': 'County station console',
@@ -374,6 +376,7 @@ export const consoleEn = {
   'error.busy': 'Another export is being made. Try again in a minute.',
   'error.csrf': 'The form expired. Reload the page and try again.',
   'error.visit_gone': 'This item is already closed (the station recovered, or someone else handled it), or does not exist.',
+  ...notifyEn,
 } as const;
 
 export type OwnConsoleKey = keyof typeof consoleEn;

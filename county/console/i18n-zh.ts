@@ -1,4 +1,5 @@
 import type { OwnConsoleKey } from './i18n-en.js';
+import { notifyZh } from './i18n-notify.js';
 
 /** 县级控制台的简体中文（默认语言）。每个 en 键都必须有（类型检查保证）。 */
 export const consoleZh: Record<OwnConsoleKey, string> = {
@@ -376,4 +377,5 @@ export const consoleZh: Record<OwnConsoleKey, string> = {
   'error.busy': '正在生成其他导出文件，请稍后再试。',
   'error.csrf': '表单已过期，请刷新页面后重试。',
   'error.visit_gone': '这一项已经关闭（站点已恢复或别人已处理），或者不存在。',
+  ...notifyZh,
 };

@@ -5,7 +5,7 @@ import { label, type Lang, type T } from './i18n.js';
 import type { SignIn } from './sign-ins.js';
 import { zoneWords } from './time.js';
 
-export type NavKey = 'fleet' | 'monthly' | 'schedules' | 'accounts' | 'audit' | 'none';
+export type NavKey = 'fleet' | 'monthly' | 'schedules' | 'notify' | 'accounts' | 'audit' | 'none';
 
 export interface PageContext {
   t: T;
@@ -58,7 +58,7 @@ export function page(ctx: PageContext, o: PageOptions): string {
 <body>
 <header class="top">
   <div class="brand">${t('app.title')}</div>
-  <nav>${s ? [item('fleet', '/fleet'), item('monthly', '/monthly'), item('schedules', '/schedules'), scope.canManageAccounts ? item('accounts', '/accounts') : '', scope.canReadAudit ? item('audit', '/audit') : ''] : ''}</nav>
+  <nav>${s ? [item('fleet', '/fleet'), item('monthly', '/monthly'), item('schedules', '/schedules'), scope.notifications !== 'none' ? item('notify', '/notify') : '', scope.canManageAccounts ? item('accounts', '/accounts') : '', scope.canReadAudit ? item('audit', '/audit') : ''] : ''}</nav>
   <div class="user">${user}<a class="lang" href="/lang${query({ to: other, back: ctx.path })}" lang="${other}">${t('nav.lang')}</a></div>
 </header>
 <main>

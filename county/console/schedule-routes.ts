@@ -14,6 +14,7 @@
  * requirePush (guard.ts) runs on the resolved stations before the form is judged. Only the confirmation
  * signs and sends, and it is the step the audit log records (once, with what was sent and to whom).
  */
+import { tellGroupsOfPush } from './push-news.js';
 import { scopeTowns } from './access.js';
 import { sendHtml, sendJson, type Ctx } from './context.js';
 import { offerFor, type Offer } from './device-choices.js';
@@ -196,6 +197,8 @@ export async function pushSchedule(ctx: Ctx): Promise<void> {
   const c = canonicalChoice(r);
   const target = { kind: r.kind, value: r.kind === 'station' ? c.station : r.kind === 'town' ? c.town : '' };
   await ctx.parts.audit.push({ push_id: pushId, action: 'schedule.set', args: built.args, target, stations: ids.length }, ctx.signIn.user, clientAddress(ctx.req, ctx.parts.trustProxy));
+  // The towns' groups hear of a push to a town or to every station (county/notify/, push-news.ts).
+  await tellGroupsOfPush(ctx, { target: r.kind, town: r.kind === 'town' ? c.town : '' }, built.args, ids);
   redirect(ctx.res, `/push?id=${pushId}`);
 }
 

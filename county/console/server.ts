@@ -22,6 +22,7 @@ import { renderError, renderLogin } from './pages/login.js';
 import type { Pusher } from './pusher.js';
 import * as routes from './routes.js';
 import * as bulletinRoutes from './routes-bulletin.js';
+import * as notifyRoutes from './notify-routes.js';
 import { visitAction } from './visit-routes.js';
 import { Lockout, sameToken, SignIns, token, type LockoutOptions, type SignInOptions } from './sign-ins.js';
 
@@ -100,6 +101,8 @@ export const PAGES: Record<string, Route> = {
   'GET /push': routes.pushPage,
   'GET /push.json': routes.pushProgress,
   'POST /visit': visitAction,
+  'GET /notify': notifyRoutes.notifyPage,
+  'POST /notify/test': notifyRoutes.notifyTest,
   ...adminRoutes,
 };
 

@@ -5,22 +5,12 @@
  * The queue is durable (the county database): a restart or an outage loses nothing.
  */
 import type { Notice } from './messages.js';
-import { hears, type NotifyTarget } from './config.js';
+import { route, type NotifyTarget } from './config.js';
 import { pack, type Queued } from './pack.js';
+import type { NotifyQueue } from './queue.js';
 import { robotRequest, sendRobot, type RobotKind, type RobotOutcome, type RobotRequest } from './robots.js';
 
-/** How a queued item ended, or when to try it again. */
-export type Settlement = { state: 'sent'; text: string } | { state: 'retry'; reason: string; nextMs: number } | { state: 'failed'; reason: string };
-
-/** The durable queue of news per target (SQLite or PostgreSQL behind the county store). */
-export interface NotifyQueue {
-  enqueue(items: ReadonlyArray<{ target: string; notice: Notice }>, nowMs: number): Promise<void>;
-  /** Items of `target` due at `nowMs`, oldest first. */
-  due(target: string, nowMs: number, limit: number): Promise<Array<Queued & { attempts: number }>>;
-  settle(target: string, ids: readonly number[], how: Settlement, nowMs: number): Promise<void>;
-  /** Messages sent to `target` since `sinceMs` (a summary counts once). */
-  sentSince(target: string, sinceMs: number): Promise<number>;
-}
+export type { NotifyQueue, Settlement } from './queue.js';
 
 /** A target with its URL and secret read from their files. */
 export interface ResolvedTarget extends NotifyTarget {
@@ -42,13 +32,27 @@ export interface DispatcherDeps {
   now: () => number;
   send?: (kind: RobotKind, request: RobotRequest) => Promise<RobotOutcome>;
   perMinute?: number;
+  /** True while messages are held (quiet hours); a test message still goes out. */
+  quiet?: (nowMs: number) => boolean;
+  /** Told each target's result as it happens (the console shows the last one). */
+  onResult?: (status: TargetStatus) => Promise<void>;
 }
 
-const MINUTE = 60_000;
-/** A retry waits 30 s, doubling per attempt, at most 30 min; a rate-limit answer waits a minute at least. */
+/**
+ * The minute a robot's budget is counted over, with a margin: the vendor counts on its own clock, when
+ * each request arrives, and a request at the edge of our minute could still fall inside theirs (the
+ * storm bench once met one 130101 at exactly 60 s).
+ */
+const WINDOW_MS = 62_000;
+/**
+ * A retry after a network failure waits 30 s, doubling per attempt, at most 30 min. A rate-limit answer
+ * (45009, 130101, 11232) waits 15 s, then 30, 60 …: the vendors count 20 a minute, and when the robot
+ * says "too fast" though we sent fewer, someone else shares it or its minute is not ours: the next free
+ * slot is at most a minute away, and the first retry must not wait a whole one.
+ */
 export function retryDelayMs(attempts: number, rateLimited: boolean): number {
-  const backoff = Math.min(30 * 60_000, 30_000 * 2 ** Math.min(attempts, 10));
-  return rateLimited ? Math.max(MINUTE, backoff) : backoff;
+  const first = rateLimited ? 15_000 : 30_000;
+  return Math.min(30 * 60_000, first * 2 ** Math.min(attempts, 10));
 }
 
 export class Dispatcher {
@@ -65,7 +69,7 @@ export class Dispatcher {
 
   /** Queues the news for every target that hears its town. */
   async notify(notices: readonly Notice[]): Promise<void> {
-    const items = notices.flatMap((notice) => this.deps.targets.filter((t) => notice.kind === 'test' || hears(t, notice.town)).map((t) => ({ target: t.id, notice })));
+    const items = route(this.deps.targets, notices);
     if (items.length) await this.deps.queue.enqueue(items, this.deps.now());
   }
 
@@ -79,17 +83,24 @@ export class Dispatcher {
     return [...this.status.values()].map((s) => ({ ...s }));
   }
 
-  /** One pass over every target: send what is due within its budget. */
+  /**
+   * One pass over every target, side by side (a robot that does not answer holds up only its own
+   * messages): send what is due within its budget. Rejects with the first failure (the store's), after
+   * every target's pass has ended.
+   */
   async tick(): Promise<void> {
-    for (const t of this.deps.targets) await this.tickTarget(t);
+    const passes = await Promise.allSettled(this.deps.targets.map((t) => this.tickTarget(t)));
+    const failed = passes.find((p): p is PromiseRejectedResult => p.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   private async tickTarget(t: ResolvedTarget): Promise<void> {
     const now = this.deps.now();
     if ((this.pausedUntil.get(t.id) ?? 0) > now) return;
-    const budget = this.perMinute - (await this.deps.queue.sentSince(t.id, now - MINUTE));
+    const budget = this.perMinute - (await this.deps.queue.sentSince(t.id, now - WINDOW_MS));
     if (budget <= 0) return;
-    const due = await this.deps.queue.due(t.id, now, 5_000);
+    const held = this.deps.quiet?.(now) ?? false;
+    const due = (await this.deps.queue.due(t.id, now, 5_000)).filter((q) => !held || q.notice.kind === 'test');
     if (due.length === 0) return;
     const attempts = new Map(due.map((q) => [q.id, q.attempts]));
     for (const out of pack(due, budget, t.lang)) {
@@ -100,6 +111,7 @@ export class Dispatcher {
       status.lastAtMs = at;
       status.lastResult = outcome.result === 'permanent' ? 'failed' : outcome.result;
       status.lastReason = outcome.result === 'sent' ? null : outcome.reason;
+      await this.deps.onResult?.({ ...status });
       if (outcome.result === 'sent') {
         await this.deps.queue.settle(t.id, out.ids, { state: 'sent', text: out.text }, at);
         continue;
@@ -111,8 +123,8 @@ export class Dispatcher {
       const tries = Math.max(...out.ids.map((id) => attempts.get(id) ?? 0));
       const nextMs = at + retryDelayMs(tries, outcome.rateLimited);
       await this.deps.queue.settle(t.id, out.ids, { state: 'retry', reason: outcome.reason, nextMs }, at);
-      // The robot (or the network to it) said wait: nothing more to it in this pass.
-      if (outcome.rateLimited) this.pausedUntil.set(t.id, nextMs);
+      // The robot (or the network to it) said wait: nothing more to it until then, new news included.
+      this.pausedUntil.set(t.id, nextMs);
       return;
     }
   }

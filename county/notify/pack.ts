@@ -6,7 +6,7 @@
  */
 import { Buffer } from 'node:buffer';
 import type { Lang } from '../../protocol/words/index.js';
-import { noticeText, summaryText, type Notice } from './messages.js';
+import { noticeText, SOLO_KINDS, summaryText, type Notice } from './messages.js';
 import { CONTENT_MAX_BYTES } from './robots.js';
 
 export interface Queued {
@@ -32,7 +32,7 @@ export function pack(due: readonly Queued[], budget: number, lang: Lang, maxByte
   if (due.length <= budget) return due.map((q) => ({ text: noticeText(q.notice, lang), ids: [q.id] }));
   const groups = new Map<string, Queued[]>();
   for (const q of due) {
-    const key = q.notice.kind === 'test' ? `test:${q.id}` : `${q.notice.kind}\u0000${q.notice.town ?? ''}`;
+    const key = SOLO_KINDS.has(q.notice.kind) ? `solo:${q.id}` : `${q.notice.kind}\u0000${q.notice.town ?? ''}`;
     groups.set(key, [...(groups.get(key) ?? []), q]);
   }
   const out: Outgoing[] = [];

@@ -3,7 +3,7 @@
  * clients do not share an event loop with the collector being measured). Prints one JSON line of
  * fleet stats per second on stdout; stops after --duration seconds or on SIGTERM.
  *
- *   node dist/scripts/bench/fleet-child.js --url mqtt://127.0.0.1:PORT --stations 2000 --rate 10 --duration 90 [--id-prefix a-] [--spread-ms 5000]
+ *   node dist/scripts/bench/fleet-child.js --url mqtt://127.0.0.1:PORT --stations 2000 --rate 10 --duration 90 [--id-prefix a-] [--spread-ms 5000] [--towns 20]
  */
 import { parseArgs } from 'node:util';
 import { startFleet } from '../fleet-sim.js';
@@ -19,6 +19,7 @@ async function main(): Promise<void> {
       // Several children feed one collector: each needs its own station ids.
       'id-prefix': { type: 'string', default: 'st-' },
       'spread-ms': { type: 'string' },
+      towns: { type: 'string' },
     },
   });
   if (!values.url) throw new Error('--url is required');
@@ -29,7 +30,7 @@ async function main(): Promise<void> {
     rate: Number(values.rate),
     seed: values.seed,
     durationMs,
-    shape: { idPrefix: values['id-prefix'] },
+    shape: { idPrefix: values['id-prefix'], ...(values.towns !== undefined ? { towns: Number(values.towns) } : {}) },
     ...(values['spread-ms'] !== undefined ? { connectSpreadMs: Number(values['spread-ms']) } : {}),
   });
   const report = (final = false): void => {

@@ -18,6 +18,7 @@ import { launchChromium } from '../lib/kit/chromium.js';
 import { openCollectorStore } from '../../county/open-store.js';
 import { Pusher } from '../../county/console/pusher.js';
 import { seedConsoleDb } from './seed.js';
+import { seedNotifyTables } from './seed-notify.js';
 import { startConsole } from '../../county/console/server.js';
 import { localMonth } from '../../county/console/time.js';
 
@@ -110,6 +111,11 @@ export async function takeScreenshots(outDir: string, stations = 500): Promise<s
     const unanswered = rows.filter((_, i) => i % 9 === 4).length;
     await waitFor(async () => (await page.locator('#push-rows tr[data-status="sent"]').count()) === unanswered, 20_000);
     await shot('push', 1400);
+
+    // The notifications page, the operator's view with every table filled.
+    await seedNotifyTables(store, ids);
+    await page.goto(`${server.url}/notify`);
+    await shot('notify', 1600);
 
     // The admin's pages: accounts and the audit log (with the sign-ins and the push above in it).
     await Promise.all([page.waitForURL('**/login'), page.click('header form.inline button')]);

@@ -37,4 +37,6 @@ export function stageCountyFiles(root: string, version: string, nodeVersion: str
   write(join(doc, 'changelog.gz'), gzipSync(countyChangelog(version, rfc2822(date)), { level: 9 }));
   write(join(doc, 'county.md.gz'), gzipSync(readFileSync(join(PACKAGE_ROOT, 'docs', 'county.md')), { level: 9 }));
   write(join(doc, 'examples', 'county.example.yaml'), readFileSync(join(PACKAGE_ROOT, COUNTY_EXAMPLE)));
+  // The group notifications' file is the county's to write (its robots' secrets beside it): an example only.
+  write(join(doc, 'examples', 'notify.example.yaml'), readFileSync(join(PACKAGE_ROOT, 'county', 'notify.example.yaml')));
 }

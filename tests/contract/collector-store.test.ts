@@ -15,6 +15,7 @@ import { ledgerContract } from './collector-store-ledgers.contract.js';
 import { notesContract } from './collector-store-notes.contract.js';
 import { visitsContract } from './collector-store-visits.contract.js';
 import { consoleAccountsContract } from './console-accounts.contract.js';
+import { notifyStoreContract } from './notify-store.contract.js';
 
 /** A store, and more stores on the same database (a second collector), all closed by dispose(). */
 function opened(first: StoreUnderTest, openAnother: () => Promise<StoreUnderTest>, remove: () => Promise<void> | void) {
@@ -44,6 +45,7 @@ ledgerContract('SQLite', sqlite);
 notesContract('SQLite', sqlite);
 visitsContract('SQLite', sqlite);
 consoleAccountsContract('SQLite', sqlite);
+notifyStoreContract('SQLite', sqlite, { exclusiveLead: false });
 
 // What the running collector uses: the same store on a worker thread (needs the build: dist/…/sqlite-worker.js).
 const sqliteThread = async () => {
@@ -57,6 +59,7 @@ ledgerContract('SQLite on a worker thread', sqliteThread);
 notesContract('SQLite on a worker thread', sqliteThread);
 visitsContract('SQLite on a worker thread', sqliteThread);
 consoleAccountsContract('SQLite on a worker thread', sqliteThread);
+notifyStoreContract('SQLite on a worker thread', sqliteThread, { exclusiveLead: false });
 
 let server: Postgres | undefined;
 let n = 0;
@@ -78,3 +81,4 @@ ledgerContract('PostgreSQL', postgres);
 notesContract('PostgreSQL', postgres);
 visitsContract('PostgreSQL', postgres);
 consoleAccountsContract('PostgreSQL', postgres);
+notifyStoreContract('PostgreSQL', postgres, { exclusiveLead: true });

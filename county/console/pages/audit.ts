@@ -43,7 +43,7 @@ function pushTarget(t: T, target: unknown): string {
 }
 
 /** A push's args as the history says them (schedule-words.ts), with its steps: devices by id, as the log keeps them. */
-function pushWords(t: T, args: unknown): string {
+export function pushWords(t: T, args: unknown): string {
   const w: WordsOf = { t, device: (id) => clip(id) };
   const line = argsLine(w, JSON.stringify(args ?? {}));
   const schedule = args && typeof args === 'object' ? (args as Record<string, unknown>)['schedule'] : undefined;
@@ -85,6 +85,9 @@ export function auditWords(t: T, r: AuditRow): { kind: string; actor: string; ta
     case 'visit_clear':
       target = t('audit.d.target_station', { id: str(d['station']) || target });
       detail = [typeof d['kind'] === 'string' ? kindLabel(t, d['kind']) : '', typeof d['note'] === 'string' ? t('audit.d.visit_note', { note: d['note'] }) : ''].filter(Boolean).join(t('list.sep'));
+      break;
+    case 'notify_test':
+      target = t('audit.d.target_group', { id: str(d['target']) || target });
       break;
     case 'account_add':
     case 'account_remove':

@@ -13,6 +13,7 @@ import { Pusher } from '../../../county/console/pusher.js';
 import { startConsole, type ConsoleServer } from '../../../county/console/server.js';
 import { openCollectorStore } from '../../../county/open-store.js';
 import { seedConsoleDb } from '../../../scripts/console/seed.js';
+import { seedNotifyTables } from '../../../scripts/console/seed-notify.js';
 import { launchChromium } from '../../../scripts/lib/kit/chromium.js';
 import { Mosquitto } from '../../../scripts/lib/kit/index.js';
 import { tempDir } from '../../helpers/temp.js';
@@ -32,6 +33,8 @@ beforeAll(async () => {
   const ids = await seedConsoleDb(store, { stations: 30, days: 40, historyHours: 24 });
   station = ids[0]!.id;
   town = ids[0]!.town;
+  // The notifications page with something in each table (the collector writes these in a real county).
+  await seedNotifyTables(store, ids);
   const users = join(dir, 'users');
   await upsertAccount(users, 'boss', 'admin', 'admin-password-2026');
   await upsertAccount(users, 'zhang', 'town', 'zhangs-password', town);
@@ -94,6 +97,7 @@ describe('the console on a 390 px phone', () => {
         `/schedules?target=station&station=${station}`,
         `/schedules?target=town&town=${encodeURIComponent(town)}`,
         '/schedules?target=all',
+        '/notify',
         '/accounts',
         '/accounts/edit?name=zhang',
         '/accounts/remove?name=zhang',

@@ -5,8 +5,9 @@
  * page, a town filter naming it, a push naming its station or the town (at the picker, the review and the
  * confirmation that signs), another town's push progress,
  * acknowledging or clearing another town's visit item: each refused with 403 and a message in the
- * reader's language, and nothing sent or changed. Every route the console has is in the table
- * below, so a new route cannot arrive without saying how it keeps a town account in its town.
+ * reader's language, and nothing sent or changed; the notifications page, which names every town's
+ * groups, is not a town account's at all (403). Every route the console has is in the table below, so
+ * a new route cannot arrive without saying how it keeps a town account in its town.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { join } from 'node:path';
@@ -42,6 +43,8 @@ const ROUTE_CHECKS: Record<string, string> = {
   'GET /push': 'only its rows; a push that reached none of them: 403',
   'GET /push.json': 'only its rows; a push that reached none of them: 403',
   'POST /visit': 'another town’s station: 403, the item unchanged, nothing in the audit log',
+  'GET /notify': 'not a town account’s page: 403 (every town’s groups and history are on it)',
+  'POST /notify/test': 'operators and admins only: 403, nothing queued',
   'GET /accounts': 'admins only: 403',
   'POST /accounts/add': 'admins only: 403',
   'GET /accounts/edit': 'admins only: 403',
@@ -291,6 +294,14 @@ describe.each(STORES)('a town account on %s', (_name, openStore) => {
     expect(heard.length).toBe(before);
     expect(await store.countAudit({ kinds: ['push'] })).toBe(0);
 
+    // The groups the collector wrote from its notify file: the county's and this town's.
+    await store.notify.setNotifyTargets(
+      [
+        { id: 'county', kind: 'wecom', url: 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=***', towns: 'all', lang: 'zh' },
+        { id: 'mine', kind: 'wecom', url: 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=***', towns: [MINE], lang: 'zh' },
+      ],
+      Date.now(),
+    );
     // "All stations" is all of its own; its own station and town go through.
     for (const target of [{ target: 'all' }, { target: 'town', town: MINE }, { target: 'station', station: mine[1]! }] as Array<Record<string, string>>) {
       const res = await push(c, target);
@@ -310,6 +321,15 @@ describe.each(STORES)('a town account on %s', (_name, openStore) => {
       ['zhang', 'all:'],
     ]);
     expect(JSON.parse(pushes[0]!.detail!)).toMatchObject({ action: 'schedule.set', stations: 1, args: { schedule: { id: 'evening', cron: '0 20 * * 2' } } });
+    // The groups hear of its "all" and of its town as pushes to its town (never "the whole county"), and
+    // nothing of the push to one station.
+    const told = (await store.notify.notifyQueued(100)).map((i) => [i.target, i.notice.kind, i.notice.town, i.notice.detail?.['stations']]);
+    expect(told).toEqual([
+      ['county', 'schedule_pushed', MINE, mine.length],
+      ['mine', 'schedule_pushed', MINE, mine.length],
+      ['county', 'schedule_pushed', MINE, mine.length],
+      ['mine', 'schedule_pushed', MINE, mine.length],
+    ]);
   });
 
   it('follows only its own stations’ answers to a county-wide push, and is refused another town’s push', async () => {
@@ -338,6 +358,20 @@ describe.each(STORES)('a town account on %s', (_name, openStore) => {
     expect(recent.find((p) => p.push_id === ids[0])?.stations).toBe(mine.length);
     expect(recent.find((p) => p.push_id === ids[1])).toBeUndefined();
     expect((await store.recentPushes(5)).find((p) => p.push_id === ids[0])?.stations).toBe(mine.length + other.length);
+  });
+
+  it('keeps the notifications page from a town account (every town’s groups and history are on it), and gives the county’s accounts theirs', async () => {
+    const c = await signedIn('zhang', 'zhangs-password');
+    expect(await (await c.req('/fleet')).text()).not.toContain('href="/notify"');
+    expect((await c.req('/notify')).status).toBe(403);
+    const queued = (await store.notify.notifyQueued(100)).length;
+    expect((await c.post('/notify/test', { _csrf: await c.csrf('/fleet'), target: 'county' })).status).toBe(403);
+    expect((await store.notify.notifyQueued(100)).length).toBe(queued);
+    // A viewer reads the history, an operator everything.
+    const view = await (await (await signedIn('view', 'viewer-password')).req('/notify')).text();
+    expect(view).toContain('id="viewer-note"');
+    expect(view).not.toContain('action="/notify/test"');
+    expect((await (await signedIn('oper', 'operator-password')).req('/notify')).status).toBe(200);
   });
 
   it('keeps the accounts and audit pages to admins: town, operator and viewer accounts are refused', async () => {

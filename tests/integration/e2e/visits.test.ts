@@ -12,16 +12,23 @@
  *   items and has no buttons, and a forged POST of theirs is refused.
  * - village-c is open one day that is not today: its failed scheduled class is a visit with the reason
  *   in words, and killed with SIGKILL its lost connection is none (outside opening hours).
+ *
+ * The collector also runs the group notifications (`--notify`, a WeCom stand-in for 城关镇's group) with
+ * no threshold of their own: the group hears what the list shows, on the same rule and the same 10 s —
+ * village-b lost, village-c's failed class, village-b back; never village-a shut down or village-c
+ * lost outside its hours.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
+import { stringify } from 'yaml';
 import { WEEKDAYS } from '../../../protocol/opening-hours.js';
 import { launchChromium, type Chromium } from '../../../scripts/lib/kit/chromium.js';
 import { freePort, Mosquitto, waitFor } from '../../../scripts/lib/kit/index.js';
 import { spawnCaptured, type Captured } from '../../../scripts/lib/kit/process.js';
+import { RobotStandIns } from '../../../scripts/lib/kit/robots.js';
 import { PjlinkSimulator } from '../../../scripts/sims/pjlink.js';
 import { ctl, ROOT, startAgent, waitReady, writeConfig, type RunningAgent } from '../../helpers/agent.js';
 import { tempDir } from '../../helpers/temp.js';
@@ -44,6 +51,9 @@ let browser: Chromium;
 let page: Page;
 let base: string;
 let a: Station, b: Station, c: Station;
+let robots: RobotStandIns;
+/** What 城关镇's group was told, in order. */
+const told = (): string[] => robots.textsFor('wecom', 'chengguan');
 
 function consoleCli(args: string[], input: string): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) => {
@@ -102,7 +112,21 @@ beforeAll(async () => {
   cleanups.push(() => broker.dispose());
   const dir = tempDir('visits-county-');
   const db = join(dir, 'county.db');
-  const collector = spawnCaptured(process.execPath, [COLLECTOR_JS, '--url', broker.url, '--db', db, '--create', '--print-s', '0', '--offline-after-s', '10', '--log-level', 'info'], process.env);
+  robots = new RobotStandIns();
+  await robots.start();
+  cleanups.push(() => robots.stop());
+  writeFileSync(join(dir, 'chengguan.url'), `${robots.add('wecom', 'chengguan')}\n`, { mode: 0o600 });
+  const beijing = new Date(Date.now() + 8 * 3_600_000);
+  writeFileSync(
+    join(dir, 'notify.yaml'),
+    stringify({
+      targets: [{ id: 'chengguan', kind: 'wecom', url_file: 'chengguan.url', towns: ['城关镇'] }],
+      // No station_offline_after_s: the collector's --offline-after-s. The digest and the progress well away from this run.
+      rules: { daily_digest: `${String((beijing.getUTCHours() + 12) % 24).padStart(2, '0')}:00`, monthly: { day: ((beijing.getUTCDate() + 13) % 28) + 1, time: '09:00' } },
+    }),
+    { mode: 0o600 },
+  );
+  const collector = spawnCaptured(process.execPath, [COLLECTOR_JS, '--url', broker.url, '--db', db, '--create', '--print-s', '0', '--offline-after-s', '10', '--notify', join(dir, 'notify.yaml'), '--log-level', 'info'], process.env);
   cleanups.push(() => collector.stop('SIGTERM'));
   await started(collector, /collector connected/);
 
@@ -173,6 +197,8 @@ describe('visits in the county console', () => {
     const why = page.locator('#station-schedules tr[data-schedule="evening"][data-source="config"] ul.why li');
     await untilPage('/station?id=village-c', async () => (await why.count()) === 2);
     expect(await why.allTextContents()).toEqual(['开始时，投影机（projector2） 电源 开：设备离线（电源、线路或网络）', '结束时，投影机（projector2） 电源 关：设备离线（电源、线路或网络）']);
+    // 城关镇's group hears of it too.
+    await waitFor('the failed class told to the group', () => told().some((t) => t.startsWith('【上课失败】城关镇王家沟村的播放计划“evening”没有完成')), 20_000, 200);
   }, 60_000);
 
   it('shows a station stopped with SIGTERM as 已关机 with no visit; one killed with SIGKILL is a visit only after 10 s, and not outside its opening hours', async () => {
@@ -195,6 +221,13 @@ describe('visits in the county console', () => {
     expect(await linkItem(c).count()).toBe(0);
     expect(await row(c).locator('.closed-hours').textContent()).toBe('现在不在开放时间');
     expect(await page.locator('#fleet-summary').getAttribute('data-shutdown')).toBe('1');
+    // The group hears what the list shows, on the same threshold: village-b, once it is a visit. The three
+    // went at the same moment, so had village-a (shut down) or village-c (closed) been news, it would be
+    // there by now.
+    await waitFor('village-b told to the group', () => told().some((t) => t.startsWith('【需上门】城关镇李家湾村已离线')), 20_000, 200);
+    const offline = told().filter((t) => t.startsWith('【需上门】'));
+    expect(offline).toHaveLength(1);
+    expect(told().filter((t) => /^【(需上门|已恢复)】/.test(t) && /张家庄村|王家沟村/.test(t))).toEqual([]);
   }, 60_000);
 
   it('lets an operator acknowledge the visit with a note; a viewer sees it, has no buttons, and a forged POST is refused', async () => {
@@ -225,6 +258,7 @@ describe('visits in the county console', () => {
     b.agent = startAgent(b.file);
     cleanups.push(() => b.agent.stop('SIGKILL'));
     await untilPage('/fleet', async () => (await stateOf(b)) === 'online' && (await linkItem(b).count()) === 0);
+    await waitFor('village-b back, told to the group', () => told().includes('【已恢复】城关镇李家湾村已重新上线。'), 20_000, 200);
     await page.goto(`${base}/station?id=village-b`);
     const recovered = page.locator('#visit-history tr').nth(1);
     expect(await recovered.locator('td').nth(1).textContent()).toBe('连接中断');

@@ -52,7 +52,7 @@ describe('notify dispatcher', () => {
     expect(d.targets().map((t) => t.lastResult)).toEqual(['sent', 'sent', 'sent', 'sent']);
   });
 
-  it('retries after a 45009 rate-limit answer, a minute later, and loses nothing', async () => {
+  it('retries after a 45009 rate-limit answer 15 s later (within the vendor\'s minute), and loses nothing', async () => {
     const queue = new MemoryNotifyQueue();
     const d = new Dispatcher({ queue, now: () => now, targets: [target('wecom', 'wecom', robots.add('wecom', 'k1'))] });
     robots.answerNext('wecom', 'k1', { errcode: 45009, errmsg: 'api freq out of limit' });
@@ -60,13 +60,41 @@ describe('notify dispatcher', () => {
     await d.tick();
     expect(robots.textsFor('wecom', 'k1')).toEqual([]);
     expect(d.targets()[0]).toMatchObject({ lastResult: 'retry', lastReason: '45009 api freq out of limit' });
-    now += 30_000;
+    // Nothing new goes to the robot meanwhile either.
+    await d.notify([offline(2)]);
+    now += 14_999;
     await d.tick();
     expect(robots.answers).toEqual(['wecom k1 45009']);
-    now += 30_001;
+    now += 1;
     await d.tick();
-    expect(robots.textsFor('wecom', 'k1')).toHaveLength(1);
+    expect(robots.textsFor('wecom', 'k1')).toHaveLength(2);
     expect(queue.items[0]).toMatchObject({ state: 'sent', attempts: 1 });
+    expect(queue.items[1]).toMatchObject({ state: 'sent', attempts: 0 });
+  });
+
+  it('holds news in the quiet hours (a test goes out), then sends what waited, merged, and reports each result', async () => {
+    const queue = new MemoryNotifyQueue();
+    let quiet = true;
+    const results: string[] = [];
+    const d = new Dispatcher({
+      queue,
+      now: () => now,
+      targets: [target('wecom', 'wecom', robots.add('wecom', 'k1'))],
+      quiet: () => quiet,
+      onResult: async (r) => void results.push(`${r.id} ${r.lastResult}`),
+    });
+    await d.notify(Array.from({ length: 30 }, (_, i) => offline(i + 1)));
+    await d.test('wecom');
+    await d.tick();
+    expect(robots.textsFor('wecom', 'k1')).toEqual(['【测试】这是县远教中心站点管理平台发出的测试消息，收到即说明群机器人设置正确。']);
+    quiet = false;
+    now += 1_000;
+    await d.tick();
+    const texts = robots.textsFor('wecom', 'k1').slice(1);
+    expect(texts).toHaveLength(1);
+    expect(texts[0]).toMatch(/^【需上门】城关镇有 30 个站点离线：第1村、第2村、/);
+    expect(queue.items.every((i) => i.state === 'sent')).toBe(true);
+    expect(results).toEqual(['wecom sent', 'wecom sent']);
   });
 
   it('records a wrong signature against its target and does not retry it', async () => {

@@ -109,17 +109,17 @@ describe('the visit actions in the audit log', () => {
 
 describe('what each role may see and do', () => {
   const stations = [{ town: '城关镇' }, { town: '东山乡' }, { town: null }];
-  it('keeps a town account in its town, and only admins at accounts and the audit log', () => {
-    expect(scopeOf({ user: 'v', role: 'viewer', town: null })).toEqual({ towns: null, canPush: false, canHandleVisits: false, canManageAccounts: false, canReadAudit: false });
-    expect(scopeOf({ user: 'o', role: 'operator', town: null })).toEqual({ towns: null, canPush: true, canHandleVisits: true, canManageAccounts: false, canReadAudit: false });
-    expect(scopeOf({ user: 'a', role: 'admin', town: null })).toEqual({ towns: null, canPush: true, canHandleVisits: true, canManageAccounts: true, canReadAudit: true });
+  it('keeps a town account in its town, only admins at accounts and the audit log, and the notifications page to the county\'s accounts', () => {
+    expect(scopeOf({ user: 'v', role: 'viewer', town: null })).toEqual({ towns: null, canPush: false, canHandleVisits: false, canManageAccounts: false, canReadAudit: false, notifications: 'history' });
+    expect(scopeOf({ user: 'o', role: 'operator', town: null })).toEqual({ towns: null, canPush: true, canHandleVisits: true, canManageAccounts: false, canReadAudit: false, notifications: 'all' });
+    expect(scopeOf({ user: 'a', role: 'admin', town: null })).toEqual({ towns: null, canPush: true, canHandleVisits: true, canManageAccounts: true, canReadAudit: true, notifications: 'all' });
     const town = scopeOf({ user: 't', role: 'town', town: '城关镇' });
-    expect(town).toMatchObject({ canPush: true, canHandleVisits: true, canManageAccounts: false, canReadAudit: false });
+    expect(town).toMatchObject({ canPush: true, canHandleVisits: true, canManageAccounts: false, canReadAudit: false, notifications: 'none' });
     expect(visible(town, stations)).toEqual([{ town: '城关镇' }]);
     expect(visible(scopeOf({ user: 'v', role: 'viewer', town: null }), stations)).toEqual(stations);
     // A town account without a town (a file edited by hand) and a signed-out request see nothing.
     expect(visible(scopeOf({ user: 't', role: 'town', town: null }), stations)).toEqual([]);
-    expect(scopeOf(undefined)).toMatchObject({ canPush: false, canHandleVisits: false, canReadAudit: false });
+    expect(scopeOf(undefined)).toMatchObject({ canPush: false, canHandleVisits: false, canReadAudit: false, notifications: 'none' });
     expect(seesStation(scopeOf(undefined), { town: '城关镇' })).toBe(false);
   });
 });
