@@ -186,7 +186,8 @@ describe('group notifications from the county service', () => {
   }, 90_000);
 
   it('tells 城关镇\'s group of a schedule the console pushed to 城关镇', async () => {
-    const f = await station('village-f', '周家湾村', '城关镇');
+    // A projector the form can offer (its driver's actions; the device need not answer for that).
+    const f = await station('village-f', '周家湾村', '城关镇', [{ id: 'projector', kind: 'projector', driver: 'pjlink', host: '127.0.0.1', port: 9, poll_s: 5 }]);
     cleanups.push(() => f.stop('SIGKILL'));
     const users = join(dir, 'users');
     await upsertAccount(users, 'oper', 'operator', 'operator-password');
@@ -197,7 +198,9 @@ describe('group notifications from the county service', () => {
     const client = new ConsoleClient(server.url);
     expect((await client.login('oper', 'operator-password')).status).toBe(303);
     const csrf = await client.csrf('/schedules');
-    const res = await client.post('/schedules', {
+    // The form as a browser posts it (each step one choice of device, action and value), then the
+    // confirmation that signs and sends.
+    const fields = {
       _csrf: csrf,
       target: 'town',
       town: '城关镇',
@@ -207,18 +210,15 @@ describe('group notifications from the county service', () => {
       name: '冬季培训',
       days: ['2', '4'],
       time: '19:30',
-      cron: '',
       duration: '90',
       enabled: 'on',
-      step_device_0: 'projector',
-      step_action_0: 'power',
-      step_value_0: 'on',
-      step_wait_0: '',
-    });
+      step_0: 'projector|power|on',
+    };
+    const res = await client.post('/schedules', await client.confirmed(fields));
     expect(res.status, await res.clone().text()).toBe(303);
     await waitFor('the schedule at 城关镇\'s group', () => received('wecom', 'cg', '播放计划').length > 0, 30_000, 200);
     const text = received('wecom', 'cg', '播放计划')[0]!.text;
-    expect(text).toMatch(/^【播放计划】县里向城关镇的 \d+ 个站点下发了播放计划：计划 winter-class（冬季培训）：每周二、周四 19:30，90 分钟；步骤：projector /);
+    expect(text).toMatch(/^【播放计划】县里向城关镇的 \d+ 个站点下发了播放计划：新增或替换“冬季培训”（编号 winter-class）：每周二、周四 19:30，90 分钟；步骤：projector：开机。/);
     await waitFor('the schedule at the county\'s group', () => received('dingtalk', 'county', '播放计划').length > 0, 30_000, 200);
   }, 90_000);
 });
