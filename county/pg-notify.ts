@@ -10,7 +10,7 @@ import pg from 'pg';
 import type { Notice } from './notify/messages.js';
 import type { Queued } from './notify/pack.js';
 import { parseOpeningHours } from './store-rows.js';
-import { NOTIFY_SCAN_SPAN, TARGET_REMOVED, type News, type NotifyCounts, type NotifyEventScan, type NotifyItemRow, type NotifyMessageRow, type NotifyStationRow, type NotifyStore, type NotifyTargetRow, type Settlement } from './notify/queue.js';
+import { NOTIFY_SCAN_SPAN, TARGET_REMOVED, type News, type NotifyCounts, type NotifyDiskRow, type NotifyEventScan, type NotifyItemRow, type NotifyMessageRow, type NotifyStationRow, type NotifyStore, type NotifyTargetRow, type Settlement } from './notify/queue.js';
 
 /** The group notifications' migration (appended to PG_MIGRATIONS; the stations' `status_reason` it reads is the visits migration's). */
 export const NOTIFY_PG_MIGRATION = `
@@ -41,6 +41,11 @@ const NOTIFY_NEWS_LOCK = 7_263_003;
 
 const ITEM_COLUMNS = 'id, target, notice, state, attempts, next_ms, reason, created_ms, settled_ms';
 
+/** Disk nearly full, as SQLite's: the free space of each station's latest heartbeat on its row (float8, as the history's). */
+export const NOTIFY_DISK_PG_MIGRATION = `
+  ALTER TABLE stations ADD COLUMN disk_free_pct DOUBLE PRECISION, ADD COLUMN disk_free_mb DOUBLE PRECISION;
+`;
+
 const NOTIFY_SQL = {
   enqueue: `INSERT INTO notify_items (target, notice, next_ms, created_ms) SELECT t, n, $3, $3 FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS v(t, n, o) ORDER BY o`,
   due: `SELECT id, notice, attempts FROM notify_items WHERE target = $1 AND state = 'queued' AND next_ms <= $2 ORDER BY id LIMIT $3`,
@@ -61,6 +66,9 @@ const NOTIFY_SQL = {
               WHERE online = false OR coalesce(heartbeat_at, '') < $1
                  OR EXISTS (SELECT 1 FROM notify_marks m WHERE m.key = 'offline:' || s.station_id)
               ORDER BY town IS NULL, town, station_id`,
+  disks: `SELECT station_id, name, town, disk_free_pct, disk_free_mb FROM stations s
+           WHERE disk_free_pct < $1 OR EXISTS (SELECT 1 FROM notify_marks m WHERE m.key = 'disk:' || s.station_id)
+           ORDER BY town IS NULL, town, station_id`,
   // A station new since notifications began is read from its first event (cursor 0), an older one starts at its watermark.
   scanStations: `SELECT station_id, name, town, watermark, cursor FROM (
                    SELECT s.station_id, s.name, s.town, s.watermark, coalesce(c.seq, CASE WHEN s.first_seen_at >= $2 THEN 0 END) AS cursor, c.seq AS stored
@@ -181,6 +189,10 @@ export class PgNotifyStore implements NotifyStore {
   async notifyStations(silentBefore: string): Promise<NotifyStationRow[]> {
     const rows = (await this.pool.query(NOTIFY_SQL.stations, [silentBefore])).rows as Array<Omit<NotifyStationRow, 'opening_hours'> & { opening_hours: string | null }>;
     return rows.map((r) => ({ ...r, opening_hours: parseOpeningHours(r.opening_hours) }));
+  }
+
+  async notifyDiskStations(belowPct: number): Promise<NotifyDiskRow[]> {
+    return (await this.pool.query(NOTIFY_SQL.disks, [belowPct])).rows as NotifyDiskRow[];
   }
 
   async notifyEvents(types: readonly string[], maxStations: number, newSince: string): Promise<NotifyEventScan> {

@@ -8,7 +8,7 @@
 import { PG_AUDIT_MIGRATION } from './pg-audit.js';
 import { PUSH_PG_SQL, PUSH_TARGET_PG_MIGRATION } from './pg-push-sql.js';
 import { VISITS_PG_MIGRATION } from './pg-visit-sql.js';
-import { NOTIFY_PG_MIGRATION } from './pg-notify.js';
+import { NOTIFY_DISK_PG_MIGRATION, NOTIFY_PG_MIGRATION } from './pg-notify.js';
 
 /** The UTC calendar month of a session start (UTC ms), as UTC ms: integer arithmetic, no float rounding. */
 const MONTH_OF_START = `(extract(epoch FROM date_trunc('month', timestamp '1970-01-01' + start_ms * interval '1 millisecond')) * 1000)::bigint`;
@@ -200,6 +200,7 @@ export const PG_MIGRATIONS: readonly string[] = [
   // The schedule push form (issue 22), as SQLite's: how the clerk chose a push's stations (pg-push-sql.ts).
   PUSH_TARGET_PG_MIGRATION,
   NOTIFY_PG_MIGRATION, // Group notifications (county/notify/), as SQLite's: tables and statements in pg-notify.ts.
+  NOTIFY_DISK_PG_MIGRATION, // Disk nearly full (group notifications), as SQLite's: free space of the latest heartbeat.
 ];
 
 /** The usage rows starting in [lo, hi), as totals each multiplied by `sign` (+1 or −1). */
@@ -292,10 +293,11 @@ export const SQL = {
   // watermark+1…max_seq (checked by the caller under the lock), so the watermark is max_seq without
   // walking anything.
   finish: `UPDATE stations s SET heartbeat_ts = coalesce(v.ts, s.heartbeat_ts), heartbeat_at = coalesce(v.at, s.heartbeat_at),
-                  outbox_depth = CASE WHEN v.ts IS NULL THEN s.outbox_depth ELSE v.depth END,
+                  outbox_depth = CASE WHEN v.ts IS NULL THEN s.outbox_depth ELSE v.depth END, disk_free_pct = CASE WHEN v.ts IS NULL THEN s.disk_free_pct ELSE v.pct END,
+                  disk_free_mb = CASE WHEN v.ts IS NULL THEN s.disk_free_mb ELSE v.mb END,
                   max_seq = coalesce(v.max_seq, s.max_seq), quarantined = coalesce(v.q, s.quarantined),
                   watermark = CASE WHEN v.max_seq IS NULL THEN s.watermark WHEN v.run THEN v.max_seq ELSE county_advance(s.station_id, s.watermark) END
-             FROM ${rowsOf([['id', 'text'], ['ts', 'text'], ['at', 'text'], ['depth', 'bigint'], ['max_seq', 'bigint'], ['q', 'bigint'], ['run', 'bool']])} AS v
+             FROM ${rowsOf([['id', 'text'], ['ts', 'text'], ['at', 'text'], ['depth', 'bigint'], ['pct', 'float8'], ['mb', 'float8'], ['max_seq', 'bigint'], ['q', 'bigint'], ['run', 'bool']])} AS v
             WHERE s.station_id = v.id RETURNING s.station_id, s.watermark`,
   // The same for one station's cursor alone (after marking a loss).
   settle: `UPDATE stations s SET max_seq = v.max_seq, quarantined = v.q,

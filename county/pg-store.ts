@@ -320,6 +320,8 @@ export class PgCollectorStore extends PgReads implements CollectorStore {
         (s) => heartbeats.get(s)?.heartbeat.ts ?? null,
         (s) => heartbeats.get(s)?.receivedAt ?? null,
         (s) => heartbeats.get(s)?.heartbeat.outbox.depth ?? null,
+        (s) => heartbeats.get(s)?.heartbeat.host.disk_free_pct ?? null,
+        (s) => heartbeats.get(s)?.heartbeat.host.disk_free_mb ?? null,
         (s) => cur(s)?.max_seq ?? null,
         (s) => cur(s)?.quarantined ?? null,
         (s) => {

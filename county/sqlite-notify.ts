@@ -6,7 +6,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { Notice } from './notify/messages.js';
-import { NOTIFY_SCAN_SPAN, TARGET_REMOVED, type News, type NotifyCounts, type NotifyEventScan, type NotifyItemRow, type NotifyMessageRow, type NotifyStationRow, type NotifyStore, type NotifyTargetRow, type Settlement } from './notify/queue.js';
+import { NOTIFY_SCAN_SPAN, TARGET_REMOVED, type News, type NotifyCounts, type NotifyDiskRow, type NotifyEventScan, type NotifyItemRow, type NotifyMessageRow, type NotifyStationRow, type NotifyStore, type NotifyTargetRow, type Settlement } from './notify/queue.js';
 import type { Queued } from './notify/pack.js';
 import { parseOpeningHours } from './store-rows.js';
 
@@ -32,6 +32,12 @@ export const NOTIFY_SQLITE_MIGRATION = `
   CREATE TABLE notify_cursors (station_id TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
 `;
 
+/** Disk nearly full: the free space of each station's latest heartbeat on its row (written with every heartbeat). */
+export const NOTIFY_DISK_SQLITE_MIGRATION = `
+  ALTER TABLE stations ADD COLUMN disk_free_pct REAL;
+  ALTER TABLE stations ADD COLUMN disk_free_mb REAL;
+`;
+
 const NOTIFY_STATEMENTS = {
   enqueue: 'INSERT INTO notify_items (target, notice, next_ms, created_ms) VALUES (?, ?, ?, ?)',
   due: `SELECT id, notice, attempts FROM notify_items WHERE target = ? AND state = 'queued' AND next_ms <= ? ORDER BY id LIMIT ?`,
@@ -54,6 +60,9 @@ const NOTIFY_STATEMENTS = {
               WHERE online = 0 OR coalesce(heartbeat_at, '') < $before
                  OR EXISTS (SELECT 1 FROM notify_marks m WHERE m.key = 'offline:' || s.station_id)
               ORDER BY town IS NULL, town, station_id`,
+  disks: `SELECT station_id, name, town, disk_free_pct, disk_free_mb FROM stations s
+           WHERE disk_free_pct < $below OR EXISTS (SELECT 1 FROM notify_marks m WHERE m.key = 'disk:' || s.station_id)
+           ORDER BY town IS NULL, town, station_id`,
   // A station new since notifications began is read from its first event (cursor 0), an older one starts at its watermark.
   scanStations: `SELECT station_id, name, town, watermark, cursor FROM (
                    SELECT s.station_id, s.name, s.town, s.watermark, coalesce(c.seq, CASE WHEN s.first_seen_at >= $since THEN 0 END) AS cursor, c.seq AS stored
@@ -143,6 +152,10 @@ export class SqliteNotifyStore implements NotifyStore {
       online: r.online === null ? null : r.online === 1,
       opening_hours: parseOpeningHours(r.opening_hours),
     }));
+  }
+
+  async notifyDiskStations(belowPct: number): Promise<NotifyDiskRow[]> {
+    return this.n.disks.all({ below: belowPct }) as NotifyDiskRow[];
   }
 
   async notifyEvents(types: readonly string[], maxStations: number, newSince: string): Promise<NotifyEventScan> {

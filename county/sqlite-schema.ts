@@ -3,7 +3,7 @@ import type Database from 'better-sqlite3';
 import { SESSION_COLUMNS, SQLITE_NOTES_MIGRATION } from './notes-sql.js';
 import { VISITS_MIGRATION } from './sqlite-visit-sql.js';
 import { SQLITE_AUDIT_MIGRATION } from './sqlite-audit.js';
-import { NOTIFY_SQLITE_MIGRATION } from './sqlite-notify.js';
+import { NOTIFY_DISK_SQLITE_MIGRATION, NOTIFY_SQLITE_MIGRATION } from './sqlite-notify.js';
 
 export const MIGRATIONS: readonly string[] = [
   `
@@ -197,6 +197,8 @@ export const MIGRATIONS: readonly string[] = [
   // event cursor; tables and statements in sqlite-notify.ts. Why a station last went offline (a clean stop
   // is no news) is the visits migration's stations.status_reason.
   NOTIFY_SQLITE_MIGRATION,
+  // Disk nearly full (group notifications): each station's free disk space by its latest heartbeat (sqlite-notify.ts).
+  NOTIFY_DISK_SQLITE_MIGRATION,
 ];
 
 /** The usage rows starting in [lo, hi), as totals each multiplied by `sign` (+1 or −1). */
@@ -223,7 +225,7 @@ export const STATEMENTS = {
   inventory: 'UPDATE stations SET name = ?, town = ?, county = ?, level = ?, timezone = ?, opening_hours = ? WHERE station_id = ?',
   inventoryDocPut: `INSERT INTO station_docs (station_id, inventory, inventory_at) VALUES (?, ?, ?)
                     ON CONFLICT (station_id) DO UPDATE SET inventory = excluded.inventory, inventory_at = excluded.inventory_at`,
-  heartbeat: 'UPDATE stations SET heartbeat_ts = ?, heartbeat_at = ?, outbox_depth = ? WHERE station_id = ?',
+  heartbeat: 'UPDATE stations SET heartbeat_ts = ?, heartbeat_at = ?, outbox_depth = ?, disk_free_pct = ?, disk_free_mb = ? WHERE station_id = ?',
   // The whole document only with the history point (every HEARTBEAT_HISTORY_STEP_MS): 1 KB less per heartbeat.
   heartbeatDoc: 'INSERT INTO station_docs (station_id, heartbeat) VALUES (?, ?) ON CONFLICT (station_id) DO UPDATE SET heartbeat = excluded.heartbeat',
   device: `INSERT INTO devices (station_id, device_id, kind, driver, online, power, errors, lamp_hours, state, ts, received_at)

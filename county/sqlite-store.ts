@@ -192,7 +192,7 @@ export class SqliteCollectorStore extends SqliteReads implements CollectorStore 
   }
 
   private putHeartbeat(stationId: string, hb: Heartbeat, receivedAt: string): void {
-    this.s.heartbeat.run(hb.ts, receivedAt, hb.outbox.depth, stationId);
+    this.s.heartbeat.run(hb.ts, receivedAt, hb.outbox.depth, hb.host.disk_free_pct, hb.host.disk_free_mb, stationId);
     const bucket = historyBucket(Date.parse(receivedAt));
     if (this.historyWritten.get(stationId) === bucket) return;
     const p = heartbeatPoint(hb);

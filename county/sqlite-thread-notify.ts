@@ -5,7 +5,7 @@
  */
 import type { Notice } from './notify/messages.js';
 import type { Queued } from './notify/pack.js';
-import type { News, NotifyCounts, NotifyEventScan, NotifyItemRow, NotifyMessageRow, NotifyStationRow, NotifyStore, NotifyTargetRow, Settlement } from './notify/queue.js';
+import type { News, NotifyCounts, NotifyDiskRow, NotifyEventScan, NotifyItemRow, NotifyMessageRow, NotifyStationRow, NotifyStore, NotifyTargetRow, Settlement } from './notify/queue.js';
 
 export type ThreadCall = <T>(method: string, ...args: unknown[]) => Promise<T>;
 
@@ -32,6 +32,9 @@ export class ThreadNotifyStore implements NotifyStore {
   }
   notifyStations(silentBefore: string): Promise<NotifyStationRow[]> {
     return this.call('notify.notifyStations', silentBefore);
+  }
+  notifyDiskStations(belowPct: number): Promise<NotifyDiskRow[]> {
+    return this.call('notify.notifyDiskStations', belowPct);
   }
   notifyEvents(types: readonly string[], maxStations: number, newSince: string): Promise<NotifyEventScan> {
     return this.call('notify.notifyEvents', types, maxStations, newSince);

@@ -4,7 +4,7 @@
  */
 export const notifyEn = {
   'nav.notify': 'Notifications',
-  'notify.about': 'What the county tells the WeCom, DingTalk and Feishu groups (stations offline and back, failed classes, device faults, the daily list of visits, the monthly progress, pushed schedules). The robots are set in the collector\'s notify file.',
+  'notify.about': 'What the county tells the WeCom, DingTalk and Feishu groups (stations offline and back, failed classes, device faults, disks nearly full, the daily list of visits, the monthly progress, pushed schedules). The robots are set in the collector\'s notify file.',
   'notify.viewer': 'You are signed in as a viewer: you see what was sent.',
   'notify.off': 'Group notifications are not set up: the collector runs without a notify file (--notify).',
   'notify.targets': 'Group robots',
@@ -54,6 +54,8 @@ export const notifyEn = {
   'notify.kind.class_failed': 'Class failed',
   'notify.kind.device_fault': 'Device fault',
   'notify.kind.device_fault_cleared': 'Fault cleared',
+  'notify.kind.disk_low': 'Disk nearly full',
+  'notify.kind.disk_ok': 'Disk space freed',
   'notify.kind.daily_digest': 'Visits today',
   'notify.kind.monthly_progress': 'Monthly progress',
   'notify.kind.schedule_pushed': 'Schedule sent',
@@ -62,7 +64,7 @@ export const notifyEn = {
 
 export const notifyZh: Record<keyof typeof notifyEn, string> = {
   'nav.notify': '群通知',
-  'notify.about': '县里发到企业微信、钉钉、飞书群的消息（站点离线与恢复、上课失败、设备故障、每日需上门清单、月度进度、下发的播放计划）。群机器人在采集服务的通知文件里设置。',
+  'notify.about': '县里发到企业微信、钉钉、飞书群的消息（站点离线与恢复、上课失败、设备故障、电脑磁盘将满、每日需上门清单、月度进度、下发的播放计划）。群机器人在采集服务的通知文件里设置。',
   'notify.viewer': '您以查看员身份登录：只显示发送记录。',
   'notify.off': '未开启群通知：采集服务没有配置通知文件（--notify）。',
   'notify.targets': '群机器人',
@@ -112,6 +114,8 @@ export const notifyZh: Record<keyof typeof notifyEn, string> = {
   'notify.kind.class_failed': '上课失败',
   'notify.kind.device_fault': '设备故障',
   'notify.kind.device_fault_cleared': '故障排除',
+  'notify.kind.disk_low': '磁盘将满',
+  'notify.kind.disk_ok': '磁盘已清理',
   'notify.kind.daily_digest': '今日需上门',
   'notify.kind.monthly_progress': '月度进度',
   'notify.kind.schedule_pushed': '播放计划下发',

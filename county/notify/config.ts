@@ -54,6 +54,11 @@ export const NotifyRulesSchema = z
     station_offline_after_s: z.number().int().min(OFFLINE_AFTER_S.min).max(OFFLINE_AFTER_S.max).optional(),
     /** Device faults worth a message, by their stable codes (NOTIFY_FAULT_CODES). */
     faults: z.array(FAULT_CODE).max(100).default(['lamp', 'lamp_warning', 'lamp_hours', 'power_supply', 'temperature', 'fan', 'auth_failed', 'device_offline']),
+    /**
+     * A station whose latest heartbeat shows less free space than this (per cent) on the disk holding the
+     * agent's data is told once, and again once when it is back at this plus DISK_RECOVER_POINTS; 0: never.
+     */
+    disk_free_pct_below: z.number().min(0).max(50).default(5),
     /** No messages between these times (county time); what waits goes out when they end. */
     quiet_hours: z.object({ from: HHMM, to: HHMM }).strict().optional(),
     daily_digest: HHMM.default('08:00'),

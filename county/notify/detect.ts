@@ -12,7 +12,7 @@ import { route, type NotifyRules, type NotifyTarget } from './config.js';
 import type { Notice } from './messages.js';
 import { linkVerdict } from './offline.js';
 import type { VisitRules } from '../visits.js';
-import { faultMark, NOTIFY_SCAN_SPAN, offlineMark, onceMark, type News, type NotifyEventScan, type NotifyStationRow } from './queue.js';
+import { diskMark, faultMark, NOTIFY_SCAN_SPAN, offlineMark, onceMark, type News, type NotifyDiskRow, type NotifyEventScan, type NotifyStationRow } from './queue.js';
 
 type Targets = ReadonlyArray<Pick<NotifyTarget, 'id' | 'towns'>>;
 const T = { zh: wordsTranslator('zh'), en: wordsTranslator('en') };
@@ -38,6 +38,32 @@ export function linkNews(rows: readonly NotifyStationRow[], marked: ReadonlySet<
       news.push({ items: route(targets, [notice]), guard: { key, present: false }, marks: [{ key, value: String(v.sinceMs) }] });
     } else if (v.state === 'online' && marked.has(key)) {
       news.push({ items: route(targets, [{ kind: 'station_online', ...base }]), guard: { key, present: true }, marks: [{ key, value: null }] });
+    }
+  }
+  return news;
+}
+
+/** A disk reported nearly full is told free again only this many points above the rule: no flapping. */
+export const DISK_RECOVER_POINTS = 2;
+
+/**
+ * News of disks nearly full and freed, by each station's latest heartbeat: below the rule's
+ * `disk_free_pct_below` and not yet told, told once (marked); told and now at least DISK_RECOVER_POINTS
+ * above it, told freed (unmarked). A heartbeat without the figure changes nothing; 0 turns it off.
+ */
+export function diskNews(rows: readonly NotifyDiskRow[], marked: ReadonlySet<string>, rules: Pick<NotifyRules, 'disk_free_pct_below'>, targets: Targets): News[] {
+  const below = rules.disk_free_pct_below;
+  if (below <= 0) return [];
+  const news: News[] = [];
+  for (const r of rows) {
+    if (r.disk_free_pct === null) continue;
+    const key = diskMark(r.station_id);
+    const base = { town: r.town, station_id: r.station_id, station_name: r.name };
+    const detail = { pct: Math.floor(r.disk_free_pct * 10) / 10, mb: r.disk_free_mb };
+    if (r.disk_free_pct < below && !marked.has(key)) {
+      news.push({ items: route(targets, [{ kind: 'disk_low', ...base, detail }]), guard: { key, present: false }, marks: [{ key, value: String(r.disk_free_pct) }] });
+    } else if (r.disk_free_pct >= below + DISK_RECOVER_POINTS && marked.has(key)) {
+      news.push({ items: route(targets, [{ kind: 'disk_ok', ...base, detail }]), guard: { key, present: true }, marks: [{ key, value: null }] });
     }
   }
   return news;

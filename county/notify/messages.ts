@@ -16,6 +16,8 @@ export const NOTICE_KINDS = [
   'class_failed',
   'device_fault',
   'device_fault_cleared',
+  'disk_low',
+  'disk_ok',
   'daily_digest',
   'monthly_progress',
   'schedule_pushed',
@@ -64,6 +66,9 @@ const link = (n: Notice, lang: Lang, nl = false): string => (n.detail?.['link'] 
 /** `1 station`, `2 stations`. */
 const count = (n: unknown, one: string, many: string): string => `${str(n)} ${Number(n) === 1 ? one : many}`;
 
+/** Free space as people read it: `850 MB`, `1.2 GB`; '' when the station did not say. */
+const size = (mb: unknown): string => (typeof mb !== 'number' ? '' : mb >= 1024 ? `${(mb / 1024).toFixed(1)} GB` : `${Math.max(0, Math.round(mb))} MB`);
+
 /** Room for lists inside one message (the robots take 2,048 bytes; the rest of the message is short). */
 const LIST_BYTES = 1500;
 
@@ -110,6 +115,8 @@ const ZH: Words = {
   class_failed: (n, d) => `【上课失败】${place(n, 'zh')}的播放计划“${d('schedule')}”没有完成：${d('reason')}。请联系站点管理员。`,
   device_fault: (n, d) => `【设备故障】${place(n, 'zh')}的${d('device')}：${d('fault')}。${d('fix') || '请安排技术员上门检查。'}`,
   device_fault_cleared: (n, d) => `【故障已排除】${place(n, 'zh')}的${d('device')}已恢复正常${d('fault') ? `（${d('fault')}）` : ''}。`,
+  disk_low: (n, d) => `【磁盘将满】${place(n, 'zh')}的电脑磁盘只剩 ${d('pct')}% 可用${size(n.detail?.['mb']) ? `（${size(n.detail?.['mb'])}）` : ''}。请联系站点管理员清理电脑磁盘空间。`,
+  disk_ok: (n, d) => `【磁盘已清理】${place(n, 'zh')}的电脑磁盘已有 ${d('pct')}% 可用。`,
   daily_digest: (n, d) =>
     Number(d('count')) === 0
       ? `【今日巡检】${n.town ?? '全县'}（${d('date')}）：没有需要上门的站点。`
@@ -128,6 +135,8 @@ const EN: Words = {
   class_failed: (n, d) => `[Class failed] ${place(n, 'en')}: the schedule "${d('schedule')}" did not complete: ${d('reason')}. Contact the station's administrator.`,
   device_fault: (n, d) => `[Device fault] ${place(n, 'en')}, ${d('device')}: ${d('fault')}. ${d('fix') || 'Send a technician to check it.'}`,
   device_fault_cleared: (n, d) => `[Fault cleared] ${place(n, 'en')}, ${d('device')} works again${d('fault') ? ` (${d('fault')})` : ''}.`,
+  disk_low: (n, d) => `[Disk nearly full] ${place(n, 'en')}: only ${d('pct')}% of the PC's disk is free${size(n.detail?.['mb']) ? ` (${size(n.detail?.['mb'])})` : ''}. Ask the station's administrator to free disk space.`,
+  disk_ok: (n, d) => `[Disk space freed] ${place(n, 'en')}: ${d('pct')}% of the PC's disk is free again.`,
   daily_digest: (n, d) =>
     Number(d('count')) === 0
       ? `[Today's round] ${n.town ?? 'The county'} (${d('date')}): no station needs a visit.`
@@ -160,6 +169,8 @@ const SUMMARY: Record<Lang, Partial<Record<NoticeKind, (town: string, count: num
     class_failed: (town, count, names) => `【上课失败】${town}有 ${count} 个站点的播放计划没有完成：${names}。详情见平台站点页面。`,
     device_fault: (town, count, names) => `【设备故障】${town}有 ${count} 个站点报告设备故障：${names}。详情见平台站点页面。`,
     device_fault_cleared: (town, count, names) => `【故障已排除】${town}有 ${count} 个站点的设备已恢复：${names}。`,
+    disk_low: (town, count, names) => `【磁盘将满】${town}有 ${count} 个站点的电脑磁盘快满了：${names}。请联系各站点管理员清理电脑磁盘空间。`,
+    disk_ok: (town, count, names) => `【磁盘已清理】${town}有 ${count} 个站点的电脑磁盘已有空间：${names}。`,
   },
   en: {
     station_offline: (town, n, names) => `[Visit needed] ${count(n, 'station', 'stations')} offline in ${town}: ${names}. Ask each station's administrator to check the PC, its power and the network.`,
@@ -167,6 +178,8 @@ const SUMMARY: Record<Lang, Partial<Record<NoticeKind, (town: string, count: num
     class_failed: (town, n, names) => `[Class failed] ${count(n, 'station', 'stations')} in ${town} did not complete a schedule: ${names}. See each station's page.`,
     device_fault: (town, n, names) => `[Device fault] ${count(n, 'station', 'stations')} in ${town} report a device fault: ${names}. See each station's page.`,
     device_fault_cleared: (town, n, names) => `[Fault cleared] devices work again at ${count(n, 'station', 'stations')} in ${town}: ${names}.`,
+    disk_low: (town, n, names) => `[Disk nearly full] the PC's disk is nearly full at ${count(n, 'station', 'stations')} in ${town}: ${names}. Ask each station's administrator to free disk space.`,
+    disk_ok: (town, n, names) => `[Disk space freed] the PC's disk has room again at ${count(n, 'station', 'stations')} in ${town}: ${names}.`,
   },
 };
 

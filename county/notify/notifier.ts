@@ -15,7 +15,7 @@ import type { VisitStore } from '../visit-store.js';
 import { syncVisits } from '../visit-sync.js';
 import { DEFAULT_VISIT_RULES, type VisitRules } from '../visits.js';
 import { fleetViews } from '../console/pages/fleet.js';
-import { eventNews, linkNews, NEWS_EVENT_TYPES, type LinkJudge } from './detect.js';
+import { diskNews, eventNews, linkNews, NEWS_EVENT_TYPES, type LinkJudge } from './detect.js';
 import { Dispatcher } from './dispatcher.js';
 import type { LoadedNotify } from './load.js';
 import { countyClock, digestDue, digestNews, inQuietHours, monthlyDue, monthlyNews } from './periodic.js';
@@ -152,7 +152,7 @@ export class Notifier {
     }
   }
 
-  /** Stations gone offline or back, and the stored events past each station's cursor. */
+  /** Stations gone offline or back, disks nearly full or freed, and the stored events past each station's cursor. */
   private async scan(now: number): Promise<void> {
     const { rules } = this.o.notify.config;
     const store = this.o.store.notify;
@@ -161,6 +161,12 @@ export class Notifier {
     const marked = new Set((await store.notifyMarks('offline:')).map((m) => m.key));
     const link = linkNews(rows, marked, now, this.link, this.o.notify.targets);
     if (link.length) await store.enqueueNews(link, now);
+    if (rules.disk_free_pct_below > 0) {
+      const disks = await store.notifyDiskStations(rules.disk_free_pct_below);
+      const diskMarked = new Set((await store.notifyMarks('disk:')).map((m) => m.key));
+      const disk = diskNews(disks, diskMarked, rules, this.o.notify.targets);
+      if (disk.length) await store.enqueueNews(disk, now);
+    }
     const events = await store.notifyEvents(NEWS_EVENT_TYPES, EVENT_SCAN_STATIONS, this.since);
     if (events.stations.length) await store.enqueueNews(eventNews(events, rules, this.o.notify.targets), now);
   }

@@ -53,6 +53,15 @@ export interface NotifyStationRow {
   heartbeat_at: string | null;
 }
 
+/** A station's free disk space by its latest heartbeat (the file system holding the agent's data). */
+export interface NotifyDiskRow {
+  station_id: string;
+  name: string | null;
+  town: string | null;
+  disk_free_pct: number | null;
+  disk_free_mb: number | null;
+}
+
 /** A station whose stored events went past its cursor, and the events of the asked types between. */
 export interface NotifyEventScan {
   stations: Array<{ station_id: string; name: string | null; town: string | null; cursor: number | null; watermark: number }>;
@@ -115,6 +124,8 @@ export interface NotifyStore extends NotifyQueue {
    * since `silentBefore` (ISO, collector clock; the visit rule's silence) or ever, or marked `offline:<id>`.
    */
   notifyStations(silentBefore: string): Promise<NotifyStationRow[]>;
+  /** The stations whose latest heartbeat shows less than `belowPct` per cent of disk free, or marked `disk:<id>`. */
+  notifyDiskStations(belowPct: number): Promise<NotifyDiskRow[]>;
   /**
    * Up to `maxStations` stations whose watermark passed their event cursor, with their events of `types`
    * past it. A station without a cursor is read from its first event when it was first seen at or after
@@ -154,6 +165,8 @@ export const TARGET_REMOVED = 'target removed from the notify file';
 
 /** The mark saying a station was reported offline (its value: when). */
 export const offlineMark = (station: string): string => `offline:${station}`;
+/** The mark saying a station's disk was reported nearly full (its value: the free per cent then). */
+export const diskMark = (station: string): string => `disk:${station}`;
 /** The mark saying a device's fault was reported. */
 export const faultMark = (station: string, device: string, code: string): string => `fault:${JSON.stringify([station, device, code])}`;
 /** Marks of things told once per period (a day's digest, a month's progress): pruned when old. */

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Notice } from '../../county/notify/messages.js';
-import { NOTIFY_SCAN_SPAN, offlineMark, onceMark, TARGET_REMOVED } from '../../county/notify/queue.js';
+import { diskMark, NOTIFY_SCAN_SPAN, offlineMark, onceMark, TARGET_REMOVED } from '../../county/notify/queue.js';
 import type { StoreUnderTest } from './collector-store.contract.js';
 import { eventWrite } from './event-writes.js';
 import { heartbeat } from '../../scripts/fleet/generate.js';
@@ -195,6 +195,24 @@ export function notifyStoreContract(name: string, open: OpenNotifyStore, o: { ex
       expect((await q.notifyStations(at(30_000))).find((r) => r.station_id === 'clean')).toBeUndefined();
       await store.apply([up('will', 2, 60_000)]);
       expect((await q.notifyStations(at(30_000))).find((r) => r.station_id === 'will')).toMatchObject({ online: true, status_reason: null });
+    });
+
+    it('lists the stations whose latest heartbeat shows a disk below a line, or marked disk-full, with their free space', async () => {
+      const { store } = await fresh();
+      const q = store.notify;
+      const beat = (station: string, pct: number | null, mb: number | null, ms: number) => {
+        const hb = heartbeat(1, 60, { depth: 0, first_seq: null, last_seq: 0 }, 1, 0, T0 + ms);
+        return { kind: 'heartbeat', station, heartbeat: { ...hb, host: { ...hb.host, disk_free_pct: pct, disk_free_mb: mb } }, receivedAt: new Date(T0 + ms).toISOString() } as const;
+      };
+      await store.apply([beat('full', 50, 30_000, 0), beat('roomy', 40, 90_000, 0), beat('blind', null, null, 0)]);
+      expect(await q.notifyDiskStations(5)).toEqual([]);
+      // The latest heartbeat counts, every one (not only those the history keeps, one per 10 minutes).
+      await store.apply([beat('full', 2.5, 1_500, 1_000)]);
+      expect(await q.notifyDiskStations(5)).toEqual([{ station_id: 'full', name: null, town: null, disk_free_pct: 2.5, disk_free_mb: 1_500 }]);
+      // Marked: listed while the mark stays, whatever its disk shows now.
+      await q.enqueueNews([{ items: [], marks: [{ key: diskMark('roomy'), value: '3' }] }], T0);
+      await store.apply([beat('full', 20, 12_000, 2_000)]);
+      expect((await q.notifyDiskStations(5)).map((r) => [r.station_id, r.disk_free_pct, r.disk_free_mb])).toEqual([['roomy', 40, 90_000]]);
     });
 
     it('keeps the targets as the notify file names them, with their last result', async () => {

@@ -5,7 +5,7 @@
  * console's visit list (county/visits.ts): a station lost by its Will is on it (and told offline once), one
  * shut down cleanly (已关机) is not; a failed class
  * stored as an event is told with why; a restarted notifier tells none of it again; the next morning
- * brings the next digest.
+ * brings the next digest. A heartbeat showing the disk nearly full is told once, and once freed.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ import { Notifier } from '../../../county/notify/notifier.js';
 import { openCollectorStore, type CountyStore } from '../../../county/open-store.js';
 import { sleep, waitFor } from '../../../scripts/lib/kit/index.js';
 import { RobotStandIns } from '../../../scripts/lib/kit/robots.js';
+import { heartbeat } from '../../../scripts/fleet/generate.js';
 import { tempDir } from '../../helpers/temp.js';
 
 const MORNING = Date.parse('2026-12-20T00:30:00Z'); // 08:30 in Beijing, the monthly day
@@ -115,4 +116,26 @@ describe('the notifier', () => {
     expect(texts('chengguan').filter((t) => t.includes('2026-12-21'))).toHaveLength(1);
     expect(texts('chengguan').filter((t) => t.startsWith('【月度进度】'))).toHaveLength(1);
   }, 60_000);
+
+  it('tells a disk nearly full once while it holds, and once when it is freed', async () => {
+    // The restarted notifier of the test above still leads (one on SQLite: two would both send).
+    const beat = (pct: number, mb: number) => {
+      const hb = heartbeat(1, 600, { depth: 0, first_seq: null, last_seq: 0 }, 0, 0, now());
+      return { kind: 'heartbeat', station: 's1', heartbeat: { ...hb, host: { ...hb.host, disk_free_pct: pct, disk_free_mb: mb } }, receivedAt: iso(0) } as const;
+    };
+    const disk = (robot: string) => texts(robot).filter((t) => t.startsWith('【磁盘'));
+    await store.apply([beat(2, 900)]);
+    await waitFor('the disk nearly full at both groups', () => disk('chengguan').length >= 1 && disk('county').length >= 1, 10_000);
+    expect(disk('chengguan')).toEqual(['【磁盘将满】城关镇张家庄村的电脑磁盘只剩 2% 可用（900 MB）。请联系站点管理员清理电脑磁盘空间。']);
+    expect(disk('county')).toEqual(disk('chengguan'));
+    // Still nearly full, then inside the band above the line (5 + 2): nothing more.
+    await store.apply([beat(3, 1_300)]);
+    await sleep(500); // an observation window of ten passes, not a wait for something to happen
+    await store.apply([beat(6, 2_600)]);
+    await sleep(500);
+    expect(disk('chengguan')).toHaveLength(1);
+    await store.apply([beat(20, 9_000)]);
+    await waitFor('the disk freed', () => disk('chengguan').length === 2 && disk('county').length === 2, 10_000);
+    expect(disk('chengguan')[1]).toBe('【磁盘已清理】城关镇张家庄村的电脑磁盘已有 20% 可用。');
+  }, 30_000);
 });
